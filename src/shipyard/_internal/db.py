@@ -1,0 +1,135 @@
+"""The metadata database: one SQLAlchemy Core implementation for SQLite and PostgreSQL.
+
+Every capability declares its tables on ``metadata`` below and ships its schema
+as an Alembic migration branch (see ``shipyard/catalog/migrations``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from shipyard.errors import AlreadyExists, BackendUnavailable, mask_url
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: Timestamps are stored as timezone-aware UTC.
+UtcDateTime = sa.DateTime(timezone=True)
+Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _normalise_url(url: str) -> str:
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def create_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+    url = _normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy issue BEGIN itself so that writers take the lock up front.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            # Writers take the lock up front (no upgrade deadlocks); readers don't.
+            conn.exec_driver_sql("BEGIN" if conn.info.get("read_only") else "BEGIN IMMEDIATE")
+
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except (ImportError, SQLAlchemyError) as exc:
+        raise BackendUnavailable(
+            f"cannot use metadata database {mask_url(url)}: {exc}", url=mask_url(url)
+        ) from None
+
+
+class Database:
+    """An engine plus the transaction helper every store uses."""
+
+    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+        self.url = _normalise_url(url)
+        self.masked_url = mask_url(self.url)
+        self.engine = create_engine(self.url, busy_timeout=busy_timeout)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction; driver errors become Shipyard errors."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except IntegrityError as exc:
+            raise AlreadyExists(f"already exists: {_integrity_detail(exc)}") from None
+        except OperationalError as exc:
+            if _is_connection_error(exc):
+                raise BackendUnavailable(
+                    f"metadata database {self.masked_url} is unavailable: {exc.orig}",
+                    url=self.masked_url,
+                ) from None
+            raise
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A read-only unit of work (no explicit transaction on SQLite)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.info["read_only"] = True
+                try:
+                    yield conn
+                finally:
+                    conn.info.pop("read_only", None)
+        except OperationalError as exc:
+            if _is_connection_error(exc):
+                raise BackendUnavailable(
+                    f"metadata database {self.masked_url} is unavailable: {exc.orig}",
+                    url=self.masked_url,
+                ) from None
+            raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _integrity_detail(exc: IntegrityError) -> str:
+    return str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
+
+
+def _is_connection_error(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(
+        s in text
+        for s in ("connection", "could not connect", "unable to open", "server closed", "timeout")
+    )

@@ -1,0 +1,153 @@
+"""What every service gets: the shared backends, the caller, and the
+authorize-then-audit discipline that no skin can bypass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from shipyard.errors import PermissionDenied, ShipyardError
+from shipyard.security.models import Permission, Principal
+
+if TYPE_CHECKING:
+    from shipyard._internal.db import Database
+    from shipyard.catalog.store import SqlCatalogStore
+    from shipyard.config import Settings
+    from shipyard.governance.audit import SqlAuditLog
+
+
+@dataclass
+class Mutation:
+    """The open transaction of one audited change."""
+
+    conn: Connection
+    asset: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class ServiceContext:
+    """Backends shared by all services plus the principal they act for."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        catalog: SqlCatalogStore,
+        audit: SqlAuditLog,
+        principal: Principal,
+        extras: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.catalog = catalog
+        self.audit = audit
+        self.principal = principal
+        #: Backends built by the platform for later seams (online store, ...).
+        self.extras = extras if extras is not None else {}
+
+    def for_principal(self, principal: Principal) -> ServiceContext:
+        return ServiceContext(
+            settings=self.settings,
+            db=self.db,
+            catalog=self.catalog,
+            audit=self.audit,
+            principal=principal,
+            extras=self.extras,
+        )
+
+    @property
+    def default_team(self) -> str:
+        return self.settings.security.default_team
+
+    def require(
+        self,
+        permission: Permission,
+        team: str,
+        *,
+        action: str,
+        asset: str | None = None,
+    ) -> None:
+        """Raise ``PermissionDenied`` (and audit the attempt) unless the caller may."""
+        if self.principal.can(permission, team):
+            return
+        with self.db.begin() as conn:
+            self.audit.write(
+                conn,
+                principal=self.principal.name,
+                action=action,
+                outcome="denied",
+                asset=asset,
+                team=team,
+                details={"permission": permission.value},
+            )
+        raise PermissionDenied(
+            f"{self.principal.name} may not {action} (needs '{permission.value}' on team '{team}')",
+            action=action,
+            permission=permission.value,
+            team=team,
+        )
+
+    @contextmanager
+    def mutation(
+        self,
+        action: str,
+        *,
+        team: str,
+        asset: str | None = None,
+        permission: Permission = Permission.WRITE,
+    ) -> Iterator[Mutation]:
+        """Authorize, run the change in one transaction, and audit it in that transaction.
+
+        A failure rolls the change back and is audited on its own with the error code.
+        """
+        self.require(permission, team, action=action, asset=asset)
+        try:
+            with self.db.begin() as conn:
+                m = Mutation(conn=conn, asset=asset)
+                yield m
+                self.audit.write(
+                    conn,
+                    principal=self.principal.name,
+                    action=action,
+                    outcome="ok",
+                    asset=m.asset,
+                    team=team,
+                    details=m.details,
+                )
+        except ShipyardError as exc:
+            self._audit_failure(action, team, asset, exc.code)
+            raise
+        except Exception as exc:
+            self._audit_failure(action, team, asset, type(exc).__name__)
+            raise
+
+    def _audit_failure(self, action: str, team: str, asset: str | None, code: str) -> None:
+        try:
+            with self.db.begin() as conn:
+                self.audit.write(
+                    conn,
+                    principal=self.principal.name,
+                    action=action,
+                    outcome="error",
+                    asset=asset,
+                    team=team,
+                    details={"error_code": code},
+                )
+        except ShipyardError:
+            pass  # the original error matters more than its audit record
+
+
+class Service:
+    """Base of every capability service: holds the context."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def principal(self) -> Principal:
+        return self._ctx.principal

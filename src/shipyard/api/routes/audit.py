@@ -1,0 +1,37 @@
+"""The audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+
+from shipyard._internal.paging import Page
+from shipyard.api.deps import Caller
+from shipyard.governance.models import AuditRecord
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit")
+def list_audit(
+    platform: Caller,
+    principal: str | None = None,
+    action: str | None = None,
+    asset: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page_size: int = 100,
+    page_token: str | None = None,
+) -> Page[AuditRecord]:
+    return platform.audit.list_records(
+        principal=principal,
+        action=action,
+        asset=asset,
+        outcome=outcome,
+        since=since,
+        until=until,
+        page_size=page_size,
+        page_token=page_token,
+    )

@@ -1,0 +1,87 @@
+"""Catalog routes: parse, call one service method, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from shipyard._internal.paging import Page
+from shipyard.api.deps import Caller
+from shipyard.catalog.models import Asset, AssetVersion, LineageGraph
+
+router = APIRouter(prefix="/catalog", tags=["catalog"])
+
+
+class RegisterAsset(BaseModel):
+    ref: str = Field(description="kind:name[@version]")
+    owner: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    properties: dict[str, Any] | None = None
+    sources: list[str] | None = None
+    operation: str = "derived"
+
+
+class UpdateAsset(BaseModel):
+    description: str | None = None
+    owner: str | None = None
+    tags: list[str] | None = None
+    properties: dict[str, Any] | None = None
+
+
+@router.get("/assets")
+def search_assets(
+    platform: Caller,
+    q: str | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
+    owner: str | None = None,
+    page_size: int = 50,
+    page_token: str | None = None,
+) -> Page[Asset]:
+    return platform.catalog.search(
+        q, kind=kind, tag=tag, owner=owner, page_size=page_size, page_token=page_token
+    )
+
+
+@router.post("/assets", status_code=201)
+def register_asset(platform: Caller, body: RegisterAsset) -> Asset:
+    return platform.catalog.register_asset(
+        body.ref,
+        owner=body.owner,
+        description=body.description,
+        tags=body.tags,
+        properties=body.properties,
+        sources=body.sources,
+        operation=body.operation,
+    )
+
+
+@router.get("/assets/{ref}")
+def get_asset(platform: Caller, ref: str) -> Asset:
+    return platform.catalog.get_asset(ref)
+
+
+@router.patch("/assets/{ref}")
+def update_asset(platform: Caller, ref: str, body: UpdateAsset) -> Asset:
+    return platform.catalog.update_asset(
+        ref,
+        description=body.description,
+        owner=body.owner,
+        tags=body.tags,
+        properties=body.properties,
+    )
+
+
+@router.get("/assets/{ref}/versions")
+def list_versions(platform: Caller, ref: str) -> list[AssetVersion]:
+    return platform.catalog.list_versions(ref)
+
+
+@router.get("/assets/{ref}/lineage")
+def lineage(
+    platform: Caller, ref: str, direction: str = "upstream", depth: int = 5
+) -> LineageGraph:
+    return platform.catalog.lineage(ref, direction=direction, depth=depth)

@@ -1,0 +1,7 @@
+"""Features routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/features", tags=["features"])

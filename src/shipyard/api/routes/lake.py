@@ -1,0 +1,7 @@
+"""Lake routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/lake", tags=["lake"])

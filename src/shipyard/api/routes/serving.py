@@ -1,0 +1,7 @@
+"""Serving routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/serving", tags=["serving"])

@@ -1,0 +1,7 @@
+"""Tracking routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/tracking", tags=["tracking"])

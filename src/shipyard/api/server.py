@@ -1,0 +1,51 @@
+"""Run the API under uvicorn (one or several worker processes)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+
+def app_from_env() -> FastAPI:
+    """Factory used by uvicorn workers: the project comes from the environment."""
+    from shipyard.api.app import create_app
+    from shipyard.platform import Platform
+
+    return create_app(Platform.open(os.environ.get("SHIPYARD_PROJECT_DIR", ".")))
+
+
+def run_server(
+    project: Path,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    log_level: str = "warning",
+) -> None:
+    import uvicorn
+
+    from shipyard.platform import Platform
+
+    platform = Platform.open(project)
+    s = platform.settings.server
+    host = host or s.host
+    port = port or s.port
+    workers = workers or s.workers
+    print(f"Shipyard API on http://{host}:{port}/api/v1  (docs: /api/v1/docs)", flush=True)
+    if workers > 1:
+        platform.close()
+        os.environ["SHIPYARD_PROJECT_DIR"] = str(Path(project).resolve())
+        uvicorn.run(
+            "shipyard.api.server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+        )
+        return
+    from shipyard.api.app import create_app
+
+    uvicorn.run(create_app(platform), host=host, port=port, log_level=log_level)

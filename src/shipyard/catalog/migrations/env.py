@@ -1,0 +1,36 @@
+"""Alembic environment: runs on the connection handed over by ``shipyard.catalog.migrate``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from shipyard.catalog.migrate import all_tables_metadata
+
+config = context.config
+target_metadata = all_tables_metadata()
+
+
+def run() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:  # `alembic` command line: build an engine from the URL
+        from shipyard._internal.db import create_engine
+
+        engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///dev.db")
+        with engine.begin() as conn:
+            _configure_and_run(conn)
+        return
+    _configure_and_run(connection)
+
+
+def _configure_and_run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

@@ -1,0 +1,162 @@
+"""The catalog: search assets, show them, walk their lineage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.service import Service
+from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageGraph
+from shipyard.errors import InvalidArgument
+from shipyard.security.models import Permission
+
+MAX_DEPTH = 25
+
+
+class CatalogService(Service):
+    """Every table, feature view, run, model and deployment is an asset here."""
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        kind: str | None = None,
+        tag: str | None = None,
+        owner: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page[Asset]:
+        self._ctx.require(Permission.READ, owner or self._ctx.default_team, action="catalog.search")
+        if not 1 <= page_size <= 1000:
+            raise InvalidArgument("page_size must be between 1 and 1000", page_size=page_size)
+        offset = decode_offset(page_token)
+        with self._ctx.db.connect() as conn:
+            rows = self._ctx.catalog.search(
+                conn,
+                text=text,
+                kind=kind,
+                tag=tag,
+                owner=owner,
+                offset=offset,
+                limit=page_size + 1,
+            )
+        visible = [a for a in rows if self.principal.can(Permission.READ, a.owner)]
+        return page_of(visible, offset, page_size)
+
+    def get_asset(self, ref: str | AssetRef) -> Asset:
+        r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.get(conn, r.kind, r.name)
+        self._ctx.require(Permission.READ, asset.owner, action="catalog.get", asset=str(r))
+        return asset
+
+    def list_versions(self, ref: str | AssetRef) -> list[AssetVersion]:
+        asset = self.get_asset(ref)
+        with self._ctx.db.connect() as conn:
+            return self._ctx.catalog.versions(conn, asset)
+
+    def register_asset(
+        self,
+        ref: str | AssetRef,
+        *,
+        owner: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        properties: dict[str, Any] | None = None,
+        sources: list[str] | None = None,
+        operation: str = "derived",
+    ) -> Asset:
+        """Register an external asset (or a new version of one) with its upstream assets."""
+        r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
+        team = owner or self._ctx.default_team
+        with self._ctx.mutation("catalog.register", team=team, asset=str(r)) as m:
+            existing = self._ctx.catalog.find(m.conn, r.kind, r.name)
+            if existing is not None and existing.owner != team:
+                self._ctx.require(Permission.WRITE, existing.owner, action="catalog.register")
+            asset = self._ctx.catalog.upsert(
+                m.conn,
+                kind=r.kind,
+                name=r.name,
+                owner=team,
+                created_by=self.principal.name,
+                description=description,
+                tags=tags,
+                properties=properties,
+                version=r.version,
+            )
+            for src in sources or []:
+                s = AssetRef.parse(src)
+                upstream = self._ctx.catalog.get(m.conn, s.kind, s.name)
+                self._ctx.catalog.add_edge(
+                    m.conn,
+                    upstream,
+                    asset,
+                    operation=operation,
+                    created_by=self.principal.name,
+                    source_version=s.version,
+                )
+            m.asset = str(asset.ref)
+            return asset
+
+    def update_asset(
+        self,
+        ref: str | AssetRef,
+        *,
+        description: str | None = None,
+        owner: str | None = None,
+        tags: list[str] | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> Asset:
+        r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
+        with self._ctx.db.connect() as conn:
+            current = self._ctx.catalog.get(conn, r.kind, r.name)
+        with self._ctx.mutation("catalog.update", team=current.owner, asset=str(r)) as m:
+            if owner is not None and owner != current.owner:
+                self._ctx.require(Permission.WRITE, owner, action="catalog.update", asset=str(r))
+            m.details = {
+                k: v
+                for k, v in {"description": description, "owner": owner, "tags": tags}.items()
+                if v is not None
+            }
+            return self._ctx.catalog.update(
+                m.conn,
+                current,
+                description=description,
+                owner=owner,
+                tags=tags,
+                properties=properties,
+            )
+
+    def lineage(
+        self, ref: str | AssetRef, *, direction: str = "upstream", depth: int = 5
+    ) -> LineageGraph:
+        """Walk lineage edges breadth-first, ``depth`` hops up or down."""
+        if direction not in ("upstream", "downstream"):
+            raise InvalidArgument("direction is 'upstream' or 'downstream'", direction=direction)
+        if not 1 <= depth <= MAX_DEPTH:
+            raise InvalidArgument(f"depth must be between 1 and {MAX_DEPTH}", depth=depth)
+        r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
+        root = self.get_asset(r)
+        upstream = direction == "upstream"
+        store = self._ctx.catalog
+        with self._ctx.db.connect() as conn:
+            seen = {root.id}
+            frontier = [root.id]
+            rows: list[Any] = []
+            for _ in range(depth):
+                level = store.edges(conn, frontier, upstream=upstream)
+                rows.extend(level)
+                nxt = {e.source_id if upstream else e.target_id for e in level} - seen
+                seen |= nxt
+                frontier = list(nxt)
+                if not frontier:
+                    break
+            refs = store.refs(conn, seen)
+        edges = [store.edge_model(e, refs) for e in rows]
+        nodes = {str(root.ref): root.ref}
+        for e in edges:
+            for n in (e.source, e.target):
+                nodes.setdefault(str(n), n)
+        return LineageGraph(
+            root=root.ref, direction=direction, nodes=list(nodes.values()), edges=edges
+        )

@@ -1,0 +1,297 @@
+"""Catalog persistence on one SQLAlchemy connection (SQLite or PostgreSQL).
+
+Every method takes the caller's connection so that the asset change, its
+lineage and its audit record commit in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard._internal.clock import as_utc, utcnow
+from shipyard._internal.ids import new_id
+from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageEdge
+from shipyard.catalog.tables import asset_tags, asset_versions, assets, lineage_edges
+from shipyard.errors import NotFound
+
+
+def _tags(conn: Connection, ids: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        rows = conn.execute(
+            sa.select(asset_tags.c.asset_id, asset_tags.c.tag)
+            .where(asset_tags.c.asset_id.in_(list(ids)))
+            .order_by(asset_tags.c.tag)
+        )
+        for asset_id, tag in rows:
+            out[asset_id].append(tag)
+    return out
+
+
+def _to_assets(conn: Connection, rows: Sequence[Any]) -> list[Asset]:
+    tags = _tags(conn, [r.id for r in rows])
+    return [
+        Asset(
+            id=r.id,
+            kind=r.kind,
+            name=r.name,
+            version=r.version,
+            owner=r.owner,
+            description=r.description,
+            tags=tags[r.id],
+            properties=r.properties or {},
+            created_by=r.created_by,
+            created_at=as_utc(r.created_at),
+            updated_at=as_utc(r.updated_at),
+        )
+        for r in rows
+    ]
+
+
+class SqlCatalogStore:
+    """Assets, versions and lineage edges in the metadata database."""
+
+    def find(self, conn: Connection, kind: str, name: str) -> Asset | None:
+        row = conn.execute(
+            sa.select(assets).where(assets.c.kind == kind, assets.c.name == name)
+        ).first()
+        return _to_assets(conn, [row])[0] if row else None
+
+    def get(self, conn: Connection, kind: str, name: str) -> Asset:
+        asset = self.find(conn, kind, name)
+        if asset is None:
+            raise NotFound(f"no {kind} named '{name}' in the catalog", kind=kind, name=name)
+        return asset
+
+    def get_by_id(self, conn: Connection, asset_id: str) -> Asset:
+        row = conn.execute(sa.select(assets).where(assets.c.id == asset_id)).first()
+        if row is None:
+            raise NotFound(f"no asset with id {asset_id}", id=asset_id)
+        return _to_assets(conn, [row])[0]
+
+    def upsert(
+        self,
+        conn: Connection,
+        *,
+        kind: str,
+        name: str,
+        owner: str,
+        created_by: str,
+        description: str | None = None,
+        tags: Iterable[str] | None = None,
+        properties: dict[str, Any] | None = None,
+        new_version: bool = True,
+        version: int | None = None,
+    ) -> Asset:
+        """Create the asset, or record a new version of it (``new_version``), or update it.
+
+        ``version`` pins the version number (a Delta table's own version, say);
+        otherwise versions count up from 1.
+        """
+        now = utcnow()
+        current = self.find(conn, kind, name)
+        props = properties or {}
+        if current is None:
+            asset_id = new_id()
+            ver = version if version is not None else 1
+            conn.execute(
+                assets.insert().values(
+                    id=asset_id,
+                    kind=kind,
+                    name=name,
+                    version=ver,
+                    owner=owner,
+                    description=description or "",
+                    properties=props,
+                    created_by=created_by,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        else:
+            asset_id = current.id
+            if new_version:
+                ver = version if version is not None else current.version + 1
+            else:
+                ver = current.version
+            merged = {**current.properties, **props}
+            values: dict[str, Any] = {"version": ver, "properties": merged, "updated_at": now}
+            if description is not None:
+                values["description"] = description
+            conn.execute(assets.update().where(assets.c.id == asset_id).values(**values))
+            props = merged
+        if current is None or new_version:
+            conn.execute(
+                sa.delete(asset_versions).where(
+                    asset_versions.c.asset_id == asset_id, asset_versions.c.version == ver
+                )
+            )
+            conn.execute(
+                asset_versions.insert().values(
+                    asset_id=asset_id,
+                    version=ver,
+                    properties=props,
+                    created_by=created_by,
+                    created_at=now,
+                )
+            )
+        if tags is not None:
+            self.set_tags(conn, asset_id, tags)
+        return self.get_by_id(conn, asset_id)
+
+    def set_tags(self, conn: Connection, asset_id: str, tags: Iterable[str]) -> None:
+        conn.execute(sa.delete(asset_tags).where(asset_tags.c.asset_id == asset_id))
+        unique = sorted(set(tags))
+        if unique:
+            conn.execute(asset_tags.insert(), [{"asset_id": asset_id, "tag": t} for t in unique])
+
+    def update(
+        self,
+        conn: Connection,
+        asset: Asset,
+        *,
+        description: str | None,
+        owner: str | None,
+        tags: Iterable[str] | None,
+        properties: dict[str, Any] | None,
+    ) -> Asset:
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if description is not None:
+            values["description"] = description
+        if owner is not None:
+            values["owner"] = owner
+        if properties is not None:
+            values["properties"] = {**asset.properties, **properties}
+        conn.execute(assets.update().where(assets.c.id == asset.id).values(**values))
+        if tags is not None:
+            self.set_tags(conn, asset.id, tags)
+        return self.get_by_id(conn, asset.id)
+
+    def delete(self, conn: Connection, asset: Asset) -> None:
+        conn.execute(sa.delete(assets).where(assets.c.id == asset.id))
+
+    def versions(self, conn: Connection, asset: Asset) -> list[AssetVersion]:
+        rows = conn.execute(
+            sa.select(asset_versions)
+            .where(asset_versions.c.asset_id == asset.id)
+            .order_by(asset_versions.c.version)
+        )
+        return [
+            AssetVersion(
+                asset_id=r.asset_id,
+                version=r.version,
+                properties=r.properties or {},
+                created_by=r.created_by,
+                created_at=as_utc(r.created_at),
+            )
+            for r in rows
+        ]
+
+    def search(
+        self,
+        conn: Connection,
+        *,
+        text: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+        owner: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> list[Asset]:
+        q = sa.select(assets)
+        if text:
+            pattern = f"%{text.lower()}%"
+            q = q.where(
+                sa.or_(
+                    sa.func.lower(assets.c.name).like(pattern),
+                    sa.func.lower(assets.c.description).like(pattern),
+                )
+            )
+        if kind:
+            q = q.where(assets.c.kind == kind)
+        if owner:
+            q = q.where(assets.c.owner == owner)
+        if tag:
+            q = q.where(
+                assets.c.id.in_(sa.select(asset_tags.c.asset_id).where(asset_tags.c.tag == tag))
+            )
+        q = q.order_by(assets.c.kind, assets.c.name).offset(offset).limit(limit)
+        return _to_assets(conn, conn.execute(q).all())
+
+    # -- lineage --------------------------------------------------------------
+
+    def add_edge(
+        self,
+        conn: Connection,
+        source: Asset,
+        target: Asset,
+        *,
+        operation: str,
+        created_by: str,
+        source_version: int | None = None,
+        target_version: int | None = None,
+    ) -> None:
+        sv = source.version if source_version is None else source_version
+        tv = target.version if target_version is None else target_version
+        exists = conn.execute(
+            sa.select(lineage_edges.c.id).where(
+                lineage_edges.c.source_id == source.id,
+                lineage_edges.c.source_version == sv,
+                lineage_edges.c.target_id == target.id,
+                lineage_edges.c.target_version == tv,
+                lineage_edges.c.operation == operation,
+            )
+        ).first()
+        if exists is None:
+            conn.execute(
+                lineage_edges.insert().values(
+                    source_id=source.id,
+                    source_version=sv,
+                    target_id=target.id,
+                    target_version=tv,
+                    operation=operation,
+                    created_by=created_by,
+                    created_at=utcnow(),
+                )
+            )
+
+    def edges(
+        self, conn: Connection, asset_ids: Sequence[str], *, upstream: bool
+    ) -> list[tuple[Any, ...]]:
+        """Edges whose target (upstream) or source (downstream) is one of ``asset_ids``."""
+        col = lineage_edges.c.target_id if upstream else lineage_edges.c.source_id
+        return list(
+            conn.execute(
+                sa.select(lineage_edges)
+                .where(col.in_(list(asset_ids)))
+                .order_by(lineage_edges.c.id)
+            ).all()
+        )
+
+    def refs(self, conn: Connection, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        id_list = list(set(ids))
+        if not id_list:
+            return {}
+        rows = conn.execute(
+            sa.select(assets.c.id, assets.c.kind, assets.c.name).where(assets.c.id.in_(id_list))
+        )
+        return {r.id: (r.kind, r.name) for r in rows}
+
+    @staticmethod
+    def edge_model(row: Any, refs: dict[str, tuple[str, str]]) -> LineageEdge:
+        sk, sn = refs[row.source_id]
+        tk, tn = refs[row.target_id]
+        return LineageEdge(
+            source=AssetRef(kind=sk, name=sn, version=row.source_version),
+            target=AssetRef(kind=tk, name=tn, version=row.target_version),
+            operation=row.operation,
+            created_by=row.created_by,
+            created_at=as_utc(row.created_at)
+            if isinstance(row.created_at, datetime)
+            else row.created_at,
+        )

@@ -1,0 +1,73 @@
+"""What every command shares: the project option, opening the platform, output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from shipyard.platform import Platform
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    project: Path = Path(".")
+    debug: bool = False
+    _platform: Platform | None = None
+
+
+state = State()
+
+
+def platform() -> Platform:
+    if state._platform is None:
+        state._platform = Platform.open(state.project)
+    return state._platform
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(_plain(value), indent=2, default=str))
+
+
+def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        data = _plain(row)
+        table.add_row(*[_cell(data.get(c) if isinstance(data, dict) else None) for c in columns])
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")

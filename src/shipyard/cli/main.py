@@ -1,0 +1,135 @@
+"""The `shipyard` command: one group per capability, thin over the services."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import typer
+
+from shipyard.cli import _common
+from shipyard.cli._common import console, err_console
+from shipyard.errors import ShipyardError
+
+app = typer.Typer(
+    name="shipyard",
+    help="Shipyard: lakehouse, feature store, tracking, registry and serving in one platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root(
+    project: Path = typer.Option(
+        Path("."),
+        "--project",
+        "-C",
+        envvar="SHIPYARD_PROJECT_DIR",
+        help="Project folder (holds shipyard.yaml).",
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    _common.state.project = project
+    _common.state.debug = debug
+
+
+@app.command("init")
+def init(directory: Path = typer.Argument(Path("."), help="Folder to initialise.")) -> None:
+    """Create a project: shipyard.yaml and the .shipyard/ home."""
+    from shipyard.platform import Platform
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg = directory / "shipyard.yaml"
+    if not cfg.exists():
+        cfg.write_text(
+            "# Shipyard project settings; SHIPYARD_* environment variables override them.\n"
+            f"project: {directory.resolve().name}\n"
+            "# catalog:\n#   url: postgresql://user@host:5432/db\n"
+            "# online:\n#   backend: redis\n#   url: redis://127.0.0.1:6379/0\n"
+        )
+    p = Platform.open(directory)
+    console.print(f"initialised project [bold]{p.settings.project}[/bold] in {directory.resolve()}")
+    console.print(f"platform home: {p.settings.home_dir}")
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option(None, help="Interface to bind (default from settings: 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default from settings: 8765)."),
+    workers: int = typer.Option(None, help="Worker processes."),
+) -> None:
+    """Run the HTTP API (and web UI) with uvicorn."""
+    from shipyard.api.server import run_server
+
+    run_server(_common.state.project, host=host, port=port, workers=workers)
+
+
+@app.command("demo")
+def demo(
+    directory: Path = typer.Option(
+        None, "--dir", help="Project folder for the demo (default: a new one)."
+    ),
+    customers: int = typer.Option(2000, help="Synthetic customers."),
+    days: int = typer.Option(90, help="Days of orders."),
+    requests: int = typer.Option(200, help="Prediction requests to send over HTTP."),
+) -> None:
+    """Walk the golden path: raw data to a served prediction, on embedded defaults."""
+    from shipyard.demo.golden_path import run_demo
+
+    run_demo(directory, customers=customers, days=days, requests=requests)
+
+
+#: Capability modules: each exposes ``register(app)`` or a ``app`` sub-command group.
+GROUPS = {
+    "catalog": "shipyard.cli.catalog:app",
+    "tokens": "shipyard.cli.security:tokens",
+    "principals": "shipyard.cli.security:principals",
+    "audit": "shipyard.cli.audit:app",
+}
+#: Modules whose ``register(app)`` adds commands or groups of their own.
+REGISTRARS = (
+    "shipyard.cli.lake",
+    "shipyard.cli.features",
+    "shipyard.cli.tracking",
+    "shipyard.cli.registry",
+    "shipyard.cli.serving",
+)
+
+for _name, _target in GROUPS.items():
+    _module, _attr = _target.split(":")
+    app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+for _module in REGISTRARS:
+    importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except ShipyardError as exc:
+        if _common.state.debug:
+            raise
+        err_console.print(exc.headline, markup=False, highlight=False)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if _common.state.debug:
+            raise
+        err_console.print(
+            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", markup=False
+        )
+        sys.exit(2)
+    finally:
+        if _common.state._platform is not None:
+            _common.state._platform.close()

@@ -1,0 +1,90 @@
+"""`shipyard tokens ...` and `shipyard principals ...`"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import typer
+
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+
+tokens = typer.Typer(help="API tokens: shown once, stored hashed.", no_args_is_help=True)
+principals = typer.Typer(
+    help="Users and service accounts, and their roles per team.", no_args_is_help=True
+)
+
+
+@tokens.command("create")
+def create_token(
+    principal: str = typer.Option(None, help="For this principal (default: yourself)."),
+    name: str = typer.Option("default", help="A label for the token."),
+    expires_in_days: float = typer.Option(90, help="Days until it expires; 0 for never."),
+    as_json: bool = JsonOption,
+) -> None:
+    new = platform().security.create_token(
+        principal=principal,
+        name=name,
+        expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    if as_json:
+        print_json(new)
+        return
+    console.print(
+        f"token for [bold]{new.info.principal}[/bold] (id {new.info.id}); it is shown only once:"
+    )
+    typer.echo(new.token)
+
+
+@tokens.command("list")
+def list_tokens(
+    principal: str = typer.Option(None, help="Only this principal's tokens."),
+    as_json: bool = JsonOption,
+) -> None:
+    items = platform().security.list_tokens(principal=principal)
+    if as_json:
+        print_json(items)
+        return
+    rows = [{**t.model_dump(), "active": t.active} for t in items]
+    print_table(rows, ["id", "name", "principal", "prefix", "active", "expires_at", "revoked_at"])
+
+
+@tokens.command("revoke")
+def revoke_token(token_id: str = typer.Argument(..., help="Token id (or its prefix).")) -> None:
+    info = platform().security.revoke_token(token_id)
+    console.print(f"revoked token {info.id} of {info.principal}")
+
+
+@principals.command("create")
+def create_principal(
+    name: str,
+    kind: str = typer.Option("user", help="user or service"),
+    team: str = typer.Option(None, help="Team to join (default team if omitted)."),
+    role: str = typer.Option("viewer", help="viewer, predictor, editor, approver or admin"),
+    as_json: bool = JsonOption,
+) -> None:
+    p = platform().security.create_principal(name, kind=kind, team=team, role=role)
+    if as_json:
+        print_json(p)
+        return
+    console.print(
+        f"created {p.kind} {p.name}: " + ", ".join(f"{r.value} on {t}" for t, r in p.roles.items())
+    )
+
+
+@principals.command("grant")
+def grant(name: str, team: str = typer.Option(...), role: str = typer.Option(...)) -> None:
+    p = platform().security.grant(name, team=team, role=role)
+    console.print(f"{p.name}: " + ", ".join(f"{r.value} on {t}" for t, r in p.roles.items()))
+
+
+@principals.command("list")
+def list_principals(as_json: bool = JsonOption) -> None:
+    items = platform().security.list_principals()
+    if as_json:
+        print_json(items)
+        return
+    rows = [
+        {"name": p.name, "kind": p.kind, "roles": [f"{r.value}@{t}" for t, r in p.roles.items()]}
+        for p in items
+    ]
+    print_table(rows, ["name", "kind", "roles"])

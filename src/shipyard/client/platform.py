@@ -1,0 +1,175 @@
+"""``RemotePlatform``: ``shipyard.connect(url, token)``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from shipyard._internal.paging import Page
+from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageGraph
+from shipyard.client.http import HttpTransport
+from shipyard.governance.models import AuditRecord
+from shipyard.security.models import NewToken, Principal, Role, TokenInfo
+
+API = "/api/v1"
+
+
+def _ref(ref: str | AssetRef) -> str:
+    return str(ref)
+
+
+class RemoteCatalogService:
+    def __init__(self, http: HttpTransport) -> None:
+        self._http = http
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        kind: str | None = None,
+        tag: str | None = None,
+        owner: str | None = None,
+        page_size: int = 50,
+        page_token: str | None = None,
+    ) -> Page[Asset]:
+        data = self._http.get(
+            f"{API}/catalog/assets",
+            q=text,
+            kind=kind,
+            tag=tag,
+            owner=owner,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return Page[Asset].model_validate(data)
+
+    def get_asset(self, ref: str | AssetRef) -> Asset:
+        return Asset.model_validate(self._http.get(f"{API}/catalog/assets/{_ref(ref)}"))
+
+    def list_versions(self, ref: str | AssetRef) -> list[AssetVersion]:
+        data = self._http.get(f"{API}/catalog/assets/{_ref(ref)}/versions")
+        return [AssetVersion.model_validate(v) for v in data]
+
+    def register_asset(self, ref: str | AssetRef, **fields: Any) -> Asset:
+        return Asset.model_validate(
+            self._http.post(f"{API}/catalog/assets", {"ref": _ref(ref), **fields})
+        )
+
+    def update_asset(self, ref: str | AssetRef, **fields: Any) -> Asset:
+        return Asset.model_validate(self._http.patch(f"{API}/catalog/assets/{_ref(ref)}", fields))
+
+    def lineage(
+        self, ref: str | AssetRef, *, direction: str = "upstream", depth: int = 5
+    ) -> LineageGraph:
+        data = self._http.get(
+            f"{API}/catalog/assets/{_ref(ref)}/lineage", direction=direction, depth=depth
+        )
+        return LineageGraph.model_validate(data)
+
+
+class RemoteSecurityService:
+    def __init__(self, http: HttpTransport) -> None:
+        self._http = http
+
+    def whoami(self) -> Principal:
+        return Principal.model_validate(self._http.get(f"{API}/whoami"))
+
+    def create_principal(
+        self,
+        name: str,
+        *,
+        kind: str = "user",
+        team: str | None = None,
+        role: str | Role = Role.VIEWER,
+    ) -> Principal:
+        body = {"name": name, "kind": kind, "team": team, "role": str(Role(role).value)}
+        return Principal.model_validate(self._http.post(f"{API}/principals", body))
+
+    def grant(self, name: str, *, team: str, role: str | Role) -> Principal:
+        body = {"team": team, "role": str(Role(role).value)}
+        return Principal.model_validate(self._http.post(f"{API}/principals/{name}/roles", body))
+
+    def list_principals(self) -> list[Principal]:
+        return [Principal.model_validate(p) for p in self._http.get(f"{API}/principals")]
+
+    def create_token(
+        self,
+        *,
+        principal: str | None = None,
+        name: str = "default",
+        expires_in: timedelta | None = timedelta(days=90),
+    ) -> NewToken:
+        body = {
+            "principal": principal,
+            "name": name,
+            "expires_in_days": expires_in.total_seconds() / 86400 if expires_in else None,
+        }
+        return NewToken.model_validate(self._http.post(f"{API}/tokens", body))
+
+    def list_tokens(self, *, principal: str | None = None) -> list[TokenInfo]:
+        return [
+            TokenInfo.model_validate(t)
+            for t in self._http.get(f"{API}/tokens", principal=principal)
+        ]
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        return TokenInfo.model_validate(self._http.delete(f"{API}/tokens/{token_id}"))
+
+
+class RemoteAuditService:
+    def __init__(self, http: HttpTransport) -> None:
+        self._http = http
+
+    def list_records(
+        self,
+        *,
+        principal: str | None = None,
+        action: str | None = None,
+        asset: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> Page[AuditRecord]:
+        data = self._http.get(
+            f"{API}/audit",
+            principal=principal,
+            action=action,
+            asset=asset,
+            outcome=outcome,
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        return Page[AuditRecord].model_validate(data)
+
+
+class RemotePlatform:
+    """The services of a Shipyard server, with the same methods as ``Platform``'s."""
+
+    def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
+        self.http = HttpTransport(url, token, timeout=timeout)
+
+    @cached_property
+    def catalog(self) -> RemoteCatalogService:
+        return RemoteCatalogService(self.http)
+
+    @cached_property
+    def security(self) -> RemoteSecurityService:
+        return RemoteSecurityService(self.http)
+
+    @cached_property
+    def audit(self) -> RemoteAuditService:
+        return RemoteAuditService(self.http)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> RemotePlatform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,157 @@
+"""Typed settings: ``shipyard.yaml`` in the project folder, overridden by ``SHIPYARD_*``.
+
+Environment variables name a section and a field joined by one underscore
+(``SHIPYARD_CATALOG_URL`` sets ``catalog.url``, ``SHIPYARD_ONLINE_BACKEND`` sets
+``online.backend``); top-level fields drop the section (``SHIPYARD_HOME``).
+Each seam has one ``backend`` choice: a short alias or ``module:Class``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+from shipyard.errors import ConfigError
+
+CONFIG_FILE = "shipyard.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CatalogSettings(_Section):
+    #: SQLAlchemy URL; empty means a SQLite file in the platform home.
+    url: str | None = None
+    #: Seconds a SQLite writer waits for the lock before giving up.
+    busy_timeout: float = 30.0
+
+
+class LakeSettings(_Section):
+    #: Folder or ``s3://bucket/prefix``; empty means ``<home>/lake``.
+    root: str | None = None
+    storage_options: dict[str, str] = Field(default_factory=dict)
+
+
+class OnlineSettings(_Section):
+    backend: str = "sqlite"
+    url: str | None = None
+
+
+class ArtifactSettings(_Section):
+    root: str | None = None
+
+
+class EventSettings(_Section):
+    backend: str = "sqlite"
+    url: str | None = None
+
+
+class SecuritySettings(_Section):
+    #: The principal the in-process SDK acts as.
+    sdk_principal: str = "local-admin"
+    default_team: str = "default"
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8765
+    workers: int = 1
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SHIPYARD_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+    )
+
+    project: str | None = None
+    home: Path | None = None
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    lake: LakeSettings = Field(default_factory=LakeSettings)
+    online: OnlineSettings = Field(default_factory=OnlineSettings)
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    # Resolved paths (filled by ``load_settings``).
+    project_dir: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def home_dir(self) -> Path:
+        home = self.home or Path(".shipyard")
+        return home if home.is_absolute() else (self.project_dir / home)
+
+    @property
+    def catalog_url(self) -> str:
+        return self.catalog.url or f"sqlite:///{self.home_dir / 'catalog.db'}"
+
+    @property
+    def lake_root(self) -> str:
+        return self.lake.root or str(self.home_dir / "lake")
+
+    @property
+    def artifact_root(self) -> str:
+        return self.artifacts.root or str(self.home_dir / "artifacts")
+
+
+def _env_overrides() -> dict[str, Any]:
+    source = EnvSettingsSource(Settings, case_sensitive=False)
+    data = source()
+    return {k: v for k, v in data.items() if k in Settings.model_fields}
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(project_dir: str | Path = ".", **overrides: Any) -> Settings:
+    """Read ``shipyard.yaml`` (if any), apply ``SHIPYARD_*`` and explicit overrides.
+
+    Raises:
+        ConfigError: the file is not valid YAML, names an unknown key, or a
+            value has the wrong type; the message names the key and the file.
+    """
+    project = Path(project_dir).resolve()
+    path = project / CONFIG_FILE
+    file_data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}", file=str(path)) from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level", file=str(path))
+        file_data = loaded
+    merged = _deep_merge(_deep_merge(file_data, _env_overrides()), overrides)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, path) from None
+    settings.project_dir = project
+    if settings.project is None:
+        settings.project = project.name
+    return settings
+
+
+def _config_error(exc: ValidationError, path: Path) -> ConfigError:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        message = f"unknown configuration key '{key}' in {path} (or a SHIPYARD_* variable)"
+    else:
+        message = f"invalid configuration value for '{key}' in {path}: {first['msg']}"
+    return ConfigError(message, key=key, file=str(path))

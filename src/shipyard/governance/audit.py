@@ -1,0 +1,79 @@
+"""The audit log: written by the service layer, in the transaction of the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard._internal.clock import as_utc, utcnow
+from shipyard.governance.models import AuditRecord
+from shipyard.governance.tables import audit_log
+
+
+class SqlAuditLog:
+    def write(
+        self,
+        conn: Connection,
+        *,
+        principal: str,
+        action: str,
+        outcome: str,
+        asset: str | None = None,
+        team: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            audit_log.insert().values(
+                ts=utcnow(),
+                principal=principal,
+                action=action,
+                asset=asset,
+                team=team,
+                outcome=outcome,
+                details=details or {},
+            )
+        )
+
+    def query(
+        self,
+        conn: Connection,
+        *,
+        principal: str | None = None,
+        action: str | None = None,
+        asset: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[AuditRecord]:
+        q = sa.select(audit_log)
+        if principal:
+            q = q.where(audit_log.c.principal == principal)
+        if action:
+            q = q.where(audit_log.c.action.like(action.replace("*", "%")))
+        if asset:
+            q = q.where(audit_log.c.asset.like(asset.replace("*", "%")))
+        if outcome:
+            q = q.where(audit_log.c.outcome == outcome)
+        if since:
+            q = q.where(audit_log.c.ts >= as_utc(since))
+        if until:
+            q = q.where(audit_log.c.ts < as_utc(until))
+        q = q.order_by(audit_log.c.id.desc()).offset(offset).limit(limit)
+        return [
+            AuditRecord(
+                id=r.id,
+                ts=as_utc(r.ts),
+                principal=r.principal,
+                action=r.action,
+                asset=r.asset,
+                team=r.team,
+                outcome=r.outcome,
+                details=r.details or {},
+            )
+            for r in conn.execute(q)
+        ]

@@ -1,0 +1,23 @@
+"""Governance schema: the audit log."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shipyard._internal.db import Json, UtcDateTime, metadata
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", UtcDateTime, nullable=False),
+    sa.Column("principal", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(128), nullable=False),
+    sa.Column("asset", sa.String(600), nullable=True),
+    sa.Column("team", sa.String(128), nullable=True),
+    sa.Column("outcome", sa.String(64), nullable=False),
+    sa.Column("details", Json, nullable=False),
+    sa.Index("ix_audit_log_ts", "ts"),
+    sa.Index("ix_audit_log_principal", "principal"),
+    sa.Index("ix_audit_log_asset", "asset"),
+)

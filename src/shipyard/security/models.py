@@ -1,0 +1,89 @@
+"""Principals, roles, permissions and tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+#: A membership in this team applies to every team.
+ALL_TEAMS = "*"
+
+
+class Permission(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    PREDICT = "predict"
+    READ_FEATURES = "read_features"
+    APPROVE = "approve"
+    ADMIN = "admin"
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    PREDICTOR = "predictor"
+    EDITOR = "editor"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({Permission.READ}),
+    Role.PREDICTOR: frozenset({Permission.READ, Permission.PREDICT, Permission.READ_FEATURES}),
+    Role.EDITOR: frozenset(
+        {Permission.READ, Permission.WRITE, Permission.PREDICT, Permission.READ_FEATURES}
+    ),
+    Role.APPROVER: frozenset({Permission.READ, Permission.APPROVE}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+class Principal(BaseModel):
+    """Who is calling: a user or a service account, with a role per team."""
+
+    id: str
+    name: str
+    kind: str = "user"
+    roles: dict[str, Role] = Field(default_factory=dict)
+
+    def permissions(self, team: str) -> frozenset[Permission]:
+        perms: set[Permission] = set()
+        for t in (team, ALL_TEAMS):
+            role = self.roles.get(t)
+            if role is not None:
+                perms |= ROLE_PERMISSIONS[role]
+        return frozenset(perms)
+
+    def can(self, permission: Permission, team: str) -> bool:
+        return permission in self.permissions(team)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.roles.get(ALL_TEAMS) == Role.ADMIN
+
+
+class TokenInfo(BaseModel):
+    """A token as listed: never the secret itself."""
+
+    id: str
+    name: str
+    principal: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        from shipyard._internal.clock import utcnow
+
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > utcnow())
+
+
+class NewToken(BaseModel):
+    """Returned once by ``create_token``: the only time the secret is shown."""
+
+    token: str
+    info: TokenInfo

@@ -1,0 +1,309 @@
+"""Principals, teams, roles and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard._internal.clock import as_utc, utcnow
+from shipyard._internal.ids import new_id, new_secret
+from shipyard._internal.service import Service
+from shipyard.errors import InvalidArgument, NotFound, Unauthenticated
+from shipyard.security.models import (
+    ALL_TEAMS,
+    NewToken,
+    Permission,
+    Principal,
+    Role,
+    TokenInfo,
+)
+from shipyard.security.tables import memberships, principals, tokens
+
+TOKEN_PREFIX = "shp_"
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is safe and keeps auth O(1).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def load_principal(conn: Connection, name: str) -> Principal | None:
+    row = conn.execute(sa.select(principals).where(principals.c.name == name)).first()
+    if row is None:
+        return None
+    roles = {
+        m.team: Role(m.role)
+        for m in conn.execute(sa.select(memberships).where(memberships.c.principal_id == row.id))
+    }
+    return Principal(id=row.id, name=row.name, kind=row.kind, roles=roles)
+
+
+def ensure_principal(
+    conn: Connection,
+    name: str,
+    *,
+    kind: str = "user",
+    team: str | None = None,
+    role: Role | None = None,
+) -> Principal:
+    """Create the principal if missing and grant ``role`` on ``team`` (no audit: bootstrap)."""
+    existing = load_principal(conn, name)
+    if existing is None:
+        conn.execute(
+            principals.insert().values(id=new_id(), name=name, kind=kind, created_at=utcnow())
+        )
+    pid = conn.execute(sa.select(principals.c.id).where(principals.c.name == name)).scalar_one()
+    if team is not None and role is not None:
+        conn.execute(
+            sa.delete(memberships).where(
+                memberships.c.principal_id == pid, memberships.c.team == team
+            )
+        )
+        conn.execute(memberships.insert().values(principal_id=pid, team=team, role=role.value))
+    found = load_principal(conn, name)
+    assert found is not None
+    return found
+
+
+def _parse_role(role: str | Role) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise InvalidArgument(
+            f"unknown role '{role}' (one of: {allowed})", role=str(role)
+        ) from None
+
+
+def _token_info(row: sa.Row, principal: str) -> TokenInfo:
+    return TokenInfo(
+        id=row.id,
+        name=row.name,
+        principal=principal,
+        prefix=row.prefix,
+        created_at=as_utc(row.created_at),
+        expires_at=as_utc(row.expires_at) if row.expires_at else None,
+        revoked_at=as_utc(row.revoked_at) if row.revoked_at else None,
+        last_used_at=as_utc(row.last_used_at) if row.last_used_at else None,
+    )
+
+
+class SecurityService(Service):
+    """Who may do what. Every mutation is authorized and audited."""
+
+    # -- authentication (no caller yet) -----------------------------------------
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The principal a bearer token belongs to.
+
+        Raises:
+            Unauthenticated: missing, unknown, expired or revoked token.
+        """
+        if not token:
+            raise Unauthenticated("missing bearer token")
+        digest = hash_token(token)
+        with self._ctx.db.connect() as conn:
+            row = conn.execute(
+                sa.select(tokens.c.expires_at, tokens.c.revoked_at, principals.c.name)
+                .join(principals, principals.c.id == tokens.c.principal_id)
+                .where(tokens.c.token_hash == digest)
+            ).first()
+            if row is None:
+                raise Unauthenticated("invalid token")
+            if row.revoked_at is not None:
+                raise Unauthenticated("token has been revoked")
+            if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
+                raise Unauthenticated("token has expired")
+            principal = load_principal(conn, row.name)
+        if principal is None:
+            raise Unauthenticated("invalid token")
+        return principal
+
+    def whoami(self) -> Principal:
+        return self.principal
+
+    # -- principals ---------------------------------------------------------------
+
+    def create_principal(
+        self,
+        name: str,
+        *,
+        kind: str = "user",
+        team: str | None = None,
+        role: str | Role = Role.VIEWER,
+    ) -> Principal:
+        if kind not in ("user", "service"):
+            raise InvalidArgument("kind must be 'user' or 'service'", kind=kind)
+        if not name or len(name) > 128:
+            raise InvalidArgument("a principal name is 1 to 128 characters", name=name)
+        team = team or self._ctx.default_team
+        parsed = _parse_role(role)
+        with self._ctx.mutation(
+            "security.create_principal",
+            team=team,
+            asset=f"principal:{name}",
+            permission=Permission.ADMIN,
+        ) as m:
+            if load_principal(m.conn, name) is not None:
+                from shipyard.errors import AlreadyExists
+
+                raise AlreadyExists(f"principal '{name}' already exists", name=name)
+            m.details = {"kind": kind, "team": team, "role": parsed.value}
+            return ensure_principal(m.conn, name, kind=kind, team=team, role=parsed)
+
+    def grant(self, name: str, *, team: str, role: str | Role) -> Principal:
+        parsed = _parse_role(role)
+        with self._ctx.mutation(
+            "security.grant", team=team, asset=f"principal:{name}", permission=Permission.ADMIN
+        ) as m:
+            if load_principal(m.conn, name) is None:
+                raise NotFound(f"no principal named '{name}'", name=name)
+            m.details = {"team": team, "role": parsed.value}
+            return ensure_principal(m.conn, name, team=team, role=parsed)
+
+    def revoke_role(self, name: str, *, team: str) -> Principal:
+        with self._ctx.mutation(
+            "security.revoke_role",
+            team=team,
+            asset=f"principal:{name}",
+            permission=Permission.ADMIN,
+        ) as m:
+            p = load_principal(m.conn, name)
+            if p is None:
+                raise NotFound(f"no principal named '{name}'", name=name)
+            m.conn.execute(
+                sa.delete(memberships).where(
+                    memberships.c.principal_id == p.id, memberships.c.team == team
+                )
+            )
+            m.details = {"team": team}
+            found = load_principal(m.conn, name)
+            assert found is not None
+            return found
+
+    def get_principal(self, name: str) -> Principal:
+        if name != self.principal.name:
+            self._ctx.require(
+                Permission.ADMIN,
+                ALL_TEAMS if self.principal.is_admin else self._ctx.default_team,
+                action="security.get_principal",
+            )
+        with self._ctx.db.connect() as conn:
+            p = load_principal(conn, name)
+        if p is None:
+            raise NotFound(f"no principal named '{name}'", name=name)
+        return p
+
+    def list_principals(self) -> list[Principal]:
+        self._ctx.require(
+            Permission.READ, self._ctx.default_team, action="security.list_principals"
+        )
+        with self._ctx.db.connect() as conn:
+            names = conn.execute(sa.select(principals.c.name).order_by(principals.c.name)).scalars()
+            return [p for n in list(names) if (p := load_principal(conn, n)) is not None]
+
+    # -- tokens ---------------------------------------------------------------------
+
+    def _can_manage(self, name: str) -> bool:
+        return name == self.principal.name or self.principal.is_admin
+
+    def create_token(
+        self,
+        *,
+        principal: str | None = None,
+        name: str = "default",
+        expires_in: timedelta | None = timedelta(days=90),
+    ) -> NewToken:
+        """Mint a token. The secret is returned once and stored only as a hash.
+
+        Raises:
+            PermissionDenied: minting for another principal without admin.
+            NotFound: unknown principal.
+        """
+        owner = principal or self.principal.name
+        action = "security.create_token"
+        if not self._can_manage(owner):
+            self._ctx.require(
+                Permission.ADMIN, ALL_TEAMS, action=action, asset=f"principal:{owner}"
+            )
+        if expires_in is not None and expires_in.total_seconds() <= 0:
+            raise InvalidArgument("expires_in must be positive", expires_in=str(expires_in))
+        with self._ctx.mutation(
+            action,
+            team=self._team_for(owner),
+            asset=f"principal:{owner}",
+            permission=Permission.READ,
+        ) as m:
+            p = load_principal(m.conn, owner)
+            if p is None:
+                raise NotFound(f"no principal named '{owner}'", name=owner)
+            secret = TOKEN_PREFIX + new_secret(32)
+            now = utcnow()
+            token_id = new_id()
+            m.conn.execute(
+                tokens.insert().values(
+                    id=token_id,
+                    principal_id=p.id,
+                    name=name,
+                    token_hash=hash_token(secret),
+                    prefix=secret[:10],
+                    created_at=now,
+                    expires_at=(now + expires_in) if expires_in else None,
+                )
+            )
+            m.details = {"token_id": token_id, "name": name}
+            row = m.conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
+            return NewToken(token=secret, info=_token_info(row, owner))
+
+    def _team_for(self, name: str) -> str:
+        # Any role on any team lets a caller manage their own tokens.
+        if name == self.principal.name and self.principal.roles:
+            return next(iter(self.principal.roles))
+        return ALL_TEAMS
+
+    def list_tokens(self, *, principal: str | None = None) -> list[TokenInfo]:
+        q = sa.select(tokens, principals.c.name.label("principal_name")).join(
+            principals, principals.c.id == tokens.c.principal_id
+        )
+        if principal is not None:
+            q = q.where(principals.c.name == principal)
+        if not self.principal.is_admin:
+            if principal not in (None, self.principal.name):
+                self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="security.list_tokens")
+            q = q.where(principals.c.name == self.principal.name)
+        with self._ctx.db.connect() as conn:
+            rows = conn.execute(q.order_by(tokens.c.created_at)).all()
+        return [_token_info(r, r.principal_name) for r in rows]
+
+    def revoke_token(self, token_id: str) -> TokenInfo:
+        with self._ctx.db.connect() as conn:
+            row = conn.execute(
+                sa.select(tokens, principals.c.name.label("principal_name"))
+                .join(principals, principals.c.id == tokens.c.principal_id)
+                .where(sa.or_(tokens.c.id == token_id, tokens.c.prefix == token_id))
+            ).first()
+        if row is None:
+            raise NotFound(f"no token '{token_id}'", token_id=token_id)
+        owner = row.principal_name
+        action = "security.revoke_token"
+        if not self._can_manage(owner):
+            self._ctx.require(
+                Permission.ADMIN, ALL_TEAMS, action=action, asset=f"principal:{owner}"
+            )
+        with self._ctx.mutation(
+            action,
+            team=self._team_for(owner),
+            asset=f"principal:{owner}",
+            permission=Permission.READ,
+        ) as m:
+            m.conn.execute(
+                tokens.update()
+                .where(tokens.c.id == row.id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            m.details = {"token_id": row.id}
+            fresh = m.conn.execute(sa.select(tokens).where(tokens.c.id == row.id)).one()
+            return _token_info(fresh, owner)
