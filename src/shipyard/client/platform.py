@@ -165,6 +165,37 @@ class RemotePlatform:
     def audit(self) -> RemoteAuditService:
         return RemoteAuditService(self.http)
 
+    # Capability clients live in shipyard/client/<capability>.py, one module each.
+    @cached_property
+    def lake(self) -> Any:
+        from shipyard.client.lake import RemoteLakeService
+
+        return RemoteLakeService(self.http)
+
+    @cached_property
+    def features(self) -> Any:
+        from shipyard.client.features import RemoteFeatureService
+
+        return RemoteFeatureService(self.http)
+
+    @cached_property
+    def tracking(self) -> Any:
+        from shipyard.client.tracking import RemoteTrackingService
+
+        return RemoteTrackingService(self.http)
+
+    @cached_property
+    def registry(self) -> Any:
+        from shipyard.client.registry import RemoteRegistryService
+
+        return RemoteRegistryService(self.http)
+
+    @cached_property
+    def serving(self) -> Any:
+        from shipyard.client.serving import RemoteServingService
+
+        return RemoteServingService(self.http)
+
     def close(self) -> None:
         self.http.close()
 
