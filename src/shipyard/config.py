@@ -136,22 +136,58 @@ def load_settings(project_dir: str | Path = ".", **overrides: Any) -> Settings:
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level", file=str(path))
         file_data = loaded
-    merged = _deep_merge(_deep_merge(file_data, _env_overrides()), overrides)
+    env_data = _env_overrides()
+    merged = _deep_merge(_deep_merge(file_data, env_data), overrides)
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        raise _config_error(exc, path) from None
+        raise _config_error(exc, path, env=env_data, overrides=overrides) from None
     settings.project_dir = project
     if settings.project is None:
         settings.project = project.name
     return settings
 
 
-def _config_error(exc: ValidationError, path: Path) -> ConfigError:
+def _config_error(
+    exc: ValidationError, path: Path, *, env: dict[str, Any], overrides: dict[str, Any]
+) -> ConfigError:
     first = exc.errors()[0]
-    key = ".".join(str(p) for p in first["loc"])
-    if first["type"] == "extra_forbidden":
-        message = f"unknown configuration key '{key}' in {path} (or a SHIPYARD_* variable)"
+    loc = [str(p) for p in first["loc"]]
+    key = ".".join(loc)
+    # Name where the offending value came from (the winner: overrides > env > file).
+    if _has(overrides, loc):
+        where = "in the settings passed to Platform.open"
+    elif _has(env, loc):
+        where = f"from the environment variable SHIPYARD_{'_'.join(loc).upper()}"
     else:
-        message = f"invalid configuration value for '{key}' in {path}: {first['msg']}"
+        where = f"in {path}"
+    if first["type"] == "extra_forbidden":
+        message = f"unknown configuration key '{key}' {where}{_suggestion(loc)}"
+    else:
+        message = f"invalid configuration value for '{key}' {where}: {first['msg']}"
     return ConfigError(message, key=key, file=str(path))
+
+
+def _has(data: dict[str, Any], loc: list[str]) -> bool:
+    node: Any = data
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _suggestion(loc: list[str]) -> str:
+    """`` (did you mean 'url'?)`` for a near miss of a known key, else nothing."""
+    import difflib
+
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    known = [k for k, f in model.model_fields.items() if not f.exclude]
+    close = difflib.get_close_matches(loc[-1], known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -38,7 +38,8 @@ def _normalise_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+def create_engine(url: str, *, busy_timeout: float = 30.0, connect_timeout: float = 10.0) -> Engine:
+    """An engine for SQLite (WAL, busy timeout, ``BEGIN IMMEDIATE`` writers) or PostgreSQL."""
     url = _normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -66,20 +67,48 @@ def create_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
 
         return engine
     try:
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    except (ImportError, SQLAlchemyError) as exc:
+        return sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=20,
+            connect_args={"connect_timeout": max(1, int(connect_timeout))},
+        )
+    except ImportError as exc:
         raise BackendUnavailable(
-            f"cannot use metadata database {mask_url(url)}: {exc}", url=mask_url(url)
+            f"cannot use metadata database {mask_url(url)}: driver missing ({exc.name}); "
+            "install the extra: pip install 'shipyard[postgres]'",
+            url=mask_url(url),
+        ) from None
+    except SQLAlchemyError as exc:
+        raise BackendUnavailable(
+            f"cannot use metadata database {mask_url(url)}: {_first_line(exc)}",
+            url=mask_url(url),
         ) from None
 
 
 class Database:
     """An engine plus the transaction helper every store uses."""
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, busy_timeout: float = 30.0, connect_timeout: float = 10.0
+    ) -> None:
         self.url = _normalise_url(url)
-        self.masked_url = mask_url(self.url)
-        self.engine = create_engine(self.url, busy_timeout=busy_timeout)
+        #: The URL as the user wrote it, password hidden: safe for messages and logs.
+        self.masked_url = mask_url(url)
+        self._password = _password(url)
+        self.engine = create_engine(
+            self.url, busy_timeout=busy_timeout, connect_timeout=connect_timeout
+        )
+
+    def unavailable(self, exc: BaseException) -> BackendUnavailable:
+        """The error for a database that cannot be reached (URL and message scrubbed)."""
+        detail = _first_line(getattr(exc, "orig", None) or exc)
+        if self._password:
+            detail = detail.replace(self._password, "***")
+        return BackendUnavailable(
+            f"metadata database {self.masked_url} is unavailable: {detail}", url=self.masked_url
+        )
 
     @property
     def dialect(self) -> str:
@@ -94,11 +123,8 @@ class Database:
         except IntegrityError as exc:
             raise AlreadyExists(f"already exists: {_integrity_detail(exc)}") from None
         except OperationalError as exc:
-            if _is_connection_error(exc):
-                raise BackendUnavailable(
-                    f"metadata database {self.masked_url} is unavailable: {exc.orig}",
-                    url=self.masked_url,
-                ) from None
+            if is_connection_error(exc):
+                raise self.unavailable(exc) from None
             raise
 
     @contextmanager
@@ -112,11 +138,8 @@ class Database:
                 finally:
                     conn.info.pop("read_only", None)
         except OperationalError as exc:
-            if _is_connection_error(exc):
-                raise BackendUnavailable(
-                    f"metadata database {self.masked_url} is unavailable: {exc.orig}",
-                    url=self.masked_url,
-                ) from None
+            if is_connection_error(exc):
+                raise self.unavailable(exc) from None
             raise
 
     def dispose(self) -> None:
@@ -127,9 +150,36 @@ def _integrity_detail(exc: IntegrityError) -> str:
     return str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
 
 
-def _is_connection_error(exc: OperationalError) -> bool:
-    text = str(exc.orig).lower()
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether a driver error means "cannot reach the database" (not a bad statement)."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(getattr(exc, "orig", None) or exc).lower()
     return any(
         s in text
-        for s in ("connection", "could not connect", "unable to open", "server closed", "timeout")
+        for s in (
+            "connection",
+            "could not connect",
+            "unable to open",
+            "server closed",
+            "timeout",
+            "refused",
+            "could not translate host",
+            "name or service not known",
+            "database is locked",
+        )
     )
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _password(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import ORJSONResponse
+from fastapi import APIRouter, Depends, FastAPI
 
 import shipyard
+from shipyard.api.deps import caller
 from shipyard.api.errors import install_error_handlers
 from shipyard.platform import Platform
 
@@ -15,11 +15,20 @@ from shipyard.platform import Platform
 ROUTERS = ("catalog", "security", "audit", "lake", "features", "tracking", "registry", "serving")
 
 
+#: The only API path served without a bearer token (besides the OpenAPI document and its UI).
+PUBLIC_PATHS = frozenset({"/api/v1/health"})
+
+
 def create_app(platform: Platform) -> FastAPI:
+    """The API over ``platform`` (the root; each request acts as its token's principal).
+
+    Every capability router is mounted with the ``caller`` dependency, so a route
+    is authenticated even if its handler forgets to ask for the caller (FastAPI
+    caches the dependency per request: one token lookup either way).
+    """
     app = FastAPI(
         title="Shipyard",
         version=shipyard.__version__,
-        default_response_class=ORJSONResponse,
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
@@ -34,10 +43,11 @@ def create_app(platform: Platform) -> FastAPI:
         return {"status": "ok", "version": shipyard.__version__}
 
     app.include_router(health)
+    authenticated = [Depends(caller)]
     for name in ROUTERS:
         module = importlib.import_module(f"shipyard.api.routes.{name}")
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router, prefix="/api/v1", dependencies=authenticated)
         extra = getattr(module, "root_router", None)  # e.g. protocol routes outside /api/v1
         if extra is not None:
-            app.include_router(extra)
+            app.include_router(extra, dependencies=authenticated)
     return app

@@ -7,6 +7,7 @@ Each capability owns one Alembic branch in ``catalog/migrations/versions``
 
 from __future__ import annotations
 
+import functools
 import importlib
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
 
-from shipyard._internal.db import Database, metadata
+from shipyard._internal.db import Database, is_connection_error, metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -51,15 +53,30 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+@functools.cache
+def _heads() -> frozenset[str]:
+    # Parsing the migration scripts costs milliseconds; they do not change in a process.
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def upgrade(db: Database) -> None:
-    """Upgrade to every head; a no-op (one query) when already there."""
-    cfg = alembic_config()
-    heads = set(ScriptDirectory.from_config(cfg).get_heads())
-    with db.engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-        conn.rollback()
-    if current == heads:
-        return
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "heads")
+    """Upgrade to every head; a no-op (one query) when already there.
+
+    Raises:
+        BackendUnavailable: the database cannot be reached (URL shown with the password masked).
+    """
+    heads = _heads()
+    try:
+        with db.engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+            conn.rollback()
+        if current == heads:
+            return
+        cfg = alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    except DBAPIError as exc:
+        if is_connection_error(exc):
+            raise db.unavailable(exc) from None
+        raise

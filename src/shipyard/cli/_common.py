@@ -20,15 +20,28 @@ err_console = Console(stderr=True)
 
 
 class State:
+    """Per-invocation options; ``reset`` runs at the start and end of every command."""
+
     project: Path = Path(".")
     debug: bool = False
     _platform: Platform | None = None
+
+    def reset(self, project: Path = Path("."), debug: bool = False) -> None:
+        self.close()
+        self.project = project
+        self.debug = debug
+
+    def close(self) -> None:
+        if self._platform is not None:
+            self._platform.close()
+            self._platform = None
 
 
 state = State()
 
 
 def platform() -> Platform:
+    """The project's platform, opened once per command (as ``security.sdk_principal``)."""
     if state._platform is None:
         state._platform = Platform.open(state.project)
     return state._platform

@@ -32,8 +32,7 @@ def _root(
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    _common.state.project = project
-    _common.state.debug = debug
+    _common.state.reset(project, debug)
 
 
 @app.command("init")
@@ -105,31 +104,40 @@ for _module in REGISTRARS:
     importlib.import_module(_module).register(app)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run one command; a mistake prints one line and exits non-zero."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code (1 for a Shipyard error, 2 for usage)."""
     try:
-        app(standalone_mode=False)
+        # Standalone mode: the framework prints usage errors and help itself.
+        app(args=argv, prog_name="shipyard", standalone_mode=True)
+        return 0
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except ShipyardError as exc:
         if _common.state.debug:
             raise
-        err_console.print(exc.headline, markup=False, highlight=False)
-        sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
+        err_console.print(exc.headline, markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
         err_console.print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        return 130
+    except Exception as exc:  # the unexpected: one line unless --debug
         if _common.state.debug:
             raise
         err_console.print(
-            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", markup=False
+            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
-        sys.exit(2)
+        return 2
     finally:
-        if _common.state._platform is not None:
-            _common.state._platform.close()
+        _common.state.close()
+
+
+if __name__ == "__main__":
+    main()

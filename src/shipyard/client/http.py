@@ -6,10 +6,26 @@ from typing import Any
 
 import httpx
 
-from shipyard.errors import ERRORS_BY_CODE, BackendUnavailable, ShipyardError
+from shipyard.errors import (
+    ERRORS_BY_CODE,
+    BackendUnavailable,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    QuotaExceeded,
+    ShipyardError,
+    Unauthenticated,
+)
 
 
 class HttpTransport:
+    """A keep-alive HTTP session to one Shipyard server, acting with one bearer token.
+
+    Error responses are raised as the matching ``ShipyardError`` subclass; a
+    server that cannot be reached raises ``BackendUnavailable``.
+    """
+
     def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
         self.base_url = url.rstrip("/")
         self._client = httpx.Client(
@@ -49,13 +65,36 @@ class HttpTransport:
         self._client.close()
 
 
+#: When a response carries no known wire code (a proxy's 502, a framework 404...).
+_BY_STATUS: dict[int, type[ShipyardError]] = {
+    400: InvalidArgument,
+    401: Unauthenticated,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    422: InvalidArgument,
+    429: QuotaExceeded,
+    502: BackendUnavailable,
+    503: BackendUnavailable,
+    504: BackendUnavailable,
+}
+
+
 def _error_from(response: httpx.Response) -> ShipyardError:
+    """The typed error for an error response, through the allow-list of wire codes."""
     try:
         body = response.json()
     except ValueError:
+        body = None
+    if not isinstance(body, dict):
         body = {}
-    code = body.get("error_code") if isinstance(body, dict) else None
-    cls = ERRORS_BY_CODE.get(code or "", ShipyardError)
-    message = (body.get("message") if isinstance(body, dict) else None) or response.text
-    err = cls(str(message), **(body.get("details") or {} if isinstance(body, dict) else {}))
+    code = body.get("error_code")
+    cls = ERRORS_BY_CODE.get(code) if isinstance(code, str) else None
+    if cls is None:
+        cls = _BY_STATUS.get(response.status_code, ShipyardError)
+    message = body.get("message") or response.text or f"HTTP {response.status_code}"
+    err = cls(str(message))
+    details = body.get("details")
+    err.details = dict(details) if isinstance(details, dict) else {}
+    err.details.setdefault("http_status", response.status_code)
     return err

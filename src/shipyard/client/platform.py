@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote
 
 from shipyard._internal.paging import Page
 from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageGraph
@@ -16,7 +17,8 @@ API = "/api/v1"
 
 
 def _ref(ref: str | AssetRef) -> str:
-    return str(ref)
+    # A path segment: keep the ``kind:name@version`` punctuation, escape the rest.
+    return quote(str(ref), safe=":@")
 
 
 class RemoteCatalogService:

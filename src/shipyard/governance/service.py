@@ -6,11 +6,17 @@ from datetime import datetime
 
 from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.service import Service
+from shipyard.errors import InvalidArgument
 from shipyard.governance.models import AuditRecord
 from shipyard.security.models import ALL_TEAMS, Permission
 
+#: How an audited call ended.
+OUTCOMES = ("ok", "denied", "error")
+
 
 class AuditService(Service):
+    """Reads the audit log the service layer writes (see ``ServiceContext.mutation``)."""
+
     def list_records(
         self,
         *,
@@ -23,7 +29,33 @@ class AuditService(Service):
         page_size: int = 100,
         page_token: str | None = None,
     ) -> Page[AuditRecord]:
-        """Newest first. Admins see everything; others see their own records."""
+        """Audit records, newest first, filtered.
+
+        Admins see everything; everyone else sees only their own records.
+
+        Args:
+            principal: only this principal's records.
+            action: action name; ``*`` is a wildcard (``catalog.*``).
+            asset: asset ref; ``*`` is a wildcard (``table:bronze.*``).
+            outcome: ``ok``, ``denied`` or ``error``.
+            since: records at or after this time (naive means UTC).
+            until: records before this time.
+            page_size: 1 to 1000.
+            page_token: ``next_page_token`` of the previous page.
+
+        Returns:
+            A page of ``AuditRecord`` with the token of the next page, if any.
+
+        Raises:
+            PermissionDenied: a non-admin asking for someone else's records (audited).
+            InvalidArgument: a bad outcome, page size or page token.
+        """
+        if outcome is not None and outcome not in OUTCOMES:
+            raise InvalidArgument(
+                f"outcome is one of {', '.join(OUTCOMES)}, not '{outcome}'", outcome=outcome
+            )
+        if not 1 <= page_size <= 1000:
+            raise InvalidArgument("page_size must be between 1 and 1000", page_size=page_size)
         if not self.principal.is_admin:
             if principal not in (None, self.principal.name):
                 self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="audit.list")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import logging
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.ids import new_id, new_secret
 from shipyard._internal.service import Service
-from shipyard.errors import InvalidArgument, NotFound, Unauthenticated
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ShipyardError, Unauthenticated
 from shipyard.security.models import (
     ALL_TEAMS,
     NewToken,
@@ -23,6 +26,31 @@ from shipyard.security.models import (
 from shipyard.security.tables import memberships, principals, tokens
 
 TOKEN_PREFIX = "shp_"
+#: ``last_used_at`` is refreshed at most this often (a write per request would cost more than auth).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+log = logging.getLogger("shipyard.security")
+
+#: Token -> principal -> memberships in one statement; ``token_hash`` is unique (indexed).
+_AUTH_QUERY = (
+    sa.select(
+        tokens.c.id.label("token_id"),
+        tokens.c.expires_at,
+        tokens.c.revoked_at,
+        tokens.c.last_used_at,
+        principals.c.id.label("principal_id"),
+        principals.c.name,
+        principals.c.kind,
+        memberships.c.team,
+        memberships.c.role,
+    )
+    .select_from(
+        tokens.join(principals, principals.c.id == tokens.c.principal_id).outerjoin(
+            memberships, memberships.c.principal_id == principals.c.id
+        )
+    )
+    .where(tokens.c.token_hash == sa.bindparam("digest"))
+)
 
 
 def hash_token(token: str) -> str:
@@ -97,30 +125,57 @@ class SecurityService(Service):
     # -- authentication (no caller yet) -----------------------------------------
 
     def authenticate(self, token: str | None) -> Principal:
-        """The principal a bearer token belongs to.
+        """The principal a bearer token belongs to: one indexed query per call.
+
+        Nothing is cached, so a revoked token is refused on the very next request.
+        Use of a revoked or expired token is audited (the principal is known);
+        unknown tokens are only logged, so anonymous callers cannot fill the audit log.
 
         Raises:
             Unauthenticated: missing, unknown, expired or revoked token.
         """
         if not token:
             raise Unauthenticated("missing bearer token")
-        digest = hash_token(token)
         with self._ctx.db.connect() as conn:
-            row = conn.execute(
-                sa.select(tokens.c.expires_at, tokens.c.revoked_at, principals.c.name)
-                .join(principals, principals.c.id == tokens.c.principal_id)
-                .where(tokens.c.token_hash == digest)
-            ).first()
-            if row is None:
-                raise Unauthenticated("invalid token")
-            if row.revoked_at is not None:
-                raise Unauthenticated("token has been revoked")
-            if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
-                raise Unauthenticated("token has expired")
-            principal = load_principal(conn, row.name)
-        if principal is None:
+            rows = conn.execute(_AUTH_QUERY, {"digest": hash_token(token)}).all()
+        if not rows:
+            log.warning("refused an unknown bearer token (prefix %s)", token[:10])
             raise Unauthenticated("invalid token")
-        return principal
+        first = rows[0]
+        now = utcnow()
+        if first.revoked_at is not None:
+            self._refuse(first, "revoked")
+        if first.expires_at is not None and as_utc(first.expires_at) <= now:
+            self._refuse(first, "expired")
+        if first.last_used_at is None or as_utc(first.last_used_at) < now - LAST_USED_EVERY:
+            self._touch(first.token_id, now)
+        roles = {r.team: Role(r.role) for r in rows if r.team is not None}
+        return Principal(id=first.principal_id, name=first.name, kind=first.kind, roles=roles)
+
+    def _refuse(self, row: sa.Row[Any], reason: str) -> NoReturn:
+        try:
+            with self._ctx.db.begin() as conn:
+                self._ctx.audit.write(
+                    conn,
+                    principal=row.name,
+                    action="security.authenticate",
+                    outcome="denied",
+                    asset=f"principal:{row.name}",
+                    details={"reason": f"token {reason}", "token_id": row.token_id},
+                )
+        except (ShipyardError, SQLAlchemyError):
+            log.exception("could not audit a refused token")
+        raise Unauthenticated(f"token has {'been revoked' if reason == 'revoked' else reason}")
+
+    def _touch(self, token_id: str, now: datetime) -> None:
+        # Best effort and throttled (LAST_USED_EVERY): bookkeeping never fails a request.
+        try:
+            with self._ctx.db.begin() as conn:
+                conn.execute(
+                    tokens.update().where(tokens.c.id == token_id).values(last_used_at=now)
+                )
+        except (ShipyardError, SQLAlchemyError):
+            log.warning("could not record last use of token %s", token_id)
 
     def whoami(self) -> Principal:
         return self.principal
@@ -148,8 +203,6 @@ class SecurityService(Service):
             permission=Permission.ADMIN,
         ) as m:
             if load_principal(m.conn, name) is not None:
-                from shipyard.errors import AlreadyExists
-
                 raise AlreadyExists(f"principal '{name}' already exists", name=name)
             m.details = {"kind": kind, "team": team, "role": parsed.value}
             return ensure_principal(m.conn, name, kind=kind, team=team, role=parsed)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
@@ -19,10 +20,10 @@ def list_audit(
     principal: str | None = None,
     action: str | None = None,
     asset: str | None = None,
-    outcome: str | None = None,
+    outcome: Literal["ok", "denied", "error"] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page_size: int = 100,
+    page_size: int = Query(100, ge=1, le=1000),
     page_token: str | None = None,
 ) -> Page[AuditRecord]:
     return platform.audit.list_records(

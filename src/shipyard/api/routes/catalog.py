@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
 from shipyard.catalog.models import Asset, AssetVersion, LineageGraph
+from shipyard.catalog.service import MAX_DEPTH
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 
 
 class RegisterAsset(BaseModel):
-    ref: str = Field(description="kind:name[@version]")
+    model_config = ConfigDict(extra="forbid")
+
+    ref: str = Field(min_length=3, description="kind:name[@version]")
     owner: str | None = None
     description: str | None = None
     tags: list[str] | None = None
@@ -25,6 +28,8 @@ class RegisterAsset(BaseModel):
 
 
 class UpdateAsset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     description: str | None = None
     owner: str | None = None
     tags: list[str] | None = None
@@ -38,7 +43,7 @@ def search_assets(
     kind: str | None = None,
     tag: str | None = None,
     owner: str | None = None,
-    page_size: int = 50,
+    page_size: int = Query(50, ge=1, le=1000),
     page_token: str | None = None,
 ) -> Page[Asset]:
     return platform.catalog.search(
@@ -59,12 +64,29 @@ def register_asset(platform: Caller, body: RegisterAsset) -> Asset:
     )
 
 
-@router.get("/assets/{ref}")
+# ``{ref:path}`` lets a name hold "/"; the longer paths are declared first so
+# that ``.../versions`` and ``.../lineage`` are not read as part of a name.
+@router.get("/assets/{ref:path}/versions")
+def list_versions(platform: Caller, ref: str) -> list[AssetVersion]:
+    return platform.catalog.list_versions(ref)
+
+
+@router.get("/assets/{ref:path}/lineage")
+def lineage(
+    platform: Caller,
+    ref: str,
+    direction: Literal["upstream", "downstream"] = "upstream",
+    depth: int = Query(5, ge=1, le=MAX_DEPTH),
+) -> LineageGraph:
+    return platform.catalog.lineage(ref, direction=direction, depth=depth)
+
+
+@router.get("/assets/{ref:path}")
 def get_asset(platform: Caller, ref: str) -> Asset:
     return platform.catalog.get_asset(ref)
 
 
-@router.patch("/assets/{ref}")
+@router.patch("/assets/{ref:path}")
 def update_asset(platform: Caller, ref: str, body: UpdateAsset) -> Asset:
     return platform.catalog.update_asset(
         ref,
@@ -73,15 +95,3 @@ def update_asset(platform: Caller, ref: str, body: UpdateAsset) -> Asset:
         tags=body.tags,
         properties=body.properties,
     )
-
-
-@router.get("/assets/{ref}/versions")
-def list_versions(platform: Caller, ref: str) -> list[AssetVersion]:
-    return platform.catalog.list_versions(ref)
-
-
-@router.get("/assets/{ref}/lineage")
-def lineage(
-    platform: Caller, ref: str, direction: str = "upstream", depth: int = 5
-) -> LineageGraph:
-    return platform.catalog.lineage(ref, direction=direction, depth=depth)

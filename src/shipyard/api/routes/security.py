@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard.api.deps import Caller
 from shipyard.security.models import NewToken, Principal, Role, TokenInfo
@@ -14,20 +15,27 @@ router = APIRouter(tags=["security"])
 
 
 class CreatePrincipal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1, max_length=128)
-    kind: str = "user"
-    team: str | None = None
+    kind: Literal["user", "service"] = "user"
+    team: str | None = Field(default=None, min_length=1, max_length=128)
     role: Role = Role.VIEWER
 
 
 class Grant(BaseModel):
-    team: str
+    model_config = ConfigDict(extra="forbid")
+
+    team: str = Field(min_length=1, max_length=128)
     role: Role
 
 
 class CreateToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     principal: str | None = None
-    name: str = "default"
+    name: str = Field(default="default", min_length=1, max_length=128)
+    #: ``null`` for a token that never expires.
     expires_in_days: float | None = Field(default=90, gt=0)
 
 
@@ -48,9 +56,19 @@ def create_principal(platform: Caller, body: CreatePrincipal) -> Principal:
     )
 
 
+@router.get("/principals/{name}")
+def get_principal(platform: Caller, name: str) -> Principal:
+    return platform.security.get_principal(name)
+
+
 @router.post("/principals/{name}/roles")
 def grant(platform: Caller, name: str, body: Grant) -> Principal:
     return platform.security.grant(name, team=body.team, role=body.role)
+
+
+@router.delete("/principals/{name}/roles/{team}")
+def revoke_role(platform: Caller, name: str, team: str) -> Principal:
+    return platform.security.revoke_role(name, team=team)
 
 
 @router.post("/tokens", status_code=201)
