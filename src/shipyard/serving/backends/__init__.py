@@ -1,0 +1,1 @@
+"""The seams serving depends on: online features and model versions."""

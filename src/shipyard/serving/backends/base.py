@@ -1,0 +1,67 @@
+"""The two narrow interfaces the serving core needs.
+
+The serving core never imports the feature store or the registry directly: it
+takes a ``FeatureLookup`` and a ``ModelSource``. ``platform.py`` adapts the real
+services; tests may pass their own callables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(slots=True)
+class FeatureRows:
+    """Online features for a batch of entity rows, in input order.
+
+    ``columns`` maps each feature name to one value per row; ``statuses`` has, per
+    row, ``{feature: status}`` where status is ``present`` or why it is not
+    (``missing``, ``expired``, ...).
+    """
+
+    columns: dict[str, list[Any]]
+    statuses: list[dict[str, str]] = field(default_factory=list)
+
+
+class FeatureLookup(Protocol):
+    def __call__(self, feature_service: str, entity_rows: list[dict[str, Any]]) -> FeatureRows:
+        """Online features of ``feature_service`` for ``entity_rows``.
+
+        Raises:
+            NotFound: the feature service does not exist.
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """A model version reference resolved to its number (``churn@champion`` -> ``churn/3``)."""
+
+    name: str
+    version: int
+
+    def __str__(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+class LoadedModel(Protocol):
+    def predict(self, frame: Any) -> Any:
+        """Scores for each row of a pandas DataFrame (numpy array or list)."""
+        ...
+
+
+class ModelSource(Protocol):
+    """Where model versions come from (the registry)."""
+
+    def resolve(self, name: str, *, alias: str | None, version: int | None) -> ResolvedModel:
+        """The version an alias points at now (or check that a version exists).
+
+        Raises:
+            NotFound: no such model, alias or version.
+        """
+        ...
+
+    def load(self, model: ResolvedModel) -> LoadedModel:
+        """Load one model version for prediction (called once per version per process)."""
+        ...

@@ -1,0 +1,64 @@
+"""Adapters from the platform's feature store and registry to the serving seams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard._internal.service import ServiceContext
+from shipyard.serving.backends.base import FeatureRows, LoadedModel, ResolvedModel
+
+
+class FeatureStoreLookup:
+    """Online features through ``FeatureService.get_online_features``."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._features: Any = None
+
+    def __call__(self, feature_service: str, entity_rows: list[dict[str, Any]]) -> FeatureRows:
+        if self._features is None:
+            from shipyard.features.service import FeatureService
+
+            self._features = FeatureService(self._ctx)
+        result = self._features.get_online_features(
+            feature_service=feature_service, entity_rows=entity_rows
+        )
+        return FeatureRows(columns=result.to_dict(), statuses=_statuses(result))
+
+
+def _statuses(result: Any) -> list[dict[str, str]]:
+    raw = getattr(result, "statuses", None)
+    if raw is None:
+        return []
+    if isinstance(raw, dict):  # {feature: [status per row]}
+        names = list(raw)
+        n = len(raw[names[0]]) if names else 0
+        return [{f: str(raw[f][i]) for f in names} for i in range(n)]
+    return [{k: str(v) for k, v in row.items()} for row in raw]
+
+
+class RegistryModelSource:
+    """Model versions through the registry: aliases resolved, models loaded by version."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._service: Any = None
+
+    @property
+    def _registry(self) -> Any:
+        if self._service is None:
+            from shipyard.registry.service import RegistryService
+
+            self._service = RegistryService(self._ctx)
+        return self._service
+
+    def resolve(self, name: str, *, alias: str | None, version: int | None) -> ResolvedModel:
+        if alias is not None:
+            mv = self._registry.get_model_version_by_alias(name, alias)
+        else:
+            mv = self._registry.get_model_version(name, version)
+        return ResolvedModel(mv.name, int(mv.version))
+
+    def load(self, model: ResolvedModel) -> LoadedModel:
+        loaded: LoadedModel = self._registry.load_model(f"models:/{model.name}/{model.version}")
+        return loaded

@@ -1,0 +1,61 @@
+"""The per-process serving runtime, kept in ``ctx.extras`` and shared by every platform view."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from shipyard._internal.service import ServiceContext
+from shipyard.security.models import ALL_TEAMS, Principal, Role
+from shipyard.serving.backends.base import FeatureLookup, ModelSource
+from shipyard.serving.runtime import ServingRuntime
+from shipyard.serving.store import CatalogDeployments
+
+EXTRA_KEY = "serving"
+_lock = threading.Lock()
+
+#: The identity the runtime loads models, reads features and writes logs as. Callers are
+#: authorized at the serving boundary (``predict`` needs PREDICT on the deployment's team).
+RUNTIME_PRINCIPAL = Principal(
+    id="serving-runtime", name="serving-runtime", kind="service", roles={ALL_TEAMS: Role.EDITOR}
+)
+
+
+def runtime_for(
+    ctx: ServiceContext,
+    *,
+    models: ModelSource | None = None,
+    features: FeatureLookup | None = None,
+    **options: Any,
+) -> ServingRuntime:
+    """This platform's runtime, built on first use with the registry and feature store.
+
+    ``models``/``features`` replace those sources (only before the runtime exists).
+    """
+    runtime: ServingRuntime | None = ctx.extras.get(EXTRA_KEY)
+    if runtime is not None:
+        return runtime
+    with _lock:
+        runtime = ctx.extras.get(EXTRA_KEY)
+        if runtime is not None:
+            return runtime
+        internal = ctx.for_principal(RUNTIME_PRINCIPAL)
+        if models is None:
+            from shipyard.serving.backends.platform import RegistryModelSource
+
+            models = RegistryModelSource(internal)
+        if features is None:
+            from shipyard.serving.backends.platform import FeatureStoreLookup
+
+            features = FeatureStoreLookup(internal)
+        deployments = CatalogDeployments(internal)
+        runtime = ServingRuntime(
+            fetch=deployments.fetch,
+            list_versions=deployments.versions,
+            models=models,
+            features=features,
+            **options,
+        )
+        ctx.extras[EXTRA_KEY] = runtime
+        ctx.extras.setdefault("_closers", []).append(runtime.close)
+        return runtime

@@ -1,0 +1,340 @@
+"""``ServingService``: deployments (create, update, roll back) and predictions.
+
+Every change to a deployment is a new catalog version of ``deployment:<name>``,
+audited, with a lineage edge from each model version it serves. Predictions run
+on the per-process ``ServingRuntime`` (see ``runtime.py``): no catalog query per
+request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.service import Service
+from shipyard.catalog.models import Asset
+from shipyard.errors import InvalidArgument, NotFound
+from shipyard.security.models import Permission
+from shipyard.serving import store
+from shipyard.serving.backends.base import ResolvedModel
+from shipyard.serving.context import runtime_for
+from shipyard.serving.models import (
+    Deployment,
+    DeploymentSpec,
+    PredictResponse,
+    Variant,
+    validate_name,
+    validate_spec,
+)
+from shipyard.serving.runtime import ServingRuntime
+
+_UNSET: Any = object()
+
+
+class ServingService(Service):
+    """Deployments of registered models behind one endpoint each, with online features."""
+
+    @property
+    def runtime(self) -> ServingRuntime:
+        return runtime_for(self._ctx)
+
+    # -- deployments ------------------------------------------------------------------
+
+    def create_deployment(
+        self,
+        name: str,
+        *,
+        variants: list[Variant],
+        feature_service: str | None = None,
+        entity_keys: list[str] | None = None,
+        request_fields: dict[str, str] | None = None,
+        require_features: bool = False,
+        log_predictions: bool = True,
+        owner: str | None = None,
+        description: str | None = None,
+    ) -> Deployment:
+        """Create deployment ``name`` (version 1) serving ``variants``.
+
+        Args:
+            name: the endpoint name (``POST /api/v1/deployments/<name>/predict``).
+            variants: model version references with traffic weights summing to 100.
+            feature_service: online features looked up by ``entity_keys`` per row.
+            entity_keys: the fields of each request row that identify the entity.
+            request_fields: fields sent with each row and passed to the model, ``{name: type}``.
+            require_features: refuse rows whose entity has no online features.
+            log_predictions: write every prediction to the inference log table.
+            owner: the owning team (default: the settings' default team).
+
+        Returns:
+            The deployment, version 1.
+
+        Raises:
+            InvalidArgument: bad name, weights not summing to 100, a variant naming a
+                model version that does not exist.
+            AlreadyExists: a deployment with that name exists.
+            PermissionDenied: the caller may not write to the owner team.
+        """
+        validate_name(name)
+        spec = DeploymentSpec(
+            variants=list(variants),
+            feature_service=feature_service,
+            entity_keys=list(entity_keys or []),
+            request_fields=dict(request_fields or {}),
+            require_features=require_features,
+            log_predictions=log_predictions,
+        )
+        team = owner or self._ctx.default_team
+        return self._write(
+            name,
+            spec,
+            team=team,
+            action="serving.create_deployment",
+            description=description,
+            create=True,
+        )
+
+    def update_deployment(
+        self,
+        name: str,
+        *,
+        variants: list[Variant] | None = None,
+        feature_service: str | None = _UNSET,
+        entity_keys: list[str] | None = None,
+        request_fields: dict[str, str] | None = None,
+        require_features: bool | None = None,
+        log_predictions: bool | None = None,
+        description: str | None = None,
+    ) -> Deployment:
+        """Record a new version of ``name`` with the given fields changed.
+
+        Raises:
+            NotFound: no such deployment.
+            InvalidArgument: the new spec is not valid (see ``create_deployment``).
+        """
+        current = self.get_deployment(name)
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "variants": variants,
+                "entity_keys": entity_keys,
+                "request_fields": request_fields,
+                "require_features": require_features,
+                "log_predictions": log_predictions,
+            }.items()
+            if v is not None
+        }
+        if feature_service is not _UNSET:
+            changes["feature_service"] = feature_service
+        if "variants" in changes and current.spec.canary is not None:
+            changes["canary"] = None  # setting variants by hand ends a ramp
+        spec = current.spec.model_copy(update=changes)
+        return self._write(
+            name,
+            spec,
+            team=current.owner,
+            action="serving.update_deployment",
+            description=description,
+        )
+
+    def rollback_deployment(self, name: str, *, to_version: int | None = None) -> Deployment:
+        """Serve an earlier version's spec again, as a new version (the history is kept).
+
+        Args:
+            to_version: the version to return to (default: the one before the current).
+
+        Raises:
+            NotFound: no such deployment or version.
+        """
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.get(conn, store.KIND, name)
+            target = to_version if to_version is not None else asset.version - 1
+            spec = store.version_spec(conn, self._ctx, asset, target) if target >= 1 else None
+        if spec is None:
+            raise NotFound(
+                f"deployment '{name}' has no version {target}", name=name, version=target
+            )
+        return self._write(
+            name,
+            spec,
+            team=asset.owner,
+            action="serving.rollback_deployment",
+            details={"to_version": target},
+        )
+
+    def get_deployment(self, name: str) -> Deployment:
+        """The current version of ``name``.
+
+        Raises:
+            NotFound: no such deployment.
+        """
+        with self._ctx.db.connect() as conn:
+            dep = store.find(conn, self._ctx, name)
+        if dep is None:
+            raise NotFound(f"no deployment named '{name}'", name=name)
+        self._ctx.require(
+            Permission.READ, dep.owner, action="serving.get_deployment", asset=f"deployment:{name}"
+        )
+        return dep
+
+    def list_deployments(
+        self, *, page_size: int = 50, page_token: str | None = None
+    ) -> Page[Deployment]:
+        """Deployments the caller may read, by name."""
+        if not 1 <= page_size <= 1000:
+            raise InvalidArgument("page_size must be between 1 and 1000", page_size=page_size)
+        offset = decode_offset(page_token)
+        with self._ctx.db.connect() as conn:
+            rows = self._ctx.catalog.search(
+                conn, kind=store.KIND, offset=offset, limit=page_size + 1
+            )
+        visible = [
+            store.to_deployment(a) for a in rows if self.principal.can(Permission.READ, a.owner)
+        ]
+        return page_of(visible, offset, page_size)
+
+    def list_deployment_versions(self, name: str) -> list[Deployment]:
+        """Every version of ``name``, oldest first."""
+        current = self.get_deployment(name)
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.get(conn, store.KIND, name)
+            versions = self._ctx.catalog.versions(conn, asset)
+        out = []
+        for v in versions:
+            a = asset.model_copy(
+                update={
+                    "version": v.version,
+                    "created_by": v.created_by,
+                    "updated_at": v.created_at,
+                }
+            )
+            out.append(store.to_deployment(a, v.properties))
+        return out if out else [current]
+
+    def delete_deployment(self, name: str) -> None:
+        """Remove the deployment from the catalog (its versions and lineage go with it)."""
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.get(conn, store.KIND, name)
+        with self._ctx.mutation(
+            "serving.delete_deployment", team=asset.owner, asset=f"deployment:{name}"
+        ) as m:
+            self._ctx.catalog.delete(m.conn, asset)
+        self.runtime.forget(name)
+
+    # -- predictions --------------------------------------------------------------------
+
+    def predict(
+        self, name: str, inputs: list[dict[str, Any]], *, routing_key: str | None = None
+    ) -> PredictResponse:
+        """Score ``inputs`` (one dict per row: entity keys and request fields).
+
+        Args:
+            name: the deployment.
+            inputs: rows; all rows of one request are scored by one variant in one call.
+            routing_key: the sticky A/B key (default: the first row's entity key).
+
+        Returns:
+            The predictions in input order, the variant and model version that made them,
+            and each row's feature status.
+
+        Raises:
+            NotFound: no such deployment.
+            PermissionDenied: the caller lacks ``predict`` on the deployment's team.
+            InvalidArgument: a row misses an entity key or request field or has a wrong type.
+            ShipyardError: the model raised (HTTP 500 with the request id).
+        """
+        runtime = self.runtime
+        active = runtime.get(name)
+        owner = active.deployment.owner
+        if not self.principal.can(Permission.PREDICT, owner):
+            self._ctx.require(
+                Permission.PREDICT, owner, action="serving.predict", asset=f"deployment:{name}"
+            )
+        return runtime.predict(name, inputs, routing_key=routing_key)
+
+    def deployment_stats(self, name: str) -> dict[str, Any]:
+        """This process's per-variant request counts, error rates and latency percentiles."""
+        dep = self.get_deployment(name)
+        book = self.runtime.stats.for_deployment(name)
+        return {
+            "deployment": name,
+            "version": dep.version,
+            "variants": {
+                v.name: book[v.name].summary() if v.name in book else None
+                for v in dep.spec.variants
+            },
+        }
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _resolve_variants(self, spec: DeploymentSpec) -> dict[str, ResolvedModel]:
+        source = self.runtime._source
+        out: dict[str, ResolvedModel] = {}
+        for v in spec.variants:
+            model, alias, version = v.parsed_model()
+            try:
+                out[v.name] = source.resolve(model, alias=alias, version=version)
+            except NotFound as exc:
+                raise InvalidArgument(
+                    f"variant '{v.name}' points at {v.model}, which does not exist: {exc.message}",
+                    variant=v.name,
+                    model=v.model,
+                ) from None
+        return out
+
+    def _write(
+        self,
+        name: str,
+        spec: DeploymentSpec,
+        *,
+        team: str,
+        action: str,
+        description: str | None = None,
+        create: bool = False,
+        details: dict[str, Any] | None = None,
+    ) -> Deployment:
+        validate_spec(spec)
+        resolved = self._resolve_variants(spec)
+        for ref in resolved.values():  # load before writing: a model that cannot load fails here
+            self.runtime.load_model(ref)
+        with self._ctx.mutation(action, team=team, asset=f"deployment:{name}") as m:
+            existing = self._ctx.catalog.find(m.conn, store.KIND, name)
+            if create and existing is not None:
+                from shipyard.errors import AlreadyExists
+
+                raise AlreadyExists(f"deployment '{name}' already exists", name=name)
+            if not create and existing is None:
+                raise NotFound(f"no deployment named '{name}'", name=name)
+            models: dict[str, Asset] = {}
+            for ref in resolved.values():
+                model_asset = self._ctx.catalog.find(m.conn, "model", ref.name)
+                if model_asset is None:
+                    raise InvalidArgument(
+                        f"model '{ref.name}' is not in the catalog", model=ref.name
+                    )
+                self._ctx.require(
+                    Permission.READ, model_asset.owner, action=action, asset=f"model:{ref.name}"
+                )
+                models[ref.name] = model_asset
+            asset = self._ctx.catalog.upsert(
+                m.conn,
+                kind=store.KIND,
+                name=name,
+                owner=team,
+                created_by=self.principal.name,
+                description=description,
+                properties={"spec": spec.model_dump(mode="json")},
+            )
+            for ref in resolved.values():
+                self._ctx.catalog.add_edge(
+                    m.conn,
+                    models[ref.name],
+                    asset,
+                    operation="deploy",
+                    created_by=self.principal.name,
+                    source_version=ref.version,
+                )
+            m.asset = str(asset.ref)
+            m.details = {"variants": {v: str(r) for v, r in resolved.items()}, **(details or {})}
+            dep = store.to_deployment(asset)
+        self.runtime.install(dep)
+        return dep

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from shipyard.platform import Platform
+from shipyard.serving import Variant
+from tests.unit.serving.live import live_server
+
+
+@pytest.fixture
+def client(served: Platform) -> Iterator[httpx.Client]:
+    served.serving.create_deployment(
+        "churn",
+        variants=[Variant(name="a", model="churn@champion", weight=100)],
+        feature_service="churn",
+        entity_keys=["customer_id"],
+    )
+    served.security.create_principal("pat", role="predictor")
+    served.security.create_principal("vera", role="viewer")
+    with live_server(served) as url, httpx.Client(base_url=url) as c:
+        yield c
+
+
+def _auth(p: Platform, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {p.security.create_token(principal=name).token}"}
+
+
+def test_predict_over_http(served: Platform, client: httpx.Client) -> None:
+    r = client.post(
+        "/api/v1/deployments/churn/predict",
+        json={"inputs": [{"customer_id": 7}]},
+        headers=_auth(served, "pat"),
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["variant"] == "a" and body["model_version"] == "churn/1"
+    assert len(body["predictions"]) == 1 and body["request_id"]
+    assert body["feature_status"][0]["f3"] == "present"
+
+
+def test_predict_errors_over_http(served: Platform, client: httpx.Client) -> None:
+    pat = _auth(served, "pat")
+    url = "/api/v1/deployments/churn/predict"
+    assert client.post(url, json={"inputs": [{}]}).status_code == 401
+    r = client.post(url, json={"inputs": [{"customer_id": 1}]}, headers=_auth(served, "vera"))
+    assert r.status_code == 403
+    r = client.post(
+        "/api/v1/deployments/nope/predict", json={"inputs": [{"customer_id": 1}]}, headers=pat
+    )
+    assert r.status_code == 404
+    r = client.post(url, json={"inputs": [{"cid": 1}]}, headers=pat)
+    assert r.status_code == 422 and "customer_id" in r.json()["message"]
+    r = client.post(url, json={"inputs": [{"customer_id": 1.5}]}, headers=pat)
+    assert r.status_code == 422 and "customer_id" in r.json()["message"]
+    r = client.post(url, content=b"{not json", headers=pat)
+    assert r.status_code == 422
+
+
+def test_model_error_is_500_with_request_id_and_server_keeps_serving(
+    served: Platform, client: httpx.Client, models
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.serving.conftest import Exploding
+
+    v = models.add("churn", Exploding())
+    served.catalog.register_asset(f"model:churn@{v}")
+    served.serving.update_deployment(
+        "churn", variants=[Variant(name="x", model=f"churn/{v}", weight=100)]
+    )
+    pat = _auth(served, "pat")
+    url = "/api/v1/deployments/churn/predict"
+    r = client.post(url, json={"inputs": [{"customer_id": 1}]}, headers=pat)
+    assert r.status_code == 500 and r.json()["details"]["request_id"]
+    assert "boom" not in r.text
+    stats = client.get("/api/v1/deployments/churn/stats", headers=pat).json()
+    assert stats["variants"]["x"]["errors"] == 1
+    client.post("/api/v1/deployments/churn/rollback", json={}, headers=_auth(served, "local-admin"))
+    assert client.post(url, json={"inputs": [{"customer_id": 1}]}, headers=pat).status_code == 200
+
+
+def test_manage_deployments_over_http(served: Platform, client: httpx.Client) -> None:
+    admin = _auth(served, "local-admin")
+    r = client.post(
+        "/api/v1/deployments",
+        headers=admin,
+        json={
+            "name": "churn2",
+            "variants": [{"name": "a", "model": "churn/2", "weight": 100}],
+            "feature_service": "churn",
+            "entity_keys": ["customer_id"],
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == 1
+    names = [d["name"] for d in client.get("/api/v1/deployments", headers=admin).json()["items"]]
+    assert names == ["churn", "churn2"]
+    r = client.patch("/api/v1/deployments/churn2", headers=admin, json={"require_features": True})
+    assert r.json()["version"] == 2 and r.json()["spec"]["require_features"] is True
+    assert len(client.get("/api/v1/deployments/churn2/versions", headers=admin).json()) == 2
+    bad = client.post(
+        "/api/v1/deployments",
+        headers=admin,
+        json={"name": "x", "variants": [{"name": "a", "model": "churn/2", "weight": 50}]},
+    )
+    assert bad.status_code == 422 and "sum to 100" in bad.json()["message"]
+    assert client.delete("/api/v1/deployments/churn2", headers=admin).status_code == 204
+    assert client.get("/api/v1/deployments/churn2", headers=admin).status_code == 404
