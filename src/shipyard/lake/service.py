@@ -1,0 +1,558 @@
+"""The lake service: the only entry point the CLI, the HTTP API and the SDK use.
+
+Writes follow one shape: authorize, commit the Delta transaction, then record
+the catalog asset (version == Delta version), lineage and the audit record in
+one short metadata transaction. Delta work runs outside the metadata
+transaction so that a long ingest never holds the catalog's write lock; a
+failure is audited on its own and leaves the table at its previous version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from shipyard._internal.clock import utcnow
+from shipyard._internal.service import Service
+from shipyard.errors import InvalidArgument, NotFound, ShipyardError
+from shipyard.lake import query, records, refresh, writes
+from shipyard.lake.ingest import resolve
+from shipyard.lake.maintenance import MaintenanceMixin
+from shipyard.lake.models import (
+    ExpectationResult,
+    IngestResult,
+    RefreshResult,
+    TableDefinition,
+    TableInfo,
+    parse_table_name,
+    quarantine_name,
+)
+from shipyard.lake.storage import DeltaStorage
+from shipyard.lake.tables import lake_definitions, lake_refreshes
+from shipyard.security.models import Permission
+
+EXTRAS_KEY = "lake"
+
+
+class LakeService(MaintenanceMixin, Service):
+    """Medallion Delta tables: ingest, define, refresh, query, time travel."""
+
+    # -- plumbing ------------------------------------------------------------------
+
+    @property
+    def storage(self) -> DeltaStorage:
+        state = self._ctx.extras.setdefault(EXTRAS_KEY, {})
+        if "storage" not in state:
+            s = self._ctx.settings
+            state["storage"] = DeltaStorage(s.lake_root, s.lake.storage_options)
+        storage: DeltaStorage = state["storage"]
+        return storage
+
+    def _functions(self) -> dict[str, Any]:
+        functions: dict[str, Any] = self._ctx.extras.setdefault(EXTRAS_KEY, {}).setdefault(
+            "functions", {}
+        )
+        return functions
+
+    def _team(self, name: str, owner: str | None = None) -> str:
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.find(conn, records.KIND, name)
+        if asset is not None:
+            return asset.owner
+        return owner or self._ctx.default_team
+
+    @contextmanager
+    def _audited(self, action: str, team: str, asset: str) -> Iterator[None]:
+        """Authorize before Delta work; audit a failure of that work."""
+        self._ctx.require(Permission.WRITE, team, action=action, asset=asset)
+        try:
+            yield
+        except ShipyardError as exc:
+            self._audit_error(action, team, asset, exc.code)
+            raise
+        except Exception as exc:
+            self._audit_error(action, team, asset, type(exc).__name__)
+            raise
+
+    def _audit_error(self, action: str, team: str, asset: str, code: str) -> None:
+        with self._ctx.db.begin() as conn:
+            self._ctx.audit.write(
+                conn,
+                principal=self.principal.name,
+                action=action,
+                outcome="error",
+                asset=asset,
+                team=team,
+                details={"error_code": code},
+            )
+
+    def _record(self, conn: Any, name: str, team: str, **kwargs: Any) -> Any:
+        stats = self.storage.stats(self.storage.open(name))
+        return records.record(self._ctx, conn, self.storage, name, stats, owner=team, **kwargs)
+
+    # -- ingestion and writes -----------------------------------------------------------
+
+    def ingest(
+        self,
+        name: str,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        batch_id: str | None = None,
+        delimiter: str = ",",
+        schema_evolution: bool = False,
+        owner: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+    ) -> IngestResult:
+        """Append CSV, JSON-lines or Parquet files (a file, a folder or a glob) to a bronze table.
+
+        Every row gets ``_ingested_at``, ``_source`` and ``_batch_id``. Re-ingesting the
+        same file (same content) or batch id is a no-op. Rows that cannot be parsed go
+        to ``<name>__quarantine`` with their raw text, source, line and reason.
+
+        Args:
+            name: ``bronze.<name>``.
+            path: a file, a folder or a glob.
+            format: ``csv``, ``jsonl`` or ``parquet`` (default: from the file suffix).
+            batch_id: idempotency key (default: the content hash of each file).
+            delimiter: CSV delimiter.
+            schema_evolution: allow new columns to be added to the table.
+            owner: owning team of a new table.
+
+        Returns:
+            IngestResult with the table version, rows written and quarantined.
+
+        Raises:
+            InvalidArgument: bad name, empty file, wrong delimiter, columns that do not match.
+            NotFound: no file at ``path``.
+            PermissionDenied: the caller may not write to the table's team.
+        """
+        layer, _ = parse_table_name(name)
+        if layer != "bronze":
+            raise InvalidArgument(
+                f"ingest writes bronze tables; '{name}' is in {layer}", table=name
+            )
+        team = self._team(name, owner)
+        with self._audited("lake.ingest", team, f"table:{name}"):
+            files = resolve(path)
+            out = writes.ingest_files(
+                self.storage,
+                name,
+                files,
+                fmt=format,
+                batch_id=batch_id,
+                delimiter=delimiter,
+                evolve=schema_evolution,
+                principal=self.principal.name,
+            )
+        with self._ctx.mutation("lake.ingest", team=team, asset=f"table:{name}") as m:
+            asset = self._record(m.conn, name, team, description=description, tags=tags)
+            if out.wrote_quarantine or self.storage.exists(quarantine_name(name)):
+                self._record(m.conn, quarantine_name(name), team)
+            m.asset = f"table:{name}@{out.version}"
+            m.details = {
+                "batch_id": out.batch_id,
+                "rows": out.rows_written,
+                "quarantined": out.rows_quarantined,
+                "skipped": out.skipped,
+                "files": out.files[:20],
+            }
+            del asset
+        return IngestResult(
+            table=name,
+            version=out.version,
+            rows_written=out.rows_written,
+            rows_quarantined=out.rows_quarantined,
+            batch_id=out.batch_id,
+            skipped=out.skipped,
+            files=out.files,
+        )
+
+    def write(
+        self,
+        name: str,
+        data: Any,
+        mode: Literal["append", "overwrite"] = "append",
+        *,
+        batch_id: str | None = None,
+        source: str = "api",
+        schema_evolution: bool = False,
+        owner: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        sources: list[str] | None = None,
+        operation: str = "write",
+    ) -> TableInfo:
+        """Write rows to a table (any layer) as one Delta transaction.
+
+        Bronze tables get ``_ingested_at``/``_source``/``_batch_id`` and are idempotent
+        by ``batch_id`` (default: a hash of the data). Other capabilities save their
+        tables through this (training sets as ``datasets.<name>``, inference logs).
+
+        Args:
+            name: ``<layer>.<name>``.
+            data: a pyarrow Table/RecordBatch/Reader, a pandas DataFrame, a list of
+                records or a dict of columns.
+            mode: ``append`` or ``overwrite``.
+            batch_id: idempotency key; a write with a key already applied is skipped.
+            source: recorded in ``_source`` for bronze tables.
+            schema_evolution: allow new columns (and, with overwrite, a new schema).
+            owner: owning team of a new table.
+            sources: catalog refs (``table:gold.x@3``) this data was made from (lineage).
+            operation: the lineage operation name.
+
+        Returns:
+            TableInfo of the table at its new version.
+
+        Raises:
+            InvalidArgument: bad name or mode, data that does not fit the schema.
+            PermissionDenied: the caller may not write to the table's team.
+        """
+        parse_table_name(name)
+        team = self._team(name, owner)
+        with self._audited("lake.write", team, f"table:{name}"):
+            tbl = writes.to_arrow(data)
+            out = writes.write_table(
+                self.storage,
+                name,
+                tbl,
+                mode=mode,
+                batch_id=batch_id,
+                source=source,
+                evolve=schema_evolution,
+                principal=self.principal.name,
+            )
+        with self._ctx.mutation("lake.write", team=team, asset=f"table:{name}") as m:
+            asset = self._record(m.conn, name, team, description=description, tags=tags)
+            self._edges(m.conn, asset, sources or [], operation, out.version)
+            m.asset = f"table:{name}@{out.version}"
+            m.details = {"mode": mode, "rows": out.rows_written, "skipped": out.skipped}
+        return self.get_table(name)
+
+    def _edges(self, conn: Any, target: Any, refs: list[str], operation: str, version: int) -> None:
+        from shipyard.catalog.models import AssetRef
+
+        for ref in refs:
+            r = AssetRef.parse(ref, default_kind="table")
+            upstream = self._ctx.catalog.get(conn, r.kind, r.name)
+            self._ctx.catalog.add_edge(
+                conn,
+                upstream,
+                target,
+                operation=operation,
+                created_by=self.principal.name,
+                source_version=r.version,
+                target_version=version,
+            )
+
+    # -- definitions and refresh --------------------------------------------------------
+
+    def define(self, definition: TableDefinition) -> TableInfo:
+        """Declare (or change) how a curated table is computed; creates the empty table.
+
+        The SQL is validated against the sources' schemas (which must exist), and so
+        are the expectation, dedupe and key columns.
+
+        Returns:
+            TableInfo of the (possibly empty) table.
+
+        Raises:
+            InvalidArgument: syntax error, unknown columns, no SQL or function.
+            NotFound: a source table does not exist yet.
+        """
+        from shipyard.lake import definitions
+
+        d = definition
+        team = self._team(d.name, d.owner)
+        with self._audited("lake.define", team, f"table:{d.name}"):
+            created, lineage = definitions.prepare(self.storage, d, self.principal.name)
+        if d.function is not None:
+            self._functions()[d.name] = d.function
+        now = utcnow()
+        body = d.model_dump(mode="json")
+        if d.function is not None:
+            body["function"] = f"{d.function.__module__}:{d.function.__qualname__}"
+        with self._ctx.mutation("lake.define", team=team, asset=f"table:{d.name}") as m:
+            m.conn.execute(sa.delete(lake_definitions).where(lake_definitions.c.name == d.name))
+            m.conn.execute(
+                lake_definitions.insert().values(
+                    name=d.name,
+                    owner=team,
+                    definition=body,
+                    created_by=self.principal.name,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            docs = {k: v.model_dump() for k, v in d.columns.items()}
+            self._record(
+                m.conn,
+                d.name,
+                team,
+                description=d.description or None,
+                tags=d.tags or None,
+                properties={
+                    "definition": {
+                        "sql": d.sql,
+                        "incremental": d.incremental,
+                        "sources": refresh.sources_of(d),
+                    },
+                    "column_lineage": lineage,
+                    "column_docs": docs,
+                },
+            )
+            m.details = {"created": created, "incremental": d.incremental}
+        return self.get_table(d.name)
+
+    def get_definition(self, name: str) -> TableDefinition:
+        """The stored definition of a curated table (``NotFound`` if it has none)."""
+        parse_table_name(name)
+        with self._ctx.db.connect() as conn:
+            row = conn.execute(
+                sa.select(lake_definitions).where(lake_definitions.c.name == name)
+            ).first()
+        if row is None:
+            raise NotFound(f"table '{name}' has no definition; define it first", table=name)
+        self._ctx.require(Permission.READ, row.owner, action="lake.get_definition")
+        body = dict(row.definition)
+        body.pop("function", None)
+        d = TableDefinition.model_validate(body)
+        fn = self._functions().get(name)
+        return d.model_copy(update={"function": fn}) if fn else d
+
+    def list_definitions(self) -> list[TableDefinition]:
+        with self._ctx.db.connect() as conn:
+            names = [r.name for r in conn.execute(sa.select(lake_definitions.c.name))]
+        return [self.get_definition(n) for n in sorted(names)]
+
+    def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
+        """Recompute a defined table from its sources.
+
+        Incremental tables process only rows appended upstream since their last
+        refresh (by Delta version) unless ``full``; others are recomputed whole.
+        Expectations run on every row written; see ``Expectation``.
+
+        Returns:
+            RefreshResult with the new version, rows written/quarantined and the
+            per-expectation counts (``mode`` is ``noop`` when nothing changed upstream).
+
+        Raises:
+            NotFound: the table has no definition, or a source is missing.
+            InvalidArgument: a ``fail`` expectation failed, or the result does not fit
+                the table's schema (nothing is written in either case).
+        """
+        d = self.get_definition(name)
+        team = self._team(name, d.owner)
+        with self._audited("lake.refresh", team, f"table:{name}"):
+            computed = refresh.compute(
+                self.storage, d, full=full, function=self._functions().get(name)
+            )
+            if computed is None:
+                version = self.storage.open(name).version()
+                return RefreshResult(
+                    table=name, version=version, rows_written=0, rows_quarantined=0, mode="noop"
+                )
+            version, qversion = refresh.commit(
+                self.storage, d, computed, principal=self.principal.name
+            )
+        result = RefreshResult(
+            table=name,
+            version=version,
+            rows_written=computed.data.num_rows,
+            rows_quarantined=computed.quarantined.num_rows,
+            expectations=computed.results,
+            mode=computed.mode,  # type: ignore[arg-type]
+            source_versions=computed.versions,
+        )
+        self._record_refresh(name, team, result, qversion)
+        return result
+
+    def _record_refresh(self, name: str, team: str, r: RefreshResult, qversion: int) -> None:
+        with self._ctx.mutation("lake.refresh", team=team, asset=f"table:{name}") as m:
+            exp = [e.model_dump() for e in r.expectations]
+            target = self._record(
+                m.conn,
+                name,
+                team,
+                properties={
+                    "last_refresh": {
+                        "version": r.version,
+                        "mode": r.mode,
+                        "expectations": exp,
+                        "rows_written": r.rows_written,
+                        "rows_quarantined": r.rows_quarantined,
+                    },
+                },
+            )
+            for src, v in r.source_versions.items():
+                upstream = self._ctx.catalog.get(m.conn, records.KIND, src)
+                self._ctx.catalog.add_edge(
+                    m.conn,
+                    upstream,
+                    target,
+                    operation="refresh",
+                    created_by=self.principal.name,
+                    source_version=v,
+                    target_version=r.version,
+                )
+            if qversion >= 0:
+                q = self._record(m.conn, quarantine_name(name), team)
+                self._ctx.catalog.add_edge(
+                    m.conn,
+                    target,
+                    q,
+                    operation="quarantine",
+                    created_by=self.principal.name,
+                    source_version=r.version,
+                    target_version=qversion,
+                )
+            m.conn.execute(
+                lake_refreshes.insert().values(
+                    table_name=name,
+                    version=r.version,
+                    mode=r.mode,
+                    rows_written=r.rows_written,
+                    rows_quarantined=r.rows_quarantined,
+                    expectations=exp,
+                    source_versions=r.source_versions,
+                    principal=self.principal.name,
+                    created_at=utcnow(),
+                )
+            )
+            m.asset = f"table:{name}@{r.version}"
+            m.details = {
+                "mode": r.mode,
+                "rows": r.rows_written,
+                "quarantined": r.rows_quarantined,
+                "failed_expectations": {e.name: e.failed for e in r.expectations if e.failed},
+            }
+
+    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
+        """Refresh every defined table, upstream before downstream."""
+        from shipyard.lake.definitions import dependency_order
+
+        defs = self.list_definitions()
+        return [self.refresh(d.name, full=full) for d in dependency_order(defs)]
+
+    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Past refreshes of a table with their expectation counts, newest first."""
+        self.get_table(name)
+        with self._ctx.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(lake_refreshes)
+                .where(lake_refreshes.c.table_name == name)
+                .order_by(lake_refreshes.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {
+                "version": r.version,
+                "mode": r.mode,
+                "rows_written": r.rows_written,
+                "rows_quarantined": r.rows_quarantined,
+                "expectations": [ExpectationResult.model_validate(e) for e in r.expectations],
+                "principal": r.principal,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]
+
+    # -- reads ------------------------------------------------------------------------
+
+    def get_table(self, name: str) -> TableInfo:
+        """The catalog view of a table: version, rows, size, columns (``NotFound`` if none)."""
+        parse_table_name(name)
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.find(conn, records.KIND, name)
+            defined = conn.execute(
+                sa.select(lake_definitions.c.definition).where(lake_definitions.c.name == name)
+            ).first()
+        if asset is None:
+            raise NotFound(f"no lake table '{name}'", table=name)
+        self._ctx.require(
+            Permission.READ, asset.owner, action="lake.get_table", asset=f"table:{name}"
+        )
+        return records.info(
+            asset, defined=defined is not None, definition=dict(defined[0]) if defined else None
+        )
+
+    def list_tables(self, *, layer: str | None = None) -> list[TableInfo]:
+        """Every lake table the caller may read, by name."""
+        out: list[TableInfo] = []
+        with self._ctx.db.connect() as conn:
+            assets = self._ctx.catalog.search(conn, kind=records.KIND, limit=100_000)
+            defined = {r.name: r.definition for r in conn.execute(sa.select(lake_definitions))}
+        for a in assets:
+            if layer and not a.name.startswith(layer + "."):
+                continue
+            if self.principal.can(Permission.READ, a.owner):
+                out.append(
+                    records.info(a, defined=a.name in defined, definition=defined.get(a.name))
+                )
+        return out
+
+    def read(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        as_of: datetime | str | None = None,
+        columns: list[str] | None = None,
+        filter: str | None = None,
+    ) -> pa.Table:
+        """Read a table, optionally as of a version or a timestamp (time travel).
+
+        Args:
+            filter: a SQL predicate pushed down to the files (``amount > 10``).
+
+        Raises:
+            NotFound: no such table or version.
+        """
+        self.get_table(name)
+        dt = self.storage.open(name, version=version, as_of=as_of)
+        if filter is None:
+            try:
+                return dt.to_pyarrow_table(columns=columns)
+            except Exception as exc:
+                raise InvalidArgument(f"cannot read '{name}': {exc}", table=name) from None
+        cols = ", ".join(query.quote(c) for c in columns) if columns else "*"
+        con = query.connect({name: dt})
+        try:
+            return query.run(con, f"SELECT {cols} FROM {name} WHERE {filter}")
+        finally:
+            con.close()
+
+    def sql(self, statement: str, *, versions: dict[str, int] | None = None) -> pa.Table:
+        """Run a read-only DuckDB query over lake tables named ``<layer>.<name>``.
+
+        Args:
+            statement: one SELECT (or WITH/EXPLAIN/DESCRIBE) statement.
+            versions: pin tables to versions, e.g. ``{"bronze.orders": 3}``.
+
+        Returns:
+            the result as a pyarrow Table.
+
+        Raises:
+            InvalidArgument: a syntax error, a write statement, or a failing query.
+            NotFound: the query names a table that does not exist.
+        """
+        tree = query.parse(statement)
+        if not query.is_read_only(tree):
+            raise InvalidArgument("only read-only queries (SELECT) are allowed", query=statement)
+        pins = versions or {}
+        tables = {}
+        for name in query.referenced_tables(tree):
+            self.get_table(name)
+            tables[name] = self.storage.open(name, version=pins.get(name))
+        con = query.connect(tables)
+        try:
+            return query.run(con, statement)
+        finally:
+            con.close()

@@ -1,0 +1,178 @@
+"""Where Delta tables live: a local folder or an S3-compatible bucket.
+
+The seam is narrow on purpose: map a table name to a Delta URI plus storage
+options, open a snapshot, commit a write idempotently. ``deltalake`` speaks both
+file systems, so one class serves both; what differs is declared as capability
+flags (``concurrent_writers``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import (
+    CommitFailedError,
+    DeltaError,
+    SchemaMismatchError,
+    TableNotFoundError,
+)
+
+from shipyard.errors import BackendUnavailable, Conflict, InvalidArgument, NotFound
+
+#: Commit metadata keys (Delta ``commitInfo``) Shipyard writes.
+META_PRINCIPAL = "shipyard.principal"
+META_OPERATION = "shipyard.operation"
+META_SOURCES = "shipyard.sources"
+META_DEFINITION = "shipyard.definition"
+TXN_PREFIX = "shipyard."
+
+
+@dataclass(frozen=True)
+class TableStats:
+    version: int
+    num_rows: int
+    size_bytes: int
+    num_files: int
+    schema: pa.Schema
+
+
+class DeltaStorage:
+    """Delta tables under one root (``/path/lake`` or ``s3://bucket/prefix``)."""
+
+    def __init__(self, root: str, storage_options: dict[str, str] | None = None) -> None:
+        self.root = root.rstrip("/")
+        self.options = dict(storage_options or {})
+        self.is_remote = "://" in self.root and not self.root.startswith("file://")
+        #: Several processes may commit to one table at once without losing writes.
+        #: Local folders use atomic renames; S3 needs a conditional-put or locking
+        #: provider, otherwise delta-rs must be told that unsafe renames are acceptable.
+        self.concurrent_writers = not self.is_remote or bool(
+            self.options.get("conditional_put") or self.options.get("AWS_S3_LOCKING_PROVIDER")
+        )
+        if not self.is_remote:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    def uri(self, name: str) -> str:
+        layer, _, rest = name.partition(".")
+        return f"{self.root}/{layer}/{rest}"
+
+    def exists(self, name: str) -> bool:
+        try:
+            return DeltaTable.is_deltatable(self.uri(name), storage_options=self.options or None)
+        except (OSError, DeltaError) as exc:
+            raise BackendUnavailable(f"lake storage {self.root} is unavailable: {exc}") from None
+
+    def open(
+        self, name: str, *, version: int | None = None, as_of: datetime | str | None = None
+    ) -> DeltaTable:
+        """A snapshot of the table (latest, a version, or as of a timestamp).
+
+        Raises:
+            NotFound: the table (or the version) does not exist.
+        """
+        try:
+            dt = DeltaTable(self.uri(name), storage_options=self.options or None)
+        except TableNotFoundError:
+            raise NotFound(f"no lake table '{name}'", table=name) from None
+        except (OSError, DeltaError) as exc:
+            raise BackendUnavailable(f"cannot open lake table '{name}': {exc}") from None
+        try:
+            if version is not None:
+                if version < 0 or version > dt.version():
+                    raise NotFound(
+                        f"table '{name}' has no version {version} (latest is {dt.version()})",
+                        table=name,
+                        version=version,
+                    )
+                dt.load_as_version(version)
+            elif as_of is not None:
+                dt.load_as_version(as_of)
+        except (DeltaError, ValueError, OSError) as exc:
+            raise NotFound(f"table '{name}' has no snapshot at {version or as_of}: {exc}") from None
+        return dt
+
+    def applied(self, dt: DeltaTable, key: str) -> bool:
+        """Whether a write with idempotency ``key`` was already committed to ``dt``."""
+        return dt.transaction_version(TXN_PREFIX + key) is not None
+
+    def write(
+        self,
+        name: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        mode: Literal["append", "overwrite"] = "append",
+        metadata: dict[str, Any] | None = None,
+        keys: Sequence[str] = (),
+        schema_mode: Literal["merge", "overwrite"] | None = None,
+        predicate: str | None = None,
+        configuration: dict[str, str | None] | None = None,
+    ) -> DeltaTable:
+        """Commit ``data`` as one Delta transaction; ``keys`` make it idempotent.
+
+        Returns the table as of the new commit.
+
+        Raises:
+            InvalidArgument: the data does not fit the table's schema.
+            Conflict: a concurrent writer committed a conflicting change.
+        """
+        uri = self.uri(name)
+        props = CommitProperties(
+            custom_metadata={k: _meta(v) for k, v in (metadata or {}).items()},
+            app_transactions=[Transaction(TXN_PREFIX + k, 1) for k in keys] or None,
+            max_commit_retries=50,
+        )
+        target: str | DeltaTable = uri
+        if self.exists(name):
+            target = DeltaTable(uri, storage_options=self.options or None)
+        try:
+            write_deltalake(
+                target,
+                data,
+                mode=mode,
+                schema_mode=schema_mode,
+                predicate=predicate,
+                storage_options=self.options or None,
+                commit_properties=props,
+                configuration=configuration if isinstance(target, str) else None,
+            )
+        except SchemaMismatchError as exc:
+            raise InvalidArgument(f"data does not fit table '{name}': {exc}", table=name) from None
+        except CommitFailedError as exc:
+            raise Conflict(f"concurrent change to '{name}': {exc}", table=name) from None
+        dt = target if isinstance(target, DeltaTable) else self.open(name)
+        return dt
+
+    def stats(self, dt: DeltaTable) -> TableStats:
+        actions = pa.table(dt.get_add_actions(flatten=False))
+        rows = actions.column("num_records").to_pylist() if actions.num_rows else []
+        sizes = actions.column("size_bytes").to_pylist() if actions.num_rows else []
+        return TableStats(
+            version=dt.version(),
+            num_rows=int(sum(r or 0 for r in rows)),
+            size_bytes=int(sum(sizes)),
+            num_files=actions.num_rows,
+            schema=arrow_schema(dt),
+        )
+
+    def delete_table(self, name: str) -> None:
+        """Remove a table's files (local storage only; used to drop failed creations)."""
+        if self.is_remote:
+            return
+        import shutil
+
+        shutil.rmtree(self.uri(name), ignore_errors=True)
+
+
+def arrow_schema(dt: DeltaTable) -> pa.Schema:
+    return pa.schema(dt.schema().to_arrow())
+
+
+def _meta(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
