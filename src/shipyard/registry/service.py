@@ -1,0 +1,480 @@
+"""The model registry: the one entry point for the SDK, the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.engine import Connection
+
+from shipyard._internal.clock import utcnow
+from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.service import Service
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.registry import store
+from shipyard.registry.models import ModelVersion, RegisteredModel
+from shipyard.registry.promotion import PromotionMixin
+from shipyard.registry.tables import aliases, model_versions, registered_models
+from shipyard.security.models import Permission
+from shipyard.tracking.artifacts import ArtifactStore, safe_key
+from shipyard.tracking.packaging.loaded import LoadedModel, load_model_dir
+from shipyard.tracking.packaging.mlmodel import signature_of
+
+_NAME = re.compile(r"^[\w.\- ]{1,256}$")
+_LOADED = "registry.loaded_models"
+
+
+def check_model_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or name.strip() != name:
+        raise InvalidArgument(
+            f"invalid model name '{name}': 1 to 256 letters, digits, _ - . or spaces",
+            name=str(name),
+        )
+    return name
+
+
+def parse_model_uri(uri: str) -> tuple[str, int | None, str | None]:
+    """``models:/name/3`` -> (name, 3, None); ``models:/name@champion`` -> (name, None, alias)."""
+    if not isinstance(uri, str) or not uri.startswith("models:/"):
+        raise InvalidArgument(
+            f"model URI '{uri}' must look like models:/<name>/<version> or models:/<name>@<alias>",
+            uri=str(uri),
+        )
+    body = uri[len("models:/") :].strip("/")
+    if "@" in body:
+        name, _, alias = body.rpartition("@")
+        if name and alias:
+            return name, None, alias
+    name, _, ver = body.rpartition("/")
+    if name and ver.isdigit():
+        return name, int(ver), None
+    if name and ver == "latest":
+        return name, None, "latest"
+    raise InvalidArgument(
+        f"model URI '{uri}' must look like models:/<name>/<version> or models:/<name>@<alias>",
+        uri=uri,
+    )
+
+
+class RegistryService(PromotionMixin, Service):
+    """Registered models, versions with signatures and lineage, aliases under governance."""
+
+    @property
+    def _artifacts(self) -> ArtifactStore:
+        from shipyard.tracking.service import TrackingService
+
+        return TrackingService(self._ctx).artifacts
+
+    def _owner_of(self, conn: Connection, name: str) -> str:
+        return str(store.model_row(conn, name).owner)
+
+    def _version(self, conn: Connection, name: str, version: int) -> ModelVersion:
+        return store.to_versions(conn, [store.version_row(conn, name, version)])[0]
+
+    # -- registered models ----------------------------------------------------------------
+
+    def create_registered_model(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        owner: str | None = None,
+    ) -> RegisteredModel:
+        """Raises AlreadyExists, InvalidArgument (bad name)."""
+        check_model_name(name)
+        team = owner or self._ctx.default_team
+        with self._ctx.mutation("registry.create_model", team=team, asset=f"model:{name}") as m:
+            self._insert_model(m.conn, name, team, description, tags)
+            return store.to_models(m.conn, [store.model_row(m.conn, name)])[0]
+
+    def _insert_model(
+        self,
+        conn: Connection,
+        name: str,
+        team: str,
+        description: str | None,
+        tags: Mapping[str, str] | None,
+    ) -> None:
+        exists = conn.execute(
+            sa.select(registered_models.c.name).where(registered_models.c.name == name)
+        ).first()
+        if exists is not None:
+            raise AlreadyExists(f"registered model '{name}' already exists", name=name)
+        now = utcnow()
+        conn.execute(
+            registered_models.insert().values(
+                name=name,
+                owner=team,
+                description=description or "",
+                tags=dict(tags or {}),
+                created_by=self._ctx.principal.name,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Raises NotFound."""
+        with self._ctx.db.connect() as conn:
+            row = store.model_row(conn, name)
+            self._ctx.require(Permission.READ, row.owner, action="registry.get_model")
+            return store.to_models(conn, [row])[0]
+
+    def list_registered_models(
+        self, *, name_like: str | None = None, page_size: int = 100, page_token: str | None = None
+    ) -> Page[RegisteredModel]:
+        """Models the caller may read, by name (``name_like`` is a SQL LIKE pattern)."""
+        self._ctx.require(Permission.READ, self._ctx.default_team, action="registry.list_models")
+        offset = decode_offset(page_token)
+        q = sa.select(registered_models)
+        if name_like:
+            q = q.where(sa.func.lower(registered_models.c.name).like(name_like.lower()))
+        q = q.order_by(registered_models.c.name).offset(offset).limit(page_size + 1)
+        with self._ctx.db.connect() as conn:
+            rows = store.to_models(conn, list(conn.execute(q)))
+        return page_of(
+            [r for r in rows if self.principal.can(Permission.READ, r.owner)], offset, page_size
+        )
+
+    def update_registered_model(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        delete_tags: list[str] | None = None,
+    ) -> RegisteredModel:
+        """Change the description, set or delete tags."""
+        with self._ctx.db.connect() as conn:
+            team = self._owner_of(conn, name)
+        with self._ctx.mutation("registry.update_model", team=team, asset=f"model:{name}") as m:
+            row = store.model_row(m.conn, name)
+            values: dict[str, Any] = {"updated_at": utcnow()}
+            if description is not None:
+                values["description"] = description
+            if tags or delete_tags:
+                merged = {**(row.tags or {}), **{k: str(v) for k, v in (tags or {}).items()}}
+                for key in delete_tags or []:
+                    merged.pop(key, None)
+                values["tags"] = merged
+            m.conn.execute(
+                registered_models.update().where(registered_models.c.name == name).values(**values)
+            )
+            return store.to_models(m.conn, [store.model_row(m.conn, name)])[0]
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete the model, its versions and aliases (the catalog keeps its history)."""
+        with self._ctx.db.connect() as conn:
+            team = self._owner_of(conn, name)
+        with self._ctx.mutation("registry.delete_model", team=team, asset=f"model:{name}") as m:
+            m.conn.execute(sa.delete(aliases).where(aliases.c.name == name))
+            m.conn.execute(sa.delete(model_versions).where(model_versions.c.name == name))
+            m.conn.execute(sa.delete(registered_models).where(registered_models.c.name == name))
+
+    # -- versions ------------------------------------------------------------------------
+
+    def register_model(
+        self,
+        name: str,
+        source: str,
+        *,
+        run_id: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        owner: str | None = None,
+    ) -> ModelVersion:
+        """Register a new version of ``name`` (created if missing) from ``source``.
+
+        ``source`` is ``runs:/<run_id>/<path>``, ``models:/<logged model id>``,
+        ``mlflow-artifacts:/<path>`` or a local folder (copied into the registry).
+        Records the catalog asset ``model:<name>@<version>`` and the lineage edge
+        from ``run:<run_id>``.
+
+        Raises:
+            NotFound: the run or logged model does not exist. InvalidArgument: bad source.
+        """
+        check_model_name(name)
+        key, run_id = self._resolve_source(source, run_id)
+        mlmodel = self._read_mlmodel(key)
+        signature = signature_of(mlmodel) if mlmodel else None
+        flavor = ((mlmodel or {}).get("shipyard") or {}).get("flavor")
+        if mlmodel and not flavor:
+            flavor = next(
+                (f for f in mlmodel.get("flavors", {}) if f != "python_function"), "python_function"
+            )
+        with self._ctx.db.connect() as conn:
+            row = conn.execute(
+                sa.select(registered_models.c.owner).where(registered_models.c.name == name)
+            ).first()
+        team = row.owner if row is not None else (owner or self._ctx.default_team)
+        with self._ctx.mutation("registry.register_model", team=team, asset=f"model:{name}") as m:
+            if row is None:
+                with contextlib.suppress(AlreadyExists):  # registered concurrently
+                    self._insert_model(m.conn, name, team, None, None)
+            version = (
+                m.conn.execute(
+                    sa.select(sa.func.max(model_versions.c.version)).where(
+                        model_versions.c.name == name
+                    )
+                ).scalar()
+                or 0
+            ) + 1
+            if key.startswith("registry/"):
+                key = self._copy_local_source(source, name, version)
+            now = utcnow()
+            m.conn.execute(
+                model_versions.insert().values(
+                    name=name,
+                    version=version,
+                    source=source,
+                    storage_location=key,
+                    run_id=run_id,
+                    status="READY",
+                    description=description or "",
+                    flavor=flavor,
+                    signature=signature,
+                    metrics={},
+                    tags=dict(tags or {}),
+                    created_by=self._ctx.principal.name,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._catalog_version(m.conn, name, team, version, run_id, flavor, signature)
+            m.asset = f"model:{name}@{version}"
+            m.details = {"source": source, "run_id": run_id}
+            return self._version(m.conn, name, version)
+
+    def _catalog_version(
+        self,
+        conn: Connection,
+        name: str,
+        team: str,
+        version: int,
+        run_id: str | None,
+        flavor: str | None,
+        signature: Any,
+    ) -> None:
+        asset = self._ctx.catalog.upsert(
+            conn,
+            kind="model",
+            name=name,
+            owner=team,
+            created_by=self._ctx.principal.name,
+            properties={
+                "latest_version": version,
+                "flavor": flavor,
+                "has_signature": bool(signature),
+                "run_id": run_id,
+            },
+            version=version,
+        )
+        if run_id:
+            run_asset = self._ctx.catalog.find(conn, "run", run_id)
+            if run_asset is not None:
+                self._ctx.catalog.add_edge(
+                    conn,
+                    run_asset,
+                    asset,
+                    operation="register",
+                    created_by=self._ctx.principal.name,
+                    target_version=version,
+                )
+
+    def _resolve_source(self, source: str, run_id: str | None) -> tuple[str, str | None]:
+        from shipyard.tracking import store as tstore
+        from shipyard.tracking.tables import logged_models
+
+        if not isinstance(source, str) or not source:
+            raise InvalidArgument("a model source is required", source=str(source))
+        with self._ctx.db.connect() as conn:
+            if source.startswith("runs:/"):
+                rid, _, path = source[len("runs:/") :].partition("/")
+                row = tstore.run_row(conn, rid)
+                self._ctx.require(Permission.READ, row.owner, action="registry.register_model")
+                return safe_key(row.artifact_uri, path), rid
+            if source.startswith("models:/m-") or source.startswith("models:/"):
+                model_id = source[len("models:/") :].strip("/")
+                lm = conn.execute(
+                    sa.select(logged_models).where(logged_models.c.id == model_id)
+                ).first()
+                if lm is None:
+                    raise NotFound(f"no logged model '{model_id}' (source {source})", source=source)
+                return lm.artifact_location, run_id or lm.source_run_id or lm.run_id
+            if source.startswith("mlflow-artifacts:/"):
+                return safe_key(source[len("mlflow-artifacts:/") :].lstrip("/")), run_id
+        if "://" in source or not Path(source).is_dir():
+            raise InvalidArgument(
+                f"unsupported model source '{source}' (runs:/<run>/<path>, models:/<id>, "
+                "mlflow-artifacts:/<path> or a local folder)",
+                source=source,
+            )
+        return "registry/<pending>", run_id
+
+    def _copy_local_source(self, source: str, name: str, version: int) -> str:
+        key = safe_key("registry", name, str(version))
+        self._artifacts.put_dir(Path(source), key)
+        return key
+
+    def _read_mlmodel(self, key: str) -> dict[str, Any] | None:
+        if key.startswith("registry/"):
+            return None
+        try:
+            raw = self._artifacts.get_bytes(safe_key(key, "MLmodel"))
+        except NotFound:
+            return None
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        """Raises NotFound."""
+        with self._ctx.db.connect() as conn:
+            self._ctx.require(
+                Permission.READ, self._owner_of(conn, name), action="registry.get_model_version"
+            )
+            return self._version(conn, name, int(version))
+
+    def list_model_versions(
+        self,
+        name: str | None = None,
+        *,
+        run_id: str | None = None,
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> Page[ModelVersion]:
+        """Versions of one model (newest first), or of every readable model."""
+        offset = decode_offset(page_token)
+        q = sa.select(model_versions, registered_models.c.owner).join(
+            registered_models, registered_models.c.name == model_versions.c.name
+        )
+        if name is not None:
+            q = q.where(model_versions.c.name == name)
+        if run_id is not None:
+            q = q.where(model_versions.c.run_id == run_id)
+        q = q.order_by(model_versions.c.name, model_versions.c.version.desc())
+        with self._ctx.db.connect() as conn:
+            if name is not None:
+                self._ctx.require(
+                    Permission.READ, self._owner_of(conn, name), action="registry.list_versions"
+                )
+            rows = [
+                r
+                for r in conn.execute(q.offset(offset).limit(page_size + 1))
+                if self.principal.can(Permission.READ, r.owner)
+            ]
+            return page_of(store.to_versions(conn, rows), offset, page_size)
+
+    def update_model_version(
+        self,
+        name: str,
+        version: int,
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        delete_tags: list[str] | None = None,
+    ) -> ModelVersion:
+        """Change a version's description or tags."""
+        with self._ctx.db.connect() as conn:
+            team = self._owner_of(conn, name)
+        with self._ctx.mutation(
+            "registry.update_version", team=team, asset=f"model:{name}@{version}"
+        ) as m:
+            row = store.version_row(m.conn, name, int(version))
+            values: dict[str, Any] = {"updated_at": utcnow()}
+            if description is not None:
+                values["description"] = description
+            if tags or delete_tags:
+                merged = {**(row.tags or {}), **{k: str(v) for k, v in (tags or {}).items()}}
+                for key in delete_tags or []:
+                    merged.pop(key, None)
+                values["tags"] = merged
+            m.conn.execute(
+                model_versions.update()
+                .where(model_versions.c.name == name, model_versions.c.version == int(version))
+                .values(**values)
+            )
+            return self._version(m.conn, name, int(version))
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        """Delete a version and the aliases pointing at it."""
+        with self._ctx.db.connect() as conn:
+            team = self._owner_of(conn, name)
+        with self._ctx.mutation(
+            "registry.delete_version", team=team, asset=f"model:{name}@{version}"
+        ) as m:
+            store.version_row(m.conn, name, int(version))
+            for alias in (
+                m.conn.execute(
+                    sa.select(aliases.c.alias).where(
+                        aliases.c.name == name, aliases.c.version == int(version)
+                    )
+                )
+                .scalars()
+                .all()
+            ):
+                self._apply(m.conn, name, alias, None, None, approved_by=None)
+            m.conn.execute(
+                sa.delete(model_versions).where(
+                    model_versions.c.name == name, model_versions.c.version == int(version)
+                )
+            )
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def resolve(self, uri: str) -> ModelVersion:
+        """The version a ``models:/`` URI points at (by number, alias or ``latest``)."""
+        name, version, alias = parse_model_uri(uri)
+        if alias == "latest":
+            with self._ctx.db.connect() as conn:
+                self._ctx.require(
+                    Permission.READ, self._owner_of(conn, name), action="registry.get_model_version"
+                )
+                latest = conn.execute(
+                    sa.select(sa.func.max(model_versions.c.version)).where(
+                        model_versions.c.name == name
+                    )
+                ).scalar()
+                if latest is None:
+                    raise NotFound(f"model '{name}' has no versions", name=name)
+                return self._version(conn, name, latest)
+        if alias is not None:
+            return self.get_model_version_by_alias(name, alias)
+        assert version is not None
+        return self.get_model_version(name, version)
+
+    def download_model(self, uri: str) -> Path:
+        """A local folder with the files of the version ``uri`` points at."""
+        mv = self.resolve(uri)
+        return self._local_dir(mv)
+
+    def _local_dir(self, mv: ModelVersion) -> Path:
+        cache = self._ctx.settings.home_dir / "cache" / "models"
+        cache.mkdir(parents=True, exist_ok=True)
+        return self._artifacts.local_path(mv.storage_location, cache)
+
+    def load_model(self, uri: str) -> LoadedModel:
+        """Load ``models:/name@alias`` or ``models:/name/3``; ``predict`` checks the signature.
+
+        Raises:
+            NotFound: no such model, version or alias.
+            InvalidArgument: a bad URI, or model files that cannot be loaded.
+        """
+        mv = self.resolve(uri)
+        cache: dict[tuple[str, int, str], LoadedModel] = self._ctx.extras.setdefault(_LOADED, {})
+        key = (mv.name, mv.version, mv.storage_location)
+        found = cache.get(key)
+        if found is None:
+            found = load_model_dir(self._local_dir(mv), uri=mv.uri)
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = found
+        return found

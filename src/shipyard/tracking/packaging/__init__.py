@@ -1,0 +1,1 @@
+"""Model packaging: flavors, signatures, pinned requirements, the MLmodel file, loading."""

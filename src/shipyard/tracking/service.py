@@ -1,0 +1,707 @@
+"""Experiment tracking: the one entry point for the SDK, the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from shipyard._internal.clock import utcnow
+from shipyard._internal.ids import new_id
+from shipyard._internal.paging import Page, decode_offset, encode_offset, page_of
+from shipyard._internal.service import Service
+from shipyard.catalog.models import AssetRef
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.security.models import Permission
+from shipyard.tracking import store
+from shipyard.tracking.active_run import ActiveRun
+from shipyard.tracking.artifacts_service import ArtifactsMixin
+from shipyard.tracking.buffer import MetricBuffer
+from shipyard.tracking.models import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Run,
+    RunComparison,
+    RunInput,
+    RunStatus,
+)
+from shipyard.tracking.search import apply_order, parse_filter, parse_order_by, to_sql
+from shipyard.tracking.tables import experiments, inputs, runs
+from shipyard.tracking.validation import (
+    check_key,
+    check_metric_value,
+    check_param,
+    check_step,
+    check_tag,
+    now_ms,
+)
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT = "Default"
+MAX_PAGE = 50_000
+_OWNER_CACHE = "tracking.run_owner"
+
+
+def input_ref(data: Any) -> str:
+    """The asset ref of a training set, lake table or any object with a ``ref``."""
+    if isinstance(data, str | AssetRef):
+        return str(data)
+    ref = getattr(data, "ref", None)
+    if ref is not None and not callable(ref):
+        return str(ref)
+    kind = {"TrainingSet": "training_set", "TableInfo": "table"}.get(type(data).__name__)
+    name, version = getattr(data, "name", None), getattr(data, "version", None)
+    if kind and name:
+        return f"{kind}:{name}" + (f"@{version}" if version is not None else "")
+    raise InvalidArgument(
+        f"cannot record a {type(data).__name__} as a run input: pass an asset ref "
+        "such as 'training_set:churn_train@1', a TrainingSet or a TableInfo"
+    )
+
+
+class TrackingService(ArtifactsMixin, Service):
+    """Experiments, runs, params, metrics, tags, inputs, artifacts and logged models."""
+
+    # -- experiments --------------------------------------------------------------------
+
+    def create_experiment(
+        self,
+        name: str,
+        *,
+        owner: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        artifact_location: str | None = None,
+    ) -> Experiment:
+        """Create an experiment.
+
+        Raises:
+            AlreadyExists: an experiment with this name exists.
+            InvalidArgument: an empty or over-long name.
+        """
+        if not isinstance(name, str) or not name.strip() or len(name) > 256:
+            raise InvalidArgument("an experiment name is 1 to 256 characters", name=str(name))
+        team = owner or self._ctx.default_team
+        with self._ctx.mutation(
+            "tracking.create_experiment", team=team, asset=f"experiment:{name}"
+        ) as m:
+            return self._insert_experiment(m.conn, new_id(), name, team, tags, artifact_location)
+
+    def _insert_experiment(
+        self,
+        conn: Any,
+        exp_id: str,
+        name: str,
+        team: str,
+        tags: Mapping[str, str] | None,
+        artifact_location: str | None,
+    ) -> Experiment:
+        if store.find_experiment(conn, name=name) is not None:
+            raise AlreadyExists(f"experiment '{name}' already exists", name=name)
+        now = utcnow()
+        conn.execute(
+            experiments.insert().values(
+                id=exp_id,
+                name=name,
+                owner=team,
+                artifact_location=artifact_location or self.artifacts.uri(exp_id),
+                lifecycle_stage="active",
+                tags=dict(tags or {}),
+                created_by=self.principal.name,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self._ctx.catalog.upsert(
+            conn,
+            kind="experiment",
+            name=name,
+            owner=team,
+            created_by=self.principal.name,
+            properties={"experiment_id": exp_id},
+            new_version=False,
+        )
+        found = store.find_experiment(conn, id=exp_id)
+        assert found is not None
+        return found
+
+    def _ensure_default(self) -> Experiment:
+        with self._ctx.db.connect() as conn:
+            found = store.find_experiment(conn, id=DEFAULT_EXPERIMENT_ID)
+        if found is not None:
+            return found
+        team = self._ctx.default_team
+        try:
+            with self._ctx.mutation(
+                "tracking.create_experiment", team=team, asset=f"experiment:{DEFAULT_EXPERIMENT}"
+            ) as m:
+                return self._insert_experiment(
+                    m.conn, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT, team, None, None
+                )
+        except AlreadyExists:
+            with self._ctx.db.connect() as conn:
+                again = store.find_experiment(conn, id=DEFAULT_EXPERIMENT_ID)
+            if again is None:
+                raise
+            return again
+
+    def find_experiment(self, name: str) -> Experiment | None:
+        """The experiment named ``name``, or None."""
+        if name == DEFAULT_EXPERIMENT:
+            return self._ensure_default()
+        with self._ctx.db.connect() as conn:
+            exp = store.find_experiment(conn, name=name)
+        if exp is not None:
+            self._ctx.require(Permission.READ, exp.owner, action="tracking.get_experiment")
+        return exp
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id.
+
+        Raises:
+            NotFound: no such experiment.
+        """
+        if experiment_id == DEFAULT_EXPERIMENT_ID:
+            exp: Experiment | None = self._ensure_default()
+        else:
+            with self._ctx.db.connect() as conn:
+                exp = store.find_experiment(conn, id=experiment_id)
+        if exp is None:
+            raise NotFound(f"no experiment with id '{experiment_id}'", experiment_id=experiment_id)
+        self._ctx.require(Permission.READ, exp.owner, action="tracking.get_experiment")
+        return exp
+
+    def get_experiment_by_name(self, name: str) -> Experiment:
+        """Raises NotFound when no experiment has this name."""
+        exp = self.find_experiment(name)
+        if exp is None:
+            raise NotFound(f"no experiment named '{name}'", name=name)
+        return exp
+
+    def resolve_experiment(self, experiment: str | None, *, create: bool = True) -> Experiment:
+        """An experiment by name or id; created (by name) when missing and ``create``."""
+        if experiment is None:
+            return self._ensure_default()
+        exp = self.find_experiment(experiment)
+        if exp is not None:
+            return exp
+        with self._ctx.db.connect() as conn:
+            by_id = store.find_experiment(conn, id=experiment)
+        if by_id is not None:
+            self._ctx.require(Permission.READ, by_id.owner, action="tracking.get_experiment")
+            return by_id
+        if not create:
+            raise NotFound(f"no experiment named '{experiment}'", name=experiment)
+        try:
+            return self.create_experiment(experiment)
+        except AlreadyExists:  # created concurrently
+            return self.get_experiment_by_name(experiment)
+
+    def list_experiments(
+        self,
+        *,
+        name_like: str | None = None,
+        view: str = "active",
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        """Experiments the caller may read, by name."""
+        self._ctx.require(
+            Permission.READ, self._ctx.default_team, action="tracking.list_experiments"
+        )
+        offset = decode_offset(page_token)
+        q = sa.select(experiments)
+        if view != "all":
+            q = q.where(
+                experiments.c.lifecycle_stage == ("deleted" if view == "deleted" else "active")
+            )
+        if name_like:
+            q = q.where(sa.func.lower(experiments.c.name).like(name_like.lower()))
+        q = (
+            q.order_by(experiments.c.created_at, experiments.c.id)
+            .offset(offset)
+            .limit(page_size + 1)
+        )
+        with self._ctx.db.connect() as conn:
+            rows = [store.experiment_from_row(r) for r in conn.execute(q)]
+        return page_of(
+            [e for e in rows if self.principal.can(Permission.READ, e.owner)], offset, page_size
+        )
+
+    def update_experiment(
+        self,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        lifecycle_stage: str | None = None,
+    ) -> Experiment:
+        """Rename, tag, delete (``lifecycle_stage="deleted"``) or restore an experiment."""
+        exp = self.get_experiment(experiment_id)
+        if lifecycle_stage not in (None, "active", "deleted"):
+            raise InvalidArgument("lifecycle_stage is 'active' or 'deleted'")
+        with self._ctx.mutation(
+            "tracking.update_experiment", team=exp.owner, asset=f"experiment:{exp.name}"
+        ) as m:
+            values: dict[str, Any] = {"updated_at": utcnow()}
+            if name is not None and name != exp.name:
+                if store.find_experiment(m.conn, name=name) is not None:
+                    raise AlreadyExists(f"experiment '{name}' already exists", name=name)
+                values["name"] = name
+            if tags:
+                values["tags"] = {
+                    **exp.tags,
+                    **{k: v for k, v in (check_tag(*i) for i in tags.items())},
+                }
+            if lifecycle_stage is not None:
+                values["lifecycle_stage"] = lifecycle_stage
+            m.conn.execute(experiments.update().where(experiments.c.id == exp.id).values(**values))
+            m.details = {k: v for k, v in values.items() if k != "updated_at"}
+            found = store.find_experiment(m.conn, id=exp.id)
+            assert found is not None
+            return found
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment: str | None = None,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+        start_time: int | None = None,
+        user: str | None = None,
+        experiment_id: str | None = None,
+    ) -> Run:
+        """Start a run in ``experiment`` (a name, created if missing) or ``experiment_id``.
+
+        Raises:
+            NotFound: ``experiment_id`` or ``parent_run_id`` does not exist.
+        """
+        exp = (
+            self.get_experiment(experiment_id)
+            if experiment_id is not None
+            else self.resolve_experiment(experiment)
+        )
+        if exp.lifecycle_stage != "active":
+            raise InvalidArgument(f"experiment '{exp.name}' is deleted", experiment=exp.name)
+        checked = dict(check_tag(k, v) for k, v in (tags or {}).items())
+        run_id = new_id()
+        name = run_name or checked.get("mlflow.runName") or f"run-{run_id[:8]}"
+        checked.setdefault("mlflow.runName", name)
+        if parent_run_id:
+            checked.setdefault("mlflow.parentRunId", parent_run_id)
+        user_name = user or checked.get("mlflow.user") or self.principal.name
+        checked.setdefault("mlflow.user", user_name)
+        with self._ctx.mutation("tracking.create_run", team=exp.owner, asset=f"run:{run_id}") as m:
+            if parent_run_id:
+                store.run_row(m.conn, parent_run_id)
+            m.conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    experiment_id=exp.id,
+                    name=name,
+                    owner=exp.owner,
+                    user_name=user_name,
+                    status=RunStatus.RUNNING.value,
+                    lifecycle_stage="active",
+                    parent_run_id=parent_run_id,
+                    start_time=start_time or now_ms(),
+                    end_time=None,
+                    artifact_uri=f"{exp.id}/{run_id}/artifacts",
+                )
+            )
+            store.upsert_tags(m.conn, run_id, checked)
+            self._ctx.catalog.upsert(
+                m.conn,
+                kind="run",
+                name=run_id,
+                owner=exp.owner,
+                created_by=self.principal.name,
+                description=name,
+                properties={
+                    "experiment": exp.name,
+                    "experiment_id": exp.id,
+                    "run_name": name,
+                    "status": "RUNNING",
+                },
+            )
+            m.details = {"experiment": exp.name, "run_name": name}
+            return self._load(m.conn, run_id)
+
+    def start_run(
+        self,
+        experiment: str | None = None,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_run_id: str | None = None,
+        capture_source: bool = True,
+    ) -> ActiveRun:
+        """Create a run and return it as a context manager that ends it.
+
+        Leaving the ``with`` block normally ends the run FINISHED, on an exception
+        FAILED; queued metrics are flushed first.
+        """
+        from shipyard.tracking.source import source_tags
+
+        all_tags = {**(source_tags() if capture_source else {}), **dict(tags or {})}
+        run = self.create_run(
+            experiment, run_name=run_name, tags=all_tags, parent_run_id=parent_run_id
+        )
+        return ActiveRun(self, run)
+
+    def _load(self, conn: Any, run_id: str) -> Run:
+        run = store.load_runs(conn, [store.run_row(conn, run_id)])[0]
+        return self._present(run)
+
+    def _present(self, run: Run) -> Run:
+        run.artifact_uri = self.artifacts.uri(run.artifact_uri)
+        return run
+
+    def _owner(self, run_id: str) -> str:
+        cache: dict[str, str] = self._ctx.extras.setdefault(_OWNER_CACHE, {})
+        owner = cache.get(run_id)
+        if owner is None:
+            with self._ctx.db.connect() as conn:
+                owner = store.run_row(conn, run_id).owner
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[run_id] = owner
+        return owner
+
+    def get_run(self, run_id: str) -> Run:
+        """Raises NotFound when there is no run with this id."""
+        with self._ctx.db.connect() as conn:
+            run = store.load_runs(conn, [store.run_row(conn, run_id)])[0]
+        self._ctx.require(Permission.READ, run.owner, action="tracking.get_run", asset=run.ref)
+        return self._present(run)
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> Run:
+        """Change a run's status (ending it when terminal) or its name."""
+        new_status = RunStatus(status) if status is not None else None
+        with self._ctx.mutation(
+            "tracking.update_run", team=self._owner(run_id), asset=f"run:{run_id}"
+        ) as m:
+            row = store.run_row(m.conn, run_id, lock=True)
+            values: dict[str, Any] = {}
+            if new_status is not None:
+                values["status"] = new_status.value
+                if new_status.terminal:
+                    values["end_time"] = end_time or row.end_time or now_ms()
+            elif end_time is not None:
+                values["end_time"] = end_time
+            if run_name:
+                values["name"] = run_name
+                store.upsert_tags(m.conn, run_id, {"mlflow.runName": run_name})
+            if values:
+                m.conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            m.details = {k: v for k, v in values.items() if k != "end_time"}
+            run = self._load(m.conn, run_id)
+            asset = self._ctx.catalog.get(m.conn, "run", run_id)
+            self._ctx.catalog.update(
+                m.conn,
+                asset,
+                description=run.name,
+                owner=None,
+                tags=None,
+                properties={
+                    "status": run.status.value,
+                    "run_name": run.name,
+                    "metrics": {k: v for k, v in run.metrics.items() if v == v},
+                },
+            )
+            return run
+
+    def end_run(self, run_id: str, status: str | RunStatus = RunStatus.FINISHED) -> Run:
+        """End a run (flushing its queued metrics first)."""
+        self.flush()
+        return self.update_run(run_id, status=status)
+
+    def set_run_lifecycle(self, run_id: str, stage: str) -> Run:
+        """Delete (``"deleted"``) or restore (``"active"``) a run."""
+        if stage not in (LifecycleStage.ACTIVE, LifecycleStage.DELETED):
+            raise InvalidArgument("stage is 'active' or 'deleted'", stage=stage)
+        with self._ctx.mutation(
+            f"tracking.{'delete' if stage == 'deleted' else 'restore'}_run",
+            team=self._owner(run_id),
+            asset=f"run:{run_id}",
+        ) as m:
+            store.run_row(m.conn, run_id)
+            m.conn.execute(runs.update().where(runs.c.id == run_id).values(lifecycle_stage=stage))
+            return self._load(m.conn, run_id)
+
+    # -- logging ------------------------------------------------------------------------------
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: Iterable[Metric | Mapping[str, Any]] = (),
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Log metrics, params and tags in one transaction; returns the metrics written.
+
+        Raises:
+            NotFound: no such run. Conflict: the run has ended, or a param is
+            logged again with another value. InvalidArgument: a bad name or value.
+        """
+        checked_metrics = [self._metric(x) for x in metrics]
+        checked_params = dict(check_param(k, v) for k, v in (params or {}).items())
+        checked_tags = dict(check_tag(k, v) for k, v in (tags or {}).items())
+        with self._ctx.mutation(
+            "tracking.log", team=self._owner(run_id), asset=f"run:{run_id}"
+        ) as m:
+            row = store.run_row(m.conn, run_id)
+            if checked_metrics or checked_params or row.lifecycle_stage != "active":
+                store.require_active(row)
+            store.insert_params(m.conn, run_id, checked_params)
+            store.upsert_tags(m.conn, run_id, checked_tags)
+            written = store.insert_metrics(m.conn, run_id, checked_metrics)
+            m.details = {
+                "metrics": written,
+                "params": len(checked_params),
+                "tags": len(checked_tags),
+            }
+            return written
+
+    @staticmethod
+    def _metric(x: Metric | Mapping[str, Any]) -> Metric:
+        if isinstance(x, Metric):
+            check_key(x.key, "metric")
+            return x
+        key = check_key(x.get("key"), "metric")
+        ts = x.get("timestamp")
+        return Metric(
+            key=key,
+            value=check_metric_value(key, x.get("value")),
+            step=check_step(x.get("step")),
+            timestamp=int(ts) if ts is not None else now_ms(),
+        )
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        *,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Log one metric value synchronously (``ActiveRun.log_metric`` is the async one)."""
+        self.log_batch(
+            run_id, metrics=[{"key": key, "value": value, "step": step, "timestamp": timestamp}]
+        )
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Params are write-once (Conflict when logged again with another value)."""
+        self.log_batch(run_id, params=params)
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, params={key: value})
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags (allowed on ended runs too: tags annotate)."""
+        self.log_batch(run_id, tags=tags)
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags={key: value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Raises NotFound when the run has no such tag."""
+        from shipyard.tracking.tables import tags as tags_table
+
+        with self._ctx.mutation(
+            "tracking.delete_tag", team=self._owner(run_id), asset=f"run:{run_id}"
+        ) as m:
+            store.run_row(m.conn, run_id)
+            res = m.conn.execute(
+                sa.delete(tags_table).where(tags_table.c.run_id == run_id, tags_table.c.key == key)
+            )
+            if not res.rowcount:
+                raise NotFound(f"run '{run_id}' has no tag '{key}'", key=key)
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every value of one metric, by step then time."""
+        self._ctx.require(Permission.READ, self._owner(run_id), action="tracking.get_run")
+        self.flush()
+        with self._ctx.db.connect() as conn:
+            store.run_row(conn, run_id)
+            return store.metric_history(conn, run_id, key)
+
+    # -- async metrics ----------------------------------------------------------------------
+
+    @property
+    def buffer(self) -> MetricBuffer:
+        buf = self.__dict__.get("_buffer")
+        if buf is None:
+            with _BUFFER_LOCK:
+                buf = self.__dict__.get("_buffer")
+                if buf is None:
+                    buf = MetricBuffer(lambda rid, ms: self.log_batch(rid, metrics=ms))
+                    self._ctx.extras.setdefault("_closers", []).append(buf.close)
+                    self.__dict__["_buffer"] = buf
+        return buf
+
+    def flush(self) -> None:
+        """Write every metric queued by ``ActiveRun.log_metric`` (raises a failed write)."""
+        buf = self.__dict__.get("_buffer")
+        if buf is not None:
+            buf.flush()
+
+    # -- inputs and lineage ---------------------------------------------------------------------
+
+    def log_input(
+        self,
+        run_id: str,
+        data: Any,
+        *,
+        context: str = "training",
+        digest: str | None = None,
+    ) -> RunInput:
+        """Record a dataset the run read; adds the lineage edge ``<asset>@v -> run:<id>``.
+
+        ``data`` is an asset ref (``"training_set:churn_train@1"``), a TrainingSet
+        or a TableInfo. Without a version the asset's current version is recorded.
+
+        Raises:
+            NotFound: the run or the asset does not exist. InvalidArgument: a bad ref.
+        """
+        ref = AssetRef.parse(input_ref(data))
+        check_key(context, "input context")
+        with self._ctx.mutation(
+            "tracking.log_input", team=self._owner(run_id), asset=f"run:{run_id}"
+        ) as m:
+            store.require_active(store.run_row(m.conn, run_id))
+            asset = self._ctx.catalog.get(m.conn, ref.kind, ref.name)
+            self._ctx.require(
+                Permission.READ, asset.owner, action="tracking.log_input", asset=str(ref)
+            )
+            version = ref.version if ref.version is not None else asset.version
+            known = {v.version for v in self._ctx.catalog.versions(m.conn, asset)}
+            if known and version not in known:
+                raise NotFound(
+                    f"{ref.kind}:{ref.name} has no version {version}",
+                    ref=str(ref),
+                    versions=sorted(known),
+                )
+            exact = f"{ref.kind}:{ref.name}@{version}"
+            run_asset = self._ctx.catalog.get(m.conn, "run", run_id)
+            self._ctx.catalog.add_edge(
+                m.conn,
+                asset,
+                run_asset,
+                operation=context,
+                created_by=self.principal.name,
+                source_version=version,
+                target_version=run_asset.version,
+            )
+            m.conn.execute(
+                sa.delete(inputs).where(inputs.c.run_id == run_id, inputs.c.ref == exact)
+            )
+            m.conn.execute(
+                inputs.insert().values(
+                    run_id=run_id,
+                    ref=exact,
+                    kind=ref.kind,
+                    name=ref.name,
+                    version=version,
+                    context=context,
+                    digest=digest,
+                    properties={},
+                )
+            )
+            m.details = {"input": exact}
+            return RunInput(
+                ref=exact,
+                kind=ref.kind,
+                name=ref.name,
+                version=version,
+                context=context,
+                digest=digest,
+            )
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search_runs(
+        self,
+        experiments: Iterable[str] | str | None = None,
+        *,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        view: str = "active",
+        page_size: int = 100,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        """Runs matching ``filter`` (MLflow's grammar plus ``or``/``not``/parentheses).
+
+        ``experiments`` are names or ids (all readable experiments when None).
+
+        Raises:
+            InvalidArgument: a syntax error in the filter (the message shows where),
+                an unknown attribute, a bad page size or token.
+        """
+        if not 1 <= page_size <= MAX_PAGE:
+            raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE}")
+        where = parse_filter(filter)
+        order = parse_order_by(order_by)
+        offset = decode_offset(page_token)
+        exp_ids = self._readable_experiment_ids(experiments)
+        self.flush()
+        q = sa.select(runs).where(runs.c.experiment_id.in_(exp_ids))
+        if view != "all":
+            q = q.where(runs.c.lifecycle_stage == ("deleted" if view == "deleted" else "active"))
+        if where is not None:
+            q = q.where(to_sql(where))
+        q = apply_order(q, order).offset(offset).limit(page_size + 1)
+        with self._ctx.db.connect() as conn:
+            rows = conn.execute(q).all()
+            found = store.load_runs(conn, rows[:page_size])
+        more = len(rows) > page_size
+        return Page[Run](
+            items=[self._present(r) for r in found],
+            next_page_token=encode_offset(offset + page_size) if more else None,
+        )
+
+    def _readable_experiment_ids(self, experiments_: Iterable[str] | str | None) -> list[str]:
+        if experiments_ is None:
+            page = self.list_experiments(page_size=MAX_PAGE, view="all")
+            return [e.id for e in page.items]
+        wanted = [experiments_] if isinstance(experiments_, str) else list(experiments_)
+        return [self.resolve_experiment(e, create=False).id for e in wanted]
+
+    def compare_runs(self, run_ids: list[str]) -> RunComparison:
+        """Params and metrics of ``run_ids`` side by side."""
+        if len(run_ids) < 1:
+            raise InvalidArgument("compare needs at least one run id")
+        found = [self.get_run(r) for r in run_ids]
+        pkeys = sorted({k for r in found for k in r.params})
+        mkeys = sorted({k for r in found for k in r.metrics})
+        params = {k: [r.params.get(k) for r in found] for k in pkeys}
+        return RunComparison(
+            run_ids=[r.id for r in found],
+            run_names=[r.name for r in found],
+            params=params,
+            metrics={k: [r.metrics.get(k) for r in found] for k in mkeys},
+            differing_params=[k for k, v in params.items() if len(set(v)) > 1],
+        )
+
+    def local_cache_dir(self) -> Path:
+        path = self._ctx.settings.home_dir / "cache" / "artifacts"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+_BUFFER_LOCK = threading.Lock()

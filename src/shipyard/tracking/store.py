@@ -1,0 +1,244 @@
+"""Tracking persistence on one SQLAlchemy connection (SQLite or PostgreSQL).
+
+The service decides; these functions store and fetch. Every write takes the
+caller's connection so that it commits with the audit record.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from shipyard._internal.clock import as_utc
+from shipyard.errors import Conflict, NotFound
+from shipyard.tracking.models import Experiment, Metric, Run, RunInput, RunStatus
+from shipyard.tracking.tables import (
+    experiments,
+    inputs,
+    latest_metrics,
+    metrics,
+    params,
+    runs,
+    tags,
+)
+
+#: What MLflow stores for +/- infinity (a float column cannot hold inf everywhere).
+MAX_FLOAT = 1.7976931348623157e308
+
+
+def _ms(dt: Any) -> int:
+    return int(as_utc(dt).timestamp() * 1000)
+
+
+def encode_value(value: float) -> tuple[float, bool]:
+    """``(stored value, is_nan)`` the way MLflow stores NaN and infinities."""
+    if math.isnan(value):
+        return 0.0, True
+    if math.isinf(value):
+        return (MAX_FLOAT if value > 0 else -MAX_FLOAT), False
+    return value, False
+
+
+def decode_value(value: float, is_nan: bool) -> float:
+    return math.nan if is_nan else value
+
+
+def experiment_from_row(row: Any) -> Experiment:
+    return Experiment(
+        id=row.id,
+        name=row.name,
+        owner=row.owner,
+        artifact_location=row.artifact_location,
+        lifecycle_stage=row.lifecycle_stage,
+        tags=dict(row.tags or {}),
+        created_by=row.created_by,
+        creation_time=_ms(row.created_at),
+        last_update_time=_ms(row.updated_at),
+    )
+
+
+def find_experiment(
+    conn: Connection, *, id: str | None = None, name: str | None = None
+) -> Experiment | None:
+    q = sa.select(experiments)
+    q = q.where(experiments.c.id == id) if id is not None else q.where(experiments.c.name == name)
+    row = conn.execute(q).first()
+    return experiment_from_row(row) if row else None
+
+
+def run_row(conn: Connection, run_id: str, *, lock: bool = False) -> Any:
+    q = sa.select(runs).where(runs.c.id == run_id)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFound(f"no run with id '{run_id}'", run_id=run_id)
+    return row
+
+
+def require_active(row: Any) -> None:
+    """Refuse writes to runs that are deleted or have ended."""
+    if row.lifecycle_stage != "active":
+        raise Conflict(f"run '{row.id}' is deleted; restore it first", run_id=row.id)
+    if RunStatus(row.status).terminal:
+        raise Conflict(
+            f"run '{row.id}' has ended ({row.status}); log to a running run",
+            run_id=row.id,
+            status=row.status,
+        )
+
+
+def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> list[Run]:
+    """Runs with their params, latest metrics, tags and inputs (4 queries for any number)."""
+    ids = [r.id for r in rows]
+    p: dict[str, dict[str, str]] = {i: {} for i in ids}
+    t: dict[str, dict[str, str]] = {i: {} for i in ids}
+    m: dict[str, list[Metric]] = {i: [] for i in ids}
+    ins: dict[str, list[RunInput]] = {i: [] for i in ids}
+    if ids and full:
+        for r in conn.execute(sa.select(params).where(params.c.run_id.in_(ids))):
+            p[r.run_id][r.key] = r.value
+        for r in conn.execute(sa.select(tags).where(tags.c.run_id.in_(ids))):
+            t[r.run_id][r.key] = r.value
+        for r in conn.execute(sa.select(latest_metrics).where(latest_metrics.c.run_id.in_(ids))):
+            m[r.run_id].append(
+                Metric(
+                    key=r.key,
+                    value=decode_value(r.value, r.is_nan),
+                    step=r.step,
+                    timestamp=r.timestamp,
+                )
+            )
+        for r in conn.execute(sa.select(inputs).where(inputs.c.run_id.in_(ids))):
+            ins[r.run_id].append(
+                RunInput(
+                    ref=r.ref,
+                    kind=r.kind,
+                    name=r.name,
+                    version=r.version,
+                    context=r.context,
+                    digest=r.digest,
+                    properties=r.properties or {},
+                )
+            )
+    return [
+        Run(
+            id=r.id,
+            experiment_id=r.experiment_id,
+            name=r.name,
+            owner=r.owner,
+            user=r.user_name,
+            status=RunStatus(r.status),
+            lifecycle_stage=r.lifecycle_stage,
+            parent_run_id=r.parent_run_id,
+            start_time=r.start_time,
+            end_time=r.end_time,
+            artifact_uri=r.artifact_uri,
+            params=p[r.id],
+            tags=t[r.id],
+            metrics={x.key: x.value for x in sorted(m[r.id], key=lambda x: x.key)},
+            latest_metrics=sorted(m[r.id], key=lambda x: x.key),
+            inputs=ins[r.id],
+        )
+        for r in rows
+    ]
+
+
+def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> None:
+    """Params are write-once: the same value again is fine, another value is refused."""
+    if not values:
+        return
+    existing = {
+        r.key: r.value
+        for r in conn.execute(
+            sa.select(params.c.key, params.c.value).where(
+                params.c.run_id == run_id, params.c.key.in_(list(values))
+            )
+        )
+    }
+    for key, value in values.items():
+        if key in existing and existing[key] != value:
+            raise Conflict(
+                f"param '{key}' of run '{run_id}' was already logged as '{existing[key]}'; "
+                f"params are write-once (got '{value}')",
+                key=key,
+                old_value=existing[key],
+                new_value=value,
+            )
+    new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
+    if new:
+        conn.execute(params.insert(), new)
+
+
+def upsert_tags(conn: Connection, run_id: str, values: dict[str, str]) -> None:
+    if not values:
+        return
+    conn.execute(sa.delete(tags).where(tags.c.run_id == run_id, tags.c.key.in_(list(values))))
+    conn.execute(
+        tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
+    )
+
+
+def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric]) -> int:
+    """Append to the history and move each key's latest value forward (by step, then time)."""
+    rows = []
+    latest: dict[str, dict[str, Any]] = {}
+    for mt in batch:
+        value, is_nan = encode_value(mt.value)
+        row = {
+            "run_id": run_id,
+            "key": mt.key,
+            "value": value,
+            "is_nan": is_nan,
+            "step": mt.step,
+            "timestamp": mt.timestamp,
+        }
+        rows.append(row)
+        cur = latest.get(mt.key)
+        if cur is None or (mt.step, mt.timestamp) >= (cur["step"], cur["timestamp"]):
+            latest[mt.key] = row
+    if not rows:
+        return 0
+    conn.execute(metrics.insert(), rows)
+    stored = {
+        r.key: (r.step, r.timestamp)
+        for r in conn.execute(
+            sa.select(
+                latest_metrics.c.key, latest_metrics.c.step, latest_metrics.c.timestamp
+            ).where(latest_metrics.c.run_id == run_id, latest_metrics.c.key.in_(list(latest)))
+        )
+    }
+    inserts = [row for key, row in latest.items() if key not in stored]
+    if inserts:
+        conn.execute(latest_metrics.insert(), inserts)
+    for key, row in latest.items():
+        if key in stored and (row["step"], row["timestamp"]) >= stored[key]:
+            conn.execute(
+                latest_metrics.update()
+                .where(latest_metrics.c.run_id == run_id, latest_metrics.c.key == key)
+                .values(
+                    value=row["value"],
+                    is_nan=row["is_nan"],
+                    step=row["step"],
+                    timestamp=row["timestamp"],
+                )
+            )
+    return len(rows)
+
+
+def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
+    rows = conn.execute(
+        sa.select(
+            metrics.c.key, metrics.c.value, metrics.c.is_nan, metrics.c.step, metrics.c.timestamp
+        )
+        .where(metrics.c.run_id == run_id, metrics.c.key == key)
+        .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
+    )
+    return [
+        Metric(key=r.key, value=decode_value(r.value, r.is_nan), step=r.step, timestamp=r.timestamp)
+        for r in rows
+    ]

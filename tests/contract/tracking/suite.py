@@ -1,0 +1,137 @@
+"""The tracking contract: one suite, run unchanged on every metadata database.
+
+Subclasses provide ``catalog_url``; everything else is shared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from shipyard.platform import Platform
+
+
+class TrackingContract:
+    @pytest.fixture
+    def catalog_url(self, tmp_path: Path) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+        p = Platform.open(tmp_path, catalog={"url": catalog_url})
+        yield p
+        p.close()
+
+    def test_experiment_create_get_duplicate(self, plat: Platform) -> None:
+        exp = plat.tracking.create_experiment("churn", tags={"team": "risk"})
+        assert plat.tracking.get_experiment(exp.id).name == "churn"
+        assert plat.tracking.get_experiment_by_name("churn").tags == {"team": "risk"}
+        with pytest.raises(AlreadyExists):
+            plat.tracking.create_experiment("churn")
+        with pytest.raises(NotFound):
+            plat.tracking.get_experiment("nope")
+
+    def test_run_lifecycle_params_metrics_tags(self, plat: Platform) -> None:
+        with plat.tracking.start_run(experiment="churn", run_name="rf") as run:
+            run.log_params({"n_estimators": 200, "max_depth": None})
+            run.log_params({"n_estimators": 200})  # same value again is fine
+            for step in range(5):
+                run.log_metric("loss", 1.0 / (step + 1), step=step)
+            run.log_metrics({"auc": 0.83})
+            run.set_tag("team", "risk")
+        got = plat.tracking.get_run(run.id)
+        assert got.status == "FINISHED" and got.end_time is not None
+        assert got.params == {"n_estimators": "200", "max_depth": "None"}
+        assert got.metrics["auc"] == pytest.approx(0.83)
+        assert got.metrics["loss"] == pytest.approx(0.2)
+        assert got.tags["team"] == "risk" and got.tags["mlflow.runName"] == "rf"
+        history = plat.tracking.get_metric_history(run.id, "loss")
+        assert [m.step for m in history] == [0, 1, 2, 3, 4]
+        assert all(m.timestamp > 0 for m in history)
+
+    def test_param_is_write_once(self, plat: Platform) -> None:
+        run = plat.tracking.create_run("e")
+        plat.tracking.log_param(run.id, "lr", 0.1)
+        with pytest.raises(Conflict, match="write-once"):
+            plat.tracking.log_param(run.id, "lr", 0.2)
+        # nothing half-written: a batch with a conflicting param writes no metric
+        with pytest.raises(Conflict):
+            plat.tracking.log_batch(
+                run.id, metrics=[{"key": "m", "value": 1.0}], params={"lr": "0.3"}
+            )
+        assert plat.tracking.get_run(run.id).metrics == {}
+
+    def test_nan_and_inf_are_stored_like_mlflow(self, plat: Platform) -> None:
+        run = plat.tracking.create_run("e")
+        plat.tracking.log_batch(
+            run.id,
+            metrics=[
+                {"key": "nan", "value": float("nan")},
+                {"key": "inf", "value": float("inf")},
+                {"key": "ninf", "value": float("-inf")},
+            ],
+        )
+        got = plat.tracking.get_run(run.id).metrics
+        assert math.isnan(got["nan"])
+        assert got["inf"] == pytest.approx(1.7976931348623157e308)
+        assert got["ninf"] == pytest.approx(-1.7976931348623157e308)
+
+    def test_logging_to_ended_or_unknown_run_is_refused(self, plat: Platform) -> None:
+        run = plat.tracking.create_run("e")
+        plat.tracking.end_run(run.id)
+        with pytest.raises(Conflict, match="has ended"):
+            plat.tracking.log_metric(run.id, "x", 1.0)
+        with pytest.raises(Conflict):
+            plat.tracking.log_param(run.id, "p", 1)
+        plat.tracking.set_tag(run.id, "note", "tags annotate ended runs")
+        with pytest.raises(NotFound):
+            plat.tracking.log_metric("0" * 32, "x", 1.0)
+
+    def test_bad_metric_values(self, plat: Platform) -> None:
+        run = plat.tracking.create_run("e")
+        with pytest.raises(InvalidArgument):
+            plat.tracking.log_metric(run.id, "x", "high")  # type: ignore[arg-type]
+        with pytest.raises(InvalidArgument):
+            plat.tracking.log_metric(run.id, "../x", 1.0)
+
+    def test_search_grammar_and_order(self, plat: Platform) -> None:
+        ids = {}
+        for name, model, auc in [
+            ("a", "rf", 0.9),
+            ("b", "rf", 0.7),
+            ("c", "gbm", 0.85),
+            ("d", "lr", 0.95),
+        ]:
+            run = plat.tracking.create_run("s", run_name=name)
+            plat.tracking.log_batch(
+                run.id, metrics=[{"key": "auc", "value": auc}], params={"model": model}
+            )
+            ids[name] = run.id
+        page = plat.tracking.search_runs("s", filter="metrics.auc > 0.8 and params.model = 'rf'")
+        assert [r.name for r in page.items] == ["a"]
+        page = plat.tracking.search_runs(
+            "s",
+            filter="(params.model = 'rf' or params.model = 'gbm') and metrics.auc >= 0.85",
+            order_by=["metrics.auc DESC"],
+        )
+        assert [r.name for r in page.items] == ["a", "c"]
+        page = plat.tracking.search_runs(
+            "s", filter="params.model IN ('lr', 'gbm')", order_by=["metrics.auc ASC"]
+        )
+        assert [r.name for r in page.items] == ["c", "d"]
+        first = plat.tracking.search_runs("s", order_by=["metrics.auc DESC"], page_size=3)
+        assert [r.name for r in first.items] == ["d", "a", "c"]
+        rest = plat.tracking.search_runs(
+            "s", order_by=["metrics.auc DESC"], page_size=3, page_token=first.next_page_token
+        )
+        assert [r.name for r in rest.items] == ["b"] and rest.next_page_token is None
+
+    def test_search_syntax_error_shows_where(self, plat: Platform) -> None:
+        plat.tracking.create_experiment("s")
+        with pytest.raises(InvalidArgument, match="position 14") as err:
+            plat.tracking.search_runs("s", filter="metrics.auc > and params.x = 'y'")
+        assert "^" in err.value.message
