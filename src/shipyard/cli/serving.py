@@ -1,9 +1,178 @@
-"""CLI commands of the serving capability."""
+"""`shipyard deploy ...` and `shipyard deployments ...`: thin over ``ServingService``."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import typer
+
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.errors import InvalidArgument, NotFound
+
+deployments = typer.Typer(help="Deployments: list, show, predict, roll back.", no_args_is_help=True)
+
+
+def _variant(text: str, *, shadow: bool = False) -> Any:
+    from shipyard.serving import Variant
+
+    name, sep, rest = text.partition("=")
+    if not sep:
+        raise InvalidArgument(f"variant '{text}' must look like NAME=MODEL[:WEIGHT]")
+    model, _, weight = rest.partition(":")
+    try:
+        w = 0 if shadow else int(weight or 100)
+    except ValueError:
+        raise InvalidArgument(f"weight in '{text}' must be an integer") from None
+    return Variant(name=name, model=model, weight=w, shadow=shadow)
+
+
+def _fields(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, kind = item.partition(":")
+        if not sep:
+            raise InvalidArgument(f"request field '{item}' must look like NAME:TYPE")
+        out[name] = kind
+    return out
+
+
+def deploy(
+    name: str = typer.Argument(..., help="Deployment name."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="One variant: churn@champion or churn/3."
+    ),
+    variant: list[str] = typer.Option([], "--variant", help="NAME=MODEL[:WEIGHT], repeatable."),
+    shadow: list[str] = typer.Option([], "--shadow", help="NAME=MODEL: gets a copy of traffic."),
+    feature_service: str = typer.Option(None, "--feature-service", "-f"),
+    entity_key: list[str] = typer.Option([], "--entity-key", "-k", help="Repeatable."),
+    request_field: list[str] = typer.Option([], "--request-field", help="NAME:TYPE, repeatable."),
+    require_features: bool = typer.Option(False, "--require-features"),
+    owner: str = typer.Option(None, help="Owning team (new deployments)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create deployment NAME, or record a new version of it."""
+    variants = [_variant(v) for v in variant] + [_variant(s, shadow=True) for s in shadow]
+    if model:
+        from shipyard.serving import Variant
+
+        variants.insert(0, Variant(name="main", model=model, weight=100))
+    svc = platform().serving
+    fields: dict[str, Any] = {
+        "feature_service": feature_service,
+        "entity_keys": entity_key or None,
+        "request_fields": _fields(request_field) or None,
+        "require_features": require_features,
+    }
+    try:
+        svc.get_deployment(name)
+    except NotFound:
+        dep = svc.create_deployment(
+            name, variants=variants, owner=owner, **{k: v for k, v in fields.items() if v}
+        )
+    else:
+        if feature_service is None:
+            fields.pop("feature_service")
+        dep = svc.update_deployment(name, variants=variants or None, **fields)
+    if as_json:
+        print_json(dep)
+    else:
+        console.print(
+            f"deployed [bold]{dep.ref}[/bold]: "
+            + ", ".join(
+                f"{v.name}={v.model}" + (" (shadow)" if v.shadow else f" {v.weight}%")
+                for v in dep.variants
+            )
+        )
+
+
+@deployments.command("list")
+def list_(as_json: bool = JsonOption) -> None:
+    """Deployments you may read."""
+    items = platform().serving.list_deployments(page_size=1000).items
+    if as_json:
+        print_json(items)
+        return
+    rows = [
+        {
+            "name": d.name,
+            "version": d.version,
+            "owner": d.owner,
+            "variants": [f"{v.name}={v.model}:{v.weight}" for v in d.variants],
+            "feature_service": d.spec.feature_service,
+        }
+        for d in items
+    ]
+    print_table(rows, ["name", "version", "owner", "variants", "feature_service"])
+
+
+@deployments.command("show")
+def show(name: str, as_json: bool = JsonOption) -> None:
+    """One deployment's current version."""
+    print_json(platform().serving.get_deployment(name)) if as_json else print_json(
+        platform().serving.get_deployment(name).model_dump(mode="json")
+    )
+
+
+@deployments.command("versions")
+def versions(name: str, as_json: bool = JsonOption) -> None:
+    """Every version of a deployment."""
+    items = platform().serving.list_deployment_versions(name)
+    if as_json:
+        print_json(items)
+        return
+    rows = [
+        {
+            "version": d.version,
+            "created_by": d.created_by,
+            "updated_at": d.updated_at,
+            "variants": [f"{v.name}={v.model}:{v.weight}" for v in d.variants],
+        }
+        for d in items
+    ]
+    print_table(rows, ["version", "created_by", "updated_at", "variants"])
+
+
+@deployments.command("rollback")
+def rollback(
+    name: str, to: int = typer.Option(None, "--to", help="Version (default: the previous).")
+) -> None:
+    """Serve an earlier version again (recorded as a new version)."""
+    dep = platform().serving.rollback_deployment(name, to_version=to)
+    console.print(f"rolled back: now {dep.ref}")
+
+
+@deployments.command("predict")
+def predict(
+    name: str,
+    inputs: str = typer.Argument(..., help="JSON row or list of rows: '{\"customer_id\": 7}'"),
+    routing_key: str = typer.Option(None, "--routing-key"),
+) -> None:
+    """Score rows with a deployment (prints the response as JSON)."""
+    try:
+        rows = json.loads(inputs)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"inputs are not valid JSON: {exc}") from None
+    rows = rows if isinstance(rows, list) else [rows]
+    print_json(platform().serving.predict(name, rows, routing_key=routing_key).to_dict())
+
+
+@deployments.command("stats")
+def stats(name: str) -> None:
+    """Request counts, error rate and latency percentiles per variant (this process)."""
+    print_json(platform().serving.deployment_stats(name))
+
+
+@deployments.command("delete")
+def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+    """Delete a deployment."""
+    if not yes:
+        typer.confirm(f"delete deployment {name}?", abort=True)
+    platform().serving.delete_deployment(name)
+    console.print(f"deleted deployment {name}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root `shipyard` app."""
+    app.command("deploy")(deploy)
+    app.add_typer(deployments, name="deployments")

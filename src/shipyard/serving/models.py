@@ -116,7 +116,7 @@ class PredictResponse(BaseModel):
     variant: str
     model_version: str
     deployment_version: int
-    #: Per row, ``{feature: status}`` (``present``, ``missing``, ``expired``...).
+    #: Per row, ``{feature: status}`` (``PRESENT``, ``NOT_FOUND``, ``OUTSIDE_MAX_AGE``).
     feature_status: list[dict[str, str]] = Field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -36,6 +36,8 @@ from shipyard.serving.stats import StatsBook
 
 log = logging.getLogger("shipyard.serving")
 
+PRESENT = "PRESENT"
+
 #: Called with one record per scored row (the prediction log); must not block.
 RecordSink = Callable[[list[dict[str, Any]]], None]
 
@@ -442,7 +444,7 @@ def _frame(
 
 def _require_features(entity_rows: list[dict[str, Any]], statuses: list[dict[str, str]]) -> None:
     for i, st in enumerate(statuses):
-        if st and all(s != "present" for s in st.values()):
+        if st and all(s != PRESENT for s in st.values()):
             raise InvalidArgument(
                 f"inputs[{i}]: no online features for {entity_rows[i]} "
                 "(this deployment requires features)",

@@ -322,7 +322,12 @@ class ServingService(Service):
                 owner=team,
                 created_by=self.principal.name,
                 description=description,
-                properties={"spec": spec.model_dump(mode="json")},
+                # the whole spec, plus what other capabilities look for at the top level
+                properties={
+                    "spec": spec.model_dump(mode="json"),
+                    "feature_service": spec.feature_service,
+                    "models": sorted({str(r) for r in resolved.values()}),
+                },
             )
             for ref in resolved.values():
                 self._ctx.catalog.add_edge(
@@ -333,6 +338,16 @@ class ServingService(Service):
                     created_by=self.principal.name,
                     source_version=ref.version,
                 )
+            if spec.feature_service:
+                svc = self._ctx.catalog.find(m.conn, "feature_service", spec.feature_service)
+                if svc is not None:
+                    self._ctx.catalog.add_edge(
+                        m.conn,
+                        svc,
+                        asset,
+                        operation="serve_features",
+                        created_by=self.principal.name,
+                    )
             m.asset = str(asset.ref)
             m.details = {"variants": {v: str(r) for v, r in resolved.items()}, **(details or {})}
             dep = store.to_deployment(asset)

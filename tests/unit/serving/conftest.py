@@ -83,7 +83,7 @@ class MemoryModels:
 
 
 class MemoryFeatures:
-    def __init__(self, n: int = 100, seed: int = 1) -> None:
+    def __init__(self, n: int = 3000, seed: int = 1) -> None:
         rng = np.random.default_rng(seed)
         self.rows = {
             i: dict(zip(FEATURES, rng.normal(size=8).tolist(), strict=True)) for i in range(n)
@@ -96,7 +96,7 @@ class MemoryFeatures:
             found = self.rows.get(r["customer_id"])
             for f in FEATURES:
                 cols[f].append(found[f] if found else None)
-            statuses.append({f: "present" if found else "missing" for f in FEATURES})
+            statuses.append({f: "PRESENT" if found else "NOT_FOUND" for f in FEATURES})
         return FeatureRows(columns=cols, statuses=statuses)
 
 

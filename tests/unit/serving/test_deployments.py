@@ -34,13 +34,13 @@ def test_predict_in_process_with_online_features(served: Platform) -> None:
     resp = served.serving.predict("churn", [{"customer_id": 7}, {"customer_id": 8}])
     assert resp.variant == "a" and resp.model_version == "churn/1"
     assert len(resp.predictions) == 2 and all(0 <= p <= 1 for p in resp.predictions)
-    assert resp.feature_status[0]["f0"] == "present"
+    assert resp.feature_status[0]["f0"] == "PRESENT"
 
 
 def test_missing_entity_served_with_status_or_refused(served: Platform) -> None:
     _create(served)
     resp = served.serving.predict("churn", [{"customer_id": 7}])
-    assert resp.feature_status[0]["f0"] == "present"
+    assert resp.feature_status[0]["f0"] == "PRESENT"
     served.serving.update_deployment("churn", require_features=True)
     with pytest.raises(InvalidArgument, match="no online features"):
         served.serving.predict("churn", [{"customer_id": 99999}])

@@ -38,7 +38,7 @@ def test_predict_over_http(served: Platform, client: httpx.Client) -> None:
     body = r.json()
     assert body["variant"] == "a" and body["model_version"] == "churn/1"
     assert len(body["predictions"]) == 1 and body["request_id"]
-    assert body["feature_status"][0]["f3"] == "present"
+    assert body["feature_status"][0]["f3"] == "PRESENT"
 
 
 def test_predict_errors_over_http(served: Platform, client: httpx.Client) -> None:
@@ -107,3 +107,20 @@ def test_manage_deployments_over_http(served: Platform, client: httpx.Client) ->
     assert bad.status_code == 422 and "sum to 100" in bad.json()["message"]
     assert client.delete("/api/v1/deployments/churn2", headers=admin).status_code == 204
     assert client.get("/api/v1/deployments/churn2", headers=admin).status_code == 404
+
+
+def test_remote_client_has_the_same_methods(served: Platform, client: httpx.Client) -> None:
+    import shipyard
+
+    token = served.security.create_token(principal="local-admin").token
+    with shipyard.connect(str(client.base_url), token) as remote:
+        resp = remote.serving.predict("churn", [{"customer_id": 3}], routing_key="k")
+        local = served.serving.predict("churn", [{"customer_id": 3}])
+        assert resp.predictions == local.predictions and resp.variant == "a"
+        dep = remote.serving.update_deployment("churn", require_features=True)
+        assert dep.version == 2 and remote.serving.get_deployment("churn").version == 2
+        assert remote.serving.rollback_deployment("churn").version == 3
+        assert [d.name for d in remote.serving.list_deployments().items] == ["churn"]
+        assert len(remote.serving.list_deployment_versions("churn")) == 3
+        with pytest.raises(shipyard.NotFound):
+            remote.serving.predict("nope", [{"customer_id": 3}])

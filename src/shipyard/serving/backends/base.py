@@ -16,8 +16,8 @@ class FeatureRows:
     """Online features for a batch of entity rows, in input order.
 
     ``columns`` maps each feature name to one value per row; ``statuses`` has, per
-    row, ``{feature: status}`` where status is ``present`` or why it is not
-    (``missing``, ``expired``, ...).
+    row, ``{feature: status}`` in the feature store's words: ``PRESENT``,
+    ``NOT_FOUND`` (never materialized) or ``OUTSIDE_MAX_AGE`` (older than the TTL).
     """
 
     columns: dict[str, list[Any]]

@@ -23,18 +23,11 @@ class FeatureStoreLookup:
         result = self._features.get_online_features(
             feature_service=feature_service, entity_rows=entity_rows
         )
-        return FeatureRows(columns=result.to_dict(), statuses=_statuses(result))
-
-
-def _statuses(result: Any) -> list[dict[str, str]]:
-    raw = getattr(result, "statuses", None)
-    if raw is None:
-        return []
-    if isinstance(raw, dict):  # {feature: [status per row]}
-        names = list(raw)
-        n = len(raw[names[0]]) if names else 0
-        return [{f: str(raw[f][i]) for f in names} for i in range(n)]
-    return [{k: str(v) for k, v in row.items()} for row in raw]
+        keys = entity_rows[0].keys() if entity_rows else ()
+        statuses = {f: st for f, st in result.statuses.items() if f not in keys}
+        names = list(statuses)
+        per_row = [{f: statuses[f][i] for f in names} for i in range(len(entity_rows))]
+        return FeatureRows(columns=result.to_dict(), statuses=per_row)
 
 
 class RegistryModelSource:
