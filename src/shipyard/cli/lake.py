@@ -1,9 +1,249 @@
-"""CLI commands of the lake capability."""
+"""CLI commands of the lake capability: `shipyard sql` and `shipyard lake ...`."""
 
 from __future__ import annotations
 
+import io
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
 import typer
+
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+
+lake_app = typer.Typer(
+    help="Lake tables: ingest, refresh, inspect, time travel, maintain.", no_args_is_help=True
+)
+
+
+def _print_arrow(tbl: pa.Table, *, as_json: bool, as_csv: bool, limit: int) -> None:
+    if as_csv:
+        import csv
+
+        import pyarrow.csv as pacsv
+
+        csv.writer(sys.stdout, lineterminator="\n").writerow(tbl.column_names)
+        buf = io.BytesIO()
+        pacsv.write_csv(tbl, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        sys.stdout.write(buf.getvalue().decode())
+        return
+    if as_json:
+        print_json(tbl.to_pylist())
+        return
+    shown = tbl.slice(0, limit)
+    print_table(shown.to_pylist(), tbl.column_names)
+    more = f" (showing {limit})" if tbl.num_rows > limit else ""
+    console.print(f"{tbl.num_rows} row(s){more}")
+
+
+def _pins(values: list[str] | None) -> dict[str, int]:
+    pins: dict[str, int] = {}
+    for v in values or []:
+        name, sep, version = v.partition("=")
+        if not sep or not version.isdigit():
+            raise typer.BadParameter(f"--at expects table=version, got {v!r}")
+        pins[name] = int(version)
+    return pins
+
+
+def sql(
+    query: str = typer.Argument(..., help="A SELECT over tables named <layer>.<name>."),
+    at: list[str] = typer.Option(None, "--at", help="Pin a table: bronze.orders=3 (repeatable)."),
+    as_json: bool = JsonOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    limit: int = typer.Option(100, help="Rows to show in the table view."),
+) -> None:
+    """Run DuckDB SQL over the lake."""
+    tbl = platform().lake.sql(query, versions=_pins(at))
+    _print_arrow(tbl, as_json=as_json, as_csv=as_csv, limit=limit)
+
+
+@lake_app.command("ingest")
+def ingest(
+    table: str = typer.Argument(..., help="bronze.<name>"),
+    path: str = typer.Argument(..., help="A file, a folder or a glob (CSV, JSONL, Parquet)."),
+    fmt: str = typer.Option(None, "--format", help="csv, jsonl or parquet (default: suffix)."),
+    batch_id: str = typer.Option(None, help="Idempotency key (default: content hash)."),
+    delimiter: str = typer.Option(",", help="CSV delimiter."),
+    schema_evolution: bool = typer.Option(False, help="Allow new columns."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Load raw files into a bronze table; bad rows go to <table>__quarantine."""
+    r = platform().lake.ingest(
+        table,
+        path,
+        format=fmt,
+        batch_id=batch_id,
+        delimiter=delimiter,
+        schema_evolution=schema_evolution,
+    )
+    if as_json:
+        print_json(r)
+    elif r.skipped:
+        console.print(f"{table}@{r.version}: batch {r.batch_id} was already ingested (no-op)")
+    else:
+        console.print(
+            f"{table}@{r.version}: {r.rows_written} rows written, "
+            f"{r.rows_quarantined} quarantined (batch {r.batch_id})"
+        )
+
+
+@lake_app.command("refresh")
+def refresh(
+    table: str = typer.Argument(None, help="The table to refresh."),
+    all_: bool = typer.Option(False, "--all", help="Every defined table, in dependency order."),
+    full: bool = typer.Option(False, "--full", help="Recompute everything."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Recompute defined tables (incrementally unless --full)."""
+    if bool(table) == all_:
+        raise typer.BadParameter("give a table or --all")
+    lake = platform().lake
+    results = lake.refresh_all(full=full) if all_ else [lake.refresh(table, full=full)]
+    if as_json:
+        print_json(results)
+        return
+    for r in results:
+        console.print(
+            f"{r.table}@{r.version} ({r.mode}): {r.rows_written} rows written, "
+            f"{r.rows_quarantined} quarantined"
+        )
+        for e in r.expectations:
+            mark = "ok " if not e.failed else "FAIL"
+            console.print(f"  {mark} {e.name}: {e.passed} passed, {e.failed} failed ({e.action})")
+
+
+@lake_app.command("tables")
+def tables(
+    layer: str = typer.Option(None, help="Only this layer."), as_json: bool = JsonOption
+) -> None:
+    """List lake tables."""
+    items = platform().lake.list_tables(layer=layer)
+    if as_json:
+        print_json(items)
+        return
+    print_table(
+        [i.model_dump() for i in items],
+        ["name", "version", "num_rows", "size_bytes", "owner", "defined"],
+    )
+
+
+@lake_app.command("show")
+def show(table: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+    """A table's version, size, schema and last refresh."""
+    lake = platform().lake
+    info = lake.get_table(table)
+    refreshes = lake.list_refreshes(table, limit=1) if info.defined else []
+    if as_json:
+        print_json({"table": info, "last_refresh": refreshes[0] if refreshes else None})
+        return
+    console.print(
+        f"[bold]{info.name}[/bold]  version {info.version}  {info.num_rows} rows  "
+        f"{info.size_bytes} bytes  owner {info.owner}"
+    )
+    console.print(f"location: {info.location}")
+    print_table(
+        [c.model_dump() for c in info.columns],
+        ["name", "type", "nullable", "description", "tags"],
+        title="columns",
+    )
+    if refreshes:
+        r = refreshes[0]
+        print_table(
+            [e.model_dump() for e in r["expectations"]],
+            ["name", "passed", "failed", "action"],
+            title=f"expectations at version {r['version']} ({r['mode']})",
+        )
+
+
+@lake_app.command("history")
+def history(
+    table: str = typer.Argument(...),
+    limit: int = typer.Option(None, help="At most this many versions."),
+    as_json: bool = JsonOption,
+) -> None:
+    """A table's versions: time, operation, who, rows added/removed."""
+    items = platform().lake.history(table, limit=limit)
+    if as_json:
+        print_json(items)
+        return
+    print_table(
+        [i.model_dump() for i in items],
+        ["version", "timestamp", "operation", "principal", "rows_added", "rows_removed"],
+    )
+
+
+@lake_app.command("restore")
+def restore(
+    table: str = typer.Argument(...),
+    version: int = typer.Option(None, help="Restore to this version."),
+    as_of: datetime = typer.Option(None, "--as-of", help="Restore to this time (UTC)."),
+) -> None:
+    """Restore a table to an earlier version (as a new version)."""
+    info = platform().lake.restore(table, version=version, as_of=as_of)
+    console.print(f"{table} restored; now at version {info.version} with {info.num_rows} rows")
+
+
+@lake_app.command("optimize")
+def optimize(
+    table: str = typer.Argument(...),
+    z_order: str = typer.Option(None, "--z-order", help="Comma-separated columns."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Compact small files (optionally z-ordered)."""
+    cols = [c.strip() for c in z_order.split(",")] if z_order else None
+    r = platform().lake.optimize(table, z_order=cols)
+    if as_json:
+        print_json(r)
+        return
+    m = r.metrics
+    console.print(
+        f"{table}@{r.version}: {m.get('numFilesRemoved', 0)} files compacted into "
+        f"{m.get('numFilesAdded', 0)}"
+    )
+
+
+@lake_app.command("vacuum")
+def vacuum(
+    table: str = typer.Argument(...),
+    retention_hours: int = typer.Option(168, help="Keep files needed by the last N hours."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would go."),
+    force: bool = typer.Option(False, "--force", help="Allow retention below 7 days."),
+) -> None:
+    """Delete files no recent version needs."""
+    r = platform().lake.vacuum(table, retention_hours=retention_hours, dry_run=dry_run, force=force)
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"{table}: {verb} {r.metrics['files_deleted']} file(s)")
+
+
+@lake_app.command("define")
+def define(
+    table: str = typer.Argument(..., help="<layer>.<name>"),
+    sql_file: Path = typer.Argument(..., help="A file with the SELECT that computes it."),
+    incremental: bool = typer.Option(False, help="Refresh incrementally."),
+    primary_key: str = typer.Option(None, help="Comma-separated key columns (merge)."),
+    dedupe_on: str = typer.Option(None, help="Comma-separated columns to dedupe on."),
+) -> None:
+    """Define a table by a SQL file (expectations: use the SDK)."""
+    from shipyard.lake import TableDefinition
+
+    def cols(v: str | None) -> list[str] | None:
+        return [c.strip() for c in v.split(",")] if v else None
+
+    info = platform().lake.define(
+        TableDefinition(
+            name=table,
+            sql=sql_file.read_text(),
+            incremental=incremental,
+            primary_key=cols(primary_key),
+            dedupe_on=cols(dedupe_on),
+        )
+    )
+    console.print(f"defined {info.name} ({len(info.columns)} columns) at version {info.version}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root `shipyard` app."""
+    app.command("sql")(sql)
+    app.add_typer(lake_app, name="lake")

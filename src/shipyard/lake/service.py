@@ -22,6 +22,7 @@ from shipyard._internal.clock import utcnow
 from shipyard._internal.service import Service
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.lake import query, records, refresh, writes
+from shipyard.lake.cdc import ChangesMixin
 from shipyard.lake.ingest import resolve
 from shipyard.lake.maintenance import MaintenanceMixin
 from shipyard.lake.models import (
@@ -40,7 +41,7 @@ from shipyard.security.models import Permission
 EXTRAS_KEY = "lake"
 
 
-class LakeService(MaintenanceMixin, Service):
+class LakeService(MaintenanceMixin, ChangesMixin, Service):
     """Medallion Delta tables: ingest, define, refresh, query, time travel."""
 
     # -- plumbing ------------------------------------------------------------------

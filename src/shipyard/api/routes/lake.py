@@ -1,7 +1,221 @@
-"""Lake routes."""
+"""Lake routes: parse, call one service method, serialise.
+
+Rows travel as JSON records or, for bulk, as an Arrow IPC stream
+(``application/vnd.apache.arrow.stream``) in either direction.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+import pyarrow as pa
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from shipyard.api.deps import Caller
+from shipyard.errors import InvalidArgument
+from shipyard.lake.models import (
+    ChangesResult,
+    HistoryEntry,
+    MaintenanceResult,
+    RefreshResult,
+    TableDefinition,
+    TableInfo,
+)
 
 router = APIRouter(prefix="/lake", tags=["lake"])
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def _arrow_bytes(tbl: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, tbl.schema) as w:
+        w.write_table(tbl)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _rows_response(tbl: pa.Table, request: Request, fmt: str | None) -> Response:
+    if fmt == "arrow" or ARROW_STREAM in request.headers.get("accept", ""):
+        return Response(_arrow_bytes(tbl), media_type=ARROW_STREAM)
+    body = {
+        "columns": [{"name": f.name, "type": str(f.type)} for f in tbl.schema],
+        "rows": tbl.to_pylist(),
+        "num_rows": tbl.num_rows,
+    }
+    return Response(orjson.dumps(body, default=str), media_type="application/json")
+
+
+def _read_arrow(body: bytes) -> pa.Table:
+    try:
+        return pa.ipc.open_stream(pa.BufferReader(body)).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidArgument(f"the body is not an Arrow IPC stream: {exc}") from None
+
+
+class RowsIn(BaseModel):
+    records: list[dict[str, Any]]
+    mode: Literal["append", "overwrite"] = "append"
+    batch_id: str | None = None
+    source: str = "api"
+    schema_evolution: bool = False
+
+
+class SqlIn(BaseModel):
+    query: str
+    versions: dict[str, int] | None = None
+    format: Literal["json", "arrow"] = "json"
+
+
+class RefreshIn(BaseModel):
+    full: bool = False
+
+
+class RestoreIn(BaseModel):
+    version: int | None = None
+    as_of: datetime | None = None
+
+
+class OptimizeIn(BaseModel):
+    z_order: list[str] | None = None
+
+
+class VacuumIn(BaseModel):
+    retention_hours: int = 168
+    dry_run: bool = False
+    force: bool = False
+
+
+class DefinitionIn(BaseModel):
+    definition: dict[str, Any] = Field(description="A TableDefinition (SQL only over HTTP).")
+
+
+class ChangesIn(BaseModel):
+    records: list[dict[str, Any]]
+    keys: list[str]
+    sequence_by: str
+    operation_column: str = "op"
+    delete_value: str = "DELETE"
+    batch_id: str | None = None
+
+
+@router.get("/tables")
+def list_tables(platform: Caller, layer: str | None = None) -> list[TableInfo]:
+    return platform.lake.list_tables(layer=layer)
+
+
+@router.get("/tables/{name}")
+def get_table(platform: Caller, name: str) -> TableInfo:
+    return platform.lake.get_table(name)
+
+
+@router.get("/tables/{name}/history")
+def history(platform: Caller, name: str, limit: int | None = None) -> list[HistoryEntry]:
+    return platform.lake.history(name, limit=limit)
+
+
+@router.get("/tables/{name}/rows")
+def read_rows(
+    platform: Caller,
+    request: Request,
+    name: str,
+    version: int | None = None,
+    as_of: datetime | None = None,
+    filter: str | None = None,
+    format: str | None = None,
+) -> Response:
+    tbl = platform.lake.read(name, version=version, as_of=as_of, filter=filter)
+    return _rows_response(tbl, request, format)
+
+
+@router.post("/tables/{name}/rows")
+async def write_rows(
+    platform: Caller,
+    request: Request,
+    name: str,
+    mode: Literal["append", "overwrite"] = "append",
+    batch_id: str | None = None,
+    schema_evolution: bool = False,
+) -> TableInfo:
+    """JSON ``{"records": [...]}`` or an Arrow IPC stream body (options as query params)."""
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith(ARROW_STREAM):
+        data: Any = _read_arrow(body)
+        source = "api:arrow"
+    else:
+        try:
+            parsed = RowsIn.model_validate_json(body)
+        except ValueError as exc:
+            raise InvalidArgument(f"expected {{'records': [...]}}: {exc}") from None
+        data, source = parsed.records, parsed.source
+        mode, batch_id = parsed.mode, parsed.batch_id or batch_id
+        schema_evolution = parsed.schema_evolution or schema_evolution
+    return await run_in_threadpool(
+        platform.lake.write,
+        name,
+        data,
+        mode,
+        batch_id=batch_id,
+        source=source,
+        schema_evolution=schema_evolution,
+    )
+
+
+@router.post("/sql")
+def sql(platform: Caller, request: Request, body: SqlIn) -> Response:
+    tbl = platform.lake.sql(body.query, versions=body.versions)
+    return _rows_response(tbl, request, body.format)
+
+
+@router.post("/definitions", status_code=201)
+def define(platform: Caller, body: DefinitionIn) -> TableInfo:
+    return platform.lake.define(TableDefinition.model_validate(body.definition))
+
+
+@router.get("/tables/{name}/definition")
+def get_definition(platform: Caller, name: str) -> TableDefinition:
+    return platform.lake.get_definition(name)
+
+
+@router.post("/tables/{name}/refresh")
+def refresh(platform: Caller, name: str, body: RefreshIn | None = None) -> RefreshResult:
+    return platform.lake.refresh(name, full=bool(body and body.full))
+
+
+@router.post("/refresh")
+def refresh_all(platform: Caller, body: RefreshIn | None = None) -> list[RefreshResult]:
+    return platform.lake.refresh_all(full=bool(body and body.full))
+
+
+@router.post("/tables/{name}/restore")
+def restore(platform: Caller, name: str, body: RestoreIn) -> TableInfo:
+    return platform.lake.restore(name, version=body.version, as_of=body.as_of)
+
+
+@router.post("/tables/{name}/optimize")
+def optimize(platform: Caller, name: str, body: OptimizeIn | None = None) -> MaintenanceResult:
+    return platform.lake.optimize(name, z_order=body.z_order if body else None)
+
+
+@router.post("/tables/{name}/vacuum")
+def vacuum(platform: Caller, name: str, body: VacuumIn | None = None) -> MaintenanceResult:
+    b = body or VacuumIn()
+    return platform.lake.vacuum(
+        name, retention_hours=b.retention_hours, dry_run=b.dry_run, force=b.force
+    )
+
+
+@router.post("/tables/{name}/changes")
+def apply_changes(platform: Caller, name: str, body: ChangesIn) -> ChangesResult:
+    return platform.lake.apply_changes(
+        name,
+        body.records,
+        keys=body.keys,
+        sequence_by=body.sequence_by,
+        operation_column=body.operation_column,
+        delete_value=body.delete_value,
+        batch_id=body.batch_id,
+    )
