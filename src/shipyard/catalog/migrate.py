@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -54,9 +55,40 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 @functools.cache
-def _heads() -> frozenset[str]:
-    # Parsing the migration scripts costs milliseconds; they do not change in a process.
-    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+def _graph() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """(script heads, revision -> parents incl. ``depends_on``), parsed once per process."""
+    script = ScriptDirectory.from_config(alembic_config())
+    parents: dict[str, frozenset[str]] = {}
+    for rev in script.walk_revisions():
+        deps = {script.get_revision(d).revision for d in _as_tuple(rev.dependencies)}
+        parents[rev.revision] = frozenset(set(_as_tuple(rev.down_revision)) | deps)
+    return frozenset(script.get_heads()), parents
+
+
+def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def is_current(db_heads: set[str]) -> bool:
+    """Whether a database at ``db_heads`` already has every script head applied.
+
+    ``alembic_version`` keeps only the database's own heads: a revision other
+    branches depend on (``core_0001``) is applied but not listed, so compare
+    against the ancestors of what is listed, not the list itself.
+    """
+    heads, parents = _graph()
+    applied: set[str] = set()
+    todo = [h for h in db_heads if h in parents]
+    if len(todo) != len(db_heads):
+        return False  # a revision this code does not know: let alembic say so
+    while todo:
+        rev = todo.pop()
+        if rev not in applied:
+            applied.add(rev)
+            todo.extend(parents[rev])
+    return heads <= applied
 
 
 def upgrade(db: Database) -> None:
@@ -65,12 +97,11 @@ def upgrade(db: Database) -> None:
     Raises:
         BackendUnavailable: the database cannot be reached (URL shown with the password masked).
     """
-    heads = _heads()
     try:
         with db.engine.connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
             conn.rollback()
-        if current == heads:
+        if is_current(current):
             return
         cfg = alembic_config()
         with db.engine.begin() as conn:

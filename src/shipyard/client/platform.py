@@ -21,7 +21,13 @@ def _ref(ref: str | AssetRef) -> str:
     return quote(str(ref), safe=":@")
 
 
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
 class RemoteCatalogService:
+    """``CatalogService`` over HTTP."""
+
     def __init__(self, http: HttpTransport) -> None:
         self._http = http
 
@@ -53,13 +59,39 @@ class RemoteCatalogService:
         data = self._http.get(f"{API}/catalog/assets/{_ref(ref)}/versions")
         return [AssetVersion.model_validate(v) for v in data]
 
-    def register_asset(self, ref: str | AssetRef, **fields: Any) -> Asset:
-        return Asset.model_validate(
-            self._http.post(f"{API}/catalog/assets", {"ref": _ref(ref), **fields})
-        )
+    def register_asset(
+        self,
+        ref: str | AssetRef,
+        *,
+        owner: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        properties: dict[str, Any] | None = None,
+        sources: list[str] | None = None,
+        operation: str = "derived",
+    ) -> Asset:
+        body = {
+            "ref": str(ref),
+            "owner": owner,
+            "description": description,
+            "tags": tags,
+            "properties": properties,
+            "sources": sources,
+            "operation": operation,
+        }
+        return Asset.model_validate(self._http.post(f"{API}/catalog/assets", body))
 
-    def update_asset(self, ref: str | AssetRef, **fields: Any) -> Asset:
-        return Asset.model_validate(self._http.patch(f"{API}/catalog/assets/{_ref(ref)}", fields))
+    def update_asset(
+        self,
+        ref: str | AssetRef,
+        *,
+        description: str | None = None,
+        owner: str | None = None,
+        tags: list[str] | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> Asset:
+        body = {"description": description, "owner": owner, "tags": tags, "properties": properties}
+        return Asset.model_validate(self._http.patch(f"{API}/catalog/assets/{_ref(ref)}", body))
 
     def lineage(
         self, ref: str | AssetRef, *, direction: str = "upstream", depth: int = 5
@@ -71,6 +103,8 @@ class RemoteCatalogService:
 
 
 class RemoteSecurityService:
+    """``SecurityService`` over HTTP (minus ``authenticate``, which is the server's job)."""
+
     def __init__(self, http: HttpTransport) -> None:
         self._http = http
 
@@ -85,12 +119,22 @@ class RemoteSecurityService:
         team: str | None = None,
         role: str | Role = Role.VIEWER,
     ) -> Principal:
-        body = {"name": name, "kind": kind, "team": team, "role": str(Role(role).value)}
+        body = {"name": name, "kind": kind, "team": team, "role": str(role)}
         return Principal.model_validate(self._http.post(f"{API}/principals", body))
 
     def grant(self, name: str, *, team: str, role: str | Role) -> Principal:
-        body = {"team": team, "role": str(Role(role).value)}
-        return Principal.model_validate(self._http.post(f"{API}/principals/{name}/roles", body))
+        body = {"team": team, "role": str(role)}
+        return Principal.model_validate(
+            self._http.post(f"{API}/principals/{_seg(name)}/roles", body)
+        )
+
+    def revoke_role(self, name: str, *, team: str) -> Principal:
+        return Principal.model_validate(
+            self._http.delete(f"{API}/principals/{_seg(name)}/roles/{_seg(team)}")
+        )
+
+    def get_principal(self, name: str) -> Principal:
+        return Principal.model_validate(self._http.get(f"{API}/principals/{_seg(name)}"))
 
     def list_principals(self) -> list[Principal]:
         return [Principal.model_validate(p) for p in self._http.get(f"{API}/principals")]
@@ -116,10 +160,12 @@ class RemoteSecurityService:
         ]
 
     def revoke_token(self, token_id: str) -> TokenInfo:
-        return TokenInfo.model_validate(self._http.delete(f"{API}/tokens/{token_id}"))
+        return TokenInfo.model_validate(self._http.delete(f"{API}/tokens/{_seg(token_id)}"))
 
 
 class RemoteAuditService:
+    """``AuditService`` over HTTP."""
+
     def __init__(self, http: HttpTransport) -> None:
         self._http = http
 

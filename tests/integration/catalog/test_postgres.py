@@ -9,5 +9,5 @@ pytestmark = pytest.mark.integration
 
 class TestPostgresCatalog(CatalogContract):
     @pytest.fixture
-    def catalog_url(self, pg_url: str) -> str:
-        return pg_url
+    def catalog_url(self, pg_catalog_url: str) -> str:
+        return pg_catalog_url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from shipyard.catalog.migrate import all_tables_metadata
 
@@ -16,13 +17,16 @@ def run() -> None:
         from shipyard._internal.db import create_engine
 
         engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///dev.db")
-        with engine.begin() as conn:
-            _configure_and_run(conn)
+        try:
+            with engine.begin() as conn:
+                _configure_and_run(conn)
+        finally:
+            engine.dispose()
         return
     _configure_and_run(connection)
 
 
-def _configure_and_run(connection) -> None:  # type: ignore[no-untyped-def]
+def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
