@@ -243,6 +243,45 @@ def define(
     console.print(f"defined {info.name} ({len(info.columns)} columns) at version {info.version}")
 
 
+@lake_app.command("lineage")
+def lineage(
+    column: str = typer.Argument(..., help="<layer>.<table>.<column>, e.g. gold.daily.amount"),
+    depth: int = typer.Option(10, help="How many levels up."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Which upstream columns feed a column (derived from the SQL definitions)."""
+    result = platform().lake.column_lineage(column, depth=depth)
+    if as_json:
+        print_json(result)
+        return
+    from rich.tree import Tree
+
+    feeds: dict[str, list[str]] = {}
+    for target, source in result.edges:
+        feeds.setdefault(target, []).append(source)
+
+    def grow(node: Tree, key: str, seen: frozenset[str]) -> None:
+        for child in feeds.get(key, []):
+            if child not in seen:
+                grow(node.add(child), child, seen | {child})
+
+    tree = Tree(f"[bold]{column}[/bold]")
+    grow(tree, column, frozenset({column}))
+    console.print(tree)
+
+
+@lake_app.command("describe")
+def describe(
+    column: str = typer.Argument(..., help="<layer>.<table>.<column>"),
+    description: str = typer.Option(None, help="What the column means."),
+    tag: list[str] = typer.Option(None, "--tag", help="Classification tag, e.g. pii."),
+) -> None:
+    """Document and classify a column."""
+    table, _, col = column.rpartition(".")
+    platform().lake.describe_column(table, col, description=description, tags=tag or None)
+    console.print(f"{column} updated")
+
+
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root `shipyard` app."""
     app.command("sql")(sql)

@@ -265,3 +265,11 @@ class MaintenanceResult(BaseModel):
     version: int
     operation: str
     metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class ColumnLineage(BaseModel):
+    """Which upstream columns feed a column, through every defined table."""
+
+    column: str
+    edges: list[tuple[str, str]] = Field(default_factory=list)  # (column, fed by)
+    roots: list[str] = Field(default_factory=list)  # the columns at the start (bronze)

@@ -104,6 +104,13 @@ def column_lineage(sql: str, schemas: Mapping[str, pa.Schema]) -> dict[str, list
     tree = parse(sql)
     if not isinstance(tree, exp.Query):
         return {}
+    try:
+        from sqlglot.optimizer.qualify import qualify
+
+        tree = qualify(tree, schema=nested, dialect="duckdb")
+        sql = tree.sql(dialect="duckdb")
+    except (SqlglotError, KeyError, ValueError):
+        pass  # lineage per column below still works for explicit selects
     out: dict[str, list[str]] = {}
     for column in tree.named_selects:
         try:
@@ -114,7 +121,7 @@ def column_lineage(sql: str, schemas: Mapping[str, pa.Schema]) -> dict[str, list
         for n in node.walk():
             if not n.downstream and isinstance(n.expression, exp.Table):
                 table = n.expression
-                col = n.name.split(".")[-1]
+                col = n.name.split(".")[-1].strip('"')
                 ref = f"{table.db}.{table.name}.{col}"
                 if table.db in LAYERS and ref not in found:
                     found.append(ref)

@@ -18,30 +18,28 @@ from typing import Any, Literal
 import pyarrow as pa
 import sqlalchemy as sa
 
-from shipyard._internal.clock import utcnow
 from shipyard._internal.service import Service
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
-from shipyard.lake import query, records, refresh, writes
+from shipyard.lake import query, records, writes
 from shipyard.lake.cdc import ChangesMixin
+from shipyard.lake.columns import ColumnsMixin
 from shipyard.lake.ingest import resolve
 from shipyard.lake.maintenance import MaintenanceMixin
 from shipyard.lake.models import (
-    ExpectationResult,
     IngestResult,
-    RefreshResult,
-    TableDefinition,
     TableInfo,
     parse_table_name,
     quarantine_name,
 )
 from shipyard.lake.storage import DeltaStorage
-from shipyard.lake.tables import lake_definitions, lake_refreshes
+from shipyard.lake.tables import lake_definitions
+from shipyard.lake.transforms import TransformsMixin
 from shipyard.security.models import Permission
 
 EXTRAS_KEY = "lake"
 
 
-class LakeService(MaintenanceMixin, ChangesMixin, Service):
+class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin, Service):
     """Medallion Delta tables: ingest, define, refresh, query, time travel."""
 
     # -- plumbing ------------------------------------------------------------------
@@ -252,218 +250,6 @@ class LakeService(MaintenanceMixin, ChangesMixin, Service):
                 source_version=r.version,
                 target_version=version,
             )
-
-    # -- definitions and refresh --------------------------------------------------------
-
-    def define(self, definition: TableDefinition) -> TableInfo:
-        """Declare (or change) how a curated table is computed; creates the empty table.
-
-        The SQL is validated against the sources' schemas (which must exist), and so
-        are the expectation, dedupe and key columns.
-
-        Returns:
-            TableInfo of the (possibly empty) table.
-
-        Raises:
-            InvalidArgument: syntax error, unknown columns, no SQL or function.
-            NotFound: a source table does not exist yet.
-        """
-        from shipyard.lake import definitions
-
-        d = definition
-        team = self._team(d.name, d.owner)
-        with self._audited("lake.define", team, f"table:{d.name}"):
-            created, lineage = definitions.prepare(self.storage, d, self.principal.name)
-        if d.function is not None:
-            self._functions()[d.name] = d.function
-        now = utcnow()
-        body = d.model_dump(mode="json")
-        if d.function is not None:
-            body["function"] = f"{d.function.__module__}:{d.function.__qualname__}"
-        with self._ctx.mutation("lake.define", team=team, asset=f"table:{d.name}") as m:
-            m.conn.execute(sa.delete(lake_definitions).where(lake_definitions.c.name == d.name))
-            m.conn.execute(
-                lake_definitions.insert().values(
-                    name=d.name,
-                    owner=team,
-                    definition=body,
-                    created_by=self.principal.name,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            docs = {k: v.model_dump() for k, v in d.columns.items()}
-            self._record(
-                m.conn,
-                d.name,
-                team,
-                description=d.description or None,
-                tags=d.tags or None,
-                properties={
-                    "definition": {
-                        "sql": d.sql,
-                        "incremental": d.incremental,
-                        "sources": refresh.sources_of(d),
-                    },
-                    "column_lineage": lineage,
-                    "column_docs": docs,
-                },
-            )
-            m.details = {"created": created, "incremental": d.incremental}
-        return self.get_table(d.name)
-
-    def get_definition(self, name: str) -> TableDefinition:
-        """The stored definition of a curated table (``NotFound`` if it has none)."""
-        parse_table_name(name)
-        with self._ctx.db.connect() as conn:
-            row = conn.execute(
-                sa.select(lake_definitions).where(lake_definitions.c.name == name)
-            ).first()
-        if row is None:
-            raise NotFound(f"table '{name}' has no definition; define it first", table=name)
-        self._ctx.require(Permission.READ, row.owner, action="lake.get_definition")
-        body = dict(row.definition)
-        body.pop("function", None)
-        d = TableDefinition.model_validate(body)
-        fn = self._functions().get(name)
-        return d.model_copy(update={"function": fn}) if fn else d
-
-    def list_definitions(self) -> list[TableDefinition]:
-        with self._ctx.db.connect() as conn:
-            names = [r.name for r in conn.execute(sa.select(lake_definitions.c.name))]
-        return [self.get_definition(n) for n in sorted(names)]
-
-    def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
-        """Recompute a defined table from its sources.
-
-        Incremental tables process only rows appended upstream since their last
-        refresh (by Delta version) unless ``full``; others are recomputed whole.
-        Expectations run on every row written; see ``Expectation``.
-
-        Returns:
-            RefreshResult with the new version, rows written/quarantined and the
-            per-expectation counts (``mode`` is ``noop`` when nothing changed upstream).
-
-        Raises:
-            NotFound: the table has no definition, or a source is missing.
-            InvalidArgument: a ``fail`` expectation failed, or the result does not fit
-                the table's schema (nothing is written in either case).
-        """
-        d = self.get_definition(name)
-        team = self._team(name, d.owner)
-        with self._audited("lake.refresh", team, f"table:{name}"):
-            computed = refresh.compute(
-                self.storage, d, full=full, function=self._functions().get(name)
-            )
-            if computed is None:
-                version = self.storage.open(name).version()
-                return RefreshResult(
-                    table=name, version=version, rows_written=0, rows_quarantined=0, mode="noop"
-                )
-            version, qversion = refresh.commit(
-                self.storage, d, computed, principal=self.principal.name
-            )
-        result = RefreshResult(
-            table=name,
-            version=version,
-            rows_written=computed.data.num_rows,
-            rows_quarantined=computed.quarantined.num_rows,
-            expectations=computed.results,
-            mode=computed.mode,  # type: ignore[arg-type]
-            source_versions=computed.versions,
-        )
-        self._record_refresh(name, team, result, qversion)
-        return result
-
-    def _record_refresh(self, name: str, team: str, r: RefreshResult, qversion: int) -> None:
-        with self._ctx.mutation("lake.refresh", team=team, asset=f"table:{name}") as m:
-            exp = [e.model_dump() for e in r.expectations]
-            target = self._record(
-                m.conn,
-                name,
-                team,
-                properties={
-                    "last_refresh": {
-                        "version": r.version,
-                        "mode": r.mode,
-                        "expectations": exp,
-                        "rows_written": r.rows_written,
-                        "rows_quarantined": r.rows_quarantined,
-                    },
-                },
-            )
-            for src, v in r.source_versions.items():
-                upstream = self._ctx.catalog.get(m.conn, records.KIND, src)
-                self._ctx.catalog.add_edge(
-                    m.conn,
-                    upstream,
-                    target,
-                    operation="refresh",
-                    created_by=self.principal.name,
-                    source_version=v,
-                    target_version=r.version,
-                )
-            if qversion >= 0:
-                q = self._record(m.conn, quarantine_name(name), team)
-                self._ctx.catalog.add_edge(
-                    m.conn,
-                    target,
-                    q,
-                    operation="quarantine",
-                    created_by=self.principal.name,
-                    source_version=r.version,
-                    target_version=qversion,
-                )
-            m.conn.execute(
-                lake_refreshes.insert().values(
-                    table_name=name,
-                    version=r.version,
-                    mode=r.mode,
-                    rows_written=r.rows_written,
-                    rows_quarantined=r.rows_quarantined,
-                    expectations=exp,
-                    source_versions=r.source_versions,
-                    principal=self.principal.name,
-                    created_at=utcnow(),
-                )
-            )
-            m.asset = f"table:{name}@{r.version}"
-            m.details = {
-                "mode": r.mode,
-                "rows": r.rows_written,
-                "quarantined": r.rows_quarantined,
-                "failed_expectations": {e.name: e.failed for e in r.expectations if e.failed},
-            }
-
-    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
-        """Refresh every defined table, upstream before downstream."""
-        from shipyard.lake.definitions import dependency_order
-
-        defs = self.list_definitions()
-        return [self.refresh(d.name, full=full) for d in dependency_order(defs)]
-
-    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        """Past refreshes of a table with their expectation counts, newest first."""
-        self.get_table(name)
-        with self._ctx.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(lake_refreshes)
-                .where(lake_refreshes.c.table_name == name)
-                .order_by(lake_refreshes.c.id.desc())
-                .limit(limit)
-            ).all()
-        return [
-            {
-                "version": r.version,
-                "mode": r.mode,
-                "rows_written": r.rows_written,
-                "rows_quarantined": r.rows_quarantined,
-                "expectations": [ExpectationResult.model_validate(e) for e in r.expectations],
-                "principal": r.principal,
-                "created_at": r.created_at,
-            }
-            for r in rows
-        ]
 
     # -- reads ------------------------------------------------------------------------
 
