@@ -1,0 +1,134 @@
+"""Materialize: the latest row per entity, computed in DuckDB, streamed into the online store.
+
+The latest row is a hash aggregate (``arg_max`` over the ``(event, created)``
+struct), never a Python loop; batches of it are packed with numpy and written
+in chunks. The store itself refuses to replace a newer value with an older one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shipyard.errors import InvalidArgument
+from shipyard.features.backends.base import OnlineStore
+from shipyard.features.codec import ValueCodec, micros
+from shipyard.features.offline import ViewQuery, q, source_sql
+
+BATCH_ROWS = 100_000
+_NUMERIC = ("float64", "float32", "int64", "int32", "bool")
+
+
+@dataclass
+class MaterializeStats:
+    rows: int = 0
+    entities: int = 0
+    written: int = 0
+    max_us: int | None = None
+    features: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def observe(self, batch: pa.RecordBatch, dtypes: dict[str, str]) -> None:
+        for name, dtype in dtypes.items():
+            col = batch.column(name)
+            s = self.features.setdefault(name, {"count": 0, "nulls": 0, "sum": 0.0})
+            s["count"] += len(col)
+            s["nulls"] += col.null_count
+            if dtype in _NUMERIC and len(col) > col.null_count:
+                num = col.cast(pa.float64()) if dtype == "bool" else col
+                mm = pc.min_max(num)
+                lo, hi = mm["min"].as_py(), mm["max"].as_py()
+                s["min"] = lo if s.get("min") is None else min(s["min"], lo)
+                s["max"] = hi if s.get("max") is None else max(s["max"], hi)
+                s["sum"] += float(pc.sum(num.cast(pa.float64())).as_py() or 0.0)
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, s in self.features.items():
+            present = s["count"] - s["nulls"]
+            out[name] = {
+                "null_fraction": s["nulls"] / s["count"] if s["count"] else None,
+                "min": s.get("min"),
+                "max": s.get("max"),
+                "mean": s["sum"] / present if present and "min" in s else None,
+            }
+        return out
+
+
+def _latest_sql(vq: ViewQuery, start: datetime | None, end: datetime | None) -> str:
+    base = source_sql(vq, "__src")
+    where = ["__ets IS NOT NULL"]
+    if start is not None:
+        where.append(f"__ets > TIMESTAMP '{_naive(start)}'")
+    if end is not None:
+        where.append(f"__ets <= TIMESTAMP '{_naive(end)}'")
+    clause = f" WHERE {' AND '.join(where)}"
+    keys = ", ".join(q(k) for k in vq.join_keys)
+    record = ", ".join(f"{q(f)}: {q(f)}" for f in ["__ets", *vq.features])
+    order = "{'t': __ets, 'c': coalesce(__cts, TIMESTAMP '0001-01-01')}"
+    return (
+        f"SELECT {keys}, count(*) AS __n, arg_max({{{record}}}, {order}) AS __r "
+        f"FROM ({base}){clause} GROUP BY ALL"
+    )
+
+
+def _naive(ts: datetime) -> str:
+    from datetime import UTC
+
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts.isoformat(sep=" ")
+
+
+def _key_strings(batch: pa.RecordBatch, keys: list[str]) -> list[str]:
+    cols = [pc.cast(batch.column(k), pa.string()) for k in keys]
+    if len(cols) == 1:
+        return cols[0].to_pylist()
+    return pc.binary_join_element_wise(*cols, "\x1f").to_pylist()
+
+
+def materialize_view(
+    con: duckdb.DuckDBPyConnection,
+    vq: ViewQuery,
+    store: OnlineStore,
+    ns: str,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+) -> MaterializeStats:
+    """Write the latest value per entity with an event time in ``(start, end]``."""
+    codec = ValueCodec([f for f in vq.view.features if f.name in vq.features])
+    dtypes = {f.name: f.dtype for f in vq.view.features}
+    stats = MaterializeStats()
+    con.register("__src", vq.table.dataset)
+    try:
+        reader = con.sql(_latest_sql(vq, start, end)).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            rec = pa.RecordBatch.from_struct_array(batch.column("__r"))
+            null_keys = sum(batch.column(k).null_count for k in vq.join_keys)
+            if null_keys:
+                raise InvalidArgument(
+                    f"source of feature view '{vq.view.name}' has rows with null join keys"
+                )
+            ts = micros(rec.column("__ets"))
+            keys = _key_strings(batch, vq.join_keys)
+            values = codec.encode_batch(rec)
+            stats.written += store.write(ns, zip(keys, ts, values, strict=True))
+            stats.rows += int(pc.sum(batch.column("__n")).as_py())
+            stats.entities += batch.num_rows
+            top = max(ts)
+            stats.max_us = top if stats.max_us is None else max(stats.max_us, top)
+            stats.observe(rec, {f: dtypes[f] for f in vq.features})
+    except duckdb.Error as exc:
+        raise InvalidArgument(
+            f"materializing '{vq.view.name}' failed: {str(exc).splitlines()[0]}"
+        ) from None
+    finally:
+        con.unregister("__src")
+    return stats

@@ -1,0 +1,193 @@
+"""Point-in-time correct joins in DuckDB.
+
+For each entity row and feature view: the feature row with equal join keys and
+the greatest event timestamp in ``[entity_ts - ttl, entity_ts]`` (both ends
+inclusive; no TTL means no lower bound); on an event-time tie the greatest
+created timestamp wins; with ``filter_by_created`` only rows created at or
+before ``entity_ts`` count. Rows without a match keep nulls; every input row
+yields exactly one output row, in the input order.
+
+The common case is one ``ASOF LEFT JOIN`` per view whose inequality key is the
+struct ``(event_ts, created_ts)``; the created-timestamp filter cannot be an
+ASOF condition, so that case is a range join ranked with a window. DuckDB
+streams the Delta files and spills to disk; nothing here holds a feature table
+in Python memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shipyard.errors import InvalidArgument
+from shipyard.features.models import FeatureView
+from shipyard.features.sources import OpenTable
+
+DUCK_TYPES = {
+    "float64": "DOUBLE",
+    "float32": "FLOAT",
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "bool": "BOOLEAN",
+    "string": "VARCHAR",
+    "timestamp": "TIMESTAMPTZ",
+}
+_MIN_TS = "TIMESTAMP '0001-01-01 00:00:00'"
+_MAX_TS = "TIMESTAMP '9999-12-31 23:59:59'"
+
+
+@dataclass
+class ViewQuery:
+    """One view's part of a retrieval: which features, named how, from which table version."""
+
+    view: FeatureView
+    table: OpenTable
+    features: list[str]
+    out_names: list[str]
+    join_keys: list[str]
+
+
+def q(name: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def connect(spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    if spill_dir is not None:
+        spill_dir.mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory='{spill_dir}'")
+    return con
+
+
+def check_source(view: FeatureView, schema: pa.Schema, join_keys: list[str]) -> None:
+    """Raise ``InvalidArgument`` naming what the source table lacks."""
+    names = set(schema.names)
+    need = [view.timestamp_field, *join_keys, *view.feature_names]
+    if view.created_timestamp_field:
+        need.append(view.created_timestamp_field)
+    missing = [c for c in need if c not in names]
+    if missing:
+        raise InvalidArgument(
+            f"source table '{view.source_table}' of feature view '{view.name}' has no "
+            f"column(s) {', '.join(missing)} (it has {', '.join(schema.names)})",
+            view=view.name,
+            missing=missing,
+        )
+    ts_type = schema.field(view.timestamp_field).type
+    if not (pa.types.is_timestamp(ts_type) or pa.types.is_date(ts_type)):
+        raise InvalidArgument(
+            f"timestamp field '{view.timestamp_field}' of '{view.source_table}' is {ts_type},"
+            " not a timestamp",
+            view=view.name,
+        )
+
+
+def source_sql(vq: ViewQuery, src: str, *, lo: str | None = None, hi: str | None = None) -> str:
+    """The projected source rows: keys, ``__ets``, ``__cts`` and typed features."""
+    v = vq.view
+    cols = [q(k) for k in vq.join_keys]
+    cols.append(f"CAST({q(v.timestamp_field)} AS TIMESTAMP) AS __ets")
+    created = (
+        f"CAST({q(v.created_timestamp_field)} AS TIMESTAMP)"
+        if v.created_timestamp_field
+        else "NULL"
+    )
+    cols.append(f"{created} AS __cts")
+    types = {f.name: f.dtype for f in v.features}
+    cols += [f"CAST({q(f)} AS {DUCK_TYPES[types[f]]}) AS {q(f)}" for f in vq.features]
+    where = []
+    if lo is not None:
+        where.append(f"CAST({q(v.timestamp_field)} AS TIMESTAMP) >= {lo}")
+    if hi is not None:
+        where.append(f"CAST({q(v.timestamp_field)} AS TIMESTAMP) <= {hi}")
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT {', '.join(cols)} FROM {src}{clause}"
+
+
+def _ttl_lower(ttl: float | None, ts: str) -> str:
+    return f"{ts} - to_microseconds({int(ttl * 1_000_000)})" if ttl else _MIN_TS
+
+
+def _asof_cte(i: int, vq: ViewQuery) -> str:
+    ttl = vq.view.ttl_seconds
+    keys = " AND ".join(f"e.{q(k)} = f.{q(k)}" for k in vq.join_keys)
+    lower = _ttl_lower(ttl, "e.__ts")
+    inside = f"f.__ets >= {lower}" if ttl else "f.__ets IS NOT NULL"
+    outs = ", ".join(
+        f"CASE WHEN {inside} THEN f.{q(f)} END AS {q(o)}"
+        for f, o in zip(vq.features, vq.out_names, strict=True)
+    )
+    left = f"{{'t': e.__ts, 'c': {_MAX_TS}}}"
+    right = f"{{'t': f.__ets, 'c': coalesce(f.__cts, {_MIN_TS})}}"
+    return (
+        f"v{i} AS (SELECT e.__row, {outs} FROM __entity e "
+        f"ASOF LEFT JOIN s{i} f ON {keys} AND {left} >= {right})"
+    )
+
+
+def _window_cte(i: int, vq: ViewQuery, filter_created: bool) -> str:
+    ttl = vq.view.ttl_seconds
+    keys = " AND ".join(f"e.{q(k)} = f.{q(k)}" for k in vq.join_keys)
+    cond = f"{keys} AND f.__ets <= e.__ts"
+    if ttl:
+        cond += f" AND f.__ets >= {_ttl_lower(ttl, 'e.__ts')}"
+    if filter_created:
+        cond += " AND f.__cts <= e.__ts"
+    outs = ", ".join(f"f.{q(f)} AS {q(o)}" for f, o in zip(vq.features, vq.out_names, strict=True))
+    return (
+        f"v{i} AS (SELECT e.__row, {outs} FROM __entity e LEFT JOIN s{i} f ON {cond} "
+        "QUALIFY row_number() OVER (PARTITION BY e.__row "
+        "ORDER BY f.__ets DESC NULLS LAST, f.__cts DESC NULLS LAST) = 1)"
+    )
+
+
+def _bounds(entity: pa.Table, ttl: float | None) -> tuple[str | None, str | None]:
+    ts = entity.column("__ts")
+    lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
+    if lo is None or hi is None:
+        return None, None
+    lower = None
+    if ttl:
+        lower = f"TIMESTAMP '{lo.isoformat(sep=' ')}' - to_microseconds({int(ttl * 1_000_000)})"
+    return lower, f"TIMESTAMP '{hi.isoformat(sep=' ')}'"
+
+
+def point_in_time_join(
+    con: duckdb.DuckDBPyConnection,
+    entity: pa.Table,
+    queries: list[ViewQuery],
+    *,
+    filter_by_created: bool = False,
+) -> pa.Table:
+    """Join features onto ``entity`` (which has ``__row`` and a naive-UTC ``__ts``).
+
+    Returns the entity columns (without ``__row``/``__ts``) then the features, in row order.
+    """
+    con.register("__entity", entity)
+    ctes = []
+    for i, vq in enumerate(queries):
+        con.register(f"__src{i}", vq.table.dataset)
+        lo, hi = _bounds(entity, vq.view.ttl_seconds)
+        ctes.append(f"s{i} AS ({source_sql(vq, f'__src{i}', lo=lo, hi=hi)})")
+        use_window = filter_by_created and vq.view.created_timestamp_field is not None
+        ctes.append(_window_cte(i, vq, True) if use_window else _asof_cte(i, vq))
+    outs = [f"v{i}.{q(o)}" for i, vq in enumerate(queries) for o in vq.out_names]
+    joins = " ".join(f"LEFT JOIN v{i} ON v{i}.__row = e.__row" for i in range(len(queries)))
+    sql = (
+        f"WITH {', '.join(ctes)} SELECT e.* EXCLUDE (__row, __ts)"
+        f"{''.join(', ' + o for o in outs)} FROM __entity e {joins} ORDER BY e.__row"
+    )
+    try:
+        return con.sql(sql).to_arrow_table()
+    except duckdb.Error as exc:
+        raise InvalidArgument(f"point-in-time join failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.unregister("__entity")
+        for i in range(len(queries)):
+            con.unregister(f"__src{i}")

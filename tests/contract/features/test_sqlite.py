@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shipyard.features.backends.base import OnlineStore
+from shipyard.features.backends.sqlite import SqliteOnlineStore
+from tests.contract.features.suite import OnlineStoreContract
+
+
+class TestSqliteOnlineStore(OnlineStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[OnlineStore]:
+        s = SqliteOnlineStore(tmp_path / "online.db")
+        yield s
+        s.close()
+
+    def test_file_is_in_wal_mode(self, tmp_path: Path) -> None:
+        s = SqliteOnlineStore(tmp_path / "o.db")
+        try:
+            s.write("v:1", [("1", 1, b"x")])
+            mode = s._reader().execute("PRAGMA journal_mode").fetchone()[0]
+            assert mode == "wal"
+        finally:
+            s.close()
+
+    def test_reads_from_other_threads(self, tmp_path: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        s = SqliteOnlineStore(tmp_path / "o.db")
+        try:
+            s.write("v:1", [(str(i), i, b"x") for i in range(100)])
+            with ThreadPoolExecutor(4) as pool:
+                got = list(pool.map(lambda i: s.read_one("v:1", str(i)), range(100)))
+            assert got == [(i, b"x") for i in range(100)]
+        finally:
+            s.close()
