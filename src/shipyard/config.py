@@ -38,8 +38,12 @@ class LakeSettings(_Section):
 
 
 class OnlineSettings(_Section):
+    #: "sqlite" (embedded, the default), "redis", or "module:Class".
     backend: str = "sqlite"
+    #: sqlite:///path (default ``<home>/online.db``) or redis://host:port/db.
     url: str | None = None
+    #: Prefix of every Redis key (default ``shipyard:<project>``).
+    key_prefix: str | None = None
 
 
 class ArtifactSettings(_Section):
