@@ -163,6 +163,62 @@ def stats(name: str) -> None:
     print_json(platform().serving.deployment_stats(name))
 
 
+@deployments.command("report")
+def report(name: str, as_json: bool = JsonOption) -> None:
+    """A/B evidence per variant: traffic, latency, errors, outcome with 95% CI and p-value."""
+    svc = platform().serving
+    svc.flush_prediction_log()
+    rep = svc.get_report(name)
+    if as_json:
+        print_json(rep)
+        return
+    rows = [
+        {
+            "variant": v.variant + (" (shadow)" if v.shadow else ""),
+            "requests": v.requests,
+            "error_rate": f"{v.error_rate:.2%}",
+            "p50/p99 ms": _pair(v.p50_ms, v.p99_ms),
+            "labeled": v.labeled,
+            "outcome [95% CI]": _metric(v.outcome_mean, v.outcome_ci95),
+            "brier [95% CI]": _metric(v.brier, v.brier_ci95),
+            "p (outcome)": "" if v.p_value_outcome is None else f"{v.p_value_outcome:.3g}",
+            "p (brier)": "" if v.p_value_brier is None else f"{v.p_value_brier:.3g}",
+        }
+        for v in rep.variants
+    ]
+    print_table(
+        rows,
+        list(rows[0]) if rows else ["variant"],
+        title=f"deployment:{rep.deployment}@{rep.version} (control: {rep.control})",
+    )
+
+
+def _pair(a: float | None, b: float | None) -> str:
+    return "" if a is None or b is None else f"{a:.2f} / {b:.2f}"
+
+
+def _metric(mean: float | None, ci: tuple[float, float] | None) -> str:
+    if mean is None:
+        return ""
+    return f"{mean:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
+
+
+@deployments.command("ground-truth")
+def ground_truth(
+    name: str,
+    outcomes: str = typer.Argument(
+        ..., help='JSON list: [{"request_id": "...", "outcome": 1}] or [{"entity": {...}, ...}]'
+    ),
+) -> None:
+    """Post observed outcomes for earlier predictions."""
+    try:
+        rows = json.loads(outcomes)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"outcomes are not valid JSON: {exc}") from None
+    n = platform().serving.log_ground_truth(name, rows if isinstance(rows, list) else [rows])
+    console.print(f"recorded {n} outcomes for {name}")
+
+
 @deployments.command("delete")
 def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """Delete a deployment."""

@@ -7,6 +7,7 @@ from typing import Any
 from shipyard._internal.paging import Page
 from shipyard.client.http import HttpTransport
 from shipyard.serving.models import Deployment, PredictResponse, Variant
+from shipyard.serving.report import DeploymentReport
 
 BASE = "/api/v1/deployments"
 _UNSET: Any = object()
@@ -105,3 +106,13 @@ class RemoteServingService:
     def deployment_stats(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = self._http.get(f"{BASE}/{name}/stats")
         return result
+
+    def flush_prediction_log(self) -> int:
+        return int(self._http.post(f"{BASE}/-/flush-log")["written"])
+
+    def log_ground_truth(self, name: str, outcomes: list[dict[str, Any]]) -> int:
+        data = self._http.post(f"{BASE}/{name}/ground-truth", {"outcomes": outcomes})
+        return int(data["written"])
+
+    def get_report(self, name: str) -> DeploymentReport:
+        return DeploymentReport.model_validate(self._http.get(f"{BASE}/{name}/report"))

@@ -8,10 +8,12 @@ from typing import Any
 from shipyard._internal.service import ServiceContext
 from shipyard.security.models import ALL_TEAMS, Principal, Role
 from shipyard.serving.backends.base import FeatureLookup, ModelSource
+from shipyard.serving.predlog import PredictionLogger, lake_writer
 from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.store import CatalogDeployments
 
 EXTRA_KEY = "serving"
+LOG_KEY = "serving.log"
 _lock = threading.Lock()
 
 #: The identity the runtime loads models, reads features and writes logs as. Callers are
@@ -26,11 +28,13 @@ def runtime_for(
     *,
     models: ModelSource | None = None,
     features: FeatureLookup | None = None,
+    log_interval: float = 1.0,
     **options: Any,
 ) -> ServingRuntime:
     """This platform's runtime, built on first use with the registry and feature store.
 
-    ``models``/``features`` replace those sources (only before the runtime exists).
+    ``models``/``features`` replace those sources (only before the runtime exists);
+    ``log_interval`` is how often the inference log is flushed (0: only on ``flush``).
     """
     runtime: ServingRuntime | None = ctx.extras.get(EXTRA_KEY)
     if runtime is not None:
@@ -49,13 +53,25 @@ def runtime_for(
 
             features = FeatureStoreLookup(internal)
         deployments = CatalogDeployments(internal)
+        logger = PredictionLogger(lake_writer(internal), interval=log_interval)
         runtime = ServingRuntime(
             fetch=deployments.fetch,
             list_versions=deployments.versions,
             models=models,
             features=features,
+            sink=logger,
             **options,
         )
+        ctx.extras[LOG_KEY] = logger
         ctx.extras[EXTRA_KEY] = runtime
-        ctx.extras.setdefault("_closers", []).append(runtime.close)
+        closers = ctx.extras.setdefault("_closers", [])
+        closers.append(runtime.close)  # stops shadow scoring first, then the last log flush
+        closers.append(logger.close)
         return runtime
+
+
+def logger_for(ctx: ServiceContext) -> PredictionLogger:
+    """The inference log writer of this platform's runtime."""
+    runtime_for(ctx)
+    logger: PredictionLogger = ctx.extras[LOG_KEY]
+    return logger

@@ -17,7 +17,7 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.serving import store
 from shipyard.serving.backends.base import ResolvedModel
-from shipyard.serving.context import runtime_for
+from shipyard.serving.context import logger_for, runtime_for
 from shipyard.serving.models import (
     Deployment,
     DeploymentSpec,
@@ -26,6 +26,8 @@ from shipyard.serving.models import (
     validate_name,
     validate_spec,
 )
+from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE, ground_truth_table
+from shipyard.serving.report import DeploymentReport, build_report, report_sql
 from shipyard.serving.runtime import ServingRuntime
 
 _UNSET: Any = object()
@@ -264,6 +266,56 @@ class ServingService(Service):
             },
         }
 
+    # -- evidence -----------------------------------------------------------------------
+
+    def flush_prediction_log(self) -> int:
+        """Write the buffered inference log now (it is also flushed every second)."""
+        return logger_for(self._ctx).flush()
+
+    def log_ground_truth(self, name: str, outcomes: list[dict[str, Any]]) -> int:
+        """Record what really happened, by request id (and row) or by entity.
+
+        Args:
+            outcomes: ``{"request_id": ..., "row": 0, "outcome": 1.0}`` or
+                ``{"entity": {"customer_id": 7}, "outcome": 1.0}``.
+
+        Returns:
+            The number of outcomes written.
+
+        Raises:
+            InvalidArgument: an outcome without a number, or with neither key.
+        """
+        dep = self.get_deployment(name)
+        self._ctx.require(
+            Permission.WRITE,
+            dep.owner,
+            action="serving.log_ground_truth",
+            asset=f"deployment:{name}",
+        )
+        table = ground_truth_table(name, dep.spec.entity_keys, outcomes)
+        from shipyard.lake.service import LakeService
+
+        LakeService(self._ctx).write(
+            GROUND_TRUTH_TABLE, table, mode="append", source="serving", operation="ground_truth"
+        )
+        return table.num_rows
+
+    def get_report(self, name: str) -> DeploymentReport:
+        """Per variant: requests, errors, latency percentiles, outcome and Brier score with
+        95% confidence intervals, and Welch's t-test against the first live variant.
+
+        Reads the flushed inference log (call ``flush_prediction_log`` for the latest).
+        """
+        dep = self.get_deployment(name)
+        control = next((v.name for v in dep.spec.variants if not v.shadow), None)
+        from shipyard.lake.service import LakeService
+
+        lake = LakeService(self._ctx)
+        if not _table_exists(lake, LOG_TABLE):
+            return build_report(name, dep.version, control, [])
+        sql = report_sql(name, with_ground_truth=_table_exists(lake, GROUND_TRUTH_TABLE))
+        return build_report(name, dep.version, control, lake.sql(sql).to_pylist())
+
     # -- internals ----------------------------------------------------------------------
 
     def _resolve_variants(self, spec: DeploymentSpec) -> dict[str, ResolvedModel]:
@@ -353,3 +405,11 @@ class ServingService(Service):
             dep = store.to_deployment(asset)
         self.runtime.install(dep)
         return dep
+
+
+def _table_exists(lake: Any, name: str) -> bool:
+    try:
+        lake.get_table(name)
+    except NotFound:
+        return False
+    return True

@@ -124,3 +124,10 @@ def test_remote_client_has_the_same_methods(served: Platform, client: httpx.Clie
         assert len(remote.serving.list_deployment_versions("churn")) == 3
         with pytest.raises(shipyard.NotFound):
             remote.serving.predict("nope", [{"customer_id": 3}])
+        assert remote.serving.flush_prediction_log() == 2
+        written = remote.serving.log_ground_truth(
+            "churn", [{"request_id": resp.request_id, "outcome": 1}]
+        )
+        assert written == 1
+        report = remote.serving.get_report("churn")
+        assert report.variants[0].requests == 2 and report.variants[0].labeled == 1

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from shipyard.api.deps import Caller
 from shipyard.errors import InvalidArgument
 from shipyard.serving.models import Deployment, Variant
+from shipyard.serving.report import DeploymentReport
 
 router = APIRouter(prefix="/deployments", tags=["serving"])
 root_router = APIRouter(prefix="/v2", tags=["serving-v2"])
@@ -114,3 +115,22 @@ def rollback_deployment(name: str, body: Rollback, platform: Caller) -> Deployme
 @router.get("/{name}/stats")
 def deployment_stats(name: str, platform: Caller) -> dict[str, Any]:
     return platform.serving.deployment_stats(name)
+
+
+class GroundTruth(BaseModel):
+    outcomes: list[dict[str, Any]]
+
+
+@router.post("/{name}/ground-truth")
+def log_ground_truth(name: str, body: GroundTruth, platform: Caller) -> dict[str, int]:
+    return {"written": platform.serving.log_ground_truth(name, body.outcomes)}
+
+
+@router.get("/{name}/report")
+def get_report(name: str, platform: Caller) -> DeploymentReport:
+    return platform.serving.get_report(name)
+
+
+@router.post("/-/flush-log")
+def flush_prediction_log(platform: Caller) -> dict[str, int]:
+    return {"written": platform.serving.flush_prediction_log()}
