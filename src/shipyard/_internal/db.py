@@ -97,6 +97,7 @@ class Database:
         #: The URL as the user wrote it, password hidden: safe for messages and logs.
         self.masked_url = mask_url(url)
         self._password = _password(url)
+        self._busy_ms = int(busy_timeout * 1000)
         self.engine = create_engine(
             self.url, busy_timeout=busy_timeout, connect_timeout=connect_timeout
         )
@@ -141,6 +142,33 @@ class Database:
             if is_connection_error(exc):
                 raise self.unavailable(exc) from None
             raise
+
+    @contextmanager
+    def begin_nowait(self, timeout: float = 0.1) -> Iterator[Connection]:
+        """A write transaction that gives up after ``timeout`` seconds instead of
+        queueing behind another writer (for bookkeeping that must never stall a request).
+
+        Raises:
+            BackendUnavailable: the lock was not free in time.
+        """
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    raw: Any = conn.connection.driver_connection
+                    raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+                    try:
+                        with conn.begin():
+                            yield conn
+                    finally:
+                        raw.execute(f"PRAGMA busy_timeout={self._busy_ms}")
+                else:
+                    with conn.begin():
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'")
+                        yield conn
+        except IntegrityError as exc:
+            raise AlreadyExists(f"already exists: {_integrity_detail(exc)}") from None
+        except OperationalError as exc:
+            raise self.unavailable(exc) from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -262,7 +262,7 @@ class SqlCatalogStore:
 
     def edges(
         self, conn: Connection, asset_ids: Sequence[str], *, upstream: bool
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[sa.Row[Any]]:
         """Edges whose target (upstream) or source (downstream) is one of ``asset_ids``."""
         col = lineage_edges.c.target_id if upstream else lineage_edges.c.source_id
         return list(

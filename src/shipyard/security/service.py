@@ -106,7 +106,7 @@ def _parse_role(role: str | Role) -> Role:
         ) from None
 
 
-def _token_info(row: sa.Row, principal: str) -> TokenInfo:
+def _token_info(row: sa.Row[Any], principal: str) -> TokenInfo:
     return TokenInfo(
         id=row.id,
         name=row.name,
@@ -168,9 +168,10 @@ class SecurityService(Service):
         raise Unauthenticated(f"token has {'been revoked' if reason == 'revoked' else reason}")
 
     def _touch(self, token_id: str, now: datetime) -> None:
-        # Best effort and throttled (LAST_USED_EVERY): bookkeeping never fails a request.
+        # Best effort, throttled (LAST_USED_EVERY) and never queued behind a long
+        # writer: bookkeeping must not fail or stall a request.
         try:
-            with self._ctx.db.begin() as conn:
+            with self._ctx.db.begin_nowait() as conn:
                 conn.execute(
                     tokens.update().where(tokens.c.id == token_id).values(last_used_at=now)
                 )
