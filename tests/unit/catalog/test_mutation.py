@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipyard.errors import NotFound
+from shipyard.errors import NotFound, PermissionDenied
 from shipyard.platform import Platform
 from shipyard.security.models import Permission
 
@@ -55,9 +55,11 @@ def test_denied_before_any_write(platform: Platform) -> None:
     viewer = platform.security.create_principal("vera", role="viewer")
     ctx = platform.as_principal(viewer).context
     ran = False
-    with pytest.raises(Exception, match="vera may not test.write"):
-        with ctx.mutation("test.write", team="default", permission=Permission.WRITE):
-            ran = True
+    with (
+        pytest.raises(PermissionDenied, match=r"vera may not test\.write"),
+        ctx.mutation("test.write", team="default", permission=Permission.WRITE),
+    ):
+        ran = True
     assert not ran
     rec = platform.audit.list_records(principal="vera").items[0]
     assert (rec.action, rec.outcome, rec.details) == (
