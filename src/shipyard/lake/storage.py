@@ -128,26 +128,33 @@ class DeltaStorage:
             app_transactions=[Transaction(TXN_PREFIX + k, 1) for k in keys] or None,
             max_commit_retries=50,
         )
-        target: str | DeltaTable = uri
-        if self.exists(name):
-            target = DeltaTable(uri, storage_options=self.options or None)
-        try:
-            write_deltalake(
-                target,
-                data,
-                mode=mode,
-                schema_mode=schema_mode,
-                predicate=predicate,
-                storage_options=self.options or None,
-                commit_properties=props,
-                configuration=configuration if isinstance(target, str) else None,
-            )
-        except SchemaMismatchError as exc:
-            raise InvalidArgument(f"data does not fit table '{name}': {exc}", table=name) from None
-        except CommitFailedError as exc:
-            raise Conflict(f"concurrent change to '{name}': {exc}", table=name) from None
-        dt = target if isinstance(target, DeltaTable) else self.open(name)
-        return dt
+        for attempt in range(3):
+            target: str | DeltaTable = uri
+            if self.exists(name):
+                target = DeltaTable(uri, storage_options=self.options or None)
+            try:
+                write_deltalake(
+                    target,
+                    data,
+                    mode=mode,
+                    schema_mode=schema_mode,
+                    predicate=predicate,
+                    storage_options=self.options or None,
+                    commit_properties=props,
+                    configuration=configuration if isinstance(target, str) else None,
+                )
+                break
+            except SchemaMismatchError as exc:
+                raise InvalidArgument(
+                    f"data does not fit table '{name}': {exc}", table=name
+                ) from None
+            except CommitFailedError as exc:
+                # Writers racing to create a table (or a concurrent schema change)
+                # invalidate this attempt; an in-memory table can simply go again
+                # (nothing was committed), a stream cannot be replayed.
+                if not isinstance(data, pa.Table) or attempt == 2:
+                    raise Conflict(f"concurrent change to '{name}': {exc}", table=name) from None
+        return target if isinstance(target, DeltaTable) else self.open(name)
 
     def stats(self, dt: DeltaTable) -> TableStats:
         actions = pa.table(dt.get_add_actions(flatten=False))

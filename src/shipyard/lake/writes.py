@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from shipyard._internal.clock import utcnow
-from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.errors import Conflict, InvalidArgument, ShipyardError
 from shipyard.lake import schema as schemas
 from shipyard.lake.ingest import QUARANTINE_SCHEMA, BadRow, FileParser, content_hash, detect_format
 from shipyard.lake.models import BRONZE_COLUMNS, quarantine_name
@@ -73,6 +73,24 @@ def ingest_files(
     principal: str,
 ) -> Outcome:
     """Append the rows of ``files`` to bronze table ``name`` in one commit."""
+    args = (fmt, batch_id, delimiter, evolve, principal)
+    try:
+        return _ingest_files(storage, name, files, *args)
+    except Conflict:
+        # Lost a race (e.g. to create the table): the files are still there, go again.
+        return _ingest_files(storage, name, files, *args)
+
+
+def _ingest_files(
+    storage: DeltaStorage,
+    name: str,
+    files: Sequence[Path],
+    fmt: str | None,
+    batch_id: str | None,
+    delimiter: str,
+    evolve: bool,
+    principal: str,
+) -> Outcome:
     exists = storage.exists(name)
     dt = storage.open(name) if exists else None
     ids = [batch_id or content_hash(f) for f in files]
