@@ -49,6 +49,8 @@ def test_model_has_real_signal(demo: DemoResult) -> None:
 def test_http_prediction_equals_in_process(demo: DemoResult) -> None:
     assert len(demo.latencies_ms) == 40
     assert demo.http_vs_inprocess_max_diff < 1e-9
+    # Served from fresh online features, not from nulls.
+    assert set(demo.feature_statuses) == {"PRESENT"}
 
 
 def test_lineage_leads_from_model_to_bronze(demo: DemoResult) -> None:

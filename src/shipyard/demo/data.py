@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-START = datetime(2026, 1, 1, tzinfo=UTC)
 CHANNELS = ("web", "app", "store")
 SEGMENTS = ("consumer", "smb", "enterprise")
 COUNTRIES = ("DE", "FR", "NL", "ES", "IT", "PL")
-#: Label dates, in days after START; each customer active then gets a row per date.
+#: Label dates, in days after the first day; each customer active then gets a row per date.
 LABEL_DAYS = (50, 65)
 HORIZON_DAYS = 30
 #: Days over which a churner's order rate fades to nothing.
@@ -47,7 +46,7 @@ class DemoFiles:
 def _order_times(
     rng: np.random.Generator, rate: float, churn_day: float | None, days: int
 ) -> list[float]:
-    """Order times (days after START) for one customer: a thinned Poisson process."""
+    """Order times (days after the first day) for one customer: a thinned Poisson process."""
     end = min(days, churn_day) if churn_day is not None else days
     times: list[float] = []
     t = rng.exponential(1 / rate)
@@ -61,8 +60,22 @@ def _order_times(
     return times
 
 
-def generate(out_dir: Path, *, customers: int = 2000, days: int = 90, seed: int = 7) -> DemoFiles:
-    """Write ``customers.jsonl``, ``orders.csv`` and ``labels.csv`` into ``out_dir``."""
+def generate(
+    out_dir: Path,
+    *,
+    customers: int = 2000,
+    days: int = 90,
+    seed: int = 7,
+    end: datetime | None = None,
+) -> DemoFiles:
+    """Write ``customers.jsonl``, ``orders.csv`` and ``labels.csv`` into ``out_dir``.
+
+    The data ends at ``end`` (default: today's midnight UTC), so that the
+    freshest features are fresh when served; the same seed and end give the
+    same files.
+    """
+    end = end or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
     rng = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     rates = np.exp(rng.normal(np.log(0.2), 0.6, customers))
@@ -83,7 +96,7 @@ def generate(out_dir: Path, *, customers: int = 2000, days: int = 90, seed: int 
                         "email": f"customer{i + 1}@example.com",
                         "country": COUNTRIES[i % len(COUNTRIES)],
                         "segment": SEGMENTS[segment[i]],
-                        "signup_ts": (START + timedelta(days=float(signup[i]))).isoformat(),
+                        "signup_ts": (start + timedelta(days=float(signup[i]))).isoformat(),
                     }
                 )
                 + "\n"
@@ -96,7 +109,7 @@ def generate(out_dir: Path, *, customers: int = 2000, days: int = 90, seed: int 
         base_amount = (20, 60, 180)[segment[i]]
         for t in _order_times(rng, float(rates[i]), cd, days):
             amount = round(float(rng.gamma(2.0, base_amount / 2.0)), 2)
-            rows.append([i + 1, START + timedelta(days=t), amount, CHANNELS[rng.integers(0, 3)]])
+            rows.append([i + 1, start + timedelta(days=t), amount, CHANNELS[rng.integers(0, 3)]])
             last_order[i + 1] = max(last_order.get(i + 1, -1.0), t)
     rows.sort(key=lambda r: r[1])  # type: ignore[arg-type, return-value]
     n_orders = len(rows)
@@ -138,7 +151,7 @@ def generate(out_dir: Path, *, customers: int = 2000, days: int = 90, seed: int 
                 if signup[i] > day - 14 or (cd is not None and cd <= day):
                     continue  # too new to judge, or already gone
                 churned = int(cd is not None and cd <= day + HORIZON_DAYS)
-                w.writerow([i + 1, (START + timedelta(days=day)).isoformat(), churned])
+                w.writerow([i + 1, (start + timedelta(days=day)).isoformat(), churned])
                 n_labels += 1
     return DemoFiles(
         customers=cust_path,

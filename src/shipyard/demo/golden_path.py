@@ -40,6 +40,8 @@ class DemoResult:
     run_id: str = ""
     latencies_ms: list[float] = field(default_factory=list)
     http_vs_inprocess_max_diff: float = float("nan")
+    #: How often each online feature status came back in the served answers.
+    feature_statuses: dict[str, int] = field(default_factory=dict)
     wall_seconds: float = 0.0
     files: DemoFiles | None = None
 
@@ -291,7 +293,10 @@ def _serve_and_score(p: Platform, result: DemoResult, requests: int) -> None:
             )
             result.latencies_ms.append((time.perf_counter() - t0) * 1000)
             r.raise_for_status()
-            served[cid] = float(r.json()["predictions"][0])
+            body = r.json()
+            served[cid] = float(body["predictions"][0])
+            for status in body.get("feature_status", [{}])[0].values():
+                result.feature_statuses[status] = result.feature_statuses.get(status, 0) + 1
     # The same customers scored in-process from the same online features and model.
     sample = sorted(served)[:50]
     online = p.features.get_online_features(
