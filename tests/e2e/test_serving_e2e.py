@@ -1,0 +1,97 @@
+"""Serving end to end on the real lake, feature store, tracking and registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from shipyard.platform import Platform
+from shipyard.serving import Variant
+
+FEATURES = [f"f{i}" for i in range(8)]
+N = 300
+
+
+def build_served_model(p: Platform, n: int = N, seed: int = 0) -> pd.DataFrame:
+    """Gold table -> feature view + service -> materialized -> model 'churn' v1 @live."""
+    from shipyard.features import Entity, Feature, FeatureService, FeatureView
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({f: rng.normal(size=n) for f in FEATURES})
+    frame.insert(0, "customer_id", np.arange(n, dtype=np.int64))
+    ts = pa.array([datetime.now(UTC) - timedelta(days=1)] * n, pa.timestamp("us", tz="UTC"))
+    table = pa.table({"customer_id": frame.customer_id.to_numpy(), "event_ts": ts,
+                      **{f: frame[f].to_numpy() for f in FEATURES}})
+    p.lake.write("gold.customer_features", table)
+    view = FeatureView(
+        name="customer_features",
+        entities=["customer"],
+        source="gold.customer_features",
+        timestamp_field="event_ts",
+        ttl=timedelta(days=30),
+        features=[Feature(f, "float64") for f in FEATURES],
+        online=True,
+    )
+    p.features.apply([Entity(name="customer", join_keys=["customer_id"]), view,
+                      FeatureService(name="churn", features=[view])])
+    p.features.materialize()
+    y = (frame.f0 + frame.f1 - frame.f2 > 0).astype(int)
+    for c in (1.0, 0.01):
+        model = LogisticRegression(C=c).fit(frame[FEATURES], y)
+        with p.tracking.start_run(experiment="churn", run_name=f"lr-{c}") as run:
+            run.log_model(model, "model", input_example=frame[FEATURES].head(5),
+                          predict_method="predict_proba")
+        mv = p.registry.register_model("churn", source=f"runs:/{run.id}/model")
+    p.registry.set_alias("churn", "live", 1)
+    return frame
+
+
+@pytest.fixture
+def real(project_dir: Path) -> Iterator[tuple[Platform, pd.DataFrame]]:
+    p = Platform.open(project_dir)
+    frame = build_served_model(p)
+    yield p, frame
+    p.close()
+
+
+def test_predict_with_real_registry_and_online_store(real: tuple[Platform, Any]) -> None:
+    p, frame = real
+    dep = p.serving.create_deployment("churn", variants=[Variant(name="a", model="churn@live")],
+                                      feature_service="churn", entity_keys=["customer_id"])
+    resp = p.serving.predict("churn", [{"customer_id": 7}, {"customer_id": 8}])
+    local = p.registry.load_model("models:/churn@live").predict(frame.loc[[7, 8], FEATURES])
+    assert resp.predictions == pytest.approx(list(local))
+    assert resp.model_version == "churn/1" and resp.feature_status[0]["f0"] == "PRESENT"
+    graph = p.catalog.lineage(f"deployment:churn@{dep.version}", direction="upstream", depth=3)
+    assert any(str(e.source) == "model:churn@1" and e.operation == "deploy" for e in graph.edges)
+    # the alias moves: the refresh swaps in version 2 without a restart
+    p.registry.set_alias("churn", "live", 2)
+    assert p.serving.runtime.refresh() == ["churn"]
+    assert p.serving.predict("churn", [{"customer_id": 7}]).model_version == "churn/2"
+
+
+def test_unknown_entity_is_served_with_status_or_refused(real: tuple[Platform, Any]) -> None:
+    p, _ = real
+    p.serving.create_deployment("churn", variants=[Variant(name="a", model="churn/1")],
+                                feature_service="churn", entity_keys=["customer_id"],
+                                require_features=True)
+    from shipyard.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="no online features"):
+        p.serving.predict("churn", [{"customer_id": 10_000}])
+
+
+def test_missing_model_version_is_refused(real: tuple[Platform, Any]) -> None:
+    p, _ = real
+    from shipyard.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="churn/9"):
+        p.serving.create_deployment("churn", variants=[Variant(name="a", model="churn/9")])
