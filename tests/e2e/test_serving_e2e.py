@@ -28,8 +28,13 @@ def build_served_model(p: Platform, n: int = N, seed: int = 0) -> pd.DataFrame:
     frame = pd.DataFrame({f: rng.normal(size=n) for f in FEATURES})
     frame.insert(0, "customer_id", np.arange(n, dtype=np.int64))
     ts = pa.array([datetime.now(UTC) - timedelta(days=1)] * n, pa.timestamp("us", tz="UTC"))
-    table = pa.table({"customer_id": frame.customer_id.to_numpy(), "event_ts": ts,
-                      **{f: frame[f].to_numpy() for f in FEATURES}})
+    table = pa.table(
+        {
+            "customer_id": frame.customer_id.to_numpy(),
+            "event_ts": ts,
+            **{f: frame[f].to_numpy() for f in FEATURES},
+        }
+    )
     p.lake.write("gold.customer_features", table)
     view = FeatureView(
         name="customer_features",
@@ -40,16 +45,25 @@ def build_served_model(p: Platform, n: int = N, seed: int = 0) -> pd.DataFrame:
         features=[Feature(f, "float64") for f in FEATURES],
         online=True,
     )
-    p.features.apply([Entity(name="customer", join_keys=["customer_id"]), view,
-                      FeatureService(name="churn", features=[view])])
+    p.features.apply(
+        [
+            Entity(name="customer", join_keys=["customer_id"]),
+            view,
+            FeatureService(name="churn", features=[view]),
+        ]
+    )
     p.features.materialize()
     y = (frame.f0 + frame.f1 - frame.f2 > 0).astype(int)
     for c in (1.0, 0.01):
         model = LogisticRegression(C=c).fit(frame[FEATURES], y)
         with p.tracking.start_run(experiment="churn", run_name=f"lr-{c}") as run:
-            run.log_model(model, "model", input_example=frame[FEATURES].head(5),
-                          predict_method="predict_proba")
-        mv = p.registry.register_model("churn", source=f"runs:/{run.id}/model")
+            run.log_model(
+                model,
+                "model",
+                input_example=frame[FEATURES].head(5),
+                predict_method="predict_proba",
+            )
+        p.registry.register_model("churn", source=f"runs:/{run.id}/model")
     p.registry.set_alias("churn", "live", 1)
     return frame
 
@@ -64,8 +78,12 @@ def real(project_dir: Path) -> Iterator[tuple[Platform, pd.DataFrame]]:
 
 def test_predict_with_real_registry_and_online_store(real: tuple[Platform, Any]) -> None:
     p, frame = real
-    dep = p.serving.create_deployment("churn", variants=[Variant(name="a", model="churn@live")],
-                                      feature_service="churn", entity_keys=["customer_id"])
+    dep = p.serving.create_deployment(
+        "churn",
+        variants=[Variant(name="a", model="churn@live")],
+        feature_service="churn",
+        entity_keys=["customer_id"],
+    )
     resp = p.serving.predict("churn", [{"customer_id": 7}, {"customer_id": 8}])
     local = p.registry.load_model("models:/churn@live").predict(frame.loc[[7, 8], FEATURES])
     assert resp.predictions == pytest.approx(list(local))
@@ -80,9 +98,13 @@ def test_predict_with_real_registry_and_online_store(real: tuple[Platform, Any])
 
 def test_unknown_entity_is_served_with_status_or_refused(real: tuple[Platform, Any]) -> None:
     p, _ = real
-    p.serving.create_deployment("churn", variants=[Variant(name="a", model="churn/1")],
-                                feature_service="churn", entity_keys=["customer_id"],
-                                require_features=True)
+    p.serving.create_deployment(
+        "churn",
+        variants=[Variant(name="a", model="churn/1")],
+        feature_service="churn",
+        entity_keys=["customer_id"],
+        require_features=True,
+    )
     from shipyard.errors import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="no online features"):
