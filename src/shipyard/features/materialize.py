@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from shipyard.errors import InvalidArgument
 from shipyard.features.backends.base import OnlineStore
 from shipyard.features.codec import ValueCodec, micros
-from shipyard.features.offline import ViewQuery, q, source_sql
+from shipyard.features.offline import ViewQuery, attach, detach, literal, min_ts, q, source_sql
 
 BATCH_ROWS = 100_000
 _NUMERIC = ("float64", "float32", "int64", "int32", "bool")
@@ -63,32 +63,25 @@ def _latest_sql(vq: ViewQuery, start: datetime | None, end: datetime | None) -> 
     base = source_sql(vq, "__src")
     where = ["__ets IS NOT NULL"]
     if start is not None:
-        where.append(f"__ets > TIMESTAMP '{_naive(start)}'")
+        where.append(f"__ets > {literal(start, vq.tz)}")
     if end is not None:
-        where.append(f"__ets <= TIMESTAMP '{_naive(end)}'")
-    clause = f" WHERE {' AND '.join(where)}"
+        where.append(f"__ets <= {literal(end, vq.tz)}")
     keys = ", ".join(q(k) for k in vq.join_keys)
     record = ", ".join(f"{q(f)}: {q(f)}" for f in ["__ets", *vq.features])
-    order = "{'t': __ets, 'c': coalesce(__cts, TIMESTAMP '0001-01-01')}"
+    order = "__ets"
+    if vq.view.created_timestamp_field:
+        order = f"{{'t': __ets, 'c': coalesce(__cts, {min_ts(vq.tz)})}}"
     return (
         f"SELECT {keys}, count(*) AS __n, arg_max({{{record}}}, {order}) AS __r "
-        f"FROM ({base}){clause} GROUP BY ALL"
+        f"FROM ({base}) WHERE {' AND '.join(where)} GROUP BY ALL"
     )
 
 
-def _naive(ts: datetime) -> str:
-    from datetime import UTC
-
-    if ts.tzinfo is not None:
-        ts = ts.astimezone(UTC).replace(tzinfo=None)
-    return ts.isoformat(sep=" ")
-
-
-def _key_strings(batch: pa.RecordBatch, keys: list[str]) -> list[str]:
+def _key_strings(batch: pa.RecordBatch, keys: list[str]) -> pa.Array:
     cols = [pc.cast(batch.column(k), pa.string()) for k in keys]
     if len(cols) == 1:
-        return cols[0].to_pylist()
-    return pc.binary_join_element_wise(*cols, "\x1f").to_pylist()
+        return cols[0]
+    return pc.binary_join_element_wise(*cols, "\x1f")
 
 
 def materialize_view(
@@ -104,20 +97,23 @@ def materialize_view(
     codec = ValueCodec([f for f in vq.view.features if f.name in vq.features])
     dtypes = {f.name: f.dtype for f in vq.view.features}
     stats = MaterializeStats()
-    con.register("__src", vq.table.dataset)
+    attach(con, "__src", vq.table)
     try:
         reader = con.sql(_latest_sql(vq, start, end)).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
             if batch.num_rows == 0:
                 continue
-            rec = pa.RecordBatch.from_struct_array(batch.column("__r"))
-            null_keys = sum(batch.column(k).null_count for k in vq.join_keys)
-            if null_keys:
+            if any(batch.column(k).null_count for k in vq.join_keys):
                 raise InvalidArgument(
                     f"source of feature view '{vq.view.name}' has rows with null join keys"
                 )
+            # Written in key order: in-order B-tree inserts are several times faster.
+            key_col = _key_strings(batch, vq.join_keys)
+            order = pc.sort_indices(key_col)
+            keys = key_col.take(order).to_pylist()
+            batch = batch.take(order)
+            rec = pa.RecordBatch.from_struct_array(batch.column("__r"))
             ts = micros(rec.column("__ets"))
-            keys = _key_strings(batch, vq.join_keys)
             values = codec.encode_batch(rec)
             stats.written += store.write(ns, zip(keys, ts, values, strict=True))
             stats.rows += int(pc.sum(batch.column("__n")).as_py())
@@ -130,5 +126,5 @@ def materialize_view(
             f"materializing '{vq.view.name}' failed: {str(exc).splitlines()[0]}"
         ) from None
     finally:
-        con.unregister("__src")
+        detach(con, "__src", vq.table)
     return stats

@@ -17,6 +17,7 @@ in Python memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -36,8 +37,6 @@ DUCK_TYPES = {
     "string": "VARCHAR",
     "timestamp": "TIMESTAMPTZ",
 }
-_MIN_TS = "TIMESTAMP '0001-01-01 00:00:00'"
-_MAX_TS = "TIMESTAMP '9999-12-31 23:59:59'"
 
 
 @dataclass
@@ -49,6 +48,11 @@ class ViewQuery:
     features: list[str]
     out_names: list[str]
     join_keys: list[str]
+
+    @property
+    def tz(self) -> bool:
+        """Whether the view's event time is stored zone-aware (then compared as TIMESTAMPTZ)."""
+        return zoned(self.table.schema, self.view.timestamp_field)
 
 
 def q(name: str) -> str:
@@ -88,43 +92,94 @@ def check_source(view: FeatureView, schema: pa.Schema, join_keys: list[str]) -> 
         )
 
 
+def attach(con: duckdb.DuckDBPyConnection, alias: str, table: OpenTable) -> None:
+    """Make ``table`` queryable as ``alias``: native Parquet scan when possible."""
+    if table.files:
+        files = ", ".join("'" + f.replace("'", "''") + "'" for f in table.files)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
+    else:
+        con.register(alias, table.dataset)
+
+
+def detach(con: duckdb.DuckDBPyConnection, alias: str, table: OpenTable) -> None:
+    if table.files:
+        con.execute(f"DROP VIEW IF EXISTS {alias}")
+    else:
+        con.unregister(alias)
+
+
+def zoned(schema: pa.Schema, column: str) -> bool:
+    """Whether ``column`` is a zone-aware timestamp (compared as TIMESTAMPTZ, no cast)."""
+    t = schema.field(column).type
+    return pa.types.is_timestamp(t) and t.tz is not None
+
+
+def _ts_expr(column: str, tz: bool, schema: pa.Schema) -> str:
+    """``column`` as the view's time type; a cast only where the stored type differs."""
+    t = schema.field(column).type
+    if pa.types.is_timestamp(t) and (t.tz is not None) == tz:
+        return q(column)
+    return f"CAST({q(column)} AS {'TIMESTAMPTZ' if tz else 'TIMESTAMP'})"
+
+
+def literal(ts: datetime, tz: bool) -> str:
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    text = ts.isoformat(sep=" ")
+    return f"TIMESTAMPTZ '{text}+00'" if tz else f"TIMESTAMP '{text}'"
+
+
+def min_ts(tz: bool) -> str:
+    return "TIMESTAMPTZ '0001-01-01 00:00:00+00'" if tz else "TIMESTAMP '0001-01-01 00:00:00'"
+
+
 def source_sql(vq: ViewQuery, src: str, *, lo: str | None = None, hi: str | None = None) -> str:
-    """The projected source rows: keys, ``__ets``, ``__cts`` and typed features."""
-    v = vq.view
+    """The projected source rows: keys, ``__ets``, ``__cts`` and typed features.
+
+    ``__ets``/``__cts`` keep the stored timestamp type (casting every row of a big
+    table costs more than the join); ``vq.tz`` says which type that is.
+    """
+    v, schema = vq.view, vq.table.schema
     cols = [q(k) for k in vq.join_keys]
-    cols.append(f"CAST({q(v.timestamp_field)} AS TIMESTAMP) AS __ets")
+    ets = _ts_expr(v.timestamp_field, vq.tz, schema)
+    cols.append(f"{ets} AS __ets")
     created = (
-        f"CAST({q(v.created_timestamp_field)} AS TIMESTAMP)"
+        _ts_expr(v.created_timestamp_field, vq.tz, schema)
         if v.created_timestamp_field
-        else "NULL"
+        else f"CAST(NULL AS {'TIMESTAMPTZ' if vq.tz else 'TIMESTAMP'})"
     )
     cols.append(f"{created} AS __cts")
     types = {f.name: f.dtype for f in v.features}
     cols += [f"CAST({q(f)} AS {DUCK_TYPES[types[f]]}) AS {q(f)}" for f in vq.features]
-    where = []
-    if lo is not None:
-        where.append(f"CAST({q(v.timestamp_field)} AS TIMESTAMP) >= {lo}")
+    where = [f"{ets} >= {lo}"] if lo is not None else []
     if hi is not None:
-        where.append(f"CAST({q(v.timestamp_field)} AS TIMESTAMP) <= {hi}")
+        where.append(f"{ets} <= {hi}")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return f"SELECT {', '.join(cols)} FROM {src}{clause}"
 
 
-def _ttl_lower(ttl: float | None, ts: str) -> str:
-    return f"{ts} - to_microseconds({int(ttl * 1_000_000)})" if ttl else _MIN_TS
+def _ttl_lower(ttl: float | None, ts: str, tz: bool) -> str:
+    return f"{ts} - to_microseconds({int(ttl * 1_000_000)})" if ttl else min_ts(tz)
 
 
 def _asof_cte(i: int, vq: ViewQuery) -> str:
     ttl = vq.view.ttl_seconds
+    ets = "e.__tstz" if vq.tz else "e.__ts"
     keys = " AND ".join(f"e.{q(k)} = f.{q(k)}" for k in vq.join_keys)
-    lower = _ttl_lower(ttl, "e.__ts")
+    lower = _ttl_lower(ttl, ets, vq.tz)
     inside = f"f.__ets >= {lower}" if ttl else "f.__ets IS NOT NULL"
     outs = ", ".join(
         f"CASE WHEN {inside} THEN f.{q(f)} END AS {q(o)}"
         for f, o in zip(vq.features, vq.out_names, strict=True)
     )
-    left = f"{{'t': e.__ts, 'c': {_MAX_TS}}}"
-    right = f"{{'t': f.__ets, 'c': coalesce(f.__cts, {_MIN_TS})}}"
+    if vq.view.created_timestamp_field:
+        maximum = (
+            "TIMESTAMPTZ '9999-12-31 23:59:59+00'" if vq.tz else "TIMESTAMP '9999-12-31 23:59:59'"
+        )
+        left = f"{{'t': {ets}, 'c': {maximum}}}"
+        right = f"{{'t': f.__ets, 'c': coalesce(f.__cts, {min_ts(vq.tz)})}}"
+    else:
+        left, right = ets, "f.__ets"
     return (
         f"v{i} AS (SELECT e.__row, {outs} FROM __entity e "
         f"ASOF LEFT JOIN s{i} f ON {keys} AND {left} >= {right})"
@@ -133,12 +188,13 @@ def _asof_cte(i: int, vq: ViewQuery) -> str:
 
 def _window_cte(i: int, vq: ViewQuery, filter_created: bool) -> str:
     ttl = vq.view.ttl_seconds
+    ets = "e.__tstz" if vq.tz else "e.__ts"
     keys = " AND ".join(f"e.{q(k)} = f.{q(k)}" for k in vq.join_keys)
-    cond = f"{keys} AND f.__ets <= e.__ts"
+    cond = f"{keys} AND f.__ets <= {ets}"
     if ttl:
-        cond += f" AND f.__ets >= {_ttl_lower(ttl, 'e.__ts')}"
+        cond += f" AND f.__ets >= {_ttl_lower(ttl, ets, vq.tz)}"
     if filter_created:
-        cond += " AND f.__cts <= e.__ts"
+        cond += f" AND f.__cts <= {ets}"
     outs = ", ".join(f"f.{q(f)} AS {q(o)}" for f, o in zip(vq.features, vq.out_names, strict=True))
     return (
         f"v{i} AS (SELECT e.__row, {outs} FROM __entity e LEFT JOIN s{i} f ON {cond} "
@@ -147,15 +203,17 @@ def _window_cte(i: int, vq: ViewQuery, filter_created: bool) -> str:
     )
 
 
-def _bounds(entity: pa.Table, ttl: float | None) -> tuple[str | None, str | None]:
+def _bounds(entity: pa.Table, vq: ViewQuery) -> tuple[str | None, str | None]:
+    """The event-time range any entity row can reach: lets the scan skip the rest."""
     ts = entity.column("__ts")
     lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
     if lo is None or hi is None:
         return None, None
+    ttl = vq.view.ttl_seconds
     lower = None
     if ttl:
-        lower = f"TIMESTAMP '{lo.isoformat(sep=' ')}' - to_microseconds({int(ttl * 1_000_000)})"
-    return lower, f"TIMESTAMP '{hi.isoformat(sep=' ')}'"
+        lower = f"{literal(lo, vq.tz)} - to_microseconds({int(ttl * 1_000_000)})"
+    return lower, literal(hi, vq.tz)
 
 
 def point_in_time_join(
@@ -169,18 +227,21 @@ def point_in_time_join(
 
     Returns the entity columns (without ``__row``/``__ts``) then the features, in row order.
     """
+    entity = entity.append_column(
+        "__tstz", entity.column("__ts").cast(pa.timestamp("us", tz="UTC"))
+    )
     con.register("__entity", entity)
     ctes = []
     for i, vq in enumerate(queries):
-        con.register(f"__src{i}", vq.table.dataset)
-        lo, hi = _bounds(entity, vq.view.ttl_seconds)
+        attach(con, f"__src{i}", vq.table)
+        lo, hi = _bounds(entity, vq)
         ctes.append(f"s{i} AS ({source_sql(vq, f'__src{i}', lo=lo, hi=hi)})")
         use_window = filter_by_created and vq.view.created_timestamp_field is not None
         ctes.append(_window_cte(i, vq, True) if use_window else _asof_cte(i, vq))
     outs = [f"v{i}.{q(o)}" for i, vq in enumerate(queries) for o in vq.out_names]
     joins = " ".join(f"LEFT JOIN v{i} ON v{i}.__row = e.__row" for i in range(len(queries)))
     sql = (
-        f"WITH {', '.join(ctes)} SELECT e.* EXCLUDE (__row, __ts)"
+        f"WITH {', '.join(ctes)} SELECT e.* EXCLUDE (__row, __ts, __tstz)"
         f"{''.join(', ' + o for o in outs)} FROM __entity e {joins} ORDER BY e.__row"
     )
     try:
@@ -189,5 +250,5 @@ def point_in_time_join(
         raise InvalidArgument(f"point-in-time join failed: {str(exc).splitlines()[0]}") from None
     finally:
         con.unregister("__entity")
-        for i in range(len(queries)):
-            con.unregister(f"__src{i}")
+        for i, vq in enumerate(queries):
+            detach(con, f"__src{i}", vq.table)

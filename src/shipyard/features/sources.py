@@ -28,6 +28,9 @@ class OpenTable:
     name: str
     version: int
     dataset: pads.Dataset
+    #: The snapshot's Parquet files when DuckDB may read them directly (a local table
+    #: without partitions, deletion vectors or column mapping); else None.
+    files: list[str] | None = None
 
     @property
     def schema(self) -> pa.Schema:
@@ -39,6 +42,19 @@ def _split(name: str) -> tuple[str, str]:
         raise InvalidArgument(f"lake table names look like 'schema.table' (got {name!r})")
     schema, table = name.split(".")
     return schema, table
+
+
+def _plain_files(dt: Any) -> list[str] | None:
+    """Parquet files DuckDB can scan natively (much faster than through a pyarrow dataset)."""
+    protocol = dt.protocol()
+    if protocol.reader_features or protocol.min_reader_version > 1:
+        return None
+    if dt.metadata().partition_columns:
+        return None
+    files = [str(f) for f in dt.file_uris()]
+    if not files or any("://" in f and not f.startswith("file://") for f in files):
+        return None
+    return [f.removeprefix("file://") for f in files]
 
 
 class LakeTables:
@@ -82,7 +98,9 @@ class LakeTables:
             raise NotFound(f"no lake table named '{name}'", table=name) from None
         except Exception as exc:  # deltalake raises plain exceptions for a missing version
             raise NotFound(f"lake table '{name}' has no version {version}: {exc}") from None
-        return OpenTable(name=name, version=dt.version(), dataset=dt.to_pyarrow_dataset())
+        return OpenTable(
+            name=name, version=dt.version(), dataset=dt.to_pyarrow_dataset(), files=_plain_files(dt)
+        )
 
     def exists(self, name: str) -> bool:
         try:

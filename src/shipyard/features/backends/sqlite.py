@@ -8,6 +8,8 @@ that keeps the stored row when it is newer.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -22,17 +24,31 @@ from shipyard.features.backends.base import OnlineStore, Row, Stored
 if TYPE_CHECKING:
     from shipyard.config import Settings
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS online_values (ns TEXT NOT NULL, k TEXT NOT NULL, "
-    "ts INTEGER NOT NULL, v BLOB NOT NULL, PRIMARY KEY (ns, k)) WITHOUT ROWID"
-)
-_UPSERT = (
-    "INSERT INTO online_values (ns, k, ts, v) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (ns, k) DO UPDATE SET ts = excluded.ts, v = excluded.v "
-    "WHERE excluded.ts >= online_values.ts"
-)
-_ONE = "SELECT ts, v FROM online_values WHERE ns = ? AND k = ?"
 _CHUNK = 500  # keys per IN (...) query, under SQLite's variable limit
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """The statements of one namespace's table (``ov_<name>_<hash>``)."""
+
+    table: str
+    create: str
+    upsert: str
+    one: str
+
+    @classmethod
+    def of(cls, namespace: str) -> _Sql:
+        safe = re.sub(r"[^A-Za-z0-9_]", "_", namespace)[:48]
+        digest = hashlib.sha1(namespace.encode()).hexdigest()[:8]
+        t = f'"ov_{safe}_{digest}"'
+        return cls(
+            table=t,
+            create=f"CREATE TABLE IF NOT EXISTS {t} (k TEXT PRIMARY KEY, "
+            "ts INTEGER NOT NULL, v BLOB NOT NULL) WITHOUT ROWID",
+            upsert=f"INSERT INTO {t} (k, ts, v) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE "
+            f"SET ts = excluded.ts, v = excluded.v WHERE excluded.ts >= {t}.ts",
+            one=f"SELECT ts, v FROM {t} WHERE k = ?",
+        )
 
 
 @dataclass
@@ -54,6 +70,8 @@ class SqliteOnlineStoreConfig:
 
 
 class SqliteOnlineStore(OnlineStore):
+    """One table per namespace (short keys, in-order bulk loads), rows keyed by entity."""
+
     capabilities = frozenset({"count"})
 
     def __init__(self, path: str | Path) -> None:
@@ -62,8 +80,14 @@ class SqliteOnlineStore(OnlineStore):
         self._local = threading.local()
         self._write_lock = threading.Lock()
         self._writer = self._connect()
-        self._writer.execute(_SCHEMA)
         self._all: list[sqlite3.Connection] = [self._writer]
+        self._sql: dict[str, _Sql] = {}
+
+    def _stmts(self, namespace: str) -> _Sql:
+        sql = self._sql.get(namespace)
+        if sql is None:
+            sql = self._sql[namespace] = _Sql.of(namespace)
+        return sql
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqliteOnlineStore:
@@ -91,55 +115,75 @@ class SqliteOnlineStore(OnlineStore):
         return conn
 
     def write(self, namespace: str, rows: Iterable[Row]) -> int:
+        sql = self._stmts(namespace)
         it = iter(rows)
         written = 0
         with self._write_lock:
             conn = self._writer
-            while chunk := [(namespace, k, ts, v) for k, ts, v in islice(it, 50_000)]:
-                before = conn.total_changes
-                try:
+            try:
+                conn.execute(sql.create)
+                while chunk := list(islice(it, 50_000)):
+                    before = conn.total_changes
                     conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany(_UPSERT, chunk)
+                    conn.executemany(sql.upsert, chunk)
                     conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise BackendUnavailable(f"online store write failed: {exc}") from None
-                written += conn.total_changes - before
+                    written += conn.total_changes - before
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise BackendUnavailable(f"online store write failed: {exc}") from None
         return written
 
     def read_one(self, namespace: str, key: str) -> Stored | None:
         try:
             conn = self._local.conn
-        except AttributeError:
-            conn = self._reader()
-        return conn.execute(_ONE, (namespace, key)).fetchone()
+            one = self._sql[namespace].one
+        except (AttributeError, KeyError):
+            conn, one = self._reader(), self._stmts(namespace).one
+        try:
+            return conn.execute(one, (key,)).fetchone()  # type: ignore[no-any-return]
+        except sqlite3.OperationalError as exc:
+            return self._missing(exc)
+
+    @staticmethod
+    def _missing(exc: sqlite3.OperationalError) -> None:
+        if "no such table" in str(exc):
+            return None  # nothing was ever written to this namespace
+        raise BackendUnavailable(f"online store read failed: {exc}") from None
 
     def read(self, namespace: str, keys: Sequence[str]) -> list[Stored | None]:
         if len(keys) == 1:
             return [self.read_one(namespace, keys[0])]
-        conn = self._reader()
+        conn, table = self._reader(), self._stmts(namespace).table
         found: dict[str, Stored] = {}
         unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), _CHUNK):
-            part = unique[start : start + _CHUNK]
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT k, ts, v FROM online_values WHERE ns = ? AND k IN ({marks})"
-            for k, ts, v in conn.execute(sql, (namespace, *part)):
-                found[k] = (ts, v)
+        try:
+            for start in range(0, len(unique), _CHUNK):
+                part = unique[start : start + _CHUNK]
+                marks = ",".join("?" * len(part))
+                sql = f"SELECT k, ts, v FROM {table} WHERE k IN ({marks})"
+                for k, ts, v in conn.execute(sql, part):
+                    found[k] = (ts, v)
+        except sqlite3.OperationalError as exc:
+            self._missing(exc)
         return [found.get(k) for k in keys]
 
     def delete_namespace(self, namespace: str) -> int:
+        n = self.count(namespace)
         with self._write_lock:
-            cur = self._writer.execute("DELETE FROM online_values WHERE ns = ?", (namespace,))
-            return cur.rowcount
+            self._writer.execute(f"DROP TABLE IF EXISTS {self._stmts(namespace).table}")
+        return n
 
     def count(self, namespace: str) -> int:
-        row = (
-            self._reader()
-            .execute("SELECT count(*) FROM online_values WHERE ns = ?", (namespace,))
-            .fetchone()
-        )
+        try:
+            row = (
+                self._reader()
+                .execute(f"SELECT count(*) FROM {self._stmts(namespace).table}")
+                .fetchone()
+            )
+        except sqlite3.OperationalError as exc:
+            self._missing(exc)
+            return 0
         return int(row[0])
 
     def close(self) -> None:
