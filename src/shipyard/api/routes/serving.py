@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from shipyard.api.deps import Caller
 from shipyard.errors import InvalidArgument
+from shipyard.serving import v2
 from shipyard.serving.models import Deployment, Variant
 from shipyard.serving.report import DeploymentReport
 
@@ -134,3 +135,54 @@ def get_report(name: str, platform: Caller) -> DeploymentReport:
 @router.post("/-/flush-log")
 def flush_prediction_log(platform: Caller) -> dict[str, int]:
     return {"written": platform.serving.flush_prediction_log()}
+
+
+# -- Open Inference Protocol (KServe V2) ------------------------------------------------
+
+
+@root_router.get("/health/live")
+async def v2_live() -> dict[str, bool]:
+    return {"live": True}
+
+
+@root_router.get("/health/ready")
+async def v2_ready() -> dict[str, bool]:
+    return {"ready": True}
+
+
+@root_router.get("")
+async def v2_server() -> dict[str, Any]:
+    import shipyard
+
+    return {
+        "name": "shipyard",
+        "version": shipyard.__version__,
+        "extensions": ["binary_tensor_data"],
+    }
+
+
+@root_router.get("/models/{name}")
+def v2_model(name: str, platform: Caller) -> dict[str, Any]:
+    return v2.model_metadata(platform.serving.get_deployment(name))
+
+
+@root_router.get("/models/{name}/versions/{version}")
+def v2_model_version(name: str, version: str, platform: Caller) -> dict[str, Any]:
+    return v2.model_metadata(platform.serving.get_deployment(name))
+
+
+@root_router.get("/models/{name}/ready")
+def v2_model_ready(name: str, platform: Caller) -> dict[str, Any]:
+    platform.serving.get_deployment(name)
+    platform.serving.runtime.get(name)  # loaded, so the first infer does not wait
+    return {"name": name, "ready": True}
+
+
+@root_router.post("/models/{name}/infer")
+@root_router.post("/models/{name}/versions/{version}/infer")
+async def v2_infer(name: str, request: Request, platform: Caller) -> Response:
+    rows, request_id = v2.parse_infer(
+        await request.body(), request.headers.get("inference-header-content-length")
+    )
+    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    return Response(orjson.dumps(v2.infer_response(name, request_id, result)), media_type=JSON)
