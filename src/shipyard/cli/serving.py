@@ -219,6 +219,53 @@ def ground_truth(
     console.print(f"recorded {n} outcomes for {name}")
 
 
+canary_app = typer.Typer(help="Canary ramps: start, advance, roll back.", no_args_is_help=True)
+deployments.add_typer(canary_app, name="canary")
+
+
+@canary_app.command("start")
+def canary_start(
+    name: str,
+    variant: str = typer.Argument(..., help="NAME=MODEL, e.g. c=churn/4"),
+    steps: str = typer.Option("5,25,100", help="Comma-separated weights."),
+    interval: float = typer.Option(None, help="Seconds between automatic steps."),
+    max_error_rate: float = typer.Option(0.05),
+    max_p99_ms: float = typer.Option(None),
+) -> None:
+    """Ramp a new variant in."""
+    try:
+        weights = [int(s) for s in steps.split(",")]
+    except ValueError:
+        raise InvalidArgument(f"steps must be integers: {steps}") from None
+    dep = platform().serving.start_canary(
+        name,
+        _variant(variant),
+        steps=weights,
+        interval_s=interval,
+        max_error_rate=max_error_rate,
+        max_p99_ms=max_p99_ms,
+    )
+    console.print(f"canary started: {dep.ref} " + _weights(dep))
+
+
+@canary_app.command("advance")
+def canary_advance(name: str) -> None:
+    """Move the ramp to its next step."""
+    dep = platform().serving.advance_canary(name)
+    console.print(f"canary advanced: {dep.ref} " + _weights(dep))
+
+
+@canary_app.command("rollback")
+def canary_rollback(name: str, reason: str = typer.Option("by command")) -> None:
+    """Stop the ramp and restore the weights before it."""
+    dep = platform().serving.rollback_canary(name, reason=reason)
+    console.print(f"canary rolled back: {dep.ref} " + _weights(dep))
+
+
+def _weights(dep: Any) -> str:
+    return ", ".join(f"{v.name} {v.weight}%" for v in dep.variants if not v.shadow)
+
+
 @deployments.command("delete")
 def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """Delete a deployment."""

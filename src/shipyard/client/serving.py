@@ -116,3 +116,31 @@ class RemoteServingService:
 
     def get_report(self, name: str) -> DeploymentReport:
         return DeploymentReport.model_validate(self._http.get(f"{BASE}/{name}/report"))
+
+    def start_canary(
+        self,
+        name: str,
+        variant: Variant,
+        *,
+        steps: list[int] | None = None,
+        interval_s: float | None = None,
+        max_error_rate: float = 0.05,
+        max_p99_ms: float | None = None,
+        min_requests: int = 20,
+    ) -> Deployment:
+        body = {
+            "variant": variant.model_dump(),
+            "steps": steps,
+            "interval_s": interval_s,
+            "max_error_rate": max_error_rate,
+            "max_p99_ms": max_p99_ms,
+            "min_requests": min_requests,
+        }
+        return Deployment.model_validate(self._http.post(f"{BASE}/{name}/canary", body))
+
+    def advance_canary(self, name: str) -> Deployment:
+        return Deployment.model_validate(self._http.post(f"{BASE}/{name}/canary/advance"))
+
+    def rollback_canary(self, name: str, *, reason: str = "by command") -> Deployment:
+        data = self._http.post(f"{BASE}/{name}/canary/rollback", {"reason": reason})
+        return Deployment.model_validate(data)

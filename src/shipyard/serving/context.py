@@ -62,6 +62,7 @@ def runtime_for(
             sink=logger,
             **options,
         )
+        runtime.tick_hooks.append(lambda: _check_canaries(internal))
         ctx.extras[LOG_KEY] = logger
         ctx.extras[EXTRA_KEY] = runtime
         closers = ctx.extras.setdefault("_closers", [])
@@ -75,3 +76,9 @@ def logger_for(ctx: ServiceContext) -> PredictionLogger:
     runtime_for(ctx)
     logger: PredictionLogger = ctx.extras[LOG_KEY]
     return logger
+
+
+def _check_canaries(ctx: ServiceContext) -> None:
+    from shipyard.serving.service import ServingService
+
+    ServingService(ctx).check_canaries()

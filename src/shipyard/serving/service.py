@@ -27,13 +27,14 @@ from shipyard.serving.models import (
     validate_spec,
 )
 from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE, ground_truth_table
+from shipyard.serving.ramps import CanaryOps
 from shipyard.serving.report import DeploymentReport, build_report, report_sql
 from shipyard.serving.runtime import ServingRuntime
 
 _UNSET: Any = object()
 
 
-class ServingService(Service):
+class ServingService(CanaryOps, Service):
     """Deployments of registered models behind one endpoint each, with online features."""
 
     @property

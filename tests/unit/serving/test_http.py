@@ -131,3 +131,8 @@ def test_remote_client_has_the_same_methods(served: Platform, client: httpx.Clie
         assert written == 1
         report = remote.serving.get_report("churn")
         assert report.variants[0].requests == 2 and report.variants[0].labeled == 1
+        ramp = remote.serving.start_canary("churn", Variant(name="c", model="churn/2"))
+        assert {v.name: v.weight for v in ramp.variants} == {"a": 95, "c": 5}
+        assert remote.serving.advance_canary("churn").variants[1].weight == 25
+        back = remote.serving.rollback_canary("churn", reason="test")
+        assert back.spec.canary is not None and back.spec.canary.reason == "test"

@@ -118,6 +118,35 @@ def deployment_stats(name: str, platform: Caller) -> dict[str, Any]:
     return platform.serving.deployment_stats(name)
 
 
+class StartCanary(BaseModel):
+    variant: Variant
+    steps: list[int] | None = None
+    interval_s: float | None = None
+    max_error_rate: float = 0.05
+    max_p99_ms: float | None = None
+    min_requests: int = 20
+
+
+class StopCanary(BaseModel):
+    reason: str = "by command"
+
+
+@router.post("/{name}/canary")
+def start_canary(name: str, body: StartCanary, platform: Caller) -> Deployment:
+    fields = body.model_dump(exclude={"variant"})
+    return platform.serving.start_canary(name, body.variant, **fields)
+
+
+@router.post("/{name}/canary/advance")
+def advance_canary(name: str, platform: Caller) -> Deployment:
+    return platform.serving.advance_canary(name)
+
+
+@router.post("/{name}/canary/rollback")
+def rollback_canary(name: str, body: StopCanary, platform: Caller) -> Deployment:
+    return platform.serving.rollback_canary(name, reason=body.reason)
+
+
 class GroundTruth(BaseModel):
     outcomes: list[dict[str, Any]]
 
