@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from shipyard.errors import InvalidArgument
 from shipyard.platform import Platform
 from shipyard.serving import Variant
 
@@ -117,3 +118,27 @@ def test_missing_model_version_is_refused(real: tuple[Platform, Any]) -> None:
 
     with pytest.raises(InvalidArgument, match="churn/9"):
         p.serving.create_deployment("churn", variants=[Variant(name="a", model="churn/9")])
+
+
+def test_batch_scoring_is_chunked_idempotent_and_traced(real: tuple[Platform, Any]) -> None:
+    p, frame = real
+    first = p.serving.score_table(
+        "churn/1", "gold.customer_features", "datasets.churn_scores", chunk_rows=64
+    )
+    assert (first.rows, first.chunks_written, first.chunks_skipped) == (N, 5, 0)
+    scores = p.lake.read("datasets.churn_scores").to_pandas().sort_values("customer_id")
+    local = p.registry.load_model("models:/churn/1").predict(frame[FEATURES])
+    assert np.allclose(scores["prediction"].to_numpy(), local)
+    assert set(scores.columns) >= {"customer_id", "event_ts", "prediction", "model_version"}
+    again = p.serving.score_table(
+        "churn/1", "gold.customer_features", "datasets.churn_scores", chunk_rows=64
+    )
+    assert (again.chunks_written, again.chunks_skipped) == (0, 5)
+    assert p.lake.read("datasets.churn_scores").num_rows == N
+    graph = p.catalog.lineage("table:datasets.churn_scores", direction="upstream", depth=1)
+    sources = {str(e.source) for e in graph.edges}
+    assert f"table:gold.customer_features@{first.source_version}" in sources
+    assert "model:churn@1" in sources
+    p.lake.write("datasets.ids", pa.table({"customer_id": [1, 2]}))
+    with pytest.raises(InvalidArgument, match="input columns"):
+        p.serving.score_table("churn/1", "datasets.ids", "datasets.x")

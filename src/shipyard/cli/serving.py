@@ -266,6 +266,29 @@ def _weights(dep: Any) -> str:
     return ", ".join(f"{v.name} {v.weight}%" for v in dep.variants if not v.shadow)
 
 
+@deployments.command("score-table")
+def score_table(
+    model: str = typer.Argument(..., help="churn@champion or churn/3"),
+    source: str = typer.Argument(..., help="Input lake table, e.g. datasets.churn_train"),
+    output: str = typer.Argument(..., help="Output table, e.g. datasets.churn_scores"),
+    version: int = typer.Option(None, help="Score the input as of this version."),
+    chunk_rows: int = typer.Option(250_000, help="Rows per chunk (bounds memory)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Batch-score a lake table with a model version (idempotent: reruns write nothing)."""
+    r = platform().serving.score_table(
+        model, source, output, version=version, chunk_rows=chunk_rows
+    )
+    if as_json:
+        print_json(r)
+        return
+    console.print(
+        f"scored {r.rows} rows of {r.source}@{r.source_version} with {r.model_version} into "
+        f"{r.output}@{r.output_version} ({r.chunks_written} chunks written, "
+        f"{r.chunks_skipped} already there) in {r.seconds:.1f}s"
+    )
+
+
 @deployments.command("delete")
 def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """Delete a deployment."""

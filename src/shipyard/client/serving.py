@@ -6,6 +6,7 @@ from typing import Any
 
 from shipyard._internal.paging import Page
 from shipyard.client.http import HttpTransport
+from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import Deployment, PredictResponse, Variant
 from shipyard.serving.report import DeploymentReport
 
@@ -144,3 +145,23 @@ class RemoteServingService:
     def rollback_canary(self, name: str, *, reason: str = "by command") -> Deployment:
         data = self._http.post(f"{BASE}/{name}/canary/rollback", {"reason": reason})
         return Deployment.model_validate(data)
+
+    def score_table(
+        self,
+        model: str,
+        source: str,
+        output: str,
+        *,
+        version: int | None = None,
+        keep_columns: list[str] | None = None,
+        chunk_rows: int = 250_000,
+    ) -> BatchScoreResult:
+        body = {
+            "model": model,
+            "source": source,
+            "output": output,
+            "version": version,
+            "keep_columns": keep_columns,
+            "chunk_rows": chunk_rows,
+        }
+        return BatchScoreResult.model_validate(self._http.post(f"{BASE}/-/score-table", body))

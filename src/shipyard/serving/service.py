@@ -17,6 +17,7 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.serving import store
 from shipyard.serving.backends.base import ResolvedModel
+from shipyard.serving.batch import BatchScoreResult, score_table
 from shipyard.serving.context import logger_for, runtime_for
 from shipyard.serving.models import (
     Deployment,
@@ -316,6 +317,45 @@ class ServingService(CanaryOps, Service):
             return build_report(name, dep.version, control, [])
         sql = report_sql(name, with_ground_truth=_table_exists(lake, GROUND_TRUTH_TABLE))
         return build_report(name, dep.version, control, lake.sql(sql).to_pylist())
+
+    # -- batch ----------------------------------------------------------------------------
+
+    def score_table(
+        self,
+        model: str,
+        source: str,
+        output: str,
+        *,
+        version: int | None = None,
+        keep_columns: list[str] | None = None,
+        chunk_rows: int = 250_000,
+    ) -> BatchScoreResult:
+        """Score a lake table (or a training set's ``datasets.<name>``) with a model version.
+
+        Args:
+            model: ``churn@champion``, ``churn/3`` or a ``models:/`` URI.
+            source: the input table; it must hold the model's input columns.
+            output: the Delta table the scores are appended to (with ``prediction`` and
+                ``model_version`` columns), with lineage to the model and input versions.
+            version: score the input as of this Delta version (default: the current one).
+            keep_columns: input columns copied to the output (default: all but ``_*``).
+            chunk_rows: rows per chunk; memory holds one chunk at a time.
+
+        Returns:
+            Rows scored, chunks written and skipped (a rerun of the same job skips them all).
+
+        Raises:
+            NotFound: no such model version or table. InvalidArgument: missing columns.
+        """
+        return score_table(
+            self._ctx,
+            model,
+            source,
+            output,
+            version=version,
+            keep_columns=keep_columns,
+            chunk_rows=chunk_rows,
+        )
 
     # -- internals ----------------------------------------------------------------------
 

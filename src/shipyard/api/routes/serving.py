@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from shipyard.api.deps import Caller
 from shipyard.errors import InvalidArgument
 from shipyard.serving import v2
+from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import Deployment, Variant
 from shipyard.serving.report import DeploymentReport
 
@@ -145,6 +146,23 @@ def advance_canary(name: str, platform: Caller) -> Deployment:
 @router.post("/{name}/canary/rollback")
 def rollback_canary(name: str, body: StopCanary, platform: Caller) -> Deployment:
     return platform.serving.rollback_canary(name, reason=body.reason)
+
+
+class ScoreTable(BaseModel):
+    model: str
+    source: str
+    output: str
+    version: int | None = None
+    keep_columns: list[str] | None = None
+    chunk_rows: int = 250_000
+
+
+@router.post("/-/score-table")
+def score_table(body: ScoreTable, platform: Caller) -> BatchScoreResult:
+    fields = body.model_dump()
+    return platform.serving.score_table(
+        fields.pop("model"), fields.pop("source"), fields.pop("output"), **fields
+    )
 
 
 class GroundTruth(BaseModel):
