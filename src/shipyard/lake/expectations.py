@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shipyard.errors import InvalidArgument
-from shipyard.lake.casting import quote
+from shipyard.lake.casting import SqlConnection, quote
 from shipyard.lake.models import Expectation, ExpectationResult
 
 FAILED_COLUMN = "_failed_expectations"
@@ -60,7 +60,7 @@ class Checked:
 
 
 def check(
-    con: duckdb.DuckDBPyConnection, data: pa.Table, expectations: list[Expectation], *, table: str
+    con: SqlConnection, data: pa.Table, expectations: list[Expectation], *, table: str
 ) -> Checked:
     """Apply ``expectations`` to ``data``.
 

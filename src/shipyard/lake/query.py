@@ -9,6 +9,7 @@ sqlglot; so is column-level lineage.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,10 +21,11 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
 from shipyard.errors import InvalidArgument
-from shipyard.lake.casting import new_connection, quote
+from shipyard.lake.casting import SqlConnection, new_connection, quote
 
 __all__ = ["column_lineage", "connect", "parse", "quote", "referenced_tables", "run"]
 from shipyard.lake.models import LAYERS
+from shipyard.lake.storage import arrow_schema
 
 
 def parse(sql: str) -> exp.Expression:
@@ -63,26 +65,91 @@ def is_read_only(tree: exp.Expression) -> bool:
     )
 
 
-def connect(tables: Mapping[str, DeltaTable | pa.Table]) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection where every table is a view named ``<layer>.<name>``."""
-    con = new_connection()
-    for layer in LAYERS:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {layer}")
-    for i, (name, source) in enumerate(tables.items()):
-        register(con, name, source, alias=f"__lake_{i}")
-    return con
+class Session:
+    """A private namespace on the shared DuckDB: its own in-memory catalog, so that
+    concurrent queries can each have their own ``bronze.orders`` view."""
+
+    def __init__(self) -> None:
+        self.con = new_connection()
+        self.catalog = f"lake_{uuid.uuid4().hex[:16]}"
+        self.con.execute(f"ATTACH ':memory:' AS {self.catalog}")
+        self.con.execute(f"USE {self.catalog}")
+        for layer in LAYERS:
+            self.con.execute(f"CREATE SCHEMA {layer}")
+
+    def sql(self, query: str) -> Any:
+        return self.con.sql(query)
+
+    def execute(self, query: str) -> Any:
+        return self.con.execute(query)
+
+    def register(self, name: str, obj: object) -> Any:
+        return self.con.register(name, obj)
+
+    def unregister(self, name: str) -> Any:
+        return self.con.unregister(name)
+
+    def close(self) -> None:
+        try:
+            self.con.execute("USE memory")
+            self.con.execute(f"DETACH {self.catalog}")
+        finally:
+            self.con.close()
 
 
-def register(
-    con: duckdb.DuckDBPyConnection, name: str, source: DeltaTable | pa.Table, *, alias: str
-) -> None:
+def connect(tables: Mapping[str, DeltaTable | pa.Table]) -> Session:
+    """A DuckDB session where every table is a view named ``<layer>.<name>``."""
+    session = Session()
+    try:
+        for i, (name, source) in enumerate(tables.items()):
+            register(session, name, source, alias=f"__lake_{i}")
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def register(con: Session, name: str, source: DeltaTable | pa.Table, *, alias: str) -> None:
     layer, _, rest = name.partition(".")
+    view = f"{layer}.{quote(rest)}"
+    if isinstance(source, DeltaTable):
+        files = _native_files(source)
+        if files:
+            cols = ", ".join(quote(f.name) for f in arrow_schema(source))
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE VIEW {view} AS SELECT {cols} FROM "
+                    f"read_parquet({_sql_list(files)}, union_by_name = true)"
+                )
+                return
+            except duckdb.Error:
+                pass  # e.g. a column no file has yet: let Arrow fill it in
     obj: Any = source.to_pyarrow_dataset() if isinstance(source, DeltaTable) else source
     con.register(alias, obj)
-    con.execute(f"CREATE OR REPLACE VIEW {layer}.{quote(rest)} AS SELECT * FROM {alias}")
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {alias}")
 
 
-def run(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+def _native_files(dt: DeltaTable) -> list[str]:
+    """Local Parquet files of a snapshot that DuckDB may read directly, or [].
+
+    The snapshot is exactly its files when there are no deletion vectors, no
+    column mapping and no partition columns (values not stored in the files).
+    """
+    protocol = dt.protocol()
+    features = set(protocol.reader_features or [])
+    if features & {"deletionVectors", "columnMapping"} or dt.metadata().partition_columns:
+        return []
+    files = list(dt.file_uris())
+    if any("://" in f for f in files):
+        return []  # remote storage: DuckDB has no object store here, Arrow does
+    return files
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join("'" + i.replace("'", "''") + "'" for i in items) + "]"
+
+
+def run(con: SqlConnection, sql: str) -> pa.Table:
     """Execute and return Arrow; DuckDB errors become ``InvalidArgument``."""
     try:
         rel = con.sql(sql)

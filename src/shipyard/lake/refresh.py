@@ -30,7 +30,7 @@ from shipyard.errors import Conflict, InvalidArgument
 from shipyard.lake import expectations as checks
 from shipyard.lake import query
 from shipyard.lake import schema as schemas
-from shipyard.lake.casting import quote
+from shipyard.lake.casting import SqlConnection, quote
 from shipyard.lake.models import ExpectationResult, TableDefinition, quarantine_name
 from shipyard.lake.storage import (
     META_DEFINITION,
@@ -149,9 +149,7 @@ def _appended(dt: DeltaTable, since: int, until: int) -> pa.Table | None:
     return schemas.align(data, arrow_schema(dt))
 
 
-def _run(
-    con: duckdb.DuckDBPyConnection, d: TableDefinition, function: Callable[..., Any] | None
-) -> pa.Table:
+def _run(con: SqlConnection, d: TableDefinition, function: Callable[..., Any] | None) -> pa.Table:
     if d.sql:
         return query.run(con, d.sql)
     if function is None:
@@ -170,7 +168,7 @@ def _run(
     raise InvalidArgument(f"the function of '{d.name}' must return a pyarrow.Table or relation")
 
 
-def dedupe(con: duckdb.DuckDBPyConnection, data: pa.Table, keys: list[str] | None) -> pa.Table:
+def dedupe(con: SqlConnection, data: pa.Table, keys: list[str] | None) -> pa.Table:
     """One row per key: the latest ``_ingested_at`` (then the last one read)."""
     if not keys or data.num_rows == 0:
         return data
