@@ -77,7 +77,8 @@ def _latest_sql(vq: ViewQuery, start: datetime | None, end: datetime | None) -> 
     )
 
 
-def _key_strings(batch: pa.RecordBatch, keys: list[str]) -> pa.Array:
+def key_strings(batch: pa.RecordBatch | pa.Table, keys: list[str]) -> pa.Array:
+    """Entity keys as the online store's strings (``\\x1f`` between parts)."""
     cols = [pc.cast(batch.column(k), pa.string()) for k in keys]
     if len(cols) == 1:
         return cols[0]
@@ -108,7 +109,7 @@ def materialize_view(
                     f"source of feature view '{vq.view.name}' has rows with null join keys"
                 )
             # Written in key order: in-order B-tree inserts are several times faster.
-            key_col = _key_strings(batch, vq.join_keys)
+            key_col = key_strings(batch, vq.join_keys)
             order = pc.sort_indices(key_col)
             keys = key_col.take(order).to_pylist()
             batch = batch.take(order)

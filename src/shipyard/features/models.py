@@ -386,6 +386,22 @@ class MaterializeResult:
         }
 
 
+@dataclass
+class PushResult:
+    push_source: str
+    rows: int
+    online_written: int
+    table_version: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "push_source": self.push_source,
+            "rows": self.rows,
+            "online_written": self.online_written,
+            "table_version": self.table_version,
+        }
+
+
 def _micros_to_dt(us: int | None) -> datetime | None:
     if us is None:
         return None

@@ -61,7 +61,7 @@ class Definitions:
             if entity is None:
                 raise InvalidArgument(
                     f"feature view '{view.name}' uses entity '{name}', which is not defined"
-                    + _suggest(name, self.entities),
+                    + suggest(name, self.entities),
                     view=view.name,
                     entity=name,
                 )
@@ -74,12 +74,12 @@ class Definitions:
         if name in self.odfvs:
             return self.odfvs[name].feature_names
         raise NotFound(
-            f"no feature view named '{name}'" + _suggest(name, [*self.views, *self.odfvs]),
+            f"no feature view named '{name}'" + suggest(name, [*self.views, *self.odfvs]),
             view=name,
         )
 
 
-def _suggest(name: str, candidates: Any) -> str:
+def suggest(name: str, candidates: Any) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
@@ -114,7 +114,7 @@ def resolve(
         if svc is None:
             raise NotFound(
                 f"no feature service named '{feature_service}'"
-                + _suggest(feature_service, defs.services),
+                + suggest(feature_service, defs.services),
                 feature_service=feature_service,
             )
         refs = svc.refs()
@@ -134,7 +134,7 @@ def resolve(
             picked = [feat]
         else:
             raise NotFound(
-                f"feature view '{view}' has no feature '{feat}'" + _suggest(feat, names),
+                f"feature view '{view}' has no feature '{feat}'" + suggest(feat, names),
                 ref=ref,
             )
         out += [(view, f) for f in picked if (view, f) not in out]

@@ -114,11 +114,14 @@ class LakeTables:
         name: str,
         data: pa.Table,
         *,
+        mode: str = "overwrite",
         sources: list[str] | None = None,
         operation: str = "write",
         owner: str | None = None,
     ) -> int:
-        """Write ``data`` as a new version (overwrite) of ``name``; returns the Delta version.
+        """Write ``data`` as a new version of ``name`` (``overwrite`` or ``append``).
+
+        Returns the Delta version.
 
         Through the lake service (which audits it and records ``sources`` as lineage)
         when it is installed.
@@ -138,11 +141,11 @@ class LakeTables:
         from deltalake import DeltaTable, write_deltalake
 
         path = self.path(name)
-        write_deltalake(
+        write_deltalake(  # type: ignore[call-overload]
             path,
             data,
-            mode="overwrite",
-            schema_mode="overwrite",
+            mode=mode,
+            schema_mode="overwrite" if mode == "overwrite" else None,
             storage_options=self._storage_options(),
         )
         return DeltaTable(path, storage_options=self._storage_options()).version()

@@ -141,7 +141,7 @@ class SqliteOnlineStore(OnlineStore):
         except (AttributeError, KeyError):
             conn, one = self._reader(), self._stmts(namespace).one
         try:
-            return conn.execute(one, (key,)).fetchone()  # type: ignore[no-any-return]
+            return conn.execute(one, (key,)).fetchone()
         except sqlite3.OperationalError as exc:
             return self._missing(exc)
 
