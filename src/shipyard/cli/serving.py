@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -298,7 +299,37 @@ def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     console.print(f"deleted deployment {name}")
 
 
+def export(
+    model: str = typer.Argument(..., help="churn@champion or churn/3"),
+    format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Where to write the file."),
+    tolerance: float = typer.Option(1e-4, help="Largest allowed output difference."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Export a model version for the edge (ONNX), checked for parity on held-out rows."""
+    r = platform().serving.export_model(
+        model, format=format, tolerance=tolerance, output=str(output) if output else None
+    )
+    if as_json:
+        print_json(r)
+        return
+    console.print(
+        f"exported {r.model_version} to {r.path} ({r.size_bytes} bytes, {r.converter}); "
+        f"max |diff| {r.max_abs_diff:.2e} on {r.rows_checked} rows; recorded as {r.asset}"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add this capability's commands to the root `shipyard` app."""
+    """Add this capability's commands to the root `shipyard` app.
+
+    ``export`` joins the registry's ``models`` group if it has one, else a group of its own.
+    """
     app.command("deploy")(deploy)
     app.add_typer(deployments, name="deployments")
+    for info in app.registered_groups:
+        if info.name == "models" and info.typer_instance is not None:
+            info.typer_instance.command("export")(export)
+            return
+    models = typer.Typer(help="Models: export for the edge.", no_args_is_help=True)
+    models.command("export")(export)
+    app.add_typer(models, name="models")

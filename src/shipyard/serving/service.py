@@ -19,6 +19,7 @@ from shipyard.serving import store
 from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.batch import BatchScoreResult, score_table
 from shipyard.serving.context import logger_for, runtime_for
+from shipyard.serving.export import ExportResult, export_model
 from shipyard.serving.models import (
     Deployment,
     DeploymentSpec,
@@ -355,6 +356,35 @@ class ServingService(CanaryOps, Service):
             version=version,
             keep_columns=keep_columns,
             chunk_rows=chunk_rows,
+        )
+
+    # -- edge export ----------------------------------------------------------------------
+
+    def export_model(
+        self,
+        model: str,
+        *,
+        format: str = "onnx",
+        holdout: Any = None,
+        tolerance: float = 1e-4,
+        output: str | None = None,
+    ) -> ExportResult:
+        """Convert a model version to ONNX, check parity on held-out rows, record it.
+
+        Args:
+            model: ``churn@champion``, ``churn/3`` or a ``models:/`` URI.
+            holdout: a DataFrame of rows to compare on (default: the model's input example).
+            tolerance: the largest allowed absolute difference between the two outputs.
+            output: where to write the ``.onnx`` file (default: ``<home>/exports/``).
+
+        Returns:
+            The file, the run artifact, the catalog asset and the measured difference.
+
+        Raises:
+            InvalidArgument: an unsupported model or format, or outputs that differ.
+        """
+        return export_model(
+            self._ctx, model, format=format, holdout=holdout, tolerance=tolerance, output=output
         )
 
     # -- internals ----------------------------------------------------------------------

@@ -1,0 +1,209 @@
+"""Edge export: a registered model version to ONNX, checked for parity, recorded with lineage.
+
+scikit-learn models convert with skl2onnx, LightGBM and XGBoost with onnxmltools
+(each imported only when needed). The converted model is run with onnxruntime
+on held-out rows and must match the original within ``tolerance``; only then is
+it stored as an artifact of the version's run and cataloged as
+``model_export:<name>.v<version>.onnx`` with an ``export`` edge from the model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from shipyard._internal.service import ServiceContext
+from shipyard.errors import InvalidArgument
+from shipyard.security.models import Permission
+
+FORMATS = ("onnx",)
+#: The highest opset every converter here supports (onnxmltools: 15).
+TARGET_OPSET = 15
+
+
+class ExportResult(BaseModel):
+    model_version: str
+    format: str
+    converter: str
+    path: str
+    artifact: str | None
+    asset: str
+    rows_checked: int
+    max_abs_diff: float
+    tolerance: float
+    size_bytes: int
+
+
+def _convert(model: Any, n_features: int) -> tuple[bytes, str]:
+    kind = type(model).__module__.split(".")[0]
+    if kind == "lightgbm":
+        import onnxmltools
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        onx = onnxmltools.convert_lightgbm(
+            model,
+            initial_types=[("input", FloatTensorType([None, n_features]))],
+            target_opset=TARGET_OPSET,
+            zipmap=False,
+        )
+        return onx.SerializeToString(), "onnxmltools.convert_lightgbm"
+    if kind == "xgboost":
+        import onnxmltools
+        from onnxmltools.convert.common.data_types import FloatTensorType
+
+        onx = onnxmltools.convert_xgboost(
+            model,
+            initial_types=[("input", FloatTensorType([None, n_features]))],
+            target_opset=TARGET_OPSET,
+        )
+        return onx.SerializeToString(), "onnxmltools.convert_xgboost"
+    if kind == "sklearn":
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import FloatTensorType
+
+        options = {id(model): {"zipmap": False}} if hasattr(model, "predict_proba") else None
+        onx = convert_sklearn(
+            model,
+            initial_types=[("input", FloatTensorType([None, n_features]))],
+            target_opset=TARGET_OPSET,
+            options=options,
+        )
+        return onx.SerializeToString(), "skl2onnx.convert_sklearn"
+    raise InvalidArgument(
+        f"cannot export a {type(model).__name__} model to ONNX "
+        "(scikit-learn, LightGBM and XGBoost models can be)"
+    )
+
+
+def run_onnx(data: bytes, frame: pd.DataFrame, predict_method: str) -> np.ndarray:
+    """Score ``frame`` with the ONNX model alone (onnxruntime), like the original would."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: frame.to_numpy(dtype=np.float32)}
+    outputs = session.run(None, feed)
+    if predict_method == "predict_proba" and len(outputs) > 1:
+        probs = np.asarray(outputs[1])
+        return probs[:, 1] if probs.ndim == 2 and probs.shape[1] == 2 else probs
+    return np.asarray(outputs[0]).reshape(len(frame), -1).squeeze(-1)
+
+
+def _holdout(model_dir: Path, holdout: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    if holdout is None:
+        example = model_dir / "input_example.json"
+        if not example.exists():
+            raise InvalidArgument(
+                "no held-out rows: pass holdout= or log the model with an input_example"
+            )
+        split = json.loads(example.read_text())
+        holdout = pd.DataFrame(split["data"], columns=split["columns"])
+    cols = columns or list(holdout.columns)
+    missing = [c for c in cols if c not in holdout.columns]
+    if missing:
+        raise InvalidArgument(f"held-out rows lack the model's columns {missing}")
+    return holdout[cols].astype("float64")
+
+
+def export_model(
+    ctx: ServiceContext,
+    model: str,
+    *,
+    format: str = "onnx",
+    holdout: pd.DataFrame | None = None,
+    tolerance: float = 1e-4,
+    output: str | Path | None = None,
+) -> ExportResult:
+    """See ``ServingService.export_model``."""
+    from shipyard.registry.service import RegistryService
+
+    if format not in FORMATS:
+        raise InvalidArgument(f"unknown export format '{format}' (one of {', '.join(FORMATS)})")
+    registry = RegistryService(ctx)
+    mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
+    uri = f"models:/{mv.name}/{mv.version}"
+    loaded = registry.load_model(uri)
+    frame = _holdout(registry.download_model(uri), holdout, list(loaded.input_columns))
+    data, converter = _convert(loaded.model, frame.shape[1])
+    expected = np.asarray(loaded.predict(frame), dtype=np.float64).reshape(len(frame), -1)
+    got = run_onnx(data, frame, loaded.predict_method).astype(np.float64).reshape(len(frame), -1)
+    diff = float(np.max(np.abs(expected - got))) if len(frame) else 0.0
+    if not diff <= tolerance:
+        raise InvalidArgument(
+            f"the ONNX model differs from {mv.name}/{mv.version} by {diff:.3g} on "
+            f"{len(frame)} held-out rows (tolerance {tolerance:g}); not exported",
+            max_abs_diff=diff,
+        )
+    return _record(ctx, mv, data, converter, len(frame), diff, tolerance, output)
+
+
+def _record(
+    ctx: ServiceContext,
+    mv: Any,
+    data: bytes,
+    converter: str,
+    rows: int,
+    diff: float,
+    tolerance: float,
+    output: str | Path | None,
+) -> ExportResult:
+    name = f"{mv.name}.v{mv.version}.onnx"
+    target = Path(output) if output else ctx.settings.home_dir / "exports" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    artifact = None
+    if mv.run_id:
+        from shipyard.tracking.service import TrackingService
+
+        artifact = TrackingService(ctx).put_artifact(mv.run_id, f"exports/{name}", data)
+    with ctx.db.connect() as conn:
+        model_asset = ctx.catalog.get(conn, "model", mv.name)
+    with ctx.mutation(
+        "serving.export_model",
+        team=model_asset.owner,
+        asset=f"model_export:{name}",
+        permission=Permission.WRITE,
+    ) as m:
+        asset = ctx.catalog.upsert(
+            m.conn,
+            kind="model_export",
+            name=name,
+            owner=model_asset.owner,
+            created_by=ctx.principal.name,
+            properties={
+                "format": "onnx",
+                "converter": converter,
+                "artifact": artifact,
+                "run_id": mv.run_id,
+                "rows_checked": rows,
+                "max_abs_diff": diff,
+                "opset": TARGET_OPSET,
+                "size_bytes": len(data),
+            },
+        )
+        ctx.catalog.add_edge(
+            m.conn,
+            model_asset,
+            asset,
+            operation="export",
+            created_by=ctx.principal.name,
+            source_version=mv.version,
+        )
+        m.asset = str(asset.ref)
+        m.details = {"converter": converter, "max_abs_diff": diff}
+    return ExportResult(
+        model_version=f"{mv.name}/{mv.version}",
+        format="onnx",
+        converter=converter,
+        path=str(target),
+        artifact=artifact,
+        asset=str(asset.ref),
+        rows_checked=rows,
+        max_abs_diff=diff,
+        tolerance=tolerance,
+        size_bytes=len(data),
+    )
