@@ -9,6 +9,7 @@ from shipyard.lake.models import (
     RefreshResult,
     TableDefinition,
     TableInfo,
+    table,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "RefreshResult",
     "TableDefinition",
     "TableInfo",
+    "table",
 ]

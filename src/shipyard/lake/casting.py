@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 MIN_PARSE_SHARE = 0.8
+INFER_ROWS = 20_000
 _INT_RE = "[+-]?[0-9]+"
 
 #: Candidate types for text columns, most specific first.
@@ -91,24 +92,31 @@ def new_connection() -> duckdb.DuckDBPyConnection:
 
 
 def infer_schema(con: SqlConnection, raw: pa.Table) -> pa.Schema:
-    """The most specific type per text column that most non-empty values parse as."""
-    con.register("__raw", raw)
-    fields = []
+    """The most specific type per text column that most non-empty values parse as.
+
+    Looks at the first ``INFER_ROWS`` rows, in one DuckDB pass for all columns.
+    """
+    sample = raw.slice(0, INFER_ROWS)
+    exprs = []
+    for name in sample.column_names:
+        exprs.append(f"count({quote(name)})")
+        exprs += [f"count({_cast_expr(name, d)})" for d, _ in _CANDIDATES]
+    con.register("__raw", sample)
     try:
-        for name in raw.column_names:
-            exprs = ", ".join(f"count({_cast_expr(name, d)})" for d, _ in _CANDIDATES)
-            counts = con.execute(f"SELECT count({quote(name)}), {exprs} FROM __raw").fetchall()[0]
-            assert counts is not None
-            total, *parsed = counts
-            chosen: pa.DataType = pa.string()
-            if total:
-                for (_, arrow_type), n in zip(_CANDIDATES, parsed, strict=True):
-                    if n / total >= MIN_PARSE_SHARE:
-                        chosen = arrow_type
-                        break
-            fields.append(pa.field(name, chosen))
+        counts = con.execute(f"SELECT {', '.join(exprs)} FROM __raw").fetchall()[0]
     finally:
         con.unregister("__raw")
+    fields = []
+    width = len(_CANDIDATES) + 1
+    for i, name in enumerate(sample.column_names):
+        total, *parsed = counts[i * width : (i + 1) * width]
+        chosen: pa.DataType = pa.string()
+        if total:
+            for (_, arrow_type), n in zip(_CANDIDATES, parsed, strict=True):
+                if n / total >= MIN_PARSE_SHARE:
+                    chosen = arrow_type
+                    break
+        fields.append(pa.field(name, chosen))
     return pa.schema(fields)
 
 

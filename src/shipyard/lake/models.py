@@ -273,3 +273,50 @@ class ColumnLineage(BaseModel):
     column: str
     edges: list[tuple[str, str]] = Field(default_factory=list)  # (column, fed by)
     roots: list[str] = Field(default_factory=list)  # the columns at the start (bronze)
+
+
+def table(
+    name: str,
+    *,
+    source: str | None = None,
+    sources: list[str] | None = None,
+    expectations: list[Expectation] | None = None,
+    dedupe_on: list[str] | None = None,
+    primary_key: list[str] | None = None,
+    incremental: bool = False,
+    schema_evolution: bool = False,
+    description: str = "",
+) -> Callable[[Callable[..., Any]], TableDefinition]:
+    """Decorator: a function of a DuckDB connection becomes a ``TableDefinition``.
+
+    The function receives a connection where every source is a view named
+    ``<layer>.<name>`` and returns a ``pyarrow.Table`` or a DuckDB relation; it
+    may also return a SQL string, which is then the definition::
+
+        @table("silver.orders", source="bronze.orders", primary_key=["order_id"])
+        def orders(con):
+            return con.sql("SELECT * FROM bronze.orders WHERE amount >= 0")
+
+        platform.lake.define(orders)
+    """
+
+    def wrap(fn: Callable[..., Any]) -> TableDefinition:
+        fields: dict[str, Any] = {
+            "name": name,
+            "source": source,
+            "sources": sources,
+            "expectations": list(expectations or []),
+            "dedupe_on": dedupe_on,
+            "primary_key": primary_key,
+            "incremental": incremental,
+            "schema_evolution": schema_evolution,
+            "description": description or fn.__doc__ or "",
+        }
+        if fn.__code__.co_argcount == 0:
+            text = fn()
+            if not isinstance(text, str):
+                raise InvalidArgument(f"{fn.__name__}() without arguments must return SQL text")
+            return TableDefinition(sql=text, **fields)
+        return TableDefinition(function=fn, **fields)
+
+    return wrap

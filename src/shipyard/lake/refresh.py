@@ -112,7 +112,7 @@ def compute(
     con = query.connect(inputs)
     try:
         result = _run(con, d, function)
-        result = dedupe(con, result, d.dedupe_on)
+        result = dedupe(con, result, d.dedupe_on or d.primary_key)
         checked = checks.check(con, result, d.expectations, table=d.name)
     finally:
         con.close()

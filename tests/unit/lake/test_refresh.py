@@ -170,3 +170,31 @@ def test_python_function_definition(lake: Platform) -> None:
     lake.lake.define(TableDefinition(name="gold.big", function=big_orders, source="bronze.orders"))
     r = lake.lake.refresh("gold.big")
     assert r.rows_written == 3
+
+
+def test_table_decorator(lake: Platform) -> None:
+    from shipyard.lake import table
+
+    @table(
+        "silver.positive",
+        source="bronze.orders",
+        primary_key=["order_id"],
+        expectations=[Expectation.not_null("customer_id", action="quarantine")],
+    )
+    def positive(con):  # type: ignore[no-untyped-def]
+        """Orders with a positive amount."""
+        return con.sql("SELECT order_id, customer_id, amount FROM bronze.orders WHERE amount > 0")
+
+    @table("gold.total")
+    def total() -> str:
+        return "SELECT sum(amount) AS total FROM silver.positive"
+
+    info = lake.lake.define(positive)
+    assert info.description == "Orders with a positive amount."
+    lake.lake.define(total)
+    results = lake.lake.refresh_all()
+    assert [(r.table, r.rows_written) for r in results] == [
+        ("silver.positive", 3),
+        ("gold.total", 1),
+    ]
+    assert lake.lake.read("gold.total")["total"][0].as_py() == 60.5
