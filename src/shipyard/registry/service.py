@@ -451,6 +451,23 @@ class RegistryService(PromotionMixin, Service):
         assert version is not None
         return self.get_model_version(name, version)
 
+    def list_model_files(self, name: str, version: int) -> list[str]:
+        """Every file of a version (paths relative to the model folder)."""
+        mv = self.get_model_version(name, version)
+        out: list[str] = []
+        todo = [""]
+        while todo:
+            rel = todo.pop()
+            for f in self._artifacts.list(safe_key(mv.storage_location, rel)):
+                child = f.path[len(mv.storage_location) + 1 :]
+                (todo if f.is_dir else out).append(child)
+        return sorted(out)
+
+    def read_model_file(self, name: str, version: int, path: str) -> bytes:
+        """One file of a version. Raises NotFound, InvalidArgument (``..``)."""
+        mv = self.get_model_version(name, version)
+        return self._artifacts.get_bytes(safe_key(mv.storage_location, safe_key(path)))
+
     def download_model(self, uri: str) -> Path:
         """A local folder with the files of the version ``uri`` points at."""
         mv = self.resolve(uri)

@@ -7,8 +7,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.tracking import store
@@ -183,8 +181,28 @@ class ArtifactsMixin:
             )
         return logged
 
+    def record_model(self, run_id: str, artifact_path: str = "model") -> LoggedModel:
+        """Record a model whose files (with ``MLmodel``) were already uploaded to the run.
+
+        Raises:
+            InvalidArgument: there is no readable MLmodel under ``artifact_path``.
+        """
+        import yaml
+
+        rel = safe_key(artifact_path)
+        try:
+            raw = self.artifacts.get_bytes(self._run_key(run_id, safe_key(rel, "MLmodel")))
+            mlmodel = yaml.safe_load(raw)
+        except (NotFound, yaml.YAMLError):
+            raise InvalidArgument(
+                f"no readable MLmodel under '{rel}' of run {run_id}", path=rel
+            ) from None
+        if not isinstance(mlmodel, dict) or "model_uuid" not in mlmodel:
+            raise InvalidArgument(f"the MLmodel under '{rel}' is not a Shipyard model", path=rel)
+        return self._record_model(run_id, rel, None, mlmodel)
+
     def _record_model(
-        self, run_id: str, rel: str, folder: Path, mlmodel: dict[str, Any]
+        self, run_id: str, rel: str, folder: Path | None, mlmodel: dict[str, Any]
     ) -> LoggedModel:
         key = self._run_key(run_id, rel)
         model_id = f"m-{mlmodel['model_uuid']}"
@@ -193,7 +211,8 @@ class ArtifactsMixin:
         with self._write_check(run_id, "tracking.log_model") as m:
             row = store.run_row(m.conn, run_id)
             store.require_active(row)
-            self.artifacts.put_dir(folder, key)
+            if folder is not None:
+                self.artifacts.put_dir(folder, key)
             m.conn.execute(
                 logged_models.insert().values(
                     id=model_id,
@@ -226,27 +245,3 @@ class ArtifactsMixin:
                 signature=signature_of(mlmodel),
                 model_uri=f"runs:/{run_id}/{rel}",
             )
-
-    def get_logged_model(self, model_id: str) -> LoggedModel:
-        """Raises NotFound."""
-        with self._ctx.db.connect() as conn:
-            row = conn.execute(
-                sa.select(logged_models).where(logged_models.c.id == model_id)
-            ).first()
-        if row is None:
-            raise NotFound(f"no logged model '{model_id}'", model_id=model_id)
-        return LoggedModel(
-            id=row.id,
-            experiment_id=row.experiment_id,
-            run_id=row.run_id,
-            name=row.name,
-            artifact_location=row.artifact_location,
-            status=row.status,
-            model_type=row.model_type,
-            tags=dict(row.tags or {}),
-            params=dict(row.params or {}),
-            creation_time=row.creation_time,
-            last_updated_time=row.last_updated_time,
-            flavor=row.model_type,
-            model_uri=f"runs:/{row.run_id}/{row.name}" if row.run_id else None,
-        )

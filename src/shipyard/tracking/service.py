@@ -20,6 +20,7 @@ from shipyard.tracking import store
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.artifacts_service import ArtifactsMixin
 from shipyard.tracking.buffer import MetricBuffer
+from shipyard.tracking.logged_models import LoggedModelsMixin
 from shipyard.tracking.models import (
     Experiment,
     LifecycleStage,
@@ -63,7 +64,7 @@ def input_ref(data: Any) -> str:
     )
 
 
-class TrackingService(ArtifactsMixin, Service):
+class TrackingService(ArtifactsMixin, LoggedModelsMixin, Service):
     """Experiments, runs, params, metrics, tags, inputs, artifacts and logged models."""
 
     # -- experiments --------------------------------------------------------------------

@@ -80,6 +80,11 @@ class SklearnFlavor(Flavor):
         conf = flavors.get("sklearn", {})
         file = path / conf.get("pickled_model", "model.pkl")
         fmt = conf.get("serialization_format", "pickle")
+        if fmt == "skops":  # MLflow 3's default for scikit-learn
+            import skops.io as sio
+
+            trusted = conf.get("skops_trusted_types") or sio.get_untrusted_types(file=file)
+            return sio.load(file, trusted=trusted)
         with open(file, "rb") as f:
             if fmt == "cloudpickle":
                 import cloudpickle

@@ -1,0 +1,456 @@
+"""The MLflow REST API over Shipyard's services, so the stock ``mlflow`` client works.
+
+``MLFLOW_TRACKING_URI=http://host:port`` and ``MLFLOW_TRACKING_TOKEN=<shipyard
+token>``: experiments, runs, params, metrics, tags, batches, metric history,
+search, artifacts (the ``/api/2.0/mlflow-artifacts`` proxy), logged models,
+the registry with aliases, and ``/api/3.0/mlflow/server-info``.
+
+Handlers parse MLflow's JSON, call one service method and answer in MLflow's
+shapes (``shipyard.tracking.mlflow_wire``). ``MlflowRoute`` maps Shipyard errors
+to MLflow's ``error_code`` strings: this protocol's edge, mapped once here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+
+import shipyard
+from shipyard.api.deps import Caller
+from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.tracking import mlflow_wire as wire
+
+MLFLOW_VERSION = "3.5.0"  # the REST API level served (log_spans and friends excluded)
+
+
+class MlflowJSON(Response):
+    """JSON with NaN and infinities as MLflow's server writes them."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=True, separators=(",", ":")).encode()
+
+
+class MlflowRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def mapped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ShipyardError as exc:
+                body, status = wire.error_body(exc)
+                return MlflowJSON(body, status_code=status)
+
+        return mapped
+
+
+router = APIRouter(
+    route_class=MlflowRoute,
+    default_response_class=MlflowJSON,
+    tags=["mlflow"],
+    include_in_schema=False,
+)
+V2 = "/api/2.0/mlflow"
+V3 = "/api/3.0/mlflow"
+ART = "/api/2.0/mlflow-artifacts"
+
+
+async def _args(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        out: dict[str, Any] = {}
+        for key, value in request.query_params.multi_items():
+            if key in out:
+                prev = out[key]
+                out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+            else:
+                out[key] = value
+        return out
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidArgument("the request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    return data
+
+
+Args = Annotated[dict[str, Any], Depends(_args)]
+
+
+def _req(args: dict[str, Any], key: str) -> Any:
+    value = args.get(key)
+    if value in (None, ""):
+        raise InvalidArgument(f"missing value for required parameter '{key}'", param=key)
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _tags(items: Any) -> dict[str, str]:
+    return {t["key"]: str(t.get("value", "")) for t in _list(items)}
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, str):
+        return float({"Infinity": "inf", "-Infinity": "-inf"}.get(value, value))
+    return math.nan if value is None else value
+
+
+def _view(value: Any) -> str:
+    return {
+        "ACTIVE_ONLY": "active",
+        "DELETED_ONLY": "deleted",
+        "ALL": "all",
+        "1": "active",
+        "2": "deleted",
+        "3": "all",
+    }.get(str(value or "ACTIVE_ONLY"), "active")
+
+
+# -- server --------------------------------------------------------------------------------
+
+
+@router.get("/version")
+def version() -> Response:
+    return Response(MLFLOW_VERSION, media_type="text/plain")
+
+
+@router.get("/health")
+def health() -> Response:
+    return Response("OK", media_type="text/plain")
+
+
+@router.get(f"{V3}/server-info")
+def server_info() -> dict[str, Any]:
+    return {
+        "store_type": "SqlStore",
+        "workspaces_enabled": False,
+        "multipart_uploads_enabled": False,
+        "multipart_downloads_enabled": False,
+        "trace_archival_enabled": False,
+        "shipyard_version": shipyard.__version__,
+    }
+
+
+@router.get(f"{V3}/server-features")
+def server_features() -> dict[str, Any]:
+    return {"features": []}
+
+
+# -- experiments ------------------------------------------------------------------------------
+
+
+@router.post(f"{V2}/experiments/create")
+def create_experiment(platform: Caller, args: Args) -> dict[str, Any]:
+    exp = platform.tracking.create_experiment(_req(args, "name"), tags=_tags(args.get("tags")))
+    return {"experiment_id": exp.id}
+
+
+@router.get(f"{V2}/experiments/get")
+def get_experiment(platform: Caller, args: Args) -> dict[str, Any]:
+    return {
+        "experiment": wire.experiment(
+            platform.tracking.get_experiment(str(_req(args, "experiment_id")))
+        )
+    }
+
+
+@router.get(f"{V2}/experiments/get-by-name")
+def get_experiment_by_name(platform: Caller, args: Args) -> dict[str, Any]:
+    name = _req(args, "experiment_name")
+    return {"experiment": wire.experiment(platform.tracking.get_experiment_by_name(name))}
+
+
+@router.post(f"{V2}/experiments/search")
+def search_experiments(platform: Caller, args: Args) -> dict[str, Any]:
+    name_like = None
+    flt = str(args.get("filter") or "")
+    if flt.startswith(("name LIKE", "name =", "attribute.name =", "attributes.name =")):
+        name_like = flt.split("=" if "=" in flt else "LIKE", 1)[1].strip().strip("'\"")
+    page = platform.tracking.list_experiments(
+        name_like=name_like,
+        view=_view(args.get("view_type")),
+        page_size=int(args.get("max_results") or 1000),
+        page_token=args.get("page_token") or None,
+    )
+    out: dict[str, Any] = {"experiments": [wire.experiment(e) for e in page.items]}
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return out
+
+
+@router.post(f"{V2}/experiments/update")
+def update_experiment(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.update_experiment(str(_req(args, "experiment_id")), name=args.get("new_name"))
+    return {}
+
+
+@router.post(f"{V2}/experiments/delete")
+def delete_experiment(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.update_experiment(str(_req(args, "experiment_id")), lifecycle_stage="deleted")
+    return {}
+
+
+@router.post(f"{V2}/experiments/restore")
+def restore_experiment(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.update_experiment(str(_req(args, "experiment_id")), lifecycle_stage="active")
+    return {}
+
+
+@router.post(f"{V2}/experiments/set-experiment-tag")
+def set_experiment_tag(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.update_experiment(
+        str(_req(args, "experiment_id")), tags={_req(args, "key"): str(args.get("value", ""))}
+    )
+    return {}
+
+
+# -- runs ---------------------------------------------------------------------------------------
+
+
+@router.post(f"{V2}/runs/create")
+def create_run(platform: Caller, args: Args) -> dict[str, Any]:
+    tags = _tags(args.get("tags"))
+    run = platform.tracking.create_run(
+        experiment_id=str(args.get("experiment_id") or "0"),
+        run_name=args.get("run_name") or None,
+        tags=tags,
+        parent_run_id=tags.get("mlflow.parentRunId"),
+        start_time=int(args["start_time"]) if args.get("start_time") else None,
+        user=args.get("user_id") or None,
+    )
+    return {"run": wire.run(run)}
+
+
+def _run_id(args: dict[str, Any]) -> str:
+    return str(args.get("run_id") or _req(args, "run_uuid"))
+
+
+@router.get(f"{V2}/runs/get")
+def get_run(platform: Caller, args: Args) -> dict[str, Any]:
+    return {"run": wire.run(platform.tracking.get_run(_run_id(args)))}
+
+
+@router.post(f"{V2}/runs/update")
+def update_run(platform: Caller, args: Args) -> dict[str, Any]:
+    run = platform.tracking.update_run(
+        _run_id(args),
+        status=args.get("status") or None,
+        end_time=int(args["end_time"]) if args.get("end_time") else None,
+        run_name=args.get("run_name") or None,
+    )
+    return {"run_info": wire.run(run)["info"]}
+
+
+@router.post(f"{V2}/runs/delete")
+def delete_run(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.set_run_lifecycle(_run_id(args), "deleted")
+    return {}
+
+
+@router.post(f"{V2}/runs/restore")
+def restore_run(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.set_run_lifecycle(_run_id(args), "active")
+    return {}
+
+
+def _metric(m: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "key": m.get("key"),
+        "value": _float(m.get("value")),
+        "step": int(m.get("step") or 0),
+        "timestamp": int(m["timestamp"]) if m.get("timestamp") else None,
+    }
+
+
+@router.post(f"{V2}/runs/log-metric")
+def log_metric(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.log_batch(_run_id(args), metrics=[_metric(args)])
+    return {}
+
+
+@router.post(f"{V2}/runs/log-parameter")
+def log_param(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.log_batch(_run_id(args), params={_req(args, "key"): args.get("value", "")})
+    return {}
+
+
+@router.post(f"{V2}/runs/set-tag")
+def set_tag(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.set_tags(_run_id(args), {_req(args, "key"): args.get("value", "")})
+    return {}
+
+
+@router.post(f"{V2}/runs/delete-tag")
+def delete_tag(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.delete_tag(_run_id(args), _req(args, "key"))
+    return {}
+
+
+@router.post(f"{V2}/runs/log-batch")
+def log_batch(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.log_batch(
+        _run_id(args),
+        metrics=[_metric(m) for m in _list(args.get("metrics"))],
+        params=_tags(args.get("params")),
+        tags=_tags(args.get("tags")),
+    )
+    return {}
+
+
+@router.post(f"{V2}/runs/log-inputs")
+def log_inputs(platform: Caller, args: Args) -> dict[str, Any]:
+    run_id = _run_id(args)
+    for item in _list(args.get("datasets")):
+        ds = item.get("dataset") or {}
+        context = _tags(item.get("tags")).get("mlflow.data.context") or "training"
+        props = {k: ds[k] for k in ("source_type", "source", "schema", "profile") if k in ds}
+        platform.tracking.log_dataset(
+            run_id, _req(ds, "name"), digest=ds.get("digest"), context=context, properties=props
+        )
+    return {}
+
+
+@router.post(f"{V2}/runs/outputs")
+def log_outputs(platform: Caller, args: Args) -> dict[str, Any]:
+    run_id = _run_id(args)
+    for item in _list(args.get("models")):
+        platform.tracking.update_logged_model(_req(item, "model_id"), run_id=run_id)
+    return {}
+
+
+@router.post(f"{V2}/runs/log-model")
+def log_model_history(platform: Caller, args: Args) -> dict[str, Any]:
+    platform.tracking.set_tags(
+        _run_id(args), {"mlflow.log-model.history": str(args.get("model_json", ""))[:8000]}
+    )
+    return {}
+
+
+@router.post(f"{V2}/runs/search")
+def search_runs(platform: Caller, args: Args) -> dict[str, Any]:
+    page = platform.tracking.search_runs(
+        [str(e) for e in _list(args.get("experiment_ids"))],
+        filter=args.get("filter") or None,
+        order_by=_list(args.get("order_by")) or None,
+        view=_view(args.get("run_view_type")),
+        page_size=int(args.get("max_results") or 1000),
+        page_token=args.get("page_token") or None,
+    )
+    out: dict[str, Any] = {"runs": [wire.run(r) for r in page.items]}
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return out
+
+
+@router.get(f"{V2}/metrics/get-history")
+def metric_history(platform: Caller, args: Args) -> dict[str, Any]:
+    history = platform.tracking.get_metric_history(_run_id(args), _req(args, "metric_key"))
+    return {"metrics": [wire.metric(m) for m in history]}
+
+
+# -- logged models (MLflow 3) -----------------------------------------------------------------
+
+
+@router.post(f"{V2}/logged-models")
+def create_logged_model(platform: Caller, args: Args) -> dict[str, Any]:
+    m = platform.tracking.create_logged_model(
+        str(_req(args, "experiment_id")),
+        name=args.get("name") or "model",
+        source_run_id=args.get("source_run_id") or None,
+        model_type=args.get("model_type"),
+        tags=_tags(args.get("tags")),
+        params=_tags(args.get("params")),
+    )
+    return {"model": wire.logged_model(m)}
+
+
+@router.post(f"{V2}/logged-models/search")
+def search_logged_models(platform: Caller, args: Args) -> dict[str, Any]:
+    found = platform.tracking.search_logged_models(
+        [str(e) for e in _list(args.get("experiment_ids"))],
+        page_size=int(args.get("max_results") or 100),
+    )
+    return {"models": [wire.logged_model(m) for m in found]}
+
+
+@router.get(f"{V2}/logged-models/{{model_id}}")
+def get_logged_model(platform: Caller, model_id: str) -> dict[str, Any]:
+    return {"model": wire.logged_model(platform.tracking.get_logged_model(model_id))}
+
+
+@router.patch(f"{V2}/logged-models/{{model_id}}")
+def finalize_logged_model(platform: Caller, model_id: str, args: Args) -> dict[str, Any]:
+    status = {
+        "LOGGED_MODEL_READY": "READY",
+        "LOGGED_MODEL_UPLOAD_FAILED": "FAILED",
+        "LOGGED_MODEL_PENDING": "PENDING",
+    }.get(str(args.get("status")), "READY")
+    return {
+        "model": wire.logged_model(platform.tracking.update_logged_model(model_id, status=status))
+    }
+
+
+@router.patch(f"{V2}/logged-models/{{model_id}}/tags")
+def set_logged_model_tags(platform: Caller, model_id: str, args: Args) -> dict[str, Any]:
+    platform.tracking.update_logged_model(model_id, tags=_tags(args.get("tags")))
+    return {}
+
+
+@router.delete(f"{V2}/logged-models/{{model_id}}/tags/{{key}}")
+def delete_logged_model_tag(platform: Caller, model_id: str, key: str) -> dict[str, Any]:
+    platform.tracking.update_logged_model(model_id, delete_tag=key)
+    return {}
+
+
+@router.post(f"{V2}/logged-models/{{model_id}}/params")
+def log_logged_model_params(platform: Caller, model_id: str, args: Args) -> dict[str, Any]:
+    platform.tracking.update_logged_model(model_id, params=_tags(args.get("params")))
+    return {}
+
+
+# -- artifacts proxy -----------------------------------------------------------------------------
+
+
+@router.get(f"{ART}/artifacts")
+def list_artifacts(platform: Caller, args: Args) -> dict[str, Any]:
+    files = platform.tracking.proxy_list(str(args.get("path") or ""))
+    return {
+        "files": [
+            {
+                "path": f.path,
+                "is_dir": f.is_dir,
+                **({"file_size": f.file_size} if f.file_size is not None else {}),
+            }
+            for f in files
+        ]
+    }
+
+
+@router.get(f"{ART}/artifacts/{{path:path}}")
+def download_artifact(platform: Caller, path: str) -> Response:
+    return Response(platform.tracking.proxy_get(path), media_type="application/octet-stream")
+
+
+@router.put(f"{ART}/artifacts/{{path:path}}")
+async def upload_artifact(platform: Caller, path: str, request: Request) -> dict[str, Any]:
+    from starlette.concurrency import run_in_threadpool
+
+    data = await request.body()
+    await run_in_threadpool(platform.tracking.proxy_put, path, data)
+    return {}
