@@ -28,7 +28,7 @@ class CatalogSettings(_Section):
     #: SQLAlchemy URL; empty means a SQLite file in the platform home.
     url: str | None = None
     #: Seconds a SQLite writer waits for the lock before giving up.
-    busy_timeout: float = 30.0
+    busy_timeout: float = Field(default=30.0, gt=0)
 
 
 class LakeSettings(_Section):
@@ -47,24 +47,32 @@ class OnlineSettings(_Section):
 
 
 class ArtifactSettings(_Section):
+    #: Folder or ``s3://bucket/prefix``; empty means ``<home>/artifacts``.
     root: str | None = None
+    #: Options for an object-store root (e.g. ``endpoint_url``, ``region_name``).
+    storage_options: dict[str, str] = Field(default_factory=dict)
 
 
 class EventSettings(_Section):
+    #: "sqlite" (an append-only table in the catalog DB) or "nats" (JetStream).
     backend: str = "sqlite"
+    #: e.g. ``nats://127.0.0.1:4222`` for the "nats" backend.
     url: str | None = None
 
 
 class SecuritySettings(_Section):
-    #: The principal the in-process SDK acts as.
+    #: The principal the in-process SDK and the CLI act as (must exist).
     sdk_principal: str = "local-admin"
+    #: The team that owns assets created without an explicit owner.
     default_team: str = "default"
 
 
 class ServerSettings(_Section):
+    #: Interface ``shipyard serve`` binds (``0.0.0.0`` to accept remote callers).
     host: str = "127.0.0.1"
-    port: int = 8765
-    workers: int = 1
+    port: int = Field(default=8765, ge=1, le=65535)
+    #: uvicorn worker processes.
+    workers: int = Field(default=1, ge=1)
 
 
 class Settings(BaseSettings):
