@@ -7,7 +7,7 @@ import importlib
 from fastapi import APIRouter, Depends, FastAPI
 
 import shipyard
-from shipyard.api.deps import caller
+from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
 from shipyard.platform import Platform
 
@@ -15,16 +15,17 @@ from shipyard.platform import Platform
 ROUTERS = ("catalog", "security", "audit", "lake", "features", "tracking", "registry", "serving")
 
 
-#: The only API path served without a bearer token (besides the OpenAPI document and its UI).
-PUBLIC_PATHS = frozenset({"/api/v1/health"})
+__all__ = ["PUBLIC_PATHS", "ROUTERS", "create_app"]
 
 
 def create_app(platform: Platform) -> FastAPI:
     """The API over ``platform`` (the root; each request acts as its token's principal).
 
-    Every capability router is mounted with the ``caller`` dependency, so a route
-    is authenticated even if its handler forgets to ask for the caller (FastAPI
-    caches the dependency per request: one token lookup either way).
+    Every capability router is mounted with the ``authenticated`` dependency, so
+    a route is authenticated even if its handler forgets to ask for the caller
+    (the caller is resolved once per request: one token lookup either way). Only
+    the liveness probes in ``PUBLIC_PATHS`` and the OpenAPI document answer
+    without a token.
     """
     app = FastAPI(
         title="Shipyard",
@@ -43,11 +44,11 @@ def create_app(platform: Platform) -> FastAPI:
         return {"status": "ok", "version": shipyard.__version__}
 
     app.include_router(health)
-    authenticated = [Depends(caller)]
+    guard = [Depends(authenticated)]
     for name in ROUTERS:
         module = importlib.import_module(f"shipyard.api.routes.{name}")
-        app.include_router(module.router, prefix="/api/v1", dependencies=authenticated)
+        app.include_router(module.router, prefix="/api/v1", dependencies=guard)
         extra = getattr(module, "root_router", None)  # e.g. protocol routes outside /api/v1
         if extra is not None:
-            app.include_router(extra, dependencies=authenticated)
+            app.include_router(extra, dependencies=guard)
     return app
