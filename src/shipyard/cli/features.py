@@ -1,9 +1,177 @@
-"""CLI commands of the features capability."""
+"""CLI of the feature store: ``shipyard plan|apply|materialize`` and ``shipyard features ...``."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+
+features_app = typer.Typer(
+    help="Feature store: definitions, freshness, online lookups.", no_args_is_help=True
+)
+
+PathsArg = typer.Argument(
+    None, help="Definition files or folders (default: features.py, features/)."
+)
+_SYMBOL = {"create": "[green]+[/green]", "update": "[yellow]~[/yellow]", "delete": "[red]-[/red]"}
+
+
+def _definitions(paths: list[Path] | None) -> list[Any]:
+    from shipyard.errors import InvalidArgument
+    from shipyard.features.loader import default_paths, load_definitions
+
+    p = platform()
+    chosen = list(paths) if paths else default_paths(p.settings.project_dir)
+    if not chosen:
+        raise InvalidArgument(
+            f"no definition files: put them in {p.settings.project_dir}/features.py or features/"
+        )
+    return load_definitions(chosen)
+
+
+def _print_plan(plan: Any, *, applied: bool) -> None:
+    pending = plan.pending
+    for c in pending:
+        console.print(f"{_SYMBOL[c.action]} {c.kind} [bold]{c.name}[/bold]")
+        for d in c.diff:
+            console.print(f"    {d}")
+        for b in c.breaking:
+            console.print(f"    [red]breaking:[/red] {b}")
+    unchanged = len(plan.changes) - len(pending)
+    verb = "applied" if applied else "to apply"
+    console.print(f"{len(pending)} change(s) {verb}, {unchanged} unchanged")
+
+
+def plan(
+    paths: list[Path] = PathsArg,
+    prune: bool = typer.Option(
+        True, "--prune/--no-prune", help="Show deletions of undeclared definitions."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show what `shipyard apply` would create, change or delete."""
+    result = platform().features.plan(_definitions(paths), prune=prune)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_plan(result, applied=False)
+
+
+def apply(
+    paths: list[Path] = PathsArg,
+    force: bool = typer.Option(False, "--force", help="Apply changes that break readers."),
+    prune: bool = typer.Option(True, "--prune/--no-prune", help="Delete undeclared definitions."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create, update and delete definitions in the catalog (all or nothing)."""
+    result = platform().features.apply(_definitions(paths), force=force, prune=prune)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_plan(result, applied=True)
+
+
+def materialize(
+    views: list[str] = typer.Argument(None, help="Views (default: every online view)."),
+    start: datetime = typer.Option(
+        None, help="Event time to start after (default: the watermark)."
+    ),
+    end: datetime = typer.Option(None, help="Event time to stop at (inclusive)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Write the latest feature values into the online store."""
+    results = platform().features.materialize(views or None, start=start, end=end)
+    rows = [r.to_dict() for r in results]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(rows, ["view", "entities", "rows", "watermark", "source_version", "seconds"])
+
+
+@features_app.command("list")
+def list_definitions(
+    kind: str = typer.Option(
+        None, help="entity, feature_view, on_demand_feature_view or feature_service."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """List feature definitions."""
+    from shipyard.features.wire import definition_to_wire
+
+    items = [definition_to_wire(d) for d in platform().features.list_definitions(kind)]
+    if as_json:
+        print_json(items)
+        return
+    rows = [
+        {
+            "kind": d["kind"],
+            "name": d["name"],
+            "owner": d["owner"],
+            "description": d["spec"].get("description", ""),
+        }
+        for d in items
+    ]
+    print_table(rows, ["kind", "name", "owner", "description"])
+
+
+@features_app.command("show")
+def show(
+    view: str = typer.Argument(..., help="A feature view."), as_json: bool = JsonOption
+) -> None:
+    """A view's definition, freshness and statistics."""
+    from shipyard.features.wire import definition_to_wire
+
+    p = platform()
+    data = {
+        "definition": definition_to_wire(p.features.get_definition("feature_view", view)),
+        "status": p.features.get_view_status(view),
+    }
+    if as_json:
+        print_json(data)
+        return
+    spec, status = data["definition"]["spec"], data["status"]
+    console.print(
+        f"[bold]feature_view:{view}[/bold]  source {spec['source']}  ttl {spec['ttl_seconds']}s"
+    )
+    console.print(
+        f"watermark {status['watermark']}  last materialized {status.get('last_materialized_at')}"
+        f"  entities {status.get('entities')}  runs {status['runs']}"
+    )
+    stats = status.get("statistics") or {}
+    rows = [
+        {"feature": f["name"], "dtype": f["dtype"], **stats.get(f["name"], {})}
+        for f in spec["features"]
+    ]
+    print_table(rows, ["feature", "dtype", "null_fraction", "min", "max", "mean"])
+
+
+@features_app.command("online")
+def online(
+    entity: list[str] = typer.Option(
+        ..., "--entity", "-e", help="key=value (repeatable: one row each)."
+    ),
+    service: str = typer.Option(None, "--service", help="A feature service."),
+    feature: list[str] = typer.Option(None, "--feature", "-f", help="view:feature (repeatable)."),
+) -> None:
+    """Look up online features for entity rows."""
+    rows = []
+    for item in entity:
+        pairs = dict(part.split("=", 1) for part in item.split(",") if "=" in part)
+        rows.append({k: json.loads(v) if v.lstrip("-").isdigit() else v for k, v in pairs.items()})
+    r = platform().features.get_online_features(
+        feature or None, feature_service=service, entity_rows=rows
+    )
+    print_json(r.to_json())
 
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root `shipyard` app."""
+    app.command("plan")(plan)
+    app.command("apply")(apply)
+    app.command("materialize")(materialize)
+    app.add_typer(features_app, name="features")

@@ -20,7 +20,9 @@ def _tz_kinds(values: Any) -> set[bool]:
 def _pandas_to_arrow(df: Any, ts_col: str) -> pa.Table:
     import pandas as pd
 
-    if ts_col in df.columns and df[ts_col].dtype == object:
+    if ts_col in df.columns and (
+        df[ts_col].dtype == object or pd.api.types.is_string_dtype(df[ts_col].dtype)
+    ):
         kinds = _tz_kinds(df[ts_col])
         if len(kinds) > 1:
             raise InvalidArgument(

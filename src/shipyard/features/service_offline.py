@@ -21,6 +21,8 @@ class OfflineMixin(FeatureServiceBase):
     # -- offline ---------------------------------------------------------------------------
 
     def _entity_input(self, entity_df: Any) -> Any:
+        if isinstance(entity_df, list):
+            return pd.DataFrame.from_records(entity_df)
         if not isinstance(entity_df, str):
             return entity_df
         text = entity_df.strip()
@@ -79,6 +81,27 @@ class OfflineMixin(FeatureServiceBase):
             timestamp_column,
         )
         return table.to_pandas()
+
+    def get_historical_table(
+        self,
+        entity_df: Any,
+        features: list[str] | None = None,
+        feature_service: str | None = None,
+        *,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        timestamp_column: str | None = None,
+    ) -> pa.Table:
+        """``get_historical_features`` as an Arrow table (no pandas conversion)."""
+        table, _ = self._historical(
+            entity_df,
+            features,
+            feature_service,
+            full_feature_names,
+            filter_by_created_timestamp,
+            timestamp_column,
+        )
+        return table
 
     def _historical(
         self,

@@ -1,7 +1,165 @@
-"""Features routes."""
+"""Feature store routes: parse, call one service method, serialise.
+
+``POST /features/online`` and ``/features/push`` are ``async`` and parse the body
+with orjson themselves: the lookup takes microseconds, so pydantic and a thread
+hop would be most of the request.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from shipyard.api.deps import Caller
+from shipyard.errors import InvalidArgument
+from shipyard.features.wire import (
+    definition_from_wire,
+    definition_to_wire,
+    table_to_wire,
+    to_ipc,
+)
 
 router = APIRouter(prefix="/features", tags=["features"])
+
+JSON = "application/json"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidArgument("request body must be a JSON object")
+    return body
+
+
+def _json(value: Any) -> Response:
+    return Response(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY), media_type=JSON)
+
+
+@router.post("/online")
+async def get_online_features(request: Request, platform: Caller) -> Response:
+    body = _body(await request.body())
+    result = platform.features.get_online_features(
+        body.get("features"),
+        feature_service=body.get("feature_service"),
+        entity_rows=body.get("entity_rows") or [],
+        full_feature_names=bool(body.get("full_feature_names", False)),
+    )
+    return _json(result.to_json())
+
+
+@router.post("/push")
+async def push(request: Request, platform: Caller) -> Response:
+    body = _body(await request.body())
+    result = platform.features.push(
+        str(body.get("push_source", "")), body.get("rows"), to=body.get("to", "online_and_offline")
+    )
+    return _json(result.to_dict())
+
+
+class Definitions(BaseModel):
+    definitions: list[dict[str, Any]]
+    force: bool = False
+    prune: bool = False
+
+
+@router.post("/plan")
+def plan(body: Definitions, platform: Caller) -> dict[str, Any]:
+    objs = [definition_from_wire(d) for d in body.definitions]
+    return platform.features.plan(objs, prune=body.prune).to_dict()
+
+
+@router.post("/apply")
+def apply(body: Definitions, platform: Caller) -> dict[str, Any]:
+    objs = [definition_from_wire(d) for d in body.definitions]
+    return platform.features.apply(objs, force=body.force, prune=body.prune).to_dict()
+
+
+@router.get("/definitions")
+def list_definitions(platform: Caller, kind: str | None = None) -> list[dict[str, Any]]:
+    return [definition_to_wire(d) for d in platform.features.list_definitions(kind)]
+
+
+@router.get("/definitions/{kind}/{name}")
+def get_definition(kind: str, name: str, platform: Caller) -> dict[str, Any]:
+    return definition_to_wire(platform.features.get_definition(kind, name))
+
+
+class Materialize(BaseModel):
+    views: list[str] | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@router.post("/materialize")
+def materialize(body: Materialize, platform: Caller) -> list[dict[str, Any]]:
+    results = platform.features.materialize(body.views, start=body.start, end=body.end)
+    return [r.to_dict() for r in results]
+
+
+@router.get("/views/{name}/status")
+def view_status(name: str, platform: Caller) -> dict[str, Any]:
+    return platform.features.get_view_status(name)
+
+
+class Retrieve(BaseModel):
+    entity_rows: list[dict[str, Any]] | None = None
+    entity_source: str | None = Field(None, description="a lake table name or SQL over lake tables")
+    features: list[str] | None = None
+    feature_service: str | None = None
+    full_feature_names: bool = False
+    filter_by_created_timestamp: bool = False
+    timestamp_column: str | None = None
+
+    def entities(self) -> Any:
+        if (self.entity_rows is None) == (self.entity_source is None):
+            raise InvalidArgument("pass exactly one of entity_rows or entity_source")
+        return self.entity_rows if self.entity_rows is not None else self.entity_source
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "features": self.features,
+            "feature_service": self.feature_service,
+            "full_feature_names": self.full_feature_names,
+            "filter_by_created_timestamp": self.filter_by_created_timestamp,
+            "timestamp_column": self.timestamp_column,
+        }
+
+
+@router.post("/historical")
+def get_historical_features(body: Retrieve, request: Request, platform: Caller) -> Response:
+    """JSON ``{columns, rows}``, or an Arrow IPC stream when the client accepts one."""
+    table = platform.features.get_historical_table(body.entities(), **body.options())
+    if ARROW_STREAM in request.headers.get("accept", ""):
+        return Response(to_ipc(table), media_type=ARROW_STREAM)
+    return _json(table_to_wire(table))
+
+
+class CreateTrainingSet(Retrieve):
+    name: str
+    owner: str | None = None
+    description: str = ""
+
+
+@router.post("/training-sets", status_code=201)
+def create_training_set(body: CreateTrainingSet, platform: Caller) -> dict[str, Any]:
+    ts = platform.features.create_training_set(
+        body.name,
+        body.entities(),
+        **body.options(),
+        owner=body.owner,
+        description=body.description,
+    )
+    return ts.to_dict()
+
+
+@router.get("/training-sets/{name}")
+def get_training_set(name: str, platform: Caller, version: int | None = None) -> dict[str, Any]:
+    return platform.features.get_training_set(name, version).to_dict()

@@ -1,0 +1,173 @@
+"""``RemoteFeatureService``: the feature store over HTTP, with the service's method names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from shipyard.client.http import HttpTransport
+from shipyard.errors import InvalidArgument
+from shipyard.features.models import (
+    MaterializeResult,
+    OnlineFeatures,
+    PushResult,
+    TrainingSet,
+)
+from shipyard.features.registry import Change, Plan
+from shipyard.features.wire import (
+    definition_from_wire,
+    definition_to_wire,
+    frame_to_records,
+    from_ipc,
+    jsonable,
+)
+
+API = "/api/v1/features"
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def _plan(data: dict[str, Any]) -> Plan:
+    return Plan([Change(**c) for c in data["changes"]])
+
+
+def _entities(entity_df: Any) -> dict[str, Any]:
+    if isinstance(entity_df, str):
+        return {"entity_source": entity_df}
+    if isinstance(entity_df, list):
+        return {"entity_rows": jsonable(entity_df)}
+    return {"entity_rows": frame_to_records(entity_df)}
+
+
+class RemoteFeatureService:
+    """Same methods as ``FeatureService``; on-demand views are applied in-process only."""
+
+    def __init__(self, http: HttpTransport) -> None:
+        self._http = http
+
+    # -- definitions -------------------------------------------------------------------
+
+    def plan(self, objects: Iterable[Any], *, prune: bool = False) -> Plan:
+        body = {"definitions": [definition_to_wire(o) for o in objects], "prune": prune}
+        return _plan(self._http.post(f"{API}/plan", body))
+
+    def apply(self, objects: Iterable[Any], *, force: bool = False, prune: bool = False) -> Plan:
+        body = {
+            "definitions": [definition_to_wire(o) for o in objects],
+            "force": force,
+            "prune": prune,
+        }
+        return _plan(self._http.post(f"{API}/apply", body))
+
+    def list_definitions(self, kind: str | None = None) -> list[Any]:
+        data = self._http.get(f"{API}/definitions", kind=kind)
+        return [definition_from_wire(d, allow_code=True) for d in data]
+
+    def get_definition(self, kind: str, name: str) -> Any:
+        data = self._http.get(f"{API}/definitions/{kind}/{name}")
+        return definition_from_wire(data, allow_code=True)
+
+    # -- offline -------------------------------------------------------------------------
+
+    def get_historical_table(
+        self,
+        entity_df: Any,
+        features: list[str] | None = None,
+        feature_service: str | None = None,
+        **options: Any,
+    ) -> pa.Table:
+        body = {**_entities(entity_df), "features": features, "feature_service": feature_service}
+        body.update(options)
+        raw = self._http.request(
+            "POST", f"{API}/historical", json=body, headers={"accept": ARROW_STREAM}
+        )
+        return from_ipc(raw)
+
+    def get_historical_features(
+        self,
+        entity_df: Any,
+        features: list[str] | None = None,
+        feature_service: str | None = None,
+        **options: Any,
+    ) -> pd.DataFrame:
+        return self.get_historical_table(
+            entity_df, features, feature_service, **options
+        ).to_pandas()
+
+    def create_training_set(
+        self,
+        name: str,
+        entity_df: Any,
+        features: list[str] | None = None,
+        feature_service: str | None = None,
+        **options: Any,
+    ) -> TrainingSet:
+        body = {
+            "name": name,
+            **_entities(entity_df),
+            "features": features,
+            "feature_service": feature_service,
+            **options,
+        }
+        return self._training_set(self._http.post(f"{API}/training-sets", body))
+
+    def get_training_set(self, name: str, version: int | None = None) -> TrainingSet:
+        return self._training_set(self._http.get(f"{API}/training-sets/{name}", version=version))
+
+    def _training_set(self, data: dict[str, Any]) -> TrainingSet:
+        from shipyard.client.lake import RemoteLakeService
+
+        lake = RemoteLakeService(self._http)
+        return TrainingSet(
+            **data, _lake_reader=lambda table, version: lake.read(table, version=version)
+        )
+
+    # -- online --------------------------------------------------------------------------
+
+    def materialize(
+        self,
+        views: Sequence[str] | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[MaterializeResult]:
+        body = jsonable({"views": list(views) if views else None, "start": start, "end": end})
+        out = []
+        for r in self._http.post(f"{API}/materialize", body):
+            wm = r.get("watermark")
+            out.append(
+                MaterializeResult(**{**r, "watermark": datetime.fromisoformat(wm) if wm else None})
+            )
+        return out
+
+    def get_view_status(self, name: str) -> dict[str, Any]:
+        return self._http.get(f"{API}/views/{name}/status")
+
+    def get_online_features(
+        self,
+        features: list[str] | None = None,
+        *,
+        feature_service: str | None = None,
+        entity_rows: Sequence[dict[str, Any]],
+        full_feature_names: bool = False,
+    ) -> OnlineFeatures:
+        body = {
+            "features": features,
+            "feature_service": feature_service,
+            "entity_rows": jsonable(list(entity_rows)),
+            "full_feature_names": full_feature_names,
+        }
+        return OnlineFeatures.from_json(self._http.post(f"{API}/online", body))
+
+    def push(self, push_source: str, rows: Any, *, to: str = "online_and_offline") -> PushResult:
+        if isinstance(rows, list):
+            records = jsonable(rows)
+        elif rows is not None and not isinstance(rows, str):
+            records = frame_to_records(rows)
+        else:
+            raise InvalidArgument("push needs a list of rows or a DataFrame")
+        body = {"push_source": push_source, "rows": records, "to": to}
+        return PushResult(**self._http.post(f"{API}/push", body))
