@@ -9,29 +9,26 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shipyard._internal.clock import utcnow
 from shipyard._internal.ids import new_id
-from shipyard._internal.paging import Page, decode_offset, encode_offset, page_of
 from shipyard._internal.service import Service
 from shipyard.catalog.models import AssetRef
-from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.tracking import store
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.artifacts_service import ArtifactsMixin
 from shipyard.tracking.buffer import MetricBuffer
+from shipyard.tracking.experiments import ExperimentsMixin
 from shipyard.tracking.logged_models import LoggedModelsMixin
 from shipyard.tracking.models import (
-    Experiment,
     LifecycleStage,
     Metric,
     Run,
-    RunComparison,
     RunInput,
     RunStatus,
 )
-from shipyard.tracking.search import apply_order, parse_filter, parse_order_by, to_sql
-from shipyard.tracking.tables import experiments, inputs, runs
+from shipyard.tracking.search_service import SearchMixin
+from shipyard.tracking.tables import inputs, runs
 from shipyard.tracking.validation import (
     check_key,
     check_metric_value,
@@ -41,9 +38,6 @@ from shipyard.tracking.validation import (
     now_ms,
 )
 
-DEFAULT_EXPERIMENT_ID = "0"
-DEFAULT_EXPERIMENT = "Default"
-MAX_PAGE = 50_000
 _OWNER_CACHE = "tracking.run_owner"
 
 
@@ -64,206 +58,8 @@ def input_ref(data: Any) -> str:
     )
 
 
-class TrackingService(ArtifactsMixin, LoggedModelsMixin, Service):
+class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModelsMixin, Service):
     """Experiments, runs, params, metrics, tags, inputs, artifacts and logged models."""
-
-    # -- experiments --------------------------------------------------------------------
-
-    def create_experiment(
-        self,
-        name: str,
-        *,
-        owner: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        artifact_location: str | None = None,
-    ) -> Experiment:
-        """Create an experiment.
-
-        Raises:
-            AlreadyExists: an experiment with this name exists.
-            InvalidArgument: an empty or over-long name.
-        """
-        if not isinstance(name, str) or not name.strip() or len(name) > 256:
-            raise InvalidArgument("an experiment name is 1 to 256 characters", name=str(name))
-        team = owner or self._ctx.default_team
-        with self._ctx.mutation(
-            "tracking.create_experiment", team=team, asset=f"experiment:{name}"
-        ) as m:
-            return self._insert_experiment(m.conn, new_id(), name, team, tags, artifact_location)
-
-    def _insert_experiment(
-        self,
-        conn: Any,
-        exp_id: str,
-        name: str,
-        team: str,
-        tags: Mapping[str, str] | None,
-        artifact_location: str | None,
-    ) -> Experiment:
-        if store.find_experiment(conn, name=name) is not None:
-            raise AlreadyExists(f"experiment '{name}' already exists", name=name)
-        now = utcnow()
-        conn.execute(
-            experiments.insert().values(
-                id=exp_id,
-                name=name,
-                owner=team,
-                artifact_location=artifact_location or self.artifacts.uri(exp_id),
-                lifecycle_stage="active",
-                tags=dict(tags or {}),
-                created_by=self.principal.name,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        self._ctx.catalog.upsert(
-            conn,
-            kind="experiment",
-            name=name,
-            owner=team,
-            created_by=self.principal.name,
-            properties={"experiment_id": exp_id},
-            new_version=False,
-        )
-        found = store.find_experiment(conn, id=exp_id)
-        assert found is not None
-        return found
-
-    def _ensure_default(self) -> Experiment:
-        with self._ctx.db.connect() as conn:
-            found = store.find_experiment(conn, id=DEFAULT_EXPERIMENT_ID)
-        if found is not None:
-            return found
-        team = self._ctx.default_team
-        try:
-            with self._ctx.mutation(
-                "tracking.create_experiment", team=team, asset=f"experiment:{DEFAULT_EXPERIMENT}"
-            ) as m:
-                return self._insert_experiment(
-                    m.conn, DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT, team, None, None
-                )
-        except AlreadyExists:
-            with self._ctx.db.connect() as conn:
-                again = store.find_experiment(conn, id=DEFAULT_EXPERIMENT_ID)
-            if again is None:
-                raise
-            return again
-
-    def find_experiment(self, name: str) -> Experiment | None:
-        """The experiment named ``name``, or None."""
-        if name == DEFAULT_EXPERIMENT:
-            return self._ensure_default()
-        with self._ctx.db.connect() as conn:
-            exp = store.find_experiment(conn, name=name)
-        if exp is not None:
-            self._ctx.require(Permission.READ, exp.owner, action="tracking.get_experiment")
-        return exp
-
-    def get_experiment(self, experiment_id: str) -> Experiment:
-        """The experiment with this id.
-
-        Raises:
-            NotFound: no such experiment.
-        """
-        if experiment_id == DEFAULT_EXPERIMENT_ID:
-            exp: Experiment | None = self._ensure_default()
-        else:
-            with self._ctx.db.connect() as conn:
-                exp = store.find_experiment(conn, id=experiment_id)
-        if exp is None:
-            raise NotFound(f"no experiment with id '{experiment_id}'", experiment_id=experiment_id)
-        self._ctx.require(Permission.READ, exp.owner, action="tracking.get_experiment")
-        return exp
-
-    def get_experiment_by_name(self, name: str) -> Experiment:
-        """Raises NotFound when no experiment has this name."""
-        exp = self.find_experiment(name)
-        if exp is None:
-            raise NotFound(f"no experiment named '{name}'", name=name)
-        return exp
-
-    def resolve_experiment(self, experiment: str | None, *, create: bool = True) -> Experiment:
-        """An experiment by name or id; created (by name) when missing and ``create``."""
-        if experiment is None:
-            return self._ensure_default()
-        exp = self.find_experiment(experiment)
-        if exp is not None:
-            return exp
-        with self._ctx.db.connect() as conn:
-            by_id = store.find_experiment(conn, id=experiment)
-        if by_id is not None:
-            self._ctx.require(Permission.READ, by_id.owner, action="tracking.get_experiment")
-            return by_id
-        if not create:
-            raise NotFound(f"no experiment named '{experiment}'", name=experiment)
-        try:
-            return self.create_experiment(experiment)
-        except AlreadyExists:  # created concurrently
-            return self.get_experiment_by_name(experiment)
-
-    def list_experiments(
-        self,
-        *,
-        name_like: str | None = None,
-        view: str = "active",
-        page_size: int = 100,
-        page_token: str | None = None,
-    ) -> Page[Experiment]:
-        """Experiments the caller may read, by name."""
-        self._ctx.require(
-            Permission.READ, self._ctx.default_team, action="tracking.list_experiments"
-        )
-        offset = decode_offset(page_token)
-        q = sa.select(experiments)
-        if view != "all":
-            q = q.where(
-                experiments.c.lifecycle_stage == ("deleted" if view == "deleted" else "active")
-            )
-        if name_like:
-            q = q.where(sa.func.lower(experiments.c.name).like(name_like.lower()))
-        q = (
-            q.order_by(experiments.c.created_at, experiments.c.id)
-            .offset(offset)
-            .limit(page_size + 1)
-        )
-        with self._ctx.db.connect() as conn:
-            rows = [store.experiment_from_row(r) for r in conn.execute(q)]
-        return page_of(
-            [e for e in rows if self.principal.can(Permission.READ, e.owner)], offset, page_size
-        )
-
-    def update_experiment(
-        self,
-        experiment_id: str,
-        *,
-        name: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        lifecycle_stage: str | None = None,
-    ) -> Experiment:
-        """Rename, tag, delete (``lifecycle_stage="deleted"``) or restore an experiment."""
-        exp = self.get_experiment(experiment_id)
-        if lifecycle_stage not in (None, "active", "deleted"):
-            raise InvalidArgument("lifecycle_stage is 'active' or 'deleted'")
-        with self._ctx.mutation(
-            "tracking.update_experiment", team=exp.owner, asset=f"experiment:{exp.name}"
-        ) as m:
-            values: dict[str, Any] = {"updated_at": utcnow()}
-            if name is not None and name != exp.name:
-                if store.find_experiment(m.conn, name=name) is not None:
-                    raise AlreadyExists(f"experiment '{name}' already exists", name=name)
-                values["name"] = name
-            if tags:
-                values["tags"] = {
-                    **exp.tags,
-                    **{k: v for k, v in (check_tag(*i) for i in tags.items())},
-                }
-            if lifecycle_stage is not None:
-                values["lifecycle_stage"] = lifecycle_stage
-            m.conn.execute(experiments.update().where(experiments.c.id == exp.id).values(**values))
-            m.details = {k: v for k, v in values.items() if k != "updated_at"}
-            found = store.find_experiment(m.conn, id=exp.id)
-            assert found is not None
-            return found
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -633,71 +429,6 @@ class TrackingService(ArtifactsMixin, LoggedModelsMixin, Service):
                 context=context,
                 digest=digest,
             )
-
-    # -- search ------------------------------------------------------------------------------
-
-    def search_runs(
-        self,
-        experiments: Iterable[str] | str | None = None,
-        *,
-        filter: str | None = None,
-        order_by: list[str] | None = None,
-        view: str = "active",
-        page_size: int = 100,
-        page_token: str | None = None,
-    ) -> Page[Run]:
-        """Runs matching ``filter`` (MLflow's grammar plus ``or``/``not``/parentheses).
-
-        ``experiments`` are names or ids (all readable experiments when None).
-
-        Raises:
-            InvalidArgument: a syntax error in the filter (the message shows where),
-                an unknown attribute, a bad page size or token.
-        """
-        if not 1 <= page_size <= MAX_PAGE:
-            raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE}")
-        where = parse_filter(filter)
-        order = parse_order_by(order_by)
-        offset = decode_offset(page_token)
-        exp_ids = self._readable_experiment_ids(experiments)
-        self.flush()
-        q = sa.select(runs).where(runs.c.experiment_id.in_(exp_ids))
-        if view != "all":
-            q = q.where(runs.c.lifecycle_stage == ("deleted" if view == "deleted" else "active"))
-        if where is not None:
-            q = q.where(to_sql(where))
-        q = apply_order(q, order).offset(offset).limit(page_size + 1)
-        with self._ctx.db.connect() as conn:
-            rows = conn.execute(q).all()
-            found = store.load_runs(conn, rows[:page_size])
-        more = len(rows) > page_size
-        return Page[Run](
-            items=[self._present(r) for r in found],
-            next_page_token=encode_offset(offset + page_size) if more else None,
-        )
-
-    def _readable_experiment_ids(self, experiments_: Iterable[str] | str | None) -> list[str]:
-        if experiments_ is None:
-            page = self.list_experiments(page_size=MAX_PAGE, view="all")
-            return [e.id for e in page.items]
-        wanted = [experiments_] if isinstance(experiments_, str) else list(experiments_)
-        return [self.resolve_experiment(e, create=False).id for e in wanted]
-
-    def compare_runs(self, run_ids: list[str]) -> RunComparison:
-        """Params and metrics of ``run_ids`` side by side."""
-        if len(run_ids) < 1:
-            raise InvalidArgument("compare needs at least one run id")
-        found = [self.get_run(r) for r in run_ids]
-        pkeys = sorted({k for r in found for k in r.params})
-        mkeys = sorted({k for r in found for k in r.metrics})
-        params = {k: [r.params.get(k) for r in found] for k in pkeys}
-        return RunComparison(
-            run_ids=[r.id for r in found],
-            run_names=[r.name for r in found],
-            params=params,
-            metrics={k: [r.metrics.get(k) for r in found] for k in mkeys},
-            differing_params=[k for k, v in params.items() if len(set(v)) > 1],
-        )
 
     def local_cache_dir(self) -> Path:
         path = self._ctx.settings.home_dir / "cache" / "artifacts"
