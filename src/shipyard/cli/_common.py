@@ -66,7 +66,7 @@ def print_json(value: Any) -> None:
 def print_table(rows: Iterable[Any], columns: Sequence[str], *, title: str | None = None) -> None:
     table = Table(title=title, show_lines=False)
     for c in columns:
-        table.add_column(c)
+        table.add_column(c, overflow="fold")  # wrap long refs rather than cut them
     for row in rows:
         data = _plain(row)
         table.add_row(*[_cell(data.get(c) if isinstance(data, dict) else None) for c in columns])

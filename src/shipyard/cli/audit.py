@@ -6,7 +6,7 @@ from datetime import datetime
 
 import typer
 
-from shipyard.cli._common import JsonOption, platform, print_json, print_table
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
 
 app = typer.Typer(
     help="Who did what, when, to which asset, and how it ended.", no_args_is_help=True
@@ -20,6 +20,7 @@ def list_audit(
     asset: str = typer.Option(None, help="Asset, '*' as wildcard."),
     outcome: str = typer.Option(None, help="ok, denied or error."),
     since: datetime = typer.Option(None, help="From this time (UTC)."),
+    until: datetime = typer.Option(None, help="Before this time (UTC)."),
     limit: int = typer.Option(100, help="At most this many, newest first."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -29,9 +30,13 @@ def list_audit(
         asset=asset,
         outcome=outcome,
         since=since,
+        until=until,
         page_size=limit,
     )
     if as_json:
         print_json(page)
         return
-    print_table(page.items, ["id", "ts", "principal", "action", "asset", "outcome"])
+    rows = [{**r.model_dump(), "ts": f"{r.ts:%Y-%m-%d %H:%M:%S}"} for r in page.items]
+    print_table(rows, ["id", "ts", "principal", "action", "asset", "outcome"])
+    if page.next_page_token:
+        console.print(f"[dim]more: --limit {limit * 2} or the JSON next_page_token[/dim]")
