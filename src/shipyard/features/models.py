@@ -28,6 +28,17 @@ VALUE_TYPES = {
     "string": "string",
     "timestamp": "timestamp[us, tz=UTC]",
 }
+
+
+def arrow_type(dtype: str) -> Any:
+    """The Arrow type of a feature value type."""
+    import pyarrow as pa
+
+    if dtype == "timestamp":
+        return pa.timestamp("us", tz="UTC")
+    return pa.type_for_alias(VALUE_TYPES[dtype])
+
+
 #: Types an entity join key may have.
 KEY_TYPES = ("int64", "int32", "string")
 

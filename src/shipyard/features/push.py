@@ -15,17 +15,11 @@ import pyarrow as pa
 
 from shipyard.errors import InvalidArgument
 from shipyard.features.entities import frame_to_arrow
-from shipyard.features.models import VALUE_TYPES, FeatureView
+from shipyard.features.models import FeatureView, arrow_type
 from shipyard.features.registry import Definitions
 
 _KEY_TYPES = {"int64": pa.int64(), "int32": pa.int32(), "string": pa.string()}
 _TS = pa.timestamp("us", tz="UTC")
-
-
-def _arrow_type(dtype: str) -> pa.DataType:
-    if dtype == "timestamp":
-        return _TS
-    return pa.type_for_alias(VALUE_TYPES[dtype])
 
 
 def push_schema(defs: Definitions, views: list[FeatureView]) -> tuple[pa.Schema, list[str]]:
@@ -43,7 +37,7 @@ def push_schema(defs: Definitions, views: list[FeatureView]) -> tuple[pa.Schema,
         if view.created_timestamp_field:
             fields[view.created_timestamp_field] = _TS
         for f in view.features:
-            t = _arrow_type(f.dtype)
+            t = arrow_type(f.dtype)
             if fields.get(f.name, t) != t:
                 raise InvalidArgument(
                     f"views of one push source disagree on the type of '{f.name}'"

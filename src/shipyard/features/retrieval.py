@@ -19,7 +19,7 @@ from shipyard.errors import InvalidArgument
 from shipyard.features import ondemand, online
 from shipyard.features.codec import ValueCodec
 from shipyard.features.entities import prepare_entity_rows
-from shipyard.features.models import OnDemandFeatureView
+from shipyard.features.models import OnDemandFeatureView, arrow_type
 from shipyard.features.offline import ViewQuery, check_source, point_in_time_join
 from shipyard.features.registry import Definitions
 from shipyard.features.sources import LakeTables
@@ -139,21 +139,29 @@ class Retrieval:
         return self._on_demand(result)
 
     def _on_demand(self, result: pa.Table) -> pa.Table:
-        df = result.to_pandas()
         for odfv, wiring, outs in self.sel.on_demand:
-            missing = [c for c in wiring.values() if c not in df.columns]
+            missing = [c for c in wiring.values() if c not in result.column_names]
             if missing:
                 raise InvalidArgument(
                     f"on-demand feature view '{odfv.name}' needs column(s) {', '.join(missing)}"
                     " in the entity rows",
                     missing=missing,
                 )
-            inputs = pd.DataFrame({arg: df[col].to_numpy() for arg, col in wiring.items()})
+            inputs = pd.DataFrame(
+                {arg: result.column(col).to_pandas() for arg, col in wiring.items()}
+            )
             out = ondemand.run(odfv.function, inputs, odfv.feature_names, odfv.name)
+            types = {f.name: f.dtype for f in odfv.features}
             for feat, col in outs:
-                df[col] = out[feat].to_numpy()
-        df = df.drop(columns=self.sel.hidden)
-        return pa.Table.from_pandas(df, preserve_index=False)
+                wanted = arrow_type(types[feat])
+                try:
+                    values = pa.Array.from_pandas(out[feat], type=wanted)
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                    raise InvalidArgument(
+                        f"on-demand feature '{odfv.name}:{feat}' is not {types[feat]}: {exc}"
+                    ) from None
+                result = result.append_column(col, values)
+        return result.drop_columns(self.sel.hidden)
 
 
 def build_read_plan(
