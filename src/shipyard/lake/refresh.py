@@ -7,7 +7,7 @@ a rerun redoes exactly the missing work; a refresh that already committed is a
 no-op when rerun.
 
 Incremental mode reads only the rows appended to the primary source since the
-recorded version (Delta change data feed); other sources are read whole (like a
+recorded version (the add actions of append commits); other sources are read whole (like a
 stream-static join). A source change that is not a pure append (update, delete,
 overwrite, restore), a changed definition or ``full=True`` recompute everything.
 """
@@ -128,7 +128,7 @@ def _appended(dt: DeltaTable, since: int, until: int) -> pa.Table | None:
     try:
         changes = pa.table(dt.load_cdf(starting_version=since + 1, ending_version=until))
     except (DeltaError, OSError, ValueError):
-        return None  # change data feed unavailable: recompute
+        return None  # the changes cannot be read: recompute
     kinds = set(changes.column("_change_type").to_pylist()) if changes.num_rows else set()
     if kinds - {"insert"}:
         return None

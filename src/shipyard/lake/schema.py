@@ -96,12 +96,23 @@ def plan(data: pa.Schema, table: pa.Schema | None, *, evolve: bool, name: str) -
 
 
 def align(batch: pa.RecordBatch | pa.Table, target: pa.Schema) -> pa.Table:
-    """Reorder, cast and null-fill ``batch`` to ``target``."""
+    """Reorder, cast and null-fill ``batch`` to ``target``.
+
+    A dictionary-encoded column whose values have the target type stays encoded
+    (cheap to write; Delta stores the plain type).
+    """
     tbl = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-    cols = []
+    cols, fields = [], []
     for f in target:
-        if f.name in tbl.column_names:
-            cols.append(tbl.column(f.name).cast(f.type))
-        else:
+        if f.name not in tbl.column_names:
             cols.append(pa.nulls(tbl.num_rows, f.type))
-    return pa.Table.from_arrays(cols, schema=target)
+            fields.append(f)
+            continue
+        col = tbl.column(f.name)
+        if pa.types.is_dictionary(col.type) and col.type.value_type == f.type:
+            cols.append(col)
+            fields.append(f.with_type(col.type))
+        else:
+            cols.append(col.cast(f.type))
+            fields.append(f)
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields, metadata=target.metadata))

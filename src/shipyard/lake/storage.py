@@ -141,7 +141,7 @@ class DeltaStorage:
                     predicate=predicate,
                     storage_options=self.options or None,
                     commit_properties=props,
-                    configuration=configuration if isinstance(target, str) else None,
+                    configuration=(configuration or None) if isinstance(target, str) else None,
                 )
                 break
             except SchemaMismatchError as exc:
