@@ -26,6 +26,7 @@ class ActiveRun:
         self._service = service
         self.info = run
         self._ended = False
+        self._autolog: Any = None
 
     @property
     def id(self) -> str:
@@ -111,6 +112,15 @@ class ActiveRun:
         self._service.flush()
         return self._service.log_model(self.id, model, artifact_path, **kwargs)
 
+    def autolog(self, *, log_models: bool = True) -> None:
+        """Log params, training metrics and the model of every scikit-learn ``fit``
+        until the run ends."""
+        from shipyard.tracking.autolog import SklearnAutolog
+
+        self._check_open()
+        if self._autolog is None:
+            self._autolog = SklearnAutolog(self, log_models=log_models).start()
+
     # -- nesting and ending ----------------------------------------------------------------
 
     def start_run(self, run_name: str | None = None, **kwargs: Any) -> ActiveRun:
@@ -127,6 +137,9 @@ class ActiveRun:
         """Flush queued metrics and end the run."""
         if self._ended:
             return self.info
+        if self._autolog is not None:
+            self._autolog.stop()
+            self._autolog = None
         self.info = self._service.end_run(self.id, status)
         self._ended = True
         return self.info
