@@ -173,3 +173,47 @@ def test_http_rows_sql_and_permissions(api) -> None:  # type: ignore[no-untyped-
         json={"records": [{"id": 1, "s": 1, "op": "INSERT"}], "keys": ["id"], "sequence_by": "s"},
     )
     assert cdc.json()["inserted"] == 1
+
+
+def test_remote_client_speaks_the_same_interface(api, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    from shipyard.client.http import HttpTransport
+    from shipyard.client.lake import RemoteLakeService
+    from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
+    from shipyard.lake import Expectation, TableDefinition
+
+    client, admin, viewer = api
+
+    def remote(headers: dict[str, str]) -> RemoteLakeService:
+        http = HttpTransport("http://testserver", "unused")
+        http._client = client  # the in-process app instead of a socket
+        http._client.headers.update(headers)
+        return RemoteLakeService(http)
+
+    lake = remote(admin)
+    info = lake.write("bronze.events", pa.table({"id": [1, 2, 3], "v": [1.0, -2.0, 3.0]}))
+    assert (info.version, info.num_rows) == (0, 3)
+    lake.define(
+        TableDefinition(
+            name="silver.events",
+            sql="SELECT id, v FROM bronze.events",
+            expectations=[Expectation.range("v", min=0, action="quarantine")],
+        )
+    )
+    r = lake.refresh("silver.events")
+    assert (r.rows_written, r.rows_quarantined) == (2, 1)
+    assert lake.sql("SELECT sum(v) AS s FROM silver.events")["s"][0].as_py() == 4.0
+    assert lake.read("silver.events", version=0).num_rows == 0
+    assert [h.version for h in lake.history("silver.events")] == [1, 0]
+    assert lake.get_definition("silver.events").expectations[0].name == "v_range"
+    assert {t.name for t in lake.list_tables()} >= {"bronze.events", "silver.events"}
+    ch = lake.apply_changes(
+        "silver.people", [{"id": 1, "seq": 1, "op": "INSERT"}], keys=["id"], sequence_by="seq"
+    )
+    assert ch.inserted == 1
+    with pytest.raises(NotFound):
+        lake.get_table("gold.none")
+    with pytest.raises(InvalidArgument):
+        lake.sql("SELECT * FROM")
+    client.headers.pop("authorization", None)
+    with pytest.raises(PermissionDenied):
+        remote(viewer).write("bronze.events", [{"id": 9, "v": 1.0}])

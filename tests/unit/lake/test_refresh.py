@@ -198,3 +198,24 @@ def test_table_decorator(lake: Platform) -> None:
         ("gold.total", 1),
     ]
     assert lake.lake.read("gold.total")["total"][0].as_py() == 60.5
+
+
+def test_schema_evolution_on_refresh(lake: Platform) -> None:
+    lake.lake.define(TableDefinition(name="silver.t", sql="SELECT order_id FROM bronze.orders"))
+    lake.lake.refresh("silver.t")
+    wider = "SELECT order_id, amount FROM bronze.orders"
+    lake.lake.define(TableDefinition(name="silver.t", sql=wider))
+    with pytest.raises(InvalidArgument, match="enable schema_evolution"):
+        lake.lake.refresh("silver.t")
+    lake.lake.define(TableDefinition(name="silver.t", sql=wider, schema_evolution=True))
+    r = lake.lake.refresh("silver.t")
+    assert r.version == 2
+    assert [c.name for c in lake.lake.get_table("silver.t").columns] == ["order_id", "amount"]
+    assert lake.lake.read("silver.t", version=1).column_names == ["order_id"]
+
+
+def test_zorder_optimize(lake: Platform) -> None:
+    lake.lake.write("bronze.orders", [{"order_id": 50, "customer_id": 1, "amount": 2.0}])
+    res = lake.lake.optimize("bronze.orders", z_order=["customer_id"])
+    assert res.version == 2 and res.metrics["numFilesRemoved"] == 2
+    assert lake.lake.get_table("bronze.orders").num_rows == 7
