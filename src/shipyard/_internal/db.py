@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
-from shipyard.errors import AlreadyExists, BackendUnavailable, mask_url
+from shipyard.errors import AlreadyExists, BackendUnavailable, InvalidArgument, mask_url
 
 metadata = sa.MetaData(
     naming_convention={
@@ -123,6 +123,8 @@ class Database:
                 yield conn
         except IntegrityError as exc:
             raise AlreadyExists(f"already exists: {_integrity_detail(exc)}") from None
+        except DataError as exc:  # a value the column cannot hold (too long, out of range)
+            raise InvalidArgument(f"invalid value: {_integrity_detail(exc)}") from None
         except OperationalError as exc:
             if is_connection_error(exc):
                 raise self.unavailable(exc) from None
@@ -174,7 +176,7 @@ class Database:
         self.engine.dispose()
 
 
-def _integrity_detail(exc: IntegrityError) -> str:
+def _integrity_detail(exc: IntegrityError | DataError) -> str:
     return str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
 
 

@@ -26,6 +26,11 @@ KNOWN_KINDS = (
 )
 
 
+#: Column sizes of ``assets.kind`` / ``assets.name`` / owner and tags (checked up
+#: front so SQLite and PostgreSQL refuse the same input the same way).
+MAX_KIND, MAX_NAME, MAX_LABEL = 64, 512, 128
+
+
 class AssetRef(BaseModel):
     """``kind:name`` with an optional ``@version`` (``table:bronze.orders@3``)."""
 
@@ -45,6 +50,11 @@ class AssetRef(BaseModel):
             kind, name = default_kind, body
         if not kind or not name:
             raise InvalidArgument(f"asset reference '{text}' must look like kind:name", ref=text)
+        if len(kind) > MAX_KIND or len(name) > MAX_NAME:
+            raise InvalidArgument(
+                f"asset kind is at most {MAX_KIND} characters and name at most {MAX_NAME}",
+                ref=text[:100],
+            )
         try:
             ver = int(version) if version else None
         except ValueError:

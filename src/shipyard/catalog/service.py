@@ -6,11 +6,19 @@ from typing import Any
 
 from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.service import Service
-from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageGraph
+from shipyard.catalog.models import MAX_LABEL, Asset, AssetRef, AssetVersion, LineageGraph
 from shipyard.errors import InvalidArgument
 from shipyard.security.models import Permission
 
 MAX_DEPTH = 25
+
+
+def _check_labels(*, owner: str | None, tags: list[str] | None) -> None:
+    if owner is not None and not 1 <= len(owner) <= MAX_LABEL:
+        raise InvalidArgument(f"an owner team is 1 to {MAX_LABEL} characters", owner=owner[:100])
+    for tag in tags or []:
+        if not isinstance(tag, str) or not 1 <= len(tag) <= MAX_LABEL:
+            raise InvalidArgument(f"a tag is 1 to {MAX_LABEL} characters", tag=str(tag)[:100])
 
 
 class CatalogService(Service):
@@ -69,6 +77,7 @@ class CatalogService(Service):
         """Register an external asset (or a new version of one) with its upstream assets."""
         r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
         team = owner or self._ctx.default_team
+        _check_labels(owner=team, tags=tags)
         with self._ctx.mutation("catalog.register", team=team, asset=str(r)) as m:
             existing = self._ctx.catalog.find(m.conn, r.kind, r.name)
             if existing is not None and existing.owner != team:
@@ -108,6 +117,7 @@ class CatalogService(Service):
         properties: dict[str, Any] | None = None,
     ) -> Asset:
         r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
+        _check_labels(owner=owner, tags=tags)
         with self._ctx.db.connect() as conn:
             current = self._ctx.catalog.get(conn, r.kind, r.name)
         with self._ctx.mutation("catalog.update", team=current.owner, asset=str(r)) as m:

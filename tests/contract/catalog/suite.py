@@ -27,7 +27,9 @@ class CatalogContract:
 
     def test_register_and_get(self, plat: Platform) -> None:
         a = plat.catalog.register_asset(
-            "table:bronze.orders", description="raw orders", tags=["raw", "orders"],
+            "table:bronze.orders",
+            description="raw orders",
+            tags=["raw", "orders"],
             properties={"rows": 10},
         )
         assert (a.kind, a.name, a.version, a.owner) == ("table", "bronze.orders", 1, "default")
@@ -85,12 +87,17 @@ class CatalogContract:
     def test_lineage_up_and_down_with_depth(self, plat: Platform) -> None:
         c = plat.catalog
         c.register_asset("table:bronze.orders")
-        c.register_asset("table:silver.orders", sources=["table:bronze.orders"], operation="refresh")
+        c.register_asset(
+            "table:silver.orders", sources=["table:bronze.orders"], operation="refresh"
+        )
         c.register_asset("table:gold.daily", sources=["table:silver.orders"], operation="aggregate")
         c.register_asset("model:churn", sources=["table:gold.daily"], operation="train")
         up = c.lineage("model:churn", depth=10)
         assert {str(n) for n in up.nodes} == {
-            "model:churn@1", "table:gold.daily@1", "table:silver.orders@1", "table:bronze.orders@1",
+            "model:churn@1",
+            "table:gold.daily@1",
+            "table:silver.orders@1",
+            "table:bronze.orders@1",
         }
         assert {e.operation for e in up.edges} == {"refresh", "aggregate", "train"}
         one = c.lineage("model:churn", depth=1)
@@ -123,7 +130,10 @@ class CatalogContract:
         plat.catalog.register_asset("table:bronze.orders")
         rec = plat.audit.list_records(action="catalog.*").items[0]
         assert (rec.principal, rec.action, rec.asset, rec.outcome) == (
-            "local-admin", "catalog.register", "table:bronze.orders@1", "ok",
+            "local-admin",
+            "catalog.register",
+            "table:bronze.orders@1",
+            "ok",
         )
 
     def test_denied_attempt_is_audited_and_changes_nothing(self, plat: Platform) -> None:
@@ -156,3 +166,15 @@ class CatalogContract:
         assert names == ["open"]
         with pytest.raises(PermissionDenied):
             plat.as_principal(viewer).catalog.get_asset("model:secret")
+
+    def test_oversized_input_is_refused_alike(self, plat: Platform) -> None:
+        with pytest.raises(InvalidArgument):
+            plat.catalog.register_asset("table:" + "x" * 513)
+        with pytest.raises(InvalidArgument):
+            plat.catalog.register_asset("k" * 65 + ":name")
+        with pytest.raises(InvalidArgument):
+            plat.catalog.register_asset("table:ok", tags=["t" * 129])
+        with pytest.raises(InvalidArgument):
+            plat.catalog.register_asset("table:ok", owner="o" * 129)
+        assert plat.catalog.search().items == []
+        plat.catalog.register_asset("table:" + "x" * 512, tags=["t" * 128])  # the limits fit
