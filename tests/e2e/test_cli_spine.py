@@ -158,6 +158,14 @@ def test_principals_create_grant_list(cli: Cli) -> None:
     assert by_name["ana"]["roles"] == {"ml": "editor", "risk": "viewer"}
     assert by_name["local-admin"]["roles"] == {"*": "admin"}
     assert "ana" in cli.ok("principals", "list").out
+    shown = cli.ok("principals", "show", "ana", "--json").json()
+    assert isinstance(shown, dict) and shown["roles"] == {"ml": "editor", "risk": "viewer"}
+    assert "risk" in cli.ok("principals", "show", "ana").out
+    assert cli.ok("principals", "revoke-role", "ana", "--team", "risk").out.strip() == (
+        "ana: editor on ml"
+    )
+    r = cli("principals", "show", "ghost")
+    assert r.code == 1 and r.err == "error: no principal named 'ghost'\n"
     r = cli("principals", "create", "bad", "--role", "overlord")
     assert r.code == 1 and "unknown role 'overlord'" in r.err
     r = cli("principals", "create", "ana")

@@ -88,3 +88,24 @@ def list_principals(as_json: bool = JsonOption) -> None:
         for p in items
     ]
     print_table(rows, ["name", "kind", "roles"])
+
+
+@principals.command("revoke-role")
+def revoke_role(
+    name: str, team: str = typer.Option(..., help="Team to remove the role on.")
+) -> None:
+    p = platform().security.revoke_role(name, team=team)
+    roles = ", ".join(f"{r.value} on {t}" for t, r in p.roles.items()) or "no roles"
+    console.print(f"{p.name}: {roles}")
+
+
+@principals.command("show")
+def show_principal(name: str, as_json: bool = JsonOption) -> None:
+    p = platform().security.get_principal(name)
+    if as_json:
+        print_json(p)
+        return
+    console.print(f"[bold]{p.name}[/bold] ({p.kind})")
+    print_table(
+        [{"team": t, "role": r.value} for t, r in p.roles.items()], ["team", "role"], title="roles"
+    )
