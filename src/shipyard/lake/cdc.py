@@ -10,7 +10,7 @@ change arriving after a delete cannot bring the row back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,12 +19,10 @@ from deltalake.exceptions import DeltaError
 
 from shipyard.errors import Conflict, InvalidArgument
 from shipyard.lake import query, writes
+from shipyard.lake._base import LakeBase
 from shipyard.lake.casting import new_connection, quote
 from shipyard.lake.models import ChangesResult, parse_table_name
 from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL, DeltaStorage
-
-if TYPE_CHECKING:
-    from shipyard.lake.service import LakeService
 
 TOMBSTONES = "__tombstones"
 
@@ -148,11 +146,11 @@ def _drop_buried(
     return out.cast(body.schema)
 
 
-class ChangesMixin:
+class ChangesMixin(LakeBase):
     """``LakeService.apply_changes``."""
 
     def apply_changes(
-        self: LakeService,
+        self,
         name: str,
         changes: Any,
         *,

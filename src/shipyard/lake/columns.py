@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.lake import records
+from shipyard.lake._base import LakeBase
 from shipyard.lake.models import ColumnLineage, TableInfo, parse_table_name
-
-if TYPE_CHECKING:
-    from shipyard.lake.service import LakeService
 
 MAX_DEPTH = 25
 
 
-class ColumnsMixin:
+class ColumnsMixin(LakeBase):
     """Methods of ``LakeService`` about columns."""
 
     def describe_column(
-        self: LakeService,
+        self,
         name: str,
         column: str,
         *,
@@ -48,7 +44,7 @@ class ColumnsMixin:
             m.details = {"column": column, **doc}
         return self.get_table(name)
 
-    def column_lineage(self: LakeService, column: str, *, depth: int = 10) -> ColumnLineage:
+    def column_lineage(self, column: str, *, depth: int = 10) -> ColumnLineage:
         """The upstream columns that feed ``<layer>.<table>.<column>``, level by level.
 
         Raises:
@@ -85,7 +81,7 @@ class ColumnsMixin:
         roots += [c for c in frontier if c not in roots]
         return ColumnLineage(column=column, edges=edges, roots=roots)
 
-    def _feeds(self: LakeService, column: str) -> list[str]:
+    def _feeds(self, column: str) -> list[str]:
         table, _, col = column.rpartition(".")
         with self._ctx.db.connect() as conn:
             asset = self._ctx.catalog.find(conn, records.KIND, table)

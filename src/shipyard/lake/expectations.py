@@ -113,11 +113,11 @@ def check(
     bad = data.filter(quarantine_mask)
     if bad.num_rows:
         rows = flagged.filter(quarantine_mask)
-        names = [
+        per_row = [
             [e.name for i, e in enumerate(expectations) if rows.column(f"__e{i}")[r].as_py()]
             for r in range(rows.num_rows)
         ]
-        bad = bad.append_column(FAILED_COLUMN, pa.array(names, pa.list_(pa.string())))
+        bad = bad.append_column(FAILED_COLUMN, pa.array(per_row, pa.list_(pa.string())))
     else:
         bad = bad.append_column(FAILED_COLUMN, pa.array([], pa.list_(pa.string())))
     return Checked(good, bad, results)

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deltalake import CommitProperties
 from deltalake.exceptions import DeltaError
 
 from shipyard.errors import InvalidArgument, NotFound
+from shipyard.lake._base import LakeBase
 from shipyard.lake.models import HistoryEntry, MaintenanceResult, TableInfo
 from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL
-
-if TYPE_CHECKING:
-    from shipyard.lake.service import LakeService
 
 #: Files newer than this are never vacuumed (readers of recent versions need them).
 MIN_RETENTION_HOURS = 168
 
 
-class MaintenanceMixin:
+class MaintenanceMixin(LakeBase):
     """Methods of ``LakeService`` that act on a table's Delta log."""
 
-    def history(self: LakeService, name: str, *, limit: int | None = None) -> list[HistoryEntry]:
+    def history(self, name: str, *, limit: int | None = None) -> list[HistoryEntry]:
         """Versions of a table, newest first: time, operation, who, rows added/removed."""
         self.get_table(name)
         dt = self.storage.open(name)
@@ -45,7 +43,7 @@ class MaintenanceMixin:
         return out
 
     def restore(
-        self: LakeService,
+        self,
         name: str,
         *,
         version: int | None = None,
@@ -84,7 +82,7 @@ class MaintenanceMixin:
         )
 
     def optimize(
-        self: LakeService,
+        self,
         name: str,
         *,
         z_order: list[str] | None = None,
@@ -112,7 +110,7 @@ class MaintenanceMixin:
         )
 
     def vacuum(
-        self: LakeService,
+        self,
         name: str,
         *,
         retention_hours: int = MIN_RETENTION_HOURS,
@@ -156,9 +154,7 @@ class MaintenanceMixin:
             metrics={"files_deleted": len(removed), "dry_run": dry_run, "files": removed[:100]},
         )
 
-    def _maintained(
-        self: LakeService, name: str, team: str, action: str, details: dict[str, Any]
-    ) -> TableInfo:
+    def _maintained(self, name: str, team: str, action: str, details: dict[str, Any]) -> TableInfo:
         with self._ctx.mutation(action, team=team, asset=f"table:{name}") as m:
             asset = self._record(m.conn, name, team)
             m.asset = f"table:{name}@{asset.version}"

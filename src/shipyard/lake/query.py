@@ -42,7 +42,8 @@ def parse(sql: str) -> exp.Expression:
         ) from None
     if len(statements) != 1:
         raise InvalidArgument("exactly one SQL statement is allowed", query=sql)
-    return statements[0]
+    statement: exp.Expression = statements[0]  # type: ignore[assignment]
+    return statement
 
 
 def referenced_tables(sql: str | exp.Expression) -> list[str]:
@@ -164,10 +165,10 @@ def column_lineage(sql: str, schemas: Mapping[str, pa.Schema]) -> dict[str, list
     """For each output column, the source columns (``bronze.orders.amount``) it is made from."""
     from sqlglot.lineage import lineage
 
-    nested: dict[str, dict[str, str]] = {}
+    nested: dict[str, Any] = {}
     for name, schema in schemas.items():
         layer, _, rest = name.partition(".")
-        nested.setdefault(layer, {})[rest] = {f.name: "VARCHAR" for f in schema}  # type: ignore[assignment]
+        nested.setdefault(layer, {})[rest] = {f.name: "VARCHAR" for f in schema}
     tree = parse(sql)
     if not isinstance(tree, exp.Query):
         return {}

@@ -133,16 +133,15 @@ class DeltaStorage:
             if self.exists(name):
                 target = DeltaTable(uri, storage_options=self.options or None)
             try:
-                write_deltalake(
-                    target,
-                    data,
-                    mode=mode,
-                    schema_mode=schema_mode,
-                    predicate=predicate,
-                    storage_options=self.options or None,
-                    commit_properties=props,
-                    configuration=(configuration or None) if isinstance(target, str) else None,
-                )
+                options: dict[str, Any] = {
+                    "mode": mode,
+                    "schema_mode": schema_mode,
+                    "predicate": predicate,
+                    "storage_options": self.options or None,
+                    "commit_properties": props,
+                    "configuration": (configuration or None) if isinstance(target, str) else None,
+                }
+                write_deltalake(target, data, **options)
                 break
             except SchemaMismatchError as exc:
                 raise InvalidArgument(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from shipyard._internal.clock import utcnow
 from shipyard.errors import NotFound
 from shipyard.lake import records, refresh
+from shipyard.lake._base import LakeBase
 from shipyard.lake.models import (
     ExpectationResult,
     RefreshResult,
@@ -20,14 +21,11 @@ from shipyard.lake.models import (
 from shipyard.lake.tables import lake_definitions, lake_refreshes
 from shipyard.security.models import Permission
 
-if TYPE_CHECKING:
-    from shipyard.lake.service import LakeService
 
-
-class TransformsMixin:
+class TransformsMixin(LakeBase):
     """Methods of ``LakeService`` for tables computed from other tables."""
 
-    def define(self: LakeService, definition: TableDefinition) -> TableInfo:
+    def define(self, definition: TableDefinition) -> TableInfo:
         """Declare (or change) how a curated table is computed; creates the empty table.
 
         The SQL is validated against the sources' schemas (which must exist), and so
@@ -84,7 +82,7 @@ class TransformsMixin:
             m.details = {"created": created, "incremental": d.incremental}
         return self.get_table(d.name)
 
-    def get_definition(self: LakeService, name: str) -> TableDefinition:
+    def get_definition(self, name: str) -> TableDefinition:
         """The stored definition of a curated table (``NotFound`` if it has none)."""
         parse_table_name(name)
         with self._ctx.db.connect() as conn:
@@ -100,12 +98,12 @@ class TransformsMixin:
         fn = self._functions().get(name)
         return d.model_copy(update={"function": fn}) if fn else d
 
-    def list_definitions(self: LakeService) -> list[TableDefinition]:
+    def list_definitions(self) -> list[TableDefinition]:
         with self._ctx.db.connect() as conn:
             names = [r.name for r in conn.execute(sa.select(lake_definitions.c.name))]
         return [self.get_definition(n) for n in sorted(names)]
 
-    def refresh(self: LakeService, name: str, *, full: bool = False) -> RefreshResult:
+    def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
         """Recompute a defined table from its sources.
 
         Incremental tables process only rows appended upstream since their last
@@ -147,9 +145,7 @@ class TransformsMixin:
         self._record_refresh(name, team, result, qversion)
         return result
 
-    def _record_refresh(
-        self: LakeService, name: str, team: str, r: RefreshResult, qversion: int
-    ) -> None:
+    def _record_refresh(self, name: str, team: str, r: RefreshResult, qversion: int) -> None:
         with self._ctx.mutation("lake.refresh", team=team, asset=f"table:{name}") as m:
             exp = [e.model_dump() for e in r.expectations]
             target = self._record(
@@ -209,14 +205,14 @@ class TransformsMixin:
                 "failed_expectations": {e.name: e.failed for e in r.expectations if e.failed},
             }
 
-    def refresh_all(self: LakeService, *, full: bool = False) -> list[RefreshResult]:
+    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
         """Refresh every defined table, upstream before downstream."""
         from shipyard.lake.definitions import dependency_order
 
         defs = self.list_definitions()
         return [self.refresh(d.name, full=full) for d in dependency_order(defs)]
 
-    def list_refreshes(self: LakeService, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Past refreshes of a table with their expectation counts, newest first."""
         self.get_table(name)
         with self._ctx.db.connect() as conn:
