@@ -44,7 +44,13 @@ def create_engine(url: str, *, busy_timeout: float = 30.0, connect_timeout: floa
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise BackendUnavailable(
+                    f"cannot create the folder of metadata database {url}: {exc.strerror}",
+                    url=url,
+                ) from None
         engine = sa.create_engine(
             url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
         )

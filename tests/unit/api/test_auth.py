@@ -48,6 +48,12 @@ def test_health_needs_no_token(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
+def test_openapi_document_is_served_without_a_token(client: TestClient) -> None:
+    doc = client.get("/api/v1/openapi.json")
+    assert doc.status_code == 200 and "/api/v1/catalog/assets" in doc.json()["paths"]
+    assert client.get("/api/v1/docs").status_code == 200
+
+
 @pytest.mark.parametrize(
     "header",
     ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "shp_abc", "Bearer shp_wrong"],

@@ -119,3 +119,12 @@ def test_cli_process_exits_non_zero_without_traceback(project_dir: Path) -> None
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: metadata database postgresql://u:***@")
     assert "secret" not in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_sqlite_path_that_cannot_be_created_is_backend_unavailable(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(BackendUnavailable, match="cannot create the folder"):
+        Platform.open(project_dir, catalog={"url": f"sqlite:///{blocker}/sub/catalog.db"})
