@@ -180,3 +180,35 @@ def test_killed_refresh_then_rerun(project_dir: Path, tmp_path: Path) -> None:
         assert (r.version, r.rows_written, r.rows_quarantined) == (1, 1960, 40)
         assert p.lake.read("silver.orders__quarantine").num_rows == 40  # not twice
         assert p.lake.refresh("silver.orders").mode == "noop"
+
+
+def test_concurrent_refreshes_write_once(project_dir: Path, tmp_path: Path) -> None:
+    import threading
+
+    csv_path = tmp_path / "orders.csv"
+    _big_csv(csv_path, 5_000)
+    with Platform.open(project_dir) as p:
+        p.lake.ingest("bronze.orders", csv_path)
+        p.lake.define(
+            TableDefinition(
+                name="silver.orders",
+                sql="SELECT order_id, amount FROM bronze.orders",
+                incremental=True,
+            )
+        )
+        errors: list[BaseException] = []
+
+        def refresh() -> None:
+            try:
+                p.lake.refresh("silver.orders")
+            except BaseException as exc:  # collected for the assertion
+                errors.append(exc)
+
+        threads = [threading.Thread(target=refresh) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        n = p.lake.sql("SELECT count(*) AS n, count(DISTINCT order_id) AS d FROM silver.orders")
+        assert n.to_pylist() == [{"n": 5_000, "d": 5_000}]

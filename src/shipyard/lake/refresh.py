@@ -18,12 +18,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable
+from deltalake import CommitProperties, DeltaTable, Transaction
 from deltalake.exceptions import DeltaError
 
 from shipyard.errors import Conflict, InvalidArgument
@@ -37,6 +37,7 @@ from shipyard.lake.storage import (
     META_OPERATION,
     META_PRINCIPAL,
     META_SOURCES,
+    TXN_PREFIX,
     DeltaStorage,
     arrow_schema,
 )
@@ -230,37 +231,44 @@ def commit(
         META_SOURCES: json.dumps(c.versions, sort_keys=True),
         META_DEFINITION: definition_hash(d),
     }
-    target = storage.open(d.name)
-    plan = schemas.plan(c.data.schema, arrow_schema(target), evolve=d.schema_evolution, name=d.name)
-    data = schemas.align(c.data, plan.target)
-    if c.mode == "full":
-        new = storage.write(
-            d.name,
-            data,
-            mode="overwrite",
-            metadata=meta,
-            schema_mode="merge" if plan.evolves else None,
-        )
-    elif d.primary_key or d.dedupe_on:
-        new = _merge(storage, target, d, data, meta, plan.evolves)
-    else:
-        new = storage.write(
-            d.name,
-            data,
-            mode="append",
-            metadata=meta,
-            schema_mode="merge" if plan.evolves else None,
-        )
+    try:
+        new = _write_target(storage, d, c, meta, key)
+    except Conflict:
+        # A concurrent refresh may have committed this very work (same key): fine.
+        new = storage.open(d.name)
+        if not storage.applied(new, key):
+            raise
     return new.version(), qversion
 
 
+def _write_target(
+    storage: DeltaStorage, d: TableDefinition, c: Computed, meta: dict[str, str], key: str
+) -> DeltaTable:
+    """Overwrite, merge or append the computed rows, idempotently by ``key``."""
+    target = storage.open(d.name)
+    if storage.applied(target, key):
+        return target
+    plan = schemas.plan(c.data.schema, arrow_schema(target), evolve=d.schema_evolution, name=d.name)
+    data = schemas.align(c.data, plan.target)
+    schema_mode: Literal["merge"] | None = "merge" if plan.evolves else None
+    if c.mode == "full":
+        return storage.write(
+            d.name, data, mode="overwrite", metadata=meta, keys=[key], schema_mode=schema_mode
+        )
+    if d.primary_key or d.dedupe_on:
+        return _merge(target, d, data, meta, plan.evolves, key)
+    return storage.write(
+        d.name, data, mode="append", metadata=meta, keys=[key], schema_mode=schema_mode
+    )
+
+
 def _merge(
-    storage: DeltaStorage,
     dt: DeltaTable,
     d: TableDefinition,
     data: pa.Table,
     meta: dict[str, str],
     evolves: bool,
+    key: str,
 ) -> DeltaTable:
     keys = d.primary_key or d.dedupe_on or []
     cond = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in keys)
@@ -277,7 +285,11 @@ def _merge(
         source_alias="s",
         target_alias="t",
         merge_schema=evolves,
-        commit_properties=CommitProperties(custom_metadata=meta, max_commit_retries=20),
+        commit_properties=CommitProperties(
+            custom_metadata=meta,
+            max_commit_retries=20,
+            app_transactions=[Transaction(TXN_PREFIX + key, 1)],
+        ),
     )
     if d.primary_key:
         merger = merger.when_matched_update_all()

@@ -153,6 +153,10 @@ class DeltaStorage:
                 # (nothing was committed), a stream cannot be replayed.
                 if not isinstance(data, pa.Table) or attempt == 2:
                     raise Conflict(f"concurrent change to '{name}': {exc}", table=name) from None
+                if keys and self.exists(name):
+                    current = self.open(name)
+                    if all(self.applied(current, k) for k in keys):
+                        return current  # a concurrent writer committed this very batch
         return target if isinstance(target, DeltaTable) else self.open(name)
 
     def stats(self, dt: DeltaTable) -> TableStats:
