@@ -18,11 +18,17 @@ import pandas as pd
 from shipyard.errors import InvalidArgument
 
 
+#: Functions applied from this process, by (module, qualname, source): they load
+#: even when their source cannot be read back (a REPL) or their module re-imported.
+_APPLIED: dict[tuple[Any, Any, Any], Callable[..., Any]] = {}
+
+
 def function_spec(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         source = textwrap.dedent(inspect.getsource(fn))
     except (OSError, TypeError):
         source = None
+    _APPLIED[(getattr(fn, "__module__", None), getattr(fn, "__qualname__", None), source)] = fn
     return {
         "module": getattr(fn, "__module__", None),
         "qualname": getattr(fn, "__qualname__", None),
@@ -34,6 +40,9 @@ def function_spec(fn: Callable[..., Any]) -> dict[str, Any]:
 def load_function(spec: dict[str, Any]) -> Callable[..., Any]:
     """The applied function: the importable one if its source is unchanged, else the source."""
     module, qualname, source = spec.get("module"), spec.get("qualname"), spec.get("source")
+    known = _APPLIED.get((module, qualname, source))
+    if known is not None:
+        return known
     if module and qualname and "<locals>" not in qualname and module != "__main__":
         try:
             fn: Any = importlib.import_module(module)
