@@ -17,7 +17,6 @@ import pandas as pd
 
 from shipyard.errors import InvalidArgument
 
-
 #: Functions applied from this process, by (module, qualname, source): they load
 #: even when their source cannot be read back (a REPL) or their module re-imported.
 _APPLIED: dict[tuple[Any, Any, Any], Callable[..., Any]] = {}
