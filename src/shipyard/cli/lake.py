@@ -50,12 +50,13 @@ def _pins(values: list[str] | None) -> dict[str, int]:
 def sql(
     query: str = typer.Argument(..., help="A SELECT over tables named <layer>.<name>."),
     at: list[str] = typer.Option(None, "--at", help="Pin a table: bronze.orders=3 (repeatable)."),
+    as_of: datetime = typer.Option(None, "--as-of", help="Read every table as of this time."),
     as_json: bool = JsonOption,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     limit: int = typer.Option(100, help="Rows to show in the table view."),
 ) -> None:
     """Run DuckDB SQL over the lake."""
-    tbl = platform().lake.sql(query, versions=_pins(at))
+    tbl = platform().lake.sql(query, versions=_pins(at), as_of=as_of)
     _print_arrow(tbl, as_json=as_json, as_csv=as_csv, limit=limit)
 
 

@@ -75,10 +75,16 @@ class RemoteLakeService:
         tbl = self._arrow("GET", f"{API}/tables/{name}/rows", params=params)
         return tbl.select(columns) if columns else tbl
 
-    def sql(self, statement: str, *, versions: dict[str, int] | None = None) -> pa.Table:
-        return self._arrow(
-            "POST", f"{API}/sql", json={"query": statement, "versions": versions, "format": "arrow"}
-        )
+    def sql(
+        self,
+        statement: str,
+        *,
+        versions: dict[str, int] | None = None,
+        as_of: datetime | str | None = None,
+    ) -> pa.Table:
+        when = as_of.isoformat() if isinstance(as_of, datetime) else as_of
+        body = {"query": statement, "versions": versions, "as_of": when, "format": "arrow"}
+        return self._arrow("POST", f"{API}/sql", json=body)
 
     def write(
         self,

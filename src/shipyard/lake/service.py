@@ -9,6 +9,7 @@ failure is audited on its own and leaves the table at its previous version.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,7 +95,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
                 principal=self.principal.name,
             )
         with self._ctx.mutation("lake.ingest", team=team, asset=f"table:{name}") as m:
-            asset = self._record(m.conn, name, team, description=description, tags=tags)
+            self._record(m.conn, name, team, description=description, tags=tags)
             if out.wrote_quarantine or self.storage.exists(quarantine_name(name)):
                 self._record(m.conn, quarantine_name(name), team)
             m.asset = f"table:{name}@{out.version}"
@@ -105,7 +106,6 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
                 "skipped": out.skipped,
                 "files": out.files[:20],
             }
-            del asset
         return IngestResult(
             table=name,
             version=out.version,
@@ -194,12 +194,19 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
                 )
         return out
 
-    def sql(self, statement: str, *, versions: dict[str, int] | None = None) -> pa.Table:
+    def sql(
+        self,
+        statement: str,
+        *,
+        versions: dict[str, int] | None = None,
+        as_of: datetime | str | None = None,
+    ) -> pa.Table:
         """Run a read-only DuckDB query over lake tables named ``<layer>.<name>``.
 
         Args:
             statement: one SELECT (or WITH/EXPLAIN/DESCRIBE) statement.
             versions: pin tables to versions, e.g. ``{"bronze.orders": 3}``.
+            as_of: read every table not pinned by ``versions`` as of this time.
 
         Returns:
             the result as a pyarrow Table.
@@ -215,7 +222,10 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
         tables = {}
         for name in query.referenced_tables(tree):
             self.get_table(name)
-            tables[name] = self.storage.open(name, version=pins.get(name))
+            pinned = pins.get(name)
+            tables[name] = self.storage.open(
+                name, version=pinned, as_of=as_of if pinned is None else None
+            )
         con = query.connect(tables)
         try:
             return query.run(con, statement)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from shipyard._internal.clock import utcnow
-from shipyard.errors import Conflict, InvalidArgument, ShipyardError
+from shipyard.errors import Conflict, InvalidArgument
 from shipyard.lake import schema as schemas
 from shipyard.lake.ingest import QUARANTINE_SCHEMA, BadRow, FileParser, content_hash, detect_format
 from shipyard.lake.models import BRONZE_COLUMNS, quarantine_name
@@ -378,18 +378,18 @@ def write_table(
         existing = arrow_schema(current)
     target = schemas.plan(tbl.schema, existing, evolve=evolve, name=name)
     data = schemas.align(tbl, target.target)
-    try:
-        new = storage.write(
-            name,
-            data,
-            mode=mode,
-            keys=["batch:" + batch_id] if batch_id else (),
-            metadata={META_PRINCIPAL: principal, META_OPERATION: f"write:{mode}"},
-            schema_mode="merge"
-            if target.evolves
-            else ("overwrite" if mode == "overwrite" and evolve else None),
-            configuration=TABLE_CONFIG,
-        )
-    except ShipyardError:
-        raise
+    schema_mode: Literal["merge", "overwrite"] | None = None
+    if target.evolves:
+        schema_mode = "merge"
+    elif mode == "overwrite" and evolve:
+        schema_mode = "overwrite"  # an overwrite with evolution may replace the schema
+    new = storage.write(
+        name,
+        data,
+        mode=mode,
+        keys=["batch:" + batch_id] if batch_id else (),
+        metadata={META_PRINCIPAL: principal, META_OPERATION: f"write:{mode}"},
+        schema_mode=schema_mode,
+        configuration=TABLE_CONFIG,
+    )
     return Outcome(version=new.version(), rows_written=data.num_rows, batch_id=batch_id or "")

@@ -57,6 +57,8 @@ def test_write_append_overwrite_and_time_travel(platform: Platform) -> None:
     assert (info.version, info.num_rows) == (2, 1)
     assert platform.lake.read("datasets.scores", version=1).num_rows == 3
     assert platform.lake.read("datasets.scores", as_of=t0).num_rows == 2
+    as_of = platform.lake.sql("SELECT count(*) AS n FROM datasets.scores", as_of=t0)
+    assert as_of["n"][0].as_py() == 2
     assert platform.lake.read("datasets.scores", filter="score > 0.5").num_rows == 1
     with pytest.raises(NotFound):
         platform.lake.read("datasets.scores", version=7)

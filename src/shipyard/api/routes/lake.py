@@ -67,6 +67,7 @@ class RowsIn(BaseModel):
 class SqlIn(BaseModel):
     query: str
     versions: dict[str, int] | None = None
+    as_of: datetime | None = None
     format: Literal["json", "arrow"] = "json"
 
 
@@ -166,7 +167,7 @@ async def write_rows(
 
 @router.post("/sql")
 def sql(platform: Caller, request: Request, body: SqlIn) -> Response:
-    tbl = platform.lake.sql(body.query, versions=body.versions)
+    tbl = platform.lake.sql(body.query, versions=body.versions, as_of=body.as_of)
     return _rows_response(tbl, request, body.format)
 
 
