@@ -201,3 +201,16 @@ def test_random_against_brute_force(platform: Platform, seed: int, mode: str) ->
     src = _setup(platform, rows, ttl=ttl)
     ent = _entities([(int(rng.integers(0, 14)), float(rng.integers(-2, 45))) for _ in range(200)])
     _check(platform, ent, src, ttl=ttl, filter_created=mode == "created")
+
+
+def test_entity_rows_from_a_lake_table_or_sql(platform: Platform) -> None:
+    from tests.unit.features.helpers import write_table
+
+    _setup(platform, [(1, 1, 1, 1.0), (2, 2, 2, 2.0)])
+    write_table(platform, "silver.labels", _entities([(2, 3), (1, 3)]))
+    by_table = platform.features.get_historical_features("silver.labels", features=["v:f1"])
+    assert by_table["f1"].tolist() == [2.0, 1.0]
+    by_sql = platform.features.get_historical_features(
+        "SELECT * FROM silver.labels WHERE k = 1", features=["v:f1"]
+    )
+    assert by_sql["f1"].tolist() == [1.0]
