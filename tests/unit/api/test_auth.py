@@ -231,3 +231,8 @@ def test_authentication_is_one_query(
         sa.event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1, statements
     assert "token_hash" in statements[0]
+    with platform.context.db.connect() as conn:  # every table reached by an index, no scan
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statements[0], ("x",)).all()
+    steps = [row[-1] for row in plan]
+    assert len(steps) == 3 and all("USING INDEX" in s for s in steps), steps
+    assert "(token_hash=?)" in steps[0]
