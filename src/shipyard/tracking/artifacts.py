@@ -94,7 +94,8 @@ class LocalArtifactStore(ArtifactStore):
         return path
 
     def uri(self, key: str) -> str:
-        return str(self._path(key))
+        # safe_key already refuses traversal; no filesystem call on this hot path.
+        return str(self.root / safe_key(key))
 
     def put_file(self, local: Path, key: str) -> None:
         dest = self._path(key)

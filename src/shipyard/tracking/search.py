@@ -384,9 +384,16 @@ def parse_order_by(items: list[str] | None) -> list[tuple[Ident, bool]]:
     return out
 
 
-def apply_order(query: Any, order: list[tuple[Ident, bool]]) -> Any:
-    """Add joins and ORDER BY for ``order``; runs without the key sort last."""
+def apply_order(
+    query: Any, order: list[tuple[Ident, bool]], *, lead: tuple[Any, bool] | None = None
+) -> Any:
+    """Add joins and ORDER BY for ``order``; runs without the key sort last.
+
+    ``lead`` is an already joined (column, descending) to sort by first.
+    """
     clauses = []
+    if lead is not None:
+        clauses.append(lead[0].desc() if lead[1] else lead[0].asc())
     for n, (ident, desc) in enumerate(order):
         if ident.entity == "attr":
             col = ATTRIBUTES[ident.key.lower()]
@@ -398,7 +405,42 @@ def apply_order(query: Any, order: list[tuple[Ident, bool]]) -> Any:
             )
             col = alias.c.value
         clauses.append((col.desc() if desc else col.asc()).nulls_last())
-    if not any(i.entity == "attr" and i.key.lower() == "start_time" for i, _ in order):
+    keys = [i for i, _ in order]
+    if not any(i.entity == "attr" and i.key.lower() == "start_time" for i in keys):
         clauses.append(runs.c.start_time.desc())
     clauses.append(runs.c.id.asc())
     return query.order_by(*clauses)
+
+
+def fetch_page(
+    conn: Any, base: Any, order: list[tuple[Ident, bool]], offset: int, limit: int
+) -> list[Any]:
+    """Rows ``offset..offset+limit`` of ``base`` in ``order``.
+
+    Ordering by a metric, param or tag first runs as two queries: the runs that
+    have the key, joined (so the ``(key, value)`` index drives the sort and a
+    page needs only as many rows as it shows), then the runs without it.
+    """
+    if not order or order[0][0].entity == "attr":
+        return list(conn.execute(apply_order(base, order).offset(offset).limit(limit)).all())
+    ident, desc = order[0]
+    table = {"metric": latest_metrics, "param": params, "tag": tags}[ident.entity]
+    lead = table.alias("lead")
+    on = sa.and_(lead.c.run_id == runs.c.id, lead.c.key == ident.key)
+    if ident.entity == "metric":
+        on = sa.and_(on, lead.c.is_nan.is_(False))
+    head = base.join(lead, on)
+    rows = list(
+        conn.execute(
+            apply_order(head, order[1:], lead=(lead.c.value, desc)).offset(offset).limit(limit)
+        ).all()
+    )
+    if len(rows) >= limit:
+        return rows
+    n_head = conn.execute(sa.select(sa.func.count()).select_from(head.subquery())).scalar() or 0
+    missing = sa.select(table.c.run_id).where(table.c.run_id == runs.c.id, table.c.key == ident.key)
+    if ident.entity == "metric":
+        missing = missing.where(table.c.is_nan.is_(False))
+    tail = apply_order(base.where(~sa.exists(missing)), order[1:])
+    more = conn.execute(tail.offset(max(0, offset - n_head)).limit(limit - len(rows))).all()
+    return rows + list(more)

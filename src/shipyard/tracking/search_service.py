@@ -11,7 +11,7 @@ from shipyard._internal.paging import Page, decode_offset, encode_offset
 from shipyard.errors import InvalidArgument
 from shipyard.tracking import store
 from shipyard.tracking.models import Experiment, Run, RunComparison
-from shipyard.tracking.search import apply_order, parse_filter, parse_order_by, to_sql
+from shipyard.tracking.search import fetch_page, parse_filter, parse_order_by, to_sql
 from shipyard.tracking.tables import runs
 
 if TYPE_CHECKING:
@@ -72,12 +72,11 @@ class SearchMixin:
             q = q.where(runs.c.lifecycle_stage == ("deleted" if view == "deleted" else "active"))
         if where is not None:
             q = q.where(to_sql(where))
-        q = apply_order(q, order).offset(offset).limit(page_size + 1)
         with self._ctx.db.connect() as conn:
-            rows = conn.execute(q).all()
+            rows = fetch_page(conn, q, order, offset, page_size + 1)
             found = store.load_runs(conn, rows[:page_size])
         more = len(rows) > page_size
-        return Page[Run](
+        return Page(
             items=[self._present(r) for r in found],
             next_page_token=encode_offset(offset + page_size) if more else None,
         )

@@ -105,8 +105,8 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
         for r in conn.execute(sa.select(tags).where(tags.c.run_id.in_(ids))):
             t[r.run_id][r.key] = r.value
         for r in conn.execute(sa.select(latest_metrics).where(latest_metrics.c.run_id.in_(ids))):
-            m[r.run_id].append(
-                Metric(
+            m[r.run_id].append(  # rows of our own tables: no re-validation on this hot path
+                Metric.model_construct(
                     key=r.key,
                     value=decode_value(r.value, r.is_nan),
                     step=r.step,
@@ -126,7 +126,7 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
                 )
             )
     return [
-        Run(
+        Run.model_construct(
             id=r.id,
             experiment_id=r.experiment_id,
             name=r.name,

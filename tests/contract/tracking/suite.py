@@ -130,6 +130,27 @@ class TrackingContract:
         )
         assert [r.name for r in rest.items] == ["b"] and rest.next_page_token is None
 
+    def test_order_by_metric_puts_runs_without_it_last_across_pages(self, plat: Platform) -> None:
+        names = []
+        for i, auc in enumerate([0.5, None, 0.9, float("nan"), 0.7]):
+            run = plat.tracking.create_run("o", run_name=f"r{i}", start_time=1000 + i)
+            if auc is not None:
+                plat.tracking.log_metric(run.id, "auc", auc)
+            names.append(run.name)
+        seen, token = [], None
+        while True:
+            page = plat.tracking.search_runs(
+                "o", order_by=["metrics.auc DESC"], page_size=2, page_token=token
+            )
+            seen += [r.name for r in page.items]
+            token = page.next_page_token
+            if token is None:
+                break
+        # with the metric, best first; then the rest (no value, NaN) newest first
+        assert seen == ["r2", "r4", "r0", "r3", "r1"]
+        asc = plat.tracking.search_runs("o", order_by=["metrics.auc ASC"], page_size=10)
+        assert [r.name for r in asc.items] == ["r0", "r4", "r2", "r3", "r1"]
+
     def test_search_syntax_error_shows_where(self, plat: Platform) -> None:
         plat.tracking.create_experiment("s")
         with pytest.raises(InvalidArgument, match="position 14") as err:
