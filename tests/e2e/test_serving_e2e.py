@@ -89,6 +89,7 @@ def test_predict_with_real_registry_and_online_store(real: tuple[Platform, Any])
     local = p.registry.load_model("models:/churn@live").predict(frame.loc[[7, 8], FEATURES])
     assert resp.predictions == pytest.approx(list(local))
     assert resp.model_version == "churn/1" and resp.feature_status[0]["f0"] == "PRESENT"
+    assert p.serving.runtime.get("churn").live[0].fast is not None  # the lean sklearn path
     graph = p.catalog.lineage(f"deployment:churn@{dep.version}", direction="upstream", depth=3)
     assert any(str(e.source) == "model:churn@1" and e.operation == "deploy" for e in graph.edges)
     # the alias moves: the refresh swaps in version 2 without a restart

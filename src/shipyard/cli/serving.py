@@ -290,6 +290,24 @@ def score_table(
     )
 
 
+@deployments.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8766, help="Port."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    auth_cache: float = typer.Option(
+        1.0, help="Seconds a token's principal is reused (0: authenticate every request)."
+    ),
+) -> None:
+    """Run the dedicated inference server (predict and V2 routes only)."""
+    from shipyard.cli import _common
+    from shipyard.serving.server import run_serving_server
+
+    run_serving_server(
+        _common.state.project, host=host, port=port, workers=workers, auth_cache_seconds=auth_cache
+    )
+
+
 @deployments.command("delete")
 def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     """Delete a deployment."""

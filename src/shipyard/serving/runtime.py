@@ -9,9 +9,7 @@ fails during a swap.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -29,9 +27,11 @@ from shipyard.serving.backends.base import (
     ModelSource,
     ResolvedModel,
 )
+from shipyard.serving.fastpath import Scorer, fast_scorer
 from shipyard.serving.inputs import check_rows, entity_key_text
 from shipyard.serving.models import Deployment, PredictResponse, Variant
 from shipyard.serving.routing import WeightTable, bucket
+from shipyard.serving.shadow import ShadowScorer
 from shipyard.serving.stats import StatsBook
 
 log = logging.getLogger("shipyard.serving")
@@ -48,6 +48,13 @@ class VariantRuntime:
     model_ref: ResolvedModel
     model: LoadedModel
     columns: list[str] | None
+    #: A scorer that takes a float64 matrix in ``columns`` order (see ``fastpath.py``).
+    fast: Scorer | None = None
+
+    def score(self, data: dict[str, list[Any]], active: ActiveDeployment) -> Any:
+        if self.fast is not None and active.numeric and self.columns is not None:
+            return self.fast(_matrix(data, self.columns))
+        return self.model.predict(_frame(data, self.columns, active.entity_keys, active.numeric))
 
 
 @dataclass(slots=True)
@@ -107,12 +114,15 @@ class ServingRuntime:
         self.stats = StatsBook()
         self._active: dict[str, ActiveDeployment] = {}
         self._models: dict[ResolvedModel, LoadedModel] = {}
+        self._fast: dict[ResolvedModel, tuple[Any, Any]] = {}
         self._load_lock = threading.RLock()
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
-        self._shadow_q: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=1024)
-        self._shadow_thread: threading.Thread | None = None
-        self.shadow_dropped = 0
+        self.shadows = ShadowScorer(
+            self._emit,
+            lambda d, v, ms, err: self.stats.get(d, v).record(ms, err),
+            lambda vr, data, active: to_list(vr.score(data, active)),
+        )
         #: Hooks run after each refresh tick (canary checks); errors are logged.
         self.tick_hooks: list[Callable[[], None]] = []
 
@@ -143,7 +153,11 @@ class ServingRuntime:
             name, alias, version = v.parsed_model()
             ref = self._source.resolve(name, alias=alias, version=version)
             model = self.load_model(ref)
-            vr = VariantRuntime(v, ref, model, expected_columns(model))
+            fast = self._fast.get(ref)
+            if fast is None:
+                fast = self._fast[ref] = fast_scorer(model) or (None, None)
+            scorer, columns = fast
+            vr = VariantRuntime(v, ref, model, columns or expected_columns(model), scorer)
             (shadows if v.shadow else live).append(vr)
         return ActiveDeployment(
             deployment=dep,
@@ -251,8 +265,7 @@ class ServingRuntime:
         vr = live[active.table.pick(bucket(key, name))] if len(live) > 1 else live[0]
         data, statuses = self._inputs(active, rows)
         try:
-            raw = vr.model.predict(_frame(data, vr.columns, keys, active.numeric))
-            predictions = to_list(raw)
+            predictions = to_list(vr.score(data, active))
         except Exception as exc:
             latency = (time.perf_counter() - t0) * 1000
             self.stats.get(name, vr.variant.name).record(latency, True)
@@ -357,62 +370,19 @@ class ServingRuntime:
         data: dict[str, list[Any]],
         key: str,
     ) -> None:
-        if self._shadow_thread is None:
-            with self._load_lock:
-                if self._shadow_thread is None:
-                    self._shadow_thread = threading.Thread(
-                        target=self._shadow_loop, name="shipyard-serving-shadow", daemon=True
-                    )
-                    self._shadow_thread.start()
-        try:
-            self._shadow_q.put_nowait((active, request_id, rows, data, key))
-        except queue.Full:
-            self.shadow_dropped += 1
+        self.shadows.submit((active, request_id, rows, data, key))
 
-    def _shadow_loop(self) -> None:
-        while True:
-            job = self._shadow_q.get()
-            if job is None:
-                self._shadow_q.task_done()
-                return
-            try:
-                self._score_shadows(*job)
-            finally:
-                self._shadow_q.task_done()
-
-    def _score_shadows(
-        self,
-        active: ActiveDeployment,
-        request_id: str,
-        rows: list[dict[str, Any]],
-        data: dict[str, list[Any]],
-        key: str,
-    ) -> None:
-        for vr in active.shadows:
-            t0 = time.perf_counter()
-            error: str | None = None
-            predictions: list[Any] | None = None
-            try:
-                frame = _frame(data, vr.columns, active.entity_keys, active.numeric)
-                predictions = to_list(vr.model.predict(frame))
-            except Exception as exc:  # a shadow failure is logged, never surfaced
-                error = repr(exc)[:500]
-            latency = (time.perf_counter() - t0) * 1000
-            self.stats.get(active.deployment.name, vr.variant.name).record(latency, bool(error))
-            self._emit(active, vr, request_id, rows, data, predictions, latency, error, key, True)
+    @property
+    def shadow_dropped(self) -> int:
+        return self.shadows.dropped
 
     def drain_shadow(self, timeout: float = 5.0) -> None:
         """Wait until queued shadow requests are scored (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._shadow_q.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self.shadows.drain(timeout)
 
     def close(self) -> None:
         self._stop.set()
-        if self._shadow_thread is not None:
-            with contextlib.suppress(queue.Full):
-                self._shadow_q.put(None, timeout=1)
-            self._shadow_thread.join(timeout=5)
+        self.shadows.close()
         if self._refresher is not None:
             self._refresher.join(timeout=5)
 
@@ -440,6 +410,15 @@ def _frame(
         else:
             return pd.DataFrame(block.T, columns=cols, copy=False)
     return pd.DataFrame({c: data[c] for c in cols})
+
+
+def _matrix(data: dict[str, list[Any]], columns: list[str]) -> np.ndarray:
+    try:
+        return np.array([data[c] for c in columns], dtype=np.float64).T
+    except KeyError as exc:
+        raise InvalidArgument(
+            f"the model needs column {exc} that the request did not supply"
+        ) from None
 
 
 def _require_features(entity_rows: list[dict[str, Any]], statuses: list[dict[str, str]]) -> None:

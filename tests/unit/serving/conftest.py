@@ -115,7 +115,9 @@ def served(
     platform: Platform, models: MemoryModels, features: MemoryFeatures
 ) -> Iterator[Platform]:
     """A platform whose serving runtime uses the in-memory sources; model ``churn`` v1, v2."""
-    runtime_for(platform.context, models=models, features=features, refresh_interval=0)
+    runtime_for(
+        platform.context, models=models, features=features, refresh_interval=0, log_interval=0
+    )
     models.add("churn", Proba(train("logreg")), alias="champion")
     models.add("churn", Proba(train("tree")))
     platform.catalog.register_asset("model:churn@1")

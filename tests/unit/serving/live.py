@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -22,10 +23,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(platform: Platform) -> Iterator[str]:
+def live_server(
+    platform: Platform, factory: Callable[[Platform], Any] = create_app
+) -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        create_app(platform), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        factory(platform), host="127.0.0.1", port=port, log_level="warning", access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -69,4 +69,5 @@ def test_v2_errors_reach_the_client(triton: tuple[object, dict[str, str]]) -> No
         bad = httpclient.InferInput("amount", [1], "FP64")
         bad.set_data_from_numpy(np.array([1.0]), binary_data=False)
         client.infer("churn", [bad], headers=headers)  # type: ignore[attr-defined]
-    assert not client.is_server_live()  # type: ignore[attr-defined]  # no token: 401
+    assert client.is_server_live()  # type: ignore[attr-defined]  # probes are public
+    assert not client.is_model_ready("churn")  # type: ignore[attr-defined]  # no token: 401

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from shipyard.api.deps import Caller
+from shipyard.api.deps import Caller, caller
 from shipyard.errors import InvalidArgument
 from shipyard.serving import v2
 from shipyard.serving.batch import BatchScoreResult
@@ -62,7 +62,8 @@ class Rollback(BaseModel):
 
 
 @router.post("/{name}/predict")
-async def predict(name: str, request: Request, platform: Caller) -> Response:
+async def predict(name: str, request: Request) -> Response:
+    platform = caller(request)  # resolved by the router's guard: no second threadpool hop
     body = _json_body(await request.body())
     inputs = body.get("inputs") if isinstance(body, dict) else None
     result = platform.serving.predict(name, inputs, routing_key=request.headers.get(ROUTING_HEADER))
@@ -227,7 +228,8 @@ def v2_model_ready(name: str, platform: Caller) -> dict[str, Any]:
 
 @root_router.post("/models/{name}/infer")
 @root_router.post("/models/{name}/versions/{version}/infer")
-async def v2_infer(name: str, request: Request, platform: Caller) -> Response:
+async def v2_infer(name: str, request: Request) -> Response:
+    platform = caller(request)
     rows, request_id = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )

@@ -1,0 +1,208 @@
+"""A dedicated inference server: only the prediction and V2 routes, on Starlette.
+
+The full API mounts every capability's routes; matching a request against all of
+them, and resolving the caller in a worker thread, costs more than the
+prediction itself. This app serves the same ``/api/v1/deployments/{name}/predict``
+and ``/v2/...`` routes with the same authentication (bearer token ->
+``SecurityService.authenticate``), the same ``ServingService`` and the same error
+bodies, with a handful of routes and the whole request on the event loop.
+``shipyard deployments serve`` runs it; ``shipyard serve`` keeps serving the
+same routes inside the full API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.platform import Platform
+from shipyard.serving import v2
+
+log = logging.getLogger("shipyard.serving.server")
+
+JSON = "application/json"
+ROUTING_HEADER = "x-shipyard-routing-key"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(data, default=str), status_code=status, media_type=JSON, headers=headers
+    )
+
+
+class TokenCache:
+    """Principals of recently seen tokens, for ``ttl`` seconds (0 disables).
+
+    Authentication is one indexed query, as long as a small model's prediction; a
+    revoked or expired token therefore keeps working for at most ``ttl`` seconds
+    on this server. Keys are SHA-256 digests, never the tokens themselves.
+    """
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._seen: dict[bytes, tuple[float, Platform]] = {}
+
+    def caller(self, root: Platform, token: str | None) -> Platform:
+        if self.ttl <= 0 or not token:
+            return root.as_principal(root.security.authenticate(token))
+        key = hashlib.sha256(token.encode()).digest()
+        now = time.monotonic()
+        hit = self._seen.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        view = root.as_principal(root.security.authenticate(token))
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (now + self.ttl, view)
+        return view
+
+
+def _caller(request: Request) -> Platform:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    cache: TokenCache = request.app.state.tokens
+    return cache.caller(
+        request.app.state.platform, token.strip() if scheme.lower() == "bearer" else None
+    )
+
+
+async def predict(request: Request) -> Response:
+    platform = _caller(request)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    result = platform.serving.predict(
+        request.path_params["name"], inputs, routing_key=request.headers.get(ROUTING_HEADER)
+    )
+    return _json(result.to_dict())
+
+
+async def v2_infer(request: Request) -> Response:
+    platform = _caller(request)
+    name = request.path_params["name"]
+    rows, rid = v2.parse_infer(
+        await request.body(), request.headers.get("inference-header-content-length")
+    )
+    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    return _json(v2.infer_response(name, rid, result))
+
+
+async def v2_model(request: Request) -> Response:
+    dep = _caller(request).serving.get_deployment(request.path_params["name"])
+    return _json(v2.model_metadata(dep))
+
+
+async def v2_model_ready(request: Request) -> Response:
+    serving = _caller(request).serving
+    name = request.path_params["name"]
+    serving.get_deployment(name)
+    serving.runtime.get(name)
+    return _json({"name": name, "ready": True})
+
+
+async def live(_request: Request) -> Response:
+    return _json({"live": True})
+
+
+async def ready(_request: Request) -> Response:
+    return _json({"ready": True})
+
+
+async def health(_request: Request) -> Response:
+    import shipyard
+
+    return _json({"status": "ok", "version": shipyard.__version__, "server": "serving"})
+
+
+async def _shipyard_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShipyardError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return _json(exc.to_dict(), exc.http_status, headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    from shipyard.api.errors import request_id
+
+    rid = request_id(request)  # type: ignore[arg-type]
+    log.error("unhandled error, request id %s", rid, exc_info=exc)
+    return _json(
+        {
+            "error_code": "INTERNAL_ERROR",
+            "message": f"internal error (request id {rid})",
+            "details": {"request_id": rid},
+        },
+        500,
+    )
+
+
+def create_serving_app(platform: Platform, *, auth_cache_seconds: float = 1.0) -> Starlette:
+    """The inference-only app over ``platform`` (the root; requests act as their token).
+
+    Args:
+        auth_cache_seconds: how long a token's principal is reused (0: ask every time).
+    """
+    routes = [
+        Route("/api/v1/deployments/{name}/predict", predict, methods=["POST"]),
+        Route("/v2/models/{name}/infer", v2_infer, methods=["POST"]),
+        Route("/v2/models/{name}/versions/{version}/infer", v2_infer, methods=["POST"]),
+        Route("/v2/models/{name}/ready", v2_model_ready, methods=["GET"]),
+        Route("/v2/models/{name}", v2_model, methods=["GET"]),
+        Route("/v2/health/live", live, methods=["GET"]),
+        Route("/v2/health/ready", ready, methods=["GET"]),
+        Route("/api/v1/health", health, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes, exception_handlers={ShipyardError: _shipyard_error, Exception: _unexpected}
+    )
+    app.state.platform = platform
+    app.state.tokens = TokenCache(auth_cache_seconds)
+    return app
+
+
+def serving_app_from_env() -> Starlette:
+    """Factory for uvicorn worker processes (the project comes from the environment)."""
+    return create_serving_app(
+        Platform.open(os.environ.get("SHIPYARD_PROJECT_DIR", ".")),
+        auth_cache_seconds=float(os.environ.get("SHIPYARD_SERVING_AUTH_CACHE", "1.0")),
+    )
+
+
+def run_serving_server(
+    project: Path, *, host: str, port: int, workers: int = 1, auth_cache_seconds: float = 1.0
+) -> None:
+    import uvicorn
+
+    print(f"Shipyard inference server on http://{host}:{port}", flush=True)
+    if workers > 1:
+        os.environ["SHIPYARD_PROJECT_DIR"] = str(Path(project).resolve())
+        os.environ["SHIPYARD_SERVING_AUTH_CACHE"] = str(auth_cache_seconds)
+        uvicorn.run(
+            "shipyard.serving.server:serving_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+        return
+    uvicorn.run(
+        create_serving_app(Platform.open(project)),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )

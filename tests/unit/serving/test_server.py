@@ -1,0 +1,90 @@
+"""The dedicated inference server answers like the full API (same auth, bodies, errors)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from shipyard.platform import Platform
+from shipyard.serving import Variant
+from shipyard.serving.server import create_serving_app
+from tests.unit.serving.conftest import Exploding, MemoryModels
+from tests.unit.serving.live import live_server
+
+
+@pytest.fixture
+def url(served: Platform) -> Iterator[str]:
+    served.serving.create_deployment(
+        "churn",
+        variants=[Variant(name="a", model="churn/1")],
+        feature_service="churn",
+        entity_keys=["customer_id"],
+    )
+    served.security.create_principal("pat", role="predictor")
+    served.security.create_principal("vera", role="viewer")
+    with live_server(served, create_serving_app) as u:
+        yield u
+
+
+def _auth(p: Platform, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {p.security.create_token(principal=name).token}"}
+
+
+def test_predict_and_errors_match_the_api(served: Platform, url: str, models: MemoryModels) -> None:
+    pat = _auth(served, "pat")
+    path = f"{url}/api/v1/deployments/churn/predict"
+    r = httpx.post(path, json={"inputs": [{"customer_id": 3}]}, headers=pat)
+    assert r.status_code == 200
+    assert (
+        r.json()["predictions"] == served.serving.predict("churn", [{"customer_id": 3}]).predictions
+    )
+    assert httpx.post(path, json={"inputs": [{"customer_id": 3}]}).status_code == 401
+    denied = httpx.post(path, json={"inputs": [{"customer_id": 3}]}, headers=_auth(served, "vera"))
+    assert denied.status_code == 403 and denied.json()["error_code"] == "PERMISSION_DENIED"
+    missing = httpx.post(f"{url}/api/v1/deployments/nope/predict", json={"inputs": []}, headers=pat)
+    assert missing.status_code == 404
+    bad = httpx.post(path, json={"inputs": [{"customer_id": "7", "x": 1}, {}]}, headers=pat)
+    assert bad.status_code == 422 and "inputs[1]: missing entity key" in bad.json()["message"]
+    assert httpx.post(path, content=b"{", headers=pat).status_code == 422
+    v = models.add("churn", Exploding())
+    served.catalog.register_asset(f"model:churn@{v}")
+    served.serving.update_deployment("churn", variants=[Variant(name="x", model=f"churn/{v}")])
+    boom = httpx.post(path, json={"inputs": [{"customer_id": 3}]}, headers=pat)
+    assert boom.status_code == 500 and boom.json()["details"]["request_id"]
+    assert httpx.get(f"{url}/v2/health/live").json() == {"live": True}
+
+
+def test_tritonclient_against_the_inference_server(served: Platform, url: str) -> None:
+    httpclient = pytest.importorskip("tritonclient.http")
+    client = httpclient.InferenceServerClient(url=url.removeprefix("http://"))
+    headers = _auth(served, "pat")
+    assert client.is_model_ready("churn", headers=headers)
+    x = httpclient.InferInput("customer_id", [2], "INT64")
+    x.set_data_from_numpy(np.array([3, 4], dtype=np.int64))
+    got = client.infer("churn", [x], headers=headers).as_numpy("predictions")
+    local = served.serving.predict("churn", [{"customer_id": 3}, {"customer_id": 4}]).predictions
+    assert np.allclose(got, local)
+    client.close()
+
+
+def test_token_cache_honours_revocation_after_its_ttl(served: Platform) -> None:
+    served.serving.create_deployment(
+        "churn",
+        variants=[Variant(name="a", model="churn/1")],
+        feature_service="churn",
+        entity_keys=["customer_id"],
+    )
+    served.security.create_principal("pat", role="predictor")
+    new = served.security.create_token(principal="pat")
+    headers = {"Authorization": f"Bearer {new.token}"}
+    with live_server(served, lambda p: create_serving_app(p, auth_cache_seconds=0.3)) as u:
+        path = f"{u}/api/v1/deployments/churn/predict"
+        body = {"inputs": [{"customer_id": 3}]}
+        assert httpx.post(path, json=body, headers=headers).status_code == 200
+        served.security.revoke_token(new.info.id)
+        time.sleep(0.4)
+        assert httpx.post(path, json=body, headers=headers).status_code == 401
