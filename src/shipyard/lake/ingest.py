@@ -124,8 +124,16 @@ class FileParser:
             except (pa.ArrowInvalid, OSError) as exc:
                 raise InvalidArgument(f"{self.path} is not a Parquet file: {exc}") from None
         if self.fmt == "jsonl":
+            with self.path.open("rb") as f:
+                head = f.read(4096).lstrip()
+            if head.startswith(b"["):
+                raise InvalidArgument(
+                    f"{self.path.name} holds a JSON array; write one JSON object per line "
+                    "(JSON lines) to ingest it",
+                    path=str(self.path),
+                )
             return []  # known after the first block
-        with self.path.open(newline="", encoding="utf-8", errors="replace") as f:
+        with self.path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
             header = f.readline()
         names = next(pycsv.reader([header], delimiter=self.delimiter), [])
         names = [n.strip() for n in names]

@@ -130,3 +130,17 @@ def test_catalog_asset_and_audit(platform: Platform, raw_dir: Path) -> None:
     assert platform.catalog.get_asset("table:bronze.orders__quarantine").properties["num_rows"] == 2
     records = platform.audit.list_records(action="lake.ingest").items
     assert records and records[0].outcome == "ok"
+
+
+def test_bom_header_and_json_array(platform: Platform, tmp_path: Path) -> None:
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffid,v\r\n1,a\r\n2,b\r\n".encode())
+    platform.lake.ingest("bronze.bom", bom)
+    assert platform.lake.sql("SELECT id, v FROM bronze.bom ORDER BY id").to_pylist() == [
+        {"id": 1, "v": "a"},
+        {"id": 2, "v": "b"},
+    ]
+    arr = tmp_path / "arr.json"
+    arr.write_text('[{"id": 1}]')
+    with pytest.raises(InvalidArgument, match="JSON lines"):
+        platform.lake.ingest("bronze.arr", arr)
