@@ -38,6 +38,7 @@ def _free_port() -> int:
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
+    """Milliseconds."""
     ordered = sorted(samples)
     return {
         "p50_ms": round(statistics.median(ordered) * 1000, 3),
@@ -46,15 +47,26 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _time_requests(client: httpx.Client, path: str, headers: dict[str, str], n: int) -> list[float]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (Linux ``/proc``); robust to a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _time_requests(
+    client: httpx.Client, path: str, headers: dict[str, str], n: int, pid: int
+) -> dict[str, float]:
     for _ in range(50):  # warm up: connection, caches, first last-used write
         client.get(path, headers=headers).raise_for_status()
     out = []
+    cpu0 = _cpu_seconds(pid)
     for _ in range(n):
         t0 = time.perf_counter()
         client.get(path, headers=headers).raise_for_status()
         out.append(time.perf_counter() - t0)
-    return out
+    stats = _percentiles(out)
+    stats["server_cpu_ms_per_request"] = round((_cpu_seconds(pid) - cpu0) * 1000 / n, 3)
+    return stats
 
 
 def main() -> int:
@@ -112,11 +124,11 @@ def main() -> int:
                     time.sleep(0.05)
             with httpx.Client(base_url=url, timeout=10) as client:
                 auth = {"Authorization": f"Bearer {token}"}
-                results["http_health_no_auth"] = _percentiles(
-                    _time_requests(client, "/api/v1/health", {}, args.requests)
+                results["http_health_no_auth"] = _time_requests(
+                    client, "/api/v1/health", {}, args.requests, server.pid
                 )
-                results["http_whoami_bearer"] = _percentiles(
-                    _time_requests(client, "/api/v1/whoami", auth, args.requests)
+                results["http_whoami_bearer"] = _time_requests(
+                    client, "/api/v1/whoami", auth, args.requests, server.pid
                 )
         finally:
             server.terminate()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from shipyard.platform import Platform
 
@@ -24,8 +25,8 @@ def _bearer(request: Request) -> str | None:
 def caller(request: Request) -> Platform:
     """The platform acting for the token's principal (401 when missing or invalid).
 
-    Resolved once per request (kept on ``request.state``), however many
-    dependencies ask for it.
+    Resolved once per request and kept on ``request.state``, so calling it again
+    (from a handler, or another dependency) costs nothing.
     """
     view: Platform | None = getattr(request.state, "shipyard_caller", None)
     if view is None:
@@ -36,10 +37,19 @@ def caller(request: Request) -> Platform:
     return view
 
 
-def authenticated(request: Request) -> None:
+async def _caller_dependency(request: Request) -> Platform:
+    # Async so that the cached answer needs no thread; the lookup itself (a
+    # database query) still runs in the thread pool, off the event loop.
+    view: Platform | None = getattr(request.state, "shipyard_caller", None)
+    if view is not None:
+        return view
+    return await run_in_threadpool(caller, request)
+
+
+async def authenticated(request: Request) -> None:
     """Mounted on every capability router: no route but a liveness probe runs unauthenticated."""
     if request.url.path not in PUBLIC_PATHS:
-        caller(request)
+        await _caller_dependency(request)
 
 
-Caller = Annotated[Platform, Depends(caller)]
+Caller = Annotated[Platform, Depends(_caller_dependency)]

@@ -40,7 +40,8 @@ class CreateToken(BaseModel):
 
 
 @router.get("/whoami")
-def whoami(platform: Caller) -> Principal:
+async def whoami(platform: Caller) -> Principal:
+    # No I/O (the caller is already resolved), so no thread-pool hop.
     return platform.security.whoami()
 
 
