@@ -9,7 +9,7 @@ import pytest
 
 from shipyard.cli.main import run
 from shipyard.platform import Platform
-from tests.e2e.test_serving_e2e import build_served_model
+from tests.contract.serving.suite import build_served_model
 
 
 def _cli(project: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

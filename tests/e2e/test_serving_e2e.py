@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,62 +10,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from sklearn.linear_model import LogisticRegression
 
 from shipyard.errors import InvalidArgument
 from shipyard.platform import Platform
 from shipyard.serving import Variant
-
-FEATURES = [f"f{i}" for i in range(8)]
-N = 300
-
-
-def build_served_model(p: Platform, n: int = N, seed: int = 0) -> pd.DataFrame:
-    """Gold table -> feature view + service -> materialized -> model 'churn' v1 @live."""
-    from shipyard.features import Entity, Feature, FeatureService, FeatureView
-
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({f: rng.normal(size=n) for f in FEATURES})
-    frame.insert(0, "customer_id", np.arange(n, dtype=np.int64))
-    ts = pa.array([datetime.now(UTC) - timedelta(days=1)] * n, pa.timestamp("us", tz="UTC"))
-    table = pa.table(
-        {
-            "customer_id": frame.customer_id.to_numpy(),
-            "event_ts": ts,
-            **{f: frame[f].to_numpy() for f in FEATURES},
-        }
-    )
-    p.lake.write("gold.customer_features", table)
-    view = FeatureView(
-        name="customer_features",
-        entities=["customer"],
-        source="gold.customer_features",
-        timestamp_field="event_ts",
-        ttl=timedelta(days=30),
-        features=[Feature(f, "float64") for f in FEATURES],
-        online=True,
-    )
-    p.features.apply(
-        [
-            Entity(name="customer", join_keys=["customer_id"]),
-            view,
-            FeatureService(name="churn", features=[view]),
-        ]
-    )
-    p.features.materialize()
-    y = (frame.f0 + frame.f1 - frame.f2 > 0).astype(int)
-    for c in (1.0, 0.01):
-        model = LogisticRegression(C=c).fit(frame[FEATURES], y)
-        with p.tracking.start_run(experiment="churn", run_name=f"lr-{c}") as run:
-            run.log_model(
-                model,
-                "model",
-                input_example=frame[FEATURES].head(5),
-                predict_method="predict_proba",
-            )
-        p.registry.register_model("churn", source=f"runs:/{run.id}/model")
-    p.registry.set_alias("churn", "live", 1)
-    return frame
+from tests.contract.serving.suite import FEATURES, N, build_served_model
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from shipyard.cli.main import run
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.platform import Platform
-from tests.e2e.test_serving_e2e import FEATURES, build_served_model
+from tests.contract.serving.suite import FEATURES, build_served_model
 
 
 def _register(p: Platform, model: Any, frame: Any) -> int:
