@@ -60,6 +60,27 @@ class RegistryContract:
         mv2 = plat.registry.register_model("churn", source=f"runs:/{run_id}/model")
         assert mv2.version == 2 and plat.catalog.get_asset("model:churn").version == 2
 
+    def test_lineage_reaches_the_lake_tables(self, plat: Platform, data: Data) -> None:
+        plat.catalog.register_asset("table:gold.customer_daily@3")
+        plat.catalog.register_asset(
+            "feature_view:customer_daily", sources=["table:gold.customer_daily@3"]
+        )
+        plat.catalog.register_asset(
+            "training_set:churn_train",
+            sources=["feature_view:customer_daily", "table:gold.customer_daily@3"],
+        )
+        run_id = self._train(plat, data)
+        plat.registry.register_model("churn", source=f"runs:/{run_id}/model")
+        graph = plat.catalog.lineage("model:churn", depth=10)
+        refs = {str(n) for n in graph.nodes}
+        assert {
+            "model:churn@1",
+            f"run:{run_id}@1",
+            "training_set:churn_train@1",
+            "feature_view:customer_daily@1",
+            "table:gold.customer_daily@3",
+        } <= refs
+
     def test_protected_alias_needs_another_approver(self, plat: Platform, data: Data) -> None:
         run_id = self._train(plat, data)
         mv = plat.registry.register_model("churn", source=f"runs:/{run_id}/model")
