@@ -272,7 +272,11 @@ class ServingService(CanaryOps, Service):
     # -- evidence -----------------------------------------------------------------------
 
     def flush_prediction_log(self) -> int:
-        """Write the buffered inference log now (it is also flushed every second)."""
+        """Write the buffered inference log now (it is also flushed every second).
+
+        Queued shadow requests are scored first (for up to 5 s), so their answers are in.
+        """
+        self.runtime.drain_shadow(timeout=5.0)
         return logger_for(self._ctx).flush()
 
     def log_ground_truth(self, name: str, outcomes: list[dict[str, Any]]) -> int:
