@@ -18,7 +18,7 @@ from collections.abc import Callable
 from shipyard.errors import ShipyardError
 from shipyard.tracking.models import Metric
 
-Sink = Callable[[str, list[Metric]], None]
+Sink = Callable[[str, list[Metric]], object]
 
 
 class MetricBuffer:
@@ -34,7 +34,7 @@ class MetricBuffer:
         self._closed = False
         self._thread: threading.Thread | None = None
         ref = weakref.ref(self)
-        atexit.register(lambda: (b := ref()) is not None and b.close())
+        atexit.register(_close_at_exit, ref)
 
     def add(self, run_id: str, metric: Metric) -> None:
         with self._cond:
@@ -106,3 +106,9 @@ class MetricBuffer:
             with self._cond:
                 self._closed = True
                 self._cond.notify_all()
+
+
+def _close_at_exit(ref: weakref.ReferenceType[MetricBuffer]) -> None:
+    buffer = ref()
+    if buffer is not None:
+        buffer.close()

@@ -7,6 +7,7 @@ environment and config files are used otherwise).
 
 from __future__ import annotations
 
+import builtins
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,7 @@ class S3ArtifactStore(ArtifactStore):
                 break
         return sorted(out, key=lambda f: f.path)
 
-    def _walk(self, prefix: str) -> list[str]:
+    def _walk(self, prefix: str) -> builtins.list[str]:
         base = self._key(prefix)
         keys: list[str] = []
         token: str | None = None

@@ -392,6 +392,7 @@ def apply_order(
     ``lead`` is an already joined (column, descending) to sort by first.
     """
     clauses = []
+    col: Any
     if lead is not None:
         clauses.append(lead[0].desc() if lead[1] else lead[0].asc())
     for n, (ident, desc) in enumerate(order):

@@ -51,7 +51,7 @@ runs = sa.Table(
 )
 
 
-def _run_id_col() -> sa.Column:  # type: ignore[type-arg]
+def _run_id_col() -> sa.Column[str]:
     return sa.Column(
         "run_id",
         sa.String(32),
