@@ -77,8 +77,13 @@ def ensure_principal(
     team: str | None = None,
     role: Role | None = None,
 ) -> Principal:
-    """Create the principal if missing and grant ``role`` on ``team`` (no audit: bootstrap)."""
+    """Create the principal if missing and grant ``role`` on ``team`` (no audit: bootstrap).
+
+    Writes nothing when the principal already holds exactly that role there.
+    """
     existing = load_principal(conn, name)
+    if existing is not None and (team is None or role is None or existing.roles.get(team) == role):
+        return existing
     if existing is None:
         conn.execute(
             principals.insert().values(id=new_id(), name=name, kind=kind, created_at=utcnow())

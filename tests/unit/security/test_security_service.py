@@ -103,3 +103,24 @@ def test_auth_does_not_wait_for_a_busy_writer(platform: Platform) -> None:
     assert platform.security.list_tokens()[0].last_used_at is None
     platform.security.authenticate(token)
     assert platform.security.list_tokens()[0].last_used_at is not None
+
+
+def test_reopening_a_project_writes_nothing(platform: Platform) -> None:
+    import sqlalchemy as sa
+
+    from shipyard.security.service import ensure_principal
+
+    writes: list[str] = []
+
+    def spy(_c: object, _cur: object, statement: str, *_a: object) -> None:
+        if statement.split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    db = platform.context.db
+    sa.event.listen(db.engine, "before_cursor_execute", spy)
+    try:
+        with db.begin() as conn:
+            admin = ensure_principal(conn, "local-admin", team="*", role=Role.ADMIN)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", spy)
+    assert admin.is_admin and writes == []
