@@ -100,11 +100,19 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
     m: dict[str, list[Metric]] = {i: [] for i in ids}
     ins: dict[str, list[RunInput]] = {i: [] for i in ids}
     if ids and full:
-        for r in conn.execute(sa.select(params).where(params.c.run_id.in_(ids))):
-            p[r.run_id][r.key] = r.value
-        for r in conn.execute(sa.select(tags).where(tags.c.run_id.in_(ids))):
-            t[r.run_id][r.key] = r.value
-        for r in conn.execute(sa.select(latest_metrics).where(latest_metrics.c.run_id.in_(ids))):
+        for run_id, key, value in conn.execute(
+            sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(ids))
+        ).all():
+            p[run_id][key] = value
+        for run_id, key, value in conn.execute(
+            sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(ids))
+        ).all():
+            t[run_id][key] = value
+        for r in conn.execute(
+            sa.select(latest_metrics)
+            .where(latest_metrics.c.run_id.in_(ids))
+            .order_by(latest_metrics.c.run_id, latest_metrics.c.key)
+        ).all():
             m[r.run_id].append(  # rows of our own tables: no re-validation on this hot path
                 Metric.model_construct(
                     key=r.key,
@@ -113,7 +121,7 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
                     timestamp=r.timestamp,
                 )
             )
-        for r in conn.execute(sa.select(inputs).where(inputs.c.run_id.in_(ids))):
+        for r in conn.execute(sa.select(inputs).where(inputs.c.run_id.in_(ids))).all():
             ins[r.run_id].append(
                 RunInput(
                     ref=r.ref,
@@ -140,8 +148,8 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
             artifact_uri=r.artifact_uri,
             params=p[r.id],
             tags=t[r.id],
-            metrics={x.key: x.value for x in sorted(m[r.id], key=lambda x: x.key)},
-            latest_metrics=sorted(m[r.id], key=lambda x: x.key),
+            metrics={x.key: x.value for x in m[r.id]},
+            latest_metrics=m[r.id],
             inputs=ins[r.id],
         )
         for r in rows
