@@ -189,3 +189,17 @@ def test_models_and_aliases_through_the_mlflow_client(
         ]
         graph = p.catalog.lineage("model:mlchurn")
         assert f"run:{run.info.run_id}@1" in {str(n) for n in graph.nodes}
+
+
+def test_mlflow_loads_a_model_logged_by_shipyard(
+    client: Any, server: Any, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    with Platform.open(server[2]) as p:
+        with p.tracking.start_run(experiment="sdk-models") as run:
+            run.log_model(model, "model", input_example=X.head(3))
+        p.registry.register_model("sdkchurn", source=f"runs:/{run.id}/model")
+        p.registry.set_alias("sdkchurn", "challenger", 1)
+    loaded = mlflow.pyfunc.load_model("models:/sdkchurn@challenger")
+    assert np.array_equal(np.asarray(loaded.predict(X.head(5))), model.predict(X.head(5)))
