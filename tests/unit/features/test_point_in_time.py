@@ -185,7 +185,7 @@ def test_missing_columns_and_unknown_refs_are_named(platform: Platform) -> None:
         platform.features.get_historical_features(_entities([(1, 1)]), feature_service="ss")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 @pytest.mark.parametrize("mode", ["plain", "ttl", "created"])
 def test_random_against_brute_force(platform: Platform, seed: int, mode: str) -> None:
     rng = np.random.default_rng(seed)
