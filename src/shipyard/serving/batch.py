@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,6 +51,56 @@ def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending)
 
 
+def _columns(
+    names: list[str], inputs: list[str], keep_columns: list[str] | None, source: str
+) -> tuple[list[str], list[str]]:
+    """``(kept, read)``: the input columns copied to the output, and all columns read."""
+    missing = [c for c in inputs if c not in names]
+    if missing:
+        raise InvalidArgument(
+            f"table {source} lacks the model's input columns {missing}", columns=missing
+        )
+    keep = keep_columns if keep_columns is not None else [c for c in names if not c.startswith("_")]
+    unknown = [c for c in keep if c not in names]
+    if unknown:
+        raise InvalidArgument(f"table {source} has no columns {unknown}", columns=unknown)
+    return keep, (list(dict.fromkeys([*keep, *inputs])) if inputs else names)
+
+
+def _scored(
+    chunk: pa.Table, loaded: Any, inputs: list[str], keep: list[str], version: int
+) -> pa.Table:
+    frame = chunk.select(inputs).to_pandas() if inputs else chunk.to_pandas()
+    preds = np.asarray(loaded.predict(frame))
+    out = chunk.select(keep).append_column(
+        "prediction", pa.array(preds.tolist() if preds.ndim > 1 else preds)
+    )
+    return out.append_column(
+        "model_version", pa.array(np.full(len(preds), version, dtype=np.int64))
+    )
+
+
+def _pipeline(
+    chunks: Iterator[pa.Table],
+    score: Callable[[pa.Table], pa.Table],
+    write: Callable[[int, pa.Table], int],
+) -> tuple[int, list[int]]:
+    """Score chunk i+1 while chunk i is written (Delta writes run in Rust, off the GIL);
+    at most two chunks are in memory. Returns rows and each write's table version."""
+    rows, versions = 0, []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="shipyard-batch-write") as pool:
+        pending: Future[int] | None = None
+        for i, chunk in enumerate(chunks):
+            scored = score(chunk)
+            rows += chunk.num_rows
+            if pending is not None:
+                versions.append(pending.result())
+            pending = pool.submit(write, i, scored)
+        if pending is not None:
+            versions.append(pending.result())
+    return rows, versions
+
+
 def score_table(
     ctx: ServiceContext,
     model: str,
@@ -67,8 +119,7 @@ def score_table(
         raise InvalidArgument("chunk_rows must be positive", chunk_rows=chunk_rows)
     started = time.perf_counter()
     registry = RegistryService(ctx)
-    uri = model if model.startswith("models:/") else f"models:/{model}"
-    mv = registry.resolve(uri)
+    mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
     loaded = registry.load_model(f"models:/{mv.name}/{mv.version}")
     lake = LakeService(ctx)
     lake.get_table(source)  # NotFound / PermissionDenied
@@ -76,35 +127,14 @@ def score_table(
     source_version = int(snapshot.version())
     dataset = snapshot.to_pyarrow_dataset()
     inputs = list(getattr(loaded, "input_columns", None) or [])
-    missing = [c for c in inputs if c not in dataset.schema.names]
-    if missing:
-        raise InvalidArgument(
-            f"table {source} lacks the model's input columns {missing}", columns=missing
-        )
-    keep = (
-        keep_columns
-        if keep_columns is not None
-        else [c for c in dataset.schema.names if not c.startswith("_")]
-    )
-    unknown = [c for c in keep if c not in dataset.schema.names]
-    if unknown:
-        raise InvalidArgument(f"table {source} has no columns {unknown}", columns=unknown)
-    read = list(dict.fromkeys([*keep, *inputs])) if inputs else dataset.schema.names
+    keep, read = _columns(list(dataset.schema.names), inputs, keep_columns, source)
     job = hashlib.sha256(
         f"{mv.name}/{mv.version}|{source}@{source_version}|{output}|{keep}".encode()
     ).hexdigest()[:16]
-    written = skipped = rows = 0
-    out_version = lake.get_table(output).version if lake.storage.exists(output) else None
+    before = lake.get_table(output).version if lake.storage.exists(output) else None
     refs = [f"table:{source}@{source_version}", f"model:{mv.name}@{mv.version}"]
-    for i, chunk in enumerate(_chunks(dataset.to_batches(columns=read), chunk_rows)):
-        frame = chunk.select(inputs).to_pandas() if inputs else chunk.to_pandas()
-        preds = np.asarray(loaded.predict(frame))
-        scored = chunk.select(keep).append_column(
-            "prediction", pa.array(preds.tolist() if preds.ndim > 1 else preds)
-        )
-        scored = scored.append_column(
-            "model_version", pa.array(np.full(len(preds), mv.version, dtype=np.int64))
-        )
+
+    def write(i: int, scored: pa.Table) -> int:
         info = lake.write(
             output,
             scored,
@@ -114,18 +144,21 @@ def score_table(
             sources=refs,
             operation="batch_score",
         )
-        rows += chunk.num_rows
-        if info.version == out_version:  # this chunk of this job was already written
-            skipped += 1
-        else:
-            written += 1
-        out_version = info.version
+        return int(info.version)
+
+    rows, versions = _pipeline(
+        _chunks(dataset.to_batches(columns=read), chunk_rows),
+        lambda chunk: _scored(chunk, loaded, inputs, keep, mv.version),
+        write,
+    )
+    # a write that leaves the version unchanged was this job's chunk, already there
+    written = sum(1 for prev, v in zip([before, *versions], versions, strict=False) if v != prev)
     return BatchScoreResult(
         output=output,
-        output_version=out_version,
+        output_version=versions[-1] if versions else before,
         rows=rows,
         chunks_written=written,
-        chunks_skipped=skipped,
+        chunks_skipped=len(versions) - written,
         model_version=f"{mv.name}/{mv.version}",
         source=source,
         source_version=source_version,

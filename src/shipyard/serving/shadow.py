@@ -31,7 +31,7 @@ class ShadowScorer:
         score: Callable[[VariantRuntime, dict[str, list[Any]], ActiveDeployment], list[Any]],
         *,
         maxsize: int = 4096,
-        linger: float = 0.02,
+        linger: float = 0.05,
         max_batch: int = 1024,
     ) -> None:
         self._emit = emit
