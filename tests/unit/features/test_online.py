@@ -130,3 +130,34 @@ def test_materialize_records_watermark_and_statistics(
     assert stats["min"] == pytest.approx(4.0) and stats["max"] == pytest.approx(4.0)
     assert stats["mean"] == pytest.approx(4.0)
     assert stats["null_fraction"] == 0.0
+
+
+def test_materialize_breaks_event_time_ties_by_created(platform: Platform) -> None:
+    import pandas as pd
+
+    from shipyard.features import Entity, Feature
+
+    df = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2],
+            "event_ts": [day(2), day(2), day(1), day(1)],
+            "created": [day(3), day(5), day(9), day(1)],
+            "v": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    write_table(platform, "gold.ties", df)
+    view = FeatureView(
+        name="ties",
+        entities=["customer"],
+        source="gold.ties",
+        timestamp_field="event_ts",
+        created_timestamp_field="created",
+        features=[Feature("v", "float64")],
+    )
+    platform.features.apply([Entity(name="customer", join_keys=["customer_id"]), view])
+    [res] = platform.features.materialize(["ties"])
+    assert (res.entities, res.rows) == (2, 4)
+    r = platform.features.get_online_features(
+        ["ties:v"], entity_rows=[{"customer_id": 1}, {"customer_id": 2}]
+    )
+    assert r.to_dict()["v"] == [2.0, 4.0]
