@@ -205,3 +205,11 @@ def test_audit_list_filters(
     assert "security.create_principal" in table and "denied" in table
     r = cli("audit", "list", "--outcome", "maybe")
     assert r.code == 1 and "outcome is one of ok, denied, error" in r.err
+
+
+def test_version_and_usage_errors(cli: Cli) -> None:
+    import shipyard
+
+    assert cli.ok("--version").out.strip() == f"shipyard {shipyard.__version__}"
+    r = cli("catalog", "no-such-command")
+    assert r.code == 2 and "No such command" in r.err and "Traceback" not in r.err

@@ -34,6 +34,7 @@ def run_server(
     port = port or s.port
     workers = workers or s.workers
     print(f"Shipyard API on http://{host}:{port}/api/v1  (docs: /api/v1/docs)", flush=True)
+    print("every route but /api/v1/health needs a token: shipyard tokens create", flush=True)
     if workers > 1:
         platform.close()
         os.environ["SHIPYARD_PROJECT_DIR"] = str(Path(project).resolve())

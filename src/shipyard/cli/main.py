@@ -21,6 +21,14 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        import shipyard
+
+        typer.echo(f"shipyard {shipyard.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     project: Path = typer.Option(
@@ -31,6 +39,9 @@ def _root(
         help="Project folder (holds shipyard.yaml).",
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     _common.state.reset(project, debug)
 
@@ -52,6 +63,7 @@ def init(directory: Path = typer.Argument(Path("."), help="Folder to initialise.
     p = Platform.open(directory)
     console.print(f"initialised project [bold]{p.settings.project}[/bold] in {directory.resolve()}")
     console.print(f"platform home: {p.settings.home_dir}")
+    console.print("next: shipyard tokens create, then shipyard serve (see docs/quickstart.md)")
 
 
 @app.command("serve")
