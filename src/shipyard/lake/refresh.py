@@ -66,11 +66,19 @@ def sources_of(d: TableDefinition) -> list[str]:
 
 
 def last_state(dt: DeltaTable) -> tuple[dict[str, int], str | None]:
-    """Source versions and definition hash of the table's latest refresh commit."""
-    for entry in dt.history(HISTORY_SCAN):
-        if META_SOURCES in entry:
-            return json.loads(entry[META_SOURCES]), entry.get(META_DEFINITION)
-        if entry.get("operation") in ("RESTORE",):
+    """Source versions and definition hash of the table's latest refresh commit.
+
+    The refresh commit is almost always the newest, so a few commits are read
+    first and the longer scan happens only after maintenance commits.
+    """
+    for limit in (4, HISTORY_SCAN):
+        entries = dt.history(limit)
+        for entry in entries:
+            if META_SOURCES in entry:
+                return json.loads(entry[META_SOURCES]), entry.get(META_DEFINITION)
+            if entry.get("operation") == "RESTORE":
+                return {}, None  # content went back in time: recompute
+        if len(entries) < limit:
             break
     return {}, None
 

@@ -219,3 +219,21 @@ def test_zorder_optimize(lake: Platform) -> None:
     res = lake.lake.optimize("bronze.orders", z_order=["customer_id"])
     assert res.version == 2 and res.metrics["numFilesRemoved"] == 2
     assert lake.lake.get_table("bronze.orders").num_rows == 7
+
+
+def test_non_append_upstream_change_recomputes(lake: Platform, tmp_path: Path) -> None:
+    lake.lake.define(SILVER)
+    lake.lake.refresh("silver.orders")
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "order_id,customer_id,order_ts,amount,channel\n9,7,2026-01-05T09:00:00+00:00,5.0,app\n"
+    )
+    lake.lake.ingest("bronze.orders", more)
+    assert lake.lake.refresh("silver.orders").mode == "incremental"
+    lake.lake.restore("bronze.orders", version=0)  # order 9 is gone upstream
+    r = lake.lake.refresh("silver.orders")
+    assert r.mode == "full"
+    ids = lake.lake.sql("SELECT order_id FROM silver.orders ORDER BY 1")["order_id"].to_pylist()
+    assert ids == [1, 2, 7]
+    lake.lake.restore("silver.orders", version=1)
+    assert lake.lake.refresh("silver.orders").mode == "full"  # its own restore too
