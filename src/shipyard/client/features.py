@@ -117,6 +117,16 @@ class RemoteFeatureService:
     def get_training_set(self, name: str, version: int | None = None) -> TrainingSet:
         return self._training_set(self._http.get(f"{API}/training-sets/{name}", version=version))
 
+    def rebuild_training_set(self, name: str, version: int | None = None) -> pa.Table:
+        params = {"version": version} if version is not None else {}
+        raw = self._http.request(
+            "POST",
+            f"{API}/training-sets/{name}/rebuild",
+            params=params,
+            headers={"accept": ARROW_STREAM},
+        )
+        return from_ipc(raw)
+
     def _training_set(self, data: dict[str, Any]) -> TrainingSet:
         from shipyard.client.lake import RemoteLakeService
 

@@ -86,8 +86,12 @@ class Retrieval:
         full_feature_names: bool,
         lake: LakeTables,
         default_team: str = "default",
+        pins: dict[str, int] | None = None,
     ) -> None:
         self.defs = defs
+        #: Source table versions to read (a rebuild); the newest otherwise.
+        self.pins = pins or {}
+        self.timestamp_column: str | None = None
         self.pairs = pairs
         self.sel = select(defs, pairs, full_feature_names)
         self.lake = lake
@@ -115,7 +119,9 @@ class Retrieval:
         timestamp_column: str | None,
         filter_created: bool,
     ) -> pa.Table:
-        entity, _ = prepare_entity_rows(data, self.join_keys(), timestamp_column)
+        entity, self.timestamp_column = prepare_entity_rows(
+            data, self.join_keys(), timestamp_column
+        )
         taken = set(entity.column_names)
         clash = [c for c in self.out_names if c in taken]
         if clash:
@@ -126,7 +132,7 @@ class Retrieval:
         queries = []
         for name, feats in self.sel.fetch.items():
             view = self.defs.views[name]
-            table = self.lake.open(view.source_table)
+            table = self.lake.open(view.source_table, self.pins.get(view.source_table))
             keys = self.defs.join_keys(view)
             check_source(view, table.schema, keys)
             self.sources[view.source_table] = table.version

@@ -10,7 +10,7 @@ import pyarrow as pa
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.features import registry
 from shipyard.features._base import FeatureServiceBase
-from shipyard.features.models import TrainingSet
+from shipyard.features.models import FeatureView, TrainingSet
 from shipyard.features.offline import connect as duck_connect
 from shipyard.features.registry import Definitions
 from shipyard.features.retrieval import Retrieval
@@ -164,19 +164,11 @@ class OfflineMixin(FeatureServiceBase):
             operation="training_set",
             sources=[f"table:{t}@{v}" for t, v in r.sources.items() if self._table_known(t)],
         )
-        props = {
-            "table": dataset,
-            "table_version": table_version,
-            "num_rows": table.num_rows,
-            "features": r.out_names,
-            "feature_refs": [f"{v}:{f}" for v, f in r.pairs],
-            "feature_service": feature_service,
-            "sources": r.sources,
-            "views": {v: r.defs.versions.get(("feature_view", v)) for v in r.view_names},
-            "options": {
-                "full_feature_names": full_feature_names,
-                "filter_by_created_timestamp": filter_by_created_timestamp,
-            },
+        props = _training_props(r, dataset, table_version, table.num_rows, feature_service)
+        props["options"] = {
+            "full_feature_names": full_feature_names,
+            "filter_by_created_timestamp": filter_by_created_timestamp,
+            "timestamp_column": r.timestamp_column,
         }
         with self._ctx.mutation(
             "features.create_training_set", team=team, asset=f"training_set:{name}"
@@ -237,6 +229,53 @@ class OfflineMixin(FeatureServiceBase):
             _lake_reader=self._lake.read,
         )
 
+    def rebuild_training_set(self, name: str, version: int | None = None) -> pa.Table:
+        """Compute a saved training set again from the exact inputs it recorded.
+
+        The entity rows come from the saved table; the sources are read at the
+        recorded Delta versions and the views as they were then, so the result equals
+        the saved table even after the sources have moved on.
+
+        Raises:
+            NotFound: no such training set, version, or source table version.
+        """
+        ts = self.get_training_set(name, version)
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.get(conn, "training_set", name)
+            props = next(
+                v.properties
+                for v in self._ctx.catalog.versions(conn, asset)
+                if v.version == ts.version
+            )
+            defs = _defs_at(
+                conn,
+                self._ctx.catalog,
+                registry.load(conn, self._ctx.catalog),
+                props.get("views", {}),
+            )
+        saved = self._lake.read(ts.table, ts.table_version)
+        entity = saved.drop_columns([c for c in ts.features if c in saved.column_names])
+        options = props.get("options", {})
+        pairs = [tuple(ref.split(":", 1)) for ref in props["feature_refs"]]
+        r = Retrieval(
+            defs,
+            pairs,
+            full_feature_names=bool(options.get("full_feature_names")),
+            lake=self._lake,
+            default_team=self._ctx.default_team,
+            pins=ts.sources,
+        )
+        con = duck_connect(self._ctx.settings.home_dir / "tmp" / "duckdb")
+        try:
+            return r.run(
+                con,
+                entity,
+                options.get("timestamp_column"),
+                bool(options.get("filter_by_created_timestamp")),
+            )
+        finally:
+            con.close()
+
     def get_training_set(self, name: str, version: int | None = None) -> TrainingSet:
         """A saved training set (the newest version by default). Raises: NotFound."""
         with self._ctx.db.connect() as conn:
@@ -249,3 +288,32 @@ class OfflineMixin(FeatureServiceBase):
                     raise NotFound(f"training set '{name}' has no version {version}")
                 props = found[0].properties
         return self._training_set(name, version or asset.version, props)
+
+
+def _defs_at(conn: Any, catalog: Any, defs: Definitions, views: dict[str, Any]) -> Definitions:
+    """``defs`` with each feature view as it was at the recorded catalog version."""
+    for name, version in views.items():
+        asset = catalog.find(conn, "feature_view", name) if version else None
+        if asset is None:
+            continue
+        found = [v for v in catalog.versions(conn, asset) if v.version == version]
+        if found and "spec" in found[0].properties:
+            spec = found[0].properties["spec"]
+            defs.views[name] = FeatureView.from_spec(name, spec, asset.owner, asset.tags)
+    return defs
+
+
+def _training_props(
+    r: Retrieval, dataset: str, table_version: int, num_rows: int, feature_service: str | None
+) -> dict[str, Any]:
+    """What a training set records: enough to rebuild it bit for bit."""
+    return {
+        "table": dataset,
+        "table_version": table_version,
+        "num_rows": num_rows,
+        "features": r.out_names,
+        "feature_refs": [f"{v}:{f}" for v, f in r.pairs],
+        "feature_service": feature_service,
+        "sources": r.sources,
+        "views": {v: r.defs.versions.get(("feature_view", v)) for v in r.view_names},
+    }

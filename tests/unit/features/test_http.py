@@ -84,6 +84,7 @@ def test_remote_client_has_the_same_methods(platform: Platform, url: str) -> Non
         ts = remote.features.create_training_set("remote_train", ent, feature_service="churn")
         assert (ts.version, ts.num_rows) == (1, 3)
         assert remote.features.get_training_set("remote_train").table == "datasets.remote_train"
+        assert remote.features.rebuild_training_set("remote_train", 1).num_rows == 3
         assert remote.features.get_view_status("customer_daily")["entities"] == 3
 
         defs = remote.features.list_definitions("feature_view")

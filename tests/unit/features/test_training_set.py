@@ -36,6 +36,13 @@ def test_training_set_is_saved_versioned_with_lineage(
     # the first version is still there, bit for bit
     old = platform.features.get_training_set("churn_train", version=1)
     pd.testing.assert_frame_equal(old.to_pandas(), df)
+    # and it can be rebuilt from the inputs it recorded, though the source moved on
+    assert platform.features.rebuild_training_set("churn_train", 1).equals(
+        platform.lake.read("datasets.churn_train", version=0)
+    )
+    assert platform.features.rebuild_training_set("churn_train").equals(
+        platform.lake.read("datasets.churn_train", version=1)
+    )
 
     graph = platform.catalog.lineage("training_set:churn_train", direction="upstream")
     kinds = {(n.kind, n.name) for n in graph.nodes}

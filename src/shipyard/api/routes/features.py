@@ -163,3 +163,10 @@ def create_training_set(body: CreateTrainingSet, platform: Caller) -> dict[str, 
 @router.get("/training-sets/{name}")
 def get_training_set(name: str, platform: Caller, version: int | None = None) -> dict[str, Any]:
     return platform.features.get_training_set(name, version).to_dict()
+
+
+@router.post("/training-sets/{name}/rebuild")
+def rebuild_training_set(name: str, platform: Caller, version: int | None = None) -> Response:
+    """The training set computed again from its recorded inputs, as an Arrow IPC stream."""
+    table = platform.features.rebuild_training_set(name, version)
+    return Response(to_ipc(table), media_type=ARROW_STREAM)
