@@ -206,6 +206,10 @@ def test_remote_client_speaks_the_same_interface(api, platform: Platform) -> Non
     assert [h.version for h in lake.history("silver.events")] == [1, 0]
     assert lake.get_definition("silver.events").expectations[0].name == "v_range"
     assert {t.name for t in lake.list_tables()} >= {"bronze.events", "silver.events"}
+    assert lake.list_refreshes("silver.events")[0]["expectations"][0].failed == 1
+    assert lake.column_lineage("silver.events.v").roots == ["bronze.events.v"]
+    info = lake.describe_column("silver.events", "v", description="value", tags=["pii"])
+    assert next(c for c in info.columns if c.name == "v").tags == ["pii"]
     ch = lake.apply_changes(
         "silver.people", [{"id": 1, "seq": 1, "op": "INSERT"}], keys=["id"], sequence_by="seq"
     )

@@ -12,6 +12,8 @@ from shipyard.client.http import HttpTransport
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import (
     ChangesResult,
+    ColumnLineage,
+    ExpectationResult,
     HistoryEntry,
     MaintenanceResult,
     RefreshResult,
@@ -185,4 +187,28 @@ class RemoteLakeService:
                 content=orjson.dumps(body, default=str),
                 headers={"content-type": "application/json"},
             )
+        )
+
+    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self._http.get(f"{API}/tables/{name}/refreshes", limit=limit)
+        for r in rows:
+            r["expectations"] = [ExpectationResult.model_validate(e) for e in r["expectations"]]
+        return list(rows)
+
+    def describe_column(
+        self,
+        name: str,
+        column: str,
+        *,
+        description: str | None = None,
+        tags: list[str] | None = None,
+    ) -> TableInfo:
+        body = {"description": description, "tags": tags}
+        return TableInfo.model_validate(
+            self._http.patch(f"{API}/tables/{name}/columns/{column}", body)
+        )
+
+    def column_lineage(self, column: str, *, depth: int = 10) -> ColumnLineage:
+        return ColumnLineage.model_validate(
+            self._http.get(f"{API}/columns/{column}/lineage", depth=depth)
         )

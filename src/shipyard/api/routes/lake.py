@@ -19,6 +19,7 @@ from shipyard.api.deps import Caller
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import (
     ChangesResult,
+    ColumnLineage,
     HistoryEntry,
     MaintenanceResult,
     RefreshResult,
@@ -92,6 +93,11 @@ class VacuumIn(BaseModel):
 
 class DefinitionIn(BaseModel):
     definition: dict[str, Any] = Field(description="A TableDefinition (SQL only over HTTP).")
+
+
+class ColumnIn(BaseModel):
+    description: str | None = None
+    tags: list[str] | None = None
 
 
 class ChangesIn(BaseModel):
@@ -220,3 +226,18 @@ def apply_changes(platform: Caller, name: str, body: ChangesIn) -> ChangesResult
         delete_value=body.delete_value,
         batch_id=body.batch_id,
     )
+
+
+@router.get("/tables/{name}/refreshes")
+def list_refreshes(platform: Caller, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    return platform.lake.list_refreshes(name, limit=limit)
+
+
+@router.patch("/tables/{name}/columns/{column}")
+def describe_column(platform: Caller, name: str, column: str, body: ColumnIn) -> TableInfo:
+    return platform.lake.describe_column(name, column, description=body.description, tags=body.tags)
+
+
+@router.get("/columns/{column}/lineage")
+def column_lineage(platform: Caller, column: str, depth: int = 10) -> ColumnLineage:
+    return platform.lake.column_lineage(column, depth=depth)
