@@ -184,7 +184,8 @@ class OnlineMixin(FeatureServiceBase):
         Raises:
             NotFound: an unknown feature or service. InvalidArgument: a row lacks a join key.
         """
-        key = (feature_service, tuple(features) if features else None, full_feature_names)
+        refs = tuple(f if isinstance(f, str) else f"{f.name}:*" for f in features or ())
+        key = (feature_service, refs or None, full_feature_names)
         plans = self._shared()["plans"]
         plan = plans.get(key)
         if plan is None or time.monotonic() - plan.loaded_at > PLAN_RECHECK_SECONDS:

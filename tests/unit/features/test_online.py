@@ -161,3 +161,9 @@ def test_materialize_breaks_event_time_ties_by_created(platform: Platform) -> No
         ["ties:v"], entity_rows=[{"customer_id": 1}, {"customer_id": 2}]
     )
     assert r.to_dict()["v"] == [2.0, 4.0]
+
+
+def test_online_features_by_view_object(platform: Platform, customer_view: FeatureView) -> None:
+    platform.features.materialize()
+    r = platform.features.get_online_features([customer_view], entity_rows=[{"customer_id": 3}])
+    assert r.to_dict()["n"] == [1] and len(r.to_dict()) == 9
