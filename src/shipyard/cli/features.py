@@ -169,6 +169,50 @@ def online(
     print_json(r.to_json())
 
 
+@features_app.command("push")
+def push(
+    push_source: str = typer.Argument(..., help="The push source name."),
+    file: Path = typer.Option(None, "--file", help="JSON lines, one record each ('-': stdin)."),
+    row: list[str] = typer.Option(None, "--row", help="One JSON record (repeatable)."),
+    to: str = typer.Option("online_and_offline", help="online, offline or online_and_offline."),
+) -> None:
+    """Push records: online at once, appended to the push source's lake table."""
+    import sys
+
+    lines = list(row or [])
+    if file is not None:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text()
+        lines += [ln for ln in text.splitlines() if ln.strip()]
+    try:
+        records = [json.loads(ln) for ln in lines]
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not a JSON record: {exc}") from None
+    print_json(platform().features.push(push_source, records, to=to).to_dict())
+
+
+@features_app.command("training-set")
+def training_set(
+    name: str = typer.Argument(..., help="Saved as datasets.<name>."),
+    entities: str = typer.Option(
+        ..., "--entities", help="A lake table or SQL with the entity rows."
+    ),
+    service: str = typer.Option(None, "--service", help="A feature service."),
+    feature: list[str] = typer.Option(None, "--feature", "-f", help="view:feature (repeatable)."),
+    full_feature_names: bool = typer.Option(False, "--full-feature-names"),
+    filter_created: bool = typer.Option(False, "--filter-by-created-timestamp"),
+) -> None:
+    """Build a point-in-time correct training set from entity rows in the lake."""
+    ts = platform().features.create_training_set(
+        name,
+        entities,
+        feature or None,
+        service,
+        full_feature_names=full_feature_names,
+        filter_by_created_timestamp=filter_created,
+    )
+    print_json(ts.to_dict())
+
+
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root `shipyard` app."""
     app.command("plan")(plan)

@@ -82,3 +82,49 @@ def test_a_file_that_does_not_import_names_file_and_line(
     bad.write_text("def broken(:\n")
     assert _run(project, "plan", str(bad)) == 1
     assert f"{bad}:1" in capsys.readouterr().err
+
+
+def test_training_set_and_push_commands(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from shipyard.features import Entity, Feature, FeatureView, PushSource
+    from shipyard.platform import Platform
+
+    assert _run(project, "apply") == 0
+    p = Platform.open(project)
+    try:
+        labels = pd.DataFrame({"customer_id": [1, 2], "event_timestamp": [day(3), day(3)]})
+        write_table(p, "silver.labels", labels)
+        p.features.apply(
+            [
+                Entity(name="customer", join_keys=["customer_id"]),
+                FeatureView(
+                    name="clicks",
+                    entities=["customer"],
+                    source=PushSource("clicks", "bronze.clicks"),
+                    timestamp_field="ts",
+                    features=[Feature("n", "int64")],
+                ),
+            ],
+            prune=False,
+        )
+    finally:
+        p.close()
+    capsys.readouterr()
+    assert (
+        _run(
+            project,
+            "features",
+            "training-set",
+            "t",
+            "--entities",
+            "silver.labels",
+            "--service",
+            "churn",
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["num_rows"] == 2
+    row = json.dumps({"customer_id": 1, "ts": day(1).isoformat(), "n": 3})
+    assert _run(project, "features", "push", "clicks", "--row", row) == 0
+    assert json.loads(capsys.readouterr().out)["online_written"] == 1
+    assert _run(project, "features", "push", "clicks", "--row", '{"customer_id": 1}') == 1
+    assert "lacks 'ts'" in capsys.readouterr().err
