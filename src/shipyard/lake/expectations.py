@@ -78,29 +78,34 @@ def check(
                 table=table,
                 expectation=e.name,
             )
-    flags = ", ".join(
+    flags = [
         f"coalesce(({failing_predicate(e)}), FALSE) AS __e{i}" for i, e in enumerate(expectations)
+    ]
+    quarantine = [f"__e{i}" for i, e in enumerate(expectations) if e.action == "quarantine"]
+    labels = ", ".join(
+        f"CASE WHEN __e{i} THEN {_literal(e.name)} END" for i, e in enumerate(expectations)
     )
     con.register("__check", data)
     try:
-        flagged = con.sql(f"SELECT {flags} FROM __check").to_arrow_table()
+        flagged = con.sql(
+            f"SELECT *, {' OR '.join(quarantine) or 'FALSE'} AS __q, "
+            f"list_filter([{labels}], lambda x: x IS NOT NULL) AS __names "
+            f"FROM (SELECT {', '.join(flags)} FROM __check)"
+        ).to_arrow_table()
     except duckdb.Error as exc:
         raise InvalidArgument(
             f"cannot evaluate expectations of '{table}': {str(exc).splitlines()[0]}", table=table
         ) from None
     finally:
         con.unregister("__check")
-    results, quarantine_mask = [], pa.array([False] * data.num_rows)
+    results = []
     for i, e in enumerate(expectations):
-        col = flagged.column(f"__e{i}")
-        failed = int(pc.sum(col).as_py() or 0)
+        failed = int(pc.sum(flagged.column(f"__e{i}")).as_py() or 0)
         results.append(
             ExpectationResult(
                 name=e.name, passed=data.num_rows - failed, failed=failed, action=e.action
             )
         )
-        if e.action == "quarantine":
-            quarantine_mask = pc.or_(quarantine_mask, col)
     fatal = [r for r in results if r.action == "fail" and r.failed]
     if fatal:
         names = ", ".join(f"{r.name} ({r.failed} rows)" for r in fatal)
@@ -109,15 +114,8 @@ def check(
             table=table,
             expectations=[r.model_dump() for r in fatal],
         )
-    good = data.filter(pc.invert(quarantine_mask))
-    bad = data.filter(quarantine_mask)
-    if bad.num_rows:
-        rows = flagged.filter(quarantine_mask)
-        per_row = [
-            [e.name for i, e in enumerate(expectations) if rows.column(f"__e{i}")[r].as_py()]
-            for r in range(rows.num_rows)
-        ]
-        bad = bad.append_column(FAILED_COLUMN, pa.array(per_row, pa.list_(pa.string())))
-    else:
-        bad = bad.append_column(FAILED_COLUMN, pa.array([], pa.list_(pa.string())))
+    mask = flagged.column("__q")
+    good = data.filter(pc.invert(mask))
+    failed_names = flagged.column("__names").filter(mask).cast(pa.list_(pa.string()))
+    bad = data.filter(mask).append_column(FAILED_COLUMN, failed_names)
     return Checked(good, bad, results)
