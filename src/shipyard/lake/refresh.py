@@ -218,7 +218,7 @@ def commit(
     qversion = -1
     if c.quarantined.num_rows:
         qname = quarantine_name(d.name)
-        qdt = storage.open(qname) if storage.exists(qname) else None
+        qdt = storage.find(qname)
         if qdt is None or not storage.applied(qdt, key):
             q = c.quarantined
             qschema = arrow_schema(qdt) if qdt is not None else None

@@ -98,6 +98,15 @@ class DeltaStorage:
             raise NotFound(f"table '{name}' has no snapshot at {version or as_of}: {exc}") from None
         return dt
 
+    def find(self, name: str) -> DeltaTable | None:
+        """The latest snapshot of the table, or ``None`` if there is no table."""
+        try:
+            return DeltaTable(self.uri(name), storage_options=self.options or None)
+        except TableNotFoundError:
+            return None
+        except (OSError, DeltaError) as exc:
+            raise BackendUnavailable(f"cannot open lake table '{name}': {exc}") from None
+
     def applied(self, dt: DeltaTable, key: str) -> bool:
         """Whether a write with idempotency ``key`` was already committed to ``dt``."""
         return dt.transaction_version(TXN_PREFIX + key) is not None
@@ -129,9 +138,7 @@ class DeltaStorage:
             max_commit_retries=50,
         )
         for attempt in range(3):
-            target: str | DeltaTable = uri
-            if self.exists(name):
-                target = DeltaTable(uri, storage_options=self.options or None)
+            target: str | DeltaTable = self.find(name) or uri
             try:
                 options: dict[str, Any] = {
                     "mode": mode,

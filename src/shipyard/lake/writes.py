@@ -96,8 +96,7 @@ def _ingest_files(
     evolve: bool,
     principal: str,
 ) -> Outcome:
-    exists = storage.exists(name)
-    dt = storage.open(name) if exists else None
+    dt = storage.find(name)
     ids = [batch_id or content_hash(f) for f in files]
     combined = batch_id or (ids[0] if len(ids) == 1 else _combine(ids))
     pending = [
@@ -272,7 +271,7 @@ def _recover_quarantine(
 ) -> Outcome:
     """All batches are in the table; make sure their quarantine records are too."""
     qname = quarantine_name(name)
-    qdt = storage.open(qname) if storage.exists(qname) else None
+    qdt = storage.find(qname)
     missing = [
         (f, b)
         for f, b in zip(files, ids, strict=True)
@@ -368,7 +367,7 @@ def write_table(
     bronze = name.startswith("bronze.")
     if bronze and batch_id is None:
         batch_id = arrow_hash(tbl)
-    current = storage.open(name) if storage.exists(name) else None
+    current = storage.find(name)
     if batch_id and current is not None and storage.applied(current, "batch:" + batch_id):
         return Outcome(version=current.version(), batch_id=batch_id, skipped=True)
     if bronze:
