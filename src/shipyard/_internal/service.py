@@ -4,7 +4,8 @@ authorize-then-audit discipline that no skin can bypass."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,14 @@ if TYPE_CHECKING:
     from shipyard.catalog.store import SqlCatalogStore
     from shipyard.config import Settings
     from shipyard.governance.audit import SqlAuditLog
+
+
+#: Set while a ``mutation`` transaction is open in this call stack. A refusal
+#: raised inside it cannot be audited there and then: on SQLite the open
+#: transaction holds the write lock (a second writer would wait for it, i.e.
+#: forever), and on any database it is about to roll back. The mutation writes
+#: the record once its transaction has ended.
+_IN_MUTATION: ContextVar[bool] = ContextVar("shipyard_in_mutation", default=False)
 
 
 @dataclass
@@ -75,22 +84,30 @@ class ServiceContext:
         """Raise ``PermissionDenied`` (and audit the attempt) unless the caller may."""
         if self.principal.can(permission, team):
             return
-        with self.db.begin() as conn:
-            self.audit.write(
-                conn,
-                principal=self.principal.name,
-                action=action,
-                outcome="denied",
-                asset=asset,
-                team=team,
-                details={"permission": permission.value},
-            )
-        raise PermissionDenied(
+        denied = PermissionDenied(
             f"{self.principal.name} may not {action} (needs '{permission.value}' on team '{team}')",
             action=action,
             permission=permission.value,
             team=team,
         )
+        record = {"action": action, "team": team, "asset": asset, "permission": permission.value}
+        if _IN_MUTATION.get():
+            denied.pending_audit = record  # type: ignore[attr-defined]
+            raise denied
+        self._audit_denied(record)
+        raise denied
+
+    def _audit_denied(self, record: dict[str, Any]) -> None:
+        with self.db.begin() as conn:
+            self.audit.write(
+                conn,
+                principal=self.principal.name,
+                action=record["action"],
+                outcome="denied",
+                asset=record["asset"],
+                team=record["team"],
+                details={"permission": record["permission"]},
+            )
 
     @contextmanager
     def mutation(
@@ -106,6 +123,9 @@ class ServiceContext:
         A failure rolls the change back and is audited on its own with the error code.
         """
         self.require(permission, team, action=action, asset=asset)
+        nested = _IN_MUTATION.get()
+        token = _IN_MUTATION.set(True)
+        failure: tuple[dict[str, Any] | None, str] | None = None
         try:
             with self.db.begin() as conn:
                 m = Mutation(conn=conn, asset=asset)
@@ -120,11 +140,22 @@ class ServiceContext:
                     details=m.details,
                 )
         except ShipyardError as exc:
-            self._audit_failure(action, team, asset, exc.code)
+            failure = (getattr(exc, "pending_audit", None), exc.code)
             raise
         except Exception as exc:
-            self._audit_failure(action, team, asset, type(exc).__name__)
+            failure = (None, type(exc).__name__)
             raise
+        finally:
+            _IN_MUTATION.reset(token)
+            # The transaction has ended (rolled back), so its lock is free. An
+            # enclosing mutation still holds one: leave the record to it.
+            if failure is not None and not nested:
+                pending, code = failure
+                if pending is None:
+                    self._audit_failure(action, team, asset, code)
+                else:  # refused inside the transaction; the refusal matters more than its record
+                    with suppress(ShipyardError):
+                        self._audit_denied(pending)
 
     def _audit_failure(self, action: str, team: str, asset: str | None, code: str) -> None:
         try:

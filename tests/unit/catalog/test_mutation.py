@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from shipyard.errors import NotFound, PermissionDenied
@@ -67,3 +70,19 @@ def test_denied_before_any_write(platform: Platform) -> None:
         "denied",
         {"permission": "write"},
     )
+
+
+def test_a_refusal_inside_a_mutation_is_immediate_and_audited(project_dir: Path) -> None:
+    """A permission check inside an open write transaction must not wait for its own lock."""
+    with Platform.open(project_dir, catalog={"busy_timeout": 1}) as p:
+        p.catalog.register_asset("model:risky", owner="risk", description="theirs")
+        ed = p.security.create_principal("ed", team="ml", role="editor")
+        started = time.perf_counter()
+        with pytest.raises(PermissionDenied, match="needs 'write' on team 'risk'"):
+            p.as_principal(ed).catalog.register_asset("model:risky", owner="ml")
+        assert time.perf_counter() - started < 0.9
+        assert p.catalog.get_asset("model:risky").owner == "risk"
+        records = p.audit.list_records(principal="ed").items
+        assert [(r.action, r.outcome, r.team, r.details) for r in records] == [
+            ("catalog.register", "denied", "risk", {"permission": "write"})
+        ]
