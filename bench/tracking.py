@@ -45,6 +45,7 @@ N_API = int(os.environ.get("N_API", "300"))
 N_LOG_METRIC = int(os.environ.get("N_LOG_METRIC", "1000"))
 N_HTTP = int(os.environ.get("N_HTTP", "200"))
 N_REGISTER = int(os.environ.get("N_REGISTER", "5"))
+SEARCH_REPEAT = int(os.environ.get("SEARCH_REPEAT", "5"))
 PG = os.environ.get("SHIPYARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MLFLOW_PY = os.environ.get("MLFLOW_PY", "/tmp/venv-mlflow/bin/python")
 FILTER = "metrics.m0 > 0.9"
@@ -90,7 +91,8 @@ def rows_for(n: int, start: int, seed: int = 7) -> list[tuple[str, list[float], 
     ]
 
 
-def timed(fn: Any, repeat: int = 5) -> dict[str, float]:
+def timed(fn: Any, repeat: int | None = None) -> dict[str, float]:
+    repeat = SEARCH_REPEAT if repeat is None else repeat
     t = time.perf_counter()
     fn()
     cold = time.perf_counter() - t
@@ -99,6 +101,8 @@ def timed(fn: Any, repeat: int = 5) -> dict[str, float]:
         t = time.perf_counter()
         fn()
         warm.append(time.perf_counter() - t)
+    if not warm:
+        return {"cold_ms": round(cold * 1000, 2)}
     return {
         "cold_ms": round(cold * 1000, 2),
         "warm_p50_ms": round(pct(warm, 50) * 1000, 2),
