@@ -219,7 +219,22 @@ class FileParser:
         return block.good
 
     def _csv_raw(self, data: bytes, first: int) -> tuple[pa.Table, None]:
-        invalid: list[tuple[int, str, int]] = []
+        # Serial parsing: the parallel reader cannot tell the line numbers of bad rows.
+        raw, invalid = self._read_block(data, threads=False)
+        for number, text, actual in invalid:
+            self.bad.append(
+                BadRow(
+                    raw=text,
+                    line=first + number - 1 if number is not None else None,
+                    reason=f"expected {len(self.columns)} columns, found {actual}",
+                )
+            )
+        return raw, None
+
+    def _read_block(
+        self, data: bytes, *, threads: bool
+    ) -> tuple[pa.Table, list[tuple[int | None, str, int]]]:
+        invalid: list[tuple[int | None, str, int]] = []
 
         def handler(row: Any) -> str:
             invalid.append((row.number, row.text, row.actual_columns))
@@ -228,7 +243,7 @@ class FileParser:
         try:
             raw = pacsv.read_csv(
                 io.BytesIO(data),
-                read_options=pacsv.ReadOptions(column_names=self.columns, use_threads=False),
+                read_options=pacsv.ReadOptions(column_names=self.columns, use_threads=threads),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self.delimiter, invalid_row_handler=handler
                 ),
@@ -239,15 +254,7 @@ class FileParser:
             )
         except pa.ArrowInvalid as exc:
             raise InvalidArgument(f"{self.path.name}: cannot read CSV: {exc}") from None
-        for number, text, actual in invalid:
-            self.bad.append(
-                BadRow(
-                    raw=text,
-                    line=first + number - 1 if number is not None else None,
-                    reason=f"expected {len(self.columns)} columns, found {actual}",
-                )
-            )
-        return raw, None
+        return raw, invalid
 
     def _jsonl_raw(self, data: bytes, first: int) -> tuple[pa.Table, list[int]]:
         records: list[dict[str, Any]] = []
