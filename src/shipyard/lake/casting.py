@@ -10,6 +10,7 @@ table's schema afterwards.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -74,6 +75,7 @@ class SqlConnection(Protocol):
 
 
 _base: duckdb.DuckDBPyConnection | None = None
+_base_pid = 0
 _base_lock = threading.Lock()
 
 
@@ -82,10 +84,10 @@ def new_connection() -> duckdb.DuckDBPyConnection:
 
     Each cursor is its own connection: registrations and settings are private to it.
     """
-    global _base
+    global _base, _base_pid
     with _base_lock:
-        if _base is None:
-            _base = duckdb.connect()
+        if _base is None or _base_pid != os.getpid():  # never share one across a fork
+            _base, _base_pid = duckdb.connect(), os.getpid()
         con = _base.cursor()
     con.execute("SET TimeZone='UTC'")
     return con
