@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
+from deltalake import DeltaTable
 
 from shipyard._internal.service import Service
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
@@ -77,8 +78,11 @@ class LakeBase(Service):
                 details={"error_code": code},
             )
 
-    def _record(self, conn: Any, name: str, team: str, **kwargs: Any) -> Any:
-        stats = self.storage.stats(self.storage.open(name))
+    def _record(
+        self, conn: Any, name: str, team: str, *, dt: DeltaTable | None = None, **kwargs: Any
+    ) -> Any:
+        """Record the table (``dt``: a snapshot just committed, else the latest) in the catalog."""
+        stats = self.storage.stats(dt if dt is not None else self.storage.open(name))
         return records.record(self._ctx, conn, self.storage, name, stats, owner=team, **kwargs)
 
     def _edges(self, conn: Any, target: Any, refs: list[str], operation: str, version: int) -> None:

@@ -91,6 +91,7 @@ class Computed:
     mode: str
     versions: dict[str, int]
     rows_in: int = 0
+    target: DeltaTable | None = None  # the snapshot the rows were computed against
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -126,7 +127,13 @@ def compute(
     finally:
         con.close()
     return Computed(
-        checked.good, checked.quarantined, checked.results, mode, versions, rows_in=result.num_rows
+        checked.good,
+        checked.quarantined,
+        checked.results,
+        mode,
+        versions,
+        rows_in=result.num_rows,
+        target=target,
     )
 
 
@@ -207,15 +214,15 @@ def commit(
     c: Computed,
     *,
     principal: str,
-) -> tuple[int, int]:
-    """Write quarantine then the table; returns (table version, quarantine version or -1)."""
+) -> tuple[DeltaTable, DeltaTable | None]:
+    """Write quarantine then the table; returns both as committed (no quarantine: None)."""
     key = (
         "refresh:"
         + hashlib.sha256(
             json.dumps([c.versions, definition_hash(d)], sort_keys=True).encode()
         ).hexdigest()[:24]
     )
-    qversion = -1
+    qdt: DeltaTable | None = None
     if c.quarantined.num_rows:
         qname = quarantine_name(d.name)
         qdt = storage.find(qname)
@@ -232,7 +239,6 @@ def commit(
                 configuration=TABLE_CONFIG,
                 metadata={META_PRINCIPAL: principal, META_OPERATION: "quarantine"},
             )
-        qversion = qdt.version()
     meta = {
         META_PRINCIPAL: principal,
         META_OPERATION: f"refresh:{c.mode}",
@@ -246,14 +252,14 @@ def commit(
         new = storage.open(d.name)
         if not storage.applied(new, key):
             raise
-    return new.version(), qversion
+    return new, qdt
 
 
 def _write_target(
     storage: DeltaStorage, d: TableDefinition, c: Computed, meta: dict[str, str], key: str
 ) -> DeltaTable:
     """Overwrite, merge or append the computed rows, idempotently by ``key``."""
-    target = storage.open(d.name)
+    target = c.target if c.target is not None else storage.open(d.name)
     if storage.applied(target, key):
         return target
     plan = schemas.plan(c.data.schema, arrow_schema(target), evolve=d.schema_evolution, name=d.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from deltalake import DeltaTable
 
 from shipyard._internal.clock import utcnow
 from shipyard.errors import NotFound
@@ -130,9 +131,10 @@ class TransformsMixin(LakeBase):
                 return RefreshResult(
                     table=name, version=version, rows_written=0, rows_quarantined=0, mode="noop"
                 )
-            version, qversion = refresh.commit(
+            table_dt, quarantine_dt = refresh.commit(
                 self.storage, d, computed, principal=self.principal.name
             )
+            version = table_dt.version()
         result = RefreshResult(
             table=name,
             version=version,
@@ -142,16 +144,24 @@ class TransformsMixin(LakeBase):
             mode=computed.mode,  # type: ignore[arg-type]
             source_versions=computed.versions,
         )
-        self._record_refresh(name, team, result, qversion)
+        self._record_refresh(name, team, result, table_dt, quarantine_dt)
         return result
 
-    def _record_refresh(self, name: str, team: str, r: RefreshResult, qversion: int) -> None:
+    def _record_refresh(
+        self,
+        name: str,
+        team: str,
+        r: RefreshResult,
+        table_dt: DeltaTable,
+        quarantine_dt: DeltaTable | None,
+    ) -> None:
         with self._ctx.mutation("lake.refresh", team=team, asset=f"table:{name}") as m:
             exp = [e.model_dump() for e in r.expectations]
             target = self._record(
                 m.conn,
                 name,
                 team,
+                dt=table_dt,
                 properties={
                     "last_refresh": {
                         "version": r.version,
@@ -173,8 +183,8 @@ class TransformsMixin(LakeBase):
                     source_version=v,
                     target_version=r.version,
                 )
-            if qversion >= 0:
-                q = self._record(m.conn, quarantine_name(name), team)
+            if quarantine_dt is not None:
+                q = self._record(m.conn, quarantine_name(name), team, dt=quarantine_dt)
                 self._ctx.catalog.add_edge(
                     m.conn,
                     target,
@@ -182,7 +192,7 @@ class TransformsMixin(LakeBase):
                     operation="quarantine",
                     created_by=self.principal.name,
                     source_version=r.version,
-                    target_version=qversion,
+                    target_version=quarantine_dt.version(),
                 )
             m.conn.execute(
                 lake_refreshes.insert().values(
