@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ("lake", "features", "tracking", "serving")
+ORDER = ("spine", "lake", "features", "tracking", "serving")
 
 
 def main(argv: list[str]) -> int:

@@ -78,17 +78,17 @@ class Platform:
                     url=db.masked_url,
                 ) from None
             raise
-        with db.begin() as conn:
-            admin = ensure_principal(
-                conn, LOCAL_ADMIN, kind="user", team=ALL_TEAMS, role=Role.ADMIN
-            )
-            acting = admin
-            wanted = principal or settings.security.sdk_principal
+        wanted = principal or settings.security.sdk_principal
+        # Read first: opening a project must not queue behind a long writer.
+        with db.connect() as conn:
+            acting = load_principal(conn, wanted)
+        if acting is None or (wanted == LOCAL_ADMIN and not acting.is_admin):
             if wanted != LOCAL_ADMIN:
-                found = load_principal(conn, wanted)
-                if found is None:
-                    raise NotFound(f"no principal named '{wanted}'", name=wanted)
-                acting = found
+                raise NotFound(f"no principal named '{wanted}'", name=wanted)
+            with db.begin() as conn:
+                acting = ensure_principal(
+                    conn, LOCAL_ADMIN, kind="user", team=ALL_TEAMS, role=Role.ADMIN
+                )
         ctx = ServiceContext(
             settings=settings,
             db=db,
