@@ -18,7 +18,8 @@ MLflow runs in its own virtualenv (``MLFLOW_PY``, default ``/tmp/venv-mlflow/bin
 scikit-learn psycopg2-binary``): this file re-executes itself there with ``--mlflow``.
 
 Usage: ``python bench/tracking.py`` (knobs: ``N_RUNS``=100000, ``N_API``=300,
-``N_LOG_METRIC``=1000, ``BENCH_BACKENDS``=sqlite,postgresql, ``SKIP_MLFLOW=1``).
+``N_LOG_METRIC``=1000, ``BENCH_BACKENDS``=sqlite,postgresql,
+``BENCH_SIDES``=shipyard,mlflow, ``SEARCH_REPEAT``=5, ``SKIP_MLFLOW=1``).
 Writes ``bench/results/tracking.json``.
 """
 
@@ -409,7 +410,7 @@ def mlflow_bench(url: str, work: Path) -> dict[str, Any]:
 def mlflow_bulk_load(url: str, exp_id: str, n: int) -> None:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
+    engine = sa.create_engine(url)
     now = int(time.time() * 1000)
     chunk = 5000
     ins_run = sa.text(
@@ -537,7 +538,10 @@ def run_side(side: str, backend: str) -> dict[str, Any]:
         if os.environ.get("SKIP_MLFLOW") == "1" or not Path(MLFLOW_PY).exists():
             return {"skipped": f"no MLflow interpreter at {MLFLOW_PY}"}
         out = work / "mlflow.json"
-        subprocess.run([MLFLOW_PY, __file__, "--mlflow", url, str(work), str(out)], check=True)
+        mlflow_url = url.replace("postgresql://", "postgresql+psycopg2://")
+        subprocess.run(
+            [MLFLOW_PY, __file__, "--mlflow", mlflow_url, str(work), str(out)], check=True
+        )
         return dict(json.loads(out.read_text()))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -561,7 +565,7 @@ def main() -> int:
         "loadavg_at_start": os.getloadavg(),
     }
     for backend in backends:
-        for side in ("shipyard", "mlflow"):
+        for side in os.environ.get("BENCH_SIDES", "shipyard,mlflow").split(","):
             print(f"--- {side} on {backend}", flush=True)
             results[f"{side}/{backend}"] = run_side(side, backend)
             print(json.dumps(results[f"{side}/{backend}"], indent=1), flush=True)
