@@ -143,7 +143,7 @@ class LakeBase(Service):
             except Exception as exc:
                 raise InvalidArgument(f"cannot read '{name}': {exc}", table=name) from None
         cols = ", ".join(query.quote(c) for c in columns) if columns else "*"
-        con = query.connect({name: dt})
+        con = query.connect({name: dt}, root=self.storage.root)
         try:
             return query.run(con, f"SELECT {cols} FROM {name} WHERE {filter}")
         finally:

@@ -133,7 +133,7 @@ def _drop_buried(
     storage: DeltaStorage, tomb: str, body: pa.Table, keys: list[str], seq: str
 ) -> pa.Table:
     """Remove changes that are older than a delete already applied to their key."""
-    con = query.connect({"silver.__tomb": storage.open(tomb)})
+    con = query.connect({"silver.__tomb": storage.open(tomb)}, root=storage.root)
     try:
         con.register("__body", body)
         on = " AND ".join(f"b.{quote(k)} = x.{quote(k)}" for k in keys)

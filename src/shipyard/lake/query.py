@@ -70,8 +70,8 @@ class Session:
     """A private namespace on the shared DuckDB: its own in-memory catalog, so that
     concurrent queries can each have their own ``bronze.orders`` view."""
 
-    def __init__(self) -> None:
-        self.con = new_connection()
+    def __init__(self, root: str | None = None) -> None:
+        self.con = new_connection(root)
         self.catalog = f"lake_{uuid.uuid4().hex[:16]}"
         self.con.execute(f"ATTACH ':memory:' AS {self.catalog}")
         self.con.execute(f"USE {self.catalog}")
@@ -98,9 +98,12 @@ class Session:
             self.con.close()
 
 
-def connect(tables: Mapping[str, DeltaTable | pa.Table]) -> Session:
-    """A DuckDB session where every table is a view named ``<layer>.<name>``."""
-    session = Session()
+def connect(tables: Mapping[str, DeltaTable | pa.Table], *, root: str | None = None) -> Session:
+    """A DuckDB session where every table is a view named ``<layer>.<name>``.
+
+    The session may read files under the lake ``root`` only (see ``casting``).
+    """
+    session = Session(root)
     try:
         for i, (name, source) in enumerate(tables.items()):
             register(session, name, source, alias=f"__lake_{i}")

@@ -119,7 +119,7 @@ def compute(
         if appended is not None:
             inputs[primary] = appended
             mode = "incremental"
-    con = query.connect(inputs)
+    con = query.connect(inputs, root=storage.root)
     try:
         result = _run(con, d, function)
         result = dedupe(con, result, d.dedupe_on or d.primary_key)

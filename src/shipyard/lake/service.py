@@ -226,7 +226,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
             tables[name] = self.storage.open(
                 name, version=pinned, as_of=as_of if pinned is None else None
             )
-        con = query.connect(tables)
+        con = query.connect(tables, root=self.storage.root)
         try:
             return query.run(con, statement)
         finally:

@@ -108,3 +108,21 @@ def test_viewer_can_query_not_write(platform: Platform, raw_dir: Path) -> None:
     outsider = platform.security.create_principal("oscar", team="other", role=Role.EDITOR)
     with pytest.raises(PermissionDenied):
         platform.as_principal(outsider).lake.sql("SELECT * FROM bronze.orders")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_csv('/etc/hosts')",
+        "SELECT count(*) FROM bronze.orders, read_parquet('/tmp/*.parquet')",
+    ],
+)
+def test_sql_cannot_touch_files_outside_the_lake(
+    platform: Platform, raw_dir: Path, query: str
+) -> None:
+    platform.lake.ingest("bronze.orders", raw_dir / "orders.csv")
+    with pytest.raises(InvalidArgument, match="query failed"):
+        platform.lake.sql(query)
+    with pytest.raises(InvalidArgument):
+        platform.lake.read("bronze.orders", filter="1=1) TO '/tmp/x.csv' (")
