@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -228,7 +229,77 @@ def step_redis() -> dict[str, Any]:
     return out
 
 
-STEPS = {"setup": step_setup, "hist": step_hist, "sqlite": step_sqlite, "redis": step_redis}
+def step_scale() -> dict[str, Any]:
+    """50M feature rows (generated in DuckDB, streamed into the lake), 5M entity rows."""
+    import duckdb
+
+    from shipyard.features import Entity, Feature, FeatureView
+    from shipyard.platform import Platform
+
+    rows, entities = SCALE_ROWS, SCALE_ROWS // 10
+    p = Platform.open(BENCH_DIR / "shipyard-scale")
+    feats = ", ".join(
+        f"CAST(random() * 100 AS {'DOUBLE' if t.startswith('float') else 'BIGINT'}) AS {n}"
+        for n, t in FEATURES.items()
+    )
+    gen = (
+        "SELECT CAST(floor(random() * 100000) AS BIGINT) AS driver_id, "
+        "TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(CAST(floor(random() * 5184000) AS BIGINT))"
+        f" AS event_timestamp, {feats} FROM range({rows})"
+    )
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    p.lake.write(
+        "gold.scale",
+        con.sql(gen).to_arrow_reader(1_000_000),
+        mode="overwrite",
+        schema_evolution=True,
+    )
+    load_s = time.perf_counter() - t0
+    p.features.apply(
+        [
+            Entity(name="driver", join_keys=["driver_id"]),
+            FeatureView(
+                name="scale",
+                entities=["driver"],
+                source="gold.scale",
+                timestamp_field="event_timestamp",
+                ttl=timedelta(days=7),
+                features=[
+                    Feature(n, "float64" if t.startswith("float") else "int64")
+                    for n, t in FEATURES.items()
+                ],
+            ),
+        ]
+    )
+    ent = con.sql(
+        "SELECT CAST(floor(random() * 100000) AS BIGINT) AS driver_id, TIMESTAMPTZ "
+        "'2024-01-01 00:00:00+00' + to_seconds(CAST(floor(random() * 5270400) AS BIGINT)) AS "
+        f"event_timestamp FROM range({entities})"
+    ).to_arrow_table()
+    rss_before = _rss_mb()
+    t0 = time.perf_counter()
+    out = p.features.get_historical_table(ent, features=[f"scale:{f}" for f in FEATURES])
+    return {
+        "feature_rows": rows,
+        "entity_rows": entities,
+        "load_seconds": round(load_s, 1),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "rows_out": out.num_rows,
+        "peak_rss_mb_before": rss_before,
+        "peak_rss_mb": _rss_mb(),
+    }
+
+
+STEPS = {
+    "setup": step_setup,
+    "hist": step_hist,
+    "sqlite": step_sqlite,
+    "redis": step_redis,
+    "scale": step_scale,
+}
+SCALE_ROWS = 50_000_000
 CALLS = 2000
 
 
@@ -446,9 +517,18 @@ def main() -> int:
     ap.add_argument("--entity-rows", type=int, default=500_000)
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--skip-feast", action="store_true")
+    ap.add_argument(
+        "--scale-only",
+        type=int,
+        default=0,
+        help="only the scale run: this many feature rows (entity rows: a tenth)",
+    )
     ap.add_argument("_step", nargs="?")
     a = ap.parse_args()
     CALLS = a.calls
+    if a.scale_only:
+        global SCALE_ROWS
+        SCALE_ROWS = a.scale_only
     if a._step:
         fn = {**STEPS, "http_shipyard": http_shipyard, "http_feast": http_feast}[a._step]
         print("RESULT " + json.dumps(fn(), default=str), flush=True)
@@ -462,6 +542,12 @@ def main() -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     me = [sys.executable, __file__, "--calls", str(a.calls)]
+    if a.scale_only:
+        result = _sub([*me, "--scale-only", str(a.scale_only), "scale"], env, timeout=3000)
+        print(json.dumps(result))
+        (HERE / "results").mkdir(exist_ok=True)
+        (HERE / "results" / "features_scale.json").write_text(json.dumps(result, indent=2))
+        return 0
     report: dict[str, Any] = {
         "scale": {
             "feature_rows": a.feature_rows,
