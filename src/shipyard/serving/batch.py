@@ -147,7 +147,10 @@ def score_table(
         return int(info.version)
 
     rows, versions = _pipeline(
-        _chunks(dataset.to_batches(columns=read), chunk_rows),
+        # no read-ahead across files: memory stays one chunk (plus one being written)
+        _chunks(
+            dataset.to_batches(columns=read, batch_readahead=1, fragment_readahead=1), chunk_rows
+        ),
         lambda chunk: _scored(chunk, loaded, inputs, keep, mv.version),
         write,
     )

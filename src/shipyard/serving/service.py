@@ -13,7 +13,7 @@ from typing import Any
 from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.service import Service
 from shipyard.catalog.models import Asset
-from shipyard.errors import InvalidArgument, NotFound
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.serving import store
 from shipyard.serving.backends.base import ResolvedModel
@@ -423,25 +423,13 @@ class ServingService(CanaryOps, Service):
         resolved = self._resolve_variants(spec)
         for ref in resolved.values():  # load before writing: a model that cannot load fails here
             self.runtime.load_model(ref)
+        models = self._model_assets(resolved, action)
         with self._ctx.mutation(action, team=team, asset=f"deployment:{name}") as m:
             existing = self._ctx.catalog.find(m.conn, store.KIND, name)
             if create and existing is not None:
-                from shipyard.errors import AlreadyExists
-
                 raise AlreadyExists(f"deployment '{name}' already exists", name=name)
             if not create and existing is None:
                 raise NotFound(f"no deployment named '{name}'", name=name)
-            models: dict[str, Asset] = {}
-            for ref in resolved.values():
-                model_asset = self._ctx.catalog.find(m.conn, "model", ref.name)
-                if model_asset is None:
-                    raise InvalidArgument(
-                        f"model '{ref.name}' is not in the catalog", model=ref.name
-                    )
-                self._ctx.require(
-                    Permission.READ, model_asset.owner, action=action, asset=f"model:{ref.name}"
-                )
-                models[ref.name] = model_asset
             asset = self._ctx.catalog.upsert(
                 m.conn,
                 kind=store.KIND,
@@ -456,30 +444,31 @@ class ServingService(CanaryOps, Service):
                     "models": sorted({str(r) for r in resolved.values()}),
                 },
             )
-            for ref in resolved.values():
-                self._ctx.catalog.add_edge(
-                    m.conn,
-                    models[ref.name],
-                    asset,
-                    operation="deploy",
-                    created_by=self.principal.name,
-                    source_version=ref.version,
-                )
-            if spec.feature_service:
-                svc = self._ctx.catalog.find(m.conn, "feature_service", spec.feature_service)
-                if svc is not None:
-                    self._ctx.catalog.add_edge(
-                        m.conn,
-                        svc,
-                        asset,
-                        operation="serve_features",
-                        created_by=self.principal.name,
-                    )
+            store.record_lineage(
+                m.conn, self._ctx, asset, models, list(resolved.values()), spec.feature_service
+            )
             m.asset = str(asset.ref)
             m.details = {"variants": {v: str(r) for v, r in resolved.items()}, **(details or {})}
             dep = store.to_deployment(asset)
         self.runtime.install(dep)
         return dep
+
+    def _model_assets(self, resolved: dict[str, ResolvedModel], action: str) -> dict[str, Asset]:
+        """The catalog assets of the served models; the caller must be able to read them."""
+        models: dict[str, Asset] = {}
+        with self._ctx.db.connect() as conn:
+            for ref in resolved.values():
+                found = self._ctx.catalog.find(conn, "model", ref.name)
+                if found is None:
+                    raise InvalidArgument(
+                        f"model '{ref.name}' is not in the catalog", model=ref.name
+                    )
+                models[ref.name] = found
+        for asset in models.values():
+            self._ctx.require(
+                Permission.READ, asset.owner, action=action, asset=f"model:{asset.name}"
+            )
+        return models
 
 
 def _table_exists(lake: Any, name: str) -> bool:

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from shipyard._internal.service import ServiceContext
 from shipyard.catalog.models import Asset
+from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.models import Deployment, DeploymentSpec
 
 KIND = "deployment"
@@ -60,3 +61,29 @@ class CatalogDeployments:
                 if len(page) < 1000:
                     return out
                 offset += 1000
+
+
+def record_lineage(
+    conn: Connection,
+    ctx: ServiceContext,
+    deployment: Asset,
+    models: dict[str, Asset],
+    served: list[ResolvedModel],
+    feature_service: str | None,
+) -> None:
+    """``deploy`` edges from each served model version, ``serve_features`` from the service."""
+    for ref in served:
+        ctx.catalog.add_edge(
+            conn,
+            models[ref.name],
+            deployment,
+            operation="deploy",
+            created_by=ctx.principal.name,
+            source_version=ref.version,
+        )
+    if feature_service:
+        svc = ctx.catalog.find(conn, "feature_service", feature_service)
+        if svc is not None:
+            ctx.catalog.add_edge(
+                conn, svc, deployment, operation="serve_features", created_by=ctx.principal.name
+            )
