@@ -30,6 +30,15 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
+def __getattr__(name: str) -> Any:
+    # ``@shipyard.table(...)`` without importing the lake (deltalake, DuckDB) up front.
+    if name == "table":
+        from shipyard.lake import table
+
+        return table
+    raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
+
+
 def connect(url: str, token: str, **kwargs: Any) -> RemotePlatform:
     """A client with the same service interfaces as ``Platform``, over HTTP."""
     from shipyard.client import RemotePlatform
@@ -49,4 +58,5 @@ __all__ = [
     "ShipyardError",
     "Unauthenticated",
     "connect",
+    "table",
 ]

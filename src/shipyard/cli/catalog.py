@@ -53,11 +53,19 @@ def show(ref: str = typer.Argument(..., help="kind:name"), as_json: bool = JsonO
 
 @app.command("lineage")
 def lineage(
-    ref: str = typer.Argument(..., help="kind:name, e.g. model:churn"),
+    ref: str = typer.Argument(
+        ..., help="kind:name (e.g. model:churn), or a column as <layer>.<table>.<column>"
+    ),
     downstream: bool = typer.Option(False, "--downstream", help="Follow edges downstream."),
     depth: int = typer.Option(10, help="How many hops."),
     as_json: bool = JsonOption,
 ) -> None:
+    """Where an asset comes from (or what it feeds); for a column, which columns feed it."""
+    if ":" not in ref and ref.count(".") == 2 and not downstream:
+        from shipyard.cli.lake import lineage as column_lineage
+
+        column_lineage(column=ref, depth=depth, as_json=as_json)
+        return
     graph = platform().catalog.lineage(
         ref, direction="downstream" if downstream else "upstream", depth=depth
     )
