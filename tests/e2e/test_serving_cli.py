@@ -81,3 +81,66 @@ def test_deploy_predict_roll_back_report_from_the_cli(
     assert code == 1 and "sum to 100" in err
     ok("deployments", "delete", "churn", "--yes")
     assert json.loads(ok("deployments", "list", "--json")) == []
+
+
+def test_inference_server_process_serves_preloaded_deployments(project_dir: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from shipyard.serving import Variant
+
+    with Platform.open(project_dir) as p:
+        build_served_model(p, n=50)
+        p.serving.create_deployment(
+            "churn",
+            variants=[Variant(name="a", model="churn@live")],
+            feature_service="churn",
+            entity_keys=["customer_id"],
+        )
+        p.security.create_principal("pat", role="predictor")
+        token = p.security.create_token(principal="pat").token
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shipyard",
+            "-C",
+            str(project_dir),
+            "deployments",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        r = httpx.post(
+            f"{url}/api/v1/deployments/churn/predict",
+            json={"inputs": [{"customer_id": 3}]},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 200 and r.json()["model_version"] == "churn/1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

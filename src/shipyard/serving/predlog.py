@@ -62,26 +62,32 @@ GROUND_TRUTH_SCHEMA = pa.schema(
 LogWriter = Callable[[pa.Table, str], None]
 
 
+_PLAIN = [
+    f.name for f in LOG_SCHEMA if f.name not in ("ts", "features", "prediction", "prediction_json")
+]
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def to_arrow(records: list[dict[str, Any]]) -> pa.Table:
-    """Records as the runtime emits them -> a table in ``LOG_SCHEMA``."""
-    cols: dict[str, list[Any]] = {f.name: [] for f in LOG_SCHEMA}
-    for r in records:
-        pred = r["prediction"]
-        numeric = isinstance(pred, int | float) and not isinstance(pred, bool)
-        for name in cols:
-            if name == "ts":
-                cols[name].append(datetime.fromtimestamp(r["ts"], UTC))
-            elif name == "features":
-                cols[name].append(
-                    orjson.dumps(r["features"], option=orjson.OPT_SERIALIZE_NUMPY).decode()
-                )
-            elif name == "prediction":
-                cols[name].append(float(pred) if numeric else None)
-            elif name == "prediction_json":
-                cols[name].append(None if numeric or pred is None else orjson.dumps(pred).decode())
-            else:
-                cols[name].append(r.get(name))
-    return pa.table(cols, schema=LOG_SCHEMA)
+    """Records as the runtime emits them -> a table in ``LOG_SCHEMA`` (column by column)."""
+    preds = [r["prediction"] for r in records]
+    numeric = [_is_number(p) for p in preds]
+    dumps = orjson.dumps
+    cols: dict[str, Any] = {name: [r.get(name) for r in records] for name in _PLAIN}
+    cols["ts"] = pa.array([int(r["ts"] * 1_000_000) for r in records], pa.int64()).cast(
+        pa.timestamp("us", tz="UTC")
+    )
+    cols["features"] = [
+        dumps(r["features"], option=orjson.OPT_SERIALIZE_NUMPY).decode() for r in records
+    ]
+    cols["prediction"] = [float(p) if n else None for p, n in zip(preds, numeric, strict=True)]
+    cols["prediction_json"] = [
+        None if n or p is None else dumps(p).decode() for p, n in zip(preds, numeric, strict=True)
+    ]
+    return pa.table({f.name: cols[f.name] for f in LOG_SCHEMA}, schema=LOG_SCHEMA)
 
 
 class PredictionLogger:
