@@ -136,3 +136,22 @@ def test_remote_client_has_the_same_methods(served: Platform, client: httpx.Clie
         assert remote.serving.advance_canary("churn").variants[1].weight == 25
         back = remote.serving.rollback_canary("churn", reason="test")
         assert back.spec.canary is not None and back.spec.canary.reason == "test"
+
+
+def test_api_start_up_preloads_deployments(served: Platform, models, features) -> None:  # type: ignore[no-untyped-def]
+    from shipyard.serving.context import runtime_for
+
+    served.serving.create_deployment(
+        "churn",
+        variants=[Variant(name="a", model="churn/1")],
+        feature_service="churn",
+        entity_keys=["customer_id"],
+    )
+    fresh = Platform.open(served.settings.project_dir)  # another process, in effect
+    try:
+        runtime = runtime_for(fresh.context, models=models, features=features, refresh_interval=0)
+        assert runtime.cached() == {}
+        with live_server(fresh):
+            assert list(runtime.cached()) == ["churn"]  # before any request
+    finally:
+        fresh.close()

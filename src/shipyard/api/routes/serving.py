@@ -8,6 +8,10 @@ these latencies.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -21,8 +25,23 @@ from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import Deployment, Variant
 from shipyard.serving.report import DeploymentReport
 
-router = APIRouter(prefix="/deployments", tags=["serving"])
+
+@asynccontextmanager
+async def _preload(app: Any) -> AsyncIterator[None]:
+    """At start-up, load every deployment's models (off the loop) before serving."""
+    from shipyard.serving.server import preload
+
+    try:
+        await asyncio.to_thread(preload, app.state.platform)
+    except Exception:  # the API must start even if serving cannot preload
+        log.exception("serving: preloading deployments failed")
+    yield
+
+
+router = APIRouter(prefix="/deployments", tags=["serving"], lifespan=_preload)
 root_router = APIRouter(prefix="/v2", tags=["serving-v2"])
+
+log = logging.getLogger("shipyard.api.serving")
 
 JSON = "application/json"
 ROUTING_HEADER = "x-shipyard-routing-key"
