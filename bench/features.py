@@ -14,7 +14,8 @@ process so peak memory is per step.
    requests/s with 16 concurrent clients, against ``shipyard serve`` and ``feast serve``.
 
 Usage: ``python bench/features.py [--feature-rows 5000000] [--entity-rows 500000]
-[--skip-feast] [--calls 2000]``. Writes ``bench/results/features.json``.
+[--skip-feast] [--calls 2000] [--only sqlite,redis,http]``. Writes ``bench/results/features.json``
+(with ``--only``, the named sections are merged into the previous results).
 """
 
 from __future__ import annotations
@@ -523,6 +524,12 @@ def main() -> int:
         default=0,
         help="only the scale run: this many feature rows (entity rows: a tenth)",
     )
+    ap.add_argument(
+        "--only",
+        default="",
+        help="comma-separated sections to run (setup,hist,compare,sqlite,redis,http,"
+        "feast.hist,feast.materialize,feast.online,feast.http); merged into the last results",
+    )
     ap.add_argument("_step", nargs="?")
     a = ap.parse_args()
     CALLS = a.calls
@@ -585,7 +592,16 @@ def main() -> int:
             ),
             ("feast.http", lambda: _sub([*me, "http_feast"], env)),
         ]
+    only = {x.strip() for x in a.only.split(",") if x.strip()}
+    if only:
+        alias = {"feast.hist": "feast.hist_duckdb"}
+        want = {alias.get(n, n if n.startswith("feast.") else f"shipyard.{n}") for n in only}
+        steps = [(n, f) for n, f in steps if n in want]
+        old = HERE / "results" / "features.json"
+        if old.exists():
+            report = {**json.loads(old.read_text()), **report}
     for name, fn in steps:
+        report[f"load_avg_1m.{name}"] = round(os.getloadavg()[0], 2)
         print(f"== {name} ({time.strftime('%H:%M:%S')}, load {os.getloadavg()[0]:.1f})", flush=True)
         report[name] = fn()
         print(json.dumps(report[name], default=str)[:400], flush=True)

@@ -60,6 +60,17 @@ class ValueCodec:
         return [orjson.dumps(row) for row in zip(*cols, strict=True)]
 
     def _encode_fixed(self, batch: pa.Table | pa.RecordBatch) -> list[bytes]:
+        raw = self.encode_fixed_blob(batch)
+        size = self._struct.size
+        return [raw[j : j + size] for j in range(0, len(raw), size)]
+
+    @property
+    def size(self) -> int:
+        """Bytes per packed value of a fixed layout."""
+        return self._struct.size
+
+    def encode_fixed_blob(self, batch: pa.Table | pa.RecordBatch) -> bytes:
+        """The packed values of every row of ``batch``, back to back (fixed layouts only)."""
         n = batch.num_rows
         arr = np.zeros(n, dtype=self._np)
         for i, (name, dtype) in enumerate(zip(self.names, self.dtypes, strict=True)):
@@ -68,9 +79,7 @@ class ValueCodec:
                 arr[f"n{i}"] = col.is_null().to_numpy(zero_copy_only=False)
                 col = col.fill_null(False if dtype == "bool" else 0)
             arr[f"v{i}"] = col.to_numpy(zero_copy_only=False)
-        raw = arr.tobytes()
-        size = self._struct.size
-        return [raw[j : j + size] for j in range(0, n * size, size)]
+        return arr.tobytes()
 
     def encode_row(self, values: Sequence[Any]) -> bytes:
         """Pack one row of Python values (pushes)."""

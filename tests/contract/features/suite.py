@@ -73,3 +73,30 @@ class OnlineStoreContract:
         store.write("v:1", [(str(i), 1, b"x") for i in range(7)])
         assert store.count("v:1") == 7
         assert store.count("v:2") == 0
+
+    def test_bulk_writes_keep_the_newest_per_key(self, store: OnlineStore) -> None:
+        # Big enough for the bulk paths (one statement / pipelined chunk per many rows).
+        n = 300
+        keys = [f"k\x1f{i}'\"ü" for i in range(n)]
+        assert store.write("v:1", [(k, 1000, b"stored") for k in keys[: n // 2]]) == n // 2
+        rows = [
+            (k, 1000 + (1 if i % 2 else -1), bytes([i % 256]) * (i % 5)) for i, k in enumerate(keys)
+        ]
+        # the first half: only odd ones are newer; the second half is new
+        assert store.write("v:1", rows) == n // 4 + n // 2
+        got = store.read("v:1", keys)
+        want = [rows[i][1:] if (i % 2 or i >= n // 2) else (1000, b"stored") for i in range(n)]
+        assert got == want
+
+    def test_write_packed_keeps_the_newest_per_key(self, store: OnlineStore) -> None:
+        n = 200
+        keys = [str(i) for i in range(n)]
+        store.write("v:1", [(k, 500, b"new!") for k in keys[:50]])
+        blob = b"".join(i.to_bytes(4, "little") for i in range(n))
+        assert store.write_packed("v:1", keys, [400] * n, blob, 4) == n - 50
+        got = store.read("v:1", keys)
+        assert got[:50] == [(500, b"new!")] * 50
+        assert got[50:] == [(400, i.to_bytes(4, "little")) for i in range(50, n)]
+        # equal timestamps replace
+        assert store.write_packed("v:1", keys[:2], [500, 500], b"aaaabbbb", 4) == 2
+        assert store.read("v:1", keys[:2]) == [(500, b"aaaa"), (500, b"bbbb")]

@@ -46,6 +46,16 @@ class OnlineStore(ABC):
         An equal timestamp replaces the stored value. Returns how many rows were stored.
         """
 
+    def write_packed(
+        self, namespace: str, keys: Sequence[str], ts: Sequence[int], blob: bytes, size: int
+    ) -> int:
+        """``write`` for fixed-size values given back to back in ``blob`` (``size`` bytes each).
+
+        The bulk path of materialization; backends override it to skip per-row objects.
+        """
+        values = (blob[i * size : (i + 1) * size] for i in range(len(keys)))
+        return self.write(namespace, zip(keys, ts, values, strict=True))
+
     @abstractmethod
     def read(self, namespace: str, keys: Sequence[str]) -> list[Stored | None]:
         """The stored value for each key (``None`` when absent), in the order of ``keys``."""

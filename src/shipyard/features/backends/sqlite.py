@@ -1,8 +1,9 @@
 """The embedded online store: one SQLite file in WAL mode, one row per entity and view.
 
 Reads use one connection per thread (sqlite3 caches the prepared statements);
-writes go through one writer connection, a chunk per transaction, as an upsert
-that keeps the stored row when it is newer.
+writes go through one writer connection, one transaction per call, as an upsert
+that keeps the stored row when it is newer (so only keys that already exist are
+compared). A bulk chunk is one statement over ``json_each``: no per-row binding.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import hashlib
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import orjson
 
 from shipyard.errors import BackendUnavailable, ConfigError
 from shipyard.features.backends.base import OnlineStore, Row, Stored
@@ -25,6 +28,15 @@ if TYPE_CHECKING:
     from shipyard.config import Settings
 
 _CHUNK = 500  # keys per IN (...) query, under SQLite's variable limit
+_BULK = 50_000  # rows per bulk statement
+_BULK_MIN = 64  # fewer rows: plain executemany
+
+
+def _packed(chunk: list[Row]) -> tuple[bytes, bytes]:
+    """A chunk as the bulk statement's parameters: JSON rows and the values' bytes."""
+    offsets = [0, *accumulate(len(v) for _, _, v in chunk)]
+    meta = [(k, ts, offsets[i], len(v)) for i, (k, ts, v) in enumerate(chunk)]
+    return orjson.dumps(meta), b"".join(v for _, _, v in chunk)
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class _Sql:
     table: str
     create: str
     upsert: str
+    bulk: str
+    fixed: str
     one: str
 
     @classmethod
@@ -47,6 +61,17 @@ class _Sql:
             "ts INTEGER NOT NULL, v BLOB NOT NULL) WITHOUT ROWID",
             upsert=f"INSERT INTO {t} (k, ts, v) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE "
             f"SET ts = excluded.ts, v = excluded.v WHERE excluded.ts >= {t}.ts",
+            # A chunk in one statement: ?1 = JSON [[key, ts, offset, length], ...],
+            # ?2 = the values back to back (no per-row binding from Python).
+            bulk=f"INSERT INTO {t} (k, ts, v) SELECT j.value ->> 0, j.value ->> 1, "
+            "substr(?2, (j.value ->> 2) + 1, j.value ->> 3) FROM json_each(?1) AS j WHERE true "
+            f"ON CONFLICT (k) DO UPDATE SET ts = excluded.ts, v = excluded.v "
+            f"WHERE excluded.ts >= {t}.ts",
+            # Fixed-size values: ?1 = JSON [[key, ts], ...], ?3 = bytes per value.
+            fixed=f"INSERT INTO {t} (k, ts, v) SELECT j.value ->> 0, j.value ->> 1, "
+            "substr(?2, j.key * ?3 + 1, ?3) FROM json_each(?1) AS j WHERE true "
+            f"ON CONFLICT (k) DO UPDATE SET ts = excluded.ts, v = excluded.v "
+            f"WHERE excluded.ts >= {t}.ts",
             one=f"SELECT ts, v FROM {t} WHERE k = ?",
         )
 
@@ -115,22 +140,62 @@ class SqliteOnlineStore(OnlineStore):
         return conn
 
     def write(self, namespace: str, rows: Iterable[Row]) -> int:
+        """Upsert ``rows`` in one transaction, a chunk per statement (newer stored rows kept)."""
         sql = self._stmts(namespace)
         it = iter(rows)
-        written = 0
+        first = list(islice(it, _BULK))
+
+        def run(conn: sqlite3.Connection) -> None:
+            chunk = first
+            while chunk:
+                if len(chunk) >= _BULK_MIN:
+                    conn.execute(sql.bulk, _packed(chunk))
+                else:
+                    conn.executemany(sql.upsert, chunk)
+                chunk = list(islice(it, _BULK))
+
+        return self._transaction(sql, run, bulk=len(first) >= _BULK_MIN)
+
+    def write_packed(
+        self, namespace: str, keys: Sequence[str], ts: Sequence[int], blob: bytes, size: int
+    ) -> int:
+        """Fixed-size values: a chunk is one statement, its rows never Python tuples."""
+        sql = self._stmts(namespace)
+
+        def run(conn: sqlite3.Connection) -> None:
+            for i in range(0, len(keys), _BULK):
+                meta = orjson.dumps(list(zip(keys[i : i + _BULK], ts[i : i + _BULK], strict=True)))
+                conn.execute(sql.fixed, (meta, blob[i * size : (i + _BULK) * size], size))
+
+        return self._transaction(sql, run, bulk=len(keys) >= _BULK_MIN)
+
+    def _transaction(
+        self, sql: _Sql, run: Callable[[sqlite3.Connection], None], *, bulk: bool
+    ) -> int:
+        """Run ``run`` in one write transaction; returns the rows it changed.
+
+        Bulk loads run with ``synchronous=OFF`` (an application crash cannot corrupt a
+        WAL database); the checkpoint after runs with ``NORMAL`` again, so what was
+        written is on disk when this returns.
+        """
         with self._write_lock:
             conn = self._writer
             try:
                 conn.execute(sql.create)
-                while chunk := list(islice(it, 50_000)):
-                    before = conn.total_changes
-                    conn.execute("BEGIN IMMEDIATE")
-                    conn.executemany(sql.upsert, chunk)
-                    conn.execute("COMMIT")
-                    written += conn.total_changes - before
+                if bulk:
+                    conn.execute("PRAGMA synchronous=OFF")
+                before = conn.total_changes
+                conn.execute("BEGIN IMMEDIATE")
+                run(conn)
+                conn.execute("COMMIT")
+                written = conn.total_changes - before
+                if bulk:
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                conn.execute("PRAGMA synchronous=NORMAL")
                 raise BackendUnavailable(f"online store write failed: {exc}") from None
         return written
 
