@@ -80,7 +80,8 @@ class OfflineMixin(FeatureServiceBase):
             filter_by_created_timestamp,
             timestamp_column,
         )
-        return table.to_pandas()
+        # One conversion; Arrow buffers are released column by column as pandas takes them.
+        return table.to_pandas(split_blocks=True, self_destruct=True)
 
     def get_historical_table(
         self,
