@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,37 @@ def test_batch_scoring_is_chunked_idempotent_and_traced(real: tuple[Platform, An
     p.lake.write("datasets.ids", pa.table({"customer_id": [1, 2]}))
     with pytest.raises(InvalidArgument, match="input columns"):
         p.serving.score_table("churn/1", "datasets.ids", "datasets.x")
+
+
+def f0_times_amount(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"f0_x_amount": df["f0"] * df["amount"]})
+
+
+def test_on_demand_features_see_request_fields(real: tuple[Platform, Any]) -> None:
+    from shipyard.features import Feature, FeatureService, OnDemandFeatureView
+
+    p, frame = real
+    od = OnDemandFeatureView(
+        name="scaled",
+        inputs=["customer_features:f0", "amount"],
+        request_schema={"amount": "float64"},
+        features=[Feature("f0_x_amount", "float64")],
+        function=f0_times_amount,
+    )
+    view = p.features.get_definition("feature_view", "customer_features")
+    p.features.apply([od, FeatureService(name="churn_od", features=[view, od])])
+    p.serving.create_deployment(
+        "od",
+        variants=[Variant(name="a", model="churn/1")],
+        feature_service="churn_od",
+        entity_keys=["customer_id"],
+        request_fields={"amount": "float64"},
+    )
+    resp = p.serving.predict("od", [{"customer_id": 5, "amount": 2.0}])
+    local = p.registry.load_model("models:/churn/1").predict(frame.loc[[5], FEATURES])
+    assert resp.predictions == pytest.approx(list(local))
+    p.serving.flush_prediction_log()
+    logged = p.lake.sql("SELECT features FROM datasets.inference_log WHERE deployment = 'od'")
+    features = json.loads(logged.column("features")[0].as_py())
+    assert features["f0_x_amount"] == pytest.approx(frame.f0[5] * 2.0)
+    assert features["amount"] == 2.0

@@ -306,11 +306,11 @@ class ServingRuntime:
         spec = active.deployment.spec
         keys = active.entity_keys
         if spec.feature_service and self._lookup is not None:
-            entity_rows = [{k: r[k] for k in keys} for r in rows]
-            found = self._lookup(spec.feature_service, entity_rows)
+            # entity keys and request fields: on-demand views compute from both
+            found = self._lookup(spec.feature_service, rows)
             statuses = found.statuses
             if spec.require_features:
-                _require_features(entity_rows, statuses)
+                _require_features([{k: r[k] for k in keys} for r in rows], statuses)
             data.update(found.columns)
         for k in keys:
             data[k] = [r[k] for r in rows]

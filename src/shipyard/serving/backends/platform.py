@@ -23,8 +23,8 @@ class FeatureStoreLookup:
         result = self._features.get_online_features(
             feature_service=feature_service, entity_rows=entity_rows
         )
-        keys = entity_rows[0].keys() if entity_rows else ()
-        statuses = {f: st for f, st in result.statuses.items() if f not in keys}
+        given = entity_rows[0].keys() if entity_rows else ()  # keys and request fields
+        statuses = {f: st for f, st in result.statuses.items() if f not in given}
         names = list(statuses)
         per_row = [{f: statuses[f][i] for f in names} for i in range(len(entity_rows))]
         return FeatureRows(columns=result.to_dict(), statuses=per_row)
