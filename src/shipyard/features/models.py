@@ -413,10 +413,13 @@ class PushResult:
         }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _micros_to_dt(us: int | None) -> datetime | None:
     if us is None:
         return None
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    return _EPOCH + timedelta(microseconds=us)
 
 
 class OnlineFeatures:
@@ -447,10 +450,21 @@ class OnlineFeatures:
         return pd.DataFrame(self.values)
 
     def to_json(self) -> dict[str, Any]:
-        """The wire form: values, statuses and ISO event timestamps."""
-        ts = {
-            k: [d.isoformat() if d else None for d in v] for k, v in self.event_timestamps.items()
-        }
+        """The wire form: values, statuses and ISO event timestamps.
+
+        The features of one view share a timestamp: each distinct one is formatted once.
+        """
+        iso: dict[int, str] = {}
+
+        def fmt(u: int | None) -> str | None:
+            if u is None:
+                return None
+            text = iso.get(u)
+            if text is None:
+                text = iso[u] = (_EPOCH + timedelta(microseconds=u)).isoformat()
+            return text
+
+        ts = {k: [fmt(u) for u in v] for k, v in self._event_us.items()}
         return {"values": self.values, "statuses": self.statuses, "event_timestamps": ts}
 
     @classmethod
