@@ -200,6 +200,7 @@ def ground_truth_table(
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise InvalidArgument(f"outcomes[{i}]: 'outcome' must be a number", row=i)
         entity = o.get("entity")
+        key: tuple[str | None, int | None, str | None]
         if o.get("request_id"):
             key = (str(o["request_id"]), int(o.get("row", 0)), None)
         elif isinstance(entity, dict) and entity_keys and all(k in entity for k in entity_keys):

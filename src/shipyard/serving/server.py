@@ -85,6 +85,7 @@ async def predict(request: Request) -> Response:
     except orjson.JSONDecodeError as exc:
         raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
     inputs = body.get("inputs") if isinstance(body, dict) else None
+    inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
     result = platform.serving.predict(
         request.path_params["name"], inputs, routing_key=request.headers.get(ROUTING_HEADER)
     )
@@ -137,7 +138,7 @@ async def _shipyard_error(_request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     from shipyard.api.errors import request_id
 
-    rid = request_id(request)  # type: ignore[arg-type]
+    rid = request_id(request)
     log.error("unhandled error, request id %s", rid, exc_info=exc)
     return _json(
         {

@@ -85,6 +85,7 @@ async def predict(name: str, request: Request) -> Response:
     platform = caller(request)  # resolved by the router's guard: no second threadpool hop
     body = _json_body(await request.body())
     inputs = body.get("inputs") if isinstance(body, dict) else None
+    inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
     result = platform.serving.predict(name, inputs, routing_key=request.headers.get(ROUTING_HEADER))
     return Response(orjson.dumps(result.to_dict()), media_type=JSON)
 
