@@ -281,11 +281,20 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
             return x
         key = check_key(x.get("key"), "metric")
         ts = x.get("timestamp")
-        return Metric(
+        if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float | str)):
+            raise InvalidArgument(f"timestamp of metric '{key}' must be epoch milliseconds")
+        try:
+            stamp = int(ts) if ts is not None else now_ms()
+        except ValueError:
+            raise InvalidArgument(
+                f"timestamp of metric '{key}' must be epoch milliseconds"
+            ) from None
+        # every field is checked above: skip pydantic's second pass on this hot path
+        return Metric.model_construct(
             key=key,
             value=check_metric_value(key, x.get("value")),
             step=check_step(x.get("step")),
-            timestamp=int(ts) if ts is not None else now_ms(),
+            timestamp=stamp,
         )
 
     def log_metric(
