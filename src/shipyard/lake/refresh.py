@@ -14,6 +14,7 @@ overwrite, restore), a changed definition or ``full=True`` recompute everything.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -58,11 +59,17 @@ def sources_of(d: TableDefinition) -> list[str]:
     if d.sources:
         return list(d.sources)
     if d.sql:
-        found = query.referenced_tables(d.sql)
+        found = list(_tables_in(d.sql))
         if d.source and d.source not in found:
             found.insert(0, d.source)
         return found
     return [d.source] if d.source else []
+
+
+@functools.lru_cache(maxsize=256)
+def _tables_in(sql: str) -> tuple[str, ...]:
+    # Parsing is the slowest part of a small incremental refresh; definitions repeat.
+    return tuple(query.referenced_tables(sql))
 
 
 def last_state(dt: DeltaTable) -> tuple[dict[str, int], str | None]:
@@ -238,6 +245,7 @@ def commit(
                 schema_mode="merge" if plan.evolves else None,
                 configuration=TABLE_CONFIG,
                 metadata={META_PRINCIPAL: principal, META_OPERATION: "quarantine"},
+                table=qdt,
             )
     meta = {
         META_PRINCIPAL: principal,
@@ -267,12 +275,24 @@ def _write_target(
     schema_mode: Literal["merge"] | None = "merge" if plan.evolves else None
     if c.mode == "full":
         return storage.write(
-            d.name, data, mode="overwrite", metadata=meta, keys=[key], schema_mode=schema_mode
+            d.name,
+            data,
+            mode="overwrite",
+            metadata=meta,
+            keys=[key],
+            schema_mode=schema_mode,
+            table=target,
         )
     if d.primary_key or d.dedupe_on:
         return _merge(target, d, data, meta, plan.evolves, key)
     return storage.write(
-        d.name, data, mode="append", metadata=meta, keys=[key], schema_mode=schema_mode
+        d.name,
+        data,
+        mode="append",
+        metadata=meta,
+        keys=[key],
+        schema_mode=schema_mode,
+        table=target,
     )
 
 

@@ -122,9 +122,12 @@ class DeltaStorage:
         schema_mode: Literal["merge", "overwrite"] | None = None,
         predicate: str | None = None,
         configuration: dict[str, str | None] | None = None,
+        table: DeltaTable | None = None,
     ) -> DeltaTable:
         """Commit ``data`` as one Delta transaction; ``keys`` make it idempotent.
 
+        ``table``: a snapshot of the table the caller already holds (saves reloading
+        its log; a stale one is fine, the commit resolves against the latest).
         Returns the table as of the new commit.
 
         Raises:
@@ -138,7 +141,8 @@ class DeltaStorage:
             max_commit_retries=50,
         )
         for attempt in range(3):
-            target: str | DeltaTable = self.find(name) or uri
+            held = table if attempt == 0 and table is not None else self.find(name)
+            target: str | DeltaTable = held or uri
             try:
                 options: dict[str, Any] = {
                     "mode": mode,
