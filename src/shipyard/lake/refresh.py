@@ -223,12 +223,11 @@ def commit(
     principal: str,
 ) -> tuple[DeltaTable, DeltaTable | None]:
     """Write quarantine then the table; returns both as committed (no quarantine: None)."""
-    key = (
-        "refresh:"
-        + hashlib.sha256(
-            json.dumps([c.versions, definition_hash(d)], sort_keys=True).encode()
-        ).hexdigest()[:24]
-    )
+    # A full recompute is keyed apart from the incremental refresh of the same source
+    # versions: otherwise ``full=True`` after an incremental refresh would find "its"
+    # work done and write nothing (and could never repair what increments drifted on).
+    state: list[Any] = [c.versions, definition_hash(d)] + (["full"] if c.mode == "full" else [])
+    key = "refresh:" + hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:24]
     qdt: DeltaTable | None = None
     if c.quarantined.num_rows:
         qname = quarantine_name(d.name)

@@ -82,6 +82,10 @@ def test_incremental_processes_only_new_rows(lake: Platform, tmp_path: Path) -> 
     ]
     full = lake.lake.refresh("silver.orders", full=True)
     assert full.mode == "full" and full.rows_written == 4
+    # A full refresh rewrites the table even though these source versions were
+    # already processed incrementally.
+    assert full.version == r.version + 1
+    assert lake.lake.history("silver.orders")[0].operation == "refresh:full"
     assert lake.lake.get_table("silver.orders").num_rows == 4
 
 
