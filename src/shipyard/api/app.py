@@ -12,7 +12,8 @@ from shipyard.api.errors import install_error_handlers
 from shipyard.platform import Platform
 
 #: One router module per capability, mounted under ``/api/v1``.
-ROUTERS = ("catalog", "security", "audit", "lake", "features", "tracking", "registry", "serving")
+# The prediction route is matched first: routes are tried in order, and it is the hot path.
+ROUTERS = ("serving", "features", "catalog", "security", "audit", "lake", "tracking", "registry")
 
 
 __all__ = ["PUBLIC_PATHS", "ROUTERS", "create_app"]

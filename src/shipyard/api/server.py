@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 def app_from_env() -> FastAPI:
     """Factory used by uvicorn workers: the project comes from the environment."""
+    from shipyard._internal.threads import limit_native_threads
     from shipyard.api.app import create_app
     from shipyard.platform import Platform
 
+    limit_native_threads()
     return create_app(Platform.open(os.environ.get("SHIPYARD_PROJECT_DIR", ".")))
 
 
@@ -45,8 +47,11 @@ def run_server(
             port=port,
             workers=workers,
             log_level=log_level,
+            access_log=False,
         )
         return
+    from shipyard._internal.threads import limit_native_threads
     from shipyard.api.app import create_app
 
-    uvicorn.run(create_app(platform), host=host, port=port, log_level=log_level)
+    limit_native_threads()
+    uvicorn.run(create_app(platform), host=host, port=port, log_level=log_level, access_log=False)

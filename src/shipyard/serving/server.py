@@ -193,6 +193,9 @@ def preload(platform: Platform) -> int:
 
 def _settle(platform: Platform) -> None:
     """Preload, then move start-up objects out of the collector's way (fewer long pauses)."""
+    from shipyard._internal.threads import limit_native_threads
+
+    limit_native_threads()
     preload(platform)
     gc.collect()
     gc.freeze()
