@@ -24,6 +24,7 @@ from shipyard.security.models import ALL_TEAMS, Principal, Role
 from shipyard.security.service import SecurityService, ensure_principal, load_principal
 
 if TYPE_CHECKING:
+    from shipyard.events.service import EventService
     from shipyard.features.service import FeatureService
     from shipyard.lake.service import LakeService
     from shipyard.registry.service import RegistryService
@@ -179,6 +180,12 @@ class Platform:
         from shipyard.serving.service import ServingService
 
         return ServingService(self._ctx)
+
+    @cached_property
+    def events(self) -> EventService:
+        from shipyard.events.service import EventService
+
+        return EventService(self._ctx)
 
 
 def _looks_unreachable(exc: Exception) -> bool:

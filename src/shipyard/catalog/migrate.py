@@ -33,6 +33,7 @@ TABLE_MODULES = (
     "shipyard.registry.tables",
     "shipyard.serving.tables",
     "shipyard.lake.tables",
+    "shipyard.events.tables",
 )
 
 

@@ -1,0 +1,1 @@
+"""Event bus backends: ``sql`` (the catalog DB) and ``nats`` (JetStream)."""

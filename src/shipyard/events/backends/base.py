@@ -1,0 +1,74 @@
+"""The event-bus seam: publish a batch, read from an offset, keep consumer positions.
+
+The interface stores and fetches; ``EventService`` decides (authorization, audit,
+catalog, batching). Backends translate driver errors to ``BackendUnavailable``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from shipyard.events.models import Position, Record
+
+#: Writes join the metadata transaction the service passes as ``tx``, so a publish
+#: and its audit record (or a consumer's output topic and its offset commit) commit
+#: together. Backends without it ignore ``tx``.
+CATALOG_TX = "catalog_tx"
+#: ``publish(..., key=)`` is idempotent: a batch whose key was published is not appended again.
+IDEMPOTENT_PUBLISH = "idempotent_publish"
+#: Consumer-group positions survive restarts of the process and of the server.
+DURABLE_GROUPS = "durable_groups"
+
+
+class EventBus(ABC):
+    """Topics of JSON records; offsets per topic start at 0 and increase by 1."""
+
+    #: What this backend can do (the names above); the contract suite checks each.
+    capabilities: frozenset[str] = frozenset()
+
+    @abstractmethod
+    def publish(
+        self,
+        topic: str,
+        values: list[dict[str, Any]],
+        *,
+        key: str | None = None,
+        tx: Connection | None = None,
+    ) -> tuple[int, int, bool]:
+        """Append ``values`` in order; returns ``(first_offset, last_offset, skipped)``.
+
+        A batch is all-or-nothing and its offsets are contiguous, also with
+        concurrent publishers.
+        """
+
+    @abstractmethod
+    def read(self, topic: str, offset: int, limit: int) -> list[Record]:
+        """Up to ``limit`` records with offset >= ``offset``, in offset order."""
+
+    @abstractmethod
+    def position(self, topic: str, group: str) -> Position:
+        """The group's position (offset 0, nothing pending, for a new group)."""
+
+    @abstractmethod
+    def set_position(
+        self, topic: str, group: str, position: Position, *, tx: Connection | None = None
+    ) -> None:
+        """Store the group's position durably (a commit, or the claim of a batch)."""
+
+    @abstractmethod
+    def end_offset(self, topic: str) -> int:
+        """The offset the next published record will get (0 for an empty or unknown topic)."""
+
+    @abstractmethod
+    def topics(self) -> dict[str, int]:
+        """Every topic that has records, with its end offset."""
+
+    @abstractmethod
+    def groups(self, topic: str) -> dict[str, int]:
+        """Each consumer group of ``topic`` with its committed offset."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,268 @@
+"""``EventService``: topics as catalog assets, audited publishes, at-least-once consumers."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from shipyard._internal.service import Service, ServiceContext
+from shipyard.errors import ConfigError, InvalidArgument
+from shipyard.events.backends.base import EventBus
+from shipyard.events.models import (
+    KIND,
+    Batch,
+    Position,
+    PublishResult,
+    Record,
+    TopicInfo,
+    check_name,
+)
+from shipyard.security.models import Permission
+
+#: Records per publish call (one transaction) and per consumer batch, at most.
+MAX_BATCH = 10_000
+_BACKENDS = {
+    "sqlite": "shipyard.events.backends.sql:SqlEventBus",
+    "sql": "shipyard.events.backends.sql:SqlEventBus",
+    "postgresql": "shipyard.events.backends.sql:SqlEventBus",
+    "nats": "shipyard.events.backends.nats:NatsEventBus",
+}
+
+
+def build_bus(ctx: ServiceContext) -> EventBus:
+    """The configured backend (``events.backend``: an alias or ``module:Class``)."""
+    name = ctx.settings.events.backend
+    target = _BACKENDS.get(name, name)
+    if ":" not in target:
+        raise ConfigError(
+            f"unknown events.backend {name!r}: use one of {sorted(_BACKENDS)} or 'module:Class'",
+            key="events.backend",
+        )
+    module, cls = target.split(":", 1)
+    factory = getattr(importlib.import_module(module), cls)
+    if target.endswith("SqlEventBus"):
+        return factory(ctx.db)  # type: ignore[no-any-return]
+    return factory(ctx.settings.events)  # type: ignore[no-any-return]
+
+
+class EventService(Service):
+    """Publish records to topics and consume them by group, at least once.
+
+    Example:
+        >>> p.events.publish("orders", [{"order_id": 1, "amount": 9.5}])
+        >>> for batch in p.events.consume("orders", "scorer"):
+        ...     handle(batch.values)   # committed once this body returns
+    """
+
+    @property
+    def bus(self) -> EventBus:
+        bus = self._ctx.extras.get("events")
+        if bus is None:
+            bus = self._ctx.extras["events"] = build_bus(self._ctx)
+            self._ctx.extras.setdefault("_closers", []).append(bus.close)
+        return bus  # type: ignore[no-any-return]
+
+    # -- topics --------------------------------------------------------------------------
+
+    def _team(self, topic: str) -> str:
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.find(conn, KIND, topic)
+        return asset.owner if asset is not None else self._ctx.default_team
+
+    def create_topic(
+        self, name: str, *, owner: str | None = None, description: str = ""
+    ) -> TopicInfo:
+        """Register a topic in the catalog (publishing to a new name does it too).
+
+        Raises:
+            InvalidArgument: a bad name. PermissionDenied: no write on ``owner``.
+        """
+        check_name(name)
+        team = owner or self._team(name)
+        with self._ctx.mutation("events.create_topic", team=team, asset=f"{KIND}:{name}") as m:
+            self._ctx.catalog.upsert(
+                m.conn,
+                kind=KIND,
+                name=name,
+                owner=team,
+                created_by=self.principal.name,
+                description=description,
+                new_version=False,
+            )
+        return self.get_topic(name)
+
+    def get_topic(self, name: str) -> TopicInfo:
+        """A topic's owner, end offset and its consumer groups' committed offsets.
+
+        Raises:
+            NotFound: no such topic in the catalog.
+        """
+        check_name(name)
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.get(conn, KIND, name)
+        self._ctx.require(Permission.READ, asset.owner, action="events.get_topic")
+        return TopicInfo(
+            name=name,
+            owner=asset.owner,
+            end_offset=self.bus.end_offset(name),
+            groups=self.bus.groups(name),
+        )
+
+    def list_topics(self) -> list[TopicInfo]:
+        """Every topic the caller may read, with its end offset."""
+        ends = self.bus.topics()
+        with self._ctx.db.connect() as conn:
+            assets = {n: self._ctx.catalog.find(conn, KIND, n) for n in ends}
+        out = []
+        for name, end in ends.items():
+            asset = assets[name]
+            owner = asset.owner if asset is not None else self._ctx.default_team
+            if self.principal.can(Permission.READ, owner):
+                out.append(TopicInfo(name=name, owner=owner, end_offset=end))
+        return out
+
+    # -- publish -------------------------------------------------------------------------
+
+    def publish(
+        self, topic: str, records: list[dict[str, Any]], *, key: str | None = None
+    ) -> PublishResult:
+        """Append ``records`` to ``topic`` as one batch (one audit record per batch).
+
+        Args:
+            topic: the topic (created in the catalog, owned by the default team, on first use).
+            records: JSON objects; the batch gets contiguous offsets, all or nothing.
+            key: idempotency key: a batch whose key was already published is not appended
+                again (the first publish's offsets are returned with ``skipped=True``).
+
+        Returns:
+            The offsets the batch got.
+
+        Raises:
+            InvalidArgument: a bad topic name, an empty batch, a record that is not a JSON object.
+            PermissionDenied: the caller may not write to the topic's team.
+        """
+        check_name(topic)
+        _check_records(records)
+        team = self._team(topic)
+        with self._ctx.mutation("events.publish", team=team, asset=f"{KIND}:{topic}") as m:
+            if self._ctx.catalog.find(m.conn, KIND, topic) is None:
+                self._ctx.catalog.upsert(
+                    m.conn,
+                    kind=KIND,
+                    name=topic,
+                    owner=team,
+                    created_by=self.principal.name,
+                    new_version=False,
+                )
+            first, last, skipped = self.bus.publish(topic, records, key=key, tx=m.conn)
+            m.details = {"first_offset": first, "last_offset": last, "count": len(records)}
+            if skipped:
+                m.details["skipped"] = True
+        return PublishResult(
+            topic=topic, first_offset=first, last_offset=last, count=len(records), skipped=skipped
+        )
+
+    # -- consume -------------------------------------------------------------------------
+
+    def read_records(self, topic: str, *, offset: int = 0, limit: int = 100) -> list[Record]:
+        """Records from ``offset`` on, without a consumer group (what ``events tail`` shows)."""
+        check_name(topic)
+        _check_limit(limit)
+        self._ctx.require(Permission.READ, self._team(topic), action="events.read")
+        return self.bus.read(topic, max(0, offset), limit)
+
+    def read(self, topic: str, group: str, max_records: int = 100) -> Batch:
+        """The group's next batch, not yet committed (call ``commit(batch)`` after the work).
+
+        A batch handed out and not committed (the consumer crashed) is handed out again
+        with exactly the same offsets, so ``batch.batch_id`` is a stable idempotency key.
+
+        Raises:
+            InvalidArgument: bad names or ``max_records``. PermissionDenied: no read.
+        """
+        check_name(topic)
+        check_name(group, "group")
+        _check_limit(max_records)
+        self._ctx.require(Permission.READ, self._team(topic), action="events.read")
+        pos = self.bus.position(topic, group)
+        if pos.pending_end is not None and pos.pending_end >= pos.offset:
+            records = self.bus.read(topic, pos.offset, pos.pending_end - pos.offset + 1)
+        else:
+            records = self.bus.read(topic, pos.offset, max_records)
+            if records:
+                self.bus.set_position(
+                    topic, group, Position(offset=pos.offset, pending_end=records[-1].offset)
+                )
+        return Batch(topic=topic, group=group, records=records)
+
+    def commit(self, batch: Batch) -> None:
+        """Mark ``batch`` processed: the group's next read starts after it (audited).
+
+        Raises:
+            PermissionDenied: the caller may not read the topic.
+        """
+        if not batch.records:
+            return
+        team = self._team(batch.topic)
+        with self._ctx.mutation(
+            "events.commit", team=team, asset=f"{KIND}:{batch.topic}", permission=Permission.READ
+        ) as m:
+            self.bus.set_position(
+                batch.topic, batch.group, Position(offset=batch.last_offset + 1), tx=m.conn
+            )
+            m.details = {"group": batch.group, "offset": batch.last_offset + 1}
+
+    def consume(
+        self,
+        topic: str,
+        group: str,
+        *,
+        max_records: int = 100,
+        follow: bool = False,
+        poll_interval: float = 0.5,
+        idle_timeout: float | None = None,
+    ) -> Iterator[Batch]:
+        """Yield the group's batches; each is committed when the loop body returns.
+
+        At least once: a batch whose body raised, or after which the loop was left
+        with ``break``, is not committed and comes again (same offsets) next time.
+
+        Args:
+            follow: keep polling for new records instead of stopping at the end.
+            idle_timeout: with ``follow``, stop after this many seconds without records.
+        """
+        idle_since = time.monotonic()
+        while True:
+            batch = self.read(topic, group, max_records)
+            if not batch.records:
+                if not follow:
+                    return
+                if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
+                    return
+                time.sleep(poll_interval)
+                continue
+            yield batch
+            self.commit(batch)
+            idle_since = time.monotonic()
+
+
+def _check_records(records: Any) -> None:
+    if not isinstance(records, list) or not records:
+        raise InvalidArgument("records must be a non-empty list of JSON objects")
+    if len(records) > MAX_BATCH:
+        raise InvalidArgument(f"at most {MAX_BATCH} records per publish, got {len(records)}")
+    for i, r in enumerate(records):
+        if not isinstance(r, dict):
+            raise InvalidArgument(f"records[{i}] must be a JSON object", row=i)
+    try:
+        json.dumps(records, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"records must be JSON: {exc}") from None
+
+
+def _check_limit(n: Any) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_BATCH:
+        raise InvalidArgument(f"max_records must be between 1 and {MAX_BATCH}", value=str(n))
