@@ -1,0 +1,188 @@
+"""The event-bus contract: one suite, run unchanged on every metadata database / bus.
+
+Subclasses provide ``plat`` (a Platform whose ``events`` uses the backend under
+test). Topic names are unique per test, so a subclass may share one database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
+from shipyard.events.backends.base import DURABLE_GROUPS, IDEMPOTENT_PUBLISH
+from shipyard.platform import Platform
+
+ROOT = Path(__file__).resolve().parents[3]
+
+_PUBLISHER = """
+import sys
+from shipyard.platform import Platform
+path, url, topic, tag, batches, size = sys.argv[1:7]
+p = Platform.open(path, catalog={"url": url})
+for b in range(int(batches)):
+    p.events.publish(topic, [{"w": tag, "b": b, "i": i} for i in range(int(size))])
+p.close()
+"""
+
+
+class EventBusContract:
+    @pytest.fixture
+    def plat(self) -> Platform:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def topic(self) -> str:
+        return f"t-{uuid.uuid4().hex[:10]}"
+
+    def test_publish_gives_contiguous_offsets_in_order(self, plat: Platform, topic: str) -> None:
+        r1 = plat.events.publish(topic, [{"n": 0}, {"n": 1}, {"n": 2}])
+        r2 = plat.events.publish(topic, [{"n": 3, "nested": {"x": [1, 2]}}])
+        assert (r1.first_offset, r1.last_offset, r1.count) == (0, 2, 3)
+        assert (r2.first_offset, r2.last_offset) == (3, 3)
+        got = plat.events.read_records(topic, offset=1, limit=10)
+        assert [r.offset for r in got] == [1, 2, 3]
+        assert got[-1].value == {"n": 3, "nested": {"x": [1, 2]}}
+        assert got[0].published_at is not None
+
+    def test_topic_is_a_catalog_asset_and_each_batch_is_audited(
+        self, plat: Platform, topic: str
+    ) -> None:
+        plat.events.publish(topic, [{"a": 1}])
+        plat.events.publish(topic, [{"a": 2}, {"a": 3}])
+        asset = plat.catalog.get_asset(f"topic:{topic}")
+        assert asset.owner == "default"
+        recs = plat.audit.list_records(action="events.publish", asset=f"topic:{topic}").items
+        assert len(recs) == 2
+        assert {r.details["count"] for r in recs} == {1, 2}
+        info = plat.events.get_topic(topic)
+        assert info.end_offset == 3
+        assert topic in {t.name for t in plat.events.list_topics()}
+
+    def test_group_reads_commit_and_redelivers_the_same_range(
+        self, plat: Platform, topic: str
+    ) -> None:
+        plat.events.publish(topic, [{"i": i} for i in range(5)])
+        b1 = plat.events.read(topic, "g1", max_records=3)
+        assert [r.offset for r in b1.records] == [0, 1, 2]
+        # not committed (crash): more records arrive, the same range comes again
+        plat.events.publish(topic, [{"i": 5}])
+        again = plat.events.read(topic, "g1", max_records=100)
+        assert (again.first_offset, again.last_offset, again.batch_id) == (
+            0,
+            2,
+            b1.batch_id,
+        )
+        plat.events.commit(again)
+        b2 = plat.events.read(topic, "g1", max_records=100)
+        assert [r.value["i"] for r in b2.records] == [3, 4, 5]
+        # another group starts from the beginning
+        assert plat.events.read(topic, "g2", max_records=1).first_offset == 0
+        plat.events.commit(b2)
+        assert len(plat.events.read(topic, "g1")) == 0
+        assert plat.events.get_topic(topic).groups["g1"] == 6
+
+    def test_consume_commits_after_the_body_and_not_on_failure(
+        self, plat: Platform, topic: str
+    ) -> None:
+        plat.events.publish(topic, [{"i": i} for i in range(4)])
+        with pytest.raises(RuntimeError):
+            for _batch in plat.events.consume(topic, "c", max_records=2):
+                raise RuntimeError("worker died")
+        seen = [b.values for b in plat.events.consume(topic, "c", max_records=2)]
+        assert seen == [[{"i": 0}, {"i": 1}], [{"i": 2}, {"i": 3}]]
+        assert list(plat.events.consume(topic, "c")) == []
+
+    def test_follow_stops_after_idle_timeout(self, plat: Platform, topic: str) -> None:
+        plat.events.publish(topic, [{"i": 1}])
+        got = list(
+            plat.events.consume(topic, "f", follow=True, poll_interval=0.01, idle_timeout=0.05)
+        )
+        assert [b.values for b in got] == [[{"i": 1}]]
+
+    def test_positions_survive_reopening(self, plat: Platform, topic: str) -> None:
+        if DURABLE_GROUPS not in plat.events.bus.capabilities:
+            pytest.skip("backend declares no durable groups")
+        plat.events.publish(topic, [{"i": i} for i in range(3)])
+        plat.events.commit(plat.events.read(topic, "d", max_records=2))
+        again = Platform.open(plat.settings.project_dir, catalog={"url": plat.settings.catalog_url})
+        try:
+            assert again.events.read(topic, "d").first_offset == 2
+        finally:
+            again.close()
+
+    def test_publish_key_is_idempotent(self, plat: Platform, topic: str) -> None:
+        if IDEMPOTENT_PUBLISH not in plat.events.bus.capabilities:
+            pytest.skip("backend declares no idempotent publish")
+        first = plat.events.publish(topic, [{"a": 1}, {"a": 2}], key="batch-1")
+        retry = plat.events.publish(topic, [{"a": 1}, {"a": 2}], key="batch-1")
+        assert retry.skipped and (retry.first_offset, retry.last_offset) == (0, 1)
+        assert not first.skipped
+        nxt = plat.events.publish(topic, [{"a": 3}], key="batch-2")
+        assert nxt.first_offset == 2  # no gap left by the skipped retry
+        assert len(plat.events.read_records(topic, limit=100)) == 3
+
+    @pytest.mark.parametrize(
+        ("records", "match"),
+        [
+            ([], "non-empty"),
+            ([1], r"records\[0\]"),
+            ([{"t": object()}], "JSON"),
+            ([{"x": float("nan")}], "JSON"),
+        ],
+    )
+    def test_bad_records_are_refused_and_nothing_is_written(
+        self, plat: Platform, topic: str, records: list, match: str
+    ) -> None:
+        with pytest.raises(InvalidArgument, match=match):
+            plat.events.publish(topic, records)
+        assert plat.events.read_records(topic) == []
+
+    def test_bad_names_and_limits(self, plat: Platform, topic: str) -> None:
+        with pytest.raises(InvalidArgument, match="topic name"):
+            plat.events.publish("bad topic!", [{"a": 1}])
+        with pytest.raises(InvalidArgument, match="group name"):
+            plat.events.read(topic, "a b")
+        with pytest.raises(InvalidArgument, match="max_records"):
+            plat.events.read(topic, "g", max_records=0)
+        with pytest.raises(NotFound):
+            plat.events.get_topic(topic)
+
+    def test_viewer_may_consume_but_not_publish(self, plat: Platform, topic: str) -> None:
+        plat.events.publish(topic, [{"a": 1}])
+        viewer = plat.security.create_principal(f"v{uuid.uuid4().hex[:6]}", role="viewer")
+        as_viewer = plat.as_principal(viewer)
+        with pytest.raises(PermissionDenied):
+            as_viewer.events.publish(topic, [{"a": 2}])
+        batch = as_viewer.events.read(topic, "viewers")
+        as_viewer.events.commit(batch)
+        assert plat.events.get_topic(topic).end_offset == 1
+        recs = plat.audit.list_records(principal=viewer.name, action="events.publish").items
+        assert [r.outcome for r in recs] == ["denied"]
+
+    def test_two_processes_publishing_lose_nothing(self, plat: Platform, topic: str) -> None:
+        batches, size = 40, 10
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        args = [str(plat.settings.project_dir), plat.settings.catalog_url, topic]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _PUBLISHER, *args, tag, str(batches), str(size)], env=env
+            )
+            for tag in ("a", "b")
+        ]
+        assert [p.wait(timeout=60) for p in procs] == [0, 0]
+        records = plat.events.read_records(topic, limit=10_000)
+        assert [r.offset for r in records] == list(range(2 * batches * size))
+        for tag in ("a", "b"):
+            mine = [(r.value["b"], r.value["i"]) for r in records if r.value["w"] == tag]
+            # each writer's batches are whole, contiguous and in its own order
+            assert mine == [(b, i) for b in range(batches) for i in range(size)]
+        by_batch: dict[tuple[str, int], list[int]] = {}
+        for r in records:
+            by_batch.setdefault((r.value["w"], r.value["b"]), []).append(r.offset)
+        assert all(offs == list(range(offs[0], offs[0] + size)) for offs in by_batch.values())
