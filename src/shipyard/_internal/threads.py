@@ -20,16 +20,20 @@ def limit_native_threads() -> None:
     from serving requests side by side, not from splitting one.
 
     The environment covers libraries loaded later (a model's own runtime);
-    threadpoolctl covers those already loaded, so scikit-learn's OpenMP runtime
-    is loaded first on purpose.
+    threadpoolctl covers those already loaded. scikit-learn's OpenMP runtime is
+    loaded first only when the user set a pool size of their own (the import
+    costs seconds of server start and ~70 MB).
     """
     global _limiter
     if _limiter is not None:
         return
     for name in _POOL_VARIABLES:
         os.environ.setdefault(name, "1")
-    with contextlib.suppress(ImportError):
-        import sklearn.utils._openmp_helpers  # noqa: F401  (loads the OpenMP runtime)
+    if any(os.environ[name] != "1" for name in _POOL_VARIABLES):
+        # a pool size set by the user: only threadpoolctl can lower it, so the
+        # runtime must be loaded first (importing scikit-learn costs seconds)
+        with contextlib.suppress(ImportError):
+            import sklearn.utils._openmp_helpers  # noqa: F401  (loads the OpenMP runtime)
     from threadpoolctl import threadpool_limits
 
     _limiter = threadpool_limits(limits=1)
