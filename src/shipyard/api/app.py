@@ -13,7 +13,17 @@ from shipyard.platform import Platform
 
 #: One router module per capability, mounted under ``/api/v1``.
 # The prediction route is matched first: routes are tried in order, and it is the hot path.
-ROUTERS = ("serving", "features", "catalog", "security", "audit", "lake", "tracking", "registry")
+ROUTERS = (
+    "serving",
+    "features",
+    "catalog",
+    "security",
+    "audit",
+    "lake",
+    "tracking",
+    "registry",
+    "events",
+)
 
 
 __all__ = ["PUBLIC_PATHS", "ROUTERS", "create_app"]

@@ -107,6 +107,7 @@ REGISTRARS = (
     "shipyard.cli.tracking",
     "shipyard.cli.registry",
     "shipyard.cli.serving",
+    "shipyard.cli.events",
 )
 
 for _name, _target in GROUPS.items():

@@ -204,16 +204,29 @@ class EventService(Service):
         Raises:
             PermissionDenied: the caller may not read the topic.
         """
-        if not batch.records:
-            return
-        team = self._team(batch.topic)
-        with self._ctx.mutation(
-            "events.commit", team=team, asset=f"{KIND}:{batch.topic}", permission=Permission.READ
-        ) as m:
-            self.bus.set_position(
-                batch.topic, batch.group, Position(offset=batch.last_offset + 1), tx=m.conn
+        if batch.records:
+            self.commit_offset(batch.topic, batch.group, batch.last_offset + 1)
+
+    def commit_offset(self, topic: str, group: str, offset: int) -> None:
+        """Set the group's next offset to ``offset`` (what ``commit`` does; also to rewind).
+
+        Raises:
+            InvalidArgument: bad names, a negative offset or one past the topic's end.
+            PermissionDenied: the caller may not read the topic.
+        """
+        check_name(topic)
+        check_name(group, "group")
+        end = self.bus.end_offset(topic)
+        if not isinstance(offset, int) or not 0 <= offset <= end:
+            raise InvalidArgument(
+                f"offset must be between 0 and the topic's end {end}", offset=str(offset)
             )
-            m.details = {"group": batch.group, "offset": batch.last_offset + 1}
+        team = self._team(topic)
+        with self._ctx.mutation(
+            "events.commit", team=team, asset=f"{KIND}:{topic}", permission=Permission.READ
+        ) as m:
+            self.bus.set_position(topic, group, Position(offset=offset), tx=m.conn)
+            m.details = {"group": group, "offset": offset}
 
     def consume(
         self,

@@ -1,0 +1,91 @@
+"""`shipyard events publish|tail|topics`: thin over ``EventService``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.errors import InvalidArgument
+
+events = typer.Typer(help="Event bus: publish records, tail topics.", no_args_is_help=True)
+
+
+def _parse_lines(lines: list[str], where: str) -> list[dict[str, Any]]:
+    out = []
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise InvalidArgument(f"{where} line {i} is not JSON: {exc.msg}") from None
+    return out
+
+
+@events.command("publish")
+def publish(
+    topic: str = typer.Argument(..., help="The topic."),
+    record: list[str] = typer.Option([], "--record", "-r", help="One JSON object, repeatable."),
+    file: Path = typer.Option(None, "--file", "-f", help="A JSON-lines file ('-' = stdin)."),
+    key: str = typer.Option(None, "--key", help="Idempotency key: a retry publishes nothing."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Publish records (from --record, a JSON-lines --file, or stdin) as one batch."""
+    if record:
+        records = _parse_lines(record, "--record")
+    elif file is not None and str(file) != "-":
+        if not file.is_file():
+            raise InvalidArgument(f"no file {file}")
+        records = _parse_lines(file.read_text().splitlines(), str(file))
+    else:
+        records = _parse_lines(sys.stdin.read().splitlines(), "stdin")
+    result = platform().events.publish(topic, records, key=key)
+    if as_json:
+        print_json(result)
+        return
+    state = " (already published: skipped)" if result.skipped else ""
+    console.print(
+        f"published {result.count} record(s) to {topic} at offsets "
+        f"{result.first_offset}..{result.last_offset}{state}"
+    )
+
+
+@events.command("tail")
+def tail(
+    topic: str = typer.Argument(..., help="The topic."),
+    limit: int = typer.Option(10, "--limit", "-n", help="How many records."),
+    offset: int = typer.Option(None, "--offset", help="Start here (default: the last N)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show a topic's last records (or those from --offset on)."""
+    svc = platform().events
+    if offset is None:
+        offset = max(0, svc.get_topic(topic).end_offset - limit)
+    records = svc.read_records(topic, offset=offset, limit=limit)
+    if as_json:
+        print_json(records)
+        return
+    print_table(
+        [{"offset": r.offset, "published_at": r.published_at, "value": r.value} for r in records],
+        ["offset", "published_at", "value"],
+        title=topic,
+    )
+
+
+@events.command("topics")
+def topics(as_json: bool = JsonOption) -> None:
+    """List topics with their end offsets."""
+    items = platform().events.list_topics()
+    if as_json:
+        print_json(items)
+        return
+    print_table(items, ["name", "owner", "end_offset"])
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(events, name="events")
