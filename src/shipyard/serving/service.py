@@ -8,7 +8,8 @@ request.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.service import Service
@@ -32,6 +33,10 @@ from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE, ground_truth
 from shipyard.serving.ramps import CanaryOps
 from shipyard.serving.report import DeploymentReport, build_report, report_sql
 from shipyard.serving.runtime import ServingRuntime
+from shipyard.serving.streaming import StreamResult, run_stream
+
+if TYPE_CHECKING:
+    from shipyard.events.models import Batch
 
 _UNSET: Any = object()
 
@@ -360,6 +365,64 @@ class ServingService(CanaryOps, Service):
             version=version,
             keep_columns=keep_columns,
             chunk_rows=chunk_rows,
+        )
+
+    # -- streaming ------------------------------------------------------------------------
+
+    def run_stream(
+        self,
+        deployment: str,
+        topic: str,
+        *,
+        group: str | None = None,
+        output_table: str | None = None,
+        output_topic: str | None = None,
+        max_records: int = 500,
+        max_batches: int | None = None,
+        follow: bool = False,
+        idle_timeout: float | None = None,
+        after_write: Callable[[Batch], None] | None = None,
+    ) -> StreamResult:
+        """Score a topic's records with a deployment, micro-batch by micro-batch.
+
+        Each batch is enriched with the deployment's online features and scored on the
+        predict path (sticky A/B per entity), then written to ``output_table`` (a Delta
+        append keyed by group + topic + offset range) or published to ``output_topic``
+        (with the same key), and only then committed: at least once, and a restart
+        after a crash between the write and the commit writes nothing twice. Lineage:
+        the topic and each model version -> the output.
+
+        Args:
+            deployment: the deployment to score with (the caller needs ``predict`` on it).
+            topic: the input topic; records hold the entity keys and request fields.
+            group: the consumer group (default ``stream.<deployment>``).
+            output_table / output_topic: exactly one; outputs are the record's fields plus
+                ``prediction``, ``model_version``, ``variant``, ``_topic``, ``_offset``.
+            max_records: records per micro-batch (at most 10,000).
+            max_batches: stop after this many batches (default: at the end of the topic).
+            follow: keep polling for new records; ``idle_timeout`` stops after that many
+                idle seconds.
+            after_write: called after a batch's output is written, before its commit.
+
+        Returns:
+            Batches and records processed, batches found already written, the committed offset.
+
+        Raises:
+            NotFound: no such deployment. InvalidArgument: both or no outputs, a record
+                without an entity key or with a reserved field. PermissionDenied.
+        """
+        return run_stream(
+            self._ctx,
+            deployment,
+            topic,
+            group=group,
+            output_table=output_table,
+            output_topic=output_topic,
+            max_records=max_records,
+            max_batches=max_batches,
+            follow=follow,
+            idle_timeout=idle_timeout,
+            after_write=after_write,
         )
 
     # -- edge export ----------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""Streaming inference: consume a topic, predict with a deployment, write the scores.
+
+Each micro-batch of the consumer group goes through the deployment's predict path
+(online features, sticky A/B split per entity, prediction log), then to a lake
+table (``LakeService.write`` with an idempotency key made of the group, topic and
+offset range) or to another topic (``publish`` with the same key). The offset is
+committed only after the output is written: at least once. A consumer that dies
+between the write and the commit is handed the *same* offset range again (the
+bus remembers the pending range), so the retried write carries the same key and
+is skipped: no duplicate outputs on restart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from shipyard._internal.service import ServiceContext
+from shipyard.errors import InvalidArgument
+from shipyard.events.models import Batch
+from shipyard.serving.inputs import entity_key_text
+from shipyard.serving.routing import bucket
+
+#: Columns added to every output row.
+OUTPUT_COLUMNS = ("prediction", "model_version", "variant", "_topic", "_offset")
+
+
+class StreamResult(BaseModel):
+    """What one ``run_stream`` call did."""
+
+    deployment: str
+    topic: str
+    group: str
+    output: str
+    batches: int = 0
+    records: int = 0
+    #: Batches whose output was already there (a redelivery after a crash): not written again.
+    skipped_batches: int = 0
+    #: The group's committed offset when the run ended.
+    committed_offset: int = 0
+    seconds: float = 0.0
+
+
+def _scored_rows(serving: Any, deployment: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Predictions for ``rows`` in order; rows are split by their sticky A/B variant."""
+    active = serving.runtime.get(deployment)
+    keys = active.entity_keys
+    groups: dict[int, list[int]] = {}
+    if len(active.live) > 1 and keys:
+        for i, row in enumerate(rows):
+            text = entity_key_text(row, keys) if all(k in row for k in keys) else ""
+            groups.setdefault(active.table.pick(bucket(text, deployment)), []).append(i)
+    else:
+        groups[0] = list(range(len(rows)))
+    out: list[dict[str, Any]] = [{} for _ in rows]
+    for idx in groups.values():
+        part = [rows[i] for i in idx]
+        key = entity_key_text(part[0], keys) if keys and all(k in part[0] for k in keys) else None
+        resp = serving.predict(deployment, part, routing_key=key)
+        for i, pred in zip(idx, resp.predictions, strict=True):
+            out[i] = {
+                "prediction": pred,
+                "model_version": resp.model_version,
+                "variant": resp.variant,
+            }
+    return out
+
+
+def _output_rows(batch: Batch, scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for rec, s in zip(batch.records, scored, strict=True):
+        clash = [c for c in OUTPUT_COLUMNS if c in rec.value]
+        if clash:
+            raise InvalidArgument(
+                f"record at offset {rec.offset} of {batch.topic} has reserved fields {clash}",
+                offset=rec.offset,
+            )
+        rows.append({**rec.value, **s, "_topic": batch.topic, "_offset": rec.offset})
+    return rows
+
+
+def _model_refs(scored: list[dict[str, Any]]) -> list[str]:
+    """``model:churn@3`` for each model version that scored the batch."""
+    refs = []
+    for mv in sorted({s["model_version"] for s in scored}):
+        name, _, version = str(mv).rpartition("/")
+        refs.append(f"model:{name}@{version}" if name else f"model:{mv}")
+    return refs
+
+
+def run_stream(
+    ctx: ServiceContext,
+    deployment: str,
+    topic: str,
+    *,
+    group: str | None = None,
+    output_table: str | None = None,
+    output_topic: str | None = None,
+    max_records: int = 500,
+    max_batches: int | None = None,
+    follow: bool = False,
+    idle_timeout: float | None = None,
+    after_write: Callable[[Batch], None] | None = None,
+) -> StreamResult:
+    """See ``ServingService.run_stream``."""
+    from shipyard.events.service import EventService
+    from shipyard.lake.service import LakeService
+    from shipyard.serving.service import ServingService
+
+    if (output_table is None) == (output_topic is None):
+        raise InvalidArgument("give exactly one of output_table and output_topic")
+    serving, events, lake = ServingService(ctx), EventService(ctx), LakeService(ctx)
+    serving.get_deployment(deployment)  # NotFound before consuming anything
+    group = group or f"stream.{deployment}"
+    output = f"table:{output_table}" if output_table else f"topic:{output_topic}"
+    result = StreamResult(deployment=deployment, topic=topic, group=group, output=output)
+    started = time.perf_counter()
+    linked: set[str] = set()
+    for batch in events.consume(
+        topic,
+        group,
+        max_records=max_records,
+        follow=follow,
+        idle_timeout=idle_timeout,
+        poll_interval=0.2,
+    ):
+        scored = _scored_rows(serving, deployment, batch.values)
+        rows = _output_rows(batch, scored)
+        key = f"stream-{group}-{batch.batch_id}"
+        if output_table is not None:
+            before = (
+                lake.get_table(output_table).version if lake.storage.exists(output_table) else None
+            )
+            info = lake.write(
+                output_table,
+                rows,
+                mode="append",
+                batch_id=key,
+                source=f"topic:{topic}",
+                sources=[f"topic:{topic}", *_model_refs(scored)],
+                operation="stream_score",
+            )
+            skipped = info.version == before
+        else:
+            assert output_topic is not None
+            skipped = events.publish(output_topic, rows, key=key).skipped
+            refs = [r for r in _model_refs(scored) if r not in linked]
+            if refs:
+                _topic_lineage(ctx, topic, output_topic, refs)
+                linked.update(refs)
+        if after_write is not None:
+            after_write(batch)  # a test's crash point: written, not yet committed
+        result.batches += 1
+        result.records += len(batch)
+        result.skipped_batches += int(skipped)
+        if max_batches is not None and result.batches >= max_batches:
+            events.commit(batch)  # the loop is left before consume() would commit it
+            break
+    result.committed_offset = events.bus.position(topic, group).offset
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _topic_lineage(ctx: ServiceContext, source: str, target: str, refs: list[str]) -> None:
+    """Edges ``topic:source`` and each model version -> ``topic:target`` (audited)."""
+    from shipyard.catalog.models import AssetRef
+
+    with ctx.db.connect() as conn:
+        out = ctx.catalog.get(conn, "topic", target)
+    with ctx.mutation("serving.stream_lineage", team=out.owner, asset=f"topic:{target}") as m:
+        for ref in [f"topic:{source}", *refs]:
+            r = AssetRef.parse(ref)
+            ctx.catalog.add_edge(
+                m.conn,
+                ctx.catalog.get(m.conn, r.kind, r.name),
+                out,
+                operation="stream_score",
+                created_by=ctx.principal.name,
+                source_version=r.version,
+            )
