@@ -10,6 +10,7 @@ from typing import Any
 
 from shipyard._internal.service import Service, ServiceContext
 from shipyard.errors import ConfigError, InvalidArgument
+from shipyard.events import sinks
 from shipyard.events.backends.base import EventBus
 from shipyard.events.models import (
     KIND,
@@ -20,6 +21,7 @@ from shipyard.events.models import (
     TopicInfo,
     check_name,
 )
+from shipyard.events.sinks import SinkResult
 from shipyard.security.models import Permission
 
 #: Records per publish call (one transaction) and per consumer batch, at most.
@@ -260,6 +262,95 @@ class EventService(Service):
             yield batch
             self.commit(batch)
             idle_since = time.monotonic()
+
+    # -- sinks ---------------------------------------------------------------------------
+
+    def to_lake(
+        self,
+        topic: str,
+        table: str,
+        *,
+        group: str | None = None,
+        max_records: int = 1000,
+        max_batches: int | None = None,
+        follow: bool = False,
+        idle_timeout: float | None = None,
+    ) -> SinkResult:
+        """Append a topic's records to a lake table (bronze micro-batches), at least once.
+
+        Each batch is one ``LakeService.write`` keyed by group + topic + offset range, so
+        a batch redelivered after a crash is skipped, not duplicated; bronze tables add
+        ``_ingested_at``, ``_source`` (``topic:<name>``) and ``_batch_id``. Lineage
+        ``topic:<topic>`` -> ``table:<table>``.
+
+        Args:
+            group: the consumer group (default ``lake.<table>``).
+            max_batches / follow / idle_timeout: as for ``consume``.
+
+        Returns:
+            Batches and records moved, batches already there, the committed offset.
+
+        Raises:
+            InvalidArgument: bad names, rows the table's schema refuses (not committed).
+            PermissionDenied: no read on the topic or no write on the table.
+        """
+        from shipyard.lake.service import LakeService
+
+        group = group or f"lake.{table}"
+        apply = sinks.lake_writer(LakeService(self._ctx), topic, table, group)
+        return sinks.drain(
+            self,
+            topic,
+            group,
+            f"table:{table}",
+            apply,
+            max_records=max_records,
+            max_batches=max_batches,
+            follow=follow,
+            idle_timeout=idle_timeout,
+        )
+
+    def to_features(
+        self,
+        topic: str,
+        push_source: str,
+        *,
+        group: str | None = None,
+        to: str = "online_and_offline",
+        max_records: int = 1000,
+        max_batches: int | None = None,
+        follow: bool = False,
+        idle_timeout: float | None = None,
+    ) -> SinkResult:
+        """Apply a topic's records to a feature ``PushSource`` (``FeatureService.push``).
+
+        Online values appear at once; offline rows are appended to the push source's
+        table. At least once: a redelivered batch is pushed again (a no-op online).
+
+        Args:
+            push_source: the ``PushSource`` name the feature views read.
+            group: the consumer group (default ``features.<push_source>``).
+            to: ``online``, ``offline`` or ``online_and_offline``.
+
+        Raises:
+            NotFound: no view reads the push source. InvalidArgument: records without the
+                join keys or timestamp, wrong types (the batch is not committed).
+        """
+        from shipyard.features.service import FeatureService
+
+        group = group or f"features.{push_source}"
+        apply = sinks.feature_pusher(FeatureService(self._ctx), push_source, to)
+        return sinks.drain(
+            self,
+            topic,
+            group,
+            f"push_source:{push_source}",
+            apply,
+            max_records=max_records,
+            max_batches=max_batches,
+            follow=follow,
+            idle_timeout=idle_timeout,
+        )
 
 
 def _check_records(records: Any) -> None:
