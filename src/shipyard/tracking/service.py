@@ -255,7 +255,7 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
             NotFound: no such run. Conflict: the run has ended, or a param is
             logged again with another value. InvalidArgument: a bad name or value.
         """
-        checked_metrics = [self._metric(x) for x in metrics]
+        checked_metrics = self._metric_rows(metrics)
         checked_params = dict(check_param(k, v) for k, v in (params or {}).items())
         checked_tags = dict(check_tag(k, v) for k, v in (tags or {}).items())
         with self._ctx.mutation(
@@ -275,27 +275,35 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
             return written
 
     @staticmethod
-    def _metric(x: Metric | Mapping[str, Any]) -> Metric:
-        if isinstance(x, Metric):
-            check_key(x.key, "metric")
-            return x
-        key = check_key(x.get("key"), "metric")
-        ts = x.get("timestamp")
-        if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float | str)):
-            raise InvalidArgument(f"timestamp of metric '{key}' must be epoch milliseconds")
-        try:
-            stamp = int(ts) if ts is not None else now_ms()
-        except ValueError:
-            raise InvalidArgument(
-                f"timestamp of metric '{key}' must be epoch milliseconds"
-            ) from None
-        # every field is checked above: skip pydantic's second pass on this hot path
-        return Metric.model_construct(
-            key=key,
-            value=check_metric_value(key, x.get("value")),
-            step=check_step(x.get("step")),
-            timestamp=stamp,
-        )
+    def _metric_rows(batch: Iterable[Metric | Mapping[str, Any]]) -> list[store.MetricRow]:
+        """Checked ``(key, value, step, timestamp)`` rows; each distinct key checked once."""
+        rows: list[store.MetricRow] = []
+        keys: set[str] = set()
+        now = now_ms()
+        for x in batch:
+            key: Any
+            value: Any
+            step: Any
+            ts: Any
+            if isinstance(x, Metric):
+                key, value, step, ts = x.key, x.value, x.step, x.timestamp
+            else:
+                key, value, step, ts = (
+                    x.get("key"),
+                    x.get("value"),
+                    x.get("step"),
+                    x.get("timestamp"),
+                )
+            if type(key) is not str or key not in keys:
+                keys.add(check_key(key, "metric"))
+            if type(value) is not float:
+                value = check_metric_value(key, value)
+            if type(step) is not int:
+                step = check_step(step)
+            if type(ts) is not int:
+                ts = _timestamp(key, ts, now)
+            rows.append((key, value, step, ts))
+        return rows
 
     def log_metric(
         self,
@@ -443,6 +451,18 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
         path = self._ctx.settings.home_dir / "cache" / "artifacts"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def _timestamp(key: str, ts: Any, now: int) -> int:
+    """Epoch milliseconds of a metric (now when absent)."""
+    if ts is None:
+        return now
+    if isinstance(ts, bool) or not isinstance(ts, int | float | str):
+        raise InvalidArgument(f"timestamp of metric '{key}' must be epoch milliseconds")
+    try:
+        return int(ts)
+    except ValueError:
+        raise InvalidArgument(f"timestamp of metric '{key}' must be epoch milliseconds") from None
 
 
 _BUFFER_LOCK = threading.Lock()

@@ -191,50 +191,87 @@ def upsert_tags(conn: Connection, run_id: str, values: dict[str, str]) -> None:
     )
 
 
-def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric]) -> int:
-    """Append to the history and move each key's latest value forward (by step, then time)."""
+MetricRow = tuple[str, float, int, int]
+"""``(key, value, step, timestamp)`` of one checked metric value."""
+
+
+def _pg_insert_history(conn: Connection, run_id: str, rows: list[dict[str, Any]]) -> None:
+    """The whole batch as one statement (psycopg's executemany sends a row per statement)."""
+    conn.execute(
+        _PG_HISTORY,
+        {
+            "run_id": run_id,
+            "keys": [r["key"] for r in rows],
+            "vals": [r["value"] for r in rows],
+            "nans": [r["is_nan"] for r in rows],
+            "steps": [r["step"] for r in rows],
+            "stamps": [r["timestamp"] for r in rows],
+        },
+    )
+
+
+_PG_HISTORY = sa.text(
+    'INSERT INTO tracking_metrics (run_id, key, value, is_nan, step, "timestamp") '
+    "SELECT :run_id, k, v, n, s, t FROM unnest(CAST(:keys AS text[]), "
+    "CAST(:vals AS float8[]), CAST(:nans AS boolean[]), CAST(:steps AS bigint[]), "
+    "CAST(:stamps AS bigint[])) AS b(k, v, n, s, t)"
+)
+
+
+def _latest_upsert(dialect: str) -> Any:
+    """Insert each key's latest value, or move it forward when (step, time) is not older."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt: Any = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(latest_metrics)
+    cur = sa.tuple_(latest_metrics.c.step, latest_metrics.c.timestamp)
+    new = sa.tuple_(stmt.excluded.step, stmt.excluded.timestamp)
+    return stmt.on_conflict_do_update(
+        index_elements=[latest_metrics.c.run_id, latest_metrics.c.key],
+        set_={
+            "value": stmt.excluded.value,
+            "is_nan": stmt.excluded.is_nan,
+            "step": stmt.excluded.step,
+            "timestamp": stmt.excluded.timestamp,
+        },
+        where=new >= cur,
+    )
+
+
+_LATEST_UPSERT = {d: _latest_upsert(d) for d in ("postgresql", "sqlite")}
+
+
+def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric | MetricRow]) -> int:
+    """Append to the history and move each key's latest value forward (by step, then time).
+
+    Two statements for any batch: the history rows, and one upsert per distinct key.
+    """
     rows = []
     latest: dict[str, dict[str, Any]] = {}
     for mt in batch:
-        value, is_nan = encode_value(mt.value)
+        key, raw, step, stamp = (
+            (mt.key, mt.value, mt.step, mt.timestamp) if isinstance(mt, Metric) else mt
+        )
+        value, is_nan = encode_value(raw)
         row = {
             "run_id": run_id,
-            "key": mt.key,
+            "key": key,
             "value": value,
             "is_nan": is_nan,
-            "step": mt.step,
-            "timestamp": mt.timestamp,
+            "step": step,
+            "timestamp": stamp,
         }
         rows.append(row)
-        cur = latest.get(mt.key)
-        if cur is None or (mt.step, mt.timestamp) >= (cur["step"], cur["timestamp"]):
-            latest[mt.key] = row
+        cur = latest.get(key)
+        if cur is None or (step, stamp) >= (cur["step"], cur["timestamp"]):
+            latest[key] = row
     if not rows:
         return 0
-    conn.execute(metrics.insert(), rows)
-    stored = {
-        r.key: (r.step, r.timestamp)
-        for r in conn.execute(
-            sa.select(
-                latest_metrics.c.key, latest_metrics.c.step, latest_metrics.c.timestamp
-            ).where(latest_metrics.c.run_id == run_id, latest_metrics.c.key.in_(list(latest)))
-        )
-    }
-    inserts = [row for key, row in latest.items() if key not in stored]
-    if inserts:
-        conn.execute(latest_metrics.insert(), inserts)
-    for key, row in latest.items():
-        if key in stored and (row["step"], row["timestamp"]) >= stored[key]:
-            conn.execute(
-                latest_metrics.update()
-                .where(latest_metrics.c.run_id == run_id, latest_metrics.c.key == key)
-                .values(
-                    value=row["value"],
-                    is_nan=row["is_nan"],
-                    step=row["step"],
-                    timestamp=row["timestamp"],
-                )
-            )
+    dialect = conn.dialect.name
+    if dialect == "postgresql" and len(rows) > 1:
+        _pg_insert_history(conn, run_id, rows)
+    else:
+        conn.execute(metrics.insert(), rows)
+    conn.execute(_LATEST_UPSERT[dialect], list(latest.values()))
     return len(rows)
 
 

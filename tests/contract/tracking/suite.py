@@ -65,6 +65,37 @@ class TrackingContract:
             )
         assert plat.tracking.get_run(run.id).metrics == {}
 
+    def test_latest_value_moves_by_step_then_time_across_batches(self, plat: Platform) -> None:
+        run = plat.tracking.create_run("e")
+        batch = [
+            {"key": "a", "value": 3.0, "step": 3, "timestamp": 10},
+            {"key": "a", "value": 1.0, "step": 1, "timestamp": 20},
+            {"key": "b", "value": 5.0, "step": 0, "timestamp": 5},
+        ]
+        assert plat.tracking.log_batch(run.id, metrics=batch) == 3
+        # an older step does not move "a" back; a later time at the same step moves "b"
+        plat.tracking.log_batch(
+            run.id,
+            metrics=[
+                {"key": "a", "value": 9.0, "step": 2, "timestamp": 99},
+                {"key": "b", "value": 6.0, "step": 0, "timestamp": 6},
+                {"key": "c", "value": 7, "step": 1.0},  # an int value, a whole float step
+            ],
+        )
+        got = plat.tracking.get_run(run.id)
+        assert got.metrics == {"a": 3.0, "b": 6.0, "c": 7.0}
+        hist = plat.tracking.get_metric_history(run.id, "a")
+        assert [(m.step, m.value) for m in hist] == [(1, 1.0), (2, 9.0), (3, 3.0)]
+        for bad in (
+            {"key": "x", "value": True},
+            {"key": "x", "value": 1.0, "step": "1"},
+            {"key": ["x"], "value": 1.0},
+            {"key": "x", "value": 1.0, "timestamp": True},
+        ):
+            with pytest.raises(InvalidArgument):
+                plat.tracking.log_batch(run.id, metrics=[{"key": "ok", "value": 1.0}, bad])
+        assert "ok" not in plat.tracking.get_run(run.id).metrics
+
     def test_nan_and_inf_are_stored_like_mlflow(self, plat: Platform) -> None:
         run = plat.tracking.create_run("e")
         plat.tracking.log_batch(
