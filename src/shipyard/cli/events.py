@@ -87,5 +87,76 @@ def topics(as_json: bool = JsonOption) -> None:
     print_table(items, ["name", "owner", "end_offset"])
 
 
+def _report(result: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"{result.batches} batch(es), {result.records} record(s) "
+        f"({result.skipped_batches} batch(es) already there); committed offset "
+        f"{result.committed_offset}"
+    )
+
+
+_FOLLOW = typer.Option(False, "--follow", help="Keep consuming new records.")
+_IDLE = typer.Option(None, "--idle-timeout", help="With --follow: stop after N idle seconds.")
+
+
+@events.command("to-lake")
+def to_lake(
+    topic: str = typer.Argument(..., help="The topic."),
+    table: str = typer.Argument(..., help="The lake table, e.g. bronze.orders."),
+    batch: int = typer.Option(1000, "--batch", help="Records per micro-batch."),
+    follow: bool = _FOLLOW,
+    idle_timeout: float = _IDLE,
+    as_json: bool = JsonOption,
+) -> None:
+    """Append a topic's records to a lake table in micro-batches (at least once)."""
+    r = platform().events.to_lake(
+        topic, table, max_records=batch, follow=follow, idle_timeout=idle_timeout
+    )
+    _report(r, as_json)
+
+
+@events.command("to-features")
+def to_features(
+    topic: str = typer.Argument(..., help="The topic."),
+    push_source: str = typer.Argument(..., help="The feature PushSource."),
+    batch: int = typer.Option(1000, "--batch", help="Records per micro-batch."),
+    follow: bool = _FOLLOW,
+    idle_timeout: float = _IDLE,
+    as_json: bool = JsonOption,
+) -> None:
+    """Push a topic's records to a feature PushSource (online at once, offline appended)."""
+    r = platform().events.to_features(
+        topic, push_source, max_records=batch, follow=follow, idle_timeout=idle_timeout
+    )
+    _report(r, as_json)
+
+
+@events.command("score")
+def score(
+    topic: str = typer.Argument(..., help="The input topic."),
+    deployment: str = typer.Option(..., "--deployment", "-d", help="The deployment."),
+    table: str = typer.Option(None, "--table", help="Write scores to this lake table."),
+    to_topic: str = typer.Option(None, "--to-topic", help="Or publish them to this topic."),
+    batch: int = typer.Option(500, "--batch", help="Records per micro-batch."),
+    follow: bool = _FOLLOW,
+    idle_timeout: float = _IDLE,
+    as_json: bool = JsonOption,
+) -> None:
+    """Streaming inference: score a topic with a deployment (at least once, no duplicates)."""
+    r = platform().serving.run_stream(
+        deployment,
+        topic,
+        output_table=table,
+        output_topic=to_topic,
+        max_records=batch,
+        follow=follow,
+        idle_timeout=idle_timeout,
+    )
+    _report(r, as_json)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(events, name="events")

@@ -90,3 +90,13 @@ def test_cli_publish_tail_topics(
     assert json.loads(capsys.readouterr().out)[0]["end_offset"] == 4
     assert run(["-C", d, "events", "publish", "orders", "-r", "{nope"]) == 1
     assert "not JSON" in capsys.readouterr().err
+
+
+def test_cli_to_lake(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = str(project_dir)
+    assert run(["-C", d, "events", "publish", "o", "-r", '{"id": 1}', "-r", '{"id": 2}']) == 0
+    assert run(["-C", d, "events", "to-lake", "o", "bronze.o", "--batch", "1", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["committed_offset"] == 2
+    assert run(["-C", d, "events", "score", "o", "-d", "nope", "--table", "gold.x"]) == 1
+    assert "nope" in capsys.readouterr().err
