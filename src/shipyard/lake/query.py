@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -23,7 +24,17 @@ from sqlglot.errors import ParseError, SqlglotError
 from shipyard.errors import InvalidArgument
 from shipyard.lake.casting import SqlConnection, new_connection, quote
 
-__all__ = ["column_lineage", "connect", "parse", "quote", "referenced_tables", "run"]
+__all__ = [
+    "ParquetFiles",
+    "Source",
+    "column_lineage",
+    "connect",
+    "native_files",
+    "parse",
+    "quote",
+    "referenced_tables",
+    "run",
+]
 from shipyard.lake.models import LAYERS
 from shipyard.lake.storage import arrow_schema
 
@@ -98,7 +109,18 @@ class Session:
             self.con.close()
 
 
-def connect(tables: Mapping[str, DeltaTable | pa.Table], *, root: str | None = None) -> Session:
+@dataclass(frozen=True)
+class ParquetFiles:
+    """Some local Parquet files of a table (those its latest appends added, say)."""
+
+    paths: list[str]
+    schema: pa.Schema
+
+
+Source = DeltaTable | pa.Table | ParquetFiles
+
+
+def connect(tables: Mapping[str, Source], *, root: str | None = None) -> Session:
     """A DuckDB session where every table is a view named ``<layer>.<name>``.
 
     The session may read files under the lake ``root`` only (see ``casting``).
@@ -113,13 +135,14 @@ def connect(tables: Mapping[str, DeltaTable | pa.Table], *, root: str | None = N
     return session
 
 
-def register(con: Session, name: str, source: DeltaTable | pa.Table, *, alias: str) -> None:
+def register(con: Session, name: str, source: Source, *, alias: str) -> None:
     layer, _, rest = name.partition(".")
     view = f"{layer}.{quote(rest)}"
-    if isinstance(source, DeltaTable):
-        files = _native_files(source)
+    if isinstance(source, DeltaTable | ParquetFiles):
+        files = source.paths if isinstance(source, ParquetFiles) else _native_files(source)
+        schema = source.schema if isinstance(source, ParquetFiles) else arrow_schema(source)
         if files:
-            cols = ", ".join(quote(f.name) for f in arrow_schema(source))
+            cols = ", ".join(quote(f.name) for f in schema)
             try:
                 con.execute(
                     f"CREATE OR REPLACE VIEW {view} AS SELECT {cols} FROM "
@@ -128,9 +151,26 @@ def register(con: Session, name: str, source: DeltaTable | pa.Table, *, alias: s
                 return
             except duckdb.Error:
                 pass  # e.g. a column no file has yet: let Arrow fill it in
-    obj: Any = source.to_pyarrow_dataset() if isinstance(source, DeltaTable) else source
+    obj: Any = source
+    if isinstance(source, DeltaTable):
+        obj = source.to_pyarrow_dataset()
+    elif isinstance(source, ParquetFiles):
+        obj = _files_dataset(source)
     con.register(alias, obj)
     con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {alias}")
+
+
+def _files_dataset(source: ParquetFiles) -> Any:
+    if not source.paths:
+        return source.schema.empty_table()
+    import pyarrow.dataset as ds
+
+    return ds.dataset(source.paths, schema=source.schema, format="parquet")
+
+
+def native_files(dt: DeltaTable) -> list[str]:
+    """Local Parquet files of a snapshot that DuckDB may read directly, or []."""
+    return _native_files(dt)
 
 
 def _native_files(dt: DeltaTable) -> list[str]:

@@ -116,7 +116,7 @@ def compute(
     target = storage.open(d.name)
     done, def_hash = last_state(target)
     mode = "full"
-    inputs: dict[str, DeltaTable | pa.Table] = dict(snaps)
+    inputs: dict[str, query.Source] = dict(snaps)
     primary = d.source or (sources[0] if sources else None)
     same_def = def_hash == definition_hash(d)
     if not full and same_def and done and done == versions:
@@ -144,10 +144,25 @@ def compute(
     )
 
 
-def _appended(dt: DeltaTable, since: int, until: int) -> pa.Table | None:
-    """Rows appended between two versions, or ``None`` if anything else changed."""
+APPEND_OPERATIONS = ("WRITE", "STREAMING UPDATE", "CREATE TABLE")
+
+
+def _appended(dt: DeltaTable, since: int, until: int) -> pa.Table | query.ParquetFiles | None:
+    """Rows appended between two versions, or ``None`` if anything else changed.
+
+    After appends only, they are exactly the files added since ``since``, which
+    DuckDB then reads directly; after a compaction (or on remote storage) they
+    are read from the commits' add actions by deltalake.
+    """
     if until <= since:
         return arrow_schema(dt).empty_table()
+    operations = _operations(dt, since, until)
+    if operations is None:
+        return None
+    if operations <= set(APPEND_OPERATIONS):
+        files = _added_files(dt, since)
+        if files is not None:
+            return files
     try:
         changes = pa.table(dt.load_cdf(starting_version=since + 1, ending_version=until))
     except (DeltaError, OSError, ValueError):
@@ -155,21 +170,35 @@ def _appended(dt: DeltaTable, since: int, until: int) -> pa.Table | None:
     kinds = set(changes.column("_change_type").to_pylist()) if changes.num_rows else set()
     if kinds - {"insert"}:
         return None
-    for entry in dt.history(until - since):
-        if entry.get("version", until) > since and entry.get("operation") not in (
-            "WRITE",
-            "STREAMING UPDATE",
-            "CREATE TABLE",
-            "OPTIMIZE",
-        ):
-            return None
-        if (
-            entry.get("operation") == "WRITE"
-            and entry.get("operationParameters", {}).get("mode") == "Overwrite"
-        ):
-            return None
     data = changes.drop_columns([c for c in CDF_COLUMNS if c in changes.column_names])
     return schemas.align(data, arrow_schema(dt))
+
+
+def _operations(dt: DeltaTable, since: int, until: int) -> set[str] | None:
+    """The operations committed after ``since``; ``None`` if one is not an append."""
+    found: set[str] = set()
+    for entry in dt.history(until - since):
+        if entry.get("version", until) <= since:
+            continue
+        op = entry.get("operation", "")
+        if op not in (*APPEND_OPERATIONS, "OPTIMIZE"):
+            return None
+        if op == "WRITE" and entry.get("operationParameters", {}).get("mode") == "Overwrite":
+            return None
+        found.add(op)
+    return found
+
+
+def _added_files(dt: DeltaTable, since: int) -> query.ParquetFiles | None:
+    """The local files added since version ``since`` (only appends happened since)."""
+    files = query.native_files(dt)
+    if not files:
+        return None
+    try:
+        before = set(DeltaTable(dt.table_uri, version=since).file_uris())
+    except (DeltaError, OSError, ValueError):
+        return None  # e.g. that version's log was cleaned up
+    return query.ParquetFiles([f for f in files if f not in before], arrow_schema(dt))
 
 
 def _run(con: SqlConnection, d: TableDefinition, function: Callable[..., Any] | None) -> pa.Table:
