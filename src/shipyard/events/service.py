@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shipyard._internal.service import Service, ServiceContext
-from shipyard.errors import ConfigError, InvalidArgument
+from shipyard.errors import AlreadyExists, ConfigError, InvalidArgument
 from shipyard.events import sinks
 from shipyard.events.backends.base import EventBus
 from shipyard.events.models import (
@@ -73,6 +73,28 @@ class EventService(Service):
         with self._ctx.db.connect() as conn:
             asset = self._ctx.catalog.find(conn, KIND, topic)
         return asset.owner if asset is not None else self._ctx.default_team
+
+    def _ensure_topic(self, topic: str) -> str:
+        """The topic's owner team, registering the topic on first use (race-safe)."""
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.find(conn, KIND, topic)
+        if asset is not None:
+            return asset.owner
+        team = self._ctx.default_team
+        try:
+            with self._ctx.mutation("events.create_topic", team=team, asset=f"{KIND}:{topic}") as m:
+                if self._ctx.catalog.find(m.conn, KIND, topic) is None:
+                    self._ctx.catalog.upsert(
+                        m.conn,
+                        kind=KIND,
+                        name=topic,
+                        owner=team,
+                        created_by=self.principal.name,
+                        new_version=False,
+                    )
+        except AlreadyExists:
+            pass  # another publisher registered it first
+        return self._team(topic)
 
     def create_topic(
         self, name: str, *, owner: str | None = None, description: str = ""
@@ -148,17 +170,8 @@ class EventService(Service):
         """
         check_name(topic)
         _check_records(records)
-        team = self._team(topic)
+        team = self._ensure_topic(topic)
         with self._ctx.mutation("events.publish", team=team, asset=f"{KIND}:{topic}") as m:
-            if self._ctx.catalog.find(m.conn, KIND, topic) is None:
-                self._ctx.catalog.upsert(
-                    m.conn,
-                    kind=KIND,
-                    name=topic,
-                    owner=team,
-                    created_by=self.principal.name,
-                    new_version=False,
-                )
             first, last, skipped = self.bus.publish(topic, records, key=key, tx=m.conn)
             m.details = {"first_offset": first, "last_offset": last, "count": len(records)}
             if skipped:

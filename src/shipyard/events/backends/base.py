@@ -19,6 +19,9 @@ from shipyard.events.models import Position, Record
 CATALOG_TX = "catalog_tx"
 #: ``publish(..., key=)`` is idempotent: a batch whose key was published is not appended again.
 IDEMPOTENT_PUBLISH = "idempotent_publish"
+#: A published batch is all-or-nothing and its offsets are contiguous even with
+#: concurrent publishers (no interleaving).
+ATOMIC_BATCH = "atomic_batch"
 #: Consumer-group positions survive restarts of the process and of the server.
 DURABLE_GROUPS = "durable_groups"
 
@@ -40,8 +43,8 @@ class EventBus(ABC):
     ) -> tuple[int, int, bool]:
         """Append ``values`` in order; returns ``(first_offset, last_offset, skipped)``.
 
-        A batch is all-or-nothing and its offsets are contiguous, also with
-        concurrent publishers.
+        Offsets are unique and gap-free per topic; with ``atomic_batch`` the batch is
+        also all-or-nothing and contiguous under concurrent publishers.
         """
 
     @abstractmethod

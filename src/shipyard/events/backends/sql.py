@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from shipyard._internal.clock import utcnow
 from shipyard._internal.db import Database
 from shipyard.events.backends.base import (
+    ATOMIC_BATCH,
     CATALOG_TX,
     DURABLE_GROUPS,
     IDEMPOTENT_PUBLISH,
@@ -31,7 +32,7 @@ from shipyard.events.tables import event_offsets, event_publish_keys, event_reco
 class SqlEventBus(EventBus):
     """Topics as rows of ``event_records`` in the catalog database."""
 
-    capabilities = frozenset({CATALOG_TX, IDEMPOTENT_PUBLISH, DURABLE_GROUPS})
+    capabilities = frozenset({ATOMIC_BATCH, CATALOG_TX, IDEMPOTENT_PUBLISH, DURABLE_GROUPS})
 
     def __init__(self, db: Database) -> None:
         self._db = db
