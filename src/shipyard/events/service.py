@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,7 @@ from shipyard.security.models import Permission
 
 #: Records per publish call (one transaction) and per consumer batch, at most.
 MAX_BATCH = 10_000
+_BUS_LOCK = threading.Lock()
 _BACKENDS = {
     "sqlite": "shipyard.events.backends.sql:SqlEventBus",
     "sql": "shipyard.events.backends.sql:SqlEventBus",
@@ -44,10 +46,13 @@ def build_bus(ctx: ServiceContext) -> EventBus:
             key="events.backend",
         )
     module, cls = target.split(":", 1)
-    factory = getattr(importlib.import_module(module), cls)
+    try:
+        factory = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"events.backend {name!r} cannot be loaded: {exc}") from None
     if target.endswith("SqlEventBus"):
-        return factory(ctx.db)  # type: ignore[no-any-return]
-    return factory(ctx.settings.events)  # type: ignore[no-any-return]
+        return factory(ctx.db)
+    return factory(ctx.settings.events)
 
 
 class EventService(Service):
@@ -63,9 +68,12 @@ class EventService(Service):
     def bus(self) -> EventBus:
         bus = self._ctx.extras.get("events")
         if bus is None:
-            bus = self._ctx.extras["events"] = build_bus(self._ctx)
-            self._ctx.extras.setdefault("_closers", []).append(bus.close)
-        return bus  # type: ignore[no-any-return]
+            with _BUS_LOCK:  # one backend (one NATS connection) per platform
+                bus = self._ctx.extras.get("events")
+                if bus is None:
+                    bus = self._ctx.extras["events"] = build_bus(self._ctx)
+                    self._ctx.extras.setdefault("_closers", []).append(bus.close)
+        return bus
 
     # -- topics --------------------------------------------------------------------------
 

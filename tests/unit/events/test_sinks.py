@@ -105,3 +105,15 @@ def test_a_batch_the_push_source_refuses_is_not_committed(pushed: Platform) -> N
     with pytest.raises(InvalidArgument):
         pushed.events.to_features("clicks", "click_events")
     assert pushed.events.get_topic("clicks").groups["features.click_events"] == 0
+
+
+def test_unknown_backend_is_a_config_error(project_dir: Path) -> None:
+    from shipyard.errors import ConfigError
+
+    for backend in ("kafka", "no.such.module:Bus"):
+        p = Platform.open(project_dir, events={"backend": backend})
+        try:
+            with pytest.raises(ConfigError, match=r"events\.backend"):
+                p.events.list_topics()
+        finally:
+            p.close()
