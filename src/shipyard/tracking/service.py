@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,25 +95,24 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
             checked.setdefault("mlflow.parentRunId", parent_run_id)
         user_name = user or checked.get("mlflow.user") or self.principal.name
         checked.setdefault("mlflow.user", user_name)
+        values = {
+            "id": run_id,
+            "experiment_id": exp.id,
+            "name": name,
+            "owner": exp.owner,
+            "user_name": user_name,
+            "status": RunStatus.RUNNING.value,
+            "lifecycle_stage": "active",
+            "parent_run_id": parent_run_id,
+            "start_time": start_time or now_ms(),
+            "end_time": None,
+            "artifact_uri": f"{exp.id}/{run_id}/artifacts",
+        }
         with self._ctx.mutation("tracking.create_run", team=exp.owner, asset=f"run:{run_id}") as m:
             if parent_run_id:
                 store.run_row(m.conn, parent_run_id)
-            m.conn.execute(
-                runs.insert().values(
-                    id=run_id,
-                    experiment_id=exp.id,
-                    name=name,
-                    owner=exp.owner,
-                    user_name=user_name,
-                    status=RunStatus.RUNNING.value,
-                    lifecycle_stage="active",
-                    parent_run_id=parent_run_id,
-                    start_time=start_time or now_ms(),
-                    end_time=None,
-                    artifact_uri=f"{exp.id}/{run_id}/artifacts",
-                )
-            )
-            store.upsert_tags(m.conn, run_id, checked)
+            m.conn.execute(runs.insert(), values)
+            store.insert_tags(m.conn, run_id, checked)
             self._ctx.catalog.upsert(
                 m.conn,
                 kind="run",
@@ -128,7 +128,8 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
                 },
             )
             m.details = {"experiment": exp.name, "run_name": name}
-            return self._load(m.conn, run_id)
+        self._owner_cache()[run_id] = exp.owner
+        return self._present(store.new_run(values, checked))  # no reload: built from the insert
 
     def start_run(
         self,
@@ -160,14 +161,18 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
         run.artifact_uri = self.artifacts.uri(run.artifact_uri)
         return run
 
-    def _owner(self, run_id: str) -> str:
+    def _owner_cache(self) -> dict[str, str]:
         cache: dict[str, str] = self._ctx.extras.setdefault(_OWNER_CACHE, {})
+        if len(cache) > 100_000:
+            cache.clear()
+        return cache
+
+    def _owner(self, run_id: str) -> str:
+        cache = self._owner_cache()
         owner = cache.get(run_id)
         if owner is None:
             with self._ctx.db.connect() as conn:
                 owner = store.run_row(conn, run_id).owner
-            if len(cache) > 100_000:
-                cache.clear()
             cache[run_id] = owner
         return owner
 
@@ -205,7 +210,8 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
             if values:
                 m.conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
             m.details = {k: v for k, v in values.items() if k != "end_time"}
-            run = self._load(m.conn, run_id)
+            updated = SimpleNamespace(**{**row._asdict(), **values})  # the row as written
+            run = self._present(store.load_runs(m.conn, [updated])[0])
             asset = self._ctx.catalog.get(m.conn, "run", run_id)
             self._ctx.catalog.update(
                 m.conn,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,11 +71,24 @@ def find_experiment(
     return experiment_from_row(row) if row else None
 
 
+# Built once: SQLAlchemy memoizes a statement's cache key, so hot queries skip
+# rebuilding and re-keying their expression on every call.
+_RUN = sa.select(runs).where(runs.c.id == sa.bindparam("run_id"))
+_RUN_LOCKED = _RUN.with_for_update()
+_IDS: sa.BindParameter[str] = sa.bindparam("ids", expanding=True)
+_PARAMS = sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(_IDS))
+_TAGS = sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(_IDS))
+_LATEST = (
+    sa.select(latest_metrics)
+    .where(latest_metrics.c.run_id.in_(_IDS))
+    .order_by(latest_metrics.c.run_id, latest_metrics.c.key)
+)
+_INPUTS = sa.select(inputs).where(inputs.c.run_id.in_(_IDS))
+
+
 def run_row(conn: Connection, run_id: str, *, lock: bool = False) -> Any:
-    q = sa.select(runs).where(runs.c.id == run_id)
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    row = conn.execute(q).first()
+    q = _RUN_LOCKED if lock and conn.dialect.name == "postgresql" else _RUN
+    row = conn.execute(q, {"run_id": run_id}).first()
     if row is None:
         raise NotFound(f"no run with id '{run_id}'", run_id=run_id)
     return row
@@ -100,19 +114,11 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
     m: dict[str, list[Metric]] = {i: [] for i in ids}
     ins: dict[str, list[RunInput]] = {i: [] for i in ids}
     if ids and full:
-        for run_id, key, value in conn.execute(
-            sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(ids))
-        ).all():
+        for run_id, key, value in conn.execute(_PARAMS, {"ids": ids}).all():
             p[run_id][key] = value
-        for run_id, key, value in conn.execute(
-            sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(ids))
-        ).all():
+        for run_id, key, value in conn.execute(_TAGS, {"ids": ids}).all():
             t[run_id][key] = value
-        for r in conn.execute(
-            sa.select(latest_metrics)
-            .where(latest_metrics.c.run_id.in_(ids))
-            .order_by(latest_metrics.c.run_id, latest_metrics.c.key)
-        ).all():
+        for r in conn.execute(_LATEST, {"ids": ids}).all():
             m[r.run_id].append(  # rows of our own tables: no re-validation on this hot path
                 Metric.model_construct(
                     key=r.key,
@@ -121,7 +127,7 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
                     timestamp=r.timestamp,
                 )
             )
-        for r in conn.execute(sa.select(inputs).where(inputs.c.run_id.in_(ids))).all():
+        for r in conn.execute(_INPUTS, {"ids": ids}).all():
             ins[r.run_id].append(
                 RunInput(
                     ref=r.ref,
@@ -133,27 +139,47 @@ def load_runs(conn: Connection, rows: Sequence[Any], *, full: bool = True) -> li
                     properties=r.properties or {},
                 )
             )
-    return [
-        Run.model_construct(
-            id=r.id,
-            experiment_id=r.experiment_id,
-            name=r.name,
-            owner=r.owner,
-            user=r.user_name,
-            status=RunStatus(r.status),
-            lifecycle_stage=r.lifecycle_stage,
-            parent_run_id=r.parent_run_id,
-            start_time=r.start_time,
-            end_time=r.end_time,
-            artifact_uri=r.artifact_uri,
-            params=p[r.id],
-            tags=t[r.id],
-            metrics={x.key: x.value for x in m[r.id]},
-            latest_metrics=m[r.id],
-            inputs=ins[r.id],
+    return [_run(r, p[r.id], t[r.id], m[r.id], ins[r.id]) for r in rows]
+
+
+def _run(
+    r: Any,
+    params_: dict[str, str],
+    tags_: dict[str, str],
+    latest: list[Metric],
+    inputs_: list[RunInput],
+) -> Run:
+    return Run.model_construct(
+        id=r.id,
+        experiment_id=r.experiment_id,
+        name=r.name,
+        owner=r.owner,
+        user=r.user_name,
+        status=RunStatus(r.status),
+        lifecycle_stage=r.lifecycle_stage,
+        parent_run_id=r.parent_run_id,
+        start_time=r.start_time,
+        end_time=r.end_time,
+        artifact_uri=r.artifact_uri,
+        params=params_,
+        tags=tags_,
+        metrics={x.key: x.value for x in latest},
+        latest_metrics=latest,
+        inputs=inputs_,
+    )
+
+
+def new_run(values: dict[str, Any], tags_: dict[str, str]) -> Run:
+    """The run just inserted with ``values`` (a row's columns): no params, metrics or inputs."""
+    return _run(SimpleNamespace(**values), {}, dict(tags_), [], [])
+
+
+def insert_tags(conn: Connection, run_id: str, values: dict[str, str]) -> None:
+    """Tags of a run that has none yet (``upsert_tags`` replaces existing ones)."""
+    if values:
+        conn.execute(
+            tags.insert(), [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()]
         )
-        for r in rows
-    ]
 
 
 def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> None:
