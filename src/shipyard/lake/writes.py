@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
+from deltalake import DeltaTable
 
 from shipyard._internal.clock import utcnow
 from shipyard.errors import Conflict, InvalidArgument
 from shipyard.lake import schema as schemas
-from shipyard.lake.ingest import QUARANTINE_SCHEMA, BadRow, FileParser, content_hash, detect_format
+from shipyard.lake.ingest import FileParser, content_hash, detect_format
 from shipyard.lake.models import BRONZE_COLUMNS, quarantine_name
+from shipyard.lake.spill import BadRows
 from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL, DeltaStorage, arrow_schema
 
 #: Table properties of new tables. The change data feed stays off: incremental
@@ -116,7 +118,26 @@ def _ingest_files(
     parsers = [FileParser(f, detect_format(f, fmt), known, delimiter) for f, _ in pending]
     _check_headers(parsers, known, evolve, name)
     at = utcnow()
-    first, rest = _peek(parsers, pending, at)
+    sink = BadRows(at)
+    try:
+        return _commit_files(storage, name, parsers, pending, dt, sink, combined, evolve, principal)
+    finally:
+        sink.close()
+
+
+def _commit_files(
+    storage: DeltaStorage,
+    name: str,
+    parsers: Sequence[FileParser],
+    pending: Sequence[tuple[Path, str]],
+    dt: DeltaTable | None,
+    sink: BadRows,
+    combined: str,
+    evolve: bool,
+    principal: str,
+) -> Outcome:
+    at = sink.at
+    first, rest = _peek(parsers, pending, at, sink)
     if first is None:
         raise InvalidArgument(
             f"{', '.join(str(f) for f, _ in pending)}: no rows to ingest", table=name
@@ -135,15 +156,14 @@ def _ingest_files(
         schema_mode="merge" if target.evolves else None,
         configuration=TABLE_CONFIG,
     )
-    bad = [(b, str(f), row) for p, (f, b) in zip(parsers, pending, strict=True) for row in p.bad]
-    write_quarantine(storage, name, bad, keys=keys, at=at, principal=principal)
+    write_quarantine(storage, name, sink, keys=keys, principal=principal)
     return Outcome(
         version=new.version(),
         rows_written=written.rows,
-        rows_quarantined=len(bad),
+        rows_quarantined=sink.count,
         batch_id=combined,
         files=[str(f) for f, _ in pending],
-        wrote_quarantine=bool(bad),
+        wrote_quarantine=bool(sink.count),
     )
 
 
@@ -173,7 +193,10 @@ def _check_headers(
 
 
 def _peek(
-    parsers: Sequence[FileParser], pending: Sequence[tuple[Path, str]], at: datetime
+    parsers: Sequence[FileParser],
+    pending: Sequence[tuple[Path, str]],
+    at: datetime,
+    sink: BadRows,
 ) -> tuple[pa.Table | None, Iterator[pa.Table]]:
     def blocks() -> Iterator[pa.Table]:
         shared: pa.Schema | None = None
@@ -182,11 +205,19 @@ def _peek(
                 p.schema = _widen_known(p.schema, shared)
             for block in p.blocks():
                 shared = p.schema
+                _drain(p, b, f, sink)
                 yield bookkeeping(block, at=at, source=str(f), batch_id=b)
+            _drain(p, b, f, sink)
 
     it = blocks()
     first = next(it, None)
     return first, it
+
+
+def _drain(p: FileParser, batch_id: str, f: Path, sink: BadRows) -> None:
+    """Move a parser's bad rows so far to the (spilling) sink."""
+    sink.add(batch_id, str(f), p.bad)
+    p.bad.clear()
 
 
 def _widen_known(own: pa.Schema | None, shared: pa.Schema) -> pa.Schema:
@@ -230,28 +261,15 @@ def _counting(reader: pa.RecordBatchReader) -> _Counter:
 def write_quarantine(
     storage: DeltaStorage,
     name: str,
-    bad: Sequence[tuple[str, str, BadRow]],
+    bad: BadRows,
     *,
     keys: Sequence[str],
-    at: datetime,
     principal: str,
 ) -> None:
     """Record unparseable rows (always commits, so the batch is marked done there too)."""
-    qname = quarantine_name(name)
-    tbl = pa.table(
-        {
-            "_raw": [r.raw for _, _, r in bad],
-            "_source": [s for _, s, _ in bad],
-            "_line": [r.line for _, _, r in bad],
-            "_reason": [r.reason for _, _, r in bad],
-            "_batch_id": [b for b, _, _ in bad],
-            "_ingested_at": [at] * len(bad),
-        },
-        schema=QUARANTINE_SCHEMA,
-    )
     storage.write(
-        qname,
-        tbl,
+        quarantine_name(name),
+        bad.data(),
         mode="append",
         keys=keys,
         configuration=TABLE_CONFIG,
@@ -281,23 +299,20 @@ def _recover_quarantine(
     version = storage.open(name).version()
     if not missing:
         return Outcome(version=version, batch_id=combined, skipped=True)
-    bad: list[tuple[str, str, BadRow]] = []
-    for f, b in missing:
-        p = FileParser(f, detect_format(f, fmt), known, delimiter)
-        for _ in p.blocks():
-            pass
-        bad += [(b, str(f), row) for row in p.bad]
-    write_quarantine(
-        storage,
-        name,
-        bad,
-        keys=sorted({"batch:" + b for _, b in missing}),
-        at=utcnow(),
-        principal=principal,
-    )
+    bad = BadRows(utcnow())
+    try:
+        for f, b in missing:
+            p = FileParser(f, detect_format(f, fmt), known, delimiter)
+            for _ in p.blocks():
+                _drain(p, b, f, bad)
+            _drain(p, b, f, bad)
+        keys = sorted({"batch:" + b for _, b in missing})
+        write_quarantine(storage, name, bad, keys=keys, principal=principal)
+    finally:
+        bad.close()
     return Outcome(
         version=version,
-        rows_quarantined=len(bad),
+        rows_quarantined=bad.count,
         batch_id=combined,
         skipped=True,
         wrote_quarantine=True,

@@ -144,3 +144,29 @@ def test_bom_header_and_json_array(platform: Platform, tmp_path: Path) -> None:
     arr.write_text('[{"id": 1}]')
     with pytest.raises(InvalidArgument, match="JSON lines"):
         platform.lake.ingest("bronze.arr", arr)
+
+
+def test_many_bad_rows_spill_to_disk_and_all_land(
+    platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from shipyard.lake import ingest, spill
+
+    monkeypatch.setattr(spill, "SPILL_ROWS", 3)  # spill after every few bad rows
+    monkeypatch.setattr(ingest, "BLOCK_BYTES", 64)  # and parse in many small blocks
+    spills = tmp_path / "spills"
+    spills.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spills))
+    lines = ["id,amount"]
+    for i in range(1, 41):
+        lines.append(f"{i},{i}.5" if i % 4 else f"{i},not-a-number")  # every 4th is bad
+    lines.append("41,1.0,extra")  # wrong column count
+    path = tmp_path / "many_bad.csv"
+    path.write_text("\n".join(lines) + "\n")
+    r = platform.lake.ingest("bronze.many", path)
+    assert (r.rows_written, r.rows_quarantined) == (30, 11)
+    q = platform.lake.sql("SELECT _line, _reason FROM bronze.many__quarantine ORDER BY _line")
+    assert q["_line"].to_pylist() == [i + 1 for i in range(4, 41, 4)] + [42]
+    assert "expected 2 columns" in q["_reason"][-1].as_py()
+    assert list(spills.iterdir()) == []  # the spill file is removed after the commit
