@@ -33,6 +33,8 @@ SUBJECT = "shipyard.events."
 GROUPS_BUCKET = "SHIPYARD_EVENT_GROUPS"
 DUPLICATE_WINDOW = 3600.0
 TIMEOUT = 10.0
+#: Requests in flight at once (publishes and reads).
+WINDOW = 256
 
 
 def _hex(name: str) -> str:
@@ -133,12 +135,24 @@ class NatsEventBus(EventBus):
         async def go() -> tuple[int, int, bool]:
             await self._ensure_stream(topic)
             subject = SUBJECT + _hex(topic)
-            seqs, dups = [], 0
-            for i, v in enumerate(values):
-                headers = {"Nats-Msg-Id": f"{key}:{i}"} if key is not None else None
-                ack = await self._js.publish(subject, json.dumps(v).encode(), headers=headers)
-                seqs.append(int(ack.seq))
-                dups += int(bool(ack.duplicate))
+            acks: list[Any] = []
+            for start in range(0, len(values), WINDOW):
+                # pipelined: the requests leave in order on one connection, so the
+                # server assigns sequences in record order
+                acks += await asyncio.gather(
+                    *(
+                        self._js.publish(
+                            subject,
+                            json.dumps(v).encode(),
+                            headers={"Nats-Msg-Id": f"{key}:{start + i}"}
+                            if key is not None
+                            else None,
+                        )
+                        for i, v in enumerate(values[start : start + WINDOW])
+                    )
+                )
+            seqs = [int(a.seq) for a in acks]
+            dups = sum(int(bool(a.duplicate)) for a in acks)
             return seqs[0] - 1, seqs[-1] - 1, dups == len(values)
 
         return self._run(go())
@@ -147,17 +161,21 @@ class NatsEventBus(EventBus):
         async def go() -> list[Record]:
             last = await self._last_seq(topic)
             stream = PREFIX + _hex(topic)
-            out = []
-            for seq in range(offset + 1, min(last, offset + limit) + 1):
-                msg = await self._js.get_msg(stream, seq=seq)
-                out.append(
+            seqs = list(range(offset + 1, min(last, offset + limit) + 1))
+            out: list[Record] = []
+            for start in range(0, len(seqs), WINDOW):
+                msgs = await asyncio.gather(
+                    *(self._js.get_msg(stream, seq=q) for q in seqs[start : start + WINDOW])
+                )
+                out += [
                     Record(
                         topic=topic,
-                        offset=seq - 1,
-                        value=json.loads(msg.data),
-                        published_at=msg.time,
+                        offset=int(m.seq) - 1,
+                        value=json.loads(m.data),
+                        published_at=m.time,
                     )
-                )
+                    for m in msgs
+                ]
             return out
 
         return self._run(go())
