@@ -7,19 +7,20 @@ Each capability owns one Alembic branch in ``catalog/migrations/versions``
 
 from __future__ import annotations
 
+import ast
 import functools
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
 from shipyard._internal.db import Database, is_connection_error, metadata
+
+if TYPE_CHECKING:  # alembic is imported only when a migration must run (~0.2-0.7 s)
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,6 +49,8 @@ def all_tables_metadata() -> sa.MetaData:
 
 
 def alembic_config(url: str | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if url:
@@ -57,13 +60,43 @@ def alembic_config(url: str | None = None) -> Config:
 
 @functools.cache
 def _graph() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
-    """(script heads, revision -> parents incl. ``depends_on``), parsed once per process."""
-    script = ScriptDirectory.from_config(alembic_config())
+    """(script heads, revision -> parents incl. ``depends_on``), parsed once per process.
+
+    Read from the scripts' module-level ``revision``/``down_revision``/``depends_on``
+    literals, so a database already at every head costs no alembic import.
+    """
     parents: dict[str, frozenset[str]] = {}
-    for rev in script.walk_revisions():
-        deps = {script.get_revision(d).revision for d in _as_tuple(rev.dependencies)}
-        parents[rev.revision] = frozenset(set(_as_tuple(rev.down_revision)) | deps)
-    return frozenset(script.get_heads()), parents
+    downs: set[str] = set()  # a head is what no script names as its down_revision
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        fields = _literals(path)
+        if isinstance(fields.get("revision"), str):
+            down = _as_tuple(fields.get("down_revision"))
+            downs.update(down)
+            parents[fields["revision"]] = frozenset(down + _as_tuple(fields.get("depends_on")))
+    return frozenset(parents.keys() - downs), parents
+
+
+def _literals(path: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for node in ast.parse(path.read_text()).body:
+        target, value = None, None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign):
+            target, value = node.target, node.value
+        if isinstance(target, ast.Name) and value is not None:
+            try:
+                out[target.id] = ast.literal_eval(value)
+            except ValueError:
+                continue
+    return out
+
+
+def _db_heads(conn: sa.Connection) -> set[str] | None:
+    """The revisions in ``alembic_version`` (None before the first migration)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
 
 
 def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -100,10 +133,12 @@ def upgrade(db: Database) -> None:
     """
     try:
         with db.engine.connect() as conn:
-            current = set(MigrationContext.configure(conn).get_current_heads())
+            current = _db_heads(conn)
             conn.rollback()
-        if is_current(current):
+        if current is not None and is_current(current):
             return
+        from alembic import command
+
         cfg = alembic_config()
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -112,3 +147,12 @@ def upgrade(db: Database) -> None:
         if is_connection_error(exc):
             raise db.unavailable(exc) from None
         raise
+
+
+def __getattr__(name: str) -> Any:
+    """``migrate.command`` (alembic's) stays importable from here, loaded on first use."""
+    if name == "command":
+        from alembic import command
+
+        return command
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
