@@ -11,10 +11,10 @@ Measures (each beside its target from the lakehouse issue):
    the bare Parquet files (target: within 1.3x);
 4. CDC: ``apply_changes`` of N/10 changes into an N-row silver table vs a bare deltalake
    MERGE of the same changes (report);
-5. ingest memory: peak RSS of a CSV ingest in a fresh process at two file sizes
+5. ingest memory: peak RSS of a CSV ingest in a fresh process at several file sizes
    (target: fixed memory, not proportional to the file).
 
-Usage: ``python bench/lake.py [--rows 10000000] [--csv-mb 200 800]``;
+Usage: ``python bench/lake.py [--rows 10000000] [--csv-mb 500 1000 2000 5000]``;
 writes ``bench/results/lake.json``.
 """
 
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -253,6 +254,10 @@ def bench_ingest_memory(work: Path, sizes_mb: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {"files": []}
     line = "{i},{c},2026-01-01T00:00:00+00:00,{a:.2f},web,{q},note number {i}\n"
     for mb in sizes_mb:
+        free_mb = shutil.disk_usage(work).free / 1e6
+        if free_mb < mb * 2.5:  # the CSV, its Delta copy and some room
+            out["files"].append({"csv_mb": mb, "skipped": f"only {free_mb:.0f} MB free"})
+            continue
         path = work / f"big_{mb}.csv"
         with path.open("w") as f:
             f.write("order_id,customer_id,order_ts,amount,channel,qty,note\n")
@@ -265,6 +270,7 @@ def bench_ingest_memory(work: Path, sizes_mb: list[int]) -> dict[str, Any]:
                     )
                 )
                 i += 50_000
+        load_before = os.getloadavg()[0]
         res = subprocess.run(
             [sys.executable, "-c", INGEST_CHILD, str(work / f"p_ing_{mb}"), str(path)],
             capture_output=True,
@@ -279,9 +285,11 @@ def bench_ingest_memory(work: Path, sizes_mb: list[int]) -> dict[str, Any]:
                 "seconds": round(float(secs), 2),
                 "mb_per_s": round(path.stat().st_size / 1e6 / float(secs), 1),
                 "peak_rss_mb": round(int(rss_kb) / 1024, 1),
+                "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }
         )
         path.unlink()
+        shutil.rmtree(work / f"p_ing_{mb}", ignore_errors=True)
     out["target"] = "peak RSS roughly constant as the file grows"
     return out
 
@@ -289,7 +297,7 @@ def bench_ingest_memory(work: Path, sizes_mb: list[int]) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--csv-mb", type=int, nargs="*", default=[200, 800])
+    ap.add_argument("--csv-mb", type=int, nargs="*", default=[500, 1000, 2000])
     ap.add_argument("--only", nargs="*", default=list(SECTIONS))
     args = ap.parse_args()
     results: dict[str, Any] = {"scale_rows": args.rows, "cpus": _cpus()}
