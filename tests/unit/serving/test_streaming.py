@@ -6,10 +6,18 @@ is committed, publish more records, and restart it: nothing is written twice.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.events.models import Batch
@@ -17,6 +25,7 @@ from shipyard.platform import Platform
 from shipyard.serving import Variant
 
 OUT = "gold.churn_scores"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Crash(Exception):
@@ -135,3 +144,53 @@ def test_bad_input_is_refused_and_nothing_is_committed(served: Platform) -> None
     served.events.publish("reserved", [{"customer_id": 1, "prediction": 0.5}])
     with pytest.raises(InvalidArgument, match="reserved"):
         served.serving.run_stream("churn", "reserved", output_table=OUT)
+
+
+_SCORER_DIES_BEFORE_COMMIT = """
+import os, signal, sys
+from shipyard.events.service import EventService
+from shipyard.platform import Platform
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+EventService.commit_offset = die
+p = Platform.open(sys.argv[1])
+p.serving.run_stream("scorer", "requests", output_table="gold.stream_scores", max_records=8)
+"""
+
+
+def test_a_scorer_process_killed_before_its_commit_duplicates_nothing(
+    platform: Platform, project_dir: Path
+) -> None:
+    """A real registered model, a real process, SIGKILL between the write and the commit."""
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    with platform.tracking.start_run(experiment="stream") as run:
+        run.log_model(
+            LogisticRegression().fit(x, (x.a > x.b).astype(int)),
+            "model",
+            input_example=x.head(3),
+            predict_method="predict_proba",
+        )
+    platform.registry.register_model("scorer", source=f"runs:/{run.id}/model")
+    platform.serving.create_deployment(
+        "scorer",
+        variants=[Variant(name="m", model="scorer/1")],
+        entity_keys=["id"],
+        request_fields={"a": "float64", "b": "float64"},
+    )
+    rows = [{"id": i, "a": float(x.a[i]), "b": float(x.b[i])} for i in range(20)]
+    platform.events.publish("requests", rows)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _SCORER_DIES_BEFORE_COMMIT, str(project_dir)], env=env, timeout=60
+    )
+    assert proc.returncode == -signal.SIGKILL
+    table = "gold.stream_scores"
+    assert platform.lake.read(table).num_rows == 8  # the first batch, written, not committed
+    r = platform.serving.run_stream("scorer", "requests", output_table=table, max_records=50)
+    assert (r.skipped_batches, r.committed_offset) == (1, 20)
+    out = platform.lake.read(table).to_pandas().sort_values("_offset")
+    assert out["_offset"].tolist() == list(range(20))
+    assert out["model_version"].unique().tolist() == ["scorer/1"]
