@@ -140,6 +140,9 @@ def score(
     deployment: str = typer.Option(..., "--deployment", "-d", help="The deployment."),
     table: str = typer.Option(None, "--table", help="Write scores to this lake table."),
     to_topic: str = typer.Option(None, "--to-topic", help="Or publish them to this topic."),
+    dead_letter: str = typer.Option(
+        None, "--dead-letter", help="Publish records the deployment refuses to this topic."
+    ),
     batch: int = typer.Option(500, "--batch", help="Records per micro-batch."),
     follow: bool = _FOLLOW,
     idle_timeout: float = _IDLE,
@@ -151,6 +154,7 @@ def score(
         topic,
         output_table=table,
         output_topic=to_topic,
+        dead_letter_topic=dead_letter,
         max_records=batch,
         follow=follow,
         idle_timeout=idle_timeout,

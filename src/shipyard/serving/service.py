@@ -377,6 +377,7 @@ class ServingService(CanaryOps, Service):
         group: str | None = None,
         output_table: str | None = None,
         output_topic: str | None = None,
+        dead_letter_topic: str | None = None,
         max_records: int = 500,
         max_batches: int | None = None,
         follow: bool = False,
@@ -398,6 +399,10 @@ class ServingService(CanaryOps, Service):
             group: the consumer group (default ``stream.<deployment>``).
             output_table / output_topic: exactly one; outputs are the record's fields plus
                 ``prediction``, ``model_version``, ``variant``, ``_topic``, ``_offset``.
+            dead_letter_topic: records the deployment refuses (a missing entity key or
+                request field, a wrong type, a reserved field name) are published here as
+                ``{topic, offset, value, error}`` and the rest of the batch is scored;
+                without it such a record stops the stream (its batch stays uncommitted).
             max_records: records per micro-batch (at most 10,000).
             max_batches: stop after this many batches (default: at the end of the topic).
             follow: keep polling for new records; ``idle_timeout`` stops after that many
@@ -418,6 +423,7 @@ class ServingService(CanaryOps, Service):
             group=group,
             output_table=output_table,
             output_topic=output_topic,
+            dead_letter_topic=dead_letter_topic,
             max_records=max_records,
             max_batches=max_batches,
             follow=follow,

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from shipyard._internal.service import ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.events.models import Batch
-from shipyard.serving.inputs import entity_key_text
+from shipyard.serving.inputs import check_rows, entity_key_text
 from shipyard.serving.routing import bucket
 
 #: Columns added to every output row.
@@ -39,6 +39,8 @@ class StreamResult(BaseModel):
     records: int = 0
     #: Batches whose output was already there (a redelivery after a crash): not written again.
     skipped_batches: int = 0
+    #: Records refused (missing key, wrong type, reserved field) sent to the dead-letter topic.
+    dead_lettered: int = 0
     #: The group's committed offset when the run ended.
     committed_offset: int = 0
     seconds: float = 0.0
@@ -70,16 +72,10 @@ def _scored_rows(serving: Any, deployment: str, rows: list[dict[str, Any]]) -> l
 
 
 def _output_rows(batch: Batch, scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for rec, s in zip(batch.records, scored, strict=True):
-        clash = [c for c in OUTPUT_COLUMNS if c in rec.value]
-        if clash:
-            raise InvalidArgument(
-                f"record at offset {rec.offset} of {batch.topic} has reserved fields {clash}",
-                offset=rec.offset,
-            )
-        rows.append({**rec.value, **s, "_topic": batch.topic, "_offset": rec.offset})
-    return rows
+    return [
+        {**rec.value, **s, "_topic": batch.topic, "_offset": rec.offset}
+        for rec, s in zip(batch.records, scored, strict=True)
+    ]
 
 
 def _model_refs(scored: list[dict[str, Any]]) -> list[str]:
@@ -99,6 +95,7 @@ def run_stream(
     group: str | None = None,
     output_table: str | None = None,
     output_topic: str | None = None,
+    dead_letter_topic: str | None = None,
     max_records: int = 500,
     max_batches: int | None = None,
     follow: bool = False,
@@ -107,18 +104,17 @@ def run_stream(
 ) -> StreamResult:
     """See ``ServingService.run_stream``."""
     from shipyard.events.service import EventService
-    from shipyard.lake.service import LakeService
     from shipyard.serving.service import ServingService
 
     if (output_table is None) == (output_topic is None):
         raise InvalidArgument("give exactly one of output_table and output_topic")
-    serving, events, lake = ServingService(ctx), EventService(ctx), LakeService(ctx)
+    serving, events = ServingService(ctx), EventService(ctx)
     serving.get_deployment(deployment)  # NotFound before consuming anything
     group = group or f"stream.{deployment}"
     output = f"table:{output_table}" if output_table else f"topic:{output_topic}"
     result = StreamResult(deployment=deployment, topic=topic, group=group, output=output)
+    sink = _Sink(ctx, topic, output_table, output_topic)
     started = time.perf_counter()
-    linked: set[str] = set()
     for batch in events.consume(
         topic,
         group,
@@ -127,30 +123,16 @@ def run_stream(
         idle_timeout=idle_timeout,
         poll_interval=0.2,
     ):
-        scored = _scored_rows(serving, deployment, batch.values)
-        rows = _output_rows(batch, scored)
         key = f"stream-{group}-{batch.batch_id}"
-        if output_table is not None:
-            before = (
-                lake.get_table(output_table).version if lake.storage.exists(output_table) else None
-            )
-            info = lake.write(
-                output_table,
-                rows,
-                mode="append",
-                batch_id=key,
-                source=f"topic:{topic}",
-                sources=[f"topic:{topic}", *_model_refs(scored)],
-                operation="stream_score",
-            )
-            skipped = info.version == before
-        else:
-            assert output_topic is not None
-            skipped = events.publish(output_topic, rows, key=key).skipped
-            refs = [r for r in _model_refs(scored) if r not in linked]
-            if refs:
-                _topic_lineage(ctx, topic, output_topic, refs)
-                linked.update(refs)
+        good, bad = _split(serving, deployment, batch, dead_letter_topic is not None)
+        if bad:
+            assert dead_letter_topic is not None
+            events.publish(dead_letter_topic, bad, key=f"dead-{key}")
+            result.dead_lettered += len(bad)
+        skipped = False
+        if good.records:
+            scored = _scored_rows(serving, deployment, good.values)
+            skipped = sink.write(_output_rows(good, scored), _model_refs(scored), key)
         if after_write is not None:
             after_write(batch)  # a test's crash point: written, not yet committed
         result.batches += 1
@@ -162,6 +144,69 @@ def run_stream(
     result.committed_offset = events.bus.position(topic, group).offset
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _split(
+    serving: Any, deployment: str, batch: Batch, dead_letters: bool
+) -> tuple[Batch, list[dict[str, Any]]]:
+    """``(records to score, dead letters)``; without a dead-letter topic a bad record raises."""
+    active = serving.runtime.get(deployment)
+    good, bad = [], []
+    for rec in batch.records:
+        try:
+            check_rows([rec.value], active.entity_keys, active.request_fields)
+            clash = [c for c in OUTPUT_COLUMNS if c in rec.value]
+            if clash:
+                raise InvalidArgument(
+                    f"record at offset {rec.offset} of {batch.topic} has reserved fields {clash}",
+                    offset=rec.offset,
+                )
+        except InvalidArgument as exc:
+            if not dead_letters:
+                raise
+            bad.append(
+                {"topic": rec.topic, "offset": rec.offset, "value": rec.value, "error": exc.message}
+            )
+            continue
+        good.append(rec)
+    return batch.model_copy(update={"records": good}), bad
+
+
+class _Sink:
+    """Where scored rows go: a lake table or a topic, keyed for idempotency."""
+
+    def __init__(
+        self, ctx: ServiceContext, topic: str, table: str | None, out_topic: str | None
+    ) -> None:
+        from shipyard.events.service import EventService
+        from shipyard.lake.service import LakeService
+
+        self._ctx, self._topic, self._table, self._out_topic = ctx, topic, table, out_topic
+        self._lake, self._events = LakeService(ctx), EventService(ctx)
+        self._linked: set[str] = set()
+
+    def write(self, rows: list[dict[str, Any]], models: list[str], key: str) -> bool:
+        """Write ``rows``; True if this key was already written (nothing written again)."""
+        lake, table = self._lake, self._table
+        if table is not None:
+            before = lake.get_table(table).version if lake.storage.exists(table) else None
+            info = lake.write(
+                table,
+                rows,
+                mode="append",
+                batch_id=key,
+                source=f"topic:{self._topic}",
+                sources=[f"topic:{self._topic}", *models],
+                operation="stream_score",
+            )
+            return bool(info.version == before)
+        assert self._out_topic is not None
+        skipped = self._events.publish(self._out_topic, rows, key=key).skipped
+        refs = [r for r in models if r not in self._linked]
+        if refs:
+            _topic_lineage(self._ctx, self._topic, self._out_topic, refs)
+            self._linked.update(refs)
+        return skipped
 
 
 def _topic_lineage(ctx: ServiceContext, source: str, target: str, refs: list[str]) -> None:

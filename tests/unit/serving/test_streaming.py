@@ -146,6 +146,30 @@ def test_bad_input_is_refused_and_nothing_is_committed(served: Platform) -> None
         served.serving.run_stream("churn", "reserved", output_table=OUT)
 
 
+def test_refused_records_go_to_the_dead_letter_topic_once(served: Platform) -> None:
+    _deploy(served)
+    served.events.publish(
+        "orders",
+        [{"customer_id": 1}, {"order_id": 2}, {"customer_id": 3.5}, {"customer_id": 4}],
+    )
+    with pytest.raises(Crash):
+        served.serving.run_stream(
+            "churn",
+            "orders",
+            output_table=OUT,
+            dead_letter_topic="orders.dead",
+            after_write=_crash_on(1),
+        )
+    r = served.serving.run_stream(
+        "churn", "orders", output_table=OUT, dead_letter_topic="orders.dead"
+    )
+    assert (r.records, r.dead_lettered, r.skipped_batches, r.committed_offset) == (4, 2, 1, 4)
+    offsets = served.lake.sql(f"SELECT _offset FROM {OUT} ORDER BY 1").column(0).to_pylist()
+    assert offsets == [0, 3]
+    dead = [x.value for x in served.events.read_records("orders.dead")]
+    assert [(d["offset"], "customer_id" in d["error"]) for d in dead] == [(1, True), (2, True)]
+
+
 _SCORER_DIES_BEFORE_COMMIT = """
 import os, signal, sys
 from shipyard.events.service import EventService
