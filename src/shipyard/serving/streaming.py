@@ -163,7 +163,11 @@ def _split(
                 )
         except InvalidArgument as exc:
             if not dead_letters:
-                raise
+                raise InvalidArgument(
+                    f"record at offset {rec.offset} of {batch.topic}: "
+                    f"{exc.message.removeprefix('inputs[0]: ').removeprefix('inputs[0].')}",
+                    offset=rec.offset,
+                ) from None
             bad.append(
                 {"topic": rec.topic, "offset": rec.offset, "value": rec.value, "error": exc.message}
             )
