@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc
 from shipyard.errors import Conflict, NotFound
+from shipyard.tracking import pg_bulk
 from shipyard.tracking.models import Experiment, Metric, Run, RunInput, RunStatus
 from shipyard.tracking.tables import (
     experiments,
@@ -186,7 +187,10 @@ def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> None
     """Params are write-once: the same value again is fine, another value is refused."""
     if not values:
         return
-    existing = {
+    pg = conn.dialect.name == "postgresql"
+    if pg and pg_bulk.insert_new_params(conn, run_id, values) == len(values):
+        return  # none was stored before: nothing to compare
+    existing = {  # on PostgreSQL this includes the ones just inserted (same values)
         r.key: r.value
         for r in conn.execute(
             sa.select(params.c.key, params.c.value).where(
@@ -204,7 +208,7 @@ def insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> None
                 new_value=value,
             )
     new = [{"run_id": run_id, "key": k, "value": v} for k, v in values.items() if k not in existing]
-    if new:
+    if new and not pg:
         conn.execute(params.insert(), new)
 
 
@@ -219,29 +223,6 @@ def upsert_tags(conn: Connection, run_id: str, values: dict[str, str]) -> None:
 
 MetricRow = tuple[str, float, int, int]
 """``(key, value, step, timestamp)`` of one checked metric value."""
-
-
-def _pg_insert_history(conn: Connection, run_id: str, rows: list[dict[str, Any]]) -> None:
-    """The whole batch as one statement (psycopg's executemany sends a row per statement)."""
-    conn.execute(
-        _PG_HISTORY,
-        {
-            "run_id": run_id,
-            "keys": [r["key"] for r in rows],
-            "vals": [r["value"] for r in rows],
-            "nans": [r["is_nan"] for r in rows],
-            "steps": [r["step"] for r in rows],
-            "stamps": [r["timestamp"] for r in rows],
-        },
-    )
-
-
-_PG_HISTORY = sa.text(
-    'INSERT INTO tracking_metrics (run_id, key, value, is_nan, step, "timestamp") '
-    "SELECT :run_id, k, v, n, s, t FROM unnest(CAST(:keys AS text[]), "
-    "CAST(:vals AS float8[]), CAST(:nans AS boolean[]), CAST(:steps AS bigint[]), "
-    "CAST(:stamps AS bigint[])) AS b(k, v, n, s, t)"
-)
 
 
 def _latest_upsert(dialect: str) -> Any:
@@ -292,12 +273,11 @@ def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric | Metri
             latest[key] = row
     if not rows:
         return 0
-    dialect = conn.dialect.name
-    if dialect == "postgresql" and len(rows) > 1:
-        _pg_insert_history(conn, run_id, rows)
+    if conn.dialect.name == "postgresql":
+        pg_bulk.log_metrics(conn, run_id, rows)
     else:
         conn.execute(metrics.insert(), rows)
-    conn.execute(_LATEST_UPSERT[dialect], list(latest.values()))
+        conn.execute(_LATEST_UPSERT["sqlite"], list(latest.values()))
     return len(rows)
 
 

@@ -64,6 +64,12 @@ class TrackingContract:
                 run.id, metrics=[{"key": "m", "value": 1.0}], params={"lr": "0.3"}
             )
         assert plat.tracking.get_run(run.id).metrics == {}
+        # a mix of a param already logged (same value) and new ones is fine
+        plat.tracking.log_params(run.id, {"lr": 0.1, "depth": 3, "seed": 7})
+        assert plat.tracking.get_run(run.id).params == {"lr": "0.1", "depth": "3", "seed": "7"}
+        with pytest.raises(Conflict):  # a new param beside a conflicting one is not kept
+            plat.tracking.log_params(run.id, {"width": 8, "depth": 4})
+        assert "width" not in plat.tracking.get_run(run.id).params
 
     def test_latest_value_moves_by_step_then_time_across_batches(self, plat: Platform) -> None:
         run = plat.tracking.create_run("e")

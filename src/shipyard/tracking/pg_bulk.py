@@ -1,0 +1,67 @@
+"""PostgreSQL: a whole logging batch as one statement per table.
+
+psycopg's ``executemany`` sends one statement per row; under load every extra
+round trip to the server costs more than the statement itself. Here a batch
+travels as arrays and is unpacked by ``unnest`` on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+_METRICS = sa.text(
+    """
+WITH b AS (
+    SELECT k, v, n, s, t, o
+    FROM unnest(CAST(:keys AS text[]), CAST(:vals AS float8[]), CAST(:nans AS boolean[]),
+                CAST(:steps AS bigint[]), CAST(:stamps AS bigint[]))
+         WITH ORDINALITY AS b(k, v, n, s, t, o)
+), history AS (
+    INSERT INTO tracking_metrics (run_id, key, value, is_nan, step, "timestamp")
+    SELECT CAST(:run_id AS text), k, v, n, s, t FROM b ORDER BY o
+)
+INSERT INTO tracking_latest_metrics AS cur (run_id, key, value, is_nan, step, "timestamp")
+SELECT DISTINCT ON (k) CAST(:run_id AS text), k, v, n, s, t FROM b ORDER BY k, s DESC, t DESC, o DESC
+ON CONFLICT (run_id, key) DO UPDATE
+SET value = excluded.value, is_nan = excluded.is_nan, step = excluded.step,
+    "timestamp" = excluded."timestamp"
+WHERE (excluded.step, excluded."timestamp") >= (cur.step, cur."timestamp")
+"""
+)
+
+_PARAMS = sa.text(
+    "INSERT INTO tracking_params (run_id, key, value) "
+    "SELECT CAST(:run_id AS text), k, v FROM unnest(CAST(:keys AS text[]), CAST(:vals AS text[])) "
+    "AS b(k, v) ON CONFLICT (run_id, key) DO NOTHING"
+)
+
+
+def log_metrics(conn: Connection, run_id: str, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` to the history and move each key's latest value forward.
+
+    The latest value is the one with the greatest (step, timestamp); on a tie the
+    later row of the batch wins, and a stored value is replaced only by one that
+    is not older (the rule ``store.insert_metrics`` applies on SQLite).
+    """
+    conn.execute(
+        _METRICS,
+        {
+            "run_id": run_id,
+            "keys": [r["key"] for r in rows],
+            "vals": [r["value"] for r in rows],
+            "nans": [r["is_nan"] for r in rows],
+            "steps": [r["step"] for r in rows],
+            "stamps": [r["timestamp"] for r in rows],
+        },
+    )
+
+
+def insert_new_params(conn: Connection, run_id: str, values: dict[str, str]) -> int:
+    """Insert the params not stored yet; returns how many were inserted."""
+    res = conn.execute(
+        _PARAMS, {"run_id": run_id, "keys": list(values), "vals": list(values.values())}
+    )
+    return int(res.rowcount)
