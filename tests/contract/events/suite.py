@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -26,10 +27,15 @@ from shipyard.platform import Platform
 ROOT = Path(__file__).resolve().parents[3]
 
 _PUBLISHER = """
-import sys
+import sys, time
+from pathlib import Path
 from shipyard.platform import Platform
 path, url, backend, bus_url, topic, tag, batches, size = sys.argv[1:9]
 p = Platform.open(path, catalog={"url": url}, events={"backend": backend, "url": bus_url or None})
+p.events.list_topics()  # connected; now wait so that both writers start together
+Path(path, "ready-" + tag).touch()
+while not Path(path, "go").exists():
+    time.sleep(0.005)
 for b in range(int(batches)):
     p.events.publish(topic, [{"w": tag, "b": b, "i": i} for i in range(int(size))])
 p.close()
@@ -190,6 +196,12 @@ class EventBusContract:
             )
             for tag in ("a", "b")
         ]
+        ready = [plat.settings.project_dir / f"ready-{tag}" for tag in ("a", "b")]
+        deadline = time.monotonic() + 60
+        while not all(r.exists() for r in ready):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+            time.sleep(0.01)
+        (plat.settings.project_dir / "go").touch()
         assert [p.wait(timeout=60) for p in procs] == [0, 0]
         records = plat.events.read_records(topic, limit=10_000)
         assert [r.offset for r in records] == list(range(2 * batches * size))
