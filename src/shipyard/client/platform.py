@@ -244,6 +244,12 @@ class RemotePlatform:
 
         return RemoteServingService(self.http)
 
+    @cached_property
+    def events(self) -> Any:
+        from shipyard.client.events import RemoteEventService
+
+        return RemoteEventService(self.http)
+
     def close(self) -> None:
         self.http.close()
 
