@@ -7,7 +7,8 @@ travels as arrays and is unpacked by ``unnest`` on the server.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -39,24 +40,37 @@ _PARAMS = sa.text(
 )
 
 
-def log_metrics(conn: Connection, run_id: str, rows: list[dict[str, Any]]) -> None:
-    """Append ``rows`` to the history and move each key's latest value forward.
+def log_metrics(conn: Connection, run_id: str, rows: Sequence[tuple[str, float, int, int]]) -> None:
+    """Append ``(key, value, step, timestamp)`` rows to the history; move latest values.
 
     The latest value is the one with the greatest (step, timestamp); on a tie the
     later row of the batch wins, and a stored value is replaced only by one that
-    is not older (the rule ``store.insert_metrics`` applies on SQLite).
+    is not older (the rule ``store.insert_metrics`` applies on SQLite). NaN is
+    stored as 0 with ``is_nan`` and infinities as +/- the largest float, as MLflow does.
     """
+    keys, values, steps, stamps = (list(col) for col in zip(*rows, strict=True))
+    nans = [False] * len(values)
+    for i, v in enumerate(values):
+        if v != v:
+            values[i], nans[i] = 0.0, True
+        elif v in _INFINITIES:
+            values[i] = MAX_FLOAT if v > 0 else -MAX_FLOAT
     conn.execute(
         _METRICS,
         {
             "run_id": run_id,
-            "keys": [r["key"] for r in rows],
-            "vals": [r["value"] for r in rows],
-            "nans": [r["is_nan"] for r in rows],
-            "steps": [r["step"] for r in rows],
-            "stamps": [r["timestamp"] for r in rows],
+            "keys": keys,
+            "vals": values,
+            "nans": nans,
+            "steps": steps,
+            "stamps": stamps,
         },
     )
+
+
+#: What MLflow stores for +/- infinity (a float column cannot hold inf everywhere).
+MAX_FLOAT = 1.7976931348623157e308
+_INFINITIES = (math.inf, -math.inf)
 
 
 def insert_new_params(conn: Connection, run_id: str, values: dict[str, str]) -> int:

@@ -18,6 +18,7 @@ from shipyard._internal.clock import as_utc
 from shipyard.errors import Conflict, NotFound
 from shipyard.tracking import pg_bulk
 from shipyard.tracking.models import Experiment, Metric, Run, RunInput, RunStatus
+from shipyard.tracking.pg_bulk import MAX_FLOAT
 from shipyard.tracking.tables import (
     experiments,
     inputs,
@@ -27,9 +28,6 @@ from shipyard.tracking.tables import (
     runs,
     tags,
 )
-
-#: What MLflow stores for +/- infinity (a float column cannot hold inf everywhere).
-MAX_FLOAT = 1.7976931348623157e308
 
 
 def _ms(dt: Any) -> int:
@@ -250,14 +248,20 @@ _LATEST_UPSERT = {d: _latest_upsert(d) for d in ("postgresql", "sqlite")}
 def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric | MetricRow]) -> int:
     """Append to the history and move each key's latest value forward (by step, then time).
 
-    Two statements for any batch: the history rows, and one upsert per distinct key.
+    PostgreSQL: one statement for any batch; SQLite: the history rows, then one
+    upsert per distinct key.
     """
+    items = [
+        (mt.key, mt.value, mt.step, mt.timestamp) if isinstance(mt, Metric) else mt for mt in batch
+    ]
+    if not items:
+        return 0
+    if conn.dialect.name == "postgresql":
+        pg_bulk.log_metrics(conn, run_id, items)
+        return len(items)
     rows = []
     latest: dict[str, dict[str, Any]] = {}
-    for mt in batch:
-        key, raw, step, stamp = (
-            (mt.key, mt.value, mt.step, mt.timestamp) if isinstance(mt, Metric) else mt
-        )
+    for key, raw, step, stamp in items:
         value, is_nan = encode_value(raw)
         row = {
             "run_id": run_id,
@@ -271,13 +275,8 @@ def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric | Metri
         cur = latest.get(key)
         if cur is None or (step, stamp) >= (cur["step"], cur["timestamp"]):
             latest[key] = row
-    if not rows:
-        return 0
-    if conn.dialect.name == "postgresql":
-        pg_bulk.log_metrics(conn, run_id, rows)
-    else:
-        conn.execute(metrics.insert(), rows)
-        conn.execute(_LATEST_UPSERT["sqlite"], list(latest.values()))
+    conn.execute(metrics.insert(), rows)
+    conn.execute(_LATEST_UPSERT["sqlite"], list(latest.values()))
     return len(rows)
 
 
