@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,58 +9,17 @@ import httpx
 import pytest
 
 from shipyard.platform import Platform
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import served_project
 
 
 @pytest.fixture
 def served(project_dir: Path) -> Iterator[tuple[str, Platform]]:
     """(base URL, the same project opened in-process) while `shipyard serve` runs."""
     platform = Platform.open(project_dir)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shipyard.cli.main",
-            "-C",
-            str(project_dir),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"shipyard serve did not come up: {out}")
-            time.sleep(0.05)
-        yield url, platform
+        with served_project(project_dir) as url:
+            yield url, platform
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
         platform.close()
 
 

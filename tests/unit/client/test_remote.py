@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 
 import shipyard
-from shipyard.api.app import create_app
 from shipyard.client.http import HttpTransport
 from shipyard.errors import (
     AlreadyExists,
@@ -25,26 +21,14 @@ from shipyard.errors import (
     Unauthenticated,
 )
 from shipyard.platform import Platform
+from tests.servers import live_server
 
 
 @pytest.fixture
 def server_url(platform: Platform) -> Iterator[str]:
     """The real app under uvicorn on a free loopback port (in a thread)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_server(platform) as url:
+        yield url
 
 
 @pytest.fixture

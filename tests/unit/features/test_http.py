@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pandas as pd
 import pytest
-import uvicorn
 
 import shipyard
-from shipyard.api.app import create_app
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.features import PRESENT, Entity, Feature, FeatureService, FeatureView, PushSource
 from shipyard.platform import Platform
+from tests.servers import live_server
 from tests.unit.features.helpers import day
 
 
 @pytest.fixture
 def url(platform: Platform, customer_view: FeatureView) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_server(platform) as url:
+        yield url
 
 
 def _token(p: Platform, name: str, role: str) -> str:

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import uvicorn
 from sklearn.linear_model import LogisticRegression
 
 import shipyard
-from shipyard.api.app import create_app
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
+from tests.servers import live_server
 
 
 @pytest.fixture
 def server_url(platform: Platform) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with live_server(platform) as url:
+        yield url
 
 
 def test_golden_path_over_http(platform: Platform, server_url: str, tmp_path: Path) -> None:

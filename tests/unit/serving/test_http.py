@@ -7,7 +7,7 @@ import pytest
 
 from shipyard.platform import Platform
 from shipyard.serving import Variant
-from tests.unit.serving.live import live_server
+from tests.servers import live_server
 
 
 @pytest.fixture

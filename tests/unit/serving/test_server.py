@@ -12,8 +12,8 @@ import pytest
 from shipyard.platform import Platform
 from shipyard.serving import Variant
 from shipyard.serving.server import create_serving_app
+from tests.servers import live_server
 from tests.unit.serving.conftest import Exploding, MemoryModels
-from tests.unit.serving.live import live_server
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from shipyard.platform import Platform
 from shipyard.serving import Variant
-from tests.unit.serving.live import live_server
+from tests.servers import live_server
 
 httpclient = pytest.importorskip("tritonclient.http")
 from tritonclient.utils import InferenceServerException  # noqa: E402
