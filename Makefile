@@ -27,6 +27,7 @@ demo: install
 
 test: install-dev
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

@@ -102,16 +102,15 @@ def generate(
                 + "\n"
             )
 
-    rows: list[list[object]] = []
-    last_order: dict[int, float] = {}
+    rows: list[tuple[int, datetime, float, str]] = []
     for i in range(customers):
         cd = None if np.isnan(churn_days[i]) else float(churn_days[i])
         base_amount = (20, 60, 180)[segment[i]]
         for t in _order_times(rng, float(rates[i]), cd, days):
             amount = round(float(rng.gamma(2.0, base_amount / 2.0)), 2)
-            rows.append([i + 1, start + timedelta(days=t), amount, CHANNELS[rng.integers(0, 3)]])
-            last_order[i + 1] = max(last_order.get(i + 1, -1.0), t)
-    rows.sort(key=lambda r: r[1])  # type: ignore[arg-type, return-value]
+            channel = CHANNELS[int(rng.integers(0, 3))]
+            rows.append((i + 1, start + timedelta(days=t), amount, channel))
+    rows.sort(key=lambda r: r[1])
     n_orders = len(rows)
 
     orders_path = out_dir / "orders.csv"

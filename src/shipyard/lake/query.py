@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 import pyarrow as pa
@@ -117,7 +117,7 @@ class ParquetFiles:
     schema: pa.Schema
 
 
-Source = DeltaTable | pa.Table | ParquetFiles
+Source: TypeAlias = DeltaTable | pa.Table | ParquetFiles
 
 
 def connect(tables: Mapping[str, Source], *, root: str | None = None) -> Session:
