@@ -20,6 +20,7 @@ from shipyard.client.http import HttpTransport
 from shipyard.errors import NotFound
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.artifacts import safe_key
+from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
 from shipyard.tracking.models import (
     Experiment,
@@ -40,7 +41,7 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-class RemoteTrackingService:
+class RemoteTrackingService(BatchLoggingMixin):
     def __init__(self, http: HttpTransport) -> None:
         self._http = http
         self._buffer: MetricBuffer | None = None
@@ -189,31 +190,6 @@ class RemoteTrackingService:
             "tags": {k: str(v) for k, v in (tags or {}).items()} or None,
         }
         return int(self._http.post(f"{API}/runs/{_q(run_id)}/log", body)["metrics_written"])
-
-    def log_metric(
-        self,
-        run_id: str,
-        key: str,
-        value: float,
-        *,
-        step: int | None = None,
-        timestamp: int | None = None,
-    ) -> None:
-        self.log_batch(
-            run_id, metrics=[{"key": key, "value": value, "step": step, "timestamp": timestamp}]
-        )
-
-    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        self.log_batch(run_id, params=params)
-
-    def log_param(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, params={key: value})
-
-    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        self.log_batch(run_id, tags=tags)
-
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, tags={key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self._http.delete(f"{API}/runs/{_q(run_id)}/tags/{_q(key)}")

@@ -18,6 +18,7 @@ from shipyard.security.models import Permission
 from shipyard.tracking import store
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.artifacts_service import ArtifactsMixin
+from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
 from shipyard.tracking.experiments import ExperimentsMixin
 from shipyard.tracking.logged_models import LoggedModelsMixin
@@ -59,7 +60,9 @@ def input_ref(data: Any) -> str:
     )
 
 
-class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModelsMixin, Service):
+class TrackingService(
+    ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModelsMixin, BatchLoggingMixin, Service
+):
     """Experiments, runs, params, metrics, tags, inputs, artifacts and logged models."""
 
     # -- runs ------------------------------------------------------------------------------
@@ -310,34 +313,6 @@ class TrackingService(ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModel
                 ts = _timestamp(key, ts, now)
             rows.append((key, value, step, ts))
         return rows
-
-    def log_metric(
-        self,
-        run_id: str,
-        key: str,
-        value: float,
-        *,
-        step: int | None = None,
-        timestamp: int | None = None,
-    ) -> None:
-        """Log one metric value synchronously (``ActiveRun.log_metric`` is the async one)."""
-        self.log_batch(
-            run_id, metrics=[{"key": key, "value": value, "step": step, "timestamp": timestamp}]
-        )
-
-    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        """Params are write-once (Conflict when logged again with another value)."""
-        self.log_batch(run_id, params=params)
-
-    def log_param(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, params={key: value})
-
-    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
-        """Set tags (allowed on ended runs too: tags annotate)."""
-        self.log_batch(run_id, tags=tags)
-
-    def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        self.log_batch(run_id, tags={key: value})
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Raises NotFound when the run has no such tag."""
