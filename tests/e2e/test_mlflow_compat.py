@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,8 +15,6 @@ from sklearn.linear_model import LogisticRegression
 
 from shipyard.platform import Platform
 from tests.servers import served_project
-
-mlflow = pytest.importorskip("mlflow")
 
 # MLflow warns about its own type inference while saving; those are not our warnings.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -48,7 +48,8 @@ def _check(p: Platform, version: int, frame: Any, tmp_path: Path) -> None:
 
 
 def test_sklearn_lightgbm_and_xgboost_export_with_parity(project_dir: Path, tmp_path: Path) -> None:
-    lightgbm = pytest.importorskip("lightgbm")
+    import lightgbm
+
     xgboost = pytest.importorskip("xgboost")
     with Platform.open(project_dir) as p:
         frame = build_served_model(p)

@@ -6,13 +6,15 @@ cannot drift apart.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shipyard.tracking.models import Metric
 
 
-class BatchLoggingMixin:
+class BatchLoggingMixin(ABC):
+    @abstractmethod
     def log_batch(
         self,
         run_id: str,
@@ -21,7 +23,7 @@ class BatchLoggingMixin:
         params: Mapping[str, Any] | None = None,
         tags: Mapping[str, Any] | None = None,
     ) -> int:
-        raise NotImplementedError  # every class using the mixin defines it
+        """Log metrics, params and tags of one run in one call; the number of metrics written."""
 
     def log_metric(
         self,

@@ -17,8 +17,9 @@ from tests.contract.lake.suite import LakeStorageContract
 
 @pytest.fixture(scope="module")
 def s3_url() -> Iterator[str]:
-    boto3 = pytest.importorskip("boto3")
-    pytest.importorskip("moto.server")
+    import boto3
+    import moto.server  # noqa: F401
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import moto
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,8 +13,6 @@ from sklearn.linear_model import LogisticRegression
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.platform import Platform
-
-moto = pytest.importorskip("moto")
 
 
 @pytest.fixture
