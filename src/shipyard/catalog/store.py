@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.ids import new_id
+from shipyard.catalog.changes import announce
 from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageEdge
 from shipyard.catalog.tables import asset_tags, asset_versions, assets, lineage_edges
 from shipyard.errors import NotFound
@@ -142,6 +143,7 @@ class SqlCatalogStore:
             )
         if tags is not None:
             self.set_tags(conn, asset_id, tags)
+        announce(conn, kind)
         return self.get_by_id(conn, asset_id)
 
     def set_tags(self, conn: Connection, asset_id: str, tags: Iterable[str]) -> None:
@@ -170,10 +172,12 @@ class SqlCatalogStore:
         conn.execute(assets.update().where(assets.c.id == asset.id).values(**values))
         if tags is not None:
             self.set_tags(conn, asset.id, tags)
+        announce(conn, asset.kind)
         return self.get_by_id(conn, asset.id)
 
     def delete(self, conn: Connection, asset: Asset) -> None:
         conn.execute(sa.delete(assets).where(assets.c.id == asset.id))
+        announce(conn, asset.kind)
 
     def versions(self, conn: Connection, asset: Asset) -> list[AssetVersion]:
         rows = conn.execute(

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from shipyard._internal.service import Service
+from shipyard.catalog.changes import ChangeFeed
 from shipyard.errors import NotFound
 from shipyard.features import registry
 from shipyard.features.backends.base import OnlineStore, create_online_store
-from shipyard.features.models import FeatureView
+from shipyard.features.models import DEFINITION_KINDS, FeatureView
 from shipyard.features.registry import Definitions
 from shipyard.features.sources import LakeTables
 
-#: How long an online read plan is trusted before the catalog is read again (other
-#: processes' applies become visible within this; this process's own at once).
-PLAN_RECHECK_SECONDS = 1.0
+#: The asset kinds an online read plan is built from.
+DEFINITION_ASSET_KINDS = tuple(DEFINITION_KINDS)
 
 
 class FeatureServiceBase(Service):
@@ -35,6 +35,15 @@ class FeatureServiceBase(Service):
             shared["store"] = store
             self._ctx.extras.setdefault("_closers", []).append(store.close)
         return store
+
+    def _changes(self) -> ChangeFeed:
+        """Tells whether any process changed a definition since a plan was built."""
+        shared = self._shared()
+        feed = shared.get("changes")
+        if feed is None:
+            feed = shared["changes"] = ChangeFeed(self._ctx.db)
+            self._ctx.extras.setdefault("_closers", []).append(feed.close)
+        return feed
 
     def _invalidate(self) -> None:
         self._shared()["plans"] = {}

@@ -8,7 +8,7 @@ string, one store read, one ``struct.unpack``, a few list appends.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,8 @@ class ReadPlan:
     teams: list[str]
     on_demand: list[OnDemandRead] = field(default_factory=list)
     hidden: set[str] = field(default_factory=set)  # inputs of on-demand views not requested
-    loaded_at: float = field(default_factory=time.monotonic)
+    #: The catalog fingerprint of the definitions this plan was built from.
+    fingerprint: Hashable = None
 
 
 def _fetch_view(

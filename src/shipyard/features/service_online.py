@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.features import online, registry
-from shipyard.features._base import PLAN_RECHECK_SECONDS, FeatureServiceBase
+from shipyard.features._base import DEFINITION_ASSET_KINDS, FeatureServiceBase
 from shipyard.features.codec import ValueCodec, micros
 from shipyard.features.materialize import key_strings, materialize_view
 from shipyard.features.models import (
@@ -188,8 +187,11 @@ class OnlineMixin(FeatureServiceBase):
         key = (feature_service, refs or None, full_feature_names)
         plans = self._shared()["plans"]
         plan = plans.get(key)
-        if plan is None or time.monotonic() - plan.loaded_at > PLAN_RECHECK_SECONDS:
+        # Read before a rebuild, so that a change committed during it is caught next time.
+        seen = self._changes().fingerprint(DEFINITION_ASSET_KINDS)
+        if plan is None or (seen is not None and seen != plan.fingerprint):
             plan = self._read_plan(features, feature_service, full_feature_names)
+            plan.fingerprint = seen
             plans[key] = plan
         allowed = self.__dict__.setdefault("_allowed_teams", set())
         for team in plan.teams:

@@ -5,11 +5,14 @@ Subclasses provide ``catalog_url``; everything else is shared.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from shipyard.catalog.changes import ChangeFeed
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
 
@@ -178,3 +181,39 @@ class CatalogContract:
             plat.catalog.register_asset("table:ok", owner="o" * 129)
         assert plat.catalog.search().items == []
         plat.catalog.register_asset("table:" + "x" * 512, tags=["t" * 128])  # the limits fit
+
+    # -- change feed: what cached readers use to see other processes' changes at once --------
+
+    def test_change_feed_sees_another_process_at_once(
+        self, plat: Platform, catalog_url: str, tmp_path: Path
+    ) -> None:
+        feed = ChangeFeed(plat.context.db)
+        try:
+            before = feed.fingerprint(("model",))
+            assert before is not None and feed.fingerprint(("model",)) == before
+            code = (
+                "import sys; from shipyard.platform import Platform\n"
+                "p = Platform.open(sys.argv[1], catalog={'url': sys.argv[2]})\n"
+                "p.catalog.register_asset('model:churn'); p.close()"
+            )
+            subprocess.run([sys.executable, "-c", code, str(tmp_path), catalog_url], check=True)
+            created = feed.fingerprint(("model",))
+            assert created != before
+            with plat.context.db.begin() as conn:
+                plat.context.catalog.delete(conn, plat.context.catalog.get(conn, "model", "churn"))
+            assert feed.fingerprint(("model",)) not in (created, None)
+        finally:
+            feed.close()
+
+    def test_change_feed_ignores_other_kinds(self, plat: Platform) -> None:
+        feed = ChangeFeed(plat.context.db)
+        try:
+            plat.catalog.register_asset("model:churn")
+            before = feed.fingerprint(("model",))
+            plat.catalog.register_asset("table:bronze.orders")
+            plat.catalog.update_asset("table:bronze.orders", description="raw")
+            assert feed.fingerprint(("model",)) == before
+            plat.catalog.update_asset("model:churn", description="v2")
+            assert feed.fingerprint(("model",)) != before
+        finally:
+            feed.close()

@@ -10,7 +10,12 @@ import pytest
 from shipyard.errors import Conflict
 from shipyard.features import Entity, Feature, FeatureService, FeatureView
 from shipyard.platform import Platform
-from tests.unit.features.helpers import day, write_table
+from tests.unit.features.conftest import FEATURES, customer_source
+from tests.unit.features.helpers import (
+    assert_online_reads_follow_other_processes,
+    day,
+    write_table,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -50,5 +55,30 @@ def test_feature_store_on_a_postgres_catalog(project_dir: Path, pg_url: str) -> 
         ent = pd.DataFrame({"customer_id": [1, 2], "event_timestamp": [day(3), day(3)]})
         ts = p.features.create_training_set("t", ent, feature_service="svc")
         assert ts.to_pandas()["spend"].tolist() == [1.0, 2.0]
+    finally:
+        p.close()
+
+
+def test_online_reads_follow_another_process_apply_on_postgres(
+    project_dir: Path, pg_url: str
+) -> None:
+    p = Platform.open(project_dir, catalog={"url": pg_url})
+    try:
+        write_table(p, "gold.customer_daily", customer_source([1, 2], [1, 2]))
+        view = FeatureView(
+            name="customer_daily",
+            entities=["customer"],
+            source="gold.customer_daily",
+            timestamp_field="event_ts",
+            features=list(FEATURES),
+        )
+        p.features.apply(
+            [
+                Entity(name="customer", join_keys=["customer_id"]),
+                view,
+                FeatureService(name="churn", features=[view]),
+            ]
+        )
+        assert_online_reads_follow_other_processes(p)
     finally:
         p.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,36 @@ def write_table(platform: Platform, name: str, df: pd.DataFrame, mode: str = "ov
     # Arrow first: pandas 3 warns when pyarrow converts zone-aware columns itself.
     data = frame_to_arrow(df)
     platform.lake.write(name, data, mode=mode, schema_evolution=True)  # type: ignore[arg-type]
+
+
+def apply_in_another_process(platform: Platform, definitions: str) -> None:
+    """Run ``platform.features.apply([<definitions>])`` in a new Python process.
+
+    ``definitions`` is Python source over the names of ``shipyard.features``.
+    """
+    code = (
+        "import sys\nfrom shipyard.features import *\nfrom shipyard.platform import Platform\n"
+        "p = Platform.open(sys.argv[1], catalog={'url': sys.argv[2]})\n"
+        f"p.features.apply([{definitions}], force=True)\np.close()"
+    )
+    project, url = platform.settings.project_dir, platform.settings.catalog_url
+    subprocess.run([sys.executable, "-c", code, str(project), str(url)], check=True)
+
+
+def assert_online_reads_follow_other_processes(platform: Platform) -> None:
+    """An online read right after another process's ``apply`` uses the new definitions.
+
+    Needs the ``customer_daily`` view (``FEATURES``) served as feature service ``churn``.
+    """
+    platform.features.materialize(["customer_daily"])
+    read = platform.features.get_online_features
+    before = read(feature_service="churn", entity_rows=[{"customer_id": 1}]).to_dict()
+    assert {"f0", "f5", "flag"} <= set(before)
+    apply_in_another_process(
+        platform, "FeatureService(name='churn', features=['customer_daily:f0'])"
+    )
+    after = read(feature_service="churn", entity_rows=[{"customer_id": 1}]).to_dict()
+    assert set(after) == {"customer_id", "f0"} and after["f0"] == before["f0"]
 
 
 def day(n: float) -> datetime:

@@ -8,7 +8,7 @@ import pytest
 from shipyard.errors import Conflict, InvalidArgument, NotFound
 from shipyard.features import Entity, Feature, FeatureService, FeatureView
 from shipyard.platform import Platform
-from tests.unit.features.helpers import day, write_table
+from tests.unit.features.helpers import assert_online_reads_follow_other_processes, day, write_table
 
 
 def _view(**over: object) -> FeatureView:
@@ -127,3 +127,34 @@ def test_changes_are_visible_to_other_readers_at_once(
         assert p2.features.get_definition("feature_service", "svc").features == ["cd:a", "cd:b"]
     finally:
         p2.close()
+
+
+def test_online_reads_follow_another_process_apply_at_once(
+    platform: Platform, customer_view: FeatureView
+) -> None:
+    assert_online_reads_follow_other_processes(platform)
+
+
+def test_unrelated_catalog_writes_keep_the_cached_read_plan(
+    platform: Platform, customer_view: FeatureView, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform.features.materialize(["customer_daily"])
+    read = platform.features.get_online_features
+    read(feature_service="churn", entity_rows=[{"customer_id": 1}])
+    built: list[object] = []
+    real = type(platform.features)._read_plan
+    monkeypatch.setattr(
+        type(platform.features),
+        "_read_plan",
+        lambda self, *a: built.append(a) or real(self, *a),
+    )
+    platform.catalog.register_asset("model:unrelated")
+    for _ in range(3):
+        read(feature_service="churn", entity_rows=[{"customer_id": 1}])
+    assert built == []
+    platform.features.apply([FeatureService(name="churn", features=["customer_daily:f1"])])
+    assert set(read(feature_service="churn", entity_rows=[{"customer_id": 1}]).to_dict()) == {
+        "customer_id",
+        "f1",
+    }
+    assert len(built) == 1
