@@ -77,7 +77,9 @@ def _latest_sql(vq: ViewQuery, start: datetime | None, end: datetime | None) -> 
     rows are mixed). Several times faster in DuckDB than one ``arg_max`` keyed on
     an ``(event, created)`` struct over all rows. ``s`` is NOT MATERIALIZED: DuckDB
     would otherwise buffer every source row once for its two readers (twice the time).
-    Rows without a key are skipped.
+    Rows without a key are skipped. The rows come out ordered by the online store's
+    key string (sorting 100k keys here is several times faster than in Arrow), so
+    the store's B-tree is filled in order.
     """
     where = ["__ets IS NOT NULL", *(f"{q(k)} IS NOT NULL" for k in vq.join_keys)]
     if start is not None:
@@ -95,8 +97,15 @@ def _latest_sql(vq: ViewQuery, start: datetime | None, end: datetime | None) -> 
         f"j AS (SELECT {', '.join('s.' + q(k) for k in vq.join_keys)}, m.__n, "
         f"arg_max({{{record}}}, {created}) AS __r "
         f"FROM s JOIN m ON {on} AND s.__ets = m.__mt GROUP BY ALL) "
-        f"SELECT {keys}, __n, {', '.join('__r.' + q(c) + ' AS ' + q(c) for c in cols)} FROM j"
+        f"SELECT {keys}, __n, {', '.join('__r.' + q(c) + ' AS ' + q(c) for c in cols)} FROM j "
+        f"ORDER BY {_key_string_sql(vq.join_keys)}"
     )
+
+
+def _key_string_sql(keys: list[str]) -> str:
+    """``key_strings`` in DuckDB (for ordering only: the keys written come from Arrow)."""
+    parts = [f"CAST({q(k)} AS VARCHAR)" for k in keys]
+    return parts[0] if len(parts) == 1 else f"concat_ws(chr(31), {', '.join(parts)})"
 
 
 def key_strings(batch: pa.RecordBatch | pa.Table, keys: list[str]) -> pa.Array:
@@ -126,11 +135,8 @@ def materialize_view(
         for batch in reader:
             if batch.num_rows == 0:
                 continue
-            # Written in key order: in-order B-tree inserts are several times faster.
-            key_col = key_strings(batch, vq.join_keys)
-            order = pc.sort_indices(key_col)
-            keys = key_col.take(order).to_pylist()
-            rec = batch.take(order)
+            rec = batch  # in key order (see _latest_sql): in-order B-tree inserts are faster
+            keys = key_strings(rec, vq.join_keys).to_pylist()
             ts = micros(rec.column("__ets"))
             if codec.fixed:
                 blob = codec.encode_fixed_blob(rec)
