@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -127,5 +128,5 @@ def prepare_entity_rows(
     if ts.null_count:
         raise InvalidArgument(f"entity column '{ts_col}' has {ts.null_count} null timestamp(s)")
     n = table.num_rows
-    table = table.append_column("__row", pa.array(range(n), pa.int64()))
+    table = table.append_column("__row", pa.array(np.arange(n, dtype=np.int64)))
     return table.append_column("__ts", ts), ts_col

@@ -1,17 +1,6 @@
-"""Point-in-time correct joins in DuckDB.
+"""Feature views in DuckDB: reading a view's source, its types and time columns.
 
-For each entity row and feature view: the feature row with equal join keys and
-the greatest event timestamp in ``[entity_ts - ttl, entity_ts]`` (both ends
-inclusive; no TTL means no lower bound); on an event-time tie the greatest
-created timestamp wins; with ``filter_by_created`` only rows created at or
-before ``entity_ts`` count. Rows without a match keep nulls; every input row
-yields exactly one output row, in the input order.
-
-The common case is one ``ASOF LEFT JOIN`` per view whose inequality key is the
-struct ``(event_ts, created_ts)``; the created-timestamp filter cannot be an
-ASOF condition, so that case is a range join ranked with a window. DuckDB
-streams the Delta files and spills to disk; nothing here holds a feature table
-in Python memory.
+The point-in-time join itself is ``pit.py``; materialization is ``materialize.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shipyard.errors import InvalidArgument
 from shipyard.features.models import FeatureView
@@ -96,7 +84,12 @@ def attach(con: duckdb.DuckDBPyConnection, alias: str, table: OpenTable) -> None
     """Make ``table`` queryable as ``alias``: native Parquet scan when possible."""
     if table.files:
         files = ", ".join("'" + f.replace("'", "''") + "'" for f in table.files)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
+        # __rid: a row's identity in this snapshot (file index, row in file), so a join
+        # can fetch the columns of a few rows after choosing them on a few columns.
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {alias} AS SELECT *, "
+            f"(file_index::BIGINT << 40) | file_row_number AS __rid FROM read_parquet([{files}])"
+        )
     else:
         con.register(alias, table.dataset)
 
@@ -133,8 +126,10 @@ def min_ts(tz: bool) -> str:
     return "TIMESTAMPTZ '0001-01-01 00:00:00+00'" if tz else "TIMESTAMP '0001-01-01 00:00:00'"
 
 
-def source_sql(vq: ViewQuery, src: str, *, lo: str | None = None, hi: str | None = None) -> str:
-    """The projected source rows: keys, ``__ets``, ``__cts`` and typed features.
+def source_sql(
+    vq: ViewQuery, src: str, *, lo: str | None = None, hi: str | None = None, row_id: bool = False
+) -> str:
+    """The projected source rows: keys, ``__ets``, ``__cts``, typed features (and ``__rid``).
 
     ``__ets``/``__cts`` keep the stored timestamp type (casting every row of a big
     table costs more than the join); ``vq.tz`` says which type that is.
@@ -151,119 +146,10 @@ def source_sql(vq: ViewQuery, src: str, *, lo: str | None = None, hi: str | None
     cols.append(f"{created} AS __cts")
     types = {f.name: f.dtype for f in v.features}
     cols += [f"CAST({q(f)} AS {DUCK_TYPES[types[f]]}) AS {q(f)}" for f in vq.features]
+    if row_id:
+        cols.append("__rid")
     where = [f"{ets} >= {lo}"] if lo is not None else []
     if hi is not None:
         where.append(f"{ets} <= {hi}")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return f"SELECT {', '.join(cols)} FROM {src}{clause}"
-
-
-def _ttl_lower(ttl: float | None, ts: str, tz: bool) -> str:
-    return f"{ts} - to_microseconds({int(ttl * 1_000_000)})" if ttl else min_ts(tz)
-
-
-def _asof_cte(i: int, vq: ViewQuery) -> str:
-    ttl = vq.view.ttl_seconds
-    ets = "e.__tstz" if vq.tz else "e.__ts"
-    keys = " AND ".join(f"e.{q(k)} = f.{q(k)}" for k in vq.join_keys)
-    lower = _ttl_lower(ttl, ets, vq.tz)
-    inside = f"f.__ets >= {lower}" if ttl else "f.__ets IS NOT NULL"
-    outs = ", ".join(
-        f"CASE WHEN {inside} THEN f.{q(f)} END AS {q(o)}"
-        for f, o in zip(vq.features, vq.out_names, strict=True)
-    )
-    if vq.view.created_timestamp_field:
-        maximum = (
-            "TIMESTAMPTZ '9999-12-31 23:59:59+00'" if vq.tz else "TIMESTAMP '9999-12-31 23:59:59'"
-        )
-        left = f"{{'t': {ets}, 'c': {maximum}}}"
-        right = f"{{'t': f.__ets, 'c': coalesce(f.__cts, {min_ts(vq.tz)})}}"
-    else:
-        left, right = ets, "f.__ets"
-    return (
-        f"v{i} AS (SELECT e.__row, {outs} FROM __entity e "
-        f"ASOF LEFT JOIN s{i} f ON {keys} AND {left} >= {right})"
-    )
-
-
-def _window_cte(i: int, vq: ViewQuery, filter_created: bool) -> str:
-    ttl = vq.view.ttl_seconds
-    ets = "e.__tstz" if vq.tz else "e.__ts"
-    keys = " AND ".join(f"e.{q(k)} = f.{q(k)}" for k in vq.join_keys)
-    cond = f"{keys} AND f.__ets <= {ets}"
-    if ttl:
-        cond += f" AND f.__ets >= {_ttl_lower(ttl, ets, vq.tz)}"
-    if filter_created:
-        cond += f" AND f.__cts <= {ets}"
-    outs = ", ".join(f"f.{q(f)} AS {q(o)}" for f, o in zip(vq.features, vq.out_names, strict=True))
-    return (
-        f"v{i} AS (SELECT e.__row, {outs} FROM __entity e LEFT JOIN s{i} f ON {cond} "
-        "QUALIFY row_number() OVER (PARTITION BY e.__row "
-        "ORDER BY f.__ets DESC NULLS LAST, f.__cts DESC NULLS LAST) = 1)"
-    )
-
-
-def _bounds(entity: pa.Table, vq: ViewQuery) -> tuple[str | None, str | None]:
-    """The event-time range any entity row can reach: lets the scan skip the rest."""
-    ts = entity.column("__ts")
-    lo, hi = pc.min(ts).as_py(), pc.max(ts).as_py()
-    if lo is None or hi is None:
-        return None, None
-    ttl = vq.view.ttl_seconds
-    lower = None
-    if ttl:
-        lower = f"{literal(lo, vq.tz)} - to_microseconds({int(ttl * 1_000_000)})"
-    return lower, literal(hi, vq.tz)
-
-
-#: DuckDB's memory for a point-in-time join: a floor, plus bytes per entity row.
-JOIN_MEMORY_FLOOR_MB = 512
-JOIN_MEMORY_PER_ROW = 200
-
-
-def join_memory_mb(entity_rows: int) -> int:
-    """DuckDB's ``memory_limit`` for a join over ``entity_rows`` (it spills past it).
-
-    DuckDB's default (80% of RAM) let a 500k-row retrieval peak at 1.1 GB; with
-    512 MB it peaks at ~0.8 GB and takes ~1.5x the time, still far under Feast's.
-    """
-    return max(JOIN_MEMORY_FLOOR_MB, entity_rows * JOIN_MEMORY_PER_ROW // 1_000_000)
-
-
-def point_in_time_join(
-    con: duckdb.DuckDBPyConnection,
-    entity: pa.Table,
-    queries: list[ViewQuery],
-    *,
-    filter_by_created: bool = False,
-) -> pa.Table:
-    """Join features onto ``entity`` (which has ``__row`` and a naive-UTC ``__ts``).
-
-    Returns the entity columns (without ``__row``/``__ts``) then the features, in row order.
-    """
-    entity = entity.append_column(
-        "__tstz", entity.column("__ts").cast(pa.timestamp("us", tz="UTC"))
-    )
-    con.execute(f"SET memory_limit='{join_memory_mb(entity.num_rows)}MB'")
-    con.register("__entity", entity)
-    ctes = []
-    for i, vq in enumerate(queries):
-        attach(con, f"__src{i}", vq.table)
-        lo, hi = _bounds(entity, vq)
-        ctes.append(f"s{i} AS ({source_sql(vq, f'__src{i}', lo=lo, hi=hi)})")
-        use_window = filter_by_created and vq.view.created_timestamp_field is not None
-        ctes.append(_window_cte(i, vq, True) if use_window else _asof_cte(i, vq))
-    outs = [f"v{i}.{q(o)}" for i, vq in enumerate(queries) for o in vq.out_names]
-    joins = " ".join(f"LEFT JOIN v{i} ON v{i}.__row = e.__row" for i in range(len(queries)))
-    sql = (
-        f"WITH {', '.join(ctes)} SELECT e.* EXCLUDE (__row, __ts, __tstz)"
-        f"{''.join(', ' + o for o in outs)} FROM __entity e {joins} ORDER BY e.__row"
-    )
-    try:
-        return con.sql(sql).to_arrow_table()
-    except duckdb.Error as exc:
-        raise InvalidArgument(f"point-in-time join failed: {str(exc).splitlines()[0]}") from None
-    finally:
-        con.unregister("__entity")
-        for i, vq in enumerate(queries):
-            detach(con, f"__src{i}", vq.table)

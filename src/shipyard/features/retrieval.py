@@ -20,7 +20,8 @@ from shipyard.features import ondemand, online
 from shipyard.features.codec import ValueCodec
 from shipyard.features.entities import prepare_entity_rows
 from shipyard.features.models import OnDemandFeatureView, arrow_type
-from shipyard.features.offline import ViewQuery, check_source, point_in_time_join
+from shipyard.features.offline import ViewQuery, check_source
+from shipyard.features.pit import point_in_time_join
 from shipyard.features.registry import Definitions
 from shipyard.features.sources import LakeTables
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import CommitProperties
@@ -31,7 +32,10 @@ def latest_changes(feed: pa.Table, keys: list[str], seq: str) -> pa.Table:
     """One change per key: the highest sequence (the last one read on a tie)."""
     con = new_connection()
     try:
-        con.register("__feed", feed.append_column("__pos", pa.array(range(feed.num_rows))))
+        con.register(
+            "__feed",
+            feed.append_column("__pos", pa.array(np.arange(feed.num_rows, dtype=np.int64))),
+        )
         part = ", ".join(quote(k) for k in keys)
         out = con.sql(
             f"SELECT * EXCLUDE (__pos, __rn) FROM (SELECT *, row_number() OVER (PARTITION BY "

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, Transaction
@@ -230,7 +231,7 @@ def dedupe(con: SqlConnection, data: pa.Table, keys: list[str] | None) -> pa.Tab
     order = "__pos DESC"
     if "_ingested_at" in data.column_names:
         order = "_ingested_at DESC, __pos DESC"
-    tagged = data.append_column("__pos", pa.array(range(data.num_rows), pa.int64()))
+    tagged = data.append_column("__pos", pa.array(np.arange(data.num_rows, dtype=np.int64)))
     con.register("__dedupe", tagged)
     try:
         part = ", ".join(quote(k) for k in keys)

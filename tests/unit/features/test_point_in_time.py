@@ -9,11 +9,22 @@ import pandas as pd
 import pytest
 
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.features import Entity, Feature, FeatureService, FeatureView
+from shipyard.features import Entity, Feature, FeatureService, FeatureView, pit, sources
 from shipyard.platform import Platform
 from tests.unit.features.helpers import brute_force, day, same, write_table
 
 FEATS = ["f1", "f2"]
+
+
+@pytest.fixture(autouse=True, params=["asof", "band", "band-dataset"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every rule holds under each plan of ``pit.py``: ASOF, band reading the winners'
+    features by Parquet row id, and band over a pyarrow dataset (features carried)."""
+    band = request.param != "asof"
+    monkeypatch.setattr(pit, "BAND_MAX_PAIRS_PER_SOURCE_ROW", float("inf") if band else -1.0)
+    if request.param == "band-dataset":
+        monkeypatch.setattr(sources, "_plain_files", lambda dt: None)
+    return str(request.param)
 
 
 def _setup(
@@ -186,7 +197,7 @@ def test_missing_columns_and_unknown_refs_are_named(platform: Platform) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-@pytest.mark.parametrize("mode", ["plain", "ttl", "created"])
+@pytest.mark.parametrize("mode", ["plain", "ttl", "created", "ttl+created"])
 def test_random_against_brute_force(platform: Platform, seed: int, mode: str) -> None:
     rng = np.random.default_rng(seed)
     n = 300
@@ -197,10 +208,10 @@ def test_random_against_brute_force(platform: Platform, seed: int, mode: str) ->
     # make (key, event, created) unique so that the winner is well defined
     seen: set[tuple[int, float, float]] = set()
     rows = [r for r in rows if (r[0], r[1], r[2]) not in seen and not seen.add((r[0], r[1], r[2]))]
-    ttl = timedelta(days=5) if mode == "ttl" else None
+    ttl = timedelta(days=5) if "ttl" in mode else None
     src = _setup(platform, rows, ttl=ttl)
     ent = _entities([(int(rng.integers(0, 14)), float(rng.integers(-2, 45))) for _ in range(200)])
-    _check(platform, ent, src, ttl=ttl, filter_created=mode == "created")
+    _check(platform, ent, src, ttl=ttl, filter_created="created" in mode)
 
 
 def test_entity_rows_from_a_lake_table_or_sql(platform: Platform) -> None:
