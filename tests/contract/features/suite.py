@@ -100,3 +100,16 @@ class OnlineStoreContract:
         # equal timestamps replace
         assert store.write_packed("v:1", keys[:2], [500, 500], b"aaaabbbb", 4) == 2
         assert store.read("v:1", keys[:2]) == [(500, b"aaaa"), (500, b"bbbb")]
+
+    def test_times_before_1970_order_like_numbers(self, store: OnlineStore) -> None:
+        store.write("v:1", [("a", -5, b"neg")])
+        assert store.read_one("v:1", "a") == (-5, b"neg")
+        assert store.write("v:1", [("a", -10, b"older")]) == 0
+        assert store.write("v:1", [("a", 3, b"pos")]) == 1
+        assert store.write("v:1", [("a", -1, b"older")]) == 0
+        assert store.read("v:1", ["a"]) == [(3, b"pos")]
+        big = [str(i) for i in range(100)]  # the bulk paths too
+        store.write("v:3", [(k, -(2**62), b"x") for k in big])
+        assert store.write("v:3", [(k, -(2**62) - 1, b"y") for k in big]) == 0
+        assert store.write_packed("v:3", big, [2**62] * 100, b"z" * 100, 1) == 100
+        assert store.read("v:3", big[:2]) == [(2**62, b"z"), (2**62, b"z")]

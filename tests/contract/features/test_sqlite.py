@@ -37,3 +37,30 @@ class TestSqliteOnlineStore(OnlineStoreContract):
             assert got == [(i, b"x") for i in range(100)]
         finally:
             s.close()
+
+    def test_tables_of_the_integer_time_format_are_converted(self, tmp_path: Path) -> None:
+        import sqlite3
+
+        from shipyard.features.backends.sqlite import _Sql
+
+        table = _Sql.of("v:1").table
+        conn = sqlite3.connect(tmp_path / "o.db")
+        conn.execute(
+            f"CREATE TABLE {table} (k TEXT PRIMARY KEY, ts INTEGER NOT NULL, v BLOB NOT NULL) "
+            "WITHOUT ROWID"
+        )
+        conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", [("a", 5, b"x"), ("b", -3, b"y")])
+        conn.commit()
+        conn.close()
+        s = SqliteOnlineStore(tmp_path / "o.db")
+        try:
+            assert s.read("v:1", ["a", "b"]) == [(5, b"x"), (-3, b"y")]
+            assert s.write("v:1", [("a", 4, b"old"), ("b", -2, b"new")]) == 1
+            assert s.read("v:1", ["a", "b"]) == [(5, b"x"), (-2, b"new")]
+        finally:
+            s.close()
+        again = SqliteOnlineStore(tmp_path / "o.db")  # converted once
+        try:
+            assert again.read_one("v:1", "a") == (5, b"x")
+        finally:
+            again.close()
