@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipyard._internal.service import Service
-from shipyard.catalog.changes import ChangeFeed
+from shipyard.catalog.changes import ChangeFeed, feed_for
 from shipyard.errors import NotFound
 from shipyard.features import registry
 from shipyard.features.backends.base import OnlineStore, create_online_store
@@ -38,12 +38,7 @@ class FeatureServiceBase(Service):
 
     def _changes(self) -> ChangeFeed:
         """Tells whether any process changed a definition since a plan was built."""
-        shared = self._shared()
-        feed = shared.get("changes")
-        if feed is None:
-            feed = shared["changes"] = ChangeFeed(self._ctx.db)
-            self._ctx.extras.setdefault("_closers", []).append(feed.close)
-        return feed
+        return feed_for(self._ctx)
 
     def _invalidate(self) -> None:
         self._shared()["plans"] = {}

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from shipyard._internal.service import ServiceContext
+from shipyard.catalog.changes import feed_for
 from shipyard.security.models import ALL_TEAMS, Principal, Role
 from shipyard.serving.backends.base import FeatureLookup, ModelSource
 from shipyard.serving.predlog import PredictionLogger, lake_writer
@@ -54,6 +55,8 @@ def runtime_for(
             features = FeatureStoreLookup(internal)
         deployments = CatalogDeployments(internal)
         logger = PredictionLogger(lake_writer(internal), interval=log_interval)
+        feed = feed_for(internal)
+        options.setdefault("watch", lambda: feed.fingerprint(("deployment",)))
         runtime = ServingRuntime(
             fetch=deployments.fetch,
             list_versions=deployments.versions,

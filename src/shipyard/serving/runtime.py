@@ -4,7 +4,9 @@ One ``ServingRuntime`` per process (kept in ``ctx.extras``). It asks the catalog
 nothing per request: deployments are cached and a background thread refreshes
 them (and re-resolves aliases) every ``refresh_interval`` seconds, swapping in a
 new snapshot only once its models are loaded, so no request waits for a load or
-fails during a swap.
+fails during a swap. Between those, the thread checks ``watch`` (the catalog's
+change feed for deployments: microseconds, no query) every ``watch_interval``
+seconds and refreshes at once when a deployment changed in any process.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +106,8 @@ class ServingRuntime:
         features: FeatureLookup | None,
         sink: RecordSink | None = None,
         refresh_interval: float = 1.0,
+        watch: Callable[[], Hashable | None] | None = None,
+        watch_interval: float = 0.05,
     ) -> None:
         self._fetch = fetch
         self._list_versions = list_versions
@@ -111,6 +115,8 @@ class ServingRuntime:
         self._lookup = features
         self.sink = sink
         self.refresh_interval = refresh_interval
+        self._watch = watch
+        self.watch_interval = watch_interval
         self.stats = StatsBook()
         self._active: dict[str, ActiveDeployment] = {}
         self._models: dict[ResolvedModel, LoadedModel] = {}
@@ -236,11 +242,24 @@ class ServingRuntime:
             self._refresher.start()
 
     def _refresh_loop(self) -> None:
-        while not self._stop.wait(self.refresh_interval):
+        watch = self._watch
+        tick = min(self.watch_interval, self.refresh_interval) if watch else self.refresh_interval
+        seen = watch() if watch else None
+        due = time.monotonic() + self.refresh_interval
+        while not self._stop.wait(tick):
             try:
-                self.refresh()
-                for hook in list(self.tick_hooks):
-                    hook()
+                now = time.monotonic()
+                if now >= due:  # the full tick: aliases, canary checks
+                    due = now + self.refresh_interval
+                    seen = watch() if watch else None
+                    self.refresh()
+                    for hook in list(self.tick_hooks):
+                        hook()
+                elif watch is not None:
+                    current = watch()  # read before the refresh: a change during it shows next
+                    if current is not None and current != seen:
+                        seen = current
+                        self.refresh()
             except Exception:  # the loop must outlive any one failure
                 log.exception("serving refresh tick failed")
 

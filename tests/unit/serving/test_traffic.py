@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -131,3 +132,36 @@ def test_changes_from_another_process_are_picked_up_by_refresh(
         assert "churn" not in runtime.cached()
     finally:
         other.close()
+
+
+def test_another_process_change_is_served_without_waiting_for_the_refresh_tick(
+    project_dir: Any, models: MemoryModels, features: Any
+) -> None:
+    """The runtime's change-feed watch swaps a deployment changed elsewhere at once,
+    long before its (here 60-second) full refresh."""
+    served = Platform.open(project_dir)
+    other = Platform.open(project_dir)  # its own runtime, like another worker
+    try:
+        runtime_for(
+            served.context, models=models, features=features, refresh_interval=60,
+            watch_interval=0.01, log_interval=0,
+        )  # fmt: skip
+        runtime_for(other.context, models=models, features=features, refresh_interval=0)
+        models.add("churn", Proba(train("logreg")))
+        models.add("churn", Proba(train("tree")))
+        served.catalog.register_asset("model:churn@1")
+        served.catalog.register_asset("model:churn@2")
+        _deploy(served, [Variant(name="a", model="churn/1", weight=100)])
+        assert served.serving.predict("churn", [{"customer_id": 1}]).model_version == "churn/1"
+        time.sleep(0.05)  # the watcher thread has started and seen the current state
+        other.serving.update_deployment("churn", variants=[Variant(name="b", model="churn/2")])
+        deadline = time.monotonic() + 5
+        version = "churn/1"
+        while version == "churn/1" and time.monotonic() < deadline:
+            version = served.serving.predict("churn", [{"customer_id": 1}]).model_version
+            time.sleep(0.005)
+        assert version == "churn/2"
+        assert time.monotonic() < deadline - 4  # within a second, not at the 60 s tick
+    finally:
+        other.close()
+        served.close()
