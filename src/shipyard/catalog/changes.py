@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -101,18 +101,17 @@ class ChangeFeed:
             self._signal.close()
 
 
-class _Signal:
+class _Signal(Protocol):
     def stamp(self, kinds: tuple[str, ...]) -> Hashable:
-        raise NotImplementedError
+        """A value that moves whenever an asset of ``kinds`` may have changed (cheap)."""
 
     def query(self, kinds: tuple[str, ...]) -> Hashable:
-        raise NotImplementedError
+        """The fingerprint itself (a query)."""
 
-    def close(self) -> None:
-        raise NotImplementedError
+    def close(self) -> None: ...
 
 
-class _SqliteSignal(_Signal):
+class _SqliteSignal:
     def __init__(self, db: Database) -> None:
         self._db = db
         path = db.engine.url.database
@@ -142,7 +141,7 @@ class _SqliteSignal(_Signal):
             self._conn.close()
 
 
-class _PostgresSignal(_Signal):
+class _PostgresSignal:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._seen: dict[str, int] = {}  # kind -> notices received

@@ -120,9 +120,10 @@ def view_sql(
     lo, hi = _bounds(entity, vq)
     if filter_created and vq.view.created_timestamp_field is not None:
         return _band_sql(vq, lo, hi, filter_created=True)
-    if _band_pays(con, vq, source_sql(vq, "__src", lo=lo, hi=hi)):
+    src = source_sql(vq, "__src", lo=lo, hi=hi)
+    if _band_pays(con, vq, src):
         return _band_sql(vq, lo, hi, filter_created=False)
-    return _asof_sql(vq, source_sql(vq, "__src", lo=lo, hi=hi))
+    return _asof_sql(vq, src)
 
 
 def _bounds(entity: pa.Table, vq: ViewQuery) -> tuple[str | None, str | None]:

@@ -175,7 +175,7 @@ class SqliteOnlineStore(OnlineStore):
         )
         rows = conn.execute(f"SELECT k, ts, v FROM {old} ORDER BY k")
         while chunk := rows.fetchmany(_BULK):
-            self._writer.executemany(
+            conn.executemany(
                 f'INSERT INTO "{name}" VALUES (?, ?, ?)', [(k, ts_bytes(t), v) for k, t, v in chunk]
             )
         conn.execute(f"DROP TABLE {old}")
@@ -283,7 +283,7 @@ class SqliteOnlineStore(OnlineStore):
             row = conn.execute(one, (key,)).fetchone()
         except sqlite3.OperationalError as exc:
             return self._missing(exc)
-        return None if row is None else (int.from_bytes(row[0], "big") - _BIAS, row[1])
+        return None if row is None else (ts_int(row[0]), row[1])
 
     @staticmethod
     def _missing(exc: sqlite3.OperationalError) -> None:
