@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.governance.models import AuditRecord
+from shipyard.governance.models import AuditRecord, ChainReport
 
 router = APIRouter(tags=["audit"])
 
@@ -36,3 +36,9 @@ def list_audit(
         page_size=page_size,
         page_token=page_token,
     )
+
+
+@router.api_route("/audit/verify", methods=["GET", "POST"])
+def verify_audit(platform: Caller) -> ChainReport:
+    """Walk the audit log's hash chain (admins); ``ok`` false names the first bad row."""
+    return platform.audit.verify()
