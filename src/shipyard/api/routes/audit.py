@@ -38,7 +38,8 @@ def list_audit(
     )
 
 
-@router.api_route("/audit/verify", methods=["GET", "POST"])
+@router.get("/audit/verify", operation_id="verify_audit_get")
+@router.post("/audit/verify", operation_id="verify_audit")
 def verify_audit(platform: Caller) -> ChainReport:
     """Walk the audit log's hash chain (admins); ``ok`` false names the first bad row."""
     return platform.audit.verify()
