@@ -208,3 +208,21 @@ def test_reconcile_all_finds_a_table_behind_without_a_marker(
         viewer = p.security.create_principal("vera", role="viewer")
         with pytest.raises(PermissionDenied):
             p.as_principal(viewer).lake.reconcile(all_tables=True)
+
+
+def test_an_http_write_retried_with_its_batch_id_lands_once(platform: Platform) -> None:
+    from starlette.testclient import TestClient
+
+    from shipyard.api.app import create_app
+
+    token = platform.security.create_token(name="t").token
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(platform)) as client:
+        for _ in range(2):
+            r = client.post(
+                "/api/v1/lake/tables/gold.kpis/rows",
+                json={"records": ROWS, "batch_id": "http-1"},
+                headers=headers,
+            )
+            assert r.status_code == 200 and r.json()["version"] == 0, r.text
+    assert platform.lake.read("gold.kpis").num_rows == 2
