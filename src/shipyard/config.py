@@ -35,6 +35,9 @@ class LakeSettings(_Section):
     #: Folder or ``s3://bucket/prefix``; empty means ``<home>/lake``.
     root: str | None = None
     storage_options: dict[str, str] = Field(default_factory=dict)
+    #: Seconds a lake write waits for the catalog after its Delta commit before it
+    #: answers 503 (the commit is then recorded as recovered on the next lake use).
+    catalog_wait: float = Field(default=5.0, gt=0)
 
 
 class OnlineSettings(_Section):

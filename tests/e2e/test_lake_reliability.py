@@ -140,8 +140,15 @@ def test_killed_ingest_then_rerun(project_dir: Path, tmp_path: Path, where: str)
         if where == "mid-ingest":
             assert not storage.exists("bronze.orders")  # nothing committed
         else:
-            assert storage.open("bronze.orders").version() == 0  # committed, not catalogued
-            assert not p.catalog.search(kind="table").items
+            assert storage.open("bronze.orders").version() == 0  # committed before the kill
+            # ... and recorded on open, marked recovered and audited (issue #10, finding 11)
+            recovered = p.catalog.get_asset("table:bronze.orders").properties["recovered"]
+            assert recovered == {"version": 0, "action": "lake.ingest", "batch_id": None}
+            audit = p.audit.list_records(action="lake.write.recovered").items
+            assert {a.asset for a in audit} == {
+                "table:bronze.orders@0",
+                "table:bronze.orders__quarantine@0",
+            }
         r = p.lake.ingest("bronze.orders", csv_path)
         assert r.skipped == (where == "before-catalog")
         info = p.lake.get_table("bronze.orders")

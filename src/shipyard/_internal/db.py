@@ -175,6 +175,8 @@ class Database:
                         yield conn
         except IntegrityError as exc:
             raise AlreadyExists(f"already exists: {_integrity_detail(exc)}") from None
+        except DataError as exc:
+            raise InvalidArgument(f"invalid value: {_integrity_detail(exc)}") from None
         except OperationalError as exc:
             raise self.unavailable(exc) from None
 

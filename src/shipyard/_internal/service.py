@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from shipyard.errors import PermissionDenied, ShipyardError
+from shipyard.errors import BackendUnavailable, PermissionDenied, ShipyardError
 from shipyard.security.models import Permission, Principal
 
 if TYPE_CHECKING:
@@ -117,17 +117,20 @@ class ServiceContext:
         team: str,
         asset: str | None = None,
         permission: Permission = Permission.WRITE,
+        wait: float | None = None,
     ) -> Iterator[Mutation]:
         """Authorize, run the change in one transaction, and audit it in that transaction.
 
         A failure rolls the change back and is audited on its own with the error code.
+        ``wait``: give up after this many seconds if another writer holds the catalog
+        (``BackendUnavailable``) instead of the catalog's busy timeout.
         """
         self.require(permission, team, action=action, asset=asset)
         nested = _IN_MUTATION.get()
         token = _IN_MUTATION.set(True)
         failure: tuple[dict[str, Any] | None, str] | None = None
         try:
-            with self.db.begin() as conn:
+            with self.db.begin() if wait is None else self.db.begin_nowait(wait) as conn:
                 m = Mutation(conn=conn, asset=asset)
                 yield m
                 self.audit.write(
@@ -158,8 +161,11 @@ class ServiceContext:
                         self._audit_denied(pending)
 
     def _audit_failure(self, action: str, team: str, asset: str | None, code: str) -> None:
+        # A catalog that just failed to answer would make this record wait the whole
+        # busy timeout again (a locked SQLite: 30 s more): try it briefly.
+        unavailable = code == BackendUnavailable.code
         try:
-            with self.db.begin() as conn:
+            with self.db.begin_nowait(0.5) if unavailable else self.db.begin() as conn:
                 self.audit.write(
                     conn,
                     principal=self.principal.name,

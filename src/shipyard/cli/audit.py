@@ -1,4 +1,4 @@
-"""`shipyard audit list`"""
+"""`shipyard audit list`, `shipyard audit verify`"""
 
 from __future__ import annotations
 
@@ -40,3 +40,24 @@ def list_audit(
     print_table(rows, ["id", "ts", "principal", "action", "asset", "outcome"])
     if page.next_page_token:
         console.print(f"[dim]more: --limit {limit * 2} or the JSON next_page_token[/dim]")
+
+
+@app.command("verify")
+def verify_audit(as_json: bool = JsonOption) -> None:
+    """Check the audit log's hash chain; exit 1 at the first edited, deleted,
+    inserted or reordered row."""
+    report = platform().audit.verify()
+    if as_json:
+        print_json(report)
+    elif report.problem is None:
+        console.print(
+            f"audit log intact: {report.rows_checked} rows, head {report.head_id} "
+            f"{report.head_hash}"
+        )
+    else:
+        console.print(
+            f"[red]audit log broken at row {report.problem.id} ({report.problem.kind}):[/red] "
+            f"{report.problem.message} ({report.rows_checked} rows verified before it)"
+        )
+    if not report.ok:
+        raise typer.Exit(1)

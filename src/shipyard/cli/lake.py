@@ -175,6 +175,24 @@ def history(
     )
 
 
+@lake_app.command("reconcile")
+def reconcile(
+    all_tables: bool = typer.Option(
+        False, "--all", help="Compare every table's Delta version with the catalog (admins)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Record lake commits the catalog missed (a write that crashed or met a locked
+    catalog after its Delta commit): marked recovered and audited."""
+    found = platform().lake.reconcile(all_tables=all_tables)
+    if as_json:
+        print_json(found)
+    elif not found:
+        console.print("the catalog has every lake commit")
+    for r in [] if as_json else found:
+        console.print(f"{r.table}: recorded version(s) {r.versions} as recovered")
+
+
 @lake_app.command("restore")
 def restore(
     table: str = typer.Argument(...),

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from shipyard._internal.paging import Page
 from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageGraph
 from shipyard.client.http import HttpTransport
-from shipyard.governance.models import AuditRecord
+from shipyard.governance.models import AuditRecord, ChainReport
 from shipyard.security.models import NewToken, Principal, Role, TokenInfo
 
 API = "/api/v1"
@@ -193,6 +193,9 @@ class RemoteAuditService:
             page_token=page_token,
         )
         return Page[AuditRecord].model_validate(data)
+
+    def verify(self) -> ChainReport:
+        return ChainReport.model_validate(self._http.post(f"{API}/audit/verify", {}))
 
 
 class RemotePlatform:

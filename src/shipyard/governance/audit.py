@@ -1,4 +1,8 @@
-"""The audit log: written by the service layer, in the transaction of the change."""
+"""The audit log: written by the service layer, in the transaction of the change.
+
+Every row is appended to a hash chain (``governance/chain.py``): the writer locks
+the tail, links to the last row's hash and stores its own.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc, utcnow
+from shipyard.governance import chain
 from shipyard.governance.models import AuditRecord
 from shipyard.governance.tables import audit_log
 
@@ -25,15 +30,20 @@ class SqlAuditLog:
         team: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
+        fields: dict[str, Any] = {
+            "ts": utcnow(),
+            "principal": principal,
+            "action": action,
+            "asset": asset,
+            "team": team,
+            "outcome": outcome,
+            "details": details or {},
+        }
+        chain.lock_tail(conn)
+        prev = chain.tail_hash(conn)
         conn.execute(
             audit_log.insert().values(
-                ts=utcnow(),
-                principal=principal,
-                action=action,
-                asset=asset,
-                team=team,
-                outcome=outcome,
-                details=details or {},
+                **fields, prev_hash=prev, row_hash=chain.row_hash(prev, **fields)
             )
         )
 

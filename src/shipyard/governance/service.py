@@ -7,7 +7,8 @@ from datetime import datetime
 from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.service import Service
 from shipyard.errors import InvalidArgument
-from shipyard.governance.models import AuditRecord
+from shipyard.governance import chain
+from shipyard.governance.models import AuditRecord, ChainReport
 from shipyard.security.models import ALL_TEAMS, Permission
 
 #: How an audited call ended.
@@ -74,3 +75,17 @@ class AuditService(Service):
                 limit=page_size + 1,
             )
         return page_of(rows, offset, page_size)
+
+    def verify(self) -> ChainReport:
+        """Walk the audit log's hash chain and report the first row that breaks it.
+
+        Returns:
+            ``ok`` with the rows checked and the head (last id and hash), or the first
+            edited, deleted, inserted or reordered row (``problem``: id, kind, message).
+
+        Raises:
+            PermissionDenied: the caller is not an admin (audited).
+        """
+        self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="audit.verify")
+        with self._ctx.db.connect() as conn:
+            return chain.verify(conn)

@@ -1,4 +1,4 @@
-"""Governance schema: the audit log."""
+"""Governance schema: the audit log (hash-chained, see ``governance/chain.py``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ audit_log = sa.Table(
     sa.Column("team", sa.String(128), nullable=True),
     sa.Column("outcome", sa.String(64), nullable=False),
     sa.Column("details", Json, nullable=False),
+    # The hash chain (governance/chain.py); NULL only in rows written around the log.
+    sa.Column("prev_hash", sa.String(64), nullable=True),
+    sa.Column("row_hash", sa.String(64), nullable=True),
     sa.Index("ix_audit_log_ts", "ts"),
     sa.Index("ix_audit_log_principal", "principal"),
     sa.Index("ix_audit_log_asset", "asset"),

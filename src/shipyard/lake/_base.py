@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -15,15 +16,18 @@ import pyarrow as pa
 import sqlalchemy as sa
 from deltalake import DeltaTable
 
-from shipyard._internal.service import Service
-from shipyard.errors import InvalidArgument, NotFound, ShipyardError
+from shipyard._internal.service import Mutation, Service
+from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
 from shipyard.lake import query, records
-from shipyard.lake.models import TableInfo, parse_table_name
+from shipyard.lake.models import RecoveredWrite, TableInfo, parse_table_name
+from shipyard.lake.pending import Marker, PendingWrites
 from shipyard.lake.storage import DeltaStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.security.models import Permission
 
 EXTRAS_KEY = "lake"
+#: The marker of the write whose Delta work just succeeded, until ``_recording``.
+_PENDING: ContextVar[Marker | None] = ContextVar("shipyard_lake_pending", default=None)
 
 
 class LakeBase(Service):
@@ -53,18 +57,94 @@ class LakeBase(Service):
             return asset.owner
         return owner or self._ctx.default_team
 
+    @property
+    def pending(self) -> PendingWrites:
+        state = self._ctx.extras.setdefault(EXTRAS_KEY, {})
+        if "pending" not in state:
+            state["pending"] = PendingWrites(self._ctx.settings.home_dir / "lake-pending")
+        found: PendingWrites = state["pending"]
+        return found
+
+    def _reconcile_pending(self) -> list[RecoveredWrite]:
+        """Record the writes that died between Delta and the catalog (best effort)."""
+        from shipyard.lake.reconcile import recover_orphans
+
+        return recover_orphans(self)
+
     @contextmanager
-    def _audited(self, action: str, team: str, asset: str) -> Iterator[None]:
-        """Authorize before Delta work; audit a failure of that work."""
+    def _audited(
+        self, action: str, team: str, asset: str, *, batch_id: str | None = None
+    ) -> Iterator[None]:
+        """Authorize before Delta work; audit a failure of that work.
+
+        Leaves a marker of the write (see ``pending.py``) that ``_recording`` removes
+        once the catalog has the write; a write that dies in between is reconciled.
+        """
         self._ctx.require(Permission.WRITE, team, action=action, asset=asset)
+        leftover = _PENDING.get()
+        if leftover is not None:  # Delta work whose catalog record never started
+            _PENDING.set(None)
+            leftover.release(done=False)
+        self._reconcile_pending()
+        marker = self.pending.begin(
+            asset.removeprefix("table:"),
+            team=team,
+            principal=self.principal.name,
+            action=action,
+            batch_id=batch_id,
+        )
+        _PENDING.set(marker)
         try:
             yield
         except ShipyardError as exc:
+            self._drop_pending(marker)
             self._audit_error(action, team, asset, exc.code)
             raise
         except Exception as exc:
+            self._drop_pending(marker)
             self._audit_error(action, team, asset, type(exc).__name__)
             raise
+
+    @staticmethod
+    def _drop_pending(marker: Marker) -> None:
+        # The Delta work failed; it may still have committed part (a table, its
+        # quarantine), so the marker stays for the reconcile to compare versions.
+        _PENDING.set(None)
+        marker.release(done=False)
+
+    def _discard_pending(self) -> None:
+        """The Delta work just audited committed nothing: forget its marker."""
+        marker = _PENDING.get()
+        if marker is not None:
+            _PENDING.set(None)
+            marker.release(done=True)
+
+    @contextmanager
+    def _recording(self, action: str, *, team: str, asset: str) -> Iterator[Mutation]:
+        """The catalog transaction after Delta work (``ctx.mutation``), bounded by
+        ``lake.catalog_wait``; the write's marker goes once it has committed."""
+        marker = _PENDING.get()
+        _PENDING.set(None)
+        wait = self._ctx.settings.lake.catalog_wait
+        try:
+            with self._ctx.mutation(action, team=team, asset=asset, wait=wait) as m:
+                yield m
+        except BackendUnavailable as exc:
+            if marker is not None:
+                marker.release(done=False)
+            raise BackendUnavailable(
+                f"{asset.removeprefix('table:')} is committed in the lake, but the catalog "
+                f"did not take its record within {wait:g} s ({exc.message}); it is recorded "
+                "as recovered on the next lake operation. Retrying with the same batch_id "
+                "does not write the data twice.",
+                table=asset.removeprefix("table:"),
+            ) from None
+        except BaseException:
+            if marker is not None:
+                marker.release(done=False)
+            raise
+        if marker is not None:
+            marker.release(done=True)
 
     def _audit_error(self, action: str, team: str, asset: str, code: str) -> None:
         with self._ctx.db.begin() as conn:

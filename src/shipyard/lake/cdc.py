@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties
+from deltalake import CommitProperties, Transaction
 from deltalake.exceptions import DeltaError
 
 from shipyard.errors import Conflict, InvalidArgument
@@ -23,7 +23,13 @@ from shipyard.lake import query, writes
 from shipyard.lake._base import LakeBase
 from shipyard.lake.casting import new_connection, quote
 from shipyard.lake.models import ChangesResult, parse_table_name
-from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL, DeltaStorage
+from shipyard.lake.storage import (
+    META_BATCH,
+    META_OPERATION,
+    META_PRINCIPAL,
+    TXN_PREFIX,
+    DeltaStorage,
+)
 
 TOMBSTONES = "__tombstones"
 
@@ -55,6 +61,7 @@ def _merge(
     *,
     delete_flag: str | None,
     meta: dict[str, str],
+    keys_applied: list[str] | None = None,
 ) -> dict[str, Any]:
     """MERGE ``source`` into ``name`` (created from its schema if absent)."""
     data = source.drop_columns([delete_flag]) if delete_flag else source
@@ -74,7 +81,10 @@ def _merge(
         cond,
         source_alias="s",
         target_alias="t",
-        commit_properties=CommitProperties(custom_metadata=meta),
+        commit_properties=CommitProperties(
+            custom_metadata=meta,
+            app_transactions=[Transaction(TXN_PREFIX + k, 1) for k in keys_applied or []] or None,
+        ),
     )
     cols = {c: f"s.{quote(c)}" for c in data.column_names}
     try:
@@ -100,7 +110,13 @@ def apply(
     op_column: str,
     delete_value: str,
     principal: str,
+    batch_id: str | None = None,
 ) -> ChangesResult:
+    done = _already_applied(storage, name, batch_id)
+    if done is not None:
+        return ChangesResult(
+            table=name, version=done, inserted=0, updated=0, deleted=0, ignored=feed.num_rows
+        )
     missing = [c for c in [*keys, seq, op_column] if c not in feed.column_names]
     if missing:
         raise InvalidArgument(
@@ -113,13 +129,24 @@ def apply(
     )
     body = latest.drop_columns([op_column]).append_column("__delete", is_delete)
     meta = {META_PRINCIPAL: principal, META_OPERATION: "apply_changes"}
+    if batch_id:
+        meta[META_BATCH] = batch_id
     tomb = name + TOMBSTONES
     if storage.exists(tomb):
         body = _drop_buried(storage, tomb, body, keys, seq)
     deletes = body.filter(body.column("__delete")).select([*keys, seq])
     if deletes.num_rows:
         _merge(storage, tomb, deletes, keys, seq, delete_flag=None, meta=meta)
-    metrics = _merge(storage, name, body, keys, seq, delete_flag="__delete", meta=meta)
+    metrics = _merge(
+        storage,
+        name,
+        body,
+        keys,
+        seq,
+        delete_flag="__delete",
+        meta=meta,
+        keys_applied=["batch:" + batch_id] if batch_id else None,
+    )
     inserted = int(metrics.get("num_target_rows_inserted", 0))
     updated = int(metrics.get("num_target_rows_updated", 0))
     deleted = int(metrics.get("num_target_rows_deleted", 0))
@@ -131,6 +158,16 @@ def apply(
         deleted=deleted,
         ignored=feed.num_rows - inserted - updated - deleted,
     )
+
+
+def _already_applied(storage: DeltaStorage, name: str, batch_id: str | None) -> int | None:
+    """The version that applied ``batch_id`` to ``name`` already, if one did."""
+    if not batch_id:
+        return None
+    dt = storage.find(name)
+    if dt is None or not storage.applied(dt, "batch:" + batch_id):
+        return None
+    return storage.batch_version(dt, batch_id)
 
 
 def _drop_buried(
@@ -173,6 +210,8 @@ class ChangesMixin(LakeBase):
             keys: the primary key columns.
             sequence_by: orders changes; the highest wins, older ones are ignored.
             operation_column: holds ``delete_value`` for deletes (anything else upserts).
+            batch_id: idempotency key: a feed whose key was already applied is a no-op
+                (its result names the version that applied it).
 
         Returns:
             ChangesResult with the new version and inserted/updated/deleted/ignored counts.
@@ -180,7 +219,6 @@ class ChangesMixin(LakeBase):
         Raises:
             InvalidArgument: missing key/sequence/operation columns or a bad name.
         """
-        del batch_id  # reruns are idempotent by sequence; kept for API symmetry
         parse_table_name(name)
         if not keys:
             raise InvalidArgument("apply_changes needs keys=", table=name)
@@ -191,7 +229,7 @@ class ChangesMixin(LakeBase):
         else:
             feed = writes.to_arrow(changes)
         team = self._team(name, owner)
-        with self._audited("lake.apply_changes", team, f"table:{name}"):
+        with self._audited("lake.apply_changes", team, f"table:{name}", batch_id=batch_id):
             result = apply(
                 self.storage,
                 name,
@@ -201,8 +239,9 @@ class ChangesMixin(LakeBase):
                 op_column=operation_column,
                 delete_value=delete_value,
                 principal=self.principal.name,
+                batch_id=batch_id,
             )
-        with self._ctx.mutation("lake.apply_changes", team=team, asset=f"table:{name}") as m:
+        with self._recording("lake.apply_changes", team=team, asset=f"table:{name}") as m:
             asset = self._record(
                 m.conn, name, team, properties={"cdc": {"keys": keys, "sequence_by": sequence_by}}
             )

@@ -155,7 +155,7 @@ class MaintenanceMixin(LakeBase):
         )
 
     def _maintained(self, name: str, team: str, action: str, details: dict[str, Any]) -> TableInfo:
-        with self._ctx.mutation(action, team=team, asset=f"table:{name}") as m:
+        with self._recording(action, team=team, asset=f"table:{name}") as m:
             asset = self._record(m.conn, name, team)
             m.asset = f"table:{name}@{asset.version}"
             m.details = details

@@ -320,3 +320,13 @@ def table(
         return TableDefinition(function=fn, **fields)
 
     return wrap
+
+
+class RecoveredWrite(BaseModel):
+    """Lake commits the catalog had missed, now recorded (``lake.write.recovered``)."""
+
+    table: str
+    versions: list[int]
+    action: str | None = None
+    principal: str | None = None
+    batch_id: str | None = None

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import sqlalchemy as sa
 
+from shipyard._internal.service import ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.lake import query, records, writes
 from shipyard.lake.cdc import ChangesMixin
@@ -28,6 +29,7 @@ from shipyard.lake.models import (
     parse_table_name,
     quarantine_name,
 )
+from shipyard.lake.reconcile import ReconcileMixin
 from shipyard.lake.tables import lake_definitions
 from shipyard.lake.transforms import TransformsMixin
 from shipyard.security.models import Permission
@@ -35,8 +37,15 @@ from shipyard.security.models import Permission
 EXTRAS_KEY = "lake"
 
 
-class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin):
+class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin, ReconcileMixin):
     """Medallion Delta tables: ingest, define, refresh, query, time travel."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        super().__init__(ctx)
+        state = ctx.extras.setdefault(EXTRAS_KEY, {})
+        if not state.get("reconciled"):  # once per process: one listing of the marker folder
+            state["reconciled"] = True
+            state["recovered_on_open"] = self._reconcile_pending()
 
     # -- ingestion and writes -----------------------------------------------------------
 
@@ -82,7 +91,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
                 f"ingest writes bronze tables; '{name}' is in {layer}", table=name
             )
         team = self._team(name, owner)
-        with self._audited("lake.ingest", team, f"table:{name}"):
+        with self._audited("lake.ingest", team, f"table:{name}", batch_id=batch_id):
             files = resolve(path)
             out = writes.ingest_files(
                 self.storage,
@@ -94,7 +103,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
                 evolve=schema_evolution,
                 principal=self.principal.name,
             )
-        with self._ctx.mutation("lake.ingest", team=team, asset=f"table:{name}") as m:
+        with self._recording("lake.ingest", team=team, asset=f"table:{name}") as m:
             self._record(m.conn, name, team, description=description, tags=tags)
             if out.wrote_quarantine or self.storage.exists(quarantine_name(name)):
                 self._record(m.conn, quarantine_name(name), team)
@@ -158,7 +167,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
         """
         parse_table_name(name)
         team = self._team(name, owner)
-        with self._audited("lake.write", team, f"table:{name}"):
+        with self._audited("lake.write", team, f"table:{name}", batch_id=batch_id):
             tbl = writes.to_arrow(data)
             out = writes.write_table(
                 self.storage,
@@ -170,11 +179,13 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
                 evolve=schema_evolution,
                 principal=self.principal.name,
             )
-        with self._ctx.mutation("lake.write", team=team, asset=f"table:{name}") as m:
+        with self._recording("lake.write", team=team, asset=f"table:{name}") as m:
             asset = self._record(m.conn, name, team, description=description, tags=tags)
             self._edges(m.conn, asset, sources or [], operation, out.version)
             m.asset = f"table:{name}@{out.version}"
             m.details = {"mode": mode, "rows": out.rows_written, "skipped": out.skipped}
+            if out.batch_id:
+                m.details["batch_id"] = out.batch_id
         return self.get_table(name)
 
     # -- reads ------------------------------------------------------------------------

@@ -31,6 +31,9 @@ META_PRINCIPAL = "shipyard.principal"
 META_OPERATION = "shipyard.operation"
 META_SOURCES = "shipyard.sources"
 META_DEFINITION = "shipyard.definition"
+META_BATCH = "shipyard.batch_id"
+#: Commits searched for the one that applied a batch id (only when a retry is skipped).
+BATCH_SCAN = 100
 TXN_PREFIX = "shipyard."
 
 
@@ -110,6 +113,13 @@ class DeltaStorage:
     def applied(self, dt: DeltaTable, key: str) -> bool:
         """Whether a write with idempotency ``key`` was already committed to ``dt``."""
         return dt.transaction_version(TXN_PREFIX + key) is not None
+
+    def batch_version(self, dt: DeltaTable, batch_id: str) -> int:
+        """The version that committed ``batch_id`` (``META_BATCH``; else the latest)."""
+        for entry in dt.history(BATCH_SCAN):
+            if entry.get(META_BATCH) == batch_id and "version" in entry:
+                return int(entry["version"])
+        return dt.version()
 
     def write(
         self,

@@ -51,7 +51,7 @@ class TransformsMixin(LakeBase):
         body = d.model_dump(mode="json")
         if d.function is not None:
             body["function"] = f"{d.function.__module__}:{d.function.__qualname__}"
-        with self._ctx.mutation("lake.define", team=team, asset=f"table:{d.name}") as m:
+        with self._recording("lake.define", team=team, asset=f"table:{d.name}") as m:
             m.conn.execute(sa.delete(lake_definitions).where(lake_definitions.c.name == d.name))
             m.conn.execute(
                 lake_definitions.insert().values(
@@ -127,6 +127,7 @@ class TransformsMixin(LakeBase):
                 self.storage, d, full=full, function=self._functions().get(name)
             )
             if computed is None:
+                self._discard_pending()
                 version = self.storage.open(name).version()
                 return RefreshResult(
                     table=name, version=version, rows_written=0, rows_quarantined=0, mode="noop"
@@ -155,7 +156,7 @@ class TransformsMixin(LakeBase):
         table_dt: DeltaTable,
         quarantine_dt: DeltaTable | None,
     ) -> None:
-        with self._ctx.mutation("lake.refresh", team=team, asset=f"table:{name}") as m:
+        with self._recording("lake.refresh", team=team, asset=f"table:{name}") as m:
             exp = [e.model_dump() for e in r.expectations]
             target = self._record(
                 m.conn,

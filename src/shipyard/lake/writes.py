@@ -25,7 +25,13 @@ from shipyard.lake import schema as schemas
 from shipyard.lake.ingest import FileParser, content_hash, detect_format
 from shipyard.lake.models import BRONZE_COLUMNS, quarantine_name
 from shipyard.lake.spill import BadRows
-from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL, DeltaStorage, arrow_schema
+from shipyard.lake.storage import (
+    META_BATCH,
+    META_OPERATION,
+    META_PRINCIPAL,
+    DeltaStorage,
+    arrow_schema,
+)
 
 #: Table properties of new tables. The change data feed stays off: incremental
 #: refreshes only need appended rows, which deltalake reads from the add actions of
@@ -145,7 +151,7 @@ def _commit_files(
     target = schemas.plan(first.schema, arrow_schema(dt) if dt else None, evolve=evolve, name=name)
     reader = _reader(first, rest, target.target)
     keys = sorted({"batch:" + b for _, b in pending})
-    meta = {META_PRINCIPAL: principal, META_OPERATION: "ingest", "shipyard.batch_id": combined}
+    meta = {META_PRINCIPAL: principal, META_OPERATION: "ingest", META_BATCH: combined}
     written = _counting(reader)
     new = storage.write(
         name,
@@ -376,7 +382,12 @@ def write_table(
     evolve: bool,
     principal: str,
 ) -> Outcome:
-    """Write Arrow data; bronze tables get bookkeeping columns and an idempotent batch id."""
+    """Write Arrow data; bronze tables get bookkeeping columns and an idempotent batch id.
+
+    On every layer, a ``batch_id`` already committed makes the write a no-op that
+    answers the version that committed it (the id is the Delta commit's app
+    transaction, and ``shipyard.batch_id`` in its commit info).
+    """
     if mode not in ("append", "overwrite"):
         raise InvalidArgument("mode must be 'append' or 'overwrite'", mode=mode)
     bronze = name.startswith("bronze.")
@@ -384,7 +395,9 @@ def write_table(
         batch_id = arrow_hash(tbl)
     current = storage.find(name)
     if batch_id and current is not None and storage.applied(current, "batch:" + batch_id):
-        return Outcome(version=current.version(), batch_id=batch_id, skipped=True)
+        return Outcome(
+            version=storage.batch_version(current, batch_id), batch_id=batch_id, skipped=True
+        )
     if bronze:
         tbl = bookkeeping(tbl, at=utcnow(), source=source, batch_id=batch_id or "")
     existing = arrow_schema(current) if current is not None and mode == "append" else None
@@ -402,7 +415,11 @@ def write_table(
         data,
         mode=mode,
         keys=["batch:" + batch_id] if batch_id else (),
-        metadata={META_PRINCIPAL: principal, META_OPERATION: f"write:{mode}"},
+        metadata={
+            META_PRINCIPAL: principal,
+            META_OPERATION: f"write:{mode}",
+            **({META_BATCH: batch_id} if batch_id else {}),
+        },
         schema_mode=schema_mode,
         configuration=TABLE_CONFIG,
     )

@@ -23,6 +23,7 @@ from shipyard.security.models import (
     Role,
     TokenInfo,
 )
+from shipyard.security.refusals import RefusalLimiter
 from shipyard.security.tables import memberships, principals, tokens
 
 TOKEN_PREFIX = "shp_"
@@ -30,6 +31,8 @@ TOKEN_PREFIX = "shp_"
 LAST_USED_EVERY = timedelta(minutes=1)
 
 log = logging.getLogger("shipyard.security")
+#: ``ServiceContext.extras`` key of the per-process refused-token limiter.
+REFUSALS_KEY = "security.refusals"
 
 #: Token -> principal -> memberships in one statement; ``token_hash`` is unique (indexed).
 _AUTH_QUERY = (
@@ -149,27 +152,33 @@ class SecurityService(Service):
         first = rows[0]
         now = utcnow()
         if first.revoked_at is not None:
-            self._refuse(first, "revoked")
+            self._refuse(first, "revoked", now)
         if first.expires_at is not None and as_utc(first.expires_at) <= now:
-            self._refuse(first, "expired")
+            self._refuse(first, "expired", now)
         if first.last_used_at is None or as_utc(first.last_used_at) < now - LAST_USED_EVERY:
             self._touch(first.token_id, now)
         roles = {r.team: Role(r.role) for r in rows if r.team is not None}
         return Principal(id=first.principal_id, name=first.name, kind=first.kind, roles=roles)
 
-    def _refuse(self, row: sa.Row[Any], reason: str) -> NoReturn:
-        try:
-            with self._ctx.db.begin() as conn:
-                self._ctx.audit.write(
-                    conn,
-                    principal=row.name,
-                    action="security.authenticate",
-                    outcome="denied",
-                    asset=f"principal:{row.name}",
-                    details={"reason": f"token {reason}", "token_id": row.token_id},
-                )
-        except (ShipyardError, SQLAlchemyError):
-            log.exception("could not audit a refused token")
+    def _refuse(self, row: sa.Row[Any], reason: str, now: datetime) -> NoReturn:
+        # One record per token per window, carrying how many refusals went unrecorded.
+        limiter = self._ctx.extras.setdefault(REFUSALS_KEY, RefusalLimiter())
+        suppressed = limiter.admit(row.token_id, now)
+        if suppressed is not None:
+            details = {"reason": f"token {reason}", "token_id": row.token_id}
+            try:
+                with self._ctx.db.begin() as conn:
+                    self._ctx.audit.write(
+                        conn,
+                        principal=row.name,
+                        action="security.authenticate",
+                        outcome="denied",
+                        asset=f"principal:{row.name}",
+                        details={**details, "suppressed": suppressed} if suppressed else details,
+                    )
+            except (ShipyardError, SQLAlchemyError):
+                limiter.failed(row.token_id, suppressed)
+                log.exception("could not audit a refused token")
         raise Unauthenticated(f"token has {'been revoked' if reason == 'revoked' else reason}")
 
     def _touch(self, token_id: str, now: datetime) -> None:

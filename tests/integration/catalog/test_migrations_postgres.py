@@ -28,3 +28,33 @@ def test_platform_upgrade_on_empty_postgres_matches_metadata(pg_url: str) -> Non
         assert schema_diff(db) == []
     finally:
         db.dispose()
+
+
+def test_core_0002_chains_the_audit_rows_postgres_already_holds(pg_url: str) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    from shipyard.catalog.migrate import alembic_config
+    from shipyard.governance.chain import GENESIS, verify
+
+    command.upgrade(alembic_config(pg_url), "core_0001")  # the schema before the chain
+    db = Database(pg_url)
+    try:
+        with db.begin() as conn:
+            for i in range(3):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO audit_log (ts, principal, action, outcome, details) "
+                        "VALUES (now(), 'p', 'a', 'ok', CAST(:d AS jsonb))"
+                    ),
+                    {"d": f'{{"i": {i}, "f": 2.0, "s": "\\u00e9"}}'},
+                )
+        upgrade(db)
+        assert schema_diff(db) == []
+        with db.connect() as conn:
+            report = verify(conn)
+            first = conn.execute(sa.text("SELECT prev_hash FROM audit_log ORDER BY id")).first()
+        assert report.ok and report.rows_checked == 3
+        assert first is not None and first[0] == GENESIS
+    finally:
+        db.dispose()

@@ -101,6 +101,8 @@ def test_security_and_audit_round_trip(
     assert [r.action for r in all_records.items] == ["security.authenticate"]
     since = admin.audit.list_records(since=platform.audit.list_records().items[0].ts)
     assert len(since.items) >= 1
+    report = admin.audit.verify()
+    assert report.ok and report.rows_checked == platform.audit.verify().rows_checked > 5
 
 
 def test_errors_come_back_as_the_same_types(

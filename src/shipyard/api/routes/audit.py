@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.governance.models import AuditRecord
+from shipyard.governance.models import AuditRecord, ChainReport
 
 router = APIRouter(tags=["audit"])
 
@@ -36,3 +36,10 @@ def list_audit(
         page_size=page_size,
         page_token=page_token,
     )
+
+
+@router.get("/audit/verify", operation_id="verify_audit_get")
+@router.post("/audit/verify", operation_id="verify_audit")
+def verify_audit(platform: Caller) -> ChainReport:
+    """Walk the audit log's hash chain (admins); ``ok`` false names the first bad row."""
+    return platform.audit.verify()
