@@ -117,6 +117,13 @@ for _module in REGISTRARS:
     importlib.import_module(_module).register(app)
 
 
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """Some libraries put whole data structures in their messages: one short line."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run one command; a mistake prints one line and exits non-zero."""
     sys.exit(run(argv))
@@ -142,7 +149,7 @@ def run(argv: list[str] | None = None) -> int:
         if _common.state.debug:
             raise
         err_console.print(
-            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)",
+            f"error: unexpected {type(exc).__name__}: {_first_line(exc)} (rerun with --debug)",
             markup=False,
             highlight=False,
             soft_wrap=True,
