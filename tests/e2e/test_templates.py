@@ -3,6 +3,7 @@ and runs end to end with its one command (issue #12 item 9)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -95,6 +96,10 @@ def test_the_churn_template_model_exports_to_onnx(tmp_path: Path) -> None:
     proc = shipyard("-C", str(project), "models", "export", "churn@live")
     assert proc.returncode == 0, proc.stderr
     assert "skl2onnx" in proc.stdout and (project / ".shipyard/exports/churn.v1.onnx").exists()
+    out = project / "deployed.onnx"
+    proc = shipyard("-C", str(project), "deployments", "export", "churn", "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["model_version"] == "churn/1" and out.exists()
 
 
 def test_blank_template(tmp_path: Path) -> None:
