@@ -105,6 +105,16 @@ def test_tree_ensembles_export_with_parity(project_dir: Path, tmp_path: Path) ->
             RandomForestClassifier(n_estimators=20, max_depth=5, random_state=0),
         ):
             _check(p, _register(p, model.fit(frame[FEATURES], y), frame), frame, tmp_path)
+        # LightGBM as the last step of a scikit-learn pipeline (onnxmltools' converter
+        # registered with skl2onnx)
+        import lightgbm
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        pipe = make_pipeline(
+            StandardScaler(), lightgbm.LGBMClassifier(n_estimators=20, num_leaves=8, verbose=-1)
+        )
+        _check(p, _register(p, pipe.fit(frame[FEATURES], y), frame), frame, tmp_path)
         reg = HistGradientBoostingRegressor(max_iter=50).fit(frame[FEATURES], y * 3.0 + frame.f1)
         with p.tracking.start_run(experiment="churn") as run:
             run.log_model(reg, "model", input_example=frame[FEATURES].head(20))
