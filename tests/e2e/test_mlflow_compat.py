@@ -152,3 +152,22 @@ def test_mlflow_loads_a_model_logged_by_shipyard(
         p.registry.set_alias("sdkchurn", "challenger", 1)
     loaded = mlflow.pyfunc.load_model("models:/sdkchurn@challenger")
     assert np.array_equal(np.asarray(loaded.predict(X.head(5))), model.predict(X.head(5)))
+
+
+def test_log_model_does_not_duplicate_the_run_metric_history(
+    client: Any, server: Any, data: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    """MLflow 3 re-sends the run's metrics with a ``model_id`` when a model is logged
+    (issue #12 item 1): they belong to the logged model, not to the run's history again."""
+    X, y = data
+    mlflow.set_experiment("mlflow-history")
+    model = LogisticRegression().fit(X, y)
+    with mlflow.start_run() as run:
+        for step in range(30):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        info = mlflow.sklearn.log_model(model, name="model", input_example=X.head(3))
+        mlflow.log_metric("acc", 0.9, model_id=info.model_id)
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert [m.step for m in history] == list(range(30))
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "acc")] == [0]
+    assert client.get_run(run.info.run_id).data.metrics["loss"] == pytest.approx(1 / 30)

@@ -47,23 +47,36 @@ def _root(
 
 
 @app.command("init")
-def init(directory: Path = typer.Argument(Path("."), help="Folder to initialise.")) -> None:
-    """Create a project: shipyard.yaml and the .shipyard/ home."""
+def init(
+    directory: Path = typer.Argument(Path("."), help="Folder to initialise."),
+    template: str = typer.Option(
+        None, "--template", "-t", help="Lay out a working project: churn, recommender or blank."
+    ),
+    list_templates: bool = typer.Option(
+        False, "--list-templates", help="List the templates and exit."
+    ),
+) -> None:
+    """Create a project: shipyard.yaml and the .shipyard/ home (and a template's files)."""
+    from shipyard import templates
     from shipyard.platform import Platform
 
-    directory.mkdir(parents=True, exist_ok=True)
+    if list_templates:
+        for t in templates.list_templates():
+            typer.echo(f"{t.name:<12} {t.description}")
+        return
+    written = templates.lay_out(template, directory) if template else []
     cfg = directory / "shipyard.yaml"
     if not cfg.exists():
-        cfg.write_text(
-            "# Shipyard project settings; SHIPYARD_* environment variables override them.\n"
-            f"project: {directory.resolve().name}\n"
-            "# catalog:\n#   url: postgresql://user@host:5432/db\n"
-            "# online:\n#   backend: redis\n#   url: redis://127.0.0.1:6379/0\n"
-        )
+        directory.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(templates.settings_file(directory.resolve().name))
     p = Platform.open(directory)
     console.print(f"initialised project [bold]{p.settings.project}[/bold] in {directory.resolve()}")
     console.print(f"platform home: {p.settings.home_dir}")
-    console.print("next: shipyard tokens create, then shipyard serve (see docs/quickstart.md)")
+    if written:
+        console.print(f"template {template}: {len(written)} files; see README.md")
+        console.print(f"next: cd {directory} && python run.py", markup=False)
+    else:
+        console.print("next: shipyard tokens create, then shipyard serve (see docs/quickstart.md)")
 
 
 @app.command("serve")
@@ -117,6 +130,13 @@ for _module in REGISTRARS:
     importlib.import_module(_module).register(app)
 
 
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """Some libraries put whole data structures in their messages: one short line."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run one command; a mistake prints one line and exits non-zero."""
     sys.exit(run(argv))
@@ -142,7 +162,7 @@ def run(argv: list[str] | None = None) -> int:
         if _common.state.debug:
             raise
         err_console.print(
-            f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)",
+            f"error: unexpected {type(exc).__name__}: {_first_line(exc)} (rerun with --debug)",
             markup=False,
             highlight=False,
             soft_wrap=True,

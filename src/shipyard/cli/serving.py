@@ -337,6 +337,27 @@ def export(
     )
 
 
+@deployments.command("export")
+def export_deployment(
+    name: str = typer.Argument(..., help="The deployment whose model to export."),
+    format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Where to write the file."),
+    tolerance: float = typer.Option(1e-4, help="Largest allowed output difference."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Export the model a deployment serves (its main variant) for the edge (ONNX)."""
+    r = platform().serving.export_deployment(
+        name, format=format, tolerance=tolerance, output=str(output) if output else None
+    )
+    if as_json:
+        print_json(r)
+        return
+    console.print(
+        f"exported {r.model_version} to {r.path} ({r.size_bytes} bytes, {r.converter}); "
+        f"max |diff| {r.max_abs_diff:.2e} on {r.rows_checked} rows; recorded as {r.asset}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root `shipyard` app.
 

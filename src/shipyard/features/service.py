@@ -31,13 +31,18 @@ class FeatureService(OfflineMixin, OnlineMixin, FeatureServiceBase):
     def plan(self, objects: Iterable[Any], *, prune: bool = False) -> Plan:
         """What ``apply(objects)`` would create, update or (with ``prune``) delete.
 
+        A view whose source table does not exist yet (a project whose lake is not
+        built) is planned with a note; ``apply`` refuses it.
+
         Raises:
             InvalidArgument: a definition is malformed or refers to something undefined.
         """
         self._ctx.require(Permission.READ, self._ctx.default_team, action="features.plan")
-        return self._plan(list(objects), prune=prune)[0]
+        return self._plan(list(objects), prune=prune, preview=True)[0]
 
-    def _plan(self, objs: list[Any], *, prune: bool) -> tuple[Plan, Definitions, Definitions]:
+    def _plan(
+        self, objs: list[Any], *, prune: bool, preview: bool = False
+    ) -> tuple[Plan, Definitions, Definitions]:
         with self._ctx.db.connect() as conn:
             current = registry.load(conn, self._ctx.catalog)
             deployments = _deployments(conn)
@@ -50,6 +55,9 @@ class FeatureService(OfflineMixin, OnlineMixin, FeatureServiceBase):
                 view = after.views[change.name]
                 if isinstance(view.source, PushSource) and not self._lake.exists(view.source_table):
                     continue  # the first push creates the table
+                if preview and not self._lake.exists(view.source_table):
+                    change.diff.append(f"source table {view.source_table} is not built yet")
+                    continue
                 table = self._lake.open(view.source_table)
                 check_source(view, table.schema, after.join_keys(view))
         return plan, current, after

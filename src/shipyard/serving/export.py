@@ -9,7 +9,9 @@ it stored as an artifact of the version's run and cataloged as
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,10 @@ from shipyard.security.models import Permission
 FORMATS = ("onnx",)
 #: The highest opset every converter here supports (onnxmltools: 15).
 TARGET_OPSET = 15
+#: The ``ai.onnx.ml`` opset onnxmltools' LightGBM and XGBoost converters support.
+ML_OPSET = 3
+
+log = logging.getLogger(__name__)
 
 
 class ExportResult(BaseModel):
@@ -39,52 +45,152 @@ class ExportResult(BaseModel):
     size_bytes: int
 
 
-def _convert(model: Any, n_features: int) -> tuple[bytes, str]:
-    kind = type(model).__module__.split(".")[0]
-    if kind == "lightgbm":
-        import onnxmltools
-        from onnxmltools.convert.common.data_types import FloatTensorType
+def _short(exc: BaseException) -> str:
+    """The first line of an exception, at most 300 characters: converters put whole
+    graphs and attribute arrays in their messages."""
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else ""
+    line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+    return line if len(line) <= 300 else line[:297] + "..."
 
+
+def _int_attrs(converter: Any) -> Any:
+    """Wrap a skl2onnx converter so that Python bools in integer-list attributes
+    become ints: skl2onnx 1.20 emits ``False`` for the HistGradientBoosting leaves'
+    ``nodes_missing_value_tracks_true`` and onnx >= 1.19 refuses booleans there."""
+
+    def convert(scope: Any, operator: Any, container: Any) -> None:
+        add_node = container.add_node
+
+        def add(*args: Any, **attrs: Any) -> Any:
+            for k, v in attrs.items():
+                if isinstance(v, list) and any(isinstance(x, bool) for x in v):
+                    attrs[k] = [int(x) if isinstance(x, bool) else x for x in v]
+            return add_node(*args, **attrs)
+
+        container.add_node = add
+        try:
+            converter(scope, operator, container)
+        finally:
+            del container.add_node
+
+    return convert
+
+
+def _register_boosters() -> None:
+    """Let skl2onnx convert LightGBM and XGBoost estimators inside scikit-learn
+    pipelines (onnxmltools' converters, as skl2onnx documents)."""
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (
+        calculate_linear_classifier_output_shapes,
+        calculate_linear_regressor_output_shapes,
+    )
+
+    try:
+        import lightgbm
+        from onnxmltools.convert.lightgbm.operator_converters.LightGbm import convert_lightgbm
+
+        for cls, shapes in (
+            (lightgbm.LGBMClassifier, calculate_linear_classifier_output_shapes),
+            (lightgbm.LGBMRegressor, calculate_linear_regressor_output_shapes),
+        ):
+            options = {"nocl": [True, False], "zipmap": [True, False, "columns"]}
+            update_registered_converter(
+                cls, f"Lgbm{cls.__name__}", shapes, convert_lightgbm, options=options
+            )
+    except ImportError:  # pragma: no cover - lightgbm is optional
+        pass
+    try:
+        import xgboost
+        from onnxmltools.convert.xgboost.operator_converters.XGBoost import convert_xgboost
+
+        update_registered_converter(
+            xgboost.XGBClassifier,
+            "XGBoostXGBClassifier",
+            calculate_linear_classifier_output_shapes,
+            convert_xgboost,
+            options={"nocl": [True, False], "zipmap": [True, False, "columns"]},
+        )
+        update_registered_converter(
+            xgboost.XGBRegressor,
+            "XGBoostXGBRegressor",
+            calculate_linear_regressor_output_shapes,
+            convert_xgboost,
+        )
+    except ImportError:  # pragma: no cover - xgboost is optional
+        pass
+
+
+def _convert_booster(model: Any, kind: str, n_features: int) -> tuple[bytes, str]:
+    import onnxmltools
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    types = [("input", FloatTensorType([None, n_features]))]
+    if kind == "lightgbm":
         onx = onnxmltools.convert_lightgbm(
-            model,
-            initial_types=[("input", FloatTensorType([None, n_features]))],
-            target_opset=TARGET_OPSET,
-            zipmap=False,
+            model, initial_types=types, target_opset=TARGET_OPSET, zipmap=False
         )
         return onx.SerializeToString(), "onnxmltools.convert_lightgbm"
-    if kind == "xgboost":
-        import onnxmltools
-        from onnxmltools.convert.common.data_types import FloatTensorType
+    model = copy.deepcopy(model)
+    model.get_booster().feature_names = None  # the converter reads splits as f<index>
+    onx = onnxmltools.convert_xgboost(model, initial_types=types, target_opset=TARGET_OPSET)
+    return onx.SerializeToString(), "onnxmltools.convert_xgboost"
 
-        onx = onnxmltools.convert_xgboost(
-            model,
-            initial_types=[("input", FloatTensorType([None, n_features]))],
-            target_opset=TARGET_OPSET,
-        )
-        return onx.SerializeToString(), "onnxmltools.convert_xgboost"
-    if kind == "sklearn":
-        from skl2onnx import convert_sklearn
-        from skl2onnx.common.data_types import FloatTensorType
 
-        options = {id(model): {"zipmap": False}} if hasattr(model, "predict_proba") else None
-        onx = convert_sklearn(
-            model,
-            initial_types=[("input", FloatTensorType([None, n_features]))],
-            target_opset=TARGET_OPSET,
-            options=options,
-        )
-        return onx.SerializeToString(), "skl2onnx.convert_sklearn"
-    raise InvalidArgument(
-        f"cannot export a {type(model).__name__} model to ONNX "
-        "(scikit-learn, LightGBM and XGBoost models can be)"
+def _convert_sklearn(model: Any, n_features: int) -> tuple[bytes, str]:
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common._registration import get_converter
+    from skl2onnx.common.data_types import FloatTensorType
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    _register_boosters()
+    custom = {
+        cls: _int_attrs(get_converter(f"Sklearn{cls.__name__}"))
+        for cls in (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
+    }
+    onx = convert_sklearn(
+        model,
+        initial_types=[("input", FloatTensorType([None, n_features]))],
+        target_opset={"": TARGET_OPSET, "ai.onnx.ml": ML_OPSET},
+        options={"zipmap": False} if hasattr(model, "predict_proba") else None,
+        custom_conversion_functions=custom,
     )
+    return onx.SerializeToString(), "skl2onnx.convert_sklearn"
+
+
+def _convert(model: Any, n_features: int) -> tuple[bytes, str]:
+    """The ONNX bytes of ``model`` and the converter used.
+
+    Raises:
+        InvalidArgument: a model no converter here handles, or a converter that
+        failed (one short line; the full text is logged at debug level).
+    """
+    kind = type(model).__module__.split(".")[0]
+    if kind not in ("sklearn", "lightgbm", "xgboost"):
+        raise InvalidArgument(
+            f"cannot export a {type(model).__name__} model to ONNX "
+            "(scikit-learn, LightGBM and XGBoost models can be)"
+        )
+    try:
+        if kind in ("lightgbm", "xgboost"):
+            return _convert_booster(model, kind, n_features)
+        return _convert_sklearn(model, n_features)
+    except Exception as exc:
+        log.debug("ONNX conversion of %s failed", type(model).__name__, exc_info=True)
+        raise InvalidArgument(
+            f"cannot export this {type(model).__name__} to ONNX: {_short(exc)} "
+            "(rerun with --debug for the details)",
+            model_type=type(model).__name__,
+        ) from exc
 
 
 def run_onnx(data: bytes, frame: pd.DataFrame, predict_method: str) -> np.ndarray:
     """Score ``frame`` with the ONNX model alone (onnxruntime), like the original would."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: no shape warnings on the terminal
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: frame.to_numpy(dtype=np.float32)}
     outputs = session.run(None, feed)
     if predict_method == "predict_proba" and len(outputs) > 1:
@@ -130,7 +236,15 @@ def export_model(
     frame = _holdout(registry.download_model(uri), holdout, list(loaded.input_columns))
     data, converter = _convert(loaded.model, frame.shape[1])
     expected = np.asarray(loaded.predict(frame), dtype=np.float64).reshape(len(frame), -1)
-    got = run_onnx(data, frame, loaded.predict_method).astype(np.float64).reshape(len(frame), -1)
+    try:
+        got = run_onnx(data, frame, loaded.predict_method)
+    except Exception as exc:
+        log.debug("onnxruntime could not run the export of %s", uri, exc_info=True)
+        raise InvalidArgument(
+            f"the ONNX model of {mv.name}/{mv.version} does not run: {_short(exc)} "
+            "(rerun with --debug for the details)"
+        ) from exc
+    got = got.astype(np.float64).reshape(len(frame), -1)
     diff = float(np.max(np.abs(expected - got))) if len(frame) else 0.0
     if not diff <= tolerance:
         raise InvalidArgument(

@@ -460,6 +460,16 @@ class ServingService(CanaryOps, Service):
             self._ctx, model, format=format, holdout=holdout, tolerance=tolerance, output=output
         )
 
+    def export_deployment(self, name: str, **options: Any) -> ExportResult:
+        """``export_model`` of the model version deployment ``name`` serves most traffic with.
+
+        Raises:
+            NotFound: no such deployment. InvalidArgument: see ``export_model``.
+        """
+        served = [v for v in self.get_deployment(name).variants if not v.shadow]
+        primary = max(served, key=lambda v: v.weight)
+        return self.export_model(primary.model, **options)
+
     # -- internals ----------------------------------------------------------------------
 
     def _resolve_variants(self, spec: DeploymentSpec) -> dict[str, ResolvedModel]:

@@ -82,6 +82,29 @@ def metric(m: Metric) -> dict[str, Any]:
     return {"key": m.key, "value": _double(m.value), "timestamp": m.timestamp, "step": m.step}
 
 
+def _double_in(value: Any) -> float:
+    if isinstance(value, str):
+        return float({"Infinity": "inf", "-Infinity": "-inf"}.get(value, value))
+    return math.nan if value is None else value
+
+
+def metric_in(m: dict[str, Any]) -> dict[str, Any]:
+    """A metric as ``TrackingService.log_batch`` takes it, from MLflow's JSON.
+
+    ``model_id`` is kept: MLflow 3 re-sends a run's metrics with the id of the
+    model it just logged, and the service must not append those to the run again.
+    """
+    out = {
+        "key": m.get("key"),
+        "value": _double_in(m.get("value")),
+        "step": int(m.get("step") or 0),
+        "timestamp": int(m["timestamp"]) if m.get("timestamp") else None,
+    }
+    if m.get("model_id"):
+        out["model_id"] = str(m["model_id"])
+    return out
+
+
 def run(r: Run) -> dict[str, Any]:
     info = {
         "run_id": r.id,

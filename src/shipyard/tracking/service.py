@@ -260,11 +260,15 @@ class TrackingService(
     ) -> int:
         """Log metrics, params and tags in one transaction; returns the metrics written.
 
+        A metric that carries a ``model_id`` (MLflow 3 re-sends the run's metrics
+        with the id of a model it just logged) is the logged model's: it joins the
+        run's history only when the run does not have that exact point already.
+
         Raises:
             NotFound: no such run. Conflict: the run has ended, or a param is
             logged again with another value. InvalidArgument: a bad name or value.
         """
-        checked_metrics = self._metric_rows(metrics)
+        checked_metrics, model_metrics = self._metric_rows(metrics)
         checked_params = dict(check_param(k, v) for k, v in (params or {}).items())
         checked_tags = dict(check_tag(k, v) for k, v in (tags or {}).items())
         with self._ctx.mutation(
@@ -275,6 +279,8 @@ class TrackingService(
                 store.require_active(row)
             store.insert_params(m.conn, run_id, checked_params)
             store.upsert_tags(m.conn, run_id, checked_tags)
+            if model_metrics:
+                checked_metrics += store.new_points(m.conn, run_id, model_metrics)
             written = store.insert_metrics(m.conn, run_id, checked_metrics)
             m.details = {
                 "metrics": written,
@@ -284,9 +290,13 @@ class TrackingService(
             return written
 
     @staticmethod
-    def _metric_rows(batch: Iterable[Metric | Mapping[str, Any]]) -> list[store.MetricRow]:
-        """Checked ``(key, value, step, timestamp)`` rows; each distinct key checked once."""
+    def _metric_rows(
+        batch: Iterable[Metric | Mapping[str, Any]],
+    ) -> tuple[list[store.MetricRow], list[store.MetricRow]]:
+        """Checked ``(key, value, step, timestamp)`` rows, and those that carry a
+        ``model_id``; each distinct key checked once."""
         rows: list[store.MetricRow] = []
+        model_rows: list[store.MetricRow] = []
         keys: set[str] = set()
         now = now_ms()
         for x in batch:
@@ -294,14 +304,16 @@ class TrackingService(
             value: Any
             step: Any
             ts: Any
+            model_id = None
             if isinstance(x, Metric):
                 key, value, step, ts = x.key, x.value, x.step, x.timestamp
             else:
-                key, value, step, ts = (
+                key, value, step, ts, model_id = (
                     x.get("key"),
                     x.get("value"),
                     x.get("step"),
                     x.get("timestamp"),
+                    x.get("model_id"),
                 )
             if type(key) is not str or key not in keys:
                 keys.add(check_key(key, "metric"))
@@ -311,8 +323,8 @@ class TrackingService(
                 step = check_step(step)
             if type(ts) is not int:
                 ts = _timestamp(key, ts, now)
-            rows.append((key, value, step, ts))
-        return rows
+            (model_rows if model_id else rows).append((key, value, step, ts))
+        return rows, model_rows
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Raises NotFound when the run has no such tag."""

@@ -280,6 +280,31 @@ def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric | Metri
     return len(rows)
 
 
+def new_points(conn: Connection, run_id: str, batch: list[MetricRow]) -> list[MetricRow]:
+    """The rows of ``batch`` that are not already points of the run's history (nor
+    repeated earlier in ``batch``): same key, step, timestamp and value."""
+    keys = sorted({key for key, *_ in batch})
+    steps = [step for _, _, step, _ in batch]
+    have: set[tuple[str, int, int, bool, float]] = set()
+    for i in range(0, len(keys), 500):
+        q = sa.select(
+            metrics.c.key, metrics.c.value, metrics.c.is_nan, metrics.c.step, metrics.c.timestamp
+        ).where(
+            metrics.c.run_id == run_id,
+            metrics.c.key.in_(keys[i : i + 500]),
+            metrics.c.step.between(min(steps), max(steps)),
+        )
+        have.update((r.key, r.step, r.timestamp, r.is_nan, r.value) for r in conn.execute(q))
+    out = []
+    for key, raw, step, stamp in batch:
+        value, is_nan = encode_value(raw)
+        point = (key, step, stamp, is_nan, value)
+        if point not in have:
+            have.add(point)
+            out.append((key, raw, step, stamp))
+    return out
+
+
 def metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
     rows = conn.execute(
         sa.select(

@@ -193,3 +193,33 @@ class TrackingContract:
         with pytest.raises(InvalidArgument, match="position 14") as err:
             plat.tracking.search_runs("s", filter="metrics.auc > and params.x = 'y'")
         assert "^" in err.value.message
+
+    def test_metrics_sent_again_with_a_model_id_do_not_repeat_the_history(
+        self, plat: Platform
+    ) -> None:
+        """MLflow 3's log_model re-sends the run's metrics with a model_id (issue #12 item 1)."""
+        with plat.tracking.start_run(experiment="mm") as run:
+            points = [
+                {"key": "loss", "value": 1 / (s + 1), "step": s, "timestamp": 10 + s}
+                for s in range(5)
+            ]
+            points.append({"key": "odd", "value": math.nan, "step": 0, "timestamp": 1})
+            points.append({"key": "big", "value": math.inf, "step": 0, "timestamp": 1})
+            plat.tracking.log_batch(run.id, metrics=points)
+            model = plat.tracking.create_logged_model(run.experiment_id, source_run_id=run.id)
+            again = [{**p, "model_id": model.id} for p in points]
+            # the exact points again, a new point, a repeat of it, a changed value
+            new = {"key": "loss", "value": 0.1, "step": 5, "timestamp": 99, "model_id": model.id}
+            changed = {**again[0], "value": 0.5}
+            written = plat.tracking.log_batch(run.id, metrics=[*again, new, new, changed])
+        assert written == 2
+        history = plat.tracking.get_metric_history(run.id, "loss")
+        assert [(m.step, m.value) for m in history] == [
+            (0, 1.0),
+            (0, 0.5),
+            *[(s, 1 / (s + 1)) for s in range(1, 5)],
+            (5, 0.1),
+        ]
+        assert len(plat.tracking.get_metric_history(run.id, "odd")) == 1
+        assert len(plat.tracking.get_metric_history(run.id, "big")) == 1
+        assert plat.tracking.get_run(run.id).metrics["loss"] == 0.1

@@ -31,3 +31,19 @@ def test_plain_turns_models_and_times_into_json_values() -> None:
         "r": {"kind": "table", "name": "x", "version": None},
         "t": ["2026-01-02T03:04:05+00:00"],
     }
+
+
+def test_an_unexpected_error_prints_one_short_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Libraries put whole graphs in their messages (a 931 KB line, issue #12 item 2)."""
+    import shipyard.templates
+
+    def boom() -> None:
+        raise ValueError("Unable to create node with attributes={" + "0, " * 300_000 + "}\nmore")
+
+    monkeypatch.setattr(shipyard.templates, "list_templates", boom)
+    assert run(["init", "--list-templates"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unexpected ValueError: Unable to create node")
+    assert len(err) < 500 and err.count("\n") == 1

@@ -158,3 +158,14 @@ def test_unrelated_catalog_writes_keep_the_cached_read_plan(
         "f1",
     }
     assert len(built) == 1
+
+
+def test_plan_previews_a_view_whose_source_is_not_built_yet(platform: Platform) -> None:
+    """A fresh project (issue #12 item 9) plans before its lake is built; apply still refuses."""
+    defs = [Entity(name="customer", join_keys=["customer_id"]), _view(source="gold.later")]
+    plan = platform.features.plan(defs)
+    view = next(c for c in plan.changes if c.kind == "feature_view")
+    assert view.action == "create"
+    assert view.diff == ["source table gold.later is not built yet"]
+    with pytest.raises(NotFound, match="no lake table"):
+        platform.features.apply(defs)

@@ -13,7 +13,6 @@ to MLflow's ``error_code`` strings: this protocol's edge, mapped once here.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -103,12 +102,6 @@ def _list(value: Any) -> list[Any]:
 
 def _tags(items: Any) -> dict[str, str]:
     return {t["key"]: str(t.get("value", "")) for t in _list(items)}
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, str):
-        return float({"Infinity": "inf", "-Infinity": "-inf"}.get(value, value))
-    return math.nan if value is None else value
 
 
 def _view(value: Any) -> str:
@@ -269,18 +262,9 @@ def restore_run(platform: Caller, args: Args) -> dict[str, Any]:
     return {}
 
 
-def _metric(m: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "key": m.get("key"),
-        "value": _float(m.get("value")),
-        "step": int(m.get("step") or 0),
-        "timestamp": int(m["timestamp"]) if m.get("timestamp") else None,
-    }
-
-
 @router.post(f"{V2}/runs/log-metric")
 def log_metric(platform: Caller, args: Args) -> dict[str, Any]:
-    platform.tracking.log_batch(_run_id(args), metrics=[_metric(args)])
+    platform.tracking.log_batch(_run_id(args), metrics=[wire.metric_in(args)])
     return {}
 
 
@@ -306,7 +290,7 @@ def delete_tag(platform: Caller, args: Args) -> dict[str, Any]:
 def log_batch(platform: Caller, args: Args) -> dict[str, Any]:
     platform.tracking.log_batch(
         _run_id(args),
-        metrics=[_metric(m) for m in _list(args.get("metrics"))],
+        metrics=[wire.metric_in(m) for m in _list(args.get("metrics"))],
         params=_tags(args.get("params")),
         tags=_tags(args.get("tags")),
     )

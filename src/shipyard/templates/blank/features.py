@@ -1,0 +1,16 @@
+"""Feature definitions: ``shipyard plan`` shows what ``shipyard apply`` would change.
+
+Every module-level Entity, FeatureView, OnDemandFeatureView and FeatureService here is a
+definition, for instance::
+
+    from datetime import timedelta
+    from shipyard.features import Entity, Feature, FeatureService, FeatureView
+
+    customer = Entity(name="customer", join_keys=["customer_id"])
+    customer_daily = FeatureView(
+        name="customer_daily", entities=["customer"], source="gold.customer_daily",
+        timestamp_field="event_ts", ttl=timedelta(days=30),
+        features=[Feature("orders_7d", "float64")], online=True,
+    )
+    churn = FeatureService(name="churn", features=[customer_daily])
+"""
