@@ -80,7 +80,20 @@ class SourceResolver:
         self._ctx = ctx
 
     def resolve(self, source: str, run_id: str | None) -> Source:
-        """Raises InvalidArgument, NotFound, PermissionDenied."""
+        """Raises InvalidArgument, NotFound, PermissionDenied (naming only what was typed)."""
+        try:
+            return self._resolve(source, run_id)
+        except PermissionDenied as exc:
+            if "team" not in exc.details:
+                raise
+            # audited with the team by ``require``; the caller learns nothing beyond the URI
+            raise PermissionDenied(
+                f"{self._ctx.principal.name} may not read the model source '{source}'"
+                + (f" or run '{run_id}'" if run_id else ""),
+                source=source,
+            ) from None
+
+    def _resolve(self, source: str, run_id: str | None) -> Source:
         if not isinstance(source, str) or not source.strip():
             raise InvalidArgument(f"a model source is required ({_FORMS})", source=str(source))
         if len(source) > _MAX_SOURCE or "\x00" in source:

@@ -45,8 +45,22 @@ def test_an_editor_cannot_register_another_teams_artifacts(teams: Teams) -> None
         "models:/finmodel@latest",
         f"runs:/{teams.fin_run}/model",
     ):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as err:
             teams.eve.registry.register_model("mine", source)
+        assert err.value.message == f"eve may not read the model source '{source}'"
+        assert "fin" not in str(err.value.details).replace(source, "")
+
+
+def test_refused_sources_are_audited_with_the_owning_team(platform: Platform, teams: Teams) -> None:
+    with pytest.raises(PermissionDenied):
+        teams.eve.registry.register_model("mine", f"models:/{teams.fin_model}")
+    with pytest.raises(PermissionDenied):
+        teams.eve.registry.register_model("mine", "/etc")
+    denied = platform.audit.list_records(outcome="denied").items
+    assert {(r.principal, r.action, r.team) for r in denied} >= {
+        ("eve", "registry.register_model", "fin"),
+        ("eve", "registry.import_local", "*"),
+    }
 
 
 def test_a_lineage_run_id_must_be_readable_too(teams: Teams) -> None:
