@@ -161,7 +161,7 @@ def test_admins_import_local_folders_under_an_import_root_only(
 # -- finding 7: storage locations are never empty, listings never loop ----------------------------
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(5)
 def test_registering_the_artifact_root_is_refused_and_cannot_loop(teams: Teams) -> None:
     for source in ("mlflow-artifacts:/", "mlflow-artifacts:/.", "mlflow-artifacts:/./"):
         with pytest.raises(InvalidArgument):
@@ -172,7 +172,7 @@ def test_registering_the_artifact_root_is_refused_and_cannot_loop(teams: Teams) 
     assert "model/MLmodel" in teams.eve.registry.list_model_files("mine", mv.version)
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(5)
 def test_a_version_with_an_empty_location_lists_nothing_and_returns(
     platform: Platform, teams: Teams
 ) -> None:
@@ -192,7 +192,7 @@ def test_a_version_with_an_empty_location_lists_nothing_and_returns(
             call()
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(5)
 def test_a_symlink_loop_in_a_version_folder_is_not_followed(
     platform: Platform, teams: Teams
 ) -> None:

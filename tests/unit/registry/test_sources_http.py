@@ -60,7 +60,7 @@ def test_an_editor_cannot_register_another_teams_model_or_artifacts(
     assert eve.get(f"{V1}/mine/versions/1/files").status_code == 404
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(5)
 def test_listing_files_of_a_version_always_returns(
     eve: TestClient, platform: Platform, teams: Teams
 ) -> None:

@@ -27,7 +27,7 @@ def _run_with_files(p: Platform, tmp_path: Path, n: int = 5) -> tuple[str, str]:
     return p.tracking.get_run(run.id).experiment_id, run.id
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(5)
 def test_symlinks_in_run_artifacts_are_neither_listed_nor_followed(
     platform: Platform, tmp_path: Path
 ) -> None:
