@@ -54,6 +54,16 @@ class ArtifactSettings(_Section):
     root: str | None = None
     #: Options for an object-store root (e.g. ``endpoint_url``, ``region_name``).
     storage_options: dict[str, str] = Field(default_factory=dict)
+    #: Most entries one artifact listing returns (a folder, or every file of a model version).
+    list_max_entries: int = Field(default=10_000, ge=1)
+    #: Deepest folder nesting a recursive listing walks.
+    list_max_depth: int = Field(default=32, ge=1)
+
+
+class RegistrySettings(_Section):
+    #: Server folders an admin may register local models from (``/path`` or ``file://``);
+    #: empty (the default) means no local imports at all. Relative paths are from the project.
+    import_roots: list[Path] = Field(default_factory=list)
 
 
 class EventSettings(_Section):
@@ -92,6 +102,7 @@ class Settings(BaseSettings):
     lake: LakeSettings = Field(default_factory=LakeSettings)
     online: OnlineSettings = Field(default_factory=OnlineSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     events: EventSettings = Field(default_factory=EventSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
@@ -115,6 +126,11 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> str:
         return self.artifacts.root or str(self.home_dir / "artifacts")
+
+    @property
+    def import_roots(self) -> list[Path]:
+        """``registry.import_roots``, absolute and resolved (symlinks followed)."""
+        return [(self.project_dir / root).resolve() for root in self.registry.import_roots]
 
 
 def _env_overrides() -> dict[str, Any]:

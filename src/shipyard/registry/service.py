@@ -19,9 +19,10 @@ from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.registry import store
 from shipyard.registry.models import ModelVersion, RegisteredModel
 from shipyard.registry.promotion import PromotionMixin
+from shipyard.registry.sources import Source, SourceResolver, copy_folder
 from shipyard.registry.tables import aliases, model_versions, registered_models
 from shipyard.security.models import Permission
-from shipyard.tracking.artifacts import ArtifactStore, safe_key
+from shipyard.tracking.artifacts import ArtifactStore, safe_key, walk_files
 from shipyard.tracking.packaging.loaded import LoadedModel, load_model_dir
 from shipyard.tracking.packaging.mlmodel import signature_of
 
@@ -192,16 +193,20 @@ class RegistryService(PromotionMixin, Service):
         """Register a new version of ``name`` (created if missing) from ``source``.
 
         ``source`` is ``runs:/<run_id>/<path>``, ``models:/<logged model id>``,
-        ``mlflow-artifacts:/<path>`` or a local folder (copied into the registry).
-        Records the catalog asset ``model:<name>@<version>`` and the lineage edge
-        from ``run:<run_id>``.
+        ``models:/<name>/<version>``, ``models:/<name>@<alias>``,
+        ``mlflow-artifacts:/<experiment>/<run>/artifacts/<path>`` (each readable by
+        the caller), or for an admin a local folder under ``registry.import_roots``
+        (copied into the registry); see ``shipyard.registry.sources``. Records the
+        catalog asset ``model:<name>@<version>`` and the lineage edge from ``run:<run_id>``.
 
         Raises:
-            NotFound: the run or logged model does not exist. InvalidArgument: bad source.
+            NotFound: the run or model does not exist. InvalidArgument: a bad source or
+            one that leaves its artifacts. PermissionDenied: the caller may not read it.
         """
         check_model_name(name)
-        key, run_id = self._resolve_source(source, run_id)
-        mlmodel = self._read_mlmodel(key)
+        found = SourceResolver(self._ctx).resolve(source, run_id)
+        key, run_id = found.key or "", found.run_id
+        mlmodel = self._read_mlmodel(found)
         signature = signature_of(mlmodel) if mlmodel else None
         flavor = ((mlmodel or {}).get("shipyard") or {}).get("flavor")
         if mlmodel and not flavor:
@@ -225,8 +230,9 @@ class RegistryService(PromotionMixin, Service):
                 ).scalar()
                 or 0
             ) + 1
-            if key.startswith("registry/"):
-                key = self._copy_local_source(source, name, version)
+            if found.folder is not None:
+                key = safe_key("registry", name, str(version))
+                copy_folder(self._artifacts, found.folder, key, max_entries=self._max_entries)
             now = utcnow()
             m.conn.execute(
                 model_versions.insert().values(
@@ -287,47 +293,16 @@ class RegistryService(PromotionMixin, Service):
                     target_version=version,
                 )
 
-    def _resolve_source(self, source: str, run_id: str | None) -> tuple[str, str | None]:
-        from shipyard.tracking import store as tstore
-        from shipyard.tracking.tables import logged_models
-
-        if not isinstance(source, str) or not source:
-            raise InvalidArgument("a model source is required", source=str(source))
-        with self._ctx.db.connect() as conn:
-            if source.startswith("runs:/"):
-                rid, _, path = source[len("runs:/") :].partition("/")
-                row = tstore.run_row(conn, rid)
-                self._ctx.require(Permission.READ, row.owner, action="registry.register_model")
-                return safe_key(row.artifact_uri, path), rid
-            if source.startswith("models:/m-") or source.startswith("models:/"):
-                model_id = source[len("models:/") :].strip("/")
-                lm = conn.execute(
-                    sa.select(logged_models).where(logged_models.c.id == model_id)
-                ).first()
-                if lm is None:
-                    raise NotFound(f"no logged model '{model_id}' (source {source})", source=source)
-                return lm.artifact_location, run_id or lm.source_run_id or lm.run_id
-            if source.startswith("mlflow-artifacts:/"):
-                return safe_key(source[len("mlflow-artifacts:/") :].lstrip("/")), run_id
-        if "://" in source or not Path(source).is_dir():
-            raise InvalidArgument(
-                f"unsupported model source '{source}' (runs:/<run>/<path>, models:/<id>, "
-                "mlflow-artifacts:/<path> or a local folder)",
-                source=source,
-            )
-        return "registry/<pending>", run_id
-
-    def _copy_local_source(self, source: str, name: str, version: int) -> str:
-        key = safe_key("registry", name, str(version))
-        self._artifacts.put_dir(Path(source), key)
-        return key
-
-    def _read_mlmodel(self, key: str) -> dict[str, Any] | None:
-        if key.startswith("registry/"):
-            return None
+    def _read_mlmodel(self, found: Source) -> dict[str, Any] | None:
         try:
-            raw = self._artifacts.get_bytes(safe_key(key, "MLmodel"))
-        except NotFound:
+            if found.folder is not None:
+                local = found.folder / "MLmodel"
+                if local.is_symlink() or not local.is_file():
+                    return None
+                raw = local.read_bytes()
+            else:
+                raw = self._artifacts.get_bytes(safe_key(found.key, "MLmodel"))
+        except (NotFound, InvalidArgument):
             return None
         try:
             data = yaml.safe_load(raw)
@@ -451,22 +426,42 @@ class RegistryService(PromotionMixin, Service):
         assert version is not None
         return self.get_model_version(name, version)
 
+    @property
+    def _max_entries(self) -> int:
+        return self._ctx.settings.artifacts.list_max_entries
+
+    def _location(self, mv: ModelVersion) -> str:
+        """The version's folder key; a version left without one has no files."""
+        try:
+            key = safe_key(mv.storage_location)
+        except InvalidArgument:
+            key = ""
+        if not key:
+            raise NotFound(f"model '{mv.name}' version {mv.version} has no files", name=mv.name)
+        return key
+
     def list_model_files(self, name: str, version: int) -> list[str]:
-        """Every file of a version (paths relative to the model folder)."""
-        mv = self.get_model_version(name, version)
-        out: list[str] = []
-        todo = [""]
-        while todo:
-            rel = todo.pop()
-            for f in self._artifacts.list(safe_key(mv.storage_location, rel)):
-                child = f.path[len(mv.storage_location) + 1 :]
-                (todo if f.is_dir else out).append(child)
-        return sorted(out)
+        """Every file of a version (paths relative to the model folder).
+
+        Symlinks are not followed. Raises QuotaExceeded beyond ``artifacts.list_max_entries``
+        entries or ``artifacts.list_max_depth`` nested folders.
+        """
+        key = self._location(self.get_model_version(name, version))
+        files = walk_files(
+            self._artifacts,
+            key,
+            max_entries=self._max_entries,
+            max_depth=self._ctx.settings.artifacts.list_max_depth,
+        )
+        return [f.path for f in files]
 
     def read_model_file(self, name: str, version: int, path: str) -> bytes:
-        """One file of a version. Raises NotFound, InvalidArgument (``..``)."""
-        mv = self.get_model_version(name, version)
-        return self._artifacts.get_bytes(safe_key(mv.storage_location, safe_key(path)))
+        """One file of a version. Raises NotFound, InvalidArgument (``..``, absolute, symlink)."""
+        key = self._location(self.get_model_version(name, version))
+        rel = safe_key(path)
+        if not rel:
+            raise InvalidArgument("a file path inside the model version is required", path=path)
+        return self._artifacts.get_bytes(safe_key(key, rel))
 
     def download_model(self, uri: str) -> Path:
         """A local folder with the files of the version ``uri`` points at."""
@@ -476,7 +471,7 @@ class RegistryService(PromotionMixin, Service):
     def _local_dir(self, mv: ModelVersion) -> Path:
         cache = self._ctx.settings.home_dir / "cache" / "models"
         cache.mkdir(parents=True, exist_ok=True)
-        return self._artifacts.local_path(mv.storage_location, cache)
+        return self._artifacts.local_path(self._location(mv), cache)
 
     def load_model(self, uri: str) -> LoadedModel:
         """Load ``models:/name@alias`` or ``models:/name/3``; ``predict`` checks the signature.

@@ -7,12 +7,13 @@ backend is a local folder; ``s3://bucket/prefix`` roots use ``S3ArtifactStore``.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
 
-from shipyard.errors import InvalidArgument, NotFound
+from shipyard.errors import InvalidArgument, NotFound, QuotaExceeded
 from shipyard.tracking.models import FileInfo
 
 
@@ -63,8 +64,11 @@ class ArtifactStore(ABC):
         """Raises NotFound when ``key`` is not a file."""
 
     @abstractmethod
-    def list(self, prefix: str) -> list[FileInfo]:
-        """Direct children of ``prefix`` (paths relative to ``prefix``)."""
+    def list(self, prefix: str, *, limit: int | None = None) -> list[FileInfo]:
+        """Direct children of ``prefix`` (keys under ``prefix``), never through a symlink.
+
+        With ``limit``, at most ``limit + 1`` entries (so a caller can tell "more").
+        """
 
     @abstractmethod
     def local_path(self, key: str, cache_dir: Path) -> Path:
@@ -88,9 +92,10 @@ class LocalArtifactStore(ArtifactStore):
         self.root = Path(root).resolve()
 
     def _path(self, key: str) -> Path:
-        path = (self.root / safe_key(key)).resolve()
-        if path != self.root and self.root not in path.parents:
-            raise InvalidArgument(f"artifact path '{key}' escapes the artifact root", path=key)
+        lexical = self.root / safe_key(key)
+        path = lexical.resolve()
+        if path != lexical:  # a symlink on the way: never followed, wherever it points
+            raise InvalidArgument(f"artifact path '{key}' goes through a symbolic link", path=key)
         return path
 
     def uri(self, key: str) -> str:
@@ -115,21 +120,26 @@ class LocalArtifactStore(ArtifactStore):
             raise NotFound(f"no artifact at '{key}'", path=key)
         return path.read_bytes()
 
-    def list(self, prefix: str) -> list[FileInfo]:
+    def list(self, prefix: str, *, limit: int | None = None) -> list[FileInfo]:
         base = self._path(prefix)
         if not base.is_dir():
             return []
         out = []
-        for child in sorted(base.iterdir()):
-            rel = posixpath.join(prefix, child.name) if prefix else child.name
-            out.append(
-                FileInfo(
-                    path=rel,
-                    is_dir=child.is_dir(),
-                    file_size=None if child.is_dir() else child.stat().st_size,
+        with os.scandir(base) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    continue
+                is_dir = entry.is_dir(follow_symlinks=False)
+                out.append(
+                    FileInfo(
+                        path=posixpath.join(prefix, entry.name) if prefix else entry.name,
+                        is_dir=is_dir,
+                        file_size=None if is_dir else entry.stat(follow_symlinks=False).st_size,
+                    )
                 )
-            )
-        return out
+                if limit is not None and len(out) > limit:
+                    break
+        return sorted(out, key=lambda f: f.path)
 
     def local_path(self, key: str, cache_dir: Path) -> Path:
         path = self._path(key)
@@ -143,6 +153,59 @@ class LocalArtifactStore(ArtifactStore):
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+
+
+def list_dir(store: ArtifactStore, prefix: str, *, max_entries: int) -> list[FileInfo]:
+    """``store.list(prefix)``, refused with ``QuotaExceeded`` beyond ``max_entries``."""
+    items = store.list(prefix, limit=max_entries)
+    if len(items) > max_entries:
+        raise QuotaExceeded(
+            f"the folder has more than {max_entries} entries (artifacts.list_max_entries)",
+            limit=max_entries,
+        )
+    return items
+
+
+def walk_files(
+    store: ArtifactStore, prefix: str, *, max_entries: int, max_depth: int
+) -> list[FileInfo]:
+    """Every file under ``prefix`` (paths relative to it), bounded and loop-free.
+
+    Only keys strictly below the folder being listed are followed and each key
+    once, so a misbehaving store cannot make this loop.
+
+    Raises:
+        InvalidArgument: ``prefix`` is empty (the whole store). QuotaExceeded: more
+            than ``max_entries`` entries or deeper than ``max_depth`` folders.
+    """
+    base = safe_key(prefix)
+    if not base:
+        raise InvalidArgument("refusing to list the whole artifact store")
+    seen: set[str] = set()
+    files: list[FileInfo] = []
+    todo = [(base, 1)]
+    while todo:
+        folder, depth = todo.pop()
+        for item in list_dir(store, folder, max_entries=max_entries):
+            key = posixpath.normpath(item.path)
+            if not key.startswith(folder + "/") or key in seen:
+                continue
+            seen.add(key)
+            if len(seen) > max_entries:
+                raise QuotaExceeded(
+                    f"more than {max_entries} files (artifacts.list_max_entries)",
+                    limit=max_entries,
+                )
+            if not item.is_dir:
+                files.append(item.model_copy(update={"path": key[len(base) + 1 :]}))
+            elif depth >= max_depth:
+                raise QuotaExceeded(
+                    f"folders nest deeper than {max_depth} levels (artifacts.list_max_depth)",
+                    limit=max_depth,
+                )
+            else:
+                todo.append((key, depth + 1))
+    return sorted(files, key=lambda f: f.path)
 
 
 def open_artifact_store(root: str, storage_options: dict[str, str] | None = None) -> ArtifactStore:

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.tracking import store
-from shipyard.tracking.artifacts import ArtifactStore, open_artifact_store, safe_key
+from shipyard.tracking.artifacts import (
+    ArtifactStore,
+    list_dir,
+    open_artifact_store,
+    safe_key,
+)
 from shipyard.tracking.models import FileInfo, LoggedModel
 from shipyard.tracking.packaging.mlmodel import save_model, signature_of
 from shipyard.tracking.tables import logged_models
@@ -101,11 +106,15 @@ class ArtifactsMixin:
         return rel
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        """Files and folders directly under ``path`` of the run's artifacts."""
+        """Files and folders directly under ``path`` of the run's artifacts.
+
+        Symlinks are not listed. Raises QuotaExceeded beyond ``artifacts.list_max_entries``.
+        """
         self._ctx.require(Permission.READ, self._owner(run_id), action="tracking.list_artifacts")
         base = self._run_key(run_id)
         rel = safe_key(path)
-        items = self.artifacts.list(safe_key(base, rel))
+        limit = self._ctx.settings.artifacts.list_max_entries
+        items = list_dir(self.artifacts, safe_key(base, rel), max_entries=limit)
         prefix = base + "/"
         return [f.model_copy(update={"path": f.path[len(prefix) :]}) for f in items]
 

@@ -17,7 +17,7 @@ from shipyard._internal.ids import new_id
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.tracking import store
-from shipyard.tracking.artifacts import ArtifactStore, safe_key
+from shipyard.tracking.artifacts import ArtifactStore, list_dir, safe_key
 from shipyard.tracking.models import FileInfo, LoggedModel, RunInput
 from shipyard.tracking.tables import inputs, logged_models
 from shipyard.tracking.validation import check_key, check_tag, now_ms
@@ -238,5 +238,7 @@ class LoggedModelsMixin:
             f.model_copy(
                 update={"path": f.path[len(prefix) :] if f.path.startswith(prefix) else f.path}
             )
-            for f in self.artifacts.list(key)
+            for f in list_dir(
+                self.artifacts, key, max_entries=self._ctx.settings.artifacts.list_max_entries
+            )
         ]

@@ -72,7 +72,7 @@ class S3ArtifactStore(ArtifactStore):
         resp = self._call(self._s3.get_object, Key=self._key(key))
         return bytes(resp["Body"].read())
 
-    def list(self, prefix: str) -> list[FileInfo]:
+    def list(self, prefix: str, *, limit: int | None = None) -> list[FileInfo]:
         base = self._key(prefix)
         base = base + "/" if base else ""
         out: list[FileInfo] = []
@@ -93,7 +93,7 @@ class S3ArtifactStore(ArtifactStore):
                     rel = posixpath.join(prefix, name) if prefix else name
                     out.append(FileInfo(path=rel, is_dir=False, file_size=obj["Size"]))
             token = resp.get("NextContinuationToken")
-            if not token:
+            if not token or (limit is not None and len(out) > limit):
                 break
         return sorted(out, key=lambda f: f.path)
 
