@@ -38,6 +38,12 @@ class LakeSettings(_Section):
     #: Seconds a lake write waits for the catalog after its Delta commit before it
     #: answers 503 (the commit is then recorded as recovered on the next lake use).
     catalog_wait: float = Field(default=5.0, gt=0)
+    #: User SQL (lake SQL, row filters, entity sources) is interrupted after this many seconds.
+    sql_timeout: float = Field(default=60.0, gt=0)
+    #: DuckDB memory limit shared by all user SQL of one process (spills to disk beyond it).
+    sql_memory_limit: str = Field(default="4GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*[KMGT]i?B$")
+    #: A user query returning more rows than this is refused (add a LIMIT or aggregate).
+    sql_max_rows: int = Field(default=1_000_000, gt=0)
 
 
 class OnlineSettings(_Section):

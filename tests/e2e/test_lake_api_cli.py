@@ -221,3 +221,40 @@ def test_remote_client_speaks_the_same_interface(api, platform: Platform) -> Non
     client.headers.pop("authorization", None)
     with pytest.raises(PermissionDenied):
         remote(viewer).write("bronze.events", [{"id": 9, "v": 1.0}])
+
+
+def test_http_sql_and_filters_run_in_the_sandbox(api, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    client, admin, viewer = api
+    client.post(
+        "/api/v1/lake/tables/bronze.events/rows", headers=admin, json={"records": [{"id": 1}]}
+    )
+    nobody = platform.security.create_principal("nobody")
+    token = {
+        "authorization": f"Bearer {platform.security.create_token(principal=nobody.name).token}"
+    }
+    files = f"{platform.lake.storage.root}/bronze/events/*.parquet"
+    for headers in (token, viewer):
+        r = client.post(
+            "/api/v1/lake/sql",
+            headers=headers,
+            json={"query": f"SELECT * FROM read_parquet('{files}')"},
+        )
+        assert r.status_code == 422 and "not allowed" in r.json()["message"], r.text
+    r = client.get(
+        "/api/v1/lake/tables/bronze.events/rows",
+        headers=viewer,
+        params={"filter": "1=0; SET threads=1"},
+    )
+    assert r.status_code == 422, r.text
+    r = client.post(
+        "/api/v1/lake/sql",
+        headers=viewer,
+        json={"query": "EXPLAIN ANALYZE SET lock_configuration=true"},
+    )
+    assert r.status_code == 422, r.text
+    ok = client.post(
+        "/api/v1/lake/sql",
+        headers=viewer,
+        json={"query": "SELECT count(*) AS n FROM bronze.events"},
+    )
+    assert ok.status_code == 200 and ok.json()["rows"] == [{"n": 1}]

@@ -15,10 +15,11 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 from deltalake import DeltaTable
+from sqlglot import exp
 
 from shipyard._internal.service import Mutation, Service
 from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
-from shipyard.lake import query, records
+from shipyard.lake import records, sandbox
 from shipyard.lake.models import RecoveredWrite, TableInfo, parse_table_name
 from shipyard.lake.pending import Marker, PendingWrites
 from shipyard.lake.storage import DeltaStorage
@@ -215,16 +216,40 @@ class LakeBase(Service):
         Raises:
             NotFound: no such table or version.
         """
-        self.get_table(name)
+        info = self.get_table(name)
         dt = self.storage.open(name, version=version, as_of=as_of)
         if filter is None:
             try:
                 return dt.to_pyarrow_table(columns=columns)
             except Exception as exc:
                 raise InvalidArgument(f"cannot read '{name}': {exc}", table=name) from None
-        cols = ", ".join(query.quote(c) for c in columns) if columns else "*"
-        con = query.connect({name: dt}, root=self.storage.root)
-        try:
-            return query.run(con, f"SELECT {cols} FROM {name} WHERE {filter}")
-        finally:
-            con.close()
+        # The filter is parsed as one expression and put into the query as a tree:
+        # never concatenated, so it cannot end the statement or start another.
+        layer, _, table = name.partition(".")
+        select = [exp.column(c, quoted=True) for c in columns] if columns else [exp.Star()]
+        tree = (
+            exp.select(*select)
+            .from_(exp.table_(table, db=layer))
+            .where(sandbox.check_filter(filter))
+        )
+        result = sandbox.run({name: dt}, tree, root=self.storage.root, limits=self._sql_limits())
+        self._audit_read("lake.read", [name], {info.owner}, rows=result.num_rows)
+        return result
+
+    def _sql_limits(self) -> sandbox.SqlLimits:
+        lake = self._ctx.settings.lake
+        return sandbox.SqlLimits(lake.sql_timeout, lake.sql_memory_limit, lake.sql_max_rows)
+
+    def _audit_read(self, action: str, tables: list[str], teams: set[str], *, rows: int) -> None:
+        """One audit record per user query: who read which tables (refusals are audited
+        by the permission check itself)."""
+        with self._ctx.db.begin() as conn:
+            self._ctx.audit.write(
+                conn,
+                principal=self.principal.name,
+                action=action,
+                outcome="ok",
+                asset=f"table:{tables[0]}" if len(tables) == 1 else None,
+                team=next(iter(teams)) if len(teams) == 1 else None,
+                details={"tables": tables, "rows": rows},
+            )

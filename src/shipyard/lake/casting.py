@@ -78,7 +78,7 @@ _bases: dict[tuple[int, str | None], duckdb.DuckDBPyConnection] = {}
 _base_lock = threading.Lock()
 
 
-def _locked_down(root: str | None) -> duckdb.DuckDBPyConnection:
+def locked_down(root: str | None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that can read files under ``root`` and nothing else.
 
     User SQL runs here, so ``read_text('/etc/passwd')``, ``COPY ... TO``, ``ATTACH``
@@ -102,7 +102,7 @@ def new_connection(root: str | None = None) -> duckdb.DuckDBPyConnection:
     with _base_lock:
         base = _bases.get(key)
         if base is None:
-            base = _bases[key] = _locked_down(root)
+            base = _bases[key] = locked_down(root)
         con = base.cursor()
     con.execute("SET TimeZone='UTC'")
     return con

@@ -57,7 +57,7 @@ def parse(sql: str) -> exp.Expression:
     return statement
 
 
-def referenced_tables(sql: str | exp.Expression) -> list[str]:
+def referenced_tables(sql: str | exp.Expr) -> list[str]:
     """Lake tables (``<layer>.<name>``) a statement reads, in order of appearance."""
     tree = parse(sql) if isinstance(sql, str) else sql
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
@@ -71,18 +71,14 @@ def referenced_tables(sql: str | exp.Expression) -> list[str]:
     return out
 
 
-def is_read_only(tree: exp.Expression) -> bool:
-    return isinstance(tree, exp.Query | exp.Describe) or (
-        isinstance(tree, exp.Command) and tree.name.upper() in ("EXPLAIN", "SUMMARIZE")
-    )
-
-
 class Session:
     """A private namespace on the shared DuckDB: its own in-memory catalog, so that
     concurrent queries can each have their own ``bronze.orders`` view."""
 
-    def __init__(self, root: str | None = None) -> None:
-        self.con = new_connection(root)
+    def __init__(
+        self, root: str | None = None, con: duckdb.DuckDBPyConnection | None = None
+    ) -> None:
+        self.con = con if con is not None else new_connection(root)
         self.catalog = f"lake_{uuid.uuid4().hex[:16]}"
         self.con.execute(f"ATTACH ':memory:' AS {self.catalog}")
         self.con.execute(f"USE {self.catalog}")
@@ -120,12 +116,18 @@ class ParquetFiles:
 Source: TypeAlias = DeltaTable | pa.Table | ParquetFiles
 
 
-def connect(tables: Mapping[str, Source], *, root: str | None = None) -> Session:
+def connect(
+    tables: Mapping[str, Source],
+    *,
+    root: str | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Session:
     """A DuckDB session where every table is a view named ``<layer>.<name>``.
 
-    The session may read files under the lake ``root`` only (see ``casting``).
+    The session may read files under the lake ``root`` only (see ``casting``); it
+    runs on ``con`` when given (the SQL sandbox's locked connection).
     """
-    session = Session(root)
+    session = Session(root, con)
     try:
         for i, (name, source) in enumerate(tables.items()):
             register(session, name, source, alias=f"__lake_{i}")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from shipyard._internal.service import ServiceContext
 from shipyard.errors import InvalidArgument
-from shipyard.lake import query, records, writes
+from shipyard.lake import query, records, sandbox, writes
 from shipyard.lake.cdc import ChangesMixin
 from shipyard.lake.columns import ColumnsMixin
 from shipyard.lake.ingest import resolve
@@ -214,8 +214,13 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
     ) -> pa.Table:
         """Run a read-only DuckDB query over lake tables named ``<layer>.<name>``.
 
+        The query runs in the SQL sandbox (``lake/sandbox.py``): one SELECT/WITH
+        statement over tables the caller may read, on a locked connection, within
+        ``lake.sql_timeout``, ``lake.sql_memory_limit`` and ``lake.sql_max_rows``.
+        Each call is audited (``lake.sql``) with the tables it read.
+
         Args:
-            statement: one SELECT (or WITH/EXPLAIN/DESCRIBE) statement.
+            statement: one SELECT or WITH query.
             versions: pin tables to versions, e.g. ``{"bronze.orders": 3}``.
             as_of: read every table not pinned by ``versions`` as of this time.
 
@@ -223,22 +228,23 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
             the result as a pyarrow Table.
 
         Raises:
-            InvalidArgument: a syntax error, a write statement, or a failing query.
+            InvalidArgument: a syntax error, anything but a query, a table function
+                or file path, or a failing query.
+            PermissionDenied: the query names a table the caller may not read.
             NotFound: the query names a table that does not exist.
+            QuotaExceeded: the query hit a time, memory or row limit.
         """
-        tree = query.parse(statement)
-        if not query.is_read_only(tree):
-            raise InvalidArgument("only read-only queries (SELECT) are allowed", query=statement)
+        tree = sandbox.check_query(statement)
         pins = versions or {}
         tables = {}
-        for name in query.referenced_tables(tree):
-            self.get_table(name)
+        names = query.referenced_tables(tree)
+        teams = set()
+        for name in names:
+            teams.add(self.get_table(name).owner)
             pinned = pins.get(name)
             tables[name] = self.storage.open(
                 name, version=pinned, as_of=as_of if pinned is None else None
             )
-        con = query.connect(tables, root=self.storage.root)
-        try:
-            return query.run(con, statement)
-        finally:
-            con.close()
+        result = sandbox.run(tables, tree, root=self.storage.root, limits=self._sql_limits())
+        self._audit_read("lake.sql", names, teams, rows=result.num_rows)
+        return result
