@@ -1,0 +1,89 @@
+"""The inference worker process (see ``worker.py``): load one model, answer calls.
+
+``python -m shipyard.serving._worker_main <fd> <parent pid> <memory MB>``. Imports
+nothing of the platform's catalog or settings: it needs only the model's folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pickle
+import resource
+import signal
+import sys
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _limit(memory_mb: int) -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if memory_mb > 0:
+        cap = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def _load(path: str, uri: str) -> tuple[Any, Any, dict[str, Any]]:
+    from shipyard.serving.fastpath import fast_scorer
+    from shipyard.serving.runtime import expected_columns
+    from shipyard.tracking.packaging.loaded import load_model_dir
+
+    model = load_model_dir(Path(path), uri=uri)
+    fast = fast_scorer(model)
+    meta = {
+        "ok": True,
+        "input_columns": expected_columns(model),
+        "fast_columns": fast[1] if fast else None,
+        "pid": os.getpid(),
+    }
+    return model, (fast[0] if fast else None), meta
+
+
+def serve(conn: Connection) -> None:
+    from shipyard.serving.worker import encode_array, encode_reply
+
+    model: Any = None
+    fast: Any = None
+    while True:
+        try:
+            op, *args = pickle.loads(conn.recv_bytes())  # from our parent only
+        except EOFError:
+            return
+        try:
+            if op == "load":
+                model, fast, meta = _load(*args)
+                reply = encode_reply(meta)
+            elif op == "fast" and fast is not None:
+                reply = encode_array(fast(args[0]))
+            elif op in ("predict", "fast") and model is not None:
+                reply = encode_array(model.predict(args[0]))
+            else:
+                reply = encode_reply({"ok": False, "error": "InvalidArgument", "message": op})
+        except Exception as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            reply = encode_reply({"ok": False, "error": type(exc).__name__, "message": message})
+        conn.send_bytes(reply)
+
+
+def main() -> None:
+    fd, parent, memory_mb = (int(a) for a in sys.argv[1:4])
+    _die_with_parent(parent)
+    _limit(memory_mb)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the parent decides
+    serve(Connection(fd))
+
+
+if __name__ == "__main__":
+    main()
