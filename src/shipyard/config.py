@@ -76,6 +76,8 @@ class ServerSettings(_Section):
 
 
 class ServingSettings(_Section):
+    #: Seconds ``shipyard deployments serve`` caches a token check (its ``--auth-cache``).
+    auth_cache: float = Field(default=1.0, ge=0)
     #: Address-space cap of each inference worker process (MB, ``RLIMIT_AS``); 0: none.
     worker_memory_mb: int = Field(default=8192, ge=0)
     #: Seconds a worker may take to start and load its model.

@@ -6,26 +6,32 @@ nothing of the platform's catalog or settings: it needs only the model's folder.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import pickle
 import resource
 import signal
 import sys
+import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-PR_SET_PDEATHSIG = 1
 
+def _die_with_parent(parent: int, every: float = 0.5) -> None:
+    """Exit as soon as the parent process is gone (its socket's end covers idle workers;
+    this covers one busy in model code). Not ``PR_SET_PDEATHSIG``: that follows the
+    parent *thread*, and the server starts workers from short-lived pool threads."""
 
-def _die_with_parent(parent: int) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(70)
+            time.sleep(every)
+
+    if os.getppid() != parent:
+        os._exit(70)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _limit(memory_mb: int) -> None:

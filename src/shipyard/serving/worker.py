@@ -14,8 +14,8 @@ logs. Each model version it serves is loaded and scored by one worker process:
 - told only the folder of the version's files, then sent input matrices/frames;
 - answering with arrays in a plain format (a JSON header and raw numeric bytes):
   the serving process never unpickles anything a worker sends;
-- killed with the runtime (``close``) and with its parent (``PR_SET_PDEATHSIG`` and
-  end of channel); restarted on the next call after it died. A call whose worker dies
+- killed with the runtime (``close``, and at interpreter exit); a worker also exits by
+  itself when its parent process is gone (end of channel, and a watch on its parent pid); restarted on the next call after it died. A call whose worker dies
   or times out raises ``BackendUnavailable`` (503) for that request only.
 """
 
