@@ -10,12 +10,14 @@ import os
 import pickle
 import resource
 import signal
+import socket
 import sys
 import threading
 import time
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+from shipyard.serving.worker import Channel, encode_array, encode_reply
 
 
 def _die_with_parent(parent: int, every: float = 0.5) -> None:
@@ -57,14 +59,13 @@ def _load(path: str, uri: str) -> tuple[Any, Any, dict[str, Any]]:
     return model, (fast[0] if fast else None), meta
 
 
-def serve(conn: Connection) -> None:
-    from shipyard.serving.worker import encode_array, encode_reply
+def serve(conn: Channel) -> None:
 
     model: Any = None
     fast: Any = None
     while True:
         try:
-            op, *args = pickle.loads(conn.recv_bytes())  # from our parent only
+            op, *args = pickle.loads(conn.recv(limit=1 << 62))  # from our parent only
         except EOFError:
             return
         try:
@@ -80,15 +81,18 @@ def serve(conn: Connection) -> None:
         except Exception as exc:
             message = getattr(exc, "message", None) or str(exc)
             reply = encode_reply({"ok": False, "error": type(exc).__name__, "message": message})
-        conn.send_bytes(reply)
+        conn.send(reply)
 
 
 def main() -> None:
     fd, parent, memory_mb = (int(a) for a in sys.argv[1:4])
     _die_with_parent(parent)
     _limit(memory_mb)
+    from shipyard._internal.threads import limit_native_threads
+
+    limit_native_threads()  # as in the server: one native thread per call (see threads.py)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the parent decides
-    serve(Connection(fd))
+    serve(Channel(socket.socket(fileno=fd)))
 
 
 if __name__ == "__main__":

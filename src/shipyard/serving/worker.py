@@ -36,7 +36,6 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +75,47 @@ class WorkerOptions:
 
 # -- the wire: parent -> worker is pickle (the worker trusts its parent), ------------------
 # -- worker -> parent is a JSON header plus raw bytes (the parent trusts no worker) ---------
+
+
+class Channel:
+    """Length-prefixed messages over a stream socket (a socketpair to the worker).
+
+    Leaner than ``multiprocessing.connection`` (whose ``poll`` builds a selector per
+    call): a timeout is the socket's own.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def send(self, blob: bytes) -> None:
+        head = struct.pack("<Q", len(blob))
+        if len(blob) < 65536:
+            self.sock.sendall(head + blob)
+        else:
+            self.sock.sendall(head)
+            self.sock.sendall(blob)
+
+    def recv(self, limit: int = MAX_REPLY, timeout: float | None = None) -> bytes:
+        """The next message; ``EOFError`` when the other end closed, ``TimeoutError``."""
+        self.sock.settimeout(timeout)
+        (n,) = struct.unpack("<Q", self._exactly(8))
+        if n > limit:
+            raise ValueError(f"a message of {n} bytes is over the limit")
+        return self._exactly(n)
+
+    def _exactly(self, n: int) -> bytes:
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            k = self.sock.recv_into(view[got:])
+            if k == 0:
+                raise EOFError("the channel closed")
+            got += k
+        return bytes(buf) if n < 65536 else buf  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def encode_reply(header: dict[str, Any], payload: bytes = b"") -> bytes:
@@ -150,7 +190,7 @@ class ModelWorker:
         self.options = options
         self.meta: dict[str, Any] = {}
         self._proc: subprocess.Popen[bytes] | None = None
-        self._conn: Connection | None = None
+        self._conn: Channel | None = None
         self._home: str | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -188,7 +228,7 @@ class ModelWorker:
             )
         finally:
             theirs.close()
-        self._conn = Connection(ours.detach())
+        self._conn = Channel(ours)
         try:
             self.meta = self._roundtrip(
                 ("load", str(self.path), self.uri), self.options.start_timeout
@@ -208,16 +248,16 @@ class ModelWorker:
         conn = self._conn
         assert conn is not None
         try:
-            conn.send_bytes(pickle.dumps(msg, protocol=5))
-            if not conn.poll(timeout):
-                self._stop()
-                raise BackendUnavailable(
-                    f"the worker of {self.uri} did not answer within {timeout:g} s; it restarts "
-                    "on the next call",
-                    model=self.uri,
-                )
-            blob = conn.recv_bytes(MAX_REPLY)
+            conn.send(pickle.dumps(msg, protocol=5))
+            blob = conn.recv(timeout=timeout)
             header, payload = decode_reply(blob)
+        except TimeoutError:
+            self._stop()
+            raise BackendUnavailable(
+                f"the worker of {self.uri} did not answer within {timeout:g} s; it restarts "
+                "on the next call",
+                model=self.uri,
+            ) from None
         except (EOFError, OSError, ValueError) as exc:
             code = self._stop()
             raise BackendUnavailable(
