@@ -300,7 +300,7 @@ class ServingRuntime:
                 raise
             raise ShipyardError(
                 f"deployment '{name}' variant '{vr.variant.name}' ({vr.model_ref}) failed to "
-                f"predict: {type(exc).__name__} (request id {request_id})",
+                f"predict: {getattr(exc, 'kind', type(exc).__name__)} (request id {request_id})",
                 request_id=request_id,
                 variant=vr.variant.name,
             ) from None

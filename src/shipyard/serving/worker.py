@@ -162,11 +162,15 @@ def _error_from(header: dict[str, Any]) -> Exception:
     cls = getattr(errors, kind, None)
     if isinstance(cls, type) and issubclass(cls, ShipyardError) and cls is not ShipyardError:
         return cls(message)
-    return ModelError(f"{kind}: {message}")
+    return ModelError(kind, message)
 
 
 class ModelError(RuntimeError):
     """The model raised inside its worker (its type and message, as text)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
 
 
 # -- the parent side -------------------------------------------------------------------------

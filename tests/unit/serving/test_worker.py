@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from shipyard.errors import BackendUnavailable
+from shipyard.errors import BackendUnavailable, ShipyardError
 from shipyard.platform import Platform
 from shipyard.serving import Variant
 from shipyard.serving.context import workers_for
@@ -51,6 +51,11 @@ def _patch(orig):
         import os, numpy as np
         if float(np.asarray(X)[0, 0]) == 666:
             os.kill(os.getpid(), 9)
+        if float(np.asarray(X)[0, 0]) == 777:
+            import time
+            time.sleep(60)
+        if float(np.asarray(X)[0, 0]) == 888:
+            return bytearray(1 << 30)
         return orig(self, X, *a, **k)
     return method
 L.predict = _patch(L.predict)
@@ -150,6 +155,23 @@ def test_a_crashing_model_answers_503_and_its_worker_restarts(
     assert platform.serving.predict("evil", [{"a": 1.0, "b": 0.0}]).predictions
     assert workers_for(platform.context).pids() != first
     assert platform.serving.get_deployment("evil").name == "evil"
+
+
+def test_a_hung_model_times_out_and_a_greedy_one_hits_its_memory_cap(
+    project_dir: Path, tmp_path: Path
+) -> None:
+    (project_dir / "shipyard.yaml").write_text(
+        "serving:\n  worker_call_timeout: 1\n  worker_memory_mb: 900\n"
+    )
+    with Platform.open(project_dir) as p:
+        _deploy(p, _hostile_version(p, tmp_path / "m.json", crash=True))
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable, match="did not answer within 1 s"):
+            p.serving.predict("evil", [{"a": 777.0, "b": 0.0}])
+        assert time.monotonic() - started < 10
+        with pytest.raises(ShipyardError, match="MemoryError"):
+            p.serving.predict("evil", [{"a": 888.0, "b": 0.0}])
+        assert p.serving.predict("evil", [{"a": 1.0, "b": 0.0}]).predictions
 
 
 def test_workers_end_with_the_platform(project_dir: Path, tmp_path: Path) -> None:
