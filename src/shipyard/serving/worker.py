@@ -230,6 +230,13 @@ class ModelWorker:
                 user=self.options.user,
                 group=_group_of(self.options.user),
             )
+        except (OSError, KeyError) as exc:  # no such user, an interpreter it cannot run
+            ours.close()
+            self._stop()
+            raise BackendUnavailable(
+                f"cannot start the worker of {self.uri}: {type(exc).__name__}: {exc}",
+                model=self.uri,
+            ) from None
         finally:
             theirs.close()
         self._conn = Channel(ours)

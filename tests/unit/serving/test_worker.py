@@ -203,3 +203,12 @@ def _assert_gone(pid: int, timeout: float = 5.0) -> None:
             return  # exited, not yet reaped by its parent
         time.sleep(0.05)
     raise AssertionError(f"worker {pid} is still running")
+
+
+def test_a_worker_that_cannot_start_is_503_not_500(tmp_path: Path) -> None:
+    from shipyard.serving.worker import WorkerOptions, WorkerPool
+
+    pool = WorkerPool(WorkerOptions(user="no-such-user-shipyard"))
+    with pytest.raises(BackendUnavailable, match="cannot start the worker"):
+        pool.model(tmp_path, "models:/m/1")
+    assert pool.pids() == []
