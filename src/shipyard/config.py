@@ -94,6 +94,19 @@ class ServerSettings(_Section):
     workers: int = Field(default=1, ge=1)
 
 
+class ServingSettings(_Section):
+    #: Seconds ``shipyard deployments serve`` caches a token check (its ``--auth-cache``).
+    auth_cache: float = Field(default=1.0, ge=0)
+    #: Address-space cap of each inference worker process (MB, ``RLIMIT_AS``); 0: none.
+    worker_memory_mb: int = Field(default=8192, ge=0)
+    #: Seconds a worker may take to start and load its model.
+    worker_start_timeout: float = Field(default=120.0, gt=0)
+    #: Seconds one prediction call may take in a worker before it is killed (503).
+    worker_call_timeout: float = Field(default=60.0, gt=0)
+    #: OS user the workers run as when the server runs as root (default: the server's).
+    worker_user: str | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPYARD_",
@@ -112,6 +125,7 @@ class Settings(BaseSettings):
     events: EventSettings = Field(default_factory=EventSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)

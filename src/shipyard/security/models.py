@@ -17,6 +17,8 @@ class Permission(StrEnum):
     PREDICT = "predict"
     READ_FEATURES = "read_features"
     APPROVE = "approve"
+    #: Serve a team's model versions from a deployment (any team's deployment).
+    DEPLOY = "deploy"
     ADMIN = "admin"
 
 
@@ -32,7 +34,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.PREDICTOR: frozenset({Permission.READ, Permission.PREDICT, Permission.READ_FEATURES}),
     Role.EDITOR: frozenset(
-        {Permission.READ, Permission.WRITE, Permission.PREDICT, Permission.READ_FEATURES}
+        {
+            Permission.READ,
+            Permission.WRITE,
+            Permission.PREDICT,
+            Permission.READ_FEATURES,
+            Permission.DEPLOY,
+        }
     ),
     Role.APPROVER: frozenset({Permission.READ, Permission.APPROVE}),
     Role.ADMIN: frozenset(Permission),

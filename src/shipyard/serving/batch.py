@@ -114,13 +114,15 @@ def score_table(
     """See ``ServingService.score_table``."""
     from shipyard.lake.service import LakeService
     from shipyard.registry.service import RegistryService
+    from shipyard.serving.context import workers_for
 
     if chunk_rows < 1:
         raise InvalidArgument("chunk_rows must be positive", chunk_rows=chunk_rows)
     started = time.perf_counter()
     registry = RegistryService(ctx)
     mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
-    loaded = registry.load_model(f"models:/{mv.name}/{mv.version}")
+    uri = f"models:/{mv.name}/{mv.version}"
+    loaded = workers_for(ctx).model(registry.download_model(uri), uri)  # never in this process
     lake = LakeService(ctx)
     lake.get_table(source)  # NotFound / PermissionDenied
     snapshot = lake.storage.open(source, version=version)

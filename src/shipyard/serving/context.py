@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -12,8 +13,10 @@ from shipyard.serving.backends.base import FeatureLookup, ModelSource
 from shipyard.serving.predlog import PredictionLogger, lake_writer
 from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.store import CatalogDeployments
+from shipyard.serving.worker import WorkerOptions, WorkerPool
 
 EXTRA_KEY = "serving"
+WORKERS_KEY = "serving.workers"
 LOG_KEY = "serving.log"
 _lock = threading.Lock()
 
@@ -72,6 +75,28 @@ def runtime_for(
         closers.append(runtime.close)  # stops shadow scoring first, then the last log flush
         closers.append(logger.close)
         return runtime
+
+
+def workers_for(ctx: ServiceContext) -> WorkerPool:
+    """This platform's inference worker processes (one per model version loaded)."""
+    pool: WorkerPool | None = ctx.extras.get(WORKERS_KEY)
+    if pool is not None:
+        return pool
+    with _lock:
+        pool = ctx.extras.get(WORKERS_KEY)
+        if pool is None:
+            s = ctx.settings.serving
+            pool = WorkerPool(
+                WorkerOptions(
+                    memory_mb=s.worker_memory_mb,
+                    start_timeout=s.worker_start_timeout,
+                    call_timeout=s.worker_call_timeout,
+                    user=s.worker_user if os.geteuid() == 0 else None,
+                )
+            )
+            ctx.extras[WORKERS_KEY] = pool
+            ctx.extras.setdefault("_closers", []).append(pool.close)
+        return pool
 
 
 def logger_for(ctx: ServiceContext) -> PredictionLogger:

@@ -48,7 +48,14 @@ def _strip_names(obj: Any, seen: set[int]) -> None:
 
 
 def fast_scorer(loaded: Any) -> tuple[Scorer, list[str]] | None:
-    """``(scorer, columns)`` for a registry model that can skip pandas, else ``None``."""
+    """``(scorer, columns)`` for a registry model that can skip pandas, else ``None``.
+
+    A model served by a worker process (``worker.WorkerModel``) built its scorer there.
+    """
+    remote = getattr(loaded, "fast_scorer", None)
+    if callable(remote):
+        found: tuple[Scorer, list[str]] | None = remote()
+        return found
     raw = getattr(loaded, "model", None)
     method = getattr(loaded, "predict_method", None)
     columns = list(getattr(loaded, "input_columns", None) or [])

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shipyard.errors import InvalidArgument, NotFound, ShipyardError
+from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
 from shipyard.serving.backends.base import (
     FeatureLookup,
     LoadedModel,
@@ -296,9 +296,11 @@ class ServingRuntime:
                 request_id,
                 exc_info=exc,
             )
+            if isinstance(exc, BackendUnavailable):  # the model's worker died: 503, retry
+                raise
             raise ShipyardError(
                 f"deployment '{name}' variant '{vr.variant.name}' ({vr.model_ref}) failed to "
-                f"predict: {type(exc).__name__} (request id {request_id})",
+                f"predict: {getattr(exc, 'kind', type(exc).__name__)} (request id {request_id})",
                 request_id=request_id,
                 variant=vr.variant.name,
             ) from None

@@ -16,7 +16,7 @@ from shipyard._internal.service import Service
 from shipyard.catalog.models import Asset
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.security.models import Permission
-from shipyard.serving import store
+from shipyard.serving import guards, store
 from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.batch import BatchScoreResult, score_table
 from shipyard.serving.context import logger_for, runtime_for
@@ -503,6 +503,8 @@ class ServingService(CanaryOps, Service):
         for ref in resolved.values():  # load before writing: a model that cannot load fails here
             self.runtime.load_model(ref)
         models = self._model_assets(resolved, action)
+        if not create:
+            self._guard_aliases(name, spec, models, action)
         with self._ctx.mutation(action, team=team, asset=f"deployment:{name}") as m:
             existing = self._ctx.catalog.find(m.conn, store.KIND, name)
             if create and existing is not None:
@@ -543,11 +545,25 @@ class ServingService(CanaryOps, Service):
                         f"model '{ref.name}' is not in the catalog", model=ref.name
                     )
                 models[ref.name] = found
-        for asset in models.values():
-            self._ctx.require(
-                Permission.READ, asset.owner, action=action, asset=f"model:{asset.name}"
-            )
+        guards.require_deploy(self._ctx, models, action)
         return models
+
+    def _guard_aliases(
+        self, name: str, spec: DeploymentSpec, models: dict[str, Asset], action: str
+    ) -> None:
+        """A protected alias served now is not bypassed by a direct version (see guards.py)."""
+        from shipyard.registry.service import RegistryService
+
+        with self._ctx.db.connect() as conn:
+            current = store.find(conn, self._ctx, name)
+        if current is None:
+            return
+        registry = RegistryService(self._ctx)
+
+        def protected(model: str, alias: str) -> bool:
+            return bool(registry.get_alias_policy(model, alias).protected)
+
+        guards.require_alias_route(self._ctx, name, current.spec, spec, models, protected, action)
 
 
 def _table_exists(lake: Any, name: str) -> bool:

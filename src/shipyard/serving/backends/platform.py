@@ -53,5 +53,8 @@ class RegistryModelSource:
         return ResolvedModel(mv.name, int(mv.version))
 
     def load(self, model: ResolvedModel) -> LoadedModel:
-        loaded: LoadedModel = self._registry.load_model(f"models:/{model.name}/{model.version}")
-        return loaded
+        """A handle on the worker process that loaded the version (see ``worker.py``)."""
+        from shipyard.serving.context import workers_for
+
+        uri = f"models:/{model.name}/{model.version}"
+        return workers_for(self._ctx).model(self._registry.download_model(uri), uri)
