@@ -78,8 +78,7 @@ class Worker:
                 wait = min(wait * 2, self.poll_interval)
                 continue
             wait, idle_since = 0.001, time.monotonic()
-            for job in jobs:  # a drain finishes what is already claimed
-                self.run_job(job)
+            self.run_batch(jobs)  # a drain finishes what is already claimed
         self.draining.set()
         beat.join(timeout=5)
         return self.processed
@@ -92,15 +91,44 @@ class Worker:
             if n:
                 log.warning("requeued %d job(s) whose lease expired", n)
 
-    def run_job(self, job: Job) -> Job | None:
-        """Run one claimed job and record its outcome (None when the lease was lost)."""
+    def run_batch(self, jobs: Sequence[Job]) -> None:
+        """Run claimed jobs in order; successes are recorded together at the end (one
+        transaction), each failure at once. A worker killed before the end leaves
+        them running: their leases expire and they run again (at least once)."""
+        done: list[tuple[str, Any, str | None]] = []
+        try:
+            for job in jobs:
+                outcome = self._execute(job)
+                if outcome.ok:
+                    done.append((job.id, outcome.result, outcome.logs or None))
+                else:
+                    self._record(job, outcome)
+        finally:
+            if done:
+                self.queue.complete_many(self.worker_id, done)
+            with self._held_lock:
+                for job in jobs:
+                    self._held.pop(job.id, None)
+
+    def _execute(self, job: Job) -> Outcome:
         stop = threading.Event()
         with self._held_lock:
             self._held[job.id] = stop
+        run = run_inprocess if job.executor == Executor.INPROCESS else run_subprocess
+        outcome: Outcome = run(job, self.settings, stop)
+        self.processed += 1
+        return outcome
+
+    def run_job(self, job: Job) -> Job | None:
+        """Run one claimed job and record its outcome (None when the lease was lost)."""
         try:
-            run = run_inprocess if job.executor == Executor.INPROCESS else run_subprocess
-            outcome: Outcome = run(job, self.settings, stop)
-            self.processed += 1
+            return self._record(job, self._execute(job))
+        finally:
+            with self._held_lock:
+                self._held.pop(job.id, None)
+
+    def _record(self, job: Job, outcome: Outcome) -> Job | None:
+        try:
             if outcome.ok:
                 return self.queue.complete(
                     job.id, self.worker_id, result=outcome.result, logs=outcome.logs or None
@@ -115,9 +143,6 @@ class Worker:
         except Conflict as exc:  # cancelled, or requeued after our lease expired
             log.warning("job %s: outcome not recorded: %s", job.id, exc.message)
             return None
-        finally:
-            with self._held_lock:
-                self._held.pop(job.id, None)
 
     def _heartbeats(self) -> None:
         interval = max(0.05, self.lease / 3)

@@ -48,6 +48,11 @@ class JobQueue(ABC):
         """Mark succeeded. Raises ``Conflict`` if ``worker_id`` no longer holds the job."""
 
     @abstractmethod
+    def complete_many(self, worker_id: str, done: Sequence[tuple[str, Any, str | None]]) -> int:
+        """Mark many held jobs succeeded in one transaction: ``(job_id, result, logs)``
+        each. A job the worker no longer holds is left as it is. Returns how many."""
+
+    @abstractmethod
     def fail(
         self,
         job_id: str,

@@ -10,6 +10,7 @@ so two claimers cannot both see the last free slot.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -197,6 +198,37 @@ class SqlJobQueue(JobQueue):
         if row is None:
             raise self._lost(job_id, worker_id)
         return _job(row)
+
+    def complete_many(self, worker_id: str, done: Sequence[tuple[str, Any, str | None]]) -> int:
+        if not done:
+            return 0
+        now = utcnow()
+        params = [
+            {"_id": job_id, "_worker": worker_id, "_result": result, "_logs": tail(logs), "_now": now}
+            for job_id, result, logs in done
+        ]
+        with self._db.begin() as conn:
+            res = conn.execute(self._complete_stmt, params)
+        return max(0, res.rowcount)
+
+    @functools.cached_property
+    def _complete_stmt(self) -> Any:
+        return (
+            jobs.update()
+            .where(
+                jobs.c.id == sa.bindparam("_id"),
+                jobs.c.worker_id == sa.bindparam("_worker"),
+                jobs.c.state == _RUNNING,
+            )
+            .values(
+                state=JobState.SUCCEEDED.value,
+                result=sa.bindparam("_result", type_=jobs.c.result.type),
+                logs=sa.bindparam("_logs", type_=jobs.c.logs.type),
+                error=None,
+                lease_until=None,
+                finished_at=sa.bindparam("_now", type_=jobs.c.finished_at.type),
+            )
+        )
 
     def fail(
         self,
