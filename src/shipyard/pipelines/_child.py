@@ -26,7 +26,7 @@ def main() -> int:
         result = fn(**payload["args"])
         out.write_text(json.dumps({"result": result}, default=str))
         return 0
-    except BaseException as exc:  # noqa: BLE001 - every failure is the job's error
+    except BaseException as exc:
         traceback.print_exc()
         out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         return 1

@@ -117,7 +117,7 @@ def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Ou
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_limits(job.memory_mb, job.timeout),  # noqa: PLW1509
+                preexec_fn=_limits(job.memory_mb, job.timeout),
             )
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(payload).encode())
@@ -129,7 +129,9 @@ def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Ou
         return _read_result(result_path, proc.returncode, logs)
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float | None, stop: threading.Event) -> str | None:
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float | None, stop: threading.Event
+) -> str | None:
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         try:

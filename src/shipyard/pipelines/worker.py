@@ -153,7 +153,7 @@ class Worker:
                 try:
                     if not self.queue.heartbeat(job_id, self.worker_id, lease_seconds=self.lease):
                         stop.set()  # cancelled or lost: the executor kills the step
-                except Exception as exc:  # noqa: BLE001 - keep beating; the lease decides
+                except Exception as exc:
                     log.warning("heartbeat of job %s failed: %s", job_id, exc)
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from shipyard.errors import Conflict, InvalidArgument, PermissionDenied
 from shipyard.pipelines.backends.sql import SqlJobQueue
-from shipyard.pipelines.models import JobSpec, JobState
+from shipyard.pipelines.models import JobState
 from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 
@@ -97,7 +97,9 @@ class JobQueueContract:
 
     # -- ordering and idempotency ------------------------------------------------------
 
-    def test_claims_highest_priority_first_then_oldest(self, plat: Platform, q: SqlJobQueue) -> None:
+    def test_claims_highest_priority_first_then_oldest(
+        self, plat: Platform, q: SqlJobQueue
+    ) -> None:
         pool = self._pool("prio")
         low = plat.jobs.submit(NOOP, pool=pool, priority=-5)
         first = plat.jobs.submit(NOOP, pool=pool)
@@ -308,11 +310,15 @@ class JobQueueContract:
     def test_subprocess_timeout_and_memory_limit_fail_the_job(self, plat: Platform) -> None:
         pool = self._pool("limits")
         slow = plat.jobs.submit(
-            "shipyard.pipelines.builtin:sleep", {"seconds": 30}, pool=pool, timeout=0.5,
+            "shipyard.pipelines.builtin:sleep",
+            {"seconds": 30},
+            pool=pool,
+            timeout=0.5,
             max_attempts=1,
         )
-        hog = plat.jobs.submit(f"{FUNCS}:hog", {"megabytes": 2048}, pool=pool, memory_mb=256,
-                               max_attempts=1)
+        hog = plat.jobs.submit(
+            f"{FUNCS}:hog", {"megabytes": 2048}, pool=pool, memory_mb=256, max_attempts=1
+        )
         started = time.monotonic()
         Worker(plat, pools=[pool]).run(idle_exit=0.2)
         assert time.monotonic() - started < 20

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc, utcnow
@@ -67,11 +68,10 @@ class SqlJobQueue(JobQueue):
                 yield own
 
     def _insert(self) -> Any:
-        if self._pg:
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(jobs).on_conflict_do_nothing(index_elements=["team", "idempotency_key"])
+        dialect: Any = postgresql if self._pg else sqlite
+        return dialect.insert(jobs).on_conflict_do_nothing(
+            index_elements=["team", "idempotency_key"]
+        )
 
     # -- producing -------------------------------------------------------------------
 
@@ -89,7 +89,9 @@ class SqlJobQueue(JobQueue):
             if keyed:
                 c.execute(self._insert(), rows)
                 for chunk in _chunks(sorted(keyed), 500):
-                    q = sa.select(jobs).where(jobs.c.team == team, jobs.c.idempotency_key.in_(chunk))
+                    q = sa.select(jobs).where(
+                        jobs.c.team == team, jobs.c.idempotency_key.in_(chunk)
+                    )
                     found.update({r.idempotency_key: _job(r) for r in c.execute(q)})
             else:
                 c.execute(jobs.insert(), rows)
@@ -204,7 +206,13 @@ class SqlJobQueue(JobQueue):
             return 0
         now = utcnow()
         params = [
-            {"_id": job_id, "_worker": worker_id, "_result": result, "_logs": tail(logs), "_now": now}
+            {
+                "_id": job_id,
+                "_worker": worker_id,
+                "_result": result,
+                "_logs": tail(logs),
+                "_now": now,
+            }
             for job_id, result, logs in done
         ]
         with self._db.begin() as conn:
@@ -247,7 +255,11 @@ class SqlJobQueue(JobQueue):
             cur = conn.execute(q.with_for_update() if self._pg else q).first()
             if cur is None:
                 raise self._lost(job_id, worker_id)
-            values: dict[str, Any] = {"error": error[:8000], "logs": tail(logs), "lease_until": None}
+            values: dict[str, Any] = {
+                "error": error[:8000],
+                "logs": tail(logs),
+                "lease_until": None,
+            }
             if retry and cur.attempts < cur.max_attempts:
                 delay = backoff_seconds(cur.attempts, cur.retry_delay, self._rng)
                 values |= {
@@ -303,7 +315,9 @@ class SqlJobQueue(JobQueue):
                 else:
                     values |= {"state": _QUEUED, "run_after": now}
                 conn.execute(
-                    jobs.update().where(jobs.c.id == r.id, jobs.c.state == _RUNNING).values(**values)
+                    jobs.update()
+                    .where(jobs.c.id == r.id, jobs.c.state == _RUNNING)
+                    .values(**values)
                 )
         return len(expired)
 
