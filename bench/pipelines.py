@@ -14,7 +14,7 @@ Targets (issue #13): >= 2,000 jobs/s embedded, >= 1,000 jobs/s on PostgreSQL wit
 workers; handoff p95 <= 25 ms embedded, <= 50 ms PostgreSQL; 10,000 enqueued < 5 s.
 The comparison with Prefect is for a later session.
 
-Usage: ``python bench/pipelines.py`` (knobs: ``N_JOBS``=10000, ``N_LAT``=200, ``BATCH``=32,
+Usage: ``python bench/pipelines.py`` (knobs: ``N_JOBS``=10000, ``N_LAT``=200, ``BATCH``=64,
 ``BENCH_BACKENDS``=sqlite,postgresql). Writes ``bench/results/pipelines.json``.
 """
 
@@ -44,7 +44,7 @@ from shipyard.platform import Platform  # noqa: E402
 PG = os.environ.get("SHIPYARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 N_JOBS = int(os.environ.get("N_JOBS", "10000"))
 N_LAT = int(os.environ.get("N_LAT", "200"))
-BATCH = int(os.environ.get("BATCH", "32"))
+BATCH = int(os.environ.get("BATCH", "64"))
 NOOP = {"target": "shipyard.pipelines.builtin:noop", "executor": "inprocess"}
 
 _WORKER = """

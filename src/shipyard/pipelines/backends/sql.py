@@ -117,7 +117,7 @@ class SqlJobQueue(JobQueue):
                 sa.select(jobs.c.id, jobs.c.pool, jobs.c.team)
                 .where(jobs.c.state == _QUEUED, jobs.c.pool.in_(list(pools)))
                 .where(jobs.c.run_after <= now)
-                .order_by(jobs.c.priority.desc(), jobs.c.run_after, jobs.c.id)
+                .order_by(jobs.c.priority.desc(), jobs.c.run_after)
                 .limit(limit * 4 + 16 if limited else limit)
             )
             if self._pg:

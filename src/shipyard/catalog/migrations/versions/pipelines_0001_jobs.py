@@ -51,7 +51,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
         sa.UniqueConstraint("team", "idempotency_key", name="uq_jobs_team_key"),
     )
-    op.create_index("ix_jobs_claim", "jobs", ["state", "pool", "priority", "run_after"])
+    op.create_index(
+        "ix_jobs_claim", "jobs", ["state", "pool", sa.text("priority DESC"), "run_after"]
+    )
     op.create_index("ix_jobs_lease", "jobs", ["state", "lease_until"])
 
 
