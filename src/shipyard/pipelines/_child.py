@@ -10,6 +10,7 @@ from pathlib import Path
 
 from shipyard.config import JobSettings
 from shipyard.errors import PermissionDenied
+from shipyard.pipelines.executors import apply_limits
 from shipyard.pipelines.functions import resolve
 
 
@@ -17,6 +18,7 @@ def main() -> int:
     payload = json.loads(sys.stdin.read())
     out = Path(payload["result"])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    apply_limits(payload.get("memory_mb"), payload.get("cpu_seconds"))
     try:
         fn = resolve(payload["target"], JobSettings.model_validate(payload["settings"]))
     except (PermissionDenied, LookupError) as exc:

@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,16 +85,15 @@ def _raise_timeout(_sig: int, _frame: Any) -> None:
     raise JobTimeout
 
 
-def _limits(memory_mb: int | None, cpu_seconds: float | None) -> Callable[[], None]:
-    def apply() -> None:
-        if memory_mb is not None:
-            size = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (size, size))
-        if cpu_seconds is not None:
-            cpu = int(cpu_seconds) + 1
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-
-    return apply
+def apply_limits(memory_mb: int | None, cpu_seconds: float | None) -> None:
+    """Cap this process (the child calls it on itself: no ``preexec_fn`` in a threaded
+    worker)."""
+    if memory_mb is not None:
+        size = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+    if cpu_seconds is not None:
+        cpu = int(cpu_seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
 
 def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Outcome:
@@ -109,6 +107,8 @@ def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Ou
             "args": job.args,
             "settings": settings.model_dump(),
             "result": str(result_path),
+            "memory_mb": job.memory_mb,
+            "cpu_seconds": job.timeout,
         }
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -117,7 +117,6 @@ def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Ou
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_limits(job.memory_mb, job.timeout),
             )
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(payload).encode())
