@@ -39,7 +39,5 @@ jobs = sa.Table(
 )
 #: Claim order is priority DESC, run_after ASC: the index holds it in that order, so
 #: a claim reads the first rows instead of sorting the backlog.
-sa.Index(
-    "ix_jobs_claim", jobs.c.state, jobs.c.pool, jobs.c.priority.desc(), jobs.c.run_after
-)
+sa.Index("ix_jobs_claim", jobs.c.state, jobs.c.pool, jobs.c.priority.desc(), jobs.c.run_after)
 sa.Index("ix_jobs_lease", jobs.c.state, jobs.c.lease_until)
