@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.ids import new_id
-from shipyard.errors import Conflict
+from shipyard.errors import BackendUnavailable, Conflict
 from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job
 
@@ -50,6 +50,7 @@ class Worker:
         self.poll_interval = poll_interval
         self.batch = max(1, batch)
         self.draining = threading.Event()
+        self._stopped = threading.Event()
         self._held: dict[str, threading.Event] = {}
         self._held_lock = threading.Lock()
         self._last_requeue = 0.0
@@ -63,25 +64,36 @@ class Worker:
         """Loop until drained (or ``max_jobs`` ran, or idle ``idle_exit`` seconds)."""
         beat = threading.Thread(target=self._heartbeats, name="job-heartbeat", daemon=True)
         beat.start()
+        try:
+            self._loop(max_jobs, idle_exit)
+        finally:
+            self.draining.set()
+            self._stopped.set()
+            beat.join(timeout=5)
+        return self.processed
+
+    def _loop(self, max_jobs: int | None, idle_exit: float | None) -> None:
         wait, idle_since = 0.001, time.monotonic()
         while not self.draining.is_set():
             if max_jobs is not None and self.processed >= max_jobs:
-                break
-            self._maybe_requeue()
-            jobs = self.queue.claim(
-                self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
-            )
+                return
+            try:
+                self._maybe_requeue()
+                jobs = self.queue.claim(
+                    self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
+                )
+            except BackendUnavailable as exc:  # the database is away: wait, don't die
+                log.warning("cannot claim jobs: %s", exc.message)
+                self.draining.wait(max(1.0, self.poll_interval))
+                continue
             if not jobs:
                 if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
-                    break
+                    return
                 self.draining.wait(wait)
                 wait = min(wait * 2, self.poll_interval)
                 continue
             wait, idle_since = 0.001, time.monotonic()
             self.run_batch(jobs)  # a drain finishes what is already claimed
-        self.draining.set()
-        beat.join(timeout=5)
-        return self.processed
 
     def _maybe_requeue(self) -> None:
         now = time.monotonic()
@@ -146,7 +158,7 @@ class Worker:
 
     def _heartbeats(self) -> None:
         interval = max(0.05, self.lease / 3)
-        while not (self.draining.wait(interval) and not self._held):
+        while not self._stopped.wait(interval):  # beats on while a drain finishes
             with self._held_lock:
                 held = list(self._held.items())
             for job_id, stop in held:
