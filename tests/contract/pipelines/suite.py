@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -324,6 +325,21 @@ class JobQueueContract:
         assert time.monotonic() - started < 20
         assert plat.jobs.get(slow.id).error == "timed out after 0.5 s"
         assert "MemoryError" in (plat.jobs.get(hog.id).error or "")
+
+    def test_cancelling_a_running_subprocess_job_kills_it(self, plat: Platform) -> None:
+        pool = self._pool("kill")
+        job = plat.jobs.submit("shipyard.pipelines.builtin:sleep", {"seconds": 60}, pool=pool)
+        worker = Worker(plat, pools=[pool], lease_seconds=0.3)
+        thread = threading.Thread(target=worker.run, kwargs={"max_jobs": 1})
+        started = time.monotonic()
+        thread.start()
+        while plat.jobs.get(job.id).state != JobState.RUNNING:
+            assert time.monotonic() - started < 30
+            time.sleep(0.02)
+        plat.jobs.cancel(job.id)
+        thread.join(timeout=30)
+        assert not thread.is_alive() and time.monotonic() - started < 30
+        assert plat.jobs.get(job.id).state == JobState.CANCELLED
 
     def test_killed_worker_job_is_claimed_again_and_completes_once(
         self, plat: Platform, project: Path
