@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from shipyard._internal.clock import utcnow
 from shipyard.errors import Conflict, InvalidArgument, PermissionDenied
 from shipyard.pipelines.backends.sql import SqlJobQueue
 from shipyard.pipelines.models import JobState
@@ -142,17 +143,19 @@ class JobQueueContract:
     ) -> None:
         pool = self._pool("retry")
         job = plat.jobs.submit(NOOP, pool=pool, max_attempts=3, retry_delay=0.2)
-        delays = []
         for attempt in (1, 2, 3):
             (claimed,) = self._claim_when_due(q, pool)
             assert claimed.attempts == attempt
+            before = utcnow()
             failed = q.fail(job.id, "w", f"oops {attempt}", logs="trace")
+            after = utcnow()
             if attempt < 3:
                 assert failed.state == JobState.QUEUED and failed.worker_id is None
-                delay = (failed.run_after - claimed.started_at).total_seconds()  # type: ignore[operator]
-                delays.append(delay)
+                # 0.2 * 2**(attempt-1), times a jitter factor in [0.5, 1)
+                base = 0.2 * 2 ** (attempt - 1)
+                assert (failed.run_after - before).total_seconds() >= 0.5 * base
+                assert (failed.run_after - after).total_seconds() < base
                 assert q.claim("w", [pool]) == []  # not before its backoff ends
-        assert 0.1 <= delays[0] <= 0.25 and 0.2 <= delays[1] <= 0.45
         dead = q.get(job.id)
         assert dead.state == JobState.DEAD and dead.error == "oops 3" and dead.logs == "trace"
         assert dead.finished_at is not None and q.claim("w", [pool]) == []
