@@ -79,6 +79,19 @@ class EventSettings(_Section):
     url: str | None = None
 
 
+class JobSettings(_Section):
+    #: ``module:function`` references a job may run (besides ``@job``-decorated functions
+    #: of the modules below and the built-ins in ``shipyard.pipelines.builtin``).
+    functions: list[str] = Field(default_factory=list)
+    #: Modules whose ``@shipyard.pipelines.job``-decorated functions jobs may run.
+    modules: list[str] = Field(default_factory=list)
+    #: Seconds a claimed job stays leased without a heartbeat before it is requeued.
+    lease_seconds: float = Field(default=30.0, gt=0)
+    #: Running jobs at most per pool / per team (absent = unlimited), enforced at claim time.
+    pool_limits: dict[str, int] = Field(default_factory=dict)
+    team_limits: dict[str, int] = Field(default_factory=dict)
+
+
 class SecuritySettings(_Section):
     #: The principal the in-process SDK and the CLI act as (must exist).
     sdk_principal: str = "local-admin"
@@ -123,6 +136,7 @@ class Settings(BaseSettings):
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)

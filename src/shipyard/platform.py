@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.events.service import EventService
     from shipyard.features.service import FeatureService
     from shipyard.lake.service import LakeService
+    from shipyard.pipelines.service import JobService
     from shipyard.registry.service import RegistryService
     from shipyard.serving.service import ServingService
     from shipyard.tracking.service import TrackingService
@@ -186,6 +187,12 @@ class Platform:
         from shipyard.events.service import EventService
 
         return EventService(self._ctx)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        from shipyard.pipelines.service import JobService
+
+        return JobService(self._ctx)
 
 
 def _looks_unreachable(exc: Exception) -> bool:

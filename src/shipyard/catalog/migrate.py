@@ -35,6 +35,7 @@ TABLE_MODULES = (
     "shipyard.serving.tables",
     "shipyard.lake.tables",
     "shipyard.events.tables",
+    "shipyard.pipelines.tables",
 )
 
 

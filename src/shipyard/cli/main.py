@@ -121,6 +121,7 @@ REGISTRARS = (
     "shipyard.cli.registry",
     "shipyard.cli.serving",
     "shipyard.cli.events",
+    "shipyard.cli.jobs",
 )
 
 for _name, _target in GROUPS.items():

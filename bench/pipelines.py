@@ -1,0 +1,207 @@
+"""The job queue: throughput, handoff latency and bulk enqueue, embedded and on PostgreSQL.
+
+Phases, per metadata database (SQLite always, PostgreSQL when reachable):
+
+1. ``submit_many`` of 10,000 jobs (one call, one transaction, one audit record).
+2. Throughput: ``N_JOBS`` no-op jobs (in-process executor) queued first, then drained by
+   ``WORKERS`` worker processes claiming ``BATCH`` at a time; jobs/s from the first
+   start to the last finish, read back from the job records.
+3. Handoff latency: one idle worker process (``poll_interval`` 10 ms); ``N_LAT`` jobs
+   submitted one at a time at random 5-30 ms gaps; latency = job ``started_at`` minus
+   ``created_at`` (taken before the submit transaction, so it includes the audited
+   submit itself), and from the moment ``submit`` returned (committed) to ``started_at``.
+
+Targets (issue #13): >= 2,000 jobs/s embedded, >= 1,000 jobs/s on PostgreSQL with 2
+workers; handoff p95 <= 25 ms embedded, <= 50 ms PostgreSQL; 10,000 enqueued < 5 s.
+The comparison with Prefect is for a later session.
+
+Usage: ``python bench/pipelines.py`` (knobs: ``N_JOBS``=10000, ``N_LAT``=200, ``BATCH``=64,
+``BENCH_BACKENDS``=sqlite,postgresql). Writes ``bench/results/pipelines.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from shipyard._internal.clock import as_utc  # noqa: E402
+from shipyard.pipelines.models import JobState  # noqa: E402
+from shipyard.pipelines.tables import jobs  # noqa: E402
+from shipyard.platform import Platform  # noqa: E402
+
+PG = os.environ.get("SHIPYARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+N_JOBS = int(os.environ.get("N_JOBS", "10000"))
+N_LAT = int(os.environ.get("N_LAT", "200"))
+BATCH = int(os.environ.get("BATCH", "64"))
+NOOP = {"target": "shipyard.pipelines.builtin:noop", "executor": "inprocess"}
+
+_WORKER = """
+import sys, time
+from pathlib import Path
+from shipyard.platform import Platform
+from shipyard.pipelines.worker import Worker
+project, pool, batch, poll, go, idle = sys.argv[1:7]
+with Platform.open(project) as p:
+    w = Worker(p, pools=[pool], batch=int(batch), poll_interval=float(poll))
+    Path(project, "ready-" + str(w.worker_id).replace(":", "_")).touch()
+    while not Path(project, go).exists():
+        time.sleep(0.001)
+    w.run(idle_exit=float(idle))
+"""
+
+
+def fresh_pg(name: str) -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except Exception:
+        return None
+    return PG.rsplit("/", 1)[0] + "/" + name
+
+
+def _workers(
+    project: Path, pool: str, n: int, poll: float, go: str, idle: float = 1.0
+) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WORKER,
+                str(project),
+                pool,
+                str(BATCH),
+                str(poll),
+                go,
+                str(idle),
+            ],
+            env=env,
+        )
+        for _ in range(n)
+    ]
+    while len(list(project.glob("ready-*"))) < n:
+        time.sleep(0.01)
+    return procs
+
+
+def _records(p: Platform, pool: str) -> list[Any]:
+    with p.context.db.connect() as conn:
+        q = sa.select(
+            jobs.c.id, jobs.c.state, jobs.c.created_at, jobs.c.started_at, jobs.c.finished_at
+        )
+        return list(conn.execute(q.where(jobs.c.pool == pool)))
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def bench_enqueue(p: Platform) -> dict[str, Any]:
+    specs = [{**NOOP, "pool": "enqueue", "args": {"partition": i}} for i in range(10_000)]
+    t0 = time.perf_counter()
+    p.jobs.submit_many(specs)
+    return {"enqueue_many_10000_s": round(time.perf_counter() - t0, 3)}
+
+
+def bench_throughput(p: Platform, project: Path, workers: int) -> dict[str, Any]:
+    pool = f"tp{workers}"
+    p.jobs.submit_many([{**NOOP, "pool": pool} for _ in range(N_JOBS)])
+    go = f"go-{pool}"
+    procs = _workers(project, pool, workers, 0.05, go)
+    (project / go).touch()
+    for proc in procs:
+        proc.wait()
+    for f in project.glob("ready-*"):
+        f.unlink()
+    rows = _records(p, pool)
+    done = [r for r in rows if r.state == JobState.SUCCEEDED.value]
+    span = (max(r.finished_at for r in done) - min(r.started_at for r in done)).total_seconds()
+    return {
+        f"throughput_{workers}w_jobs_per_s": round(len(done) / span),
+        f"throughput_{workers}w_done": f"{len(done)}/{len(rows)}",
+    }
+
+
+def bench_latency(p: Platform, project: Path) -> dict[str, Any]:
+    pool, go = "lat", "go-lat"
+    (project / go).touch()
+    procs = _workers(project, pool, 1, 0.01, go, idle=3.0)
+    time.sleep(1.5)  # let it go idle (its poll backs off to 10 ms)
+    rng = random.Random(7)
+    returned = {}
+    for _ in range(N_LAT):
+        job = p.jobs.submit(NOOP["target"], executor="inprocess", pool=pool)
+        returned[job.id] = datetime.now(UTC)
+        time.sleep(rng.uniform(0.005, 0.03))
+    for proc in procs:
+        proc.wait()
+    for f in project.glob("ready-*"):
+        f.unlink()
+    rows = [r for r in _records(p, pool) if r.started_at is not None]
+    lat = [(r.started_at - r.created_at).total_seconds() * 1000 for r in rows]
+    committed = [
+        (as_utc(r.started_at) - returned[r.id]).total_seconds() * 1000
+        for r in rows
+        if r.id in returned
+    ]
+    return {
+        "handoff_from_commit_ms_p50": round(statistics.median(committed), 1),
+        "handoff_from_commit_ms_p95": round(_pct(committed, 0.95), 1),
+        "handoff_ms_p50": round(statistics.median(lat), 1),
+        "handoff_ms_p95": round(_pct(lat, 0.95), 1),
+        "handoff_ms_max": round(max(lat), 1),
+        "handoff_n": len(lat),
+    }
+
+
+def run(name: str, url: str) -> dict[str, Any]:
+    project = Path(tempfile.mkdtemp(prefix=f"bench-jobs-{name}-"))
+    (project / "shipyard.yaml").write_text(json.dumps({"catalog": {"url": url}}))
+    out: dict[str, Any] = {"backend": name}
+    with Platform.open(project) as p:
+        out |= bench_enqueue(p)
+        out |= bench_throughput(p, project, 1)
+        out |= bench_throughput(p, project, 2)
+        out |= bench_latency(p, project)
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main() -> None:
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",")
+    results = []
+    if "sqlite" in backends:
+        results.append(run("sqlite", f"sqlite:///{tempfile.mkdtemp()}/catalog.db"))
+    if "postgresql" in backends:
+        url = fresh_pg(f"bench_jobs_{uuid.uuid4().hex[:8]}")
+        if url is None:
+            print("PostgreSQL not reachable: skipped", file=sys.stderr)
+        else:
+            results.append(run("postgresql", url))
+    out = ROOT / "bench" / "results" / "pipelines.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

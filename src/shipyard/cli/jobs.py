@@ -1,0 +1,116 @@
+"""`shipyard jobs list|show|logs|cancel|submit` and `shipyard worker`: thin over ``JobService``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table, state
+from shipyard.errors import InvalidArgument
+
+jobs = typer.Typer(help="Jobs: the durable queue that workers run.", no_args_is_help=True)
+
+
+@jobs.command("submit")
+def submit(
+    target: str = typer.Argument(..., help="An allowed module:function."),
+    args: str = typer.Option("{}", "--args", help="Keyword arguments as a JSON object."),
+    pool: str = typer.Option("default", help="Worker pool."),
+    team: str = typer.Option(None, help="Owning team (default: security.default_team)."),
+    priority: int = typer.Option(0, help="Higher runs first."),
+    max_attempts: int = typer.Option(3, help="Attempts before the job is dead."),
+    timeout: float = typer.Option(None, help="Seconds per attempt."),
+    key: str = typer.Option(None, "--key", help="Idempotency key: a retry queues nothing."),
+    executor: str = typer.Option("subprocess", help="subprocess or inprocess."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Queue one job."""
+    try:
+        parsed = json.loads(args)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"--args is not JSON: {exc.msg}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidArgument("--args must be a JSON object")
+    job = platform().jobs.submit(
+        target,
+        parsed,
+        pool=pool,
+        team=team,
+        priority=priority,
+        max_attempts=max_attempts,
+        timeout=timeout,
+        idempotency_key=key,
+        executor=executor,
+    )
+    if as_json:
+        print_json(job)
+        return
+    console.print(f"queued job {job.id} ({job.target}, pool {job.pool}, team {job.team})")
+
+
+@jobs.command("list")
+def list_jobs(
+    job_state: str = typer.Option(None, "--state", help="queued, running, succeeded, ..."),
+    pool: str = typer.Option(None, help="Only this pool."),
+    team: str = typer.Option(None, help="Only this team."),
+    limit: int = typer.Option(50, help="Rows at most."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Jobs, newest first."""
+    page = platform().jobs.list(state=job_state, pool=pool, team=team, limit=limit)
+    if as_json:
+        print_json(page.items)
+        return
+    cols = ["id", "state", "target", "pool", "team", "attempts", "created_at", "error"]
+    print_table(page.items, cols, title="jobs")
+
+
+@jobs.command("show")
+def show(job_id: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+    """One job: state, attempts, times, error and result."""
+    job = platform().jobs.get(job_id)
+    if as_json:
+        print_json(job)
+        return
+    for name in ("id", "state", "target", "args", "pool", "team", "executor", "priority"):
+        console.print(f"{name}: {getattr(job, name)}", markup=False, highlight=False)
+    console.print(f"attempts: {job.attempts}/{job.max_attempts}", markup=False)
+    for name in ("worker_id", "created_by", "created_at", "started_at", "finished_at"):
+        console.print(f"{name}: {getattr(job, name) or ''}", markup=False, highlight=False)
+    if job.error:
+        console.print(f"error: {job.error}", markup=False, highlight=False)
+    if job.result is not None:
+        console.print(f"result: {json.dumps(job.result)}", markup=False, highlight=False)
+
+
+@jobs.command("logs")
+def logs(job_id: str = typer.Argument(...)) -> None:
+    """The captured stdout, stderr and logging of the job's last attempt."""
+    typer.echo(platform().jobs.logs(job_id), nl=False)
+
+
+@jobs.command("cancel")
+def cancel(job_id: str = typer.Argument(...)) -> None:
+    """Cancel a queued or running job."""
+    job = platform().jobs.cancel(job_id)
+    console.print(f"job {job.id}: {job.state.value}")
+
+
+def worker(
+    processes: int = typer.Option(1, "--processes", "-n", min=1, help="Worker processes."),
+    pool: list[str] = typer.Option(["default"], "--pool", help="Pools to serve, repeatable."),
+    batch: int = typer.Option(1, min=1, help="Jobs claimed at once per process."),
+) -> None:
+    """Run workers until SIGTERM (which drains: running jobs finish, none is claimed)."""
+    from shipyard.pipelines.worker import run_workers
+
+    platform()  # fail fast (and migrate once) before starting processes
+    state.close()
+    console.print(f"worker: {processes} process(es) on pool(s) {', '.join(pool)}")
+    raise typer.Exit(run_workers(state.project, processes=processes, pools=pool, batch=batch))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jobs, name="jobs")
+    app.command("worker")(worker)

@@ -1,0 +1,40 @@
+"""The subprocess executor's child: read the job from stdin, run it, write the result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from shipyard.config import JobSettings
+from shipyard.errors import PermissionDenied
+from shipyard.pipelines.executors import apply_limits
+from shipyard.pipelines.functions import resolve
+
+
+def main() -> int:
+    payload = json.loads(sys.stdin.read())
+    out = Path(payload["result"])
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    apply_limits(payload.get("memory_mb"), payload.get("cpu_seconds"))
+    try:
+        fn = resolve(payload["target"], JobSettings.model_validate(payload["settings"]))
+    except (PermissionDenied, LookupError) as exc:
+        out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}", "retry": False}))
+        return 1
+    try:
+        result = fn(**payload["args"])
+        out.write_text(json.dumps({"result": result}, default=str))
+        return 0
+    except BaseException as exc:
+        traceback.print_exc()
+        out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        return 1
+    finally:
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""Run one job's function: in the worker process, or in a child process with limits.
+
+Both capture stdout, stderr and ``logging`` output into one text (the job's logs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shipyard.config import JobSettings
+from shipyard.errors import PermissionDenied
+from shipyard.pipelines.functions import resolve
+from shipyard.pipelines.models import Job, tail
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    logs: str = ""
+    #: False for errors that another attempt cannot fix (a refused or missing target).
+    retry: bool = True
+
+
+class JobTimeout(Exception):
+    pass
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_inprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Outcome:
+    """In the worker process. A timeout interrupts Python code (``SIGALRM``) when the
+    worker runs on its main thread; a cancelled job's result is discarded."""
+    try:
+        fn = resolve(job.target, settings)
+    except (PermissionDenied, LookupError) as exc:
+        return Outcome(ok=False, error=_describe(exc), retry=False)
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    alarm = job.timeout is not None and threading.current_thread() is threading.main_thread()
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            if alarm:
+                signal.signal(signal.SIGALRM, _raise_timeout)
+                signal.setitimer(signal.ITIMER_REAL, job.timeout or 0)
+            try:
+                result = fn(**job.args)
+            finally:
+                if alarm:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        return Outcome(ok=True, result=_json_safe(result), logs=buf.getvalue())
+    except JobTimeout:
+        return Outcome(ok=False, error=f"timed out after {job.timeout:g} s", logs=buf.getvalue())
+    except Exception as exc:
+        return Outcome(ok=False, error=_describe(exc), logs=buf.getvalue())
+    finally:
+        root.removeHandler(handler)
+
+
+def _raise_timeout(_sig: int, _frame: Any) -> None:
+    raise JobTimeout
+
+
+def apply_limits(memory_mb: int | None, cpu_seconds: float | None) -> None:
+    """Cap this process (the child calls it on itself: no ``preexec_fn`` in a threaded
+    worker)."""
+    if memory_mb is not None:
+        size = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+    if cpu_seconds is not None:
+        cpu = int(cpu_seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Outcome:
+    """In a child process (its own session): ``memory_mb`` caps its address space,
+    ``timeout`` its CPU time and wall time; the timeout or a cancel kills its group."""
+    with tempfile.TemporaryDirectory(prefix="shipyard-job-") as tmp:
+        result_path = Path(tmp) / "result.json"
+        log_path = Path(tmp) / "output.log"
+        payload = {
+            "target": job.target,
+            "args": job.args,
+            "settings": settings.model_dump(),
+            "result": str(result_path),
+            "memory_mb": job.memory_mb,
+            "cpu_seconds": job.timeout,
+        }
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "shipyard.pipelines._child"],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(payload).encode())
+            proc.stdin.close()
+            reason = _wait(proc, job.timeout, stop)
+        logs = log_path.read_text(errors="replace")
+        if reason is not None:
+            return Outcome(ok=False, error=reason, logs=logs)
+        return _read_result(result_path, proc.returncode, logs)
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float | None, stop: threading.Event
+) -> str | None:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            proc.wait(timeout=0.05)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        reason = None
+        if stop.is_set():
+            reason = "stopped: the job was cancelled or its lease was lost"
+        elif deadline is not None and time.monotonic() > deadline:
+            reason = f"timed out after {timeout:g} s"
+        if reason is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return reason
+
+
+def _read_result(path: Path, code: int, logs: str) -> Outcome:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        if code < 0:
+            what = signal.Signals(-code).name
+            error = f"killed by {what}" + (" (CPU time limit)" if what == "SIGXCPU" else "")
+        else:
+            error = f"exited with code {code}: {(tail(logs) or '').strip().splitlines()[-1:]}"
+        return Outcome(ok=False, error=error, logs=logs)
+    if "error" in data:
+        return Outcome(ok=False, error=data["error"], logs=logs, retry=data.get("retry", True))
+    return Outcome(ok=True, result=data.get("result"), logs=logs)

@@ -1,0 +1,55 @@
+"""Which ``module:function`` a job may run, and resolving it.
+
+A job never runs an arbitrary importable callable: the target must be listed in
+``jobs.functions``, or be a ``@job``-decorated function of a module listed in
+``jobs.modules`` (or of ``shipyard.pipelines.builtin``). The worker checks again
+before it runs anything, so a row written straight into the table is refused too.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from shipyard.config import JobSettings
+from shipyard.errors import PermissionDenied
+
+F = TypeVar("F", bound=Callable[..., Any])
+BUILTIN = "shipyard.pipelines.builtin"
+_MARK = "__shipyard_job__"
+
+
+def job(fn: F) -> F:
+    """Mark a function as runnable by jobs (its module must be in ``jobs.modules``)."""
+    setattr(fn, _MARK, True)
+    return fn
+
+
+def _refused(target: str) -> PermissionDenied:
+    return PermissionDenied(
+        f"job target {target} is not allowed: list it in jobs.functions, or decorate it "
+        "with @shipyard.pipelines.job and list its module in jobs.modules",
+        target=target,
+    )
+
+
+def check_allowed(target: str, settings: JobSettings) -> None:
+    """Refuse a target by name alone (no import): before a job is queued."""
+    module = target.split(":", 1)[0]
+    if target in settings.functions or module == BUILTIN or module in settings.modules:
+        return
+    raise _refused(target)
+
+
+def resolve(target: str, settings: JobSettings) -> Callable[..., Any]:
+    """Import and return the function (refused unless allowed; see the module doc)."""
+    check_allowed(target, settings)
+    module, name = target.split(":", 1)
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise LookupError(f"cannot load job target {target}: {exc}") from None
+    if not callable(fn) or (target not in settings.functions and not getattr(fn, _MARK, False)):
+        raise _refused(target)
+    return fn

@@ -1,0 +1,135 @@
+"""Jobs: what is queued, and the states a job moves through."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shipyard.errors import InvalidArgument
+
+KIND = "job"
+#: Serialized ``args`` at most (jobs pass small values and references, not data).
+MAX_ARGS_BYTES = 64 * 1024
+#: Captured output kept in the job record (the tail, per job).
+MAX_LOG_CHARS = 64 * 1024
+#: Longest retry delay, whatever the attempt.
+MAX_BACKOFF_SECONDS = 3600.0
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,127}$")
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"  # waiting (new, or a retry whose backoff has not elapsed)
+    RUNNING = "running"  # claimed by a worker that holds its lease
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # a non-retryable error (refused function, bad arguments)
+    DEAD = "dead"  # out of attempts: the dead-letter state, with the last error
+    CANCELLED = "cancelled"
+
+
+TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD, JobState.CANCELLED})
+
+
+class Executor(StrEnum):
+    INPROCESS = "inprocess"  # in the worker process: fastest, no isolation
+    SUBPROCESS = "subprocess"  # a child process: resource limits, a timeout kills it
+
+
+class JobSpec(BaseModel):
+    """What to run and how: ``target`` is an allowed ``module:function``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    kind: str = "function"
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    timeout: float | None = Field(default=None, gt=0)
+    #: Subprocess executor only: address-space limit of the child.
+    memory_mb: int | None = Field(default=None, ge=16)
+    #: Base of the exponential backoff between attempts, in seconds.
+    retry_delay: float = Field(default=1.0, ge=0, le=MAX_BACKOFF_SECONDS)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    pool: str = "default"
+    team: str | None = None
+    executor: Executor = Executor.SUBPROCESS
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        if not _TARGET.match(value) or len(value) > 512:
+            raise ValueError(f"target {value!r} is not 'module:function'")
+        return value
+
+    @field_validator("pool")
+    @classmethod
+    def _pool(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"pool {value!r}: letters, digits, '_', '-', '.' (128 at most)")
+        return value
+
+    def checked_args(self) -> dict[str, Any]:
+        try:
+            size = len(json.dumps(self.args, separators=(",", ":")))
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgument(f"job args are not JSON: {exc}") from None
+        if size > MAX_ARGS_BYTES:
+            raise InvalidArgument(
+                f"job args are {size} bytes; at most {MAX_ARGS_BYTES} (pass references, not data)"
+            )
+        return self.args
+
+
+class Job(BaseModel):
+    id: str
+    kind: str
+    target: str
+    args: dict[str, Any]
+    state: JobState
+    priority: int
+    pool: str
+    team: str
+    executor: Executor
+    attempts: int
+    max_attempts: int
+    timeout: float | None
+    memory_mb: int | None
+    retry_delay: float
+    idempotency_key: str | None
+    run_after: datetime
+    lease_until: datetime | None
+    worker_id: str | None
+    error: str | None
+    result: Any = None
+    logs: str | None = None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def asset(self) -> str:
+        return f"{KIND}:{self.id}"
+
+    @property
+    def done(self) -> bool:
+        return self.state in TERMINAL
+
+
+def backoff_seconds(attempt: int, base: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with jitter: ``base * 2**(attempt-1)``, scaled by [0.5, 1.0)."""
+    delay = min(MAX_BACKOFF_SECONDS, base * 2 ** max(0, attempt - 1))
+    return delay * (0.5 + 0.5 * (rng or random).random())
+
+
+def tail(text: str | None) -> str | None:
+    if text is None or len(text) <= MAX_LOG_CHARS:
+        return text
+    return "[... truncated]\n" + text[-MAX_LOG_CHARS:]

@@ -1,0 +1,144 @@
+"""``JobService``: submit, inspect and cancel jobs, authorized and audited.
+
+Jobs are owned by a team: submitting and cancelling need ``write`` on it, reading
+needs ``read``. A job's target must be an allowed function (``functions.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from shipyard._internal.paging import Page
+from shipyard._internal.service import Service
+from shipyard.errors import InvalidArgument
+from shipyard.pipelines.backends.base import JobQueue
+from shipyard.pipelines.functions import check_allowed
+from shipyard.pipelines.models import KIND, Job, JobSpec, JobState
+from shipyard.security.models import ALL_TEAMS, Permission
+
+_QUEUE_LOCK = threading.Lock()
+#: Jobs per ``submit_many`` call (one transaction), at most.
+MAX_BATCH = 50_000
+
+
+def _spec(spec: JobSpec | dict[str, Any]) -> JobSpec:
+    if isinstance(spec, JobSpec):
+        return spec
+    try:
+        return JobSpec.model_validate(spec)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "spec"
+        raise InvalidArgument(f"invalid job {where}: {err['msg']}") from None
+
+
+class JobService(Service):
+    """The durable job queue, for callers.
+
+    Example:
+        >>> job = p.jobs.submit("shipyard.pipelines.builtin:echo", {"x": 1})
+        >>> p.jobs.get(job.id).state
+    """
+
+    @property
+    def queue(self) -> JobQueue:
+        queue = self._ctx.extras.get("jobs")
+        if queue is None:
+            with _QUEUE_LOCK:
+                queue = self._ctx.extras.get("jobs")
+                if queue is None:
+                    from shipyard.pipelines.backends.sql import SqlJobQueue
+
+                    cfg = self._ctx.settings.jobs
+                    queue = SqlJobQueue(
+                        self._ctx.db, pool_limits=cfg.pool_limits, team_limits=cfg.team_limits
+                    )
+                    self._ctx.extras["jobs"] = queue
+        return queue
+
+    def submit(self, target: str, args: dict[str, Any] | None = None, **options: Any) -> Job:
+        """Queue ``target(**args)``; options are ``JobSpec`` fields (priority, pool,
+        team, max_attempts, timeout, retry_delay, idempotency_key, executor, memory_mb).
+
+        Raises:
+            InvalidArgument: a bad option or args over 64 KiB.
+            PermissionDenied: no ``write`` on the team, or a target that is not allowed.
+        """
+        return self.submit_many([{"target": target, "args": args or {}, **options}])[0]
+
+    def submit_many(self, specs: Sequence[JobSpec | dict[str, Any]]) -> list[Job]:
+        """Queue many jobs of one team in one transaction (one audit record)."""
+        if not specs:
+            return []
+        if len(specs) > MAX_BATCH:
+            raise InvalidArgument(f"{len(specs)} jobs in one call; at most {MAX_BATCH}")
+        parsed = [_spec(s) for s in specs]
+        teams = {s.team or self._ctx.default_team for s in parsed}
+        if len(teams) != 1:
+            raise InvalidArgument("submit_many takes jobs of one team per call")
+        team = teams.pop()
+        single = len(parsed) == 1
+        with self._ctx.mutation("jobs.submit", team=team) as m:
+            for target in sorted({s.target for s in parsed}):
+                check_allowed(target, self._ctx.settings.jobs)  # refused: audited as an error
+            out = self.queue.enqueue_many(
+                parsed, team=team, created_by=self.principal.name, conn=m.conn
+            )
+            m.asset = out[0].asset if single else None
+            m.details = {"count": len(out), "targets": sorted({s.target for s in parsed})[:20]}
+        return out
+
+    def get(self, job_id: str) -> Job:
+        job = self.queue.get(job_id)
+        self._ctx.require(Permission.READ, job.team, action="jobs.get", asset=job.asset)
+        return job
+
+    def logs(self, job_id: str) -> str:
+        """The captured stdout, stderr and logging of the job's last attempt."""
+        return self.get(job_id).logs or ""
+
+    def list(
+        self,
+        *,
+        state: JobState | str | None = None,
+        pool: str | None = None,
+        team: str | None = None,
+        limit: int = 100,
+        page_token: str | None = None,
+    ) -> Page[Job]:
+        """Newest first, among the teams the caller may read (or ``team``)."""
+        try:
+            wanted = JobState(state) if state is not None else None
+        except ValueError:
+            raise InvalidArgument(
+                f"unknown job state {state!r}: one of {[s.value for s in JobState]}"
+            ) from None
+        if team is not None:
+            self._ctx.require(Permission.READ, team, action="jobs.list")
+            teams: list[str] | None = [team]
+        elif self.principal.can(Permission.READ, ALL_TEAMS):
+            teams = None
+        else:
+            teams = [t for t in self.principal.roles if self.principal.can(Permission.READ, t)]
+        return self.queue.list(
+            state=wanted, pool=pool, teams=teams, limit=limit, page_token=page_token
+        )
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a queued or running job (a running one is stopped at its next heartbeat).
+
+        Raises:
+            Conflict: the job already ended.
+        """
+        job = self.queue.get(job_id)
+        with self._ctx.mutation("jobs.cancel", team=job.team, asset=job.asset) as m:
+            out = self.queue.cancel(job_id, conn=m.conn)
+            m.details = {"was": job.state.value}
+        return out
+
+
+__all__ = ["KIND", "JobService"]

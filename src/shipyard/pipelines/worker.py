@@ -1,0 +1,206 @@
+"""Workers: claim jobs, run them, heartbeat their leases, record the outcome.
+
+``shipyard worker --processes N --pool default`` starts N worker processes. SIGTERM
+(or SIGINT) drains: each finishes the jobs it holds and claims no new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard._internal.ids import new_id
+from shipyard.errors import BackendUnavailable, Conflict
+from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
+from shipyard.pipelines.models import Executor, Job
+
+if TYPE_CHECKING:
+    from shipyard.platform import Platform
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    """One worker loop over a platform's queue (one job at a time per ``batch``)."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        *,
+        pools: Sequence[str] = ("default",),
+        worker_id: str | None = None,
+        lease_seconds: float | None = None,
+        poll_interval: float = 0.05,
+        batch: int = 1,
+    ) -> None:
+        self.platform = platform
+        self.queue = platform.jobs.queue
+        self.settings = platform.settings.jobs
+        self.pools = list(pools)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
+        self.lease = lease_seconds or self.settings.lease_seconds
+        self.poll_interval = poll_interval
+        self.batch = max(1, batch)
+        self.draining = threading.Event()
+        self._stopped = threading.Event()
+        self._held: dict[str, threading.Event] = {}
+        self._held_lock = threading.Lock()
+        self._last_requeue = 0.0
+        self.processed = 0
+
+    def drain(self, *_: Any) -> None:
+        """Finish the jobs held now, claim no new one."""
+        self.draining.set()
+
+    def run(self, *, max_jobs: int | None = None, idle_exit: float | None = None) -> int:
+        """Loop until drained (or ``max_jobs`` ran, or idle ``idle_exit`` seconds)."""
+        beat = threading.Thread(target=self._heartbeats, name="job-heartbeat", daemon=True)
+        beat.start()
+        try:
+            self._loop(max_jobs, idle_exit)
+        finally:
+            self.draining.set()
+            self._stopped.set()
+            beat.join(timeout=5)
+        return self.processed
+
+    def _loop(self, max_jobs: int | None, idle_exit: float | None) -> None:
+        wait, idle_since = 0.001, time.monotonic()
+        while not self.draining.is_set():
+            if max_jobs is not None and self.processed >= max_jobs:
+                return
+            try:
+                self._maybe_requeue()
+                jobs = self.queue.claim(
+                    self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
+                )
+            except BackendUnavailable as exc:  # the database is away: wait, don't die
+                log.warning("cannot claim jobs: %s", exc.message)
+                self.draining.wait(max(1.0, self.poll_interval))
+                continue
+            if not jobs:
+                if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
+                    return
+                self.draining.wait(wait)
+                wait = min(wait * 2, self.poll_interval)
+                continue
+            wait, idle_since = 0.001, time.monotonic()
+            self.run_batch(jobs)  # a drain finishes what is already claimed
+
+    def _maybe_requeue(self) -> None:
+        now = time.monotonic()
+        if now - self._last_requeue >= self.lease / 2:
+            self._last_requeue = now
+            n = self.queue.requeue_expired()
+            if n:
+                log.warning("requeued %d job(s) whose lease expired", n)
+
+    def run_batch(self, jobs: Sequence[Job]) -> None:
+        """Run claimed jobs in order; successes are recorded together at the end (one
+        transaction), each failure at once. A worker killed before the end leaves
+        them running: their leases expire and they run again (at least once)."""
+        done: list[tuple[str, Any, str | None]] = []
+        try:
+            for job in jobs:
+                outcome = self._execute(job)
+                if outcome.ok:
+                    done.append((job.id, outcome.result, outcome.logs or None))
+                else:
+                    self._record(job, outcome)
+        finally:
+            if done:
+                self.queue.complete_many(self.worker_id, done)
+            with self._held_lock:
+                for job in jobs:
+                    self._held.pop(job.id, None)
+
+    def _execute(self, job: Job) -> Outcome:
+        stop = threading.Event()
+        with self._held_lock:
+            self._held[job.id] = stop
+        run = run_inprocess if job.executor == Executor.INPROCESS else run_subprocess
+        outcome: Outcome = run(job, self.settings, stop)
+        self.processed += 1
+        return outcome
+
+    def run_job(self, job: Job) -> Job | None:
+        """Run one claimed job and record its outcome (None when the lease was lost)."""
+        try:
+            return self._record(job, self._execute(job))
+        finally:
+            with self._held_lock:
+                self._held.pop(job.id, None)
+
+    def _record(self, job: Job, outcome: Outcome) -> Job | None:
+        try:
+            if outcome.ok:
+                return self.queue.complete(
+                    job.id, self.worker_id, result=outcome.result, logs=outcome.logs or None
+                )
+            return self.queue.fail(
+                job.id,
+                self.worker_id,
+                outcome.error or "failed",
+                logs=outcome.logs or None,
+                retry=outcome.retry,
+            )
+        except Conflict as exc:  # cancelled, or requeued after our lease expired
+            log.warning("job %s: outcome not recorded: %s", job.id, exc.message)
+            return None
+
+    def _heartbeats(self) -> None:
+        interval = max(0.05, self.lease / 3)
+        while not self._stopped.wait(interval):  # beats on while a drain finishes
+            with self._held_lock:
+                held = list(self._held.items())
+            for job_id, stop in held:
+                try:
+                    if not self.queue.heartbeat(job_id, self.worker_id, lease_seconds=self.lease):
+                        stop.set()  # cancelled or lost: the executor kills the step
+                except Exception as exc:
+                    log.warning("heartbeat of job %s failed: %s", job_id, exc)
+
+
+def _worker_process(project: str, pools: list[str], options: dict[str, Any]) -> None:
+    from shipyard.platform import Platform
+
+    with Platform.open(project) as p:
+        worker = Worker(p, pools=pools, **options)
+        signal.signal(signal.SIGTERM, worker.drain)
+        signal.signal(signal.SIGINT, worker.drain)
+        worker.run()
+
+
+def run_workers(
+    project: str | Path, *, processes: int = 1, pools: Sequence[str] = ("default",), **options: Any
+) -> int:
+    """Run ``processes`` worker processes until SIGTERM/SIGINT drains them all."""
+    if processes <= 1:
+        _worker_process(str(project), list(pools), options)
+        return 0
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_worker_process, args=(str(project), list(pools), options))
+        for _ in range(processes)
+    ]
+    for proc in procs:
+        proc.start()
+
+    def forward(_sig: int, _frame: Any) -> None:
+        for proc in procs:
+            if proc.pid is not None and proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for proc in procs:
+        proc.join()
+    return max((abs(p.exitcode or 0) for p in procs), default=0)
