@@ -130,6 +130,43 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``SHIPYARD_*`` variables that make another process load exactly ``settings``.
+
+    For a child process (the demo's API server): whatever the source of each value
+    (file, environment, overrides), the child opens the same catalog, lake and stores.
+    """
+    import json
+
+    env = {"SHIPYARD_HOME": str(settings.home_dir.resolve())}
+    if settings.project is not None:
+        env["SHIPYARD_PROJECT"] = settings.project
+    for section, values in settings.model_dump(exclude={"project", "home"}).items():
+        if not isinstance(values, dict):
+            continue
+        for key, value in values.items():
+            if value is None:
+                continue
+            name = f"SHIPYARD_{section}_{key}".upper()
+            env[name] = json.dumps(value) if isinstance(value, dict | list) else str(value)
+    return env
+
+
+def find_project(start: str | Path = ".") -> Path | None:
+    """The nearest folder at or above ``start`` that is a Shipyard project, like git.
+
+    A folder is a project when it holds ``shipyard.yaml`` or the platform home
+    (``.shipyard/``). A ``start`` that does not exist is no project: nothing is created.
+    """
+    here = Path(start).expanduser().resolve()
+    if not here.is_dir():
+        return None
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file() or (folder / ".shipyard").is_dir():
+            return folder
+    return None
+
+
 def load_settings(project_dir: str | Path = ".", **overrides: Any) -> Settings:
     """Read ``shipyard.yaml`` (if any), apply ``SHIPYARD_*`` and explicit overrides.
 

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from shipyard.config import find_project
+from shipyard.errors import NotFound
 from shipyard.platform import Platform
 
 console = Console()
@@ -40,10 +42,22 @@ class State:
 state = State()
 
 
+def project_dir() -> Path:
+    """The project this command acts on: found from ``-C`` (or here) upwards, like git.
+
+    Raises:
+        NotFound: no folder at or above it is a Shipyard project (nothing is created).
+    """
+    found = find_project(state.project)
+    if found is None:
+        raise NotFound("no Shipyard project here (run `shipyard init`)")
+    return found
+
+
 def platform() -> Platform:
     """The project's platform, opened once per command (as ``security.sdk_principal``)."""
     if state._platform is None:
-        state._platform = Platform.open(state.project)
+        state._platform = Platform.open(project_dir())
     return state._platform
 
 

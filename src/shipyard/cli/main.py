@@ -75,7 +75,7 @@ def serve(
     """Run the HTTP API (and web UI) with uvicorn."""
     from shipyard.api.server import run_server
 
-    run_server(_common.state.project, host=host, port=port, workers=workers)
+    run_server(_common.project_dir(), host=host, port=port, workers=workers)
 
 
 @app.command("demo")

@@ -301,10 +301,12 @@ def serve(
 ) -> None:
     """Run the dedicated inference server (predict and V2 routes only)."""
     from shipyard.cli import _common
+    from shipyard._internal.net import ensure_port_free
     from shipyard.serving.server import run_serving_server
 
+    ensure_port_free(host, port)
     run_serving_server(
-        _common.state.project, host=host, port=port, workers=workers, auth_cache_seconds=auth_cache
+        _common.project_dir(), host=host, port=port, workers=workers, auth_cache_seconds=auth_cache
     )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 
+from shipyard.config import settings_env
 from shipyard.demo.data import DemoFiles, generate
 from shipyard.demo.definitions import FEATURES, feature_definitions, table_definitions
 from shipyard.platform import Platform
@@ -235,9 +236,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(project: Path) -> Iterator[str]:
+def _server(p: Platform) -> Iterator[str]:
     port = _free_port()
+    project = p.settings.project_dir
+    # The server opens the platform the demo uses, whatever the source of each setting.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    env.update(settings_env(p.settings))
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
@@ -277,7 +281,7 @@ def _serve_and_score(p: Platform, result: DemoResult, requests: int) -> None:
     chosen = [customer_ids[i] for i in rng.integers(0, len(customer_ids), requests)]
     served: dict[int, float] = {}
     with (
-        _server(result.project) as url,
+        _server(p) as url,
         httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10
         ) as http,
