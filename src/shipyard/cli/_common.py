@@ -17,8 +17,20 @@ from shipyard.config import find_project
 from shipyard.errors import NotFound
 from shipyard.platform import Platform
 
-console = Console()
-err_console = Console(stderr=True)
+#: Width used when output is not a terminal: lines and tables are never broken for a pipe.
+PIPE_WIDTH = 100_000
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that wraps to the terminal, and breaks nothing when piped or redirected."""
+    out = Console(stderr=stderr)
+    if not out.is_terminal:
+        out = Console(stderr=stderr, soft_wrap=True, width=PIPE_WIDTH)
+    return out
+
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 class State:

@@ -18,6 +18,7 @@ def search(
     limit: int = typer.Option(50, help="At most this many."),
     as_json: bool = JsonOption,
 ) -> None:
+    """Find assets by text, kind, tag or owner."""
     page = platform().catalog.search(text, kind=kind, tag=tag, owner=owner, page_size=limit)
     if as_json:
         print_json(page)
@@ -28,6 +29,7 @@ def search(
 
 @app.command("show")
 def show(ref: str = typer.Argument(..., help="kind:name"), as_json: bool = JsonOption) -> None:
+    """One asset: its details and version history."""
     p = platform()
     asset = p.catalog.get_asset(ref)
     versions = p.catalog.list_versions(ref)

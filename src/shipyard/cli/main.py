@@ -6,11 +6,34 @@ import importlib
 import sys
 from pathlib import Path
 
+import click
 import typer
 
 from shipyard.cli import _common
 from shipyard.cli._common import console, err_console
 from shipyard.errors import ShipyardError
+
+
+def _no_type_for_flags() -> None:
+    """Typer's rich help prints a value type (``<bool>``) even for flags, which take none.
+
+    Its ``TyperOption.display_type_rich`` does not look at ``is_flag`` (typer 0.29); a flag's
+    type column stays empty here, as click's plain help does.
+    """
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_shipyard", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: click.Context) -> str | None:
+        return None if self.is_flag else original(self, ctx)
+
+    display_type_rich._shipyard = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_type_for_flags()
 
 app = typer.Typer(
     name="shipyard",
@@ -90,7 +113,7 @@ def demo(
     """Walk the golden path: raw data to a served prediction, on embedded defaults."""
     from shipyard.demo.golden_path import run_demo
 
-    run_demo(directory, customers=customers, days=days, requests=requests)
+    run_demo(directory, customers=customers, days=days, requests=requests, console=console)
 
 
 #: Capability modules: each exposes ``register(app)`` or a ``app`` sub-command group.

@@ -300,8 +300,8 @@ def serve(
     ),
 ) -> None:
     """Run the dedicated inference server (predict and V2 routes only)."""
-    from shipyard.cli import _common
     from shipyard._internal.net import ensure_port_free
+    from shipyard.cli import _common
     from shipyard.serving.server import run_serving_server
 
     ensure_port_free(host, port)

@@ -22,6 +22,7 @@ import httpx
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 
 from shipyard.config import settings_env
 from shipyard.demo.data import DemoFiles, generate
@@ -59,15 +60,15 @@ class _Steps:
     def step(self, title: str) -> Iterator[None]:
         self.n += 1
         start = time.perf_counter()
-        with self.console.status(f"[{self.n}/{TOTAL_STEPS}] {title}..."):
+        label = escape(f"[{self.n}/{TOTAL_STEPS}] {title}")
+        with self.console.status(f"{label}..."):
             yield
         took = time.perf_counter() - start
-        self.console.print(
-            f"[green]✓[/green] [{self.n}/{TOTAL_STEPS}] {title} [dim]({took:.1f}s)[/dim]"
-        )
+        self.console.print(f"[green]✓[/green] {label} [dim]({took:.1f}s)[/dim]")
 
     def note(self, text: str) -> None:
-        self.console.print(f"      {text}", highlight=False)
+        # Data text, not markup: "[quarantined]" must print as it is.
+        self.console.print(f"      {text}", highlight=False, markup=False)
 
 
 def run_demo(
@@ -83,7 +84,7 @@ def run_demo(
     console = console or Console()
     started = time.perf_counter()
     project = _new_project_dir(directory)
-    console.print(f"[bold]Shipyard golden path[/bold] in {project}")
+    console.print(f"[bold]Shipyard golden path[/bold] in {escape(str(project))}")
     steps = _Steps(console)
     result = DemoResult(project=project)
     with Platform.open(project) as p:
@@ -334,7 +335,7 @@ def _summary(console: Console, r: DemoResult) -> None:
     console.print(f"  wall time  {r.wall_seconds:.1f} s")
     console.print()
     console.print("Where to look next (the project stays in place):")
-    console.print(f"  cd {r.project}")
+    console.print(f"  cd {r.project}", markup=False)
     console.print(
         "  shipyard catalog lineage model:churn     # from the model back to the raw files"
     )
