@@ -141,3 +141,18 @@ def test_demo_runs_with_production_settings_exported(tmp_path: Path, pg_url: str
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_long_work_reports_progress_when_piped_and_not_with_quiet(tmp_path: Path) -> None:
+    assert shipyard("init", "proj", cwd=tmp_path).returncode == 0
+    data = tmp_path / "rows.csv"
+    data.write_text("id,name\n" + "".join(f"{i},n{i}\n" for i in range(5000)))
+    r = shipyard("-C", "proj", "lake", "ingest", "bronze.rows", str(data), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ingest bronze.rows: 5,000 rows" in r.stderr.splitlines()
+    assert "\x1b" not in r.stderr  # plain lines, no bar, when not a terminal
+    quiet = shipyard(
+        "-C", "proj", "lake", "ingest", "bronze.rows2", str(data), "--quiet", cwd=tmp_path
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert "5000 rows written" in quiet.stdout

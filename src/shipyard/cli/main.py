@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 
 from shipyard.cli import _common
@@ -26,7 +26,7 @@ def _no_type_for_flags() -> None:
     if getattr(original, "_shipyard", False):
         return
 
-    def display_type_rich(self: TyperOption, ctx: click.Context) -> str | None:
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
         return None if self.is_flag else original(self, ctx)
 
     display_type_rich._shipyard = True  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import sqlalchemy as sa
 
+from shipyard._internal import progress
 from shipyard.errors import InvalidArgument
 from shipyard.lake import query, records, writes
 from shipyard.lake.cdc import ChangesMixin
@@ -52,6 +53,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
         owner: str | None = None,
         description: str | None = None,
         tags: list[str] | None = None,
+        on_progress: progress.OnProgress | None = None,
     ) -> IngestResult:
         """Append CSV, JSON-lines or Parquet files (a file, a folder or a glob) to a bronze table.
 
@@ -67,6 +69,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
             delimiter: CSV delimiter.
             schema_evolution: allow new columns to be added to the table.
             owner: owning team of a new table.
+            on_progress: called with (rows read so far, None) as the files stream in.
 
         Returns:
             IngestResult with the table version, rows written and quarantined.
@@ -82,7 +85,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin)
                 f"ingest writes bronze tables; '{name}' is in {layer}", table=name
             )
         team = self._team(name, owner)
-        with self._audited("lake.ingest", team, f"table:{name}"):
+        with self._audited("lake.ingest", team, f"table:{name}"), progress.reporting(on_progress):
             files = resolve(path)
             out = writes.ingest_files(
                 self.storage,
