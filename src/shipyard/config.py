@@ -136,20 +136,32 @@ def settings_env(settings: Settings) -> dict[str, str]:
     For a child process (the demo's API server): whatever the source of each value
     (file, environment, overrides), the child opens the same catalog, lake and stores.
     """
+    env = {"SHIPYARD_HOME": str(settings.home_dir.resolve())}
+    for key, value in settings.model_dump(exclude={"home"}).items():
+        if isinstance(value, dict) and key in _SECTIONS:
+            for field, inner in value.items():
+                _put(env, f"SHIPYARD_{key}_{field}", inner)
+        else:
+            _put(env, f"SHIPYARD_{key}", value)
+    return env
+
+
+_SECTIONS = {
+    name
+    for name, f in Settings.model_fields.items()
+    if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
+}
+
+
+def _put(env: dict[str, str], name: str, value: Any) -> None:
     import json
 
-    env = {"SHIPYARD_HOME": str(settings.home_dir.resolve())}
-    if settings.project is not None:
-        env["SHIPYARD_PROJECT"] = settings.project
-    for section, values in settings.model_dump(exclude={"project", "home"}).items():
-        if not isinstance(values, dict):
-            continue
-        for key, value in values.items():
-            if value is None:
-                continue
-            name = f"SHIPYARD_{section}_{key}".upper()
-            env[name] = json.dumps(value) if isinstance(value, dict | list) else str(value)
-    return env
+    if value is None:
+        return
+    if hasattr(value, "get_secret_value"):
+        value = value.get_secret_value()
+    structured = isinstance(value, dict | list | bool)
+    env[name.upper()] = json.dumps(value) if structured else str(value)
 
 
 def find_project(start: str | Path = ".") -> Path | None:
