@@ -47,7 +47,8 @@ class MlflowRoute(APIRoute):
                 return await handler(request)
             except ShipyardError as exc:
                 body, status = wire.error_body(exc)
-                return MlflowJSON(body, status_code=status)
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                return MlflowJSON(body, status_code=status, headers=headers)
 
         return mapped
 
