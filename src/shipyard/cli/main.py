@@ -59,7 +59,7 @@ def _root(
         "--project",
         "-C",
         envvar="SHIPYARD_PROJECT_DIR",
-        help="Project folder (holds shipyard.yaml).",
+        help="Project folder, or any folder inside one (found upwards, like git).",
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
     version: bool = typer.Option(
