@@ -183,6 +183,55 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``SHIPYARD_*`` variables that make another process load exactly ``settings``.
+
+    For a child process (the demo's API server): whatever the source of each value
+    (file, environment, overrides), the child opens the same catalog, lake and stores.
+    """
+    env = {"SHIPYARD_HOME": str(settings.home_dir.resolve())}
+    for key, value in settings.model_dump(exclude={"home"}).items():
+        if isinstance(value, dict) and key in _SECTIONS:
+            for field, inner in value.items():
+                _put(env, f"SHIPYARD_{key}_{field}", inner)
+        else:
+            _put(env, f"SHIPYARD_{key}", value)
+    return env
+
+
+_SECTIONS = {
+    name
+    for name, f in Settings.model_fields.items()
+    if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
+}
+
+
+def _put(env: dict[str, str], name: str, value: Any) -> None:
+    import json
+
+    if value is None:
+        return
+    if hasattr(value, "get_secret_value"):
+        value = value.get_secret_value()
+    structured = isinstance(value, dict | list | bool)
+    env[name.upper()] = json.dumps(value) if structured else str(value)
+
+
+def find_project(start: str | Path = ".") -> Path | None:
+    """The nearest folder at or above ``start`` that is a Shipyard project, like git.
+
+    A folder is a project when it holds ``shipyard.yaml`` or the platform home
+    (``.shipyard/``). A ``start`` that does not exist is no project: nothing is created.
+    """
+    here = Path(start).expanduser().resolve()
+    if not here.is_dir():
+        return None
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file() or (folder / ".shipyard").is_dir():
+            return folder
+    return None
+
+
 def load_settings(project_dir: str | Path = ".", **overrides: Any) -> Settings:
     """Read ``shipyard.yaml`` (if any), apply ``SHIPYARD_*`` and explicit overrides.
 

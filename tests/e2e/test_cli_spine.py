@@ -45,6 +45,7 @@ class Cli:
 def cli(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
     width = _common.console.width
     _common.console.width = 200  # tables unwrapped, so rows can be read back
+    (project_dir / "shipyard.yaml").write_text("")  # a project: commands refuse other folders
     yield Cli(project_dir, capsys)
     _common.console.width = width
 

@@ -40,6 +40,7 @@ def _ipc(tbl: pa.Table) -> bytes:
 def cli(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> Iterator:  # type: ignore[type-arg]
     width = _common.console.width
     _common.console.width = 200
+    (project_dir / "shipyard.yaml").write_text("")  # a project: commands refuse other folders
 
     def call(*args: str, code: int = 0) -> str:
         capsys.readouterr()

@@ -28,6 +28,7 @@ def run_server(
 ) -> None:
     import uvicorn
 
+    from shipyard._internal.net import ensure_port_free
     from shipyard.platform import Platform
 
     platform = Platform.open(project)
@@ -35,6 +36,11 @@ def run_server(
     host = host or s.host
     port = port or s.port
     workers = workers or s.workers
+    try:
+        ensure_port_free(host, port)
+    except Exception:
+        platform.close()
+        raise
     print(f"Shipyard API on http://{host}:{port}/api/v1  (docs: /api/v1/docs)", flush=True)
     print("every route but /api/v1/health needs a token: shipyard tokens create", flush=True)
     if workers > 1:

@@ -6,7 +6,14 @@ from typing import Any
 
 from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.service import Service
-from shipyard.catalog.models import MAX_LABEL, Asset, AssetRef, AssetVersion, LineageGraph
+from shipyard.catalog.models import (
+    KNOWN_KINDS,
+    MAX_LABEL,
+    Asset,
+    AssetRef,
+    AssetVersion,
+    LineageGraph,
+)
 from shipyard.errors import InvalidArgument
 from shipyard.security.models import Permission
 
@@ -47,6 +54,12 @@ class CatalogService(Service):
                 owner=owner,
                 offset=offset,
                 limit=page_size + 1,
+            )
+        if not rows and kind is not None and kind not in KNOWN_KINDS and offset == 0:
+            # An unknown kind is most likely a typo: say which kinds exist.
+            raise InvalidArgument(
+                f"no assets of kind '{kind}'; the platform's kinds are {', '.join(KNOWN_KINDS)}",
+                kind=kind,
             )
         visible = [a for a in rows if self.principal.can(Permission.READ, a.owner)]
         return page_of(visible, offset, page_size)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,12 +13,29 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard._internal.progress import OnProgress
+from shipyard.config import find_project
+from shipyard.errors import NotFound
 from shipyard.platform import Platform
 
-console = Console()
-err_console = Console(stderr=True)
+#: Width used when output is not a terminal: lines and tables are never broken for a pipe.
+PIPE_WIDTH = 100_000
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that wraps to the terminal, and breaks nothing when piped or redirected."""
+    out = Console(stderr=stderr)
+    if not out.is_terminal:
+        out = Console(stderr=stderr, soft_wrap=True, width=PIPE_WIDTH)
+    return out
+
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 class State:
@@ -40,10 +59,22 @@ class State:
 state = State()
 
 
+def project_dir() -> Path:
+    """The project this command acts on: found from ``-C`` (or here) upwards, like git.
+
+    Raises:
+        NotFound: no folder at or above it is a Shipyard project (nothing is created).
+    """
+    found = find_project(state.project)
+    if found is None:
+        raise NotFound("no Shipyard project here (run `shipyard init`)")
+    return found
+
+
 def platform() -> Platform:
     """The project's platform, opened once per command (as ``security.sdk_principal``)."""
     if state._platform is None:
-        state._platform = Platform.open(state.project)
+        state._platform = Platform.open(project_dir())
     return state._platform
 
 
@@ -84,3 +115,60 @@ def _cell(value: Any) -> str:
 
 
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress output.")
+
+#: Seconds between progress lines when stderr is not a terminal.
+PIPE_PROGRESS_EVERY = 2.0
+
+
+@contextlib.contextmanager
+def progress(label: str, unit: str, *, quiet: bool = False) -> Iterator[OnProgress | None]:
+    """A service's ``on_progress``: a bar on a terminal, a line now and then when piped.
+
+    Progress goes to stderr, so ``--json`` output on stdout stays clean; ``quiet`` shows none.
+    """
+    if quiet:
+        yield None
+    elif err_console.is_terminal:
+        columns = (
+            SpinnerColumn(),
+            TextColumn(escape(label)),
+            BarColumn(),
+            TextColumn("{task.completed:,} " + unit),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task(label, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+    else:
+        lines = _ProgressLines(label, unit)
+        yield lines
+        lines.finish()
+
+
+class _ProgressLines:
+    """``label: 1,200,000 rows`` on stderr at most every few seconds, and once at the end."""
+
+    def __init__(self, label: str, unit: str) -> None:
+        self.label, self.unit = label, unit
+        self.last: tuple[int, int | None] | None = None
+        self.printed: tuple[int, int | None] | None = None
+        self.at = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        self.last = (done, total)
+        now = time.monotonic()
+        if self.printed is None or now - self.at >= PIPE_PROGRESS_EVERY:
+            self._print()
+            self.at = now
+
+    def finish(self) -> None:
+        if self.last is not None and self.last != self.printed:
+            self._print()
+
+    def _print(self) -> None:
+        assert self.last is not None
+        done, total = self.last
+        count = f"{done:,}/{total:,}" if total is not None else f"{done:,}"
+        typer.echo(f"{self.label}: {count} {self.unit}", err=True)
+        self.printed = self.last

@@ -24,6 +24,7 @@ def list_audit(
     limit: int = typer.Option(100, help="At most this many, newest first."),
     as_json: bool = JsonOption,
 ) -> None:
+    """List audit records, newest first, filtered by who, what and when."""
     page = platform().audit.list_records(
         principal=principal,
         action=action,

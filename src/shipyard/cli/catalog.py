@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
 
@@ -18,6 +19,7 @@ def search(
     limit: int = typer.Option(50, help="At most this many."),
     as_json: bool = JsonOption,
 ) -> None:
+    """Find assets by text, kind, tag or owner."""
     page = platform().catalog.search(text, kind=kind, tag=tag, owner=owner, page_size=limit)
     if as_json:
         print_json(page)
@@ -28,20 +30,22 @@ def search(
 
 @app.command("show")
 def show(ref: str = typer.Argument(..., help="kind:name"), as_json: bool = JsonOption) -> None:
+    """One asset: its details and version history."""
     p = platform()
     asset = p.catalog.get_asset(ref)
     versions = p.catalog.list_versions(ref)
     if as_json:
         print_json({"asset": asset, "versions": versions})
         return
-    console.print(f"[bold]{asset.kind}:{asset.name}[/bold]  version {asset.version}")
+    console.print(f"[bold]{escape(f'{asset.kind}:{asset.name}')}[/bold]  version {asset.version}")
     console.print(
-        f"owner: {asset.owner}   created by {asset.created_by} at {asset.created_at:%Y-%m-%d %H:%M:%S}"
+        f"owner: {asset.owner}   created by {asset.created_by} at {asset.created_at:%Y-%m-%d %H:%M:%S}",
+        markup=False,
     )
-    if asset.description:
-        console.print(asset.description)
+    if asset.description:  # user text: printed as written, brackets included
+        console.print(asset.description, markup=False, highlight=False)
     if asset.tags:
-        console.print("tags: " + ", ".join(asset.tags))
+        console.print("tags: " + ", ".join(asset.tags), markup=False)
     if asset.properties:
         print_json(asset.properties)
     print_table(

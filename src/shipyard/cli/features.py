@@ -9,7 +9,15 @@ from typing import Any
 
 import typer
 
-from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._common import (
+    JsonOption,
+    QuietOption,
+    console,
+    platform,
+    print_json,
+    print_table,
+    progress,
+)
 
 features_app = typer.Typer(
     help="Feature store: definitions, freshness, online lookups.", no_args_is_help=True
@@ -82,10 +90,13 @@ def materialize(
         None, help="Event time to start after (default: the watermark)."
     ),
     end: datetime = typer.Option(None, help="Event time to stop at (inclusive)."),
+    quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Write the latest feature values into the online store."""
-    results = platform().features.materialize(views or None, start=start, end=end)
+    features = platform().features
+    with progress("materialize", "entities", quiet=quiet) as on_progress:
+        results = features.materialize(views or None, start=start, end=end, on_progress=on_progress)
     rows = [r.to_dict() for r in results]
     if as_json:
         print_json(rows)

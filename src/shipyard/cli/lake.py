@@ -10,7 +10,15 @@ from pathlib import Path
 import pyarrow as pa
 import typer
 
-from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._common import (
+    JsonOption,
+    QuietOption,
+    console,
+    platform,
+    print_json,
+    print_table,
+    progress,
+)
 
 lake_app = typer.Typer(
     help="Lake tables: ingest, refresh, inspect, time travel, maintain.", no_args_is_help=True
@@ -68,17 +76,21 @@ def ingest(
     batch_id: str = typer.Option(None, help="Idempotency key (default: content hash)."),
     delimiter: str = typer.Option(",", help="CSV delimiter."),
     schema_evolution: bool = typer.Option(False, help="Allow new columns."),
+    quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Load raw files into a bronze table; bad rows go to <table>__quarantine."""
-    r = platform().lake.ingest(
-        table,
-        path,
-        format=fmt,
-        batch_id=batch_id,
-        delimiter=delimiter,
-        schema_evolution=schema_evolution,
-    )
+    lake = platform().lake
+    with progress(f"ingest {table}", "rows", quiet=quiet) as on_progress:
+        r = lake.ingest(
+            table,
+            path,
+            format=fmt,
+            batch_id=batch_id,
+            delimiter=delimiter,
+            schema_evolution=schema_evolution,
+            on_progress=on_progress,
+        )
     if as_json:
         print_json(r)
     elif r.skipped:
@@ -95,13 +107,20 @@ def refresh(
     table: str = typer.Argument(None, help="The table to refresh."),
     all_: bool = typer.Option(False, "--all", help="Every defined table, in dependency order."),
     full: bool = typer.Option(False, "--full", help="Recompute everything."),
+    quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Recompute defined tables (incrementally unless --full)."""
     if bool(table) == all_:
         raise typer.BadParameter("give a table or --all")
     lake = platform().lake
-    results = lake.refresh_all(full=full) if all_ else [lake.refresh(table, full=full)]
+    with progress("refresh", "tables", quiet=quiet) as on_progress:
+        if all_:
+            results = lake.refresh_all(full=full, on_progress=on_progress)
+        else:
+            results = [lake.refresh(table, full=full)]
+            if on_progress is not None:
+                on_progress(1, 1)
     if as_json:
         print_json(results)
         return

@@ -5,12 +5,35 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from shipyard.cli import _common
 from shipyard.cli._common import console, err_console
 from shipyard.errors import ShipyardError
+
+
+def _no_type_for_flags() -> None:
+    """Typer's rich help prints a value type (``<bool>``) even for flags, which take none.
+
+    Its ``TyperOption.display_type_rich`` does not look at ``is_flag`` (typer 0.29); a flag's
+    type column stays empty here, as click's plain help does.
+    """
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_shipyard", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else original(self, ctx)
+
+    display_type_rich._shipyard = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_no_type_for_flags()
 
 app = typer.Typer(
     name="shipyard",
@@ -36,7 +59,7 @@ def _root(
         "--project",
         "-C",
         envvar="SHIPYARD_PROJECT_DIR",
-        help="Project folder (holds shipyard.yaml).",
+        help="Project folder, or any folder inside one (found upwards, like git).",
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
     version: bool = typer.Option(
@@ -88,7 +111,7 @@ def serve(
     """Run the HTTP API (and web UI) with uvicorn."""
     from shipyard.api.server import run_server
 
-    run_server(_common.state.project, host=host, port=port, workers=workers)
+    run_server(_common.project_dir(), host=host, port=port, workers=workers)
 
 
 @app.command("demo")
@@ -103,7 +126,7 @@ def demo(
     """Walk the golden path: raw data to a served prediction, on embedded defaults."""
     from shipyard.demo.golden_path import run_demo
 
-    run_demo(directory, customers=customers, days=days, requests=requests)
+    run_demo(directory, customers=customers, days=days, requests=requests, console=console)
 
 
 #: Capability modules: each exposes ``register(app)`` or a ``app`` sub-command group.

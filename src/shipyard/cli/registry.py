@@ -69,6 +69,7 @@ def alias(
 
 @models.command("unalias")
 def unalias(name: str = typer.Argument(...), alias_name: str = typer.Argument(...)) -> None:
+    """Remove an alias from a model."""
     platform().registry.delete_alias(name, alias_name)
     console.print(f"removed alias {name}@{alias_name}")
 
@@ -99,6 +100,7 @@ def approve(request_id: str = typer.Argument(...), comment: str = typer.Option(N
 
 @models.command("reject")
 def reject(request_id: str = typer.Argument(...), comment: str = typer.Option(None)) -> None:
+    """Reject a pending promotion request."""
     req = platform().registry.reject_promotion(request_id, comment=comment)
     console.print(f"rejected: {req.name}@{req.alias} -> version {req.version}")
 

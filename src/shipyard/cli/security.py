@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import typer
+from rich.markup import escape
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.errors import AlreadyExists, InvalidArgument
 
 tokens = typer.Typer(help="API tokens: shown once, stored hashed.", no_args_is_help=True)
 principals = typer.Typer(
@@ -19,9 +21,20 @@ def create_token(
     principal: str = typer.Option(None, help="For this principal (default: yourself)."),
     name: str = typer.Option("default", help="A label for the token."),
     expires_in_days: float = typer.Option(90, help="Days until it expires; 0 for never."),
+    role: str = typer.Option(
+        None, help="Give --principal this role first (created as a service if new)."
+    ),
+    team: str = typer.Option(None, help="Team of --role (default team if omitted)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the token."),
     as_json: bool = JsonOption,
 ) -> None:
-    new = platform().security.create_token(
+    """Mint an API token; with --principal and --role, create that principal first."""
+    security = platform().security
+    if role is not None:
+        if principal is None:
+            raise InvalidArgument("--role needs --principal (whose role it is)")
+        _ensure_role(principal, team=team, role=role)
+    new = security.create_token(
         principal=principal,
         name=name,
         expires_in=timedelta(days=expires_in_days) if expires_in_days else None,
@@ -29,10 +42,20 @@ def create_token(
     if as_json:
         print_json(new)
         return
-    console.print(
-        f"token for [bold]{new.info.principal}[/bold] (id {new.info.id}); it is shown only once:"
-    )
+    if not quiet:
+        console.print(
+            f"token for [bold]{escape(new.info.principal)}[/bold] (id {new.info.id}); "
+            "it is shown only once:"
+        )
     typer.echo(new.token)
+
+
+def _ensure_role(principal: str, *, team: str | None, role: str) -> None:
+    security = platform().security
+    try:
+        security.create_principal(principal, kind="service", team=team, role=role)
+    except AlreadyExists:
+        security.grant(principal, team=team or platform().settings.security.default_team, role=role)
 
 
 @tokens.command("list")
@@ -40,6 +63,7 @@ def list_tokens(
     principal: str = typer.Option(None, help="Only this principal's tokens."),
     as_json: bool = JsonOption,
 ) -> None:
+    """List API tokens (yours, or a principal's)."""
     items = platform().security.list_tokens(principal=principal)
     if as_json:
         print_json(items)
@@ -50,6 +74,7 @@ def list_tokens(
 
 @tokens.command("revoke")
 def revoke_token(token_id: str = typer.Argument(..., help="Token id (or its prefix).")) -> None:
+    """Revoke a token at once; requests with it fail from then on."""
     info = platform().security.revoke_token(token_id)
     console.print(f"revoked token {info.id} of {info.principal}")
 
@@ -62,6 +87,7 @@ def create_principal(
     role: str = typer.Option("viewer", help="viewer, predictor, editor, approver or admin"),
     as_json: bool = JsonOption,
 ) -> None:
+    """Create a user or service account with a role on a team."""
     p = platform().security.create_principal(name, kind=kind, team=team, role=role)
     if as_json:
         print_json(p)
@@ -73,12 +99,14 @@ def create_principal(
 
 @principals.command("grant")
 def grant(name: str, team: str = typer.Option(...), role: str = typer.Option(...)) -> None:
+    """Give a principal a role on a team (replaces its role there)."""
     p = platform().security.grant(name, team=team, role=role)
     console.print(f"{p.name}: " + ", ".join(f"{r.value} on {t}" for t, r in p.roles.items()))
 
 
 @principals.command("list")
 def list_principals(as_json: bool = JsonOption) -> None:
+    """List principals and their roles per team."""
     items = platform().security.list_principals()
     if as_json:
         print_json(items)
@@ -94,6 +122,7 @@ def list_principals(as_json: bool = JsonOption) -> None:
 def revoke_role(
     name: str, team: str = typer.Option(..., help="Team to remove the role on.")
 ) -> None:
+    """Remove a principal's role on a team."""
     p = platform().security.revoke_role(name, team=team)
     roles = ", ".join(f"{r.value} on {t}" for t, r in p.roles.items()) or "no roles"
     console.print(f"{p.name}: {roles}")
@@ -101,6 +130,7 @@ def revoke_role(
 
 @principals.command("show")
 def show_principal(name: str, as_json: bool = JsonOption) -> None:
+    """One principal: its kind and roles."""
     p = platform().security.get_principal(name)
     if as_json:
         print_json(p)

@@ -8,7 +8,15 @@ from typing import Any
 
 import typer
 
-from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._common import (
+    JsonOption,
+    QuietOption,
+    console,
+    platform,
+    print_json,
+    print_table,
+    progress,
+)
 from shipyard.errors import InvalidArgument, NotFound
 
 deployments = typer.Typer(help="Deployments: list, show, predict, roll back.", no_args_is_help=True)
@@ -274,12 +282,15 @@ def score_table(
     output: str = typer.Argument(..., help="Output table, e.g. datasets.churn_scores"),
     version: int = typer.Option(None, help="Score the input as of this version."),
     chunk_rows: int = typer.Option(250_000, help="Rows per chunk (bounds memory)."),
+    quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Batch-score a lake table with a model version (idempotent: reruns write nothing)."""
-    r = platform().serving.score_table(
-        model, source, output, version=version, chunk_rows=chunk_rows
-    )
+    serving = platform().serving
+    with progress(f"score {source}", "rows", quiet=quiet) as on_progress:
+        r = serving.score_table(
+            model, source, output, version=version, chunk_rows=chunk_rows, on_progress=on_progress
+        )
     if as_json:
         print_json(r)
         return
@@ -300,11 +311,13 @@ def serve(
     ),
 ) -> None:
     """Run the dedicated inference server (predict and V2 routes only)."""
+    from shipyard._internal.net import ensure_port_free
     from shipyard.cli import _common
     from shipyard.serving.server import run_serving_server
 
+    ensure_port_free(host, port)
     run_serving_server(
-        _common.state.project, host=host, port=port, workers=workers, auth_cache_seconds=auth_cache
+        _common.project_dir(), host=host, port=port, workers=workers, auth_cache_seconds=auth_cache
     )
 
 

@@ -157,6 +157,7 @@ def delete(run_id: str = typer.Argument(...)) -> None:
 
 @runs.command("restore")
 def restore(run_id: str = typer.Argument(...)) -> None:
+    """Bring a deleted run back."""
     platform().tracking.set_run_lifecycle(run_id, "active")
     console.print(f"restored run {run_id}")
 

@@ -22,7 +22,9 @@ import httpx
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 
+from shipyard.config import settings_env
 from shipyard.demo.data import DemoFiles, generate
 from shipyard.demo.definitions import FEATURES, feature_definitions, table_definitions
 from shipyard.platform import Platform
@@ -58,15 +60,15 @@ class _Steps:
     def step(self, title: str) -> Iterator[None]:
         self.n += 1
         start = time.perf_counter()
-        with self.console.status(f"[{self.n}/{TOTAL_STEPS}] {title}..."):
+        label = escape(f"[{self.n}/{TOTAL_STEPS}] {title}")
+        with self.console.status(f"{label}..."):
             yield
         took = time.perf_counter() - start
-        self.console.print(
-            f"[green]✓[/green] [{self.n}/{TOTAL_STEPS}] {title} [dim]({took:.1f}s)[/dim]"
-        )
+        self.console.print(f"[green]✓[/green] {label} [dim]({took:.1f}s)[/dim]")
 
     def note(self, text: str) -> None:
-        self.console.print(f"      {text}", highlight=False)
+        # Data text, not markup: "[quarantined]" must print as it is.
+        self.console.print(f"      {text}", highlight=False, markup=False)
 
 
 def run_demo(
@@ -82,7 +84,7 @@ def run_demo(
     console = console or Console()
     started = time.perf_counter()
     project = _new_project_dir(directory)
-    console.print(f"[bold]Shipyard golden path[/bold] in {project}")
+    console.print(f"[bold]Shipyard golden path[/bold] in {escape(str(project))}")
     steps = _Steps(console)
     result = DemoResult(project=project)
     with Platform.open(project) as p:
@@ -235,9 +237,12 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(project: Path) -> Iterator[str]:
+def _server(p: Platform) -> Iterator[str]:
     port = _free_port()
+    project = p.settings.project_dir
+    # The server opens the platform the demo uses, whatever the source of each setting.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    env.update(settings_env(p.settings))
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
@@ -277,7 +282,7 @@ def _serve_and_score(p: Platform, result: DemoResult, requests: int) -> None:
     chosen = [customer_ids[i] for i in rng.integers(0, len(customer_ids), requests)]
     served: dict[int, float] = {}
     with (
-        _server(result.project) as url,
+        _server(p) as url,
         httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10
         ) as http,
@@ -330,7 +335,7 @@ def _summary(console: Console, r: DemoResult) -> None:
     console.print(f"  wall time  {r.wall_seconds:.1f} s")
     console.print()
     console.print("Where to look next (the project stays in place):")
-    console.print(f"  cd {r.project}")
+    console.print(f"  cd {r.project}", markup=False)
     console.print(
         "  shipyard catalog lineage model:churn     # from the model back to the raw files"
     )

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shipyard._internal import progress
 from shipyard.errors import InvalidArgument
 from shipyard.features.backends.base import OnlineStore
 from shipyard.features.codec import ValueCodec, micros
@@ -146,6 +147,7 @@ def materialize_view(
                 stats.written += store.write(ns, zip(keys, ts, values, strict=True))
             stats.rows += int(pc.sum(rec.column("__n")).as_py())
             stats.entities += rec.num_rows
+            progress.report(stats.entities)
             top = max(ts)
             stats.max_us = top if stats.max_us is None else max(stats.max_us, top)
             stats.observe(rec, {f: dtypes[f] for f in vq.features})

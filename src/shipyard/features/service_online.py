@@ -9,7 +9,9 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
+from shipyard._internal import progress
 from shipyard._internal.clock import as_utc, utcnow
+from shipyard._internal.progress import OnProgress
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.features import online, registry
 from shipyard.features._base import DEFINITION_ASSET_KINDS, FeatureServiceBase
@@ -41,6 +43,7 @@ class OnlineMixin(FeatureServiceBase):
         *,
         start: datetime | None = None,
         end: datetime | None = None,
+        on_progress: OnProgress | None = None,
     ) -> list[MaterializeResult]:
         """Write the latest value per entity of online views into the online store.
 
@@ -49,6 +52,8 @@ class OnlineMixin(FeatureServiceBase):
 
         Raises:
             NotFound: an unknown view. InvalidArgument: the view is not online.
+
+        ``on_progress`` is called with (entities written so far, None).
         """
         defs = self._defs()
         names = (
@@ -63,7 +68,8 @@ class OnlineMixin(FeatureServiceBase):
                 )
             if not view.online:
                 raise InvalidArgument(f"feature view '{name}' is not online")
-            results.append(self._materialize_one(defs, view, start, end))
+            with progress.reporting(on_progress):
+                results.append(self._materialize_one(defs, view, start, end))
         return results
 
     def _materialize_one(

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import sqlalchemy as sa
 
+from shipyard._internal import progress
 from shipyard._internal.service import ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.lake import query, records, sandbox, writes
@@ -61,6 +62,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
         owner: str | None = None,
         description: str | None = None,
         tags: list[str] | None = None,
+        on_progress: progress.OnProgress | None = None,
     ) -> IngestResult:
         """Append CSV, JSON-lines or Parquet files (a file, a folder or a glob) to a bronze table.
 
@@ -76,6 +78,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
             delimiter: CSV delimiter.
             schema_evolution: allow new columns to be added to the table.
             owner: owning team of a new table.
+            on_progress: called with (rows read so far, None) as the files stream in.
 
         Returns:
             IngestResult with the table version, rows written and quarantined.
@@ -91,7 +94,10 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
                 f"ingest writes bronze tables; '{name}' is in {layer}", table=name
             )
         team = self._team(name, owner)
-        with self._audited("lake.ingest", team, f"table:{name}", batch_id=batch_id):
+        with (
+            self._audited("lake.ingest", team, f"table:{name}", batch_id=batch_id),
+            progress.reporting(on_progress),
+        ):
             files = resolve(path)
             out = writes.ingest_files(
                 self.storage,

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from deltalake import DeltaTable
 
 from shipyard._internal.clock import utcnow
+from shipyard._internal.progress import OnProgress
 from shipyard.errors import NotFound
 from shipyard.lake import records, refresh
 from shipyard.lake._base import LakeBase
@@ -216,12 +217,22 @@ class TransformsMixin(LakeBase):
                 "failed_expectations": {e.name: e.failed for e in r.expectations if e.failed},
             }
 
-    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
-        """Refresh every defined table, upstream before downstream."""
+    def refresh_all(
+        self, *, full: bool = False, on_progress: OnProgress | None = None
+    ) -> list[RefreshResult]:
+        """Refresh every defined table, upstream before downstream.
+
+        ``on_progress`` is called with (tables refreshed, tables in all) after each one.
+        """
         from shipyard.lake.definitions import dependency_order
 
-        defs = self.list_definitions()
-        return [self.refresh(d.name, full=full) for d in dependency_order(defs)]
+        ordered = dependency_order(self.list_definitions())
+        results = []
+        for d in ordered:
+            results.append(self.refresh(d.name, full=full))
+            if on_progress is not None:
+                on_progress(len(results), len(ordered))
+        return results
 
     def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
         """Past refreshes of a table with their expectation counts, newest first."""

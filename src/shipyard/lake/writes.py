@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pyarrow as pa
 from deltalake import DeltaTable
 
+from shipyard._internal import progress
 from shipyard._internal.clock import utcnow
 from shipyard.errors import Conflict, InvalidArgument
 from shipyard.lake import schema as schemas
@@ -254,10 +255,13 @@ class _Counter:
 
 def _counting(reader: pa.RecordBatchReader) -> _Counter:
     counter = _Counter(reader)
+    on_progress = progress.current()  # the writer may pull batches on another thread
 
     def gen() -> Iterator[pa.RecordBatch]:
         for batch in reader:
             counter.rows += batch.num_rows
+            if on_progress is not None:
+                on_progress(counter.rows, None)
             yield batch
 
     counter.reader = pa.RecordBatchReader.from_batches(reader.schema, gen())

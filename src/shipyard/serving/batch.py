@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel
 
+from shipyard._internal import progress
 from shipyard._internal.service import ServiceContext
 from shipyard.errors import InvalidArgument
 
@@ -93,6 +94,7 @@ def _pipeline(
         for i, chunk in enumerate(chunks):
             scored = score(chunk)
             rows += chunk.num_rows
+            progress.report(rows)
             if pending is not None:
                 versions.append(pending.result())
             pending = pool.submit(write, i, scored)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from shipyard._internal import progress
 from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.progress import OnProgress
 from shipyard._internal.service import Service
 from shipyard.catalog.models import Asset
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
@@ -339,6 +341,7 @@ class ServingService(CanaryOps, Service):
         version: int | None = None,
         keep_columns: list[str] | None = None,
         chunk_rows: int = 250_000,
+        on_progress: OnProgress | None = None,
     ) -> BatchScoreResult:
         """Score a lake table (or a training set's ``datasets.<name>``) with a model version.
 
@@ -350,6 +353,7 @@ class ServingService(CanaryOps, Service):
             version: score the input as of this Delta version (default: the current one).
             keep_columns: input columns copied to the output (default: all but ``_*``).
             chunk_rows: rows per chunk; memory holds one chunk at a time.
+            on_progress: called with (rows scored so far, None) after each chunk.
 
         Returns:
             Rows scored, chunks written and skipped (a rerun of the same job skips them all).
@@ -357,15 +361,16 @@ class ServingService(CanaryOps, Service):
         Raises:
             NotFound: no such model version or table. InvalidArgument: missing columns.
         """
-        return score_table(
-            self._ctx,
-            model,
-            source,
-            output,
-            version=version,
-            keep_columns=keep_columns,
-            chunk_rows=chunk_rows,
-        )
+        with progress.reporting(on_progress):
+            return score_table(
+                self._ctx,
+                model,
+                source,
+                output,
+                version=version,
+                keep_columns=keep_columns,
+                chunk_rows=chunk_rows,
+            )
 
     # -- streaming ------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ def test_publish_and_consume_over_http(platform: Platform, server_url: str) -> N
 def test_cli_publish_tail_topics(
     project_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (project_dir / "shipyard.yaml").write_text("")  # a project: commands refuse other folders
     d = str(project_dir)
     assert run(["-C", d, "events", "publish", "orders", "-r", '{"id": 1}', "-r", '{"id": 2}']) == 0
     assert "offsets 0..1" in capsys.readouterr().out
@@ -76,6 +77,7 @@ def test_cli_publish_tail_topics(
 
 
 def test_cli_to_lake(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project_dir / "shipyard.yaml").write_text("")  # a project: commands refuse other folders
     d = str(project_dir)
     assert run(["-C", d, "events", "publish", "o", "-r", '{"id": 1}', "-r", '{"id": 2}']) == 0
     assert run(["-C", d, "events", "to-lake", "o", "bronze.o", "--batch", "1", "--json"]) == 0

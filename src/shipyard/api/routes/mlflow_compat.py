@@ -46,7 +46,8 @@ class MlflowRoute(APIRoute):
                 return await handler(request)
             except ShipyardError as exc:
                 body, status = wire.error_body(exc)
-                return MlflowJSON(body, status_code=status)
+                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                return MlflowJSON(body, status_code=status, headers=headers)
 
         return mapped
 
@@ -54,8 +55,7 @@ class MlflowRoute(APIRoute):
 router = APIRouter(
     route_class=MlflowRoute,
     default_response_class=MlflowJSON,
-    tags=["mlflow"],
-    include_in_schema=False,
+    tags=["mlflow"],  # listed in the OpenAPI document: part of the API reference
 )
 V2 = "/api/2.0/mlflow"
 V3 = "/api/3.0/mlflow"

@@ -238,8 +238,7 @@ from shipyard.tracking import mlflow_wire as wire  # noqa: E402
 root_router = APIRouter(
     route_class=MlflowRoute,
     default_response_class=MlflowJSON,
-    tags=["mlflow"],
-    include_in_schema=False,
+    tags=["mlflow"],  # listed in the OpenAPI document: part of the API reference
 )
 _RM = f"{V2}/registered-models"
 _MV = f"{V2}/model-versions"
