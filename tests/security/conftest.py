@@ -86,6 +86,9 @@ def _seed(p: Platform) -> dict[str, str]:
     p.lake.define(
         TableDefinition(name="gold.ml_daily", sql="SELECT * FROM silver.ml_clean", owner="ml")
     )
+    p.lake.write(  # risk's table made from ml's: lineage crosses teams
+        "gold.risk_from_ml", rows, mode="overwrite", owner="risk", sources=["table:silver.ml_clean"]
+    )
     view = ml_view()
     p.features.apply([Entity(name="ml_customer", join_keys=["customer_id"], owner="ml"), view])
     exp = p.tracking.create_experiment("ml_exp", owner="ml")
