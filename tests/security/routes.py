@@ -42,6 +42,21 @@ def ml_view() -> FeatureView:
 VIEW = definition_to_wire(dataclasses.replace(ml_view(), owner="risk", ttl=timedelta(seconds=1)))
 SQL_DEF = {"name": "silver.ml_clean", "sql": "SELECT * FROM bronze.ml_events", "owner": "risk"}
 
+#: Names of team ml's assets: none may reach a caller who did not send it.
+ML_NAMES = (
+    "ml_events",
+    "ml_clean",
+    "ml_daily",
+    "ml_view",
+    "ml_customer",
+    "ml_exp",
+    "ml_run",
+    "ml_model",
+    "ml_dep",
+    "ml_topic",
+    "secret-ml-bytes",
+)
+
 Request = tuple[str, dict[str, Any] | None]
 
 MUTATING_ROUTES: dict[str, Request] = {

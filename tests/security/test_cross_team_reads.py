@@ -10,21 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.security.conftest import World
-
-#: Names of team ml's assets: none may reach a caller who did not send it.
-ML_NAMES = (
-    "ml_events",
-    "ml_clean",
-    "ml_daily",
-    "ml_view",
-    "ml_customer",
-    "ml_exp",
-    "ml_run",
-    "ml_model",
-    "ml_dep",
-    "ml_topic",
-    "secret-ml-bytes",
-)
+from tests.security.routes import ML_NAMES
 
 READERS = ("risk_viewer", "risk_editor", "nobody")
 
