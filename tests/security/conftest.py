@@ -60,6 +60,12 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)  # "<team>_<role>" | "nobody"
     run_id: str = ""
     experiment_id: str = ""
+    #: (kind, name) -> (version, owner, description, tags) of ml's assets after the seed
+    ml_assets: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
+
+    def ml_snapshot(self) -> dict[tuple[str, str], tuple[Any, ...]]:
+        page = self.platform.catalog.search(owner="ml", page_size=1000)
+        return {(a.kind, a.name): (a.version, a.owner, a.description, a.tags) for a in page.items}
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -122,6 +128,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         platform.security.revoke_role("nobody", team="ml")
         tokens["nobody"] = platform.security.create_token(principal="nobody").token
         with live_server(platform) as url:
-            yield World(url=url, platform=platform, tokens=tokens, **ids)
+            world = World(url=url, platform=platform, tokens=tokens, **ids)
+            world.ml_assets = world.ml_snapshot()
+            yield world
     finally:
         platform.close()

@@ -69,3 +69,12 @@ def test_route_refuses_a_caller_without_write_on_the_owner(
     assert not leaked, f"{route} as {who}: the refusal names {leaked}: {r.text[:300]}"
     if r.status_code == 403:
         assert _denied(world, who) > before, f"{route} as {who}: refused but not audited"
+
+
+def test_ml_assets_are_unchanged_after_the_walk(world: World) -> None:
+    """A route that wrote first and refused after (a 403 on the way out) shows up here."""
+    assert world.ml_snapshot() == world.ml_assets
+    run = world.platform.tracking.get_run(world.run_id)
+    assert run.lifecycle_stage == "active" and "t" not in (run.tags or {})
+    model = world.platform.registry.get_registered_model("ml_model")
+    assert model.description in (None, "")
