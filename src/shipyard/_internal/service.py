@@ -97,6 +97,32 @@ class ServiceContext:
         self._audit_denied(record)
         raise denied
 
+    def require_owner(
+        self,
+        stored: str | None,
+        requested: str | None,
+        *,
+        action: str,
+        asset: str | None = None,
+    ) -> str:
+        """Authorize a write to an asset against its STORED owner, never the one a body names.
+
+        ``stored`` is the owner team recorded for the asset (None when it does not
+        exist yet); ``requested`` the owner the caller asks for (None: keep it).
+        An existing asset needs WRITE on its stored owner, and a change of owner (a
+        transfer) needs WRITE on the new owner as well; a new asset needs WRITE on
+        the requested owner (or the default team). Returns the owner after the write.
+        """
+        if stored is None:
+            team = requested or self.default_team
+            self.require(Permission.WRITE, team, action=action, asset=asset)
+            return team
+        self.require(Permission.WRITE, stored, action=action, asset=asset)
+        if requested and requested != stored:
+            self.require(Permission.WRITE, requested, action=action, asset=asset)
+            return requested
+        return stored
+
     def _audit_denied(self, record: dict[str, Any]) -> None:
         with self.db.begin() as conn:
             self.audit.write(

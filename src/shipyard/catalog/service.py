@@ -150,6 +150,14 @@ class CatalogService(Service):
                 properties=properties,
             )
 
+    def _readable(self, conn: Any, level: list[Any], upstream: bool) -> list[Any]:
+        """The edges of ``level`` whose far end the caller may read (the walk stops at
+        another team's asset: its name is not the caller's to see)."""
+        far = {e.source_id if upstream else e.target_id for e in level}
+        owners = self._ctx.catalog.owners(conn, far)
+        ok = {i for i in far if i in owners and self.principal.can(Permission.READ, owners[i])}
+        return [e for e in level if (e.source_id if upstream else e.target_id) in ok]
+
     def lineage(
         self, ref: str | AssetRef, *, direction: str = "upstream", depth: int = 5
     ) -> LineageGraph:
@@ -167,7 +175,9 @@ class CatalogService(Service):
             frontier = [root.id]
             rows: list[Any] = []
             for _ in range(depth):
-                level = store.edges(conn, frontier, upstream=upstream)
+                level = self._readable(
+                    conn, store.edges(conn, frontier, upstream=upstream), upstream
+                )
                 rows.extend(level)
                 nxt = {e.source_id if upstream else e.target_id for e in level} - seen
                 seen |= nxt

@@ -277,6 +277,14 @@ class SqlCatalogStore:
             ).all()
         )
 
+    def owners(self, conn: Connection, ids: Iterable[str]) -> dict[str, str]:
+        """Asset id -> its stored owner team."""
+        id_list = list(set(ids))
+        if not id_list:
+            return {}
+        rows = conn.execute(sa.select(assets.c.id, assets.c.owner).where(assets.c.id.in_(id_list)))
+        return {r.id: r.owner for r in rows}
+
     def refs(self, conn: Connection, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         id_list = list(set(ids))
         if not id_list:

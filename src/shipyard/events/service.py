@@ -113,8 +113,21 @@ class EventService(Service):
             InvalidArgument: a bad name. PermissionDenied: no write on ``owner``.
         """
         check_name(name)
-        team = owner or self._team(name)
+        with self._ctx.db.connect() as conn:
+            stored = self._ctx.catalog.find(conn, KIND, name)
+        # an existing topic is authorized against its stored owner, not the one named here
+        team = self._ctx.require_owner(
+            stored.owner if stored is not None else None,
+            owner,
+            action="events.create_topic",
+            asset=f"{KIND}:{name}",
+        )
         with self._ctx.mutation("events.create_topic", team=team, asset=f"{KIND}:{name}") as m:
+            current = self._ctx.catalog.find(m.conn, KIND, name)
+            if current is not None and current.owner != team:  # a transfer, authorized above
+                self._ctx.catalog.update(
+                    m.conn, current, description=None, owner=team, tags=None, properties=None
+                )
             self._ctx.catalog.upsert(
                 m.conn,
                 kind=KIND,

@@ -256,9 +256,13 @@ def _change(current: Definitions, after: Definitions, obj: Any) -> Change:
     if old is None:
         return Change(obj.kind, obj.name, "create")
     old_spec, new_spec = old.to_spec(), obj.to_spec()
-    if old_spec == new_spec and old.tags == obj.tags:
+    moved = bool(obj.owner) and obj.owner != old.owner
+    if old_spec == new_spec and old.tags == obj.tags and not moved:
         return Change(obj.kind, obj.name, "unchanged")
-    diff = _spec_diff(old_spec, new_spec) or ["tags changed"]
+    diff = _spec_diff(old_spec, new_spec)
+    if moved:
+        diff.append(f"owner: {old.owner!r} -> {obj.owner!r}")
+    diff = diff or ["tags changed"]
     breaking: list[str] = []
     if obj.kind == "feature_view":
         breaking = _view_breaks(old, obj, after)

@@ -90,23 +90,38 @@ class FeatureService(OfflineMixin, OnlineMixin, FeatureServiceBase):
         pending = plan.pending
         if not pending:
             return plan
-        teams = []
-        for c in pending:
-            obj = (after if c.action != "delete" else current).by_kind(c.kind)[c.name]
-            teams.append(self._team(obj))
-        for team in sorted(set(teams))[1:]:
-            self._ctx.require(Permission.WRITE, team, action="features.apply")
-        with self._ctx.mutation("features.apply", team=sorted(set(teams))[0]) as m:
+        owners = self._authorize_owners(pending, current, after)
+        with self._ctx.mutation("features.apply", team=sorted(set(owners.values()))[0]) as m:
             for change in pending:
-                self._write_change(m.conn, change, current, after)
+                self._write_change(m.conn, change, owners[(change.kind, change.name)], after)
             m.details = {"changes": [c.to_dict() for c in pending]}
             m.asset = f"{pending[0].kind}:{pending[0].name}" if len(pending) == 1 else None
         self._invalidate()
         return plan
 
-    def _write_change(
-        self, conn: Any, change: Any, current: Definitions, after: Definitions
-    ) -> None:
+    def _authorize_owners(
+        self, pending: list[Any], current: Definitions, after: Definitions
+    ) -> dict[tuple[str, str], str]:
+        """The owner of each changed definition after the apply, once the caller may write it.
+
+        An existing definition is authorized against its STORED owner (the owner a
+        request names cannot let a caller into another team's definition); naming a
+        new owner is a transfer and needs WRITE on both teams. A new definition needs
+        WRITE on the owner it names.
+        """
+        owners: dict[tuple[str, str], str] = {}
+        for c in pending:
+            old = current.by_kind(c.kind).get(c.name)
+            new = after.by_kind(c.kind).get(c.name) if c.action != "delete" else None
+            owners[(c.kind, c.name)] = self._ctx.require_owner(
+                old.owner if old is not None else None,
+                (new.owner or None) if new is not None else None,
+                action="features.apply",
+                asset=f"{c.kind}:{c.name}",
+            )
+        return owners
+
+    def _write_change(self, conn: Any, change: Any, owner: str, after: Definitions) -> None:
         cat = self._ctx.catalog
         if change.action == "delete":
             asset = cat.find(conn, change.kind, change.name)
@@ -114,11 +129,14 @@ class FeatureService(OfflineMixin, OnlineMixin, FeatureServiceBase):
                 cat.delete(conn, asset)
             return
         obj = after.by_kind(change.kind)[change.name]
+        existing = cat.find(conn, obj.kind, obj.name)
+        if existing is not None and existing.owner != owner:  # a transfer, authorized above
+            cat.update(conn, existing, description=None, owner=owner, tags=None, properties=None)
         asset = cat.upsert(
             conn,
             kind=obj.kind,
             name=obj.name,
-            owner=self._team(obj),
+            owner=owner,
             created_by=self.principal.name,
             description=getattr(obj, "description", "") or "",
             tags=obj.tags,

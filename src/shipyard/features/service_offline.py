@@ -147,8 +147,15 @@ class OfflineMixin(FeatureServiceBase):
         """
         if not name.replace("_", "").isalnum():
             raise InvalidArgument(f"training set name {name!r} must be letters, digits and '_'")
-        team = owner or self._ctx.default_team
-        self._ctx.require(Permission.WRITE, team, action="features.create_training_set")
+        with self._ctx.db.connect() as conn:
+            stored = self._ctx.catalog.find(conn, "training_set", name)
+        # a new version of an existing set is authorized against its stored owner
+        team = self._ctx.require_owner(
+            stored.owner if stored is not None else None,
+            owner,
+            action="features.create_training_set",
+            asset=f"training_set:{name}",
+        )
         table, r = self._historical(
             entity_df,
             features,
@@ -174,6 +181,11 @@ class OfflineMixin(FeatureServiceBase):
         with self._ctx.mutation(
             "features.create_training_set", team=team, asset=f"training_set:{name}"
         ) as m:
+            current = self._ctx.catalog.find(m.conn, "training_set", name)
+            if current is not None and current.owner != team:  # a transfer, authorized above
+                self._ctx.catalog.update(
+                    m.conn, current, description=None, owner=team, tags=None, properties=None
+                )
             asset = self._ctx.catalog.upsert(
                 m.conn,
                 kind="training_set",

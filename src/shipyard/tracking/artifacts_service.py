@@ -199,6 +199,14 @@ class ArtifactsMixin:
         import yaml
 
         rel = safe_key(artifact_path)
+        # authorize against the run's stored owner before reading its files: a refusal
+        # must not depend on (or reveal) what the run holds
+        self._ctx.require(
+            Permission.WRITE,
+            self._owner(run_id),
+            action="tracking.log_model",
+            asset=f"run:{run_id}",
+        )
         try:
             raw = self.artifacts.get_bytes(self._run_key(run_id, safe_key(rel, "MLmodel")))
             mlmodel = yaml.safe_load(raw)
