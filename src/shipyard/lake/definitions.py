@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.lake import query
+from shipyard.lake import query, sandbox
 from shipyard.lake.models import TableDefinition, parse_table_name
 from shipyard.lake.refresh import _run, sources_of
 from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL, DeltaStorage, arrow_schema
@@ -22,9 +22,10 @@ def _validate_shape(d: TableDefinition) -> list[str]:
             f"define '{d.name}' with exactly one of sql= or function=", table=d.name
         )
     if d.sql is not None:
-        tree = query.parse(d.sql)
-        if not isinstance(tree, query.exp.Query):
-            raise InvalidArgument(f"the SQL of '{d.name}' must be a SELECT", table=d.name)
+        try:
+            sandbox.check_query(d.sql)  # one SELECT over lake tables, no file or setting function
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"the SQL of '{d.name}': {exc.message}", table=d.name) from None
     sources = sources_of(d)
     if not sources:
         raise InvalidArgument(

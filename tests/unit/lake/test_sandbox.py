@@ -167,3 +167,17 @@ def test_memory_limit_is_enforced(project_dir: Path) -> None:
                 "SELECT list(repeat('x', 200) || a.i::VARCHAR) FROM gold.n a, gold.n b "
                 "WHERE b.i < 5"
             )
+
+
+def test_a_table_definition_cannot_read_files_either(teams: dict[str, Platform]) -> None:
+    from shipyard.lake import TableDefinition
+
+    f = _part_file(teams["admin"], "gold.scores")
+    with pytest.raises(InvalidArgument, match="not allowed"):
+        teams["ml"].lake.define(
+            TableDefinition(
+                name="gold.copy",
+                sql=f"SELECT s.* FROM gold.ml_own, read_parquet('{f}') s",
+                owner="ml",
+            )
+        )
