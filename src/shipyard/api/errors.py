@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipyard.errors import ShipyardError
@@ -49,6 +51,18 @@ def request_id(request: Request) -> str:
     return uuid.uuid4().hex
 
 
+def _fields_error(errors: Sequence[Any]) -> ErrorResponse:
+    fields = [
+        {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+        for e in errors
+    ]
+    message = "; ".join(f"{f['path']}: {f['message']}" for f in fields).replace("\n", " ")
+    return ErrorResponse(
+        {"error_code": "INVALID_ARGUMENT", "message": message, "details": {"fields": fields}},
+        status_code=422,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShipyardError)
     async def _shipyard(_request: Request, exc: ShipyardError) -> ErrorResponse:
@@ -57,15 +71,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> ErrorResponse:
-        fields = [
-            {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]
-        message = "; ".join(f"{f['path']}: {f['message']}" for f in fields)
-        return ErrorResponse(
-            {"error_code": "INVALID_ARGUMENT", "message": message, "details": {"fields": fields}},
-            status_code=422,
-        )
+        return _fields_error(exc.errors())
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(_request: Request, exc: ValidationError) -> ErrorResponse:
+        # A model a route builds from caller input (e.g. a TableDefinition in a JSON field).
+        return _fields_error(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> ErrorResponse:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.service import Service
 from shipyard.catalog.models import Asset
-from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, QuotaExceeded
 from shipyard.security.models import Permission
 from shipyard.serving import store
 from shipyard.serving.backends.base import ResolvedModel
@@ -252,6 +252,14 @@ class ServingService(CanaryOps, Service):
             InvalidArgument: a row misses an entity key or request field or has a wrong type.
             ShipyardError: the model raised (HTTP 500 with the request id).
         """
+        cap = self._ctx.settings.server.max_predict_rows
+        if len(inputs) > cap:
+            raise QuotaExceeded(
+                f"{len(inputs)} input rows in one predict call; the limit is {cap}"
+                " (setting server.max_predict_rows)",
+                limit="server.max_predict_rows",
+                value=cap,
+            )
         runtime = self.runtime
         active = runtime.get(name)
         owner = active.deployment.owner

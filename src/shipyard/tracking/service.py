@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard._internal.enums import parse_enum
 from shipyard._internal.ids import new_id
 from shipyard._internal.service import Service
 from shipyard.catalog.models import AssetRef
@@ -195,7 +196,7 @@ class TrackingService(
         run_name: str | None = None,
     ) -> Run:
         """Change a run's status (ending it when terminal) or its name."""
-        new_status = RunStatus(status) if status is not None else None
+        new_status = parse_enum(RunStatus, status, "status") if status is not None else None
         with self._ctx.mutation(
             "tracking.update_run", team=self._owner(run_id), asset=f"run:{run_id}"
         ) as m:
