@@ -29,7 +29,10 @@ def decode_offset(token: str | None) -> int:
         kind, value = raw.split(":", 1)
         if kind != "o":
             raise ValueError(kind)
-        return max(0, int(value))
+        offset = max(0, int(value))
+        if offset > 2**62:
+            raise ValueError(value)
+        return offset
     except ValueError:
         raise InvalidArgument("invalid page token", page_token=token) from None
 

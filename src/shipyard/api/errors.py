@@ -63,14 +63,32 @@ def _fields_error(errors: Sequence[Any]) -> ErrorResponse:
     )
 
 
+def _error_response(exc: ShipyardError) -> ErrorResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return ErrorResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+
+async def _authenticate(request: Request) -> None:
+    """Raise Unauthenticated unless the request is public or carries a valid token."""
+    from shipyard.api.deps import authenticated
+
+    if request.url.path.startswith(("/api/", "/v2/")):
+        await authenticated(request)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShipyardError)
     async def _shipyard(_request: Request, exc: ShipyardError) -> ErrorResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-        return ErrorResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+        return _error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> ErrorResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> ErrorResponse:
+        # FastAPI parses a body before it runs the router's authentication dependency:
+        # a caller without a valid token learns nothing about the route's schema.
+        try:
+            await _authenticate(request)
+        except ShipyardError as denied:
+            return _error_response(denied)
         return _fields_error(exc.errors())
 
     @app.exception_handler(ValidationError)

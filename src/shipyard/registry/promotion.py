@@ -55,6 +55,8 @@ class PromotionMixin:
     def get_alias_policy(self, name: str, alias: str) -> AliasPolicy:
         """The policy for ``alias`` of model ``name`` (its own, else ``*``, else the default)."""
         with self._ctx.db.connect() as conn:
+            team = self._owner_of(conn, name) if name != "*" else self._ctx.default_team
+            self._ctx.require(Permission.READ, team, action="registry.get_alias_policy")
             return self._policy(conn, name, alias)
 
     def _policy(self, conn: Connection, name: str, alias: str) -> AliasPolicy:

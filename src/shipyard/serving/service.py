@@ -288,7 +288,12 @@ class ServingService(CanaryOps, Service):
         """Write the buffered inference log now (it is also flushed every second).
 
         Queued shadow requests are scored first (for up to 5 s), so their answers are in.
+        Needs ``write`` on some team (an operator's action; viewers and predictors may not).
         """
+        if not any(self.principal.can(Permission.WRITE, t) for t in self.principal.roles):
+            self._ctx.require(
+                Permission.WRITE, self._ctx.default_team, action="serving.flush_prediction_log"
+            )
         self.runtime.drain_shadow(timeout=5.0)
         return logger_for(self._ctx).flush()
 

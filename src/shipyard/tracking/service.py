@@ -162,7 +162,11 @@ class TrackingService(
         return self._present(run)
 
     def _present(self, run: Run) -> Run:
-        run.artifact_uri = self.artifacts.uri(run.artifact_uri)
+        uri = self.artifacts.uri(run.artifact_uri)
+        # A server path is for admins; others get the MLflow proxied-artifact URI.
+        if not self.principal.is_admin and "://" not in uri:
+            uri = f"mlflow-artifacts:/{run.artifact_uri}"
+        run.artifact_uri = uri
         return run
 
     def _owner_cache(self) -> dict[str, str]:
