@@ -74,9 +74,9 @@ def test_online_rows_per_call_is_a_quota(small_client: TestClient, small_admin: 
 
 def test_row_limits_hold_in_the_sdk(small_platform: Platform) -> None:
     rows = [{"user_id": i} for i in range(4)]
-    with pytest.raises(QuotaExceeded, match="online.max_rows_per_call"):
+    with pytest.raises(QuotaExceeded, match=r"online\.max_rows_per_call"):
         small_platform.features.get_online_features(["v:f"], entity_rows=rows)
-    with pytest.raises(QuotaExceeded, match="server.max_predict_rows"):
+    with pytest.raises(QuotaExceeded, match=r"server\.max_predict_rows"):
         small_platform.serving.predict("churn", rows)
 
 
