@@ -24,6 +24,8 @@ def encode_offset(offset: int) -> str:
 def decode_offset(token: str | None) -> int:
     if not token:
         return 0
+    if not isinstance(token, str):
+        raise InvalidArgument("a page token must be a string")
     try:
         raw = base64.urlsafe_b64decode(token.encode()).decode()
         kind, value = raw.split(":", 1)

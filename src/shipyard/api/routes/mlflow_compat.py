@@ -121,8 +121,10 @@ Args = Annotated[dict[str, Any], Depends(_args)]
 
 def _req(args: dict[str, Any], key: str) -> Any:
     value = args.get(key)
-    if value in (None, ""):
+    if value is None or value == "":
         raise InvalidArgument(f"missing value for required parameter '{key}'", param=key)
+    if isinstance(value, dict | list):
+        raise InvalidArgument(f"'{key}' must be a string or a number", param=key)
     return value
 
 
@@ -380,7 +382,9 @@ def log_batch(platform: Caller, args: Args) -> dict[str, Any]:
 def log_inputs(platform: Caller, args: Args) -> dict[str, Any]:
     run_id = _run_id(args)
     for item in _list(args.get("datasets")):
-        ds = item.get("dataset") or {}
+        ds = item.get("dataset") if isinstance(item, dict) else None
+        if not isinstance(ds, dict):
+            raise InvalidArgument("each of 'datasets' must be an object with a 'dataset' object")
         context = _tags(item.get("tags")).get("mlflow.data.context") or "training"
         props = {k: ds[k] for k in ("source_type", "source", "schema", "profile") if k in ds}
         platform.tracking.log_dataset(

@@ -237,7 +237,7 @@ from shipyard.api.routes.mlflow_compat import (  # noqa: E402
     _req,
     _tags,
 )
-from shipyard.errors import PermissionDenied  # noqa: E402
+from shipyard.errors import InvalidArgument, PermissionDenied  # noqa: E402
 from shipyard.tracking import mlflow_wire as wire  # noqa: E402
 
 root_router = APIRouter(
@@ -282,6 +282,8 @@ def mlflow_search_models(platform: Caller, args: Args) -> dict[str, Any]:
     name_like = None
     if flt:
         op = "ILIKE" if "ILIKE" in flt.upper() else ("LIKE" if "LIKE" in flt.upper() else "=")
+        if op not in flt.upper():
+            raise InvalidArgument("filter: only name = / LIKE / ILIKE are supported")
         name_like = flt[flt.upper().index(op) + len(op) :].strip().strip("'\"")
     page = platform.registry.list_registered_models(
         name_like=name_like,
