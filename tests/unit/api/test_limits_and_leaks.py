@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
@@ -155,3 +156,23 @@ def test_malformed_json_without_a_token_is_401(client: TestClient) -> None:
         )
         assert r.status_code == 401, r.text
         assert r.json()["error_code"] == "UNAUTHENTICATED"
+
+
+def test_another_teams_asset_is_a_403_before_any_other_error(
+    platform: Platform, client: TestClient, token_for: Callable[..., str]
+) -> None:
+    """One rule: a named asset the caller may not read answers 403, never a 404 about its content."""
+    platform.lake.write("gold.secret", pa.table({"id": [1]}), owner="ml")
+    platform.registry.create_registered_model("secret-model", owner="ml")
+    h = bearer(token_for("mallory", role="editor", team="other"))
+    for path in (
+        "/api/v1/lake/tables/gold.secret/definition",
+        "/api/v1/lake/tables/gold.secret/rows?version=99",
+        "/api/v1/lake/columns/gold.secret.nope/lineage",
+        "/api/v1/registry/models/secret-model/versions/7",
+        "/api/v1/registry/models/secret-model/aliases/champion",
+        "/api/v1/registry/models/secret-model/policies/champion",
+    ):
+        r = client.get(path, headers=h)
+        assert r.status_code == 403, (path, r.text)
+        assert "no definition" not in r.text and "no version" not in r.text
