@@ -87,7 +87,7 @@ class OptimizeIn(BaseModel):
 
 
 class VacuumIn(BaseModel):
-    retention_hours: int = Field(168, ge=0, le=100_000)
+    retention_hours: int = Field(default=168, ge=0, le=100_000)
     dry_run: bool = False
     force: bool = False
 
