@@ -20,6 +20,7 @@ def seeded(platform: Platform) -> dict[str, str]:
     exp = platform.tracking.create_experiment("bad-input")
     run = platform.tracking.create_run(experiment_id=exp.id)
     platform.lake.write("bronze.events", pa.table({"id": [1, 2]}))
+    platform.registry.create_registered_model("m")
     return {"run": run.id, "exp": exp.id}
 
 
@@ -57,7 +58,7 @@ CASES: dict[str, tuple[str, str, Any, dict[str, Any] | None]] = {
         None,
     ),
     "mlflow-tags-empty": ("POST", f"{V2}/runs/log-batch", {"run_id": "{run}", "tags": [{}]}, None),
-    "page-size-huge": ("GET", "/api/v1/tracking/experiments", None, {"page_size": "1e20"}),
+    "page-size-huge": ("GET", f"{V2}/registered-models/search", None, {"max_results": "1e20"}),
     "page-size-huge-int": ("GET", "/api/v1/registry/models", None, {"page_size": str(2**70)}),
     "version-huge": ("GET", "/api/v1/registry/models/m/versions/" + str(2**70), None, None),
     "table-version-huge": (
@@ -69,19 +70,24 @@ CASES: dict[str, tuple[str, str, Any, dict[str, Any] | None]] = {
     "limit-negative": ("GET", "/api/v1/lake/tables/bronze.events/history", None, {"limit": "-1"}),
     "online-features-int": ("POST", "/api/v1/features/online", {"features": 123}, None),
     "artifact-segment-long": (
-        "GET",
+        "PUT",
         "/api/v1/tracking/runs/{run}/artifacts/content",
-        None,
+        b"x",
         {"path": "a" * 300},
     ),
-    "table-name-long": ("GET", "/api/v1/lake/tables/bronze." + "t" * 300, None, None),
+    "table-name-long": (
+        "POST",
+        "/api/v1/lake/tables/bronze." + "t" * 300 + "/rows",
+        {"records": [{"a": 1}]},
+        None,
+    ),
     "lake-definition-empty": ("POST", "/api/v1/lake/definitions", {"definition": {}}, None),
     "promotions-status-null": ("GET", "/api/v1/registry/promotions", None, {"status": "null"}),
     "run-status-unknown": ("PATCH", "/api/v1/tracking/runs/{run}", {"status": "READY"}, None),
     "vacuum-negative": (
         "POST",
         "/api/v1/lake/tables/bronze.events/vacuum",
-        {"retention_hours": -5},
+        {"retention_hours": -5, "force": True},
         None,
     ),
 }
@@ -111,3 +117,27 @@ def test_malformed_input_is_a_4xx_with_one_line_json(
     assert "\n" not in r.text
     payload = r.json()
     assert payload.get("error_code") and payload.get("message")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/" + "a" * 300, {}),
+        ("GET", "/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/" + "a" * 300, {}),
+        ("GET", "/api/v1/tracking/runs/{run}/artifacts", {"params": {"path": "a" * 300}}),
+        ("GET", "/api/v1/tracking/runs/{run}/artifacts/content", {"params": {"path": "a" * 300}}),
+        ("GET", "/api/v1/lake/tables/bronze.events/rows", {"params": {"version": str(2**70)}}),
+    ],
+)
+def test_long_names_and_huge_numbers_are_4xx(
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    client: TestClient,
+    admin_token: str,
+    seeded: dict[str, str],
+) -> None:
+    r = client.request(
+        method, _fill(path, seeded), headers=bearer(admin_token), content=b"x", **kwargs
+    )
+    assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
