@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint fmt bench install install-dev clean
+.PHONY: demo test fuzz lint fmt bench install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A longer fuzz of the HTTP API (the normal test run does ~20 cases per operation).
+fuzz: install-dev
+	SHIPYARD_FUZZ_EXAMPLES=$${SHIPYARD_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/fuzz -m fuzz -q -s
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

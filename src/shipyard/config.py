@@ -53,6 +53,8 @@ class OnlineSettings(_Section):
     url: str | None = None
     #: Prefix of every Redis key (default ``shipyard:<project>``).
     key_prefix: str | None = None
+    #: Entity rows one ``get_online_features`` call may ask for (QuotaExceeded past it).
+    max_rows_per_call: int = Field(default=10_000, ge=1)
 
 
 class ArtifactSettings(_Section):
@@ -105,6 +107,10 @@ class ServerSettings(_Section):
     port: int = Field(default=8765, ge=1, le=65535)
     #: uvicorn worker processes.
     workers: int = Field(default=1, ge=1)
+    #: Largest request body the API reads (413 past it).
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    #: Input rows one predict call may score (QuotaExceeded past it).
+    max_predict_rows: int = Field(default=10_000, ge=1)
 
 
 class ServingSettings(_Section):

@@ -24,12 +24,17 @@ def encode_offset(offset: int) -> str:
 def decode_offset(token: str | None) -> int:
     if not token:
         return 0
+    if not isinstance(token, str):
+        raise InvalidArgument("a page token must be a string")
     try:
         raw = base64.urlsafe_b64decode(token.encode()).decode()
         kind, value = raw.split(":", 1)
         if kind != "o":
             raise ValueError(kind)
-        return max(0, int(value))
+        offset = max(0, int(value))
+        if offset > 2**62:
+            raise ValueError(value)
+        return offset
     except ValueError:
         raise InvalidArgument("invalid page token", page_token=token) from None
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI
 import shipyard
 from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
+from shipyard.api.middleware import EdgeMiddleware
 from shipyard.platform import Platform
 
 #: One router module per capability, mounted under ``/api/v1``.
@@ -47,6 +48,7 @@ def create_app(platform: Platform) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=platform.settings.server.max_body_bytes)
 
     health = APIRouter(tags=["health"])
 

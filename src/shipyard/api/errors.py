@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shipyard.errors import ShipyardError
@@ -49,23 +51,50 @@ def request_id(request: Request) -> str:
     return uuid.uuid4().hex
 
 
+def _fields_error(errors: Sequence[Any]) -> ErrorResponse:
+    fields = [
+        {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+        for e in errors
+    ]
+    message = "; ".join(f"{f['path']}: {f['message']}" for f in fields).replace("\n", " ")
+    return ErrorResponse(
+        {"error_code": "INVALID_ARGUMENT", "message": message, "details": {"fields": fields}},
+        status_code=422,
+    )
+
+
+def _error_response(exc: ShipyardError) -> ErrorResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return ErrorResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+
+
+async def _authenticate(request: Request) -> None:
+    """Raise Unauthenticated unless the request is public or carries a valid token."""
+    from shipyard.api.deps import authenticated
+
+    if request.url.path.startswith(("/api/", "/v2/")):
+        await authenticated(request)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ShipyardError)
     async def _shipyard(_request: Request, exc: ShipyardError) -> ErrorResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-        return ErrorResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+        return _error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> ErrorResponse:
-        fields = [
-            {"path": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]
-        message = "; ".join(f"{f['path']}: {f['message']}" for f in fields)
-        return ErrorResponse(
-            {"error_code": "INVALID_ARGUMENT", "message": message, "details": {"fields": fields}},
-            status_code=422,
-        )
+    async def _validation(request: Request, exc: RequestValidationError) -> ErrorResponse:
+        # FastAPI parses a body before it runs the router's authentication dependency:
+        # a caller without a valid token learns nothing about the route's schema.
+        try:
+            await _authenticate(request)
+        except ShipyardError as denied:
+            return _error_response(denied)
+        return _fields_error(exc.errors())
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(_request: Request, exc: ValidationError) -> ErrorResponse:
+        # A model a route builds from caller input (e.g. a TableDefinition in a JSON field).
+        return _fields_error(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> ErrorResponse:

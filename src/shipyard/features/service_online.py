@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from shipyard._internal import progress
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.progress import OnProgress
-from shipyard.errors import InvalidArgument, NotFound
+from shipyard.errors import InvalidArgument, NotFound, QuotaExceeded
 from shipyard.features import online, registry
 from shipyard.features._base import DEFINITION_ASSET_KINDS, FeatureServiceBase
 from shipyard.features.codec import ValueCodec, micros
@@ -189,6 +189,15 @@ class OnlineMixin(FeatureServiceBase):
         Raises:
             NotFound: an unknown feature or service. InvalidArgument: a row lacks a join key.
         """
+        _check_online_request(features, feature_service, entity_rows)
+        cap = self._ctx.settings.online.max_rows_per_call
+        if len(entity_rows) > cap:
+            raise QuotaExceeded(
+                f"{len(entity_rows)} entity rows in one call; the limit is {cap}"
+                " (setting online.max_rows_per_call)",
+                limit="online.max_rows_per_call",
+                value=cap,
+            )
         refs = tuple(f if isinstance(f, str) else f"{f.name}:*" for f in features or ())
         key = (feature_service, refs or None, full_feature_names)
         plans = self._shared()["plans"]
@@ -283,3 +292,18 @@ class OnlineMixin(FeatureServiceBase):
 
 def _from_micros(us: int) -> datetime:
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+
+
+def _check_online_request(features: Any, feature_service: Any, entity_rows: Any) -> None:
+    """Shapes an untyped caller (JSON over HTTP) can get wrong: InvalidArgument, not a crash."""
+    if features is not None and not (
+        isinstance(features, list | tuple)
+        and all(isinstance(f, str) or hasattr(f, "name") for f in features)
+    ):
+        raise InvalidArgument("features must be a list of 'view:feature' references")
+    if feature_service is not None and not isinstance(feature_service, str):
+        raise InvalidArgument("feature_service must be a name")
+    if not isinstance(entity_rows, list | tuple) or not all(
+        isinstance(r, dict) for r in entity_rows
+    ):
+        raise InvalidArgument("entity_rows must be a list of objects")

@@ -14,7 +14,8 @@ from shipyard.errors import InvalidArgument
 #: The layers of the medallion lake (``datasets`` holds saved training sets and logs).
 LAYERS = ("bronze", "silver", "gold", "datasets")
 QUARANTINE_SUFFIX = "__quarantine"
-_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+# At most 128 characters: a table is a folder, and its quarantine twin adds a suffix.
+_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 
 Action = Literal["warn", "quarantine", "fail"]
 ExpectationKind = Literal["not_null", "unique", "range", "accepted_values", "regex", "sql"]
@@ -30,7 +31,7 @@ def parse_table_name(name: str) -> tuple[str, str]:
     if not sep or layer not in LAYERS or not _NAME.match(rest):
         raise InvalidArgument(
             f"table name '{name}' must be '<layer>.<name>' with layer one of "
-            f"{', '.join(LAYERS)} and a lowercase name of letters, digits and '_'",
+            f"{', '.join(LAYERS)} and a lowercase name of letters, digits and '_' (at most 128)",
             name=name,
         )
     return layer, rest

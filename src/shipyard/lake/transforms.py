@@ -91,9 +91,13 @@ class TransformsMixin(LakeBase):
             row = conn.execute(
                 sa.select(lake_definitions).where(lake_definitions.c.name == name)
             ).first()
+            table = self._ctx.catalog.find(conn, records.KIND, name) if row is None else None
+        # The permission check comes first: another team's table is a 403, whatever it holds.
+        owner = row.owner if row is not None else table.owner if table is not None else None
+        if owner is not None:
+            self._ctx.require(Permission.READ, owner, action="lake.get_definition")
         if row is None:
             raise NotFound(f"table '{name}' has no definition; define it first", table=name)
-        self._ctx.require(Permission.READ, row.owner, action="lake.get_definition")
         body = dict(row.definition)
         body.pop("function", None)
         d = TableDefinition.model_validate(body)

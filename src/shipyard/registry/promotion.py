@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from shipyard._internal.clock import utcnow
+from shipyard._internal.enums import parse_enum
 from shipyard._internal.ids import new_id
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.registry import store
@@ -54,6 +55,8 @@ class PromotionMixin:
     def get_alias_policy(self, name: str, alias: str) -> AliasPolicy:
         """The policy for ``alias`` of model ``name`` (its own, else ``*``, else the default)."""
         with self._ctx.db.connect() as conn:
+            team = self._owner_of(conn, name) if name != "*" else self._ctx.default_team
+            self._ctx.require(Permission.READ, team, action="registry.get_alias_policy")
             return self._policy(conn, name, alias)
 
     def _policy(self, conn: Connection, name: str, alias: str) -> AliasPolicy:
@@ -323,7 +326,7 @@ class PromotionMixin:
         if name:
             q = q.where(promotions.c.name == name)
         if status:
-            q = q.where(promotions.c.status == PromotionStatus(status).value)
+            q = q.where(promotions.c.status == parse_enum(PromotionStatus, status, "status").value)
         with self._ctx.db.connect() as conn:
             rows = conn.execute(q.order_by(promotions.c.requested_at.desc()).limit(1000)).all()
             owners = {r.name: self._owner_of(conn, r.name) for r in rows}

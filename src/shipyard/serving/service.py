@@ -16,7 +16,7 @@ from shipyard._internal.paging import Page, decode_offset, page_of
 from shipyard._internal.progress import OnProgress
 from shipyard._internal.service import Service
 from shipyard.catalog.models import Asset
-from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, QuotaExceeded
 from shipyard.security.models import Permission
 from shipyard.serving import guards, store
 from shipyard.serving.backends.base import ResolvedModel
@@ -254,6 +254,14 @@ class ServingService(CanaryOps, Service):
             InvalidArgument: a row misses an entity key or request field or has a wrong type.
             ShipyardError: the model raised (HTTP 500 with the request id).
         """
+        cap = self._ctx.settings.server.max_predict_rows
+        if len(inputs) > cap:
+            raise QuotaExceeded(
+                f"{len(inputs)} input rows in one predict call; the limit is {cap}"
+                " (setting server.max_predict_rows)",
+                limit="server.max_predict_rows",
+                value=cap,
+            )
         runtime = self.runtime
         active = runtime.get(name)
         owner = active.deployment.owner
@@ -282,7 +290,12 @@ class ServingService(CanaryOps, Service):
         """Write the buffered inference log now (it is also flushed every second).
 
         Queued shadow requests are scored first (for up to 5 s), so their answers are in.
+        Needs ``write`` on some team (an operator's action; viewers and predictors may not).
         """
+        if not any(self.principal.can(Permission.WRITE, t) for t in self.principal.roles):
+            self._ctx.require(
+                Permission.WRITE, self._ctx.default_team, action="serving.flush_prediction_log"
+            )
         self.runtime.drain_shadow(timeout=5.0)
         return logger_for(self._ctx).flush()
 

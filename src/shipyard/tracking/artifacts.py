@@ -16,12 +16,16 @@ from pathlib import Path, PurePosixPath
 from shipyard.errors import InvalidArgument, NotFound, QuotaExceeded
 from shipyard.tracking.models import FileInfo
 
+#: A file name on common filesystems (ext4, APFS, NTFS) is at most 255 bytes.
+MAX_SEGMENT_BYTES = 255
+
 
 def safe_key(*parts: str | None) -> str:
     """Join path parts into a relative key; refuse traversal and absolute paths.
 
     Raises:
-        InvalidArgument: a part is absolute, contains ``..``, a backslash or a NUL byte.
+        InvalidArgument: a part is absolute, contains ``..``, a backslash or a NUL byte,
+            or a segment longer than a file name may be.
     """
     pieces: list[str] = []
     for part in parts:
@@ -37,6 +41,11 @@ def safe_key(*parts: str | None) -> str:
             if seg == "..":
                 raise InvalidArgument(
                     f"artifact path '{part}' may not contain '..' (no path traversal)", path=part
+                )
+            if len(seg.encode()) > MAX_SEGMENT_BYTES:
+                raise InvalidArgument(
+                    f"artifact path segment longer than {MAX_SEGMENT_BYTES} bytes",
+                    path=part[:100],
                 )
             if seg and seg != ".":
                 pieces.append(seg)

@@ -39,6 +39,16 @@ class ExperimentsMixin:
 
     # -- experiments --------------------------------------------------------------------
 
+    def _shown(self, exp: Experiment) -> Experiment:
+        """The experiment as this caller sees it: only admins see a server's filesystem path.
+
+        Others get the MLflow proxied-artifact URI (``mlflow-artifacts:/<id>``), which is
+        what the MLflow wire gives and what its clients upload through.
+        """
+        if self.principal.is_admin or "://" in exp.artifact_location:
+            return exp
+        return exp.model_copy(update={"artifact_location": f"mlflow-artifacts:/{exp.id}"})
+
     def create_experiment(
         self,
         name: str,
@@ -59,7 +69,8 @@ class ExperimentsMixin:
         with self._ctx.mutation(
             "tracking.create_experiment", team=team, asset=f"experiment:{name}"
         ) as m:
-            return self._insert_experiment(m.conn, new_id(), name, team, tags, artifact_location)
+            exp = self._insert_experiment(m.conn, new_id(), name, team, tags, artifact_location)
+        return self._shown(exp)
 
     def _insert_experiment(
         self,
@@ -127,7 +138,8 @@ class ExperimentsMixin:
             exp = store.find_experiment(conn, name=name)
         if exp is not None:
             self._ctx.require(Permission.READ, exp.owner, action="tracking.get_experiment")
-        return exp
+            return self._shown(exp)
+        return None
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """The experiment with this id.
@@ -143,7 +155,7 @@ class ExperimentsMixin:
         if exp is None:
             raise NotFound(f"no experiment with id '{experiment_id}'", experiment_id=experiment_id)
         self._ctx.require(Permission.READ, exp.owner, action="tracking.get_experiment")
-        return exp
+        return self._shown(exp)
 
     def get_experiment_by_name(self, name: str) -> Experiment:
         """Raises NotFound when no experiment has this name."""
@@ -199,7 +211,9 @@ class ExperimentsMixin:
         with self._ctx.db.connect() as conn:
             rows = [store.experiment_from_row(r) for r in conn.execute(q)]
         return page_of(
-            [e for e in rows if self.principal.can(Permission.READ, e.owner)], offset, page_size
+            [self._shown(e) for e in rows if self.principal.can(Permission.READ, e.owner)],
+            offset,
+            page_size,
         )
 
     def update_experiment(
@@ -233,4 +247,4 @@ class ExperimentsMixin:
             m.details = {k: v for k, v in values.items() if k != "updated_at"}
             found = store.find_experiment(m.conn, id=exp.id)
             assert found is not None
-            return found
+        return self._shown(found)

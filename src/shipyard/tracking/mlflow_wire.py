@@ -82,23 +82,49 @@ def metric(m: Metric) -> dict[str, Any]:
     return {"key": m.key, "value": _double(m.value), "timestamp": m.timestamp, "step": m.step}
 
 
-def _double_in(value: Any) -> float:
-    if isinstance(value, str):
-        return float({"Infinity": "inf", "-Infinity": "-inf"}.get(value, value))
-    return math.nan if value is None else value
+def _double_in(value: Any, param: str = "value") -> float:
+    try:
+        if isinstance(value, str):
+            return float({"Infinity": "inf", "-Infinity": "-inf"}.get(value, value))
+        if value is None:
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(value)
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidArgument(f"'{param}' must be a number", param=param) from None
 
 
-def metric_in(m: dict[str, Any]) -> dict[str, Any]:
+def int_in(value: Any, param: str, *, lo: int = -(2**63), hi: int = 2**63 - 1) -> int:
+    """An integer MLflow sends as a number or a decimal string, within ``lo..hi``."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(value)
+        out = int(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"'{param}' must be an integer", param=param) from None
+    if not lo <= out <= hi:
+        raise InvalidArgument(f"'{param}' must be between {lo} and {hi}", param=param)
+    return out
+
+
+def metric_in(m: Any) -> dict[str, Any]:
     """A metric as ``TrackingService.log_batch`` takes it, from MLflow's JSON.
 
     ``model_id`` is kept: MLflow 3 re-sends a run's metrics with the id of the
     model it just logged, and the service must not append those to the run again.
+
+    Raises:
+        InvalidArgument: not an object with a string ``key``, or a value, step or
+            timestamp of the wrong type.
     """
+    if not isinstance(m, dict) or not isinstance(m.get("key"), str):
+        raise InvalidArgument("a metric must be an object with a 'key' string")
     out = {
-        "key": m.get("key"),
+        "key": m["key"],
         "value": _double_in(m.get("value")),
-        "step": int(m.get("step") or 0),
-        "timestamp": int(m["timestamp"]) if m.get("timestamp") else None,
+        "step": int_in(m.get("step") or 0, "step"),
+        "timestamp": int_in(m["timestamp"], "timestamp") if m.get("timestamp") else None,
     }
     if m.get("model_id"):
         out["model_id"] = str(m["model_id"])

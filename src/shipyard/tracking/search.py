@@ -270,6 +270,8 @@ def parse_filter(text: str | None) -> Any:
     Raises:
         InvalidArgument: a syntax error; the message points at the position.
     """
+    if text is not None and not isinstance(text, str):
+        raise InvalidArgument("a filter must be a string")
     if text is None or not text.strip():
         return None
     return _Parser(text).parse()

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard._internal.enums import parse_enum
 from shipyard._internal.ids import new_id
 from shipyard._internal.service import Service
 from shipyard.catalog.models import AssetRef
@@ -161,7 +162,11 @@ class TrackingService(
         return self._present(run)
 
     def _present(self, run: Run) -> Run:
-        run.artifact_uri = self.artifacts.uri(run.artifact_uri)
+        uri = self.artifacts.uri(run.artifact_uri)
+        # A server path is for admins; others get the MLflow proxied-artifact URI.
+        if not self.principal.is_admin and "://" not in uri:
+            uri = f"mlflow-artifacts:/{run.artifact_uri}"
+        run.artifact_uri = uri
         return run
 
     def _owner_cache(self) -> dict[str, str]:
@@ -195,7 +200,7 @@ class TrackingService(
         run_name: str | None = None,
     ) -> Run:
         """Change a run's status (ending it when terminal) or its name."""
-        new_status = RunStatus(status) if status is not None else None
+        new_status = parse_enum(RunStatus, status, "status") if status is not None else None
         with self._ctx.mutation(
             "tracking.update_run", team=self._owner(run_id), asset=f"run:{run_id}"
         ) as m:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from shipyard.api.deps import Caller
+from shipyard.api.params import Limit, Offset
 from shipyard.events.models import Batch, PublishResult, Record, TopicInfo
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -53,7 +54,9 @@ def publish(platform: Caller, topic: str, body: RecordsIn) -> PublishResult:
 
 
 @router.get("/topics/{topic}/records")
-def read_records(platform: Caller, topic: str, offset: int = 0, limit: int = 100) -> list[Record]:
+def read_records(
+    platform: Caller, topic: str, offset: Offset = 0, limit: Limit = 100
+) -> list[Record]:
     return platform.events.read_records(topic, offset=offset, limit=limit)
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from shipyard.api.deps import Caller
+from shipyard.api.params import Version
 from shipyard.errors import InvalidArgument
 from shipyard.features.wire import (
     definition_from_wire,
@@ -161,12 +162,12 @@ def create_training_set(body: CreateTrainingSet, platform: Caller) -> dict[str, 
 
 
 @router.get("/training-sets/{name}")
-def get_training_set(name: str, platform: Caller, version: int | None = None) -> dict[str, Any]:
+def get_training_set(name: str, platform: Caller, version: Version | None = None) -> dict[str, Any]:
     return platform.features.get_training_set(name, version).to_dict()
 
 
 @router.post("/training-sets/{name}/rebuild")
-def rebuild_training_set(name: str, platform: Caller, version: int | None = None) -> Response:
+def rebuild_training_set(name: str, platform: Caller, version: Version | None = None) -> Response:
     """The training set computed again from its recorded inputs, as an Arrow IPC stream."""
     table = platform.features.rebuild_training_set(name, version)
     return Response(to_ipc(table), media_type=ARROW_STREAM)

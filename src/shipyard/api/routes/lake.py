@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from shipyard.api.deps import Caller
+from shipyard.api.params import Limit, Version
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import (
     ChangesResult,
@@ -77,7 +78,7 @@ class RefreshIn(BaseModel):
 
 
 class RestoreIn(BaseModel):
-    version: int | None = None
+    version: Version | None = None
     as_of: datetime | None = None
 
 
@@ -86,7 +87,7 @@ class OptimizeIn(BaseModel):
 
 
 class VacuumIn(BaseModel):
-    retention_hours: int = 168
+    retention_hours: int = Field(default=168, ge=0, le=100_000)
     dry_run: bool = False
     force: bool = False
 
@@ -120,7 +121,7 @@ def get_table(platform: Caller, name: str) -> TableInfo:
 
 
 @router.get("/tables/{name}/history")
-def history(platform: Caller, name: str, limit: int | None = None) -> list[HistoryEntry]:
+def history(platform: Caller, name: str, limit: Limit | None = None) -> list[HistoryEntry]:
     return platform.lake.history(name, limit=limit)
 
 
@@ -129,7 +130,7 @@ def read_rows(
     platform: Caller,
     request: Request,
     name: str,
-    version: int | None = None,
+    version: Version | None = None,
     as_of: datetime | None = None,
     filter: str | None = None,
     format: str | None = None,
@@ -229,7 +230,7 @@ def apply_changes(platform: Caller, name: str, body: ChangesIn) -> ChangesResult
 
 
 @router.get("/tables/{name}/refreshes")
-def list_refreshes(platform: Caller, name: str, limit: int = 20) -> list[dict[str, Any]]:
+def list_refreshes(platform: Caller, name: str, limit: Limit = 20) -> list[dict[str, Any]]:
     return platform.lake.list_refreshes(name, limit=limit)
 
 

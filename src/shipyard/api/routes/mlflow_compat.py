@@ -62,6 +62,35 @@ V3 = "/api/3.0/mlflow"
 ART = "/api/2.0/mlflow-artifacts"
 
 
+#: MLflow bodies nest a few levels; Python's JSON parser recurses per level.
+MAX_JSON_DEPTH = 64
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest ``[``/``{`` nesting of a JSON text, outside strings, without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 async def _args(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         out: dict[str, Any] = {}
@@ -75,6 +104,8 @@ async def _args(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw:
         return {}
+    if _nesting(raw) > MAX_JSON_DEPTH:
+        raise InvalidArgument(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         data = json.loads(raw)
     except ValueError:
@@ -89,8 +120,10 @@ Args = Annotated[dict[str, Any], Depends(_args)]
 
 def _req(args: dict[str, Any], key: str) -> Any:
     value = args.get(key)
-    if value in (None, ""):
+    if value is None or value == "":
         raise InvalidArgument(f"missing value for required parameter '{key}'", param=key)
+    if isinstance(value, dict | list):
+        raise InvalidArgument(f"'{key}' must be a string or a number", param=key)
     return value
 
 
@@ -100,8 +133,20 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _tags(items: Any) -> dict[str, str]:
-    return {t["key"]: str(t.get("value", "")) for t in _list(items)}
+def _tags(items: Any, what: str = "tags") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for t in _list(items):
+        if not isinstance(t, dict) or not isinstance(t.get("key"), str) or not t["key"]:
+            raise InvalidArgument(f"each of '{what}' must be an object with a 'key' string")
+        out[t["key"]] = str(t.get("value", ""))
+    return out
+
+
+def _page_size(args: dict[str, Any], default: int) -> int:
+    value = args.get("max_results")
+    return (
+        wire.int_in(value, "max_results", lo=1, hi=50_000) if value not in (None, "") else default
+    )
 
 
 def _view(value: Any) -> str:
@@ -178,7 +223,7 @@ def search_experiments(platform: Caller, args: Args) -> dict[str, Any]:
     page = platform.tracking.list_experiments(
         name_like=name_like,
         view=_view(args.get("view_type")),
-        page_size=int(args.get("max_results") or 1000),
+        page_size=_page_size(args, 1000),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"experiments": [wire.experiment(e) for e in page.items]}
@@ -224,7 +269,9 @@ def create_run(platform: Caller, args: Args) -> dict[str, Any]:
         run_name=args.get("run_name") or None,
         tags=tags,
         parent_run_id=tags.get("mlflow.parentRunId"),
-        start_time=int(args["start_time"]) if args.get("start_time") else None,
+        start_time=wire.int_in(args["start_time"], "start_time")
+        if args.get("start_time")
+        else None,
         user=args.get("user_id") or None,
     )
     return {"run": wire.run(run)}
@@ -244,7 +291,7 @@ def update_run(platform: Caller, args: Args) -> dict[str, Any]:
     run = platform.tracking.update_run(
         _run_id(args),
         status=args.get("status") or None,
-        end_time=int(args["end_time"]) if args.get("end_time") else None,
+        end_time=wire.int_in(args["end_time"], "end_time") if args.get("end_time") else None,
         run_name=args.get("run_name") or None,
     )
     return {"run_info": wire.run(run)["info"]}
@@ -291,7 +338,7 @@ def log_batch(platform: Caller, args: Args) -> dict[str, Any]:
     platform.tracking.log_batch(
         _run_id(args),
         metrics=[wire.metric_in(m) for m in _list(args.get("metrics"))],
-        params=_tags(args.get("params")),
+        params=_tags(args.get("params"), "params"),
         tags=_tags(args.get("tags")),
     )
     return {}
@@ -301,7 +348,9 @@ def log_batch(platform: Caller, args: Args) -> dict[str, Any]:
 def log_inputs(platform: Caller, args: Args) -> dict[str, Any]:
     run_id = _run_id(args)
     for item in _list(args.get("datasets")):
-        ds = item.get("dataset") or {}
+        ds = item.get("dataset") if isinstance(item, dict) else None
+        if not isinstance(ds, dict):
+            raise InvalidArgument("each of 'datasets' must be an object with a 'dataset' object")
         context = _tags(item.get("tags")).get("mlflow.data.context") or "training"
         props = {k: ds[k] for k in ("source_type", "source", "schema", "profile") if k in ds}
         platform.tracking.log_dataset(
@@ -333,7 +382,7 @@ def search_runs(platform: Caller, args: Args) -> dict[str, Any]:
         filter=args.get("filter") or None,
         order_by=_list(args.get("order_by")) or None,
         view=_view(args.get("run_view_type")),
-        page_size=int(args.get("max_results") or 1000),
+        page_size=_page_size(args, 1000),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"runs": [wire.run(r) for r in page.items]}
@@ -359,7 +408,7 @@ def create_logged_model(platform: Caller, args: Args) -> dict[str, Any]:
         source_run_id=args.get("source_run_id") or None,
         model_type=args.get("model_type"),
         tags=_tags(args.get("tags")),
-        params=_tags(args.get("params")),
+        params=_tags(args.get("params"), "params"),
     )
     return {"model": wire.logged_model(m)}
 
@@ -368,7 +417,7 @@ def create_logged_model(platform: Caller, args: Args) -> dict[str, Any]:
 def search_logged_models(platform: Caller, args: Args) -> dict[str, Any]:
     found = platform.tracking.search_logged_models(
         [str(e) for e in _list(args.get("experiment_ids"))],
-        page_size=int(args.get("max_results") or 100),
+        page_size=_page_size(args, 100),
     )
     return {"models": [wire.logged_model(m) for m in found]}
 

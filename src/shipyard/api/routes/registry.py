@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
+from shipyard.api.params import PageSize, Version
 from shipyard.registry.models import (
     AliasEvent,
     AliasPolicy,
@@ -47,7 +48,7 @@ class CreateVersion(_Body):
 
 
 class SetAlias(_Body):
-    version: int
+    version: Version
     comment: str | None = None
 
 
@@ -74,7 +75,7 @@ def create_model(platform: Caller, body: CreateModel) -> RegisteredModel:
 def list_models(
     platform: Caller,
     name_like: str | None = None,
-    page_size: int = 100,
+    page_size: PageSize = 100,
     page_token: str | None = None,
 ) -> Page[RegisteredModel]:
     return platform.registry.list_registered_models(
@@ -113,7 +114,7 @@ def register_model(platform: Caller, name: str, body: CreateVersion) -> ModelVer
 
 @router.get("/models/{name}/versions")
 def list_versions(
-    platform: Caller, name: str, page_size: int = 100, page_token: str | None = None
+    platform: Caller, name: str, page_size: PageSize = 100, page_token: str | None = None
 ) -> Page[ModelVersion]:
     return platform.registry.list_model_versions(name, page_size=page_size, page_token=page_token)
 
@@ -122,7 +123,7 @@ def list_versions(
 def list_all_versions(
     platform: Caller,
     run_id: str | None = None,
-    page_size: int = 100,
+    page_size: PageSize = 100,
     page_token: str | None = None,
 ) -> Page[ModelVersion]:
     return platform.registry.list_model_versions(
@@ -131,29 +132,31 @@ def list_all_versions(
 
 
 @router.get("/models/{name}/versions/{version}")
-def get_version(platform: Caller, name: str, version: int) -> ModelVersion:
+def get_version(platform: Caller, name: str, version: Version) -> ModelVersion:
     return platform.registry.get_model_version(name, version)
 
 
 @router.patch("/models/{name}/versions/{version}")
-def update_version(platform: Caller, name: str, version: int, body: UpdateModel) -> ModelVersion:
+def update_version(
+    platform: Caller, name: str, version: Version, body: UpdateModel
+) -> ModelVersion:
     return platform.registry.update_model_version(
         name, version, description=body.description, tags=body.tags, delete_tags=body.delete_tags
     )
 
 
 @router.delete("/models/{name}/versions/{version}", status_code=204)
-def delete_version(platform: Caller, name: str, version: int) -> None:
+def delete_version(platform: Caller, name: str, version: Version) -> None:
     platform.registry.delete_model_version(name, version)
 
 
 @router.get("/models/{name}/versions/{version}/files")
-def list_files(platform: Caller, name: str, version: int) -> list[str]:
+def list_files(platform: Caller, name: str, version: Version) -> list[str]:
     return platform.registry.list_model_files(name, version)
 
 
 @router.get("/models/{name}/versions/{version}/files/content")
-def read_file(platform: Caller, name: str, version: int, path: str) -> Response:
+def read_file(platform: Caller, name: str, version: Version, path: str) -> Response:
     data = platform.registry.read_model_file(name, version, path)
     return Response(data, media_type="application/octet-stream")
 
@@ -229,6 +232,7 @@ from shipyard.api.routes.mlflow_compat import (  # noqa: E402
     Args,
     MlflowJSON,
     MlflowRoute,
+    _page_size,
     _req,
     _tags,
 )
@@ -245,10 +249,7 @@ _MV = f"{V2}/model-versions"
 
 
 def _version(args: dict[str, Any]) -> int:
-    try:
-        return int(_req(args, "version"))
-    except ValueError:
-        raise InvalidArgument("version must be an integer", version=args.get("version")) from None
+    return wire.int_in(_req(args, "version"), "version", lo=0, hi=2**53)
 
 
 def _rm(platform: Any, name: str) -> dict[str, Any]:
@@ -279,10 +280,12 @@ def mlflow_search_models(platform: Caller, args: Args) -> dict[str, Any]:
     name_like = None
     if flt:
         op = "ILIKE" if "ILIKE" in flt.upper() else ("LIKE" if "LIKE" in flt.upper() else "=")
+        if op not in flt.upper():
+            raise InvalidArgument("filter: only name = / LIKE / ILIKE are supported")
         name_like = flt[flt.upper().index(op) + len(op) :].strip().strip("'\"")
     page = platform.registry.list_registered_models(
         name_like=name_like,
-        page_size=int(args.get("max_results") or 100),
+        page_size=_page_size(args, 100),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"registered_models": [_rm(platform, m.name) for m in page.items]}
@@ -386,7 +389,7 @@ def mlflow_search_versions(platform: Caller, args: Args) -> dict[str, Any]:
     page = platform.registry.list_model_versions(
         name,
         run_id=run_id,
-        page_size=int(args.get("max_results") or 1000),
+        page_size=_page_size(args, 1000),
         page_token=args.get("page_token") or None,
     )
     return {"model_versions": [wire.model_version(v) for v in page.items]}

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from shipyard.api.deps import Caller, caller
+from shipyard.api.params import PageSize, Version
 from shipyard.errors import InvalidArgument
 from shipyard.serving import v2
 from shipyard.serving.batch import BatchScoreResult
@@ -77,7 +78,7 @@ class UpdateDeployment(BaseModel):
 
 
 class Rollback(BaseModel):
-    to_version: int | None = None
+    to_version: Version | None = None
 
 
 @router.post("/{name}/predict")
@@ -100,7 +101,7 @@ def create_deployment(body: CreateDeployment, platform: Caller) -> Deployment:
 
 @router.get("")
 def list_deployments(
-    platform: Caller, page_size: int = 50, page_token: str | None = None
+    platform: Caller, page_size: PageSize = 50, page_token: str | None = None
 ) -> dict[str, Any]:
     page = platform.serving.list_deployments(page_size=page_size, page_token=page_token)
     return page.model_dump(mode="json")
@@ -173,7 +174,7 @@ class ScoreTable(BaseModel):
     model: str
     source: str
     output: str
-    version: int | None = None
+    version: Version | None = None
     keep_columns: list[str] | None = None
     chunk_rows: int = 250_000
 

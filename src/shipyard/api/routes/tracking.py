@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
+from shipyard.api.params import Millis, PageSize
 from shipyard.api.routes.mlflow_compat import router as mlflow_router
 from shipyard.tracking.models import (
     Experiment,
@@ -52,13 +53,13 @@ class CreateRun(_Body):
     run_name: str | None = None
     tags: dict[str, str] | None = None
     parent_run_id: str | None = None
-    start_time: int | None = None
+    start_time: Millis | None = None
     user: str | None = None
 
 
 class UpdateRun(_Body):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Millis | None = None
     run_name: str | None = None
 
 
@@ -79,7 +80,7 @@ class SearchRuns(_Body):
     filter: str | None = None
     order_by: list[str] | None = None
     view: str = "active"
-    page_size: int = 100
+    page_size: PageSize = 100
     page_token: str | None = None
 
 
@@ -105,7 +106,7 @@ def list_experiments(
     platform: Caller,
     name_like: str | None = None,
     view: str = "active",
-    page_size: int = 100,
+    page_size: PageSize = 100,
     page_token: str | None = None,
 ) -> Page[Experiment]:
     return platform.tracking.list_experiments(
