@@ -96,6 +96,7 @@ MUTATING_ROUTES: dict[str, Request] = {
         {"outcomes": [{"request_id": "r1", "label": 1}]},
     ),
     "POST /api/v1/deployments/-/flush-log": (f"{V1}/deployments/-/flush-log", {}),
+    "POST /api/v1/audit/verify": (f"{V1}/audit/verify", {}),
     "POST /v2/models/{name}/versions/{version}/infer": (
         "/v2/models/ml_dep/versions/1/infer",
         {"inputs": [{"name": "x", "shape": [1], "datatype": "FP64", "data": [1.0]}]},

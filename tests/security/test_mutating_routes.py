@@ -21,9 +21,7 @@ ATTACKERS = ("risk_editor", "risk_admin", "risk_predictor", "nobody", "risk_view
 
 #: Open findings of issue #10 owned by other branches (remove an entry once it is fixed
 #: there; the xfail is not strict so a merge order does not matter).
-KNOWN_OPEN = {
-    "POST /api/v1/deployments/-/flush-log": "finding 10: flush-log has no permission check",
-}
+KNOWN_OPEN: dict[str, str] = {}
 
 
 def _ids(world: World) -> dict[str, str]:
