@@ -63,6 +63,13 @@ class EventSettings(_Section):
     url: str | None = None
 
 
+class VectorSettings(_Section):
+    #: "embedded" (faiss files under ``<home>/vectors``) or "pgvector" (PostgreSQL).
+    backend: str = "embedded"
+    #: PostgreSQL URL for "pgvector" (default: the catalog URL).
+    url: str | None = None
+
+
 class SecuritySettings(_Section):
     #: The principal the in-process SDK and the CLI act as (must exist).
     sdk_principal: str = "local-admin"
@@ -93,6 +100,7 @@ class Settings(BaseSettings):
     online: OnlineSettings = Field(default_factory=OnlineSettings)
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    vectors: VectorSettings = Field(default_factory=VectorSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
