@@ -167,11 +167,9 @@ class FaissIndex(VectorIndex):
             return self._exact(q, k, mask, matched)
         want = min(k, matched)
         ef = max(self.spec.build_params()["ef_search"], k)
-        sel = (
-            None
-            if mask is None
-            else faiss.IDSelectorBitmap(total, np.packbits(mask, bitorder="little"))
-        )
+        bits = None if mask is None else np.packbits(mask, bitorder="little")
+        # faiss reads ``bits`` through a raw pointer: it stays referenced until the search ends
+        sel = None if bits is None else faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
         while ef <= MAX_EF:
             params = faiss.SearchParametersHNSW(efSearch=ef, sel=sel)
             dist, labels = self._hnsw.search(q.reshape(1, -1), k, params=params)

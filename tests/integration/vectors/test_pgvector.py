@@ -1,0 +1,72 @@
+"""The vector-index contract on PostgreSQL + pgvector (a fresh database per test).
+
+The server must have the ``vector`` extension: under ``SHIPYARD_REQUIRE_SERVICES=1`` (CI,
+whose ``.ci/run`` installs it) a server without it fails the tests; elsewhere they skip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from shipyard.errors import BackendUnavailable
+from shipyard.vectors.backends.base import VectorIndex
+from shipyard.vectors.backends.pgvector import PgVectorIndex
+from shipyard.vectors.models import VectorIndexSpec
+from tests.conftest import services_required
+from tests.contract.vectors.suite import Factory, VectorIndexContract, spec
+
+pytestmark = pytest.mark.integration
+
+
+def _has_pgvector(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return (
+            conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone()
+            is not None
+        )
+
+
+@pytest.fixture
+def pgvector_url(pg_url: str) -> str:
+    if not _has_pgvector(pg_url):
+        message = "the PostgreSQL server has no pgvector extension (postgresql-15-pgvector)"
+        if services_required():
+            pytest.fail(message + " (SHIPYARD_REQUIRE_SERVICES=1)")
+        pytest.skip(message)
+    return pg_url
+
+
+class TestPgVectorIndex(VectorIndexContract):
+    @pytest.fixture
+    def make(self, pgvector_url: str) -> Iterator[Factory]:
+        made: list[VectorIndex] = []
+
+        def factory(s: VectorIndexSpec) -> VectorIndex:
+            ix = PgVectorIndex(s, pgvector_url)
+            made.append(ix)
+            return ix
+
+        yield factory
+        for ix in made:
+            ix.close()
+
+
+class _Missing(PgVectorIndex):
+    EXTENSION = "vector_not_installed_anywhere"
+
+
+def test_a_server_without_the_extension_is_named_in_one_line(pg_url: str) -> None:
+    with pytest.raises(
+        BackendUnavailable, match="has no 'vector_not_installed_anywhere' extension"
+    ) as err:
+        _Missing(spec(), pg_url).load()
+    assert "\n" not in str(err.value) and "postgres@" in str(err.value)
+
+
+def test_a_non_postgresql_url_is_refused() -> None:
+    with pytest.raises(BackendUnavailable, match="needs a PostgreSQL URL"):
+        PgVectorIndex(spec(), "sqlite:///x.db")
