@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.service import Service
+from shipyard.catalog.changes import feed_for
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.vectors.backends.base import Filter, VectorIndex
@@ -38,6 +39,7 @@ KIND = "vector_index"
 TABLE_KIND = "table"
 EXTRAS_KEY = "vectors"
 _LOCK = threading.Lock()
+_WATCHED = (KIND, TABLE_KIND)
 _VECTOR_TYPE = re.compile(
     r"^(?:fixed_size_|large_)?list<\w+:(?:float|double|halffloat)>(?:\[(\d+)\])?$"
 )
@@ -82,14 +84,27 @@ class VectorService(Service):
         raise InvalidArgument(f"unknown vectors.backend '{s.vectors.backend}'")
 
     def _asset(self, name: str) -> tuple[Asset, VectorIndexSpec, str]:
-        """The index asset, its spec and the source table's stored owner."""
+        """The index asset, its spec and the source table's stored owner.
+
+        Cached until an index or a table asset changes in the catalog (the change feed
+        answers that in microseconds), so a query does not pay two catalog reads.
+        """
+        seen = feed_for(self._ctx).fingerprint(_WATCHED)
+        cache: dict[str, Any] = self._ctx.extras.setdefault(EXTRAS_KEY + ".assets", {})
+        hit = cache.get(name)
+        if hit is not None and seen is not None and hit[0] == seen:
+            return hit[1]
         with self._ctx.db.connect() as conn:
             asset = self._ctx.catalog.find(conn, KIND, name)
             if asset is None:
                 raise NotFound(f"no vector index named '{name}'", name=name)
             spec = VectorIndexSpec.model_validate(asset.properties["spec"])
             table = self._ctx.catalog.find(conn, TABLE_KIND, spec.table)
-        return asset, spec, table.owner if table is not None else asset.owner
+        found = (asset, spec, table.owner if table is not None else asset.owner)
+        if len(cache) > 1024:
+            cache.clear()
+        cache[name] = (seen, found)
+        return found
 
     # -- declare --------------------------------------------------------------------
 
@@ -286,11 +301,15 @@ class VectorService(Service):
             raise InvalidArgument(f"k must be an integer in 1..{MAX_K}, got {k!r}")
         if (vector is None) == (id is None):
             raise InvalidArgument("give exactly one of a query vector or a row id")
-        _, spec, owner = self._asset(name)
+        asset, spec, owner = self._asset(name)
         self._ctx.require(
             Permission.READ, owner, action="vectors.query", asset=f"vector_index:{name}"
         )
         index, version = self._open(spec)
+        built = asset.properties.get("state", {}).get("table_version")
+        if built is not None and (version is None or built > version):  # updated elsewhere
+            self._forget(name)
+            index, version = self._open(spec)
         if id is None:
             found = index.query(np.asarray(vector), k, filter)
         else:

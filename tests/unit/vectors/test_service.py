@@ -180,3 +180,15 @@ def test_reopened_platform_loads_the_saved_index(built: Platform) -> None:
         assert again.vectors.query("items", id=7, k=3).table_version == 0
     finally:
         again.close()
+
+
+def test_a_build_by_another_platform_is_picked_up_by_queries(built: Platform) -> None:
+    assert built.vectors.query("items", id=1, k=1).table_version == 0
+    other = Platform.open(built.settings.project_dir)
+    try:
+        other.lake.write("gold.items", _table(range(300, 301), seed=3))
+        other.vectors.build("items")
+    finally:
+        other.close()
+    res = built.vectors.query("items", id=300, k=1)
+    assert res.table_version == 1 and res.matched == 300
