@@ -28,7 +28,7 @@ from shipyard.errors import InvalidArgument
 from shipyard.vectors.backends.base import Filter, Neighbours, VectorIndex, filter_values
 from shipyard.vectors.models import VectorIndexSpec
 
-EXACT_BELOW = 20_000
+EXACT_BELOW = 2_000
 EXACT_FRACTION = 0.05
 COMPACT_FRACTION = 0.3
 MAX_EF = 4096
