@@ -169,7 +169,7 @@ class FaissIndex(VectorIndex):
         # faiss reads ``bits`` through a raw pointer: it stays referenced until the search ends
         sel = None if bits is None else faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
         while ef <= MAX_EF:
-            params = faiss.SearchParametersHNSW(efSearch=ef, sel=sel)
+            params = faiss.SearchParametersHNSW(efSearch=ef, sel=sel)  # type: ignore[attr-defined]
             dist, labels = self._hnsw.search(q.reshape(1, -1), k, params=params)
             found = labels[0] >= 0
             if found.sum() >= want:
@@ -237,7 +237,7 @@ class FaissIndex(VectorIndex):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         buf = io.BytesIO()
-        np.savez(buf, **arrays)
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
         with open(tmp, "wb") as fh:
             fh.write(buf.getbuffer())
             fh.flush()

@@ -210,7 +210,8 @@ class PgVectorIndex(VectorIndex):
     def _where(self, filter: Filter | None) -> tuple[str, list[Any]]:
         from psycopg.types.json import Jsonb
 
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         for column, value in (filter or {}).items():
             values = filter_values(value)
             if not values:
