@@ -322,12 +322,13 @@ class VectorService(Service):
             keep = [n for n, i in enumerate(found.ids) if i != id][:k]
             found.ids = [found.ids[n] for n in keep]
             found.distances = [found.distances[n] for n in keep]
-        return QueryResult(
-            index=name,
-            table_version=version,
-            matched=found.matched,
-            method=found.method,
-            hits=[Hit(id=i, distance=d) for i, d in zip(found.ids, found.distances, strict=True)],
+        # built from validated values: skip pydantic's validation on the hot path
+        hits = [
+            Hit.model_construct(id=i, distance=d)
+            for i, d in zip(found.ids, found.distances, strict=True)
+        ]
+        return QueryResult.model_construct(
+            index=name, table_version=version, hits=hits, matched=found.matched, method=found.method
         )
 
     def get(self, name: str) -> dict[str, Any]:

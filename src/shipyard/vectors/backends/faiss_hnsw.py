@@ -26,7 +26,7 @@ import numpy as np
 
 from shipyard.errors import InvalidArgument
 from shipyard.vectors.backends.base import Filter, Neighbours, VectorIndex, filter_values
-from shipyard.vectors.models import VectorIndexSpec
+from shipyard.vectors.models import HNSW_DEFAULTS, VectorIndexSpec
 
 EXACT_BELOW = 2_000
 EXACT_FRACTION = 0.05
@@ -66,6 +66,10 @@ class FaissIndex(VectorIndex):
         graph.hnsw.efConstruction = p["ef_construction"]
         graph.hnsw.efSearch = p["ef_search"]
         return graph
+
+    @property
+    def _ef(self) -> int:
+        return self.spec.params.get("ef_search", HNSW_DEFAULTS["ef_search"])
 
     def _prepare(self, ids: Sequence[Any], vectors: np.ndarray) -> np.ndarray:
         arr = self.check_vectors(ids, vectors)
@@ -144,7 +148,11 @@ class FaissIndex(VectorIndex):
         for column, value in (filter or {}).items():
             lookup = self._dicts[column]
             wanted = [lookup[k] for k in map(_key, filter_values(value)) if k in lookup]
-            hit = np.isin(self._codes[column], np.asarray(wanted, dtype=np.int32))
+            codes = self._codes[column]
+            if len(wanted) == 1:
+                hit = codes == wanted[0]
+            else:
+                hit = np.isin(codes, np.asarray(wanted, dtype=np.int32))
             mask = hit if mask is None else mask & hit
         return mask
 
@@ -164,7 +172,11 @@ class FaissIndex(VectorIndex):
         if self._hnsw is None or few:
             return self._exact(q, k, mask, matched)
         want = min(k, matched)
-        ef = max(self.spec.build_params()["ef_search"], k)
+        ef = max(self._ef, k)
+        if mask is None and ef == self._ef:  # the common case: no per-query parameters
+            dist, labels = self._hnsw.search(q.reshape(1, -1), k)
+            if (labels[0] >= 0).all():
+                return self._answer(labels[0], dist[0], matched, "hnsw")
         bits = None if mask is None else np.packbits(mask, bitorder="little")
         # faiss reads ``bits`` through a raw pointer: it stays referenced until the search ends
         sel = None if bits is None else faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
@@ -267,6 +279,7 @@ class FaissIndex(VectorIndex):
                 self._dicts[c] = {_hashable(k): n for n, k in enumerate(meta["dicts"][c])}
             if "graph" in data and self._hnsw is not None:
                 self._hnsw = faiss.deserialize_index(data["graph"].copy())
+                self._hnsw.hnsw.efSearch = self._ef
         version = meta.get("table_version")
         return int(version) if version is not None else None
 
