@@ -7,10 +7,12 @@ whose ``.ci/run`` installs it) a server without it fails the tests; elsewhere th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from shipyard.errors import BackendUnavailable
+from shipyard.platform import Platform
 from shipyard.vectors.backends.base import VectorIndex
 from shipyard.vectors.backends.pgvector import PgVectorIndex
 from shipyard.vectors.models import VectorIndexSpec
@@ -70,3 +72,26 @@ def test_a_server_without_the_extension_is_named_in_one_line(pg_url: str) -> Non
 def test_a_non_postgresql_url_is_refused() -> None:
     with pytest.raises(BackendUnavailable, match="needs a PostgreSQL URL"):
         PgVectorIndex(spec(), "sqlite:///x.db")
+
+
+def test_the_service_on_pgvector(tmp_path: Path, pg_url: str) -> None:
+    """Through ``p.vectors`` with ``vectors.backend: pgvector``: works where the server has
+    the extension, and says in one line that it has not where it has not."""
+    from tests.unit.vectors.test_service import SPEC, _table
+
+    p = Platform.open(tmp_path, catalog={"url": pg_url}, vectors={"backend": "pgvector"})
+    try:
+        p.lake.write("gold.items", _table(range(50)))
+        p.vectors.apply([SPEC])
+        if not _has_pgvector(pg_url):
+            with pytest.raises(BackendUnavailable, match="has no 'vector' extension") as err:
+                p.vectors.build("items")
+            assert "\n" not in str(err.value)
+            return
+        assert p.vectors.build("items").rows == 50
+        res = p.vectors.query("items", id=4, k=3, filter={"color": "red"})
+        assert len(res.ids) == 3 and all(i % 3 == 0 for i in res.ids)
+        p.lake.write("gold.items", _table(range(50, 60), seed=4))
+        assert p.vectors.build("items").mode == "incremental"
+    finally:
+        p.close()
