@@ -155,6 +155,7 @@ class VectorService(Service):
 
         A changed definition drops the built content: the next ``build`` starts afresh.
         """
+        specs = list(specs)
         plan = self.plan(specs)
         parsed = {s.name: s for s in self._validated(specs)}
         for change in plan:
@@ -206,16 +207,27 @@ class VectorService(Service):
             Permission.WRITE, owner, action="vectors.build", asset=f"vector_index:{name}"
         )
         latest = self._lake.get_table(spec.table).version
-        index, held = self._open(spec)
-        if held == latest and not full:
-            return self._record(spec, owner, latest, index.count(), "unchanged")
+        # Update a fresh copy (loaded from its file / its own connection) and swap it in:
+        # queries keep reading the one they have meanwhile, and a failure leaves it as is.
+        index = self._backend(spec)
         try:
-            mode = self._update(spec, index, held, latest, full=full)
+            held = index.load()
+            if held == latest and not full:
+                mode = "unchanged"
+            else:
+                mode = self._update(spec, index, held, latest, full=full)
+            rows = index.count()
         except BaseException:
-            self._forget(spec.name)  # the in-memory copy may be half-changed: reload next time
+            index.close()
             raise
-        self._ctx.extras[EXTRAS_KEY][name] = (index, latest)
-        return self._record(spec, owner, latest, index.count(), mode)
+        with _LOCK:
+            cache = self._ctx.extras.setdefault(EXTRAS_KEY, {})
+            old = cache.get(name)
+            cache[name] = (index, latest)
+            self._ctx.extras.setdefault("_closers", []).append(index.close)
+        if old is not None and old[0] is not index:
+            old[0].close()
+        return self._record(spec, owner, latest, rows, mode)
 
     def _forget(self, name: str) -> None:
         with _LOCK:

@@ -55,5 +55,8 @@ def test_kill_9_mid_update_leaves_the_previous_version(platform: Platform) -> No
         state = again.vectors.build("items")
         assert (state.mode, state.table_version, state.rows) == ("incremental", 1, 400)
         assert again.vectors.query("items", id=350, k=3).table_version == 1
+        assert not list(
+            (again.settings.home_dir / "vectors").glob(".items.npz.*.tmp")
+        )  # the dead save's file is gone
     finally:
         again.close()

@@ -247,6 +247,7 @@ class FaissIndex(VectorIndex):
         if self._hnsw is not None:
             arrays["graph"] = faiss.serialize_index(self._hnsw)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_stale_temporaries(self.path)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]
@@ -299,6 +300,18 @@ def _hashable(stored: Any) -> Any:
 
 def _unkey(key: Any) -> Any:
     return key[1]
+
+
+def _drop_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of saves whose process died (``kill -9`` mid-save)."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            pid = int(tmp.name.rsplit(".", 2)[-2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except (ValueError, PermissionError, OSError):
+            continue
 
 
 def _fsync_dir(path: Path) -> None:
