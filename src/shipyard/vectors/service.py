@@ -163,6 +163,15 @@ class VectorService(Service):
                 continue
             spec = parsed[change["name"]]
             owner = self._lake.get_table(spec.table).owner
+            if change["action"] == "update":  # redefining needs the current owner's WRITE too
+                with self._ctx.db.connect() as conn:
+                    current = self._ctx.catalog.get(conn, KIND, spec.name)
+                self._ctx.require(
+                    Permission.WRITE,
+                    current.owner,
+                    action="vectors.apply",
+                    asset=f"vector_index:{spec.name}",
+                )
             with self._ctx.mutation(
                 "vectors.apply", team=owner, asset=f"vector_index:{spec.name}"
             ) as m:

@@ -192,3 +192,13 @@ def test_a_build_by_another_platform_is_picked_up_by_queries(built: Platform) ->
         other.close()
     res = built.vectors.query("items", id=300, k=1)
     assert res.table_version == 1 and res.matched == 300
+
+
+def test_another_team_cannot_redefine_an_index_onto_its_own_table(built: Platform) -> None:
+    editor = built.security.create_principal("eve", team="other", role=Role.EDITOR)
+    as_eve = built.as_principal(editor)
+    as_eve.lake.write("gold.eve_items", _table(range(5)), owner="other")
+    hijack = {**SPEC.model_dump(), "table": "gold.eve_items"}
+    with pytest.raises(PermissionDenied, match="needs 'write' on team 'default'"):
+        as_eve.vectors.apply([hijack])
+    assert built.vectors.get("items")["spec"].table == "gold.items"
