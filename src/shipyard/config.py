@@ -94,6 +94,13 @@ class JobSettings(_Section):
     team_limits: dict[str, int] = Field(default_factory=dict)
 
 
+class VectorSettings(_Section):
+    #: "embedded" (faiss files under ``<home>/vectors``) or "pgvector" (PostgreSQL).
+    backend: str = "embedded"
+    #: PostgreSQL URL for "pgvector" (default: the catalog URL).
+    url: str | None = None
+
+
 class SecuritySettings(_Section):
     #: The principal the in-process SDK and the CLI act as (must exist).
     sdk_principal: str = "local-admin"
@@ -143,6 +150,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     events: EventSettings = Field(default_factory=EventSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    vectors: VectorSettings = Field(default_factory=VectorSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)

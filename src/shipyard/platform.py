@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shipyard.registry.service import RegistryService
     from shipyard.serving.service import ServingService
     from shipyard.tracking.service import TrackingService
+    from shipyard.vectors.service import VectorService
 
 LOCAL_ADMIN = "local-admin"
 
@@ -193,6 +194,12 @@ class Platform:
         from shipyard.pipelines.service import JobService
 
         return JobService(self._ctx)
+
+    @cached_property
+    def vectors(self) -> VectorService:
+        from shipyard.vectors.service import VectorService
+
+        return VectorService(self._ctx)
 
 
 def _looks_unreachable(exc: Exception) -> bool:

@@ -1,0 +1,325 @@
+"""The embedded backend: faiss HNSW (or exact) over vectors kept in memory, saved to one file.
+
+Filtered queries never come back short: the filter is evaluated first (dictionary-coded
+columns, one ``np.isin`` each), so the number of matching rows is known. Few matches
+(< ``EXACT_BELOW`` rows or < ``EXACT_FRACTION`` of the index) are searched exactly over
+that subset, which is both faster and exact there; otherwise HNSW searches with the
+matching rows as a faiss ID selector, and a short answer is retried with a four times
+wider beam and finally answered exactly. Deleted rows stay in the graph, masked out,
+until the dead share passes ``COMPACT_FRACTION`` (then ``save`` rebuilds the graph).
+
+The file is written to a temporary name, flushed to disk and renamed over the old one,
+so a crash mid-save leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from shipyard.errors import InvalidArgument
+from shipyard.vectors.backends.base import Filter, Neighbours, VectorIndex, filter_values
+from shipyard.vectors.models import HNSW_DEFAULTS, VectorIndexSpec
+
+EXACT_BELOW = 2_000
+EXACT_FRACTION = 0.05
+COMPACT_FRACTION = 0.3
+MAX_EF = 4096
+FORMAT = 1
+
+
+class FaissIndex(VectorIndex):
+    """HNSW (``faiss.IndexHNSWFlat``) or exact search, with dictionary-coded filter columns."""
+
+    def __init__(self, spec: VectorIndexSpec, path: Path) -> None:
+        super().__init__(spec)
+        self.path = Path(path)
+        self._reset()
+
+    # -- content -------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        d = self.spec.dimension
+        self._ids: list[Any] = []
+        self._pos: dict[Any, int] = {}
+        self._vectors = np.empty((0, d), dtype=np.float32)
+        self._alive = np.empty(0, dtype=bool)
+        self._codes: dict[str, np.ndarray] = {
+            c: np.empty(0, np.int32) for c in self.spec.filterable
+        }
+        self._dicts: dict[str, dict[Any, int]] = {c: {} for c in self.spec.filterable}
+        self._hnsw: Any = self._new_graph()
+
+    def _new_graph(self) -> Any:
+        if self.spec.index_type != "hnsw":
+            return None
+        p = self.spec.build_params()
+        metric = faiss.METRIC_L2 if self.spec.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        graph = faiss.IndexHNSWFlat(self.spec.dimension, p["m"], metric)
+        graph.hnsw.efConstruction = p["ef_construction"]
+        graph.hnsw.efSearch = p["ef_search"]
+        return graph
+
+    @property
+    def _ef(self) -> int:
+        return self.spec.params.get("ef_search", HNSW_DEFAULTS["ef_search"])
+
+    def _prepare(self, ids: Sequence[Any], vectors: np.ndarray) -> np.ndarray:
+        arr = self.check_vectors(ids, vectors)
+        for i in ids:
+            if isinstance(i, bool) or not isinstance(i, int | str | np.integer):
+                raise InvalidArgument(f"ids must be integers or strings, got {i!r}")
+        if len(set(ids)) != len(ids):
+            raise InvalidArgument(f"index '{self.spec.name}': duplicate ids in one batch")
+        if self.spec.metric == "cosine":
+            norms = np.linalg.norm(arr, axis=1, keepdims=True)
+            if (norms == 0).any():
+                first = ids[int(np.argmax(norms.reshape(-1) == 0))]
+                raise InvalidArgument(f"id {first!r}: a zero vector has no cosine direction")
+            arr = arr / norms
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+    def build(
+        self, ids: Sequence[Any], vectors: np.ndarray, attrs: Mapping[str, Sequence[Any]]
+    ) -> None:
+        arr = self._prepare(ids, vectors)
+        self._reset()
+        self._append(list(ids), arr, attrs)
+
+    def upsert(
+        self, ids: Sequence[Any], vectors: np.ndarray, attrs: Mapping[str, Sequence[Any]]
+    ) -> None:
+        arr = self._prepare(ids, vectors)
+        self.delete(ids)
+        self._append(list(ids), arr, attrs)
+
+    def _append(self, ids: list[Any], arr: np.ndarray, attrs: Mapping[str, Sequence[Any]]) -> None:
+        ids = [int(i) if isinstance(i, np.integer) else i for i in ids]
+        start = len(self._ids)
+        self._ids.extend(ids)
+        self._pos.update({i: start + n for n, i in enumerate(ids)})
+        self._vectors = np.vstack([self._vectors, arr]) if start else arr
+        self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+        for column in self.spec.filterable:
+            values = attrs.get(column)
+            if values is None or len(values) != len(ids):
+                raise InvalidArgument(
+                    f"index '{self.spec.name}': filterable column '{column}' "
+                    "is missing or has the wrong length"
+                )
+            lookup = self._dicts[column]
+            codes = np.fromiter(
+                (lookup.setdefault(_key(v), len(lookup)) for v in values),
+                dtype=np.int32,
+                count=len(ids),
+            )
+            self._codes[column] = np.concatenate([self._codes[column], codes])
+        if self._hnsw is not None and len(ids):
+            self._hnsw.add(arr)
+
+    def delete(self, ids: Sequence[Any]) -> int:
+        gone = 0
+        for i in ids:
+            pos = self._pos.pop(int(i) if isinstance(i, np.integer) else i, None)
+            if pos is not None:
+                self._alive[pos] = False
+                gone += 1
+        return gone
+
+    def count(self) -> int:
+        return len(self._pos)
+
+    def get_vector(self, id: Any) -> np.ndarray | None:
+        pos = self._pos.get(id)
+        return None if pos is None else self._vectors[pos].copy()
+
+    # -- queries ---------------------------------------------------------------------
+
+    def _mask(self, filter: Filter | None) -> np.ndarray | None:
+        """Rows that may answer: alive and matching (``None``: every row)."""
+        mask = None if len(self._pos) == len(self._ids) else self._alive.copy()
+        for column, value in (filter or {}).items():
+            lookup = self._dicts[column]
+            wanted = [lookup[k] for k in map(_key, filter_values(value)) if k in lookup]
+            codes = self._codes[column]
+            if len(wanted) == 1:
+                hit = codes == wanted[0]
+            else:
+                hit = np.isin(codes, np.asarray(wanted, dtype=np.int32))
+            mask = hit if mask is None else mask & hit
+        return mask
+
+    def query(self, vector: np.ndarray, k: int, filter: Filter | None = None) -> Neighbours:
+        q = self.check_query(vector, k, filter)
+        if self.spec.metric == "cosine":
+            n = float(np.linalg.norm(q))
+            if n == 0:
+                raise InvalidArgument("a zero query vector has no cosine direction")
+            q = q / n
+        mask = self._mask(filter)
+        total = len(self._ids)
+        matched = total if mask is None else int(mask.sum())
+        if matched == 0:
+            return Neighbours([], [], 0, "exact")
+        few = matched <= max(k, EXACT_BELOW) or matched < EXACT_FRACTION * total
+        if self._hnsw is None or few:
+            return self._exact(q, k, mask, matched)
+        want = min(k, matched)
+        ef = max(self._ef, k)
+        if mask is None and ef == self._ef:  # the common case: no per-query parameters
+            dist, labels = self._hnsw.search(q.reshape(1, -1), k)
+            if (labels[0] >= 0).all():
+                return self._answer(labels[0], dist[0], matched, "hnsw")
+        bits = None if mask is None else np.packbits(mask, bitorder="little")
+        # faiss reads ``bits`` through a raw pointer: it stays referenced until the search ends
+        sel = None if bits is None else faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
+        while ef <= MAX_EF:
+            params = faiss.SearchParametersHNSW(efSearch=ef, sel=sel)  # type: ignore[attr-defined]
+            dist, labels = self._hnsw.search(q.reshape(1, -1), k, params=params)
+            found = labels[0] >= 0
+            if found.sum() >= want:
+                return self._answer(labels[0][found], dist[0][found], matched, "hnsw")
+            ef *= 4
+        return self._exact(q, k, mask, matched)
+
+    def _exact(self, q: np.ndarray, k: int, mask: np.ndarray | None, matched: int) -> Neighbours:
+        # faiss's own SIMD scan: a multithreaded BLAS matvec is slower on a busy machine.
+        rows = None if mask is None else np.flatnonzero(mask)
+        vecs = self._vectors[: len(self._ids)] if rows is None else self._vectors[rows]
+        metric = faiss.METRIC_L2 if self.spec.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        k = min(k, len(vecs))
+        raw, top = faiss.knn(q.reshape(1, -1), vecs, k, metric=metric)
+        labels = top[0] if rows is None else rows[top[0]]
+        return self._answer(labels, raw[0], matched, "exact")
+
+    def _answer(self, labels: np.ndarray, raw: np.ndarray, matched: int, method: str) -> Neighbours:
+        if self.spec.metric == "l2":
+            dist = np.sqrt(np.maximum(raw, 0))
+        elif self.spec.metric == "cosine":
+            dist = 1.0 - raw
+        else:
+            dist = -raw
+        return Neighbours(
+            [self._ids[i] for i in labels.tolist()], dist.astype(float).tolist(), matched, method
+        )
+
+    # -- persistence ---------------------------------------------------------------------
+
+    def _compact(self) -> None:
+        live = np.flatnonzero(self._alive)
+        ids = [self._ids[i] for i in live]
+        vectors = self._vectors[live]
+        attrs = {}
+        for c in self.spec.filterable:
+            inverse = {v: _unkey(k) for k, v in self._dicts[c].items()}
+            attrs[c] = [inverse[int(code)] for code in self._codes[c][live]]
+        self._reset()
+        self._append(ids, vectors, attrs)
+
+    def save(self, table_version: int | None) -> None:
+        dead = len(self._ids) - len(self._pos)
+        if dead and dead > COMPACT_FRACTION * len(self._ids):
+            self._compact()
+        meta = {
+            "format": FORMAT,
+            "table_version": table_version,
+            "spec": self.spec.model_dump(),
+            "dicts": {c: list(d) for c, d in self._dicts.items()},
+        }
+        ids = self._ids
+        str_ids = any(isinstance(i, str) for i in ids)
+        arrays: dict[str, np.ndarray] = {
+            "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            "ids": np.asarray(
+                [str(i) for i in ids] if str_ids else ids, dtype=None if str_ids else np.int64
+            ),
+            "vectors": self._vectors,
+            "alive": self._alive,
+            **{f"codes_{c}": a for c, a in self._codes.items()},
+        }
+        if self._hnsw is not None:
+            arrays["graph"] = faiss.serialize_index(self._hnsw)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_stale_temporaries(self.path)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)  # type: ignore[arg-type]
+        with open(tmp, "wb") as fh:
+            fh.write(buf.getbuffer())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.path.parent)
+
+    def load(self) -> int | None:
+        if not self.path.exists():
+            self._reset()
+            return None
+        with np.load(self.path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            if meta.get("format") != FORMAT:
+                raise InvalidArgument(f"index file {self.path.name} has an unknown format")
+            self._reset()
+            self._ids = (
+                [str(i) for i in data["ids"]]
+                if data["ids"].dtype.kind == "U"
+                else data["ids"].tolist()
+            )
+            self._vectors = np.ascontiguousarray(data["vectors"], dtype=np.float32)
+            self._alive = data["alive"].copy()
+            self._pos = {self._ids[i]: i for i in np.flatnonzero(self._alive).tolist()}
+            for c in self.spec.filterable:
+                self._codes[c] = data[f"codes_{c}"].copy()
+                self._dicts[c] = {_hashable(k): n for n, k in enumerate(meta["dicts"][c])}
+            if "graph" in data and self._hnsw is not None:
+                self._hnsw = faiss.deserialize_index(data["graph"].copy())
+                self._hnsw.hnsw.efSearch = self._ef
+        version = meta.get("table_version")
+        return int(version) if version is not None else None
+
+
+def _key(value: Any) -> Any:
+    """A dictionary key that keeps 1 and True and "1" apart, and is JSON-storable."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return ("num", float(value))
+    return (type(value).__name__, value)
+
+
+def _hashable(stored: Any) -> Any:
+    return tuple(stored) if isinstance(stored, list) else stored
+
+
+def _unkey(key: Any) -> Any:
+    return key[1]
+
+
+def _drop_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of saves whose process died (``kill -9`` mid-save)."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            pid = int(tmp.name.rsplit(".", 2)[-2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except (ValueError, PermissionError, OSError):
+            continue
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,116 @@
+"""What a vector index is (declared as code) and what a query returns."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shipyard.errors import InvalidArgument
+
+Metric = Literal["cosine", "l2", "ip"]
+IndexType = Literal["exact", "hnsw"]
+METRICS: tuple[str, ...] = ("cosine", "l2", "ip")
+INDEX_TYPES: tuple[str, ...] = ("exact", "hnsw")
+MAX_K = 10_000
+MAX_DIMENSION = 16_000
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: Build parameters an HNSW index understands (and their defaults).
+HNSW_DEFAULTS: dict[str, int] = {"m": 16, "ef_construction": 128, "ef_search": 128}
+
+
+class VectorIndexSpec(BaseModel):
+    """A vector index over a lake table, declared as code and applied like feature definitions.
+
+    Example:
+        >>> VectorIndexSpec(name="products", table="gold.products", id_column="product_id",
+        ...                 vector_column="embedding", dimension=128, metric="cosine",
+        ...                 filterable=["category"])
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["vector_index"] = "vector_index"
+    name: str
+    table: str
+    id_column: str
+    vector_column: str
+    dimension: int = Field(gt=0, le=MAX_DIMENSION)
+    metric: Metric = "cosine"
+    filterable: tuple[str, ...] = ()
+    index_type: IndexType = "hnsw"
+    params: dict[str, int] = Field(default_factory=dict)
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError("must be lower-case letters, digits and '_' (a letter first)")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> VectorIndexSpec:
+        unknown = set(self.params) - set(HNSW_DEFAULTS)
+        if unknown:
+            raise ValueError(
+                f"unknown build parameter(s) {sorted(unknown)}; known: {sorted(HNSW_DEFAULTS)}"
+            )
+        for key, value in self.params.items():
+            if not 1 <= value <= 4096:
+                raise ValueError(f"build parameter {key} must be in 1..4096")
+        reserved = {self.id_column, self.vector_column}
+        if reserved & set(self.filterable):
+            raise ValueError("the id and vector columns cannot be filterable columns")
+        return self
+
+    def build_params(self) -> dict[str, int]:
+        return {**HNSW_DEFAULTS, **self.params}
+
+    @classmethod
+    def parse(cls, obj: Any) -> VectorIndexSpec:
+        """A spec from a spec or a mapping; ``InvalidArgument`` with one line otherwise."""
+        if isinstance(obj, cls):
+            return obj
+        try:
+            return cls.model_validate(obj)
+        except Exception as exc:
+            errors = getattr(exc, "errors", None)
+            if callable(errors):
+                first = errors()[0]
+                where = ".".join(str(p) for p in first.get("loc", ())) or "spec"
+                msg = str(first.get("msg", exc)).removeprefix("Value error, ")
+                raise InvalidArgument(f"vector index {where}: {msg}") from None
+            raise InvalidArgument(f"invalid vector index: {exc}") from None
+
+
+class Hit(BaseModel):
+    id: Any
+    distance: float
+
+
+class QueryResult(BaseModel):
+    """The nearest rows, best first. ``distance``: L2 (euclidean), cosine (1 - cos) or
+    negative inner product, so smaller is always nearer."""
+
+    index: str
+    table_version: int | None = None
+    hits: list[Hit] = Field(default_factory=list)
+    #: How many indexed rows matched the filter (all rows without one).
+    matched: int = 0
+    #: How the answer was computed: "hnsw", "hnsw-filtered" or "exact".
+    method: str = "exact"
+
+    @property
+    def ids(self) -> list[Any]:
+        return [h.id for h in self.hits]
+
+
+class IndexState(BaseModel):
+    """What the service knows about a built index (kept in the catalog asset's properties)."""
+
+    table_version: int | None = None
+    rows: int = 0
+    backend: str = "embedded"
+    built_at: str | None = None
+    mode: str | None = None  # how the last update ran: "build", "incremental" or "unchanged"

@@ -1,0 +1,407 @@
+"""Vector indexes as cataloged assets: declared (plan/apply), built from the lake, queried.
+
+An index is a catalog asset of kind ``vector_index`` (owner: the source table's owner;
+properties: the spec and the last build's state) with a lineage edge from its table.
+Its content lives in a backend (``backends/``); the lake stays the source of truth, so
+``build(full=True)`` can always recreate it.
+
+Updates are incremental by **version diff**: the table is read (through ``LakeService``)
+at the version the index holds and at the latest one, and only rows whose id, vector or
+filterable values differ are upserted or deleted. The backend saves the table version
+with its content atomically, so a crash mid-update leaves the previous version loadable
+and the next update starts from there.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shipyard._internal.clock import utcnow
+from shipyard._internal.service import Service
+from shipyard.catalog.changes import feed_for
+from shipyard.errors import InvalidArgument, NotFound
+from shipyard.security.models import Permission
+from shipyard.vectors.backends.base import Filter, VectorIndex
+from shipyard.vectors.models import MAX_K, Hit, IndexState, QueryResult, VectorIndexSpec
+
+if TYPE_CHECKING:
+    from shipyard.catalog.models import Asset
+    from shipyard.lake.service import LakeService
+
+KIND = "vector_index"
+TABLE_KIND = "table"
+EXTRAS_KEY = "vectors"
+_LOCK = threading.Lock()
+_WATCHED = (KIND, TABLE_KIND)
+_VECTOR_TYPE = re.compile(
+    r"^(?:fixed_size_|large_)?list<\w+:(?:float|double|halffloat)>(?:\[(\d+)\])?$"
+)
+
+
+class VectorService(Service):
+    """Declare, build and query vector indexes over lake tables."""
+
+    # -- plumbing -------------------------------------------------------------------
+
+    @property
+    def _lake(self) -> LakeService:
+        from shipyard.lake.service import LakeService
+
+        return LakeService(self._ctx)
+
+    def _open(self, spec: VectorIndexSpec) -> tuple[VectorIndex, int | None]:
+        """The loaded backend of ``spec`` (cached per platform) and its table version."""
+        cache: dict[str, Any] = self._ctx.extras.setdefault(EXTRAS_KEY, {})
+        with _LOCK:
+            held = cache.get(spec.name)
+            if held is not None and held[0].spec == spec:
+                return held[0], held[1]
+            if held is not None:
+                held[0].close()
+            index = self._backend(spec)
+            version = index.load()
+            cache[spec.name] = (index, version)
+            self._ctx.extras.setdefault("_closers", []).append(index.close)
+            return index, version
+
+    def _backend(self, spec: VectorIndexSpec) -> VectorIndex:
+        s = self._ctx.settings
+        if s.vectors.backend == "embedded":
+            from shipyard.vectors.backends.faiss_hnsw import FaissIndex
+
+            return FaissIndex(spec, s.home_dir / "vectors" / f"{spec.name}.npz")
+        if s.vectors.backend == "pgvector":
+            from shipyard.vectors.backends.pgvector import PgVectorIndex
+
+            return PgVectorIndex(spec, s.vectors.url or s.catalog_url)
+        raise InvalidArgument(f"unknown vectors.backend '{s.vectors.backend}'")
+
+    def _asset(self, name: str) -> tuple[Asset, VectorIndexSpec, str]:
+        """The index asset, its spec and the source table's stored owner.
+
+        Cached until an index or a table asset changes in the catalog (the change feed
+        answers that in microseconds), so a query does not pay two catalog reads.
+        """
+        seen = feed_for(self._ctx).fingerprint(_WATCHED)
+        cache: dict[str, Any] = self._ctx.extras.setdefault(EXTRAS_KEY + ".assets", {})
+        hit = cache.get(name)
+        if hit is not None and seen is not None and hit[0] == seen:
+            return hit[1]
+        with self._ctx.db.connect() as conn:
+            asset = self._ctx.catalog.find(conn, KIND, name)
+            if asset is None:
+                raise NotFound(f"no vector index named '{name}'", name=name)
+            spec = VectorIndexSpec.model_validate(asset.properties["spec"])
+            table = self._ctx.catalog.find(conn, TABLE_KIND, spec.table)
+        found = (asset, spec, table.owner if table is not None else asset.owner)
+        if len(cache) > 1024:
+            cache.clear()
+        cache[name] = (seen, found)
+        return found
+
+    # -- declare --------------------------------------------------------------------
+
+    def plan(self, specs: Iterable[Any]) -> list[dict[str, Any]]:
+        """What ``apply`` would do: ``{"name", "action": create|update|unchanged}`` per spec.
+
+        Raises:
+            InvalidArgument: a malformed spec, an unknown column, a vector column of the
+                wrong type or dimension (one line naming the index).
+            NotFound: the source table does not exist.
+        """
+        out = []
+        for spec in self._validated(specs):
+            with self._ctx.db.connect() as conn:
+                current = self._ctx.catalog.find(conn, KIND, spec.name)
+            if current is None:
+                action = "create"
+            elif VectorIndexSpec.model_validate(current.properties["spec"]) == spec:
+                action = "unchanged"
+            else:
+                action = "update"
+            out.append({"name": spec.name, "table": spec.table, "action": action})
+        return out
+
+    def _validated(self, specs: Iterable[Any]) -> list[VectorIndexSpec]:
+        parsed = [VectorIndexSpec.parse(s) for s in specs]
+        names = [s.name for s in parsed]
+        if len(set(names)) != len(names):
+            raise InvalidArgument("a vector index is declared twice")
+        for spec in parsed:
+            columns = {c.name: c.type for c in self._lake.get_table(spec.table).columns}
+            for col in (spec.id_column, spec.vector_column, *spec.filterable):
+                if col not in columns:
+                    raise InvalidArgument(
+                        f"vector index '{spec.name}': table {spec.table} has no column '{col}'"
+                    )
+            vtype = columns[spec.vector_column].replace(" ", "")
+            found = _VECTOR_TYPE.match(vtype)
+            if found is None or (found.group(1) and int(found.group(1)) != spec.dimension):
+                raise InvalidArgument(
+                    f"vector index '{spec.name}': column '{spec.vector_column}' is {vtype}, "
+                    f"not a list of {spec.dimension} floats"
+                )
+        return parsed
+
+    def apply(self, specs: Iterable[Any]) -> list[dict[str, Any]]:
+        """Create or update index definitions (needs WRITE on each source table's team).
+
+        A changed definition drops the built content: the next ``build`` starts afresh.
+        """
+        specs = list(specs)
+        plan = self.plan(specs)
+        parsed = {s.name: s for s in self._validated(specs)}
+        for change in plan:
+            if change["action"] == "unchanged":
+                continue
+            spec = parsed[change["name"]]
+            owner = self._lake.get_table(spec.table).owner
+            if change["action"] == "update":  # redefining needs the current owner's WRITE too
+                with self._ctx.db.connect() as conn:
+                    current = self._ctx.catalog.get(conn, KIND, spec.name)
+                self._ctx.require(
+                    Permission.WRITE,
+                    current.owner,
+                    action="vectors.apply",
+                    asset=f"vector_index:{spec.name}",
+                )
+            with self._ctx.mutation(
+                "vectors.apply", team=owner, asset=f"vector_index:{spec.name}"
+            ) as m:
+                asset = self._ctx.catalog.upsert(
+                    m.conn,
+                    kind=KIND,
+                    name=spec.name,
+                    owner=owner,
+                    created_by=self.principal.name,
+                    description=spec.description,
+                    properties={
+                        "spec": spec.model_dump(mode="json"),
+                        "state": IndexState().model_dump(),
+                    },
+                )
+                table = self._ctx.catalog.get(m.conn, TABLE_KIND, spec.table)
+                self._ctx.catalog.add_edge(
+                    m.conn, table, asset, operation="vector_index", created_by=self.principal.name
+                )
+                m.details = {"action": change["action"], "table": spec.table}
+            if change["action"] == "update":
+                index, _ = self._open(spec)
+                index.build(
+                    [], np.empty((0, spec.dimension), np.float32), {c: [] for c in spec.filterable}
+                )
+                index.save(None)
+        return plan
+
+    # -- build ---------------------------------------------------------------------------
+
+    def build(self, name: str, *, full: bool = False) -> IndexState:
+        """Bring the index up to the table's latest version (needs WRITE on its team).
+
+        Incremental by version diff unless ``full`` or the index holds nothing yet.
+
+        Raises:
+            InvalidArgument: a NaN/infinite vector or one of the wrong dimension (names the id),
+                a null or duplicate id.
+        """
+        _, spec, owner = self._asset(name)
+        self._ctx.require(
+            Permission.WRITE, owner, action="vectors.build", asset=f"vector_index:{name}"
+        )
+        latest = self._lake.get_table(spec.table).version
+        # Update a fresh copy (loaded from its file / its own connection) and swap it in:
+        # queries keep reading the one they have meanwhile, and a failure leaves it as is.
+        index = self._backend(spec)
+        try:
+            held = index.load()
+            if held == latest and not full:
+                mode = "unchanged"
+            else:
+                mode = self._update(spec, index, held, latest, full=full)
+            rows = index.count()
+        except BaseException:
+            index.close()
+            raise
+        with _LOCK:
+            cache = self._ctx.extras.setdefault(EXTRAS_KEY, {})
+            old = cache.get(name)
+            cache[name] = (index, latest)
+            self._ctx.extras.setdefault("_closers", []).append(index.close)
+        if old is not None and old[0] is not index:
+            old[0].close()
+        return self._record(spec, owner, latest, rows, mode)
+
+    def _forget(self, name: str) -> None:
+        with _LOCK:
+            held = self._ctx.extras.setdefault(EXTRAS_KEY, {}).pop(name, None)
+        if held is not None:
+            held[0].close()
+
+    def _update(
+        self,
+        spec: VectorIndexSpec,
+        index: VectorIndex,
+        held: int | None,
+        latest: int,
+        *,
+        full: bool,
+    ) -> str:
+        new = self._rows(spec, latest)
+        if held is None or full:
+            ids, vectors, attrs = _columns(spec, new)
+            index.build(ids, vectors, attrs)
+            mode = "build"
+        else:
+            gone, changed = _diff(spec, self._rows(spec, held), new)
+            index.delete(gone)
+            ids, vectors, attrs = _columns(spec, changed)
+            if ids:
+                index.upsert(ids, vectors, attrs)
+            mode = "incremental"
+        index.save(latest)
+        return mode
+
+    def _rows(self, spec: VectorIndexSpec, version: int) -> pa.Table:
+        cols = [spec.id_column, spec.vector_column, *spec.filterable]
+        return self._lake.read(spec.table, version=version, columns=cols)
+
+    def _record(
+        self, spec: VectorIndexSpec, owner: str, version: int, rows: int, mode: str
+    ) -> IndexState:
+        state = IndexState(
+            table_version=version,
+            rows=rows,
+            mode=mode,
+            backend=self._ctx.settings.vectors.backend,
+            built_at=utcnow().isoformat(),
+        )
+        with self._ctx.mutation(
+            "vectors.build", team=owner, asset=f"vector_index:{spec.name}"
+        ) as m:
+            self._ctx.catalog.upsert(
+                m.conn,
+                kind=KIND,
+                name=spec.name,
+                owner=owner,
+                created_by=self.principal.name,
+                new_version=False,
+                properties={"state": state.model_dump()},
+            )
+            m.details = {"mode": mode, "table_version": version, "rows": rows}
+        return state
+
+    # -- query ---------------------------------------------------------------------------
+
+    def query(
+        self,
+        name: str,
+        vector: Sequence[float] | np.ndarray | None = None,
+        *,
+        id: Any = None,
+        k: int = 10,
+        filter: Filter | None = None,
+    ) -> QueryResult:
+        """The ``k`` nearest rows to ``vector`` (or to row ``id``, itself left out).
+
+        Needs READ on the source table's team. Exactly ``k`` hits whenever at least ``k``
+        indexed rows match ``filter``.
+
+        Raises:
+            InvalidArgument: k outside 1..10000, a vector of the wrong dimension or with
+                NaNs, an unknown filter column, neither or both of ``vector`` and ``id``.
+            NotFound: no such index, or no row ``id`` in it.
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise InvalidArgument(f"k must be an integer in 1..{MAX_K}, got {k!r}")
+        if (vector is None) == (id is None):
+            raise InvalidArgument("give exactly one of a query vector or a row id")
+        asset, spec, owner = self._asset(name)
+        self._ctx.require(
+            Permission.READ, owner, action="vectors.query", asset=f"vector_index:{name}"
+        )
+        index, version = self._open(spec)
+        built = asset.properties.get("state", {}).get("table_version")
+        if built is not None and (version is None or built > version):  # updated elsewhere
+            self._forget(name)
+            index, version = self._open(spec)
+        if id is None:
+            found = index.query(np.asarray(vector), k, filter)
+        else:
+            stored = index.get_vector(id)
+            if stored is None:
+                raise NotFound(f"no row with id {id!r} in vector index '{name}'", id=str(id))
+            found = index.query(stored, min(k + 1, MAX_K), filter)
+            if id in found.ids:
+                found.matched -= 1
+            keep = [n for n, i in enumerate(found.ids) if i != id][:k]
+            found.ids = [found.ids[n] for n in keep]
+            found.distances = [found.distances[n] for n in keep]
+        # built from validated values: skip pydantic's validation on the hot path
+        hits = [
+            Hit.model_construct(id=i, distance=d)
+            for i, d in zip(found.ids, found.distances, strict=True)
+        ]
+        return QueryResult.model_construct(
+            index=name, table_version=version, hits=hits, matched=found.matched, method=found.method
+        )
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The spec and the last build's state of an index (needs READ on its team)."""
+        asset, spec, owner = self._asset(name)
+        self._ctx.require(
+            Permission.READ, owner, action="vectors.get", asset=f"vector_index:{name}"
+        )
+        return {"spec": spec, "state": IndexState.model_validate(asset.properties.get("state", {}))}
+
+
+def _columns(
+    spec: VectorIndexSpec, rows: pa.Table
+) -> tuple[list[Any], np.ndarray, dict[str, list[Any]]]:
+    """ids, an (n, dimension) float32 matrix and the filterable values of ``rows``."""
+    ids_col = rows.column(spec.id_column)
+    if ids_col.null_count:
+        raise InvalidArgument(f"vector index '{spec.name}': the id column has nulls")
+    ids = ids_col.to_pylist()
+    vcol = rows.column(spec.vector_column).combine_chunks()
+    if isinstance(vcol.type, pa.FixedSizeListType):
+        vcol = vcol.cast(pa.list_(vcol.type.value_type))
+    lengths = pc.fill_null(pc.list_value_length(vcol), -1).to_numpy(zero_copy_only=False)
+    wrong = np.flatnonzero(lengths != spec.dimension)
+    if len(wrong):
+        got = int(lengths[wrong[0]])
+        raise InvalidArgument(
+            f"vector index '{spec.name}': row id {ids[wrong[0]]!r} has "
+            + ("a null vector" if got < 0 else f"a {got}-dimensional vector")
+            + f", the index wants {spec.dimension}",
+            id=str(ids[wrong[0]]),
+        )
+    flat = pc.list_flatten(vcol).to_numpy(zero_copy_only=False)
+    vectors = np.asarray(flat, dtype=np.float32).reshape(len(ids), spec.dimension)
+    attrs = {c: rows.column(c).to_pylist() for c in spec.filterable}
+    return ids, vectors, attrs
+
+
+def _diff(spec: VectorIndexSpec, old: pa.Table, new: pa.Table) -> tuple[list[Any], pa.Table]:
+    """Ids gone from ``old`` to ``new``, and the rows of ``new`` that are new or changed."""
+
+    def keyed(t: pa.Table) -> dict[Any, Any]:
+        ids = t.column(spec.id_column).to_pylist()
+        vecs = t.column(spec.vector_column).to_pylist()
+        attrs = [t.column(c).to_pylist() for c in spec.filterable]
+        return {
+            i: (tuple(v) if v is not None else None, *(a[n] for a in attrs))
+            for n, (i, v) in enumerate(zip(ids, vecs, strict=True))
+        }
+
+    before, after = keyed(old), keyed(new)
+    gone = [i for i in before if i not in after]
+    ids = new.column(spec.id_column).to_pylist()
+    take = [n for n, i in enumerate(ids) if before.get(i) != after[i]]
+    return gone, new.take(pa.array(take, type=pa.int64()))
