@@ -17,7 +17,7 @@ from shipyard._internal.progress import OnProgress
 from shipyard._internal.service import Service
 from shipyard.catalog.models import Asset
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, QuotaExceeded
-from shipyard.security.models import Permission
+from shipyard.security.models import ALL_TEAMS, Permission
 from shipyard.serving import guards, store
 from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.batch import BatchScoreResult, score_table
@@ -290,12 +290,10 @@ class ServingService(CanaryOps, Service):
         """Write the buffered inference log now (it is also flushed every second).
 
         Queued shadow requests are scored first (for up to 5 s), so their answers are in.
-        Needs ``write`` on some team (an operator's action; viewers and predictors may not).
+        The log holds every team's predictions, so this is an operator's action: it
+        needs ``admin`` on every team (``*``).
         """
-        if not any(self.principal.can(Permission.WRITE, t) for t in self.principal.roles):
-            self._ctx.require(
-                Permission.WRITE, self._ctx.default_team, action="serving.flush_prediction_log"
-            )
+        self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="serving.flush_prediction_log")
         self.runtime.drain_shadow(timeout=5.0)
         return logger_for(self._ctx).flush()
 
@@ -579,7 +577,10 @@ class ServingService(CanaryOps, Service):
         registry = RegistryService(self._ctx)
 
         def protected(model: str, alias: str) -> bool:
-            return bool(registry.get_alias_policy(model, alias).protected)
+            try:
+                return bool(registry.get_alias_policy(model, alias).protected)
+            except NotFound:  # a model outside the registry has no governed aliases
+                return False
 
         guards.require_alias_route(self._ctx, name, current.spec, spec, models, protected, action)
 

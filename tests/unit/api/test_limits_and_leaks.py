@@ -110,12 +110,18 @@ def test_a_crash_answers_500_with_an_id_and_keeps_the_connection(platform: Platf
 # -- finding 10 ------------------------------------------------------------------------------
 
 
-def test_flush_log_needs_write(client: TestClient, token_for: Callable[..., str]) -> None:
-    viewer = token_for("vera", role="viewer")
-    r = client.post("/api/v1/deployments/-/flush-log", headers=bearer(viewer))
-    assert r.status_code == 403, r.text
-    editor = token_for("eddie", role="editor")
-    assert client.post("/api/v1/deployments/-/flush-log", headers=bearer(editor)).status_code == 200
+def test_flush_log_needs_admin_of_every_team(
+    client: TestClient, token_for: Callable[..., str], admin_token: str
+) -> None:
+    for name, role in (("vera", "viewer"), ("eddie", "editor")):
+        r = client.post(
+            "/api/v1/deployments/-/flush-log", headers=bearer(token_for(name, role=role))
+        )
+        assert r.status_code == 403, r.text
+    assert (
+        client.post("/api/v1/deployments/-/flush-log", headers=bearer(admin_token)).status_code
+        == 200
+    )
 
 
 def test_alias_policy_needs_read_on_the_models_team(
