@@ -51,6 +51,8 @@ def parse(sql: str) -> exp.Expression:
         raise InvalidArgument(
             f"SQL syntax error{where}: {first.get('description') or exc}", query=sql
         ) from None
+    except SqlglotError as exc:  # e.g. an unterminated string (TokenError)
+        raise InvalidArgument(f"SQL syntax error: {str(exc).splitlines()[0]}", query=sql) from None
     if len(statements) != 1:
         raise InvalidArgument("exactly one SQL statement is allowed", query=sql)
     statement: exp.Expression = statements[0]  # type: ignore[assignment]

@@ -31,7 +31,7 @@ import duckdb
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import SqlglotError
 
 from shipyard.errors import InvalidArgument, QuotaExceeded
 from shipyard.lake import query
@@ -86,7 +86,7 @@ def check_filter(predicate: str) -> exp.Expr:
         raise InvalidArgument("the filter is empty")
     try:
         cond = sqlglot.condition(predicate, dialect="duckdb")
-    except (ParseError, ValueError):
+    except (SqlglotError, ValueError):
         raise InvalidArgument(
             "the filter must be one SQL expression over the table's columns "
             "(e.g. amount > 10 AND country = 'DE')"

@@ -103,6 +103,7 @@ def test_reads_are_audited(teams: dict[str, Platform]) -> None:
         "SELECT getvariable('x')",
         "SELECT * FROM duckdb_settings()",
         "SELECT * FROM lake_0123456789abcdef.gold.ml_own",
+        "x'y",
     ],
 )
 def test_statements_other_than_one_query_are_refused(teams: dict[str, Platform], sql: str) -> None:
@@ -130,6 +131,7 @@ def test_no_setting_or_server_path_leaks_through_errors(teams: dict[str, Platfor
         "x IN (SELECT 1 FROM read_parquet('/tmp/*.parquet'))",
         "x IN (SELECT customer_id FROM gold.scores)",
         "current_setting('threads') = '1'",
+        "x'y",
         "",
     ],
 )
