@@ -36,8 +36,10 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
+    """A fresh project folder: the CLI finds a project only where a ``shipyard.yaml`` is."""
     d = tmp_path / "project"
     d.mkdir()
+    (d / "shipyard.yaml").write_text("# a Shipyard project made by the tests\n")
     return d
 
 
