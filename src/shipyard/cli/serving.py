@@ -330,6 +330,16 @@ def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     console.print(f"deleted deployment {name}")
 
 
+def _print_export(r: Any, as_json: bool) -> None:
+    if as_json:
+        print_json(r)
+        return
+    console.print(
+        f"exported {r.model_version} to {r.path} ({r.size_bytes} bytes, {r.converter}); "
+        f"max |diff| {r.max_abs_diff:.2e} on {r.rows_checked} rows; recorded as {r.asset}"
+    )
+
+
 def export(
     model: str = typer.Argument(..., help="churn@champion or churn/3"),
     format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
@@ -341,13 +351,7 @@ def export(
     r = platform().serving.export_model(
         model, format=format, tolerance=tolerance, output=str(output) if output else None
     )
-    if as_json:
-        print_json(r)
-        return
-    console.print(
-        f"exported {r.model_version} to {r.path} ({r.size_bytes} bytes, {r.converter}); "
-        f"max |diff| {r.max_abs_diff:.2e} on {r.rows_checked} rows; recorded as {r.asset}"
-    )
+    _print_export(r, as_json)
 
 
 @deployments.command("export")
@@ -362,13 +366,7 @@ def export_deployment(
     r = platform().serving.export_deployment(
         name, format=format, tolerance=tolerance, output=str(output) if output else None
     )
-    if as_json:
-        print_json(r)
-        return
-    console.print(
-        f"exported {r.model_version} to {r.path} ({r.size_bytes} bytes, {r.converter}); "
-        f"max |diff| {r.max_abs_diff:.2e} on {r.rows_checked} rows; recorded as {r.asset}"
-    )
+    _print_export(r, as_json)
 
 
 def register(app: typer.Typer) -> None:
