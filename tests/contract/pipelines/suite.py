@@ -47,6 +47,7 @@ while empty < 20:
     for j in jobs:
         got.append(j.id)
         q.complete(j.id, tag)
+    time.sleep(0.001)  # yield the (SQLite) writer lock, so that both claimers really race
 Path(path, "claimed-" + tag).write_text(json.dumps(got))
 p.close()
 """
