@@ -96,6 +96,19 @@ class ChangeFeed:
             self._cache[kinds] = (stamp, fp)
             return fp
 
+    def stamp(self, kinds: tuple[str, ...]) -> Hashable | None:
+        """The cheap signal alone: a value that moves whenever ``kinds`` may have changed.
+
+        On SQLite it moves on any commit by another connection; ``None`` when the
+        database cannot be asked (callers then treat everything as changed).
+        """
+        with self._lock:
+            try:
+                return self._signal.stamp(kinds)
+            except (sqlite3.Error, sa.exc.SQLAlchemyError) as exc:
+                log.warning("catalog change check failed: %s", exc)
+                return None
+
     def close(self) -> None:
         with self._lock:
             self._signal.close()

@@ -143,6 +143,20 @@ class RegistryService(PromotionMixin, Service):
             [r for r in rows if self.principal.can(Permission.READ, r.owner)], offset, page_size
         )
 
+    def latest_versions(self, names: list[str]) -> dict[str, ModelVersion]:
+        """The newest version of each of ``names``, by name, in one query.
+
+        Models that do not exist, have no version or that the caller may not read
+        are left out (an edge listing models asks once per page, not once per model).
+        """
+        with self._ctx.db.connect() as conn:
+            rows = [
+                r
+                for r in store.latest_version_rows(conn, list(names))
+                if self.principal.can(Permission.READ, r.owner)
+            ]
+            return {v.name: v for v in store.to_versions(conn, rows)}
+
     def update_registered_model(
         self,
         name: str,

@@ -56,6 +56,21 @@ _AUTH_QUERY = (
 )
 
 
+#: Change-feed channel and kind of security writes (``shipyard.catalog.changes``): the
+#: HTTP edges' token cache drops what it holds when a token or a role changes.
+CHANGES_CHANNEL = "shipyard_catalog"
+CHANGES_KIND = "security"
+
+
+def announce_change(conn: Connection) -> None:
+    """Tell token caches in every process that tokens or roles changed (at commit).
+
+    PostgreSQL only: on SQLite the caches watch ``PRAGMA data_version``, which any commit moves.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, CHANGES_KIND)))
+
+
 def hash_token(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is safe and keeps auth O(1).
     return hashlib.sha256(token.encode()).hexdigest()
@@ -99,6 +114,7 @@ def ensure_principal(
             )
         )
         conn.execute(memberships.insert().values(principal_id=pid, team=team, role=role.value))
+        announce_change(conn)
     found = load_principal(conn, name)
     assert found is not None
     return found
@@ -247,6 +263,7 @@ class SecurityService(Service):
                     memberships.c.principal_id == p.id, memberships.c.team == team
                 )
             )
+            announce_change(m.conn)
             m.details = {"team": team}
             found = load_principal(m.conn, name)
             assert found is not None
@@ -372,6 +389,7 @@ class SecurityService(Service):
                 .where(tokens.c.id == row.id, tokens.c.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
+            announce_change(m.conn)
             m.details = {"token_id": row.id}
             fresh = m.conn.execute(sa.select(tokens).where(tokens.c.id == row.id)).one()
             return _token_info(fresh, owner)
