@@ -112,7 +112,7 @@ MUTATING_ROUTES: dict[str, Request] = {
     ),
     "POST /api/v1/features/push": (
         f"{V1}/features/push",
-        {"push_source": "ml_push", "records": ROWS},
+        {"push_source": "ml_push", "rows": ROWS},
     ),
     "POST /api/v1/features/plan": (f"{V1}/features/plan", {"definitions": [VIEW]}),
     "POST /api/v1/features/apply": (f"{V1}/features/apply", {"definitions": [VIEW]}),
@@ -161,12 +161,12 @@ MUTATING_ROUTES: dict[str, Request] = {
     # -- lake
     "POST /api/v1/lake/tables/{name}/rows": (
         f"{V1}/lake/tables/bronze.ml_events/rows",
-        {"records": ROWS, "owner": "risk"},
+        {"records": ROWS},
     ),
     "POST /api/v1/lake/sql": (f"{V1}/lake/sql", {"query": "SELECT * FROM silver.ml_clean"}),
     "POST /api/v1/lake/definitions": (f"{V1}/lake/definitions", {"definition": SQL_DEF}),
     "POST /api/v1/lake/tables/{name}/refresh": (f"{V1}/lake/tables/silver.ml_clean/refresh", {}),
-    "POST /api/v1/lake/refresh": (f"{V1}/lake/refresh", {"tables": ["silver.ml_clean"]}),
+    "POST /api/v1/lake/refresh": (f"{V1}/lake/refresh", {"full": False}),
     "POST /api/v1/lake/tables/{name}/restore": (
         f"{V1}/lake/tables/bronze.ml_events/restore",
         {"version": 0},

@@ -29,7 +29,8 @@ from starlette.routing import Route
 from shipyard.api.auth import TokenCheck, app_check
 from shipyard.api.errors import http_error, internal_error, shipyard_error
 from shipyard.api.middleware import EdgeMiddleware
-from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.api.params import predict_inputs
+from shipyard.errors import ShipyardError
 from shipyard.platform import Platform
 from shipyard.serving import v2
 
@@ -51,12 +52,7 @@ def _caller(request: Request) -> Platform:
 
 async def predict(request: Request) -> Response:
     platform = _caller(request)
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
-    inputs = body.get("inputs") if isinstance(body, dict) else None
-    inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
+    inputs = predict_inputs(await request.body())
     result = platform.serving.predict(
         request.path_params["name"], inputs, routing_key=request.headers.get(ROUTING_HEADER)
     )

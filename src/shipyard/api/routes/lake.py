@@ -13,10 +13,10 @@ import orjson
 import pyarrow as pa
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard.api.deps import Caller
-from shipyard.api.params import Limit, Version
+from shipyard.api.params import Body, Limit, Version
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import (
     ChangesResult,
@@ -58,7 +58,7 @@ def _read_arrow(body: bytes) -> pa.Table:
         raise InvalidArgument(f"the body is not an Arrow IPC stream: {exc}") from None
 
 
-class RowsIn(BaseModel):
+class RowsIn(Body):
     records: list[dict[str, Any]]
     mode: Literal["append", "overwrite"] = "append"
     batch_id: str | None = None
@@ -66,42 +66,42 @@ class RowsIn(BaseModel):
     schema_evolution: bool = False
 
 
-class SqlIn(BaseModel):
+class SqlIn(Body):
     query: str
     versions: dict[str, int] | None = None
     as_of: datetime | None = None
     format: Literal["json", "arrow"] = "json"
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(Body):
     full: bool = False
 
 
-class RestoreIn(BaseModel):
+class RestoreIn(Body):
     version: Version | None = None
     as_of: datetime | None = None
 
 
-class OptimizeIn(BaseModel):
+class OptimizeIn(Body):
     z_order: list[str] | None = None
 
 
-class VacuumIn(BaseModel):
+class VacuumIn(Body):
     retention_hours: int = Field(default=168, ge=0, le=100_000)
     dry_run: bool = False
     force: bool = False
 
 
-class DefinitionIn(BaseModel):
+class DefinitionIn(Body):
     definition: dict[str, Any] = Field(description="A TableDefinition (SQL only over HTTP).")
 
 
-class ColumnIn(BaseModel):
+class ColumnIn(Body):
     description: str | None = None
     tags: list[str] | None = None
 
 
-class ChangesIn(BaseModel):
+class ChangesIn(Body):
     records: list[dict[str, Any]]
     keys: list[str]
     sequence_by: str
