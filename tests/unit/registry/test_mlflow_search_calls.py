@@ -67,3 +67,24 @@ def test_latest_versions_leaves_out_what_the_caller_cannot_read(platform: Platfo
     vera = platform.as_principal(platform.security.get_principal("vera"))
     assert set(vera.registry.latest_versions(["mine", "theirs", "ghost"])) == {"mine"}
     assert set(platform.registry.latest_versions(["mine", "theirs"])) == {"mine", "theirs"}
+
+
+def test_prompts_are_refused_so_the_clients_prompt_clause_holds(platform: Platform) -> None:
+    """The stock client adds ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every model
+    search; the server drops the clause, so it must not hold any prompt."""
+    token = platform.security.create_token(name="t").token
+    headers = {"Authorization": f"Bearer {token}"}
+    prompt_tag = {"key": "mlflow.prompt.is_prompt", "value": "true"}
+    with TestClient(create_app(platform)) as http:
+        base = "/api/2.0/mlflow/registered-models"
+        r = http.post(f"{base}/create", json={"name": "p", "tags": [prompt_tag]}, headers=headers)
+        assert r.status_code == 422 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert http.post(f"{base}/create", json={"name": "m"}, headers=headers).status_code == 200
+        r = http.post(f"{base}/set-tag", json={"name": "m", **prompt_tag}, headers=headers)
+        assert r.status_code == 422
+        r = http.get(
+            f"{base}/search",
+            params={"filter": "tag.`mlflow.prompt.is_prompt` != 'true'"},
+            headers=headers,
+        )
+        assert [m["name"] for m in r.json()["registered_models"]] == ["m"]
