@@ -25,8 +25,9 @@ from collections.abc import Hashable
 from typing import Any
 
 from shipyard.platform import Platform
+from shipyard.security.service import CHANGES_KIND
 
-_KINDS = ("security",)  # the change-feed kind security writes announce
+_KINDS = (CHANGES_KIND,)  # the change-feed kind security writes announce
 #: Entries kept at most; past it the cache starts over (a flood of tokens cannot grow it).
 MAX_ENTRIES = 10_000
 
