@@ -29,6 +29,7 @@ from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from shipyard.client.http import HttpTransport
+from shipyard.errors import InvalidArgument
 
 API = "/api/v1"
 _BODYLESS = {"GET", "DELETE"}
@@ -45,7 +46,8 @@ class Op:
     them; ``encode`` turns an argument into its wire value. Arguments named in
     ``omit_default`` are left out while they hold their default (a route that tells
     "not given" from ``None``). ``unwrap`` names the response field that holds the
-    return value (``{"written": 3}``).
+    return value (``{"written": 3}``); ``decode`` rewrites the response before it
+    is parsed.
     """
 
     verb: str
@@ -55,6 +57,7 @@ class Op:
     encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     omit_default: tuple[str, ...] = ()
     unwrap: str | None = None
+    decode: Callable[[Any], Any] | None = None
 
     @property
     def path_args(self) -> list[str]:
@@ -72,7 +75,7 @@ def jsonable(value: Any) -> Any:
             return dict(v)
         if isinstance(v, PurePath):
             return str(v)
-        raise TypeError(f"{type(v).__name__} cannot be sent over HTTP")
+        raise InvalidArgument(f"a {type(v).__name__} is not JSON, so it cannot be sent over HTTP")
 
     return to_jsonable_python(value, fallback=fallback)
 
@@ -168,6 +171,8 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
         data = self._http.request(op.verb, API + path, params=params, json=json)
         if op.unwrap is not None:
             data = data[op.unwrap]
+        if op.decode is not None:
+            data = op.decode(data)
         return None if adapter is None else adapter.validate_python(data)
 
     method.__signature__ = sig  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ packages the model locally (signature, pinned requirements) and uploads it.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import threading
@@ -36,14 +37,35 @@ def _input_ref(data: Any) -> str:
     return input_ref(data)
 
 
+def nan_metrics(data: Any) -> Any:
+    """Metric values the server wrote as ``null`` (JSON has no NaN) back to NaN.
+
+    A stored metric is never null, so in a run's ``metrics``, ``latest_metrics``
+    or a metric history a ``null`` value can only have been NaN.
+    """
+    if isinstance(data, list):
+        return [nan_metrics(d) for d in data]
+    if not isinstance(data, dict):
+        return data
+    if "key" in data and "value" in data and data["value"] is None:
+        return {**data, "value": math.nan}
+    out = dict(data)
+    if isinstance(out.get("metrics"), dict):
+        out["metrics"] = {k: math.nan if v is None else v for k, v in out["metrics"].items()}
+    for key in ("latest_metrics", "items"):
+        if isinstance(out.get(key), list):
+            out[key] = nan_metrics(out[key])
+    return out
+
+
 OPS = {
     "get_experiment": Op("GET", EXPERIMENT),
     "get_experiment_by_name": Op("GET", "/tracking/experiments/by-name/{name}"),
     "list_experiments": Op("GET", "/tracking/experiments"),
     "update_experiment": Op("PATCH", EXPERIMENT),
-    "create_run": Op("POST", "/tracking/runs"),
-    "get_run": Op("GET", RUN),
-    "update_run": Op("PATCH", RUN),
+    "create_run": Op("POST", "/tracking/runs", decode=nan_metrics),
+    "get_run": Op("GET", RUN, decode=nan_metrics),
+    "update_run": Op("PATCH", RUN, decode=nan_metrics),
     "delete_tag": Op("DELETE", RUN + "/tags/{key}"),
     "log_input": Op("POST", RUN + "/inputs", wire={"data": "ref"}, encode={"data": _input_ref}),
     "compare_runs": Op("POST", "/tracking/runs/compare"),
@@ -130,7 +152,7 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.flush()
         data = self._http.get(_run(run_id) + f"/metrics/{segment(key)}/history")
-        return [Metric.model_validate(m) for m in data]
+        return [Metric.model_validate(m) for m in nan_metrics(data)]
 
     @property
     def buffer(self) -> MetricBuffer:
@@ -163,7 +185,8 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
             "page_size": page_size,
             "page_token": page_token,
         }
-        return Page[Run].model_validate(self._http.post(f"{API}/tracking/runs/search", body))
+        data = self._http.post(f"{API}/tracking/runs/search", body)
+        return Page[Run].model_validate(nan_metrics(data))
 
     # -- artifacts and models -----------------------------------------------------------------
 

@@ -15,17 +15,18 @@ import pytest
 from shipyard.catalog.changes import ChangeFeed
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
+from tests.contract.remote import Skin, Skins
 
 
-class CatalogContract:
+class CatalogContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path, catalog={"url": catalog_url})
-        yield p
+        yield skin(p)
         p.close()
 
     def test_register_and_get(self, plat: Platform) -> None:

@@ -23,6 +23,7 @@ from shipyard.events.backends.base import (
     IDEMPOTENT_PUBLISH,
 )
 from shipyard.platform import Platform
+from tests.contract.remote import Skins
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -42,7 +43,7 @@ p.close()
 """
 
 
-class EventBusContract:
+class EventBusContract(Skins):
     @pytest.fixture
     def plat(self) -> Platform:
         raise NotImplementedError
