@@ -40,7 +40,10 @@ class HttpTransport:
             # NaN and infinities travel as JSON's common extension (MLflow metrics hold them);
             # the server decides whether a value may hold one (event records may not).
             kwargs["content"] = _dumps(kwargs.pop("json"))
-            kwargs["headers"] = {"content-type": "application/json", **(kwargs.get("headers") or {})}
+            kwargs["headers"] = {
+                "content-type": "application/json",
+                **(kwargs.get("headers") or {}),
+            }
         kwargs.pop("json", None)
         try:
             response = self._client.request(method, path, **kwargs)
