@@ -9,14 +9,6 @@ from tests.contract.remote import IN_PROCESS, contract_server
 __all__ = ["contract_server"]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "in_process_only(reason): a contract case that inspects backend internals, "
-        "so running it over HTTP would test nothing more",
-    )
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "skin" not in metafunc.fixturenames:
         return

@@ -185,6 +185,7 @@ class CatalogContract(Skins):
 
     # -- change feed: what cached readers use to see other processes' changes at once --------
 
+    @pytest.mark.in_process_only  # the change feed reads the catalog database
     def test_change_feed_sees_another_process_at_once(
         self, plat: Platform, catalog_url: str, tmp_path: Path
     ) -> None:
@@ -206,6 +207,7 @@ class CatalogContract(Skins):
         finally:
             feed.close()
 
+    @pytest.mark.in_process_only  # the change feed reads the catalog database
     def test_change_feed_ignores_other_kinds(self, plat: Platform) -> None:
         feed = ChangeFeed(plat.context.db)
         try:

@@ -132,6 +132,7 @@ class EventBusContract(Skins):
         finally:
             again.close()
 
+    @pytest.mark.in_process_only  # the bus backend's capability flags
     def test_capabilities_are_known_flags(self, plat: Platform) -> None:
         known = {ATOMIC_BATCH, CATALOG_TX, DURABLE_GROUPS, IDEMPOTENT_PUBLISH}
         assert plat.events.bus.capabilities <= known
@@ -185,6 +186,7 @@ class EventBusContract(Skins):
         recs = plat.audit.list_records(principal=viewer.name, action="events.publish").items
         assert [r.outcome for r in recs] == ["denied"]
 
+    @pytest.mark.in_process_only  # other processes publish in-process
     def test_two_processes_publishing_lose_nothing(self, plat: Platform, topic: str) -> None:
         batches, size = 40, 10
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

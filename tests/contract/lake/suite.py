@@ -101,6 +101,7 @@ class LakeStorageContract(Skins):
             plat.lake.write("gold.t", {"id": ["not an int"]})
         assert [h.version for h in plat.lake.history("gold.t")] == [5, 4, 3, 2, 1, 0]
 
+    @pytest.mark.in_process_only  # a flag of the storage backend
     def test_concurrent_writers_flag(self, plat: Platform) -> None:
         # A storage that cannot guarantee safe concurrent commits says so.
         assert isinstance(plat.lake.storage.concurrent_writers, bool)

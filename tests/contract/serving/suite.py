@@ -102,6 +102,7 @@ class ServingContract(Skins):
             entity_keys=["customer_id"],
         )
 
+    @pytest.mark.in_process_only  # the serving backend adapters, not the service
     def test_model_source_resolves_and_loads(self, real: tuple[Platform, Any]) -> None:
         p, frame = real
         source = RegistryModelSource(p.context)
