@@ -78,7 +78,8 @@ class HttpTransport:
 def _dumps(body: Any) -> bytes:
     from shipyard.client.ops import jsonable
 
-    return json.dumps(jsonable(body), separators=(",", ":"), allow_nan=True).encode()
+    # ``jsonable`` only for what json cannot write itself (models, datetimes, mappings).
+    return json.dumps(body, separators=(",", ":"), allow_nan=True, default=jsonable).encode()
 
 
 #: When a response carries no known wire code (a proxy's 502, a framework 404...).
