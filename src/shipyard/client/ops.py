@@ -149,7 +149,9 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
     unknown -= set(sig.parameters)
     if unknown:
         raise TypeError(f"{fn.__qualname__}: the operation names unknown arguments {unknown}")
-    returns = eval(fn.__annotations__["return"], fn.__globals__)  # the Protocol's own names
+    returns = fn.__annotations__["return"]
+    if isinstance(returns, str):  # evaluated among the Protocol module's own names
+        returns = eval(returns, fn.__globals__)
     adapter = None if returns is None else TypeAdapter(returns)
 
     @functools.wraps(fn)

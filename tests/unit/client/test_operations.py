@@ -95,3 +95,56 @@ def test_route_takes_every_argument(
         wire = op.wire.get(arg, arg)
         where, declared = ("query", query) if op.in_query(arg) else ("body", body)
         assert wire in declared, f"{op.verb} {op.path} drops {arg!r} (no {where} field {wire!r})"
+
+
+def test_a_method_without_operation_or_body_fails_at_import() -> None:
+    from typing import Protocol
+
+    class PingAPI(Protocol):
+        def ping(self, name: str) -> None: ...
+        def pong(self) -> None: ...
+
+    with pytest.raises(TypeError, match=r"pong: no operation and no method"):
+
+        class Half(RemoteService, PingAPI, ops={"ping": Op("GET", "/ping/{name}")}):
+            pass
+
+    with pytest.raises(TypeError, match="unknown methods"):
+
+        class Extra(RemoteService, PingAPI, ops={"ping": Op("GET", "/p"), "pong": Op("GET", "/q"), "pung": Op("GET", "/r")}):  # fmt: skip
+            pass
+
+    with pytest.raises(TypeError, match="unknown arguments"):
+
+        class Typo(RemoteService, PingAPI, ops={"ping": Op("GET", "/p/{nme}"), "pong": Op("GET", "/q")}):  # fmt: skip
+            pass
+
+
+def test_generated_method_sends_every_argument_where_the_table_says() -> None:
+    from typing import Protocol
+
+    sent: list[tuple[Any, ...]] = []
+
+    class Http:
+        def request(self, verb: str, path: str, **kwargs: Any) -> Any:
+            sent.append((verb, path, kwargs))
+            return {"n": 3}
+
+    class CountAPI(Protocol):
+        def count(
+            self, name: str, *, since: int = 0, tags: list[str] | None = None, owner: str = "x"
+        ) -> int: ...
+
+    class RemoteCount(
+        RemoteService,
+        CountAPI,
+        ops={
+            "count": Op("POST", "/c/{name}", query=("since",), wire={"owner": "team"}, unwrap="n")
+        },
+    ):
+        pass
+
+    assert RemoteCount(Http()).count("a/b", tags=["t"]) == 3  # type: ignore[abstract]
+    verb, path, kwargs = sent[0]
+    assert (verb, path) == ("POST", "/api/v1/c/a%2Fb")
+    assert kwargs == {"params": {"since": 0}, "json": {"tags": ["t"], "team": "x"}}
