@@ -32,6 +32,7 @@ from shipyard.serving.models import (
     validate_spec,
 )
 from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE, ground_truth_table
+from shipyard.serving.protocol import UNSET
 from shipyard.serving.ramps import CanaryOps
 from shipyard.serving.report import DeploymentReport, build_report, report_sql
 from shipyard.serving.runtime import ServingRuntime
@@ -40,7 +41,7 @@ from shipyard.serving.streaming import StreamResult, run_stream
 if TYPE_CHECKING:
     from shipyard.events.models import Batch
 
-_UNSET: Any = object()
+_UNSET: Any = UNSET
 
 
 class ServingService(CanaryOps, Service):

@@ -24,6 +24,7 @@ from shipyard.platform import Platform
 from shipyard.serving import Variant
 from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.backends.platform import FeatureStoreLookup, RegistryModelSource
+from tests.contract.remote import Skin, Skins
 
 FEATURES = [f"f{i}" for i in range(8)]
 N = 300
@@ -77,18 +78,20 @@ def build_served_model(p: Platform, n: int = N, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-class ServingContract:
+class ServingContract(Skins):
     @pytest.fixture
     def overrides(self, tmp_path: Path) -> dict[str, Any]:
         raise NotImplementedError
 
     @pytest.fixture
-    def real(self, tmp_path: Path, overrides: dict[str, Any]) -> Iterator[tuple[Platform, Any]]:
+    def real(
+        self, tmp_path: Path, overrides: dict[str, Any], skin: Skin
+    ) -> Iterator[tuple[Platform, Any]]:
         project = tmp_path / "project"
         project.mkdir()
         p = Platform.open(project, **overrides)
         frame = build_served_model(p)
-        yield p, frame
+        yield skin(p), frame
         p.close()
 
     def _deploy(self, p: Platform, variants: list[Variant] | None = None) -> None:
@@ -99,6 +102,7 @@ class ServingContract:
             entity_keys=["customer_id"],
         )
 
+    @pytest.mark.in_process_only  # the serving backend adapters, not the service
     def test_model_source_resolves_and_loads(self, real: tuple[Platform, Any]) -> None:
         p, frame = real
         source = RegistryModelSource(p.context)

@@ -21,7 +21,7 @@ class TopicIn(Body):
 
 
 class RecordsIn(Body):
-    records: list[dict[str, Any]]
+    records: list[Any]  # the service checks each record: the same errors as in-process
     key: str | None = Field(default=None, description="Idempotency key of this batch.")
 
 
