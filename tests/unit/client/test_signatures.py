@@ -53,6 +53,9 @@ SERVICE_ONLY = {
         "log_dataset": "MLflow dataset inputs, served by the MLflow routes",
         "resolve_experiment": "a helper of the MLflow routes",
     },
+    "registry": {
+        "latest_versions": "a helper of the MLflow routes' registered-model search",
+    },
     "serving": {
         "check_canaries": "the server's canary loop",
         "export_deployment": "writes a bundle on the server's disk",
