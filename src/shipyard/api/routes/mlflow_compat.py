@@ -21,9 +21,9 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 import shipyard
+from shipyard.api import mlflow_wire as wire
 from shipyard.api.deps import Caller
 from shipyard.errors import InvalidArgument, ShipyardError
-from shipyard.tracking import mlflow_wire as wire
 
 MLFLOW_VERSION = "3.5.0"  # the REST API level served (log_spans and friends excluded)
 

@@ -227,6 +227,7 @@ def resolve(platform: Caller, uri: str) -> ModelVersion:
 
 # -- the MLflow model registry REST API (``/api/2.0/mlflow/registered-models``, ...) ----------
 
+from shipyard.api import mlflow_wire as wire  # noqa: E402
 from shipyard.api.routes.mlflow_compat import (  # noqa: E402
     V2,
     Args,
@@ -237,7 +238,6 @@ from shipyard.api.routes.mlflow_compat import (  # noqa: E402
     _tags,
 )
 from shipyard.errors import InvalidArgument, PermissionDenied  # noqa: E402
-from shipyard.tracking import mlflow_wire as wire  # noqa: E402
 
 root_router = APIRouter(
     route_class=MlflowRoute,
