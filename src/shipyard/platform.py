@@ -192,7 +192,7 @@ class Platform:
         b = self._backends
         return FeatureService(
             self._ctx,
-            lake=self.lake,
+            lake=lambda: self.lake,
             online=b.online_store,
             changes=b.changes,
             state=self._state.features,

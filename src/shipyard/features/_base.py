@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,13 +37,13 @@ class FeatureServiceBase(Service):
         self,
         ctx: ServiceContext,
         *,
-        lake: LakeService,
+        lake: Callable[[], LakeService],
         online: Shared[OnlineStore],
         changes: Shared[ChangeFeed],
         state: FeatureState,
     ) -> None:
         super().__init__(ctx)
-        self._lake_service = lake
+        self._lake_service = lake  # built when an offline read or a write first needs it
         self._online = online
         self._changefeed = changes
         self._state = state
@@ -67,7 +68,7 @@ class FeatureServiceBase(Service):
 
     @property
     def _lake(self) -> LakeTables:
-        return LakeTables(self._ctx, self._lake_service)
+        return LakeTables(self._ctx, self._lake_service())
 
     def _team(self, obj: Any) -> str:
         return obj.owner or self._ctx.default_team

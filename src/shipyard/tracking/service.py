@@ -70,7 +70,8 @@ class TrackingState:
     buffers: list[MetricBuffer] = field(default_factory=list)
 
     def close(self) -> None:
-        for buf in self.buffers:
+        buffers, self.buffers = self.buffers, []
+        for buf in buffers:
             buf.close()
 
 
