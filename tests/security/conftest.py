@@ -102,7 +102,7 @@ def _seed(p: Platform) -> dict[str, str]:
     p.tracking.put_artifact(run.id, "notes.txt", b"secret-ml-bytes")
     p.registry.create_registered_model("ml_model", owner="ml")
     p.catalog.register_asset("model:ml_model@1", owner="ml")
-    runtime_for(p.context, models=_Models(), features=_no_features, refresh_interval=0)
+    runtime_for(p.serving, models=_Models(), features=_no_features, refresh_interval=0)
     p.serving.create_deployment(
         "ml_dep", variants=[Variant(name="a", model="ml_model/1")], owner="ml"
     )

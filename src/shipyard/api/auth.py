@@ -50,9 +50,7 @@ class TokenCheck:
         self._lock = threading.Lock()
 
     def _stamp(self) -> Hashable | None:
-        from shipyard.catalog.changes import feed_for
-
-        return feed_for(self.root.context).stamp(_KINDS)
+        return self.root.backends.changes.get().stamp(_KINDS)
 
     def cached(self, authorization: str | None) -> Platform | None:
         """The caller if the token was verified recently and nothing changed since (no query)."""

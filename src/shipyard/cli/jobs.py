@@ -104,11 +104,16 @@ def worker(
 ) -> None:
     """Run workers until SIGTERM (which drains: running jobs finish, none is claimed)."""
     from shipyard.pipelines.worker import run_workers
+    from shipyard.platform import Platform
 
     platform()  # fail fast (and migrate once) before starting processes
     state.close()
     console.print(f"worker: {processes} process(es) on pool(s) {', '.join(pool)}")
-    raise typer.Exit(run_workers(state.project, processes=processes, pools=pool, batch=batch))
+    opener = Platform.open
+    code = run_workers(
+        state.project, open_platform=opener, processes=processes, pools=pool, batch=batch
+    )
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

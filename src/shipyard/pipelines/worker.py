@@ -13,9 +13,10 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard._internal.ids import new_id
 from shipyard.errors import BackendUnavailable, Conflict
@@ -23,9 +24,24 @@ from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job
 
 if TYPE_CHECKING:
-    from shipyard.platform import Platform
+    from shipyard.config import Settings
+    from shipyard.pipelines.service import JobService
 
 log = logging.getLogger(__name__)
+
+
+class WorkerHost(Protocol):
+    """What a worker needs of a platform (``Platform`` is one; this package does not import it)."""
+
+    @property
+    def jobs(self) -> JobService: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+#: Opens the project at a path, e.g. ``Platform.open`` (picklable: worker processes call it).
+OpenPlatform = Callable[[str], AbstractContextManager[WorkerHost]]
 
 
 class Worker:
@@ -33,7 +49,7 @@ class Worker:
 
     def __init__(
         self,
-        platform: Platform,
+        platform: WorkerHost,
         *,
         pools: Sequence[str] = ("default",),
         worker_id: str | None = None,
@@ -169,10 +185,10 @@ class Worker:
                     log.warning("heartbeat of job %s failed: %s", job_id, exc)
 
 
-def _worker_process(project: str, pools: list[str], options: dict[str, Any]) -> None:
-    from shipyard.platform import Platform
-
-    with Platform.open(project) as p:
+def _worker_process(
+    open_platform: OpenPlatform, project: str, pools: list[str], options: dict[str, Any]
+) -> None:
+    with open_platform(project) as p:
         worker = Worker(p, pools=pools, **options)
         signal.signal(signal.SIGTERM, worker.drain)
         signal.signal(signal.SIGINT, worker.drain)
@@ -180,15 +196,25 @@ def _worker_process(project: str, pools: list[str], options: dict[str, Any]) -> 
 
 
 def run_workers(
-    project: str | Path, *, processes: int = 1, pools: Sequence[str] = ("default",), **options: Any
+    project: str | Path,
+    *,
+    open_platform: OpenPlatform,
+    processes: int = 1,
+    pools: Sequence[str] = ("default",),
+    **options: Any,
 ) -> int:
-    """Run ``processes`` worker processes until SIGTERM/SIGINT drains them all."""
+    """Run ``processes`` worker processes until SIGTERM/SIGINT drains them all.
+
+    ``open_platform`` opens the project in each process (the CLI passes ``Platform.open``).
+    """
     if processes <= 1:
-        _worker_process(str(project), list(pools), options)
+        _worker_process(open_platform, str(project), list(pools), options)
         return 0
     ctx = multiprocessing.get_context("spawn")
     procs = [
-        ctx.Process(target=_worker_process, args=(str(project), list(pools), options))
+        ctx.Process(
+            target=_worker_process, args=(open_platform, str(project), list(pools), options)
+        )
         for _ in range(processes)
     ]
     for proc in procs:

@@ -1,6 +1,6 @@
 """The request path: cached deployments, loaded models, routing, features, scoring.
 
-One ``ServingRuntime`` per process (kept in ``ctx.extras``). It asks the catalog
+One ``ServingRuntime`` per process (kept by ``ServingRuntimes``). It asks the catalog
 nothing per request: deployments are cached and a background thread refreshes
 them (and re-resolves aliases) every ``refresh_interval`` seconds, swapping in a
 new snapshot only once its models are loaded, so no request waits for a load or

@@ -105,7 +105,7 @@ class ServingContract(Skins):
     @pytest.mark.in_process_only  # the serving backend adapters, not the service
     def test_model_source_resolves_and_loads(self, real: tuple[Platform, Any]) -> None:
         p, frame = real
-        source = RegistryModelSource(p.context)
+        source = RegistryModelSource(p.registry, p.serving.runtimes.workers)
         assert source.resolve("churn", alias="live", version=None) == ResolvedModel("churn", 1)
         assert source.resolve("churn", alias=None, version=2) == ResolvedModel("churn", 2)
         for alias, version in (("nope", None), (None, 9)):
@@ -118,7 +118,7 @@ class ServingContract(Skins):
         self, real: tuple[Platform, Any]
     ) -> None:
         p, frame = real
-        lookup = FeatureStoreLookup(p.context)
+        lookup = FeatureStoreLookup(p.features)
         rows = lookup("churn", [{"customer_id": 5}, {"customer_id": 10_000}, {"customer_id": 2}])
         assert rows.columns["f0"][0] == pytest.approx(frame.f0[5])
         assert rows.columns["f0"][2] == pytest.approx(frame.f0[2])
