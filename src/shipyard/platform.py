@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.events.service import EventService
     from shipyard.features.service import FeatureService
     from shipyard.lake.service import LakeService
+    from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
     from shipyard.registry.service import RegistryService
     from shipyard.serving.service import ServingService
@@ -194,6 +195,12 @@ class Platform:
         from shipyard.pipelines.service import JobService
 
         return JobService(self._ctx)
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        from shipyard.pipelines.pipeline_service import PipelineService
+
+        return PipelineService(self._ctx)
 
     @cached_property
     def vectors(self) -> VectorService:

@@ -24,6 +24,7 @@ ROUTERS = (
     "tracking",
     "registry",
     "events",
+    "pipelines",
 )
 
 

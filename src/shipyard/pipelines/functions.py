@@ -17,6 +17,9 @@ from shipyard.errors import PermissionDenied
 
 F = TypeVar("F", bound=Callable[..., Any])
 BUILTIN = "shipyard.pipelines.builtin"
+#: Platform actions of pipeline steps: queued only by the pipeline engine (they act as
+#: the principal who started the run), so never accepted from a job submitter.
+ACTIONS = "shipyard.pipelines.actions"
 _MARK = "__shipyard_job__"
 
 
@@ -34,17 +37,22 @@ def _refused(target: str) -> PermissionDenied:
     )
 
 
-def check_allowed(target: str, settings: JobSettings) -> None:
-    """Refuse a target by name alone (no import): before a job is queued."""
+def check_allowed(target: str, settings: JobSettings, *, internal: bool = False) -> None:
+    """Refuse a target by name alone (no import): before a job is queued.
+
+    ``internal``: also the pipeline engine's actions (the worker, and the engine itself).
+    """
     module = target.split(":", 1)[0]
     if target in settings.functions or module == BUILTIN or module in settings.modules:
+        return
+    if internal and module == ACTIONS:
         return
     raise _refused(target)
 
 
 def resolve(target: str, settings: JobSettings) -> Callable[..., Any]:
     """Import and return the function (refused unless allowed; see the module doc)."""
-    check_allowed(target, settings)
+    check_allowed(target, settings, internal=True)
     module, name = target.split(":", 1)
     try:
         fn = getattr(importlib.import_module(module), name)

@@ -108,19 +108,38 @@ class Worker:
         transaction), each failure at once. A worker killed before the end leaves
         them running: their leases expire and they run again (at least once)."""
         done: list[tuple[str, Any, str | None]] = []
+        ended: list[str] = []  # pipeline runs with a step that ended
         try:
             for job in jobs:
                 outcome = self._execute(job)
                 if outcome.ok:
                     done.append((job.id, outcome.result, outcome.logs or None))
+                    if job.run_id is not None:
+                        ended.append(job.run_id)
                 else:
-                    self._record(job, outcome)
+                    recorded = self._record(job, outcome)
+                    if recorded is not None and recorded.done and job.run_id is not None:
+                        ended.append(job.run_id)
         finally:
             if done:
                 self.queue.complete_many(self.worker_id, done)
             with self._held_lock:
                 for job in jobs:
                     self._held.pop(job.id, None)
+        self._advance(ended)
+
+    def _advance(self, run_ids: Sequence[str]) -> None:
+        """Queue the steps that the ended ones unblock (the handoff), at once."""
+        if not run_ids:
+            return
+        from shipyard.pipelines.runs import RunEngine
+
+        engine = RunEngine(self.platform.context)
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                engine.advance(run_id)
+            except Exception as exc:  # the scheduler's reconcile pass retries it
+                log.warning("pipeline run %s: cannot advance: %s", run_id, exc)
 
     def _execute(self, job: Job) -> Outcome:
         stop = threading.Event()
@@ -134,10 +153,13 @@ class Worker:
     def run_job(self, job: Job) -> Job | None:
         """Run one claimed job and record its outcome (None when the lease was lost)."""
         try:
-            return self._record(job, self._execute(job))
+            recorded = self._record(job, self._execute(job))
         finally:
             with self._held_lock:
                 self._held.pop(job.id, None)
+        if recorded is not None and recorded.done and job.run_id is not None:
+            self._advance([job.run_id])
+        return recorded
 
     def _record(self, job: Job, outcome: Outcome) -> Job | None:
         try:
