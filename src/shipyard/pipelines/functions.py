@@ -9,6 +9,7 @@ before it runs anything, so a row written straight into the table is refused too
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -61,3 +62,16 @@ def resolve(target: str, settings: JobSettings) -> Callable[..., Any]:
     if not callable(fn) or (target not in settings.functions and not getattr(fn, _MARK, False)):
         raise _refused(target)
     return fn
+
+
+#: What a pipeline run adds to a step's own arguments.
+RUN_ARGS = ("inputs", "partition")
+
+
+def call(fn: Callable[..., Any], args: dict[str, Any], kind: str) -> Any:
+    """Call a job's function; a step gets ``inputs``/``partition`` only if it takes them."""
+    if kind == "step" and any(k in args for k in RUN_ARGS):
+        params = inspect.signature(fn).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            args = {k: v for k, v in args.items() if k not in RUN_ARGS or k in params}
+    return fn(**args)

@@ -137,15 +137,19 @@ class PipelineService(Service):
             InvalidArgument: a malformed definition (a cycle, an unknown step, table,
                 topic or action, a bad cron or time zone), naming the place.
         """
-        self._ctx.require(Permission.READ, self._ctx.default_team, action="pipelines.plan")
         specs = [parse_spec(o) for o in objects]
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise InvalidArgument("a pipeline is declared twice")
         out = []
         for spec in specs:
-            self.validate(spec)
             current = self._find(spec.name)
+            # the diff shows the stored spec: READ on its stored owner (or the one named)
+            team = current.owner if current is not None else spec.owner or self._ctx.default_team
+            self._ctx.require(
+                Permission.READ, team, action="pipelines.plan", asset=f"{KIND}:{spec.name}"
+            )
+            self.validate(spec)
             new = spec.model_dump(mode="json")
             if current is None:
                 out.append({"name": spec.name, "action": "create", "diff": []})

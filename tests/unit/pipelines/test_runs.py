@@ -160,3 +160,19 @@ def test_runs_list_newest_first_and_filters(pp: Platform) -> None:
     assert [r.id for r in pp.pipelines.list_runs(state="succeeded").items] == [first.id]
     with pytest.raises(Exception, match="unknown run state"):
         pp.pipelines.list_runs(state="bogus")
+
+
+def test_a_step_gets_inputs_and_partition_only_if_it_takes_them(pp: Platform) -> None:
+    # ``add`` takes no ``partition``; ``emit`` takes any keyword; one runs in a child process
+    steps = [
+        _fn("a"),
+        {**_fn("b", "add", ["a"]), "executor": "subprocess"},
+        _fn("c", "emit", ["b"]),
+    ]
+    _apply(pp, steps, partitioned="daily")
+    run = pp.pipelines.run("p", partition="2026-01-31")
+    drain(pp)
+    done = pp.pipelines.get_run(run.id)
+    assert done.state == RunState.SUCCEEDED, done.error
+    c = pp.jobs.get(done.steps["c"]["job"])
+    assert c.result == {"value": 1, "inputs": {"b": {"value": 2}}, "partition": "2026-01-31"}
