@@ -215,8 +215,10 @@ class Scheduler:
             .insert(pipeline_ticks)
             .values(pipeline=pipeline, tick_key=key, run_id=None, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["pipeline", "tick_key"])
+            .returning(pipeline_ticks.c.tick_key)
         )
-        return conn.execute(stmt).rowcount == 1
+        # RETURNING, not rowcount: the PostgreSQL driver answers -1 for this statement
+        return conn.execute(stmt).first() is not None
 
     def _move(self, conn: Connection, pipeline: str, source: str, position: str) -> None:
         ins = (
