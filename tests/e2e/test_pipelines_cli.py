@@ -100,8 +100,11 @@ def test_cancel_a_run(cli: Cli, project_dir: Path) -> None:
     assert "already ended" in cli("pipelines", "cancel", started["id"], code=1)
 
 
+@pytest.mark.parametrize(
+    "command", [["scheduler", "--interval", "0.1"], ["worker", "--scheduler"]], ids=str
+)
 def test_the_scheduler_starts_a_run_when_a_table_commits_and_stops_on_sigterm(
-    tmp_path: Path,
+    tmp_path: Path, command: list[str]
 ) -> None:
     (tmp_path / "shipyard.yaml").write_text(json.dumps({"jobs": {"modules": [STEPS]}}))
     rows = pd.DataFrame({"id": [1]})
@@ -117,7 +120,7 @@ def test_the_scheduler_starts_a_run_when_a_table_commits_and_stops_on_sigterm(
             ]
         )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shipyard", "-C", str(tmp_path), "scheduler", "--interval", "0.1"],
+        [sys.executable, "-m", "shipyard", "-C", str(tmp_path), *command],
         env=_env(),
         cwd=ROOT,
     )
@@ -135,6 +138,8 @@ def test_the_scheduler_starts_a_run_when_a_table_commits_and_stops_on_sigterm(
             wait_for(lambda: p.pipelines.list_runs("retrain").items)
             (started,) = p.pipelines.list_runs("retrain").items
             assert started.trigger == "table"
+            if command[0] == "worker":  # the same process runs the step
+                wait_for(lambda: p.pipelines.get_run(started.id).state.value == "succeeded")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     finally:

@@ -200,8 +200,14 @@ class PipelineService(Service):
 
         tables = set(spec.triggers.tables)
         for s in spec.steps:
-            if s.action is not None:
-                tables |= {str(s.args[p]) for p in actions.ACTIONS[s.action].tables if p in s.args}
+            if s.action is not None:  # what it reads (what it writes hangs off its runs)
+                action = actions.ACTIONS[s.action]
+                writes = set(action.writes(s.args))
+                tables |= {
+                    str(s.args[p])
+                    for p in action.tables
+                    if p in s.args and f"table:{s.args[p]}" not in writes
+                }
         for name in sorted(tables):
             table = self._ctx.catalog.find(conn, TABLE_KIND, name)
             if table is not None:

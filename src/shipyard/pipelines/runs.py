@@ -292,7 +292,8 @@ class RunEngine:
     def _record_lineage(
         self, conn: Connection, row: Any, spec: PipelineSpec, steps: dict[str, dict[str, Any]]
     ) -> None:
-        """The run as a ``job:`` asset: from its pipeline, to what its steps wrote."""
+        """The run as a ``job:`` asset: from its pipeline and what its actions read, to
+        what they wrote."""
         catalog = self._ctx.catalog
         pipeline = catalog.find(conn, PIPELINE_KIND, row.pipeline)
         if pipeline is None:
@@ -321,13 +322,20 @@ class RunEngine:
         for s in spec.steps:
             if s.action is None or steps[s.name]["state"] != "succeeded":
                 continue
-            for ref in actions.ACTIONS[s.action].writes(s.args):
+            action = actions.ACTIONS[s.action]
+            writes = action.writes(s.args)
+            reads = [f"table:{s.args[p]}" for p in action.tables if p in s.args]
+            for ref, outgoing in [(r, False) for r in reads if r not in writes] + [
+                (w, True) for w in writes
+            ]:
                 kind, _, name = ref.partition(":")
-                target = catalog.find(conn, kind, name)
-                if target is not None:
-                    catalog.add_edge(
-                        conn, asset, target, operation="pipeline_step", created_by=row.created_by
-                    )
+                other = catalog.find(conn, kind, name)
+                if other is None:
+                    continue
+                source, target = (asset, other) if outgoing else (other, asset)
+                catalog.add_edge(
+                    conn, source, target, operation="pipeline_step", created_by=row.created_by
+                )
 
     # -- cancelling and reading ----------------------------------------------------
 

@@ -202,9 +202,31 @@ def _worker_process(project: str, pools: list[str], options: dict[str, Any]) -> 
 
 
 def run_workers(
-    project: str | Path, *, processes: int = 1, pools: Sequence[str] = ("default",), **options: Any
+    project: str | Path,
+    *,
+    processes: int = 1,
+    pools: Sequence[str] = ("default",),
+    scheduler: bool = False,
+    **options: Any,
 ) -> int:
-    """Run ``processes`` worker processes until SIGTERM/SIGINT drains them all."""
+    """Run ``processes`` worker processes until SIGTERM/SIGINT drains them all
+    (``scheduler``: and a pipeline scheduler on a thread of this process)."""
+    if not scheduler:
+        return _run_workers(project, processes, pools, options)
+    from shipyard.pipelines.scheduler import run_scheduler
+    from shipyard.platform import Platform
+
+    with Platform.open(project) as p:
+        sched = run_scheduler(p)
+        try:
+            return _run_workers(project, processes, pools, options)
+        finally:
+            sched.stop()
+
+
+def _run_workers(
+    project: str | Path, processes: int, pools: Sequence[str], options: dict[str, Any]
+) -> int:
     if processes <= 1:
         _worker_process(str(project), list(pools), options)
         return 0

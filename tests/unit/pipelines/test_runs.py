@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -176,3 +177,41 @@ def test_a_step_gets_inputs_and_partition_only_if_it_takes_them(pp: Platform) ->
     assert done.state == RunState.SUCCEEDED, done.error
     c = pp.jobs.get(done.steps["c"]["job"])
     assert c.result == {"value": 1, "inputs": {"b": {"value": 2}}, "partition": "2026-01-31"}
+
+
+def test_a_cdc_apply_step_merges_changes_with_lineage_from_source_to_table(
+    pp: Platform,
+) -> None:
+    ts = [datetime(2026, 1, 1)] * 2
+    pp.lake.write(
+        "silver.customers",
+        pd.DataFrame({"id": [1, 2], "name": ["a", "b"], "ts": ts}),
+        mode="overwrite",
+    )
+    changes = {"id": [1, 3], "name": ["A", "c"], "ts": [datetime(2026, 1, 2)] * 2}
+    pp.lake.write(
+        "bronze.customer_changes",
+        pd.DataFrame({**changes, "op": ["UPDATE", "INSERT"]}),
+        mode="overwrite",
+    )
+    args = {
+        "table": "silver.customers",
+        "source": "bronze.customer_changes",
+        "keys": ["id"],
+        "sequence_by": "ts",
+    }
+    _apply(pp, [{"name": "cdc", "action": "lake.apply_changes", "args": args}])
+    run = pp.pipelines.run("p")
+    drain(pp)
+    assert pp.pipelines.get_run(run.id).state == RunState.SUCCEEDED
+    rows = pp.lake.sql("SELECT id, name FROM silver.customers ORDER BY id").to_pylist()
+    assert rows == [{"id": 1, "name": "A"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}]
+    edges = {
+        (e.source.name, e.target.name)
+        for e in pp.catalog.lineage(f"job:{run.id}", direction="upstream").edges
+    }
+    assert ("bronze.customer_changes", run.id) in edges
+    assert ("bronze.customer_changes", "p") in edges
+    assert ("silver.customers", "p") not in edges  # written, not read: no cycle
+    down = pp.catalog.lineage(f"job:{run.id}", direction="downstream").edges
+    assert {(e.source.name, e.target.name) for e in down} == {(run.id, "silver.customers")}
