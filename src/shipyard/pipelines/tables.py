@@ -44,7 +44,8 @@ sa.Index("ix_jobs_lease", jobs.c.state, jobs.c.lease_until)
 #: The pipeline run a step job belongs to (None for a plain job), and its step.
 jobs.append_column(sa.Column("run_id", sa.String(32), nullable=True))
 jobs.append_column(sa.Column("step", sa.String(100), nullable=True))
-sa.Index("ix_jobs_run", jobs.c.run_id)
+#: The scheduler's reconcile pass reads step jobs that ended since its last pass.
+sa.Index("ix_jobs_finished", jobs.c.finished_at, jobs.c.run_id)
 
 #: One row per pipeline run: the spec it runs (a snapshot) and each step's state.
 pipeline_runs = sa.Table(

@@ -109,7 +109,11 @@ def test_a_function_that_jobs_may_not_run_is_refused(pp: Platform) -> None:
 
 def test_plan_shows_create_update_unchanged(pp: Platform) -> None:
     pp.lake.write("silver.orders", pd.DataFrame({"id": [1]}), mode="overwrite")
-    spec = _spec([{"name": "r", "action": "lake.refresh", "args": {"table": "silver.orders"}}])
+    pp.lake.write("bronze.orders", pd.DataFrame({"id": [1]}), mode="overwrite")
+    spec = _spec(
+        [{"name": "r", "action": "lake.refresh", "args": {"table": "silver.orders"}}],
+        triggers={"tables": ["bronze.orders"]},
+    )
     assert pp.pipelines.plan([spec])[0]["action"] == "create"
     pp.pipelines.apply([spec])
     assert pp.pipelines.plan([spec])[0]["action"] == "unchanged"
@@ -120,4 +124,6 @@ def test_plan_shows_create_update_unchanged(pp: Platform) -> None:
     info = pp.pipelines.get("p")
     assert info.version == 2 and info.spec["description"] == "nightly"
     lineage = pp.catalog.lineage("pipeline:p", direction="upstream")
-    assert any(n.kind == "table" and n.name == "silver.orders" for n in lineage.nodes)
+    upstream = {(n.kind, n.name) for n in lineage.nodes}
+    assert ("table", "bronze.orders") in upstream  # what it reads (its trigger)
+    assert ("table", "silver.orders") not in upstream  # what it writes comes after its runs

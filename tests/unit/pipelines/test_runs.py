@@ -215,3 +215,20 @@ def test_a_cdc_apply_step_merges_changes_with_lineage_from_source_to_table(
     assert ("silver.customers", "p") not in edges  # written, not read: no cycle
     down = pp.catalog.lineage(f"job:{run.id}", direction="downstream").edges
     assert {(e.source.name, e.target.name) for e in down} == {(run.id, "silver.customers")}
+
+
+def test_a_step_that_times_out_fails_with_the_reason_and_skips_downstream(pp: Platform) -> None:
+    slow = {
+        "name": "slow",
+        "function": "shipyard.pipelines.builtin:sleep",
+        "args": {"seconds": 30},
+        "executor": "subprocess",
+        "timeout": 0.5,
+        "max_attempts": 1,
+    }
+    _apply(pp, [slow, _fn("next", "add", ["slow"])])
+    run = pp.pipelines.run("p")
+    drain(pp)
+    done = pp.pipelines.get_run(run.id)
+    assert {k: v["state"] for k, v in done.steps.items()} == {"slow": "failed", "next": "skipped"}
+    assert done.error == "step 'slow' failed: timed out after 0.5 s"

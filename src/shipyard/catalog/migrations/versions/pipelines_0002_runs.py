@@ -24,7 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("run_id", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("step", sa.String(length=100), nullable=True))
-    op.create_index("ix_jobs_run", "jobs", ["run_id"])
+    op.create_index("ix_jobs_finished", "jobs", ["finished_at", "run_id"])
     op.create_table(
         "pipeline_runs",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -72,7 +72,7 @@ def downgrade() -> None:
     op.drop_index("ix_pipeline_runs_state", table_name="pipeline_runs")
     op.drop_index("ix_pipeline_runs_pipeline", table_name="pipeline_runs")
     op.drop_table("pipeline_runs")
-    op.drop_index("ix_jobs_run", table_name="jobs")
+    op.drop_index("ix_jobs_finished", table_name="jobs")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("step")
         batch.drop_column("run_id")
