@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from shipyard.platform import Platform
 
 log = logging.getLogger(__name__)
+#: Seconds without a job after which a worker polls at ``idle_poll_interval``.
+IDLE_AFTER = 5.0
 
 
 class Worker:
@@ -39,6 +41,7 @@ class Worker:
         worker_id: str | None = None,
         lease_seconds: float | None = None,
         poll_interval: float = 0.05,
+        idle_poll_interval: float = 0.25,
         batch: int = 1,
     ) -> None:
         self.platform = platform
@@ -48,6 +51,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
         self.lease = lease_seconds or self.settings.lease_seconds
         self.poll_interval = poll_interval
+        self.idle_poll_interval = max(poll_interval, idle_poll_interval)
         self.batch = max(1, batch)
         self.draining = threading.Event()
         self._stopped = threading.Event()
@@ -79,8 +83,14 @@ class Worker:
                 return
             try:
                 self._maybe_requeue()
-                jobs = self.queue.claim(
-                    self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
+                # idle: a read first, so an empty queue costs no write transaction
+                idle = wait > 0.001 and not self.queue.has_due(self.pools)
+                jobs = (
+                    []
+                    if idle
+                    else self.queue.claim(
+                        self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
+                    )
                 )
             except BackendUnavailable as exc:  # the database is away: wait, don't die
                 log.warning("cannot claim jobs: %s", exc.message)
@@ -90,7 +100,9 @@ class Worker:
                 if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
                     return
                 self.draining.wait(wait)
-                wait = min(wait * 2, self.poll_interval)
+                # idle for a while: poll slower (an idle worker then costs < 1% of a core)
+                slow = time.monotonic() - idle_since > IDLE_AFTER
+                wait = min(wait * 2, self.idle_poll_interval if slow else self.poll_interval)
                 continue
             wait, idle_since = 0.001, time.monotonic()
             self.run_batch(jobs)  # a drain finishes what is already claimed
