@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shipyard.errors import InvalidArgument
+from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.pipelines.functions import job
 
 if TYPE_CHECKING:
@@ -142,20 +142,26 @@ def check_args(action: str, args: dict[str, Any]) -> Action:
     return found
 
 
-_PLATFORMS: dict[tuple[str, str], Platform] = {}
+_ROOTS: dict[str, Platform] = {}
 _LOCK = threading.Lock()
 
 
 def _platform(project: str, principal: str) -> Platform:
-    """One platform per (project, principal) in a worker process: opening costs ~50 ms."""
+    """The project's platform acting for ``principal`` with its roles as they are NOW
+    (read per step: a revoked role stops the next step). One root platform per
+    project per worker process: opening one costs ~50 ms."""
     from shipyard.platform import Platform
+    from shipyard.security.service import load_principal
 
     with _LOCK:
-        p = _PLATFORMS.get((project, principal))
-        if p is None:
-            p = Platform.open(project, principal=principal)
-            _PLATFORMS[(project, principal)] = p
-        return p
+        root = _ROOTS.get(project)
+        if root is None:
+            root = _ROOTS[project] = Platform.open(project)
+    with root.context.db.connect() as conn:
+        acting = load_principal(conn, principal)
+    if acting is None:
+        raise PermissionDenied(f"the run's principal {principal} no longer exists")
+    return root.as_principal(acting)
 
 
 @job

@@ -232,3 +232,23 @@ def test_a_step_that_times_out_fails_with_the_reason_and_skips_downstream(pp: Pl
     done = pp.pipelines.get_run(run.id)
     assert {k: v["state"] for k, v in done.steps.items()} == {"slow": "failed", "next": "skipped"}
     assert done.error == "step 'slow' failed: timed out after 0.5 s"
+
+
+def test_an_action_acts_with_the_principals_roles_as_they_are_when_it_runs(
+    pp: Platform,
+) -> None:
+    pp.lake.write("bronze.orders", pd.DataFrame({"id": [1]}), mode="overwrite")
+    pp.lake.define(TableDefinition(name="silver.orders", sql="SELECT * FROM bronze.orders"))
+    refresh = {"name": "r", "action": "lake.refresh", "args": {"table": "silver.orders"}}
+    _apply(pp, [{**refresh, "max_attempts": 1}])
+    pp.security.create_principal("ed", team="default", role="editor")
+    with Platform.open(pp.settings.project_dir, principal="ed") as as_ed:
+        run = as_ed.pipelines.run("p")
+    pp.security.revoke_role("ed", team="default")  # before a worker runs the step
+    drain(pp)
+    done = pp.pipelines.get_run(run.id)
+    assert done.state == RunState.FAILED
+    assert done.error is not None and "PermissionDenied: ed may not lake." in done.error
+    denied = pp.audit.list_records(principal="ed", outcome="denied", page_size=100).items
+    assert denied and all(r.action.startswith("lake.") for r in denied)
+    assert pp.lake.sql("SELECT count(*) AS n FROM silver.orders").to_pylist() == [{"n": 0}]
