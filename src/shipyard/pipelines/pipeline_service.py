@@ -96,8 +96,19 @@ class PipelineService(Service):
                 self._check_step(s.action, s.function, s.args)
             except ShipyardError as exc:
                 raise InvalidArgument(f"{where}, step '{s.name}': {exc.message}") from None
+        written = {
+            ref.partition(":")[2]: s.name
+            for s in spec.steps
+            if s.action is not None
+            for ref in actions.ACTIONS[s.action].writes(s.args)
+        }
         for t in spec.triggers.tables:
             self._check_table(t, f"{where}, trigger")
+            if t in written:
+                raise InvalidArgument(
+                    f"{where}, trigger: table {t} is written by step '{written[t]}' "
+                    "(each run would start the next)"
+                )
         for topic in spec.triggers.topics:
             try:
                 self._events_topic(topic)

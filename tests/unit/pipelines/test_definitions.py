@@ -127,3 +127,13 @@ def test_plan_shows_create_update_unchanged(pp: Platform) -> None:
     upstream = {(n.kind, n.name) for n in lineage.nodes}
     assert ("table", "bronze.orders") in upstream  # what it reads (its trigger)
     assert ("table", "silver.orders") not in upstream  # what it writes comes after its runs
+
+
+def test_a_trigger_on_a_table_the_pipeline_writes_is_refused(pp: Platform) -> None:
+    pp.lake.write("silver.orders", pd.DataFrame({"id": [1]}), mode="overwrite")
+    step = {"name": "r", "action": "lake.refresh", "args": {"table": "silver.orders"}}
+    spec = _spec([step], triggers={"tables": ["silver.orders"]})
+    assert _refused(pp, spec) == (
+        "pipeline 'p', trigger: table silver.orders is written by step 'r' "
+        "(each run would start the next)"
+    )
