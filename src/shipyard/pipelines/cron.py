@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shipyard.errors import InvalidArgument
+from shipyard.errors import BackendUnavailable, InvalidArgument
 
 #: Ticks one catch-up may produce at most (``catchup: all`` after a long outage).
 MAX_CATCHUP = 1000
@@ -23,16 +23,24 @@ def zone(name: str) -> ZoneInfo:
         raise InvalidArgument(f"unknown time zone {name!r}") from None
 
 
-def _cronsim(expr: str, start: datetime) -> Any:
+def _module() -> Any:
     # Imported here: only pipelines with a schedule need it.
-    from cronsim import CronSim
+    try:
+        import cronsim
+    except ImportError:  # a dependency of shipyard; an environment may lack it
+        raise BackendUnavailable(
+            "cron schedules need the 'cronsim' package (pip install cronsim)"
+        ) from None
+    return cronsim
 
-    return CronSim(expr, start)
+
+def _cronsim(expr: str, start: datetime) -> Any:
+    return _module().CronSim(expr, start)
 
 
 def check(expr: str, tz: str) -> None:
     """Refuse a malformed expression or zone (``InvalidArgument`` with the reason)."""
-    from cronsim import CronSimError
+    CronSimError = _module().CronSimError
 
     zone(tz)
     try:
