@@ -205,3 +205,30 @@ def test_a_scheduler_killed_mid_catch_up_loses_and_doubles_no_tick(tmp_path: Pat
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
+
+
+def test_backfill_wait_shows_progress_until_every_run_ended(cli: Cli, project_dir: Path) -> None:
+    import threading
+
+    (project_dir / "pipelines.py").write_text(PIPELINES)
+    cli("pipelines", "apply")
+    with Platform.open(project_dir) as p:
+        worker = Worker(p, poll_interval=0.005, batch=8)
+        thread = threading.Thread(target=worker.run, kwargs={"idle_exit": 30})
+        thread.start()
+        try:
+            out = cli(
+                "pipelines",
+                "backfill",
+                "nightly",
+                "--from",
+                "2026-02-01",
+                "--to",
+                "2026-02-03",
+                "--wait",
+            )
+        finally:
+            worker.drain()
+            thread.join()
+    assert "3 run(s) queued" in out and "succeeded: 3" in out
+    assert "backfill: 3/3 runs" in out  # the progress (on stderr), to the end

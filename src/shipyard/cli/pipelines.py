@@ -236,6 +236,8 @@ def backfill(
                     on_progress(result.partitions - counts.get("running", 0), result.partitions)
                 time.sleep(0.5)
                 counts = p.pipelines.backfill_progress(result.backfill_id or "")
+            if on_progress is not None:
+                on_progress(result.partitions, result.partitions)
     if as_json:
         print_json({**result.model_dump(exclude={"runs"}), "states": counts})
         return
