@@ -83,14 +83,8 @@ class Worker:
                 return
             try:
                 self._maybe_requeue()
-                # idle: a read first, so an empty queue costs no write transaction
-                idle = wait > 0.001 and not self.queue.has_due(self.pools)
-                jobs = (
-                    []
-                    if idle
-                    else self.queue.claim(
-                        self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
-                    )
+                jobs = self.queue.claim(
+                    self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
                 )
             except BackendUnavailable as exc:  # the database is away: wait, don't die
                 log.warning("cannot claim jobs: %s", exc.message)

@@ -44,11 +44,6 @@ class JobQueue(ABC):
         first within one priority, within the pool and team concurrency limits.
         No job is handed to two claimers at once."""
 
-    def has_due(self, pools: Sequence[str]) -> bool:
-        """Whether ``pools`` may have a due job: a cheap read an idle worker makes before
-        a claim (a write transaction). True when the backend cannot tell."""
-        return True
-
     @abstractmethod
     def heartbeat(self, job_id: str, worker_id: str, *, lease_seconds: float = 30.0) -> bool:
         """Extend the lease; False when the worker no longer holds the job (cancelled,

@@ -154,16 +154,6 @@ class SqlJobQueue(JobQueue):
         claimed.sort(key=lambda j: (-j.priority, j.run_after, j.id))
         return claimed
 
-    def has_due(self, pools: Sequence[str]) -> bool:
-        q = (
-            sa.select(jobs.c.id)
-            .where(jobs.c.state == _QUEUED, jobs.c.pool.in_(list(pools)))
-            .where(jobs.c.run_after <= utcnow())
-            .limit(1)
-        )
-        with self._db.connect() as conn:
-            return conn.execute(q).first() is not None
-
     def _within_limits(self, conn: Connection, candidates: Sequence[Any], limit: int) -> list[str]:
         q = (
             sa.select(jobs.c.pool, jobs.c.team, sa.func.count())
