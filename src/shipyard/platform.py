@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shipyard.features.service import FeatureService
     from shipyard.lake._base import LakeState
     from shipyard.lake.service import LakeService
+    from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
     from shipyard.registry.service import RegistryService, RegistryState
     from shipyard.serving.backends.base import FeatureLookup, ModelSource
@@ -246,6 +247,12 @@ class Platform:
         from shipyard.pipelines.service import JobService
 
         return JobService(self._ctx, queue=self._backends.job_queue)
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        from shipyard.pipelines.pipeline_service import PipelineService
+
+        return PipelineService(self._ctx)
 
     @cached_property
     def vectors(self) -> VectorService:

@@ -24,7 +24,7 @@ from shipyard.platform import Platform
 from shipyard.serving.backends.base import FeatureRows, ResolvedModel
 from shipyard.serving.context import runtime_for
 from shipyard.serving.models import Variant
-from tests.security.routes import ml_view
+from tests.security.routes import ml_pipeline, ml_view
 from tests.servers import live_server
 
 ROLES = ("viewer", "predictor", "editor", "approver", "admin")
@@ -108,6 +108,8 @@ def _seed(p: Platform) -> dict[str, str]:
     )
     p.events.create_topic("ml_topic", owner="ml")
     p.events.publish("ml_topic", [{"a": 1}])
+    p.pipelines.apply([ml_pipeline()])
+    p.pipelines.run("ml_pipe")  # queued: no worker runs in this world
     return {"run_id": run.id, "experiment_id": exp.id}
 
 

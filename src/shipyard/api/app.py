@@ -25,6 +25,7 @@ ROUTERS = (
     "tracking",
     "registry",
     "events",
+    "pipelines",
 )
 
 

@@ -101,6 +101,9 @@ def worker(
     processes: int = typer.Option(1, "--processes", "-n", min=1, help="Worker processes."),
     pool: list[str] = typer.Option(["default"], "--pool", help="Pools to serve, repeatable."),
     batch: int = typer.Option(1, min=1, help="Jobs claimed at once per process."),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Also run the pipeline scheduler (cron ticks, triggers)."
+    ),
 ) -> None:
     """Run workers until SIGTERM (which drains: running jobs finish, none is claimed)."""
     from shipyard.pipelines.worker import run_workers
@@ -109,9 +112,13 @@ def worker(
     platform()  # fail fast (and migrate once) before starting processes
     state.close()
     console.print(f"worker: {processes} process(es) on pool(s) {', '.join(pool)}")
-    opener = Platform.open
     code = run_workers(
-        state.project, open_platform=opener, processes=processes, pools=pool, batch=batch
+        state.project,
+        open_platform=Platform.open,
+        processes=processes,
+        pools=pool,
+        batch=batch,
+        scheduler=scheduler,
     )
     raise typer.Exit(code)
 

@@ -129,6 +129,10 @@ class JobService(Service):
         with self._ctx.mutation("jobs.cancel", team=job.team, asset=job.asset) as m:
             out = self.queue.cancel(job_id, conn=m.conn)
             m.details = {"was": job.state.value}
+        if out.run_id is not None:  # a step: its run skips what depended on it
+            from shipyard.pipelines.runs import RunEngine
+
+            RunEngine(self._ctx).advance(out.run_id)
         return out
 
 
