@@ -86,7 +86,7 @@ async def predict(request: Request) -> Response:
         raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
     inputs = body.get("inputs") if isinstance(body, dict) else None
     inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
-    result = platform.serving.predict(
+    result = await platform.serving.apredict(
         request.path_params["name"], inputs, routing_key=request.headers.get(ROUTING_HEADER)
     )
     return _json(result.to_dict())
@@ -98,7 +98,9 @@ async def v2_infer(request: Request) -> Response:
     rows, rid = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )
-    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, rows, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return _json(v2.infer_response(name, rid, result))
 
 
