@@ -112,9 +112,7 @@ def test_a_worker_death_mid_batch_fails_that_batch_and_the_next_call_restarts(
     assert workers_for(platform.context).pids() != before
 
 
-def test_a_hung_batch_answers_503_after_the_call_timeout(
-    project_dir: Path, tmp_path: Path
-) -> None:
+def test_a_hung_batch_answers_503_after_the_call_timeout(project_dir: Path, tmp_path: Path) -> None:
     (project_dir / "shipyard.yaml").write_text("serving:\n  worker_call_timeout: 1\n")
     with Platform.open(project_dir) as p:
         _crashing(p, tmp_path)
