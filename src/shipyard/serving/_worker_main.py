@@ -7,7 +7,6 @@ nothing of the platform's catalog or settings: it needs only the model's folder.
 from __future__ import annotations
 
 import os
-import pickle
 import resource
 import signal
 import socket
@@ -19,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.serving.worker import Channel, encode_array, encode_reply, error_reply
+from shipyard.serving.worker import (
+    Channel,
+    decode_call,
+    encode_array,
+    encode_reply,
+    error_reply,
+)
 
 
 def _die_with_parent(parent: int, every: float = 0.5) -> None:
@@ -67,7 +72,7 @@ def serve(conn: Channel) -> None:
     fast: Any = None
     while True:
         try:
-            op, *args = pickle.loads(conn.recv(limit=1 << 62))  # from our parent only
+            op, *args = decode_call(conn.recv(limit=1 << 62))  # from our parent only
         except EOFError:
             return
         try:

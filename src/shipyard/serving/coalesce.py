@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import pickle
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -35,10 +34,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shipyard.errors import BackendUnavailable
-from shipyard.serving.worker import _error_from, _exit_text, decode_array, decode_reply
+from shipyard.serving.worker import (
+    _error_from,
+    _exit_text,
+    decode_array,
+    decode_reply,
+    encode_call,
+)
 
 if TYPE_CHECKING:
-    from shipyard.serving.worker import ModelWorker
+    from shipyard.serving.worker import Channel, ModelWorker
 
 #: Rows one coalesced call may hold (further requests wait for the next call).
 MAX_BATCH_ROWS = 4096
@@ -89,7 +94,9 @@ class Coalescer:
         self.max_rows = max_rows
         self.inflight: _InFlight | None = None
         self._pending: dict[asyncio.AbstractEventLoop, deque[_Call]] = {}
-        self._reader: tuple[asyncio.AbstractEventLoop, int] | None = None
+        #: The loop and channel a reader is registered for. It stays while that loop keeps
+        #: using this worker (an epoll registration per call costs two system calls).
+        self._reader: tuple[asyncio.AbstractEventLoop, Channel] | None = None
         #: Worker calls made and requests they carried (tests, stats).
         self.calls = 0
         self.requests = 0
@@ -141,15 +148,15 @@ class Coalescer:
         timeout = w.options.call_timeout
         try:
             if len(calls) == 1:
-                msg: tuple[Any, ...] = (calls[0].op, calls[0].payload)
+                blob = encode_call(calls[0].op, calls[0].payload)
             else:
                 stacked = np.vstack([c.payload for c in calls])
-                msg = ("fast_batch", stacked, [c.rows for c in calls])
-            blob = pickle.dumps(msg, protocol=5)
+                blob = encode_call("fast_batch", stacked, [c.rows for c in calls])
             w._ensure()  # a new worker after a death: the load blocks this loop, as before
             conn = w._conn
             assert conn is not None
-            conn.send(blob, timeout)
+            # the worker is idle, so its socket's buffer is empty: a small call fits at once
+            conn.send(blob, 0.0 if len(blob) < 65536 else timeout)
         except OSError as exc:
             code = w._stop()
             self._deliver(calls, self._died(code, exc))
@@ -162,19 +169,24 @@ class Coalescer:
         flight = _InFlight(calls, loop, time.monotonic() + timeout)
         flight.timer = loop.call_later(timeout, self._on_timeout, flight)
         self.inflight = flight
-        self._arm(loop, conn.fileno())
+        self._arm(loop, conn)
 
-    def _arm(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-        if self._reader is not None:
-            self._disarm()
-        self._reader = (loop, fd)
-        loop.add_reader(fd, self._on_readable, loop, fd)
+    def _arm(self, loop: asyncio.AbstractEventLoop, conn: Channel) -> None:
+        reader = self._reader
+        if reader is not None and reader[0] is loop and reader[1] is conn:
+            return
+        self._disarm()
+        # a new worker's socket may have the number of a closed one: drop any stale entry
+        _remove_reader(loop, conn.fileno())
+        self._reader = (loop, conn)
+        loop.add_reader(conn.fileno(), self._on_readable, loop, conn)
 
     def _disarm(self) -> None:
         if self._reader is None:
             return
-        loop, fd = self._reader
+        loop, conn = self._reader
         self._reader = None
+        fd = conn.fileno()  # -1 once closed (the kernel dropped its registration then)
         if _running_loop() is loop:
             with contextlib.suppress(Exception):
                 loop.remove_reader(fd)
@@ -182,21 +194,37 @@ class Coalescer:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_remove_reader, loop, fd)
 
-    def _on_readable(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
+    def release(self, conn: Channel) -> bool:
+        """Unregister the reader of ``conn`` before it is closed (lock held); ``True``:
+        its loop closes it (a selector must not keep a closed descriptor's number, which
+        the next socket of the process, a client's say, may get)."""
+        reader = self._reader
+        if reader is None or reader[1] is not conn:
+            return False
+        self._reader = None
+        loop = reader[0]
+        if _running_loop() is loop or loop.is_closed():
+            _remove_reader(loop, conn.fileno())
+            return False
+        try:
+            loop.call_soon_threadsafe(_remove_and_close, loop, conn)
+        except RuntimeError:  # closed meanwhile
+            return False
+        return True
+
+    def _on_readable(self, loop: asyncio.AbstractEventLoop, conn: Channel) -> None:
         lock = self.worker._lock
         if not lock.acquire(blocking=False):
-            return  # its holder is about to read the answer (``settle``) or to let go
+            return  # a thread holds the worker and reads its own answer
         try:
             flight = self.inflight
-            if flight is None or flight.loop is not loop or self._reader != (loop, fd):
-                # a reader whose call another thread settled: the data is someone else's
-                if self._reader == (loop, fd):
+            if flight is None or flight.loop is not loop or self.worker._conn is not conn:
+                # no call of this loop awaits an answer: the end of a dead worker's channel
+                if self._reader is not None and self._reader[1] is conn:
                     self._disarm()
                 else:
-                    _remove_reader(loop, fd)
+                    _remove_reader(loop, conn.fileno())
                 return
-            conn = self.worker._conn
-            assert conn is not None
             try:
                 blob = conn.try_recv()
             except (EOFError, OSError, ValueError) as exc:
@@ -272,7 +300,6 @@ class Coalescer:
 
     def _finish(self, flight: _InFlight) -> None:
         self.inflight = None
-        self._disarm()
         if flight.timer is not None:
             if _running_loop() is flight.loop:
                 flight.timer.cancel()
@@ -314,9 +341,16 @@ class Coalescer:
         )
 
 
+def _remove_and_close(loop: asyncio.AbstractEventLoop, conn: Channel) -> None:
+    _remove_reader(loop, conn.fileno())
+    with contextlib.suppress(OSError):
+        conn.close()
+
+
 def _remove_reader(loop: asyncio.AbstractEventLoop, fd: int) -> None:
-    with contextlib.suppress(Exception):
-        loop.remove_reader(fd)
+    if fd >= 0:
+        with contextlib.suppress(Exception):
+            loop.remove_reader(fd)
 
 
 def split_reply(blob: bytes, counts: list[int]) -> list[Any]:

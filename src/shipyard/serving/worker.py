@@ -167,6 +167,47 @@ class Channel:
         self.sock.close()
 
 
+#: A call whose input is a float64 matrix: ``M``, op, rows, columns, request row counts
+#: (``fast_batch``), then the matrix's bytes. Cheaper than pickling the array (~20 µs).
+_MATRIX = struct.Struct("<cBIII")
+_MATRIX_OPS = {"fast": 0, "fast_batch": 1}
+_MATRIX_NAMES = {v: k for k, v in _MATRIX_OPS.items()}
+
+
+def encode_call(op: str, payload: Any, counts: list[int] | None = None) -> bytes:
+    """A call to a worker: matrices (the fast path) in raw bytes, anything else pickled."""
+    if (
+        op in _MATRIX_OPS
+        and isinstance(payload, np.ndarray)
+        and payload.dtype == np.float64
+        and payload.ndim == 2
+    ):
+        counts = counts or []
+        rows, cols = payload.shape
+        head = _MATRIX.pack(b"M", _MATRIX_OPS[op], rows, cols, len(counts))
+        return head + np.asarray(counts, dtype="<u4").tobytes() + payload.tobytes()
+    args = (op, payload) if counts is None else (op, payload, counts)
+    return pickle.dumps(args, protocol=5)
+
+
+def decode_call(blob: bytes) -> tuple[Any, ...]:
+    """``(op, *args)`` of a call (in the worker; pickles come from its parent only)."""
+    if blob[:1] != b"M":
+        found: tuple[Any, ...] = pickle.loads(blob)
+        return found
+    _, code, rows, cols, k = _MATRIX.unpack_from(blob)
+    at = _MATRIX.size
+    counts = np.frombuffer(blob, dtype="<u4", count=k, offset=at).tolist()
+    at += 4 * k
+    matrix = np.frombuffer(blob, dtype=np.float64, count=rows * cols, offset=at)
+    op = _MATRIX_NAMES[code]
+    return (
+        (op, matrix.reshape(rows, cols), counts)
+        if op == "fast_batch"
+        else (op, matrix.reshape(rows, cols))
+    )
+
+
 def encode_reply(header: dict[str, Any], payload: bytes = b"") -> bytes:
     head = json.dumps(header).encode()
     return struct.pack("<I", len(head)) + head + payload
@@ -299,7 +340,8 @@ class ModelWorker:
         self._conn = Channel(ours)
         try:
             self.meta = self._roundtrip(
-                ("load", str(self.path), self.uri), self.options.start_timeout
+                pickle.dumps(("load", str(self.path), self.uri), protocol=5),
+                self.options.start_timeout,
             )
         except BaseException:
             self._stop()
@@ -312,16 +354,16 @@ class ModelWorker:
             if co is not None and co.inflight is not None:
                 co.settle()  # an event loop's call awaits its answer: take it off the channel
             self._ensure()
-            header = self._roundtrip((op, payload), timeout or self.options.call_timeout)
+            header = self._roundtrip(encode_call(op, payload), timeout or self.options.call_timeout)
         if co is not None:
             co.kick_all()  # event-loop calls that queued while this thread held the worker
         return decode_array(header, header.pop("_payload"))
 
-    def _roundtrip(self, msg: tuple[Any, ...], timeout: float) -> dict[str, Any]:
+    def _roundtrip(self, msg: bytes, timeout: float) -> dict[str, Any]:
         conn = self._conn
         assert conn is not None
         try:
-            conn.send(pickle.dumps(msg, protocol=5), timeout)
+            conn.send(msg, timeout)
             blob = conn.recv(timeout=timeout)
             header, payload = decode_reply(blob)
         except TimeoutError:
@@ -346,8 +388,9 @@ class ModelWorker:
     def _stop(self) -> int | None:
         code = None
         if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.close()
+            if self.coalescer is None or not self.coalescer.release(self._conn):
+                with contextlib.suppress(OSError):
+                    self._conn.close()
             self._conn = None
         if self._proc is not None:
             if self._proc.poll() is None:
