@@ -87,7 +87,9 @@ async def predict(name: str, request: Request) -> Response:
     body = _json_body(await request.body())
     inputs = body.get("inputs") if isinstance(body, dict) else None
     inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
-    result = platform.serving.predict(name, inputs, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, inputs, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(result.to_dict()), media_type=JSON)
 
 
@@ -254,5 +256,7 @@ async def v2_infer(name: str, request: Request) -> Response:
     rows, request_id = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )
-    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, rows, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(v2.infer_response(name, request_id, result)), media_type=JSON)
