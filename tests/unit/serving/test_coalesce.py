@@ -188,3 +188,18 @@ def test_split_reply_gives_each_request_its_rows_or_its_error() -> None:
         split_reply(encode_array(arr), [2, 4])
     with pytest.raises(ValueError, match="parts"):
         split_reply(body, [1, 1, 1])
+
+
+def test_matrix_calls_travel_as_raw_bytes_and_keep_their_values() -> None:
+    from shipyard.serving.worker import decode_call, encode_call
+
+    matrix = np.asfortranarray(np.random.default_rng(0).normal(size=(5, 3)))  # as _matrix builds
+    blob = encode_call("fast", matrix)
+    assert blob[:1] == b"M" and b"numpy" not in blob  # no pickle of the array
+    op, got = decode_call(blob)
+    assert op == "fast" and got.tolist() == matrix.tolist()
+    op, got, counts = decode_call(encode_call("fast_batch", matrix, [2, 3]))
+    assert op == "fast_batch" and counts == [2, 3] and got.tolist() == matrix.tolist()
+    frame = pd.DataFrame({"a": ["x"], "b": [1]})  # anything else is pickled (parent -> worker)
+    op, got = decode_call(encode_call("predict", frame))
+    assert op == "predict" and got.equals(frame)
