@@ -53,7 +53,7 @@ def _caller(request: Request) -> Platform:
 async def predict(request: Request) -> Response:
     platform = _caller(request)
     inputs = predict_inputs(await request.body())
-    result = platform.serving.predict(
+    result = await platform.serving.apredict(
         request.path_params["name"], inputs, routing_key=request.headers.get(ROUTING_HEADER)
     )
     return _json(result.to_dict())
@@ -65,7 +65,9 @@ async def v2_infer(request: Request) -> Response:
     rows, rid = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )
-    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, rows, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return _json(v2.infer_response(name, rid, result))
 
 

@@ -275,6 +275,17 @@ class ServingService(CanaryOps, Service):
             InvalidArgument: a row misses an entity key or request field or has a wrong type.
             ShipyardError: the model raised (HTTP 500 with the request id).
         """
+        return self._authorized(name, inputs).predict(name, inputs, routing_key=routing_key)
+
+    async def apredict(
+        self, name: str, inputs: list[dict[str, Any]], *, routing_key: str | None = None
+    ) -> PredictResponse:
+        """``predict`` for a server's event loop: the loop goes on while the model's worker
+        scores, and concurrent requests to one worker share a call. Same answers and errors."""
+        runtime = self._authorized(name, inputs)
+        return await runtime.apredict(name, inputs, routing_key=routing_key)
+
+    def _authorized(self, name: str, inputs: list[dict[str, Any]]) -> ServingRuntime:
         cap = self._ctx.settings.server.max_predict_rows
         if len(inputs) > cap:
             raise QuotaExceeded(
@@ -290,7 +301,7 @@ class ServingService(CanaryOps, Service):
             self._ctx.require(
                 Permission.PREDICT, owner, action="serving.predict", asset=f"deployment:{name}"
             )
-        return runtime.predict(name, inputs, routing_key=routing_key)
+        return runtime
 
     def deployment_stats(self, name: str) -> dict[str, Any]:
         """This process's per-variant request counts, error rates and latency percentiles."""

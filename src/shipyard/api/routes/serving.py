@@ -77,7 +77,9 @@ class Rollback(Body):
 async def predict(name: str, request: Request) -> Response:
     platform = caller(request)  # resolved by the router's guard: no second threadpool hop
     inputs = predict_inputs(await request.body())
-    result = platform.serving.predict(name, inputs, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, inputs, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(result.to_dict()), media_type=JSON)
 
 
@@ -244,5 +246,7 @@ async def v2_infer(name: str, request: Request) -> Response:
     rows, request_id = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )
-    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, rows, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(v2.infer_response(name, request_id, result)), media_type=JSON)
