@@ -99,7 +99,7 @@ def test_a_worker_death_mid_batch_fails_that_batch_and_the_next_call_restarts(
     platform: Platform, tmp_path: Path
 ) -> None:
     _crashing(platform, tmp_path)
-    before = workers_for(platform.context).pids()
+    before = workers_for(platform.serving).pids()
     first = [{"a": 1.0, "b": 0.0}]
     fatal = [{"a": 666.0, "b": 0.0}]  # kills the worker when it is a call's first row
     later = [[{"a": float(i), "b": 1.0}] for i in range(3)]
@@ -109,7 +109,7 @@ def test_a_worker_death_mid_batch_fails_that_batch_and_the_next_call_restarts(
         assert isinstance(got, BackendUnavailable) and "died" in got.message, got
     again = asyncio.run(_gather(platform, later))
     assert all(isinstance(a, PredictResponse) for a in again), again
-    assert workers_for(platform.context).pids() != before
+    assert workers_for(platform.serving).pids() != before
 
 
 def test_a_hung_batch_answers_503_after_the_call_timeout(project_dir: Path, tmp_path: Path) -> None:
