@@ -252,7 +252,9 @@ class Platform:
     def pipelines(self) -> PipelineService:
         from shipyard.pipelines.pipeline_service import PipelineService
 
-        return PipelineService(self._ctx)
+        return PipelineService(
+            self._ctx, queue=self._backends.job_queue, events=lambda: self.events
+        )
 
     @cached_property
     def vectors(self) -> VectorService:

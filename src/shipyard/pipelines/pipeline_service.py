@@ -8,23 +8,29 @@ version per change); its runs are rows of ``pipeline_runs`` and, once ended,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 
 from shipyard._internal.ids import new_id
 from shipyard._internal.paging import Page, decode_offset, page_of
-from shipyard._internal.service import Service
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.pipelines import actions, cron
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
+from shipyard.pipelines.scheduler import Scheduler
 from shipyard.pipelines.tables import jobs, pipeline_runs
 from shipyard.security.models import ALL_TEAMS, Permission
+
+if TYPE_CHECKING:
+    from shipyard.events.service import EventService
+    from shipyard.pipelines.backends.base import JobQueue
 
 #: Partitions one backfill may create at most.
 MAX_BACKFILL = 50_000
@@ -76,9 +82,27 @@ class PipelineService(Service):
         >>> p.pipelines.get_run(run.id).state
     """
 
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        queue: Shared[JobQueue],
+        events: Callable[[], EventService],
+    ) -> None:
+        super().__init__(ctx)
+        self._engine = RunEngine(ctx, queue=queue.get)
+        self._events = events
+
     @property
-    def _engine(self) -> RunEngine:
-        return RunEngine(self._ctx)
+    def engine(self) -> RunEngine:
+        """Creates and advances runs, without authorization: for workers and the scheduler."""
+        return self._engine
+
+    def scheduler(self, *, interval: float = 1.0) -> Scheduler:
+        """A scheduler over this project's pipelines (``run()`` it, or call ``tick()``)."""
+        return Scheduler(
+            self._ctx, engine=self._engine, topic_offset=self._topic_offset, interval=interval
+        )
 
     # -- definitions ---------------------------------------------------------------
 
@@ -137,9 +161,13 @@ class PipelineService(Service):
                 raise InvalidArgument(f"{where + ': ' if where else ''}unknown table {name}")
 
     def _events_topic(self, topic: str) -> int:
-        from shipyard.platform import Platform
+        return self._events().get_topic(topic).end_offset
 
-        return Platform(self._ctx).events.get_topic(topic).end_offset
+    def _topic_offset(self, topic: str) -> int | None:
+        try:
+            return self._events_topic(topic)
+        except Exception:  # deleted, or not readable any more: nothing to trigger
+            return None
 
     def plan(self, objects: Iterable[Any]) -> list[dict[str, Any]]:
         """``{"name", "action": create|update|unchanged, "diff"}`` per pipeline.

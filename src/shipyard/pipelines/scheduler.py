@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +33,11 @@ from sqlalchemy.engine import Connection
 from shipyard._internal.clock import utcnow
 from shipyard.pipelines import cron
 from shipyard.pipelines.definitions import KIND, Catchup, PipelineSpec
-from shipyard.pipelines.runs import RunEngine
 from shipyard.pipelines.tables import pipeline_cursors, pipeline_ticks
 
 if TYPE_CHECKING:
-    from shipyard.platform import Platform
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.pipelines.runs import RunEngine
 
 log = logging.getLogger(__name__)
 #: A tick later than this is "missed" (``skip`` drops it).
@@ -44,12 +45,23 @@ ON_TIME = timedelta(seconds=60)
 
 
 class Scheduler:
-    """One scheduler over a platform (run as many as you like: ticks fire once)."""
+    """One scheduler over a project (run as many as you like: ticks fire once).
 
-    def __init__(self, platform: Platform, *, interval: float = 1.0) -> None:
-        self.platform = platform
-        self._ctx = platform.context
-        self.engine = RunEngine(self._ctx)
+    Built by ``PipelineService.scheduler()``: ``topic_offset`` answers a topic's end
+    offset (None when it cannot be read), ``engine`` starts and advances the runs.
+    """
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        engine: RunEngine,
+        topic_offset: Callable[[str], int | None],
+        interval: float = 1.0,
+    ) -> None:
+        self._ctx = ctx
+        self.engine = engine
+        self._topic_offset = topic_offset
         self.interval = interval
         self.stopping = threading.Event()
         self._reconciled: datetime | None = None
@@ -133,14 +145,6 @@ class Scheduler:
         with self._ctx.db.connect() as conn:
             found = self._ctx.catalog.find(conn, TABLE_KIND, table)
         return None if found is None else found.version
-
-    def _topic_offset(self, topic: str) -> int | None:
-        from shipyard.events.service import EventService
-
-        try:
-            return EventService(self._ctx).get_topic(topic).end_offset
-        except Exception:  # deleted, or not readable any more: nothing to trigger
-            return None
 
     def _watch(
         self, asset: Any, spec: PipelineSpec, source: str, position: int | None
@@ -256,8 +260,7 @@ def _partition(spec: PipelineSpec, day: Any) -> str | None:
     return (day - timedelta(days=1)).isoformat()
 
 
-def run_scheduler(platform: Platform, *, interval: float = 1.0) -> Scheduler:
-    """A scheduler on a daemon thread (inside a worker or a server process)."""
-    sched = Scheduler(platform, interval=interval)
+def run_scheduler(sched: Scheduler) -> Scheduler:
+    """Run ``sched`` on a daemon thread (inside a worker or a server process)."""
     threading.Thread(target=sched.run, name="pipeline-scheduler", daemon=True).start()
     return sched
