@@ -87,8 +87,10 @@ class TokenCheck:
 
 
 def app_check(state: Any) -> TokenCheck:
-    """The check of an app whose ``state.platform`` is the root (made on first use)."""
+    """The check of an app whose ``state.platform`` is the root (made on first use, and
+    again when the app is pointed at another platform: tests do that)."""
     check: TokenCheck | None = getattr(state, "token_check", None)
-    if check is None:
-        check = state.token_check = TokenCheck(state.platform)
+    if check is None or check.root is not state.platform:
+        max_age = None if check is None else check.max_age
+        check = state.token_check = TokenCheck(state.platform, max_age)
     return check
