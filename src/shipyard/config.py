@@ -131,6 +131,9 @@ class ServingSettings(_Section):
     worker_call_timeout: float = Field(default=60.0, gt=0)
     #: OS user the workers run as when the server runs as root (default: the server's).
     worker_user: str | None = None
+    #: Seconds between inference-log writes: what ``kill -9`` may lose (a clean stop loses
+    #: nothing). 0 writes only on an explicit flush and at shutdown.
+    log_flush_seconds: float = Field(default=1.0, ge=0)
 
 
 class Settings(BaseSettings):

@@ -11,6 +11,7 @@ from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.middleware import EdgeMiddleware
 from shipyard.platform import Platform
+from shipyard.serving.server import drain_on_shutdown
 
 #: One router module per capability, mounted under ``/api/v1``.
 # The prediction route is matched first: routes are tried in order, and it is the hot path.
@@ -45,6 +46,7 @@ def create_app(platform: Platform) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=drain_on_shutdown,  # the inference log is written before the process ends
     )
     app.state.platform = platform
     install_error_handlers(app)

@@ -32,13 +32,14 @@ def runtime_for(
     *,
     models: ModelSource | None = None,
     features: FeatureLookup | None = None,
-    log_interval: float = 1.0,
+    log_interval: float | None = None,
     **options: Any,
 ) -> ServingRuntime:
     """This platform's runtime, built on first use with the registry and feature store.
 
     ``models``/``features`` replace those sources (only before the runtime exists);
-    ``log_interval`` is how often the inference log is flushed (0: only on ``flush``).
+    ``log_interval`` is how often the inference log is flushed (0: only on ``flush``;
+    default: the ``serving.log_flush_seconds`` setting).
     """
     runtime: ServingRuntime | None = ctx.extras.get(EXTRA_KEY)
     if runtime is not None:
@@ -57,6 +58,8 @@ def runtime_for(
 
             features = FeatureStoreLookup(internal)
         deployments = CatalogDeployments(internal)
+        if log_interval is None:
+            log_interval = ctx.settings.serving.log_flush_seconds
         logger = PredictionLogger(lake_writer(internal), interval=log_interval)
         feed = feed_for(internal)
         options.setdefault("watch", lambda: feed.fingerprint(("deployment",)))
@@ -104,6 +107,18 @@ def logger_for(ctx: ServiceContext) -> PredictionLogger:
     runtime_for(ctx)
     logger: PredictionLogger = ctx.extras[LOG_KEY]
     return logger
+
+
+def drain(ctx: ServiceContext, timeout: float = 30.0) -> int:
+    """At shutdown: score queued shadow requests, then write the whole inference log.
+
+    Does nothing (0) when this process never served; returns the rows written.
+    """
+    runtime: ServingRuntime | None = ctx.extras.get(EXTRA_KEY)
+    logger: PredictionLogger | None = ctx.extras.get(LOG_KEY)
+    if runtime is not None:
+        runtime.drain_shadow(timeout=5.0)
+    return logger.drain(timeout) if logger is not None else 0
 
 
 def _check_canaries(ctx: ServiceContext) -> None:

@@ -17,6 +17,8 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +152,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+@asynccontextmanager
+async def drain_on_shutdown(app: Any) -> AsyncIterator[None]:
+    """The app's lifespan: at shutdown (after uvicorn finished the requests in flight, on
+    SIGTERM/SIGINT) write everything this process holds for the inference log."""
+    yield
+    from shipyard.serving.context import drain
+
+    platform: Platform = app.state.platform
+    rows = drain(platform._ctx)  # one process-wide runtime, shared by every platform view
+    if rows:
+        log.info("inference log: %d rows written at shutdown", rows)
+
+
 def create_serving_app(platform: Platform, *, auth_cache_seconds: float = 1.0) -> Starlette:
     """The inference-only app over ``platform`` (the root; requests act as their token).
 
@@ -167,7 +182,9 @@ def create_serving_app(platform: Platform, *, auth_cache_seconds: float = 1.0) -
         Route("/api/v1/health", health, methods=["GET"]),
     ]
     app = Starlette(
-        routes=routes, exception_handlers={ShipyardError: _shipyard_error, Exception: _unexpected}
+        routes=routes,
+        exception_handlers={ShipyardError: _shipyard_error, Exception: _unexpected},
+        lifespan=drain_on_shutdown,
     )
     app.state.platform = platform
     app.state.tokens = TokenCache(auth_cache_seconds)
