@@ -136,6 +136,22 @@ class ServingSettings(_Section):
     log_flush_seconds: float = Field(default=1.0, ge=0)
 
 
+class MonitoringSettings(_Section):
+    """Drift thresholds (docs/monitoring.md): a feature drifts when a score reaches one."""
+
+    drift_psi: float = Field(default=0.2, gt=0)
+    drift_js: float = Field(default=0.1, gt=0, le=1)
+    drift_ks: float = Field(default=0.1, gt=0, le=1)
+    #: A window with fewer rows is reported as insufficient data, never as drift.
+    drift_min_rows: int = Field(default=100, ge=1)
+    #: Per deployment, thresholds that replace the defaults (e.g. ``{churn: {psi: 0.1}}``).
+    deployments: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: Profile a model version's training set when the version is registered.
+    profile_on_register: bool = True
+    #: Event topic drift alerts are published on.
+    alert_topic: str = "monitoring.alerts"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPYARD_",
@@ -157,6 +173,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)

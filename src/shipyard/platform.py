@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.events.service import EventService
     from shipyard.features.service import FeatureService
     from shipyard.lake.service import LakeService
+    from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.service import JobService
     from shipyard.registry.service import RegistryService
     from shipyard.serving.service import ServingService
@@ -182,6 +183,12 @@ class Platform:
         from shipyard.serving.service import ServingService
 
         return ServingService(self._ctx)
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        from shipyard.monitoring.service import MonitoringService
+
+        return MonitoringService(self._ctx)
 
     @cached_property
     def events(self) -> EventService:

@@ -255,7 +255,11 @@ class RegistryService(PromotionMixin, Service):
             self._catalog_version(m.conn, name, team, version, run_id, flavor, signature)
             m.asset = f"model:{name}@{version}"
             m.details = {"source": source, "run_id": run_id}
-            return self._version(m.conn, name, version)
+            registered = self._version(m.conn, name, version)
+        from shipyard.monitoring.service import profile_on_register
+
+        profile_on_register(self._ctx, name, version)  # the drift reference; never fails this
+        return registered
 
     def _catalog_version(
         self,
