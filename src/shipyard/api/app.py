@@ -10,6 +10,7 @@ import shipyard
 from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.middleware import EdgeMiddleware
+from shipyard.monitoring.metrics import MetricsMiddleware
 from shipyard.platform import Platform
 from shipyard.serving.server import drain_on_shutdown
 
@@ -25,6 +26,7 @@ ROUTERS = (
     "tracking",
     "registry",
     "events",
+    "monitoring",
 )
 
 
@@ -51,6 +53,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=platform.settings.server.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)  # request counts and latency for /metrics
 
     health = APIRouter(tags=["health"])
 

@@ -380,6 +380,17 @@ class MonitoringService(Service):
             ).all()
         return [DriftReport.model_validate(r.body) for r in rows]
 
+    def metrics_text(self) -> str:
+        """This process's Prometheus exposition (every team's numbers: needs read on ``*``).
+
+        Raises:
+            PermissionDenied: the caller may not read every team.
+        """
+        from shipyard.monitoring.metrics import render
+
+        self._ctx.require(Permission.READ, ALL_TEAMS, action="monitoring.metrics")
+        return render(self._ctx)
+
     def gauges(self) -> list[dict[str, Any]]:
         """The newest report of every deployment (for /metrics), no authorization: numbers only."""
         with self._ctx.db.connect() as conn:

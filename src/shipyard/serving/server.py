@@ -24,11 +24,13 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.monitoring.metrics import MetricsMiddleware
 from shipyard.platform import Platform
 from shipyard.serving import v2
 
@@ -121,8 +123,18 @@ async def live(_request: Request) -> Response:
     return _json({"live": True})
 
 
-async def ready(_request: Request) -> Response:
-    return _json({"ready": True})
+async def ready(request: Request) -> Response:
+    from shipyard.monitoring.health import readiness
+
+    ok, checks = readiness(request.app.state.platform.context)
+    return _json({"ready": ok, "checks": checks}, 200 if ok else 503)
+
+
+async def metrics(request: Request) -> Response:
+    from shipyard.monitoring.metrics import CONTENT_TYPE
+
+    text = _caller(request).monitoring.metrics_text()
+    return Response(text, media_type=CONTENT_TYPE)
 
 
 async def health(_request: Request) -> Response:
@@ -180,11 +192,13 @@ def create_serving_app(platform: Platform, *, auth_cache_seconds: float = 1.0) -
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
         Route("/api/v1/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={ShipyardError: _shipyard_error, Exception: _unexpected},
         lifespan=drain_on_shutdown,
+        middleware=[Middleware(MetricsMiddleware)],
     )
     app.state.platform = platform
     app.state.tokens = TokenCache(auth_cache_seconds)

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from shipyard.api.deps import Caller, caller
@@ -215,8 +216,12 @@ async def v2_live() -> dict[str, bool]:
 
 
 @root_router.get("/health/ready")
-async def v2_ready() -> dict[str, bool]:
-    return {"ready": True}
+def v2_ready(request: Request) -> JSONResponse:
+    """503 when the metadata DB does not answer or an inference worker died."""
+    from shipyard.monitoring.health import readiness
+
+    ok, checks = readiness(request.app.state.platform.context)
+    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
 
 @root_router.get("")
