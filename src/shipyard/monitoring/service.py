@@ -263,28 +263,29 @@ class MonitoringService(Service):
         )
         lake = LakeService(self._internal())
         try:
-            lake.get_table(LOG_TABLE)
+            dt = lake.storage.open(LOG_TABLE)
         except NotFound:
             report.message = "no predictions logged yet"
             return report
-        served = lake.sql(window.models_sql(deployment, start, end)).to_pylist()
-        report.rows = sum(r["n"] for r in served)
-        if report.rows < limits.min_rows:
+        table = window.scan(dt, deployment, start, end)
+        report.rows = table.num_rows
+        served = window.served_most(table)
+        if served is None or report.rows < limits.min_rows:
             report.message = f"{report.rows} rows in the window; at least {limits.min_rows} needed"
             return report
-        report.model, report.model_version = served[0]["model"], served[0]["model_version"]
-        reference = self._reference(report.model, report.model_version)
+        report.model, report.model_version = served
+        reference = self._reference(*served)
         if reference is None:
             report.status = "no_reference"
             report.message = f"no profile of model:{report.model}@{report.model_version}"
             return report
         report.reference = reference.subject
-        feats = {k: v for k, v in reference.features.items() if window.safe_feature(k)}
-        table = lake.sql(window.features_sql(deployment, start, end, feats))
-        report.features = self._feature_drift(feats, table, limits)
-        report.prediction = self._prediction_drift(lake, deployment, start, end, table, limits)
-        skipped = sorted(set(reference.features) - set(feats))
-        report.message = f"skipped features with unusual names: {skipped}" if skipped else ""
+        current = window.only_model(table, *served)
+        report.features = self._feature_drift(reference.features, current, limits)
+        skipped = sorted(n for n in reference.features if not window.safe_feature(n))
+        report.message = f"features not checked (unusual names): {skipped}" if skipped else ""
+        baseline = window.scan(dt, deployment, start - (end - start), start, ["prediction"])
+        report.prediction = self._prediction_drift(baseline, table, limits)
         drifted = report.drifted_features or (report.prediction and report.prediction.drifted)
         report.status = "drift" if drifted else "ok"
         return report
@@ -304,22 +305,19 @@ class MonitoringService(Service):
         feats: dict[str, FeatureProfile], table: Any, limits: Thresholds
     ) -> list[FeatureDrift]:
         out = []
-        for name, (values, nulls) in window.split(table, feats).items():
+        for name, (values, nulls) in window.features(table, feats).items():
             prof = feats[name]
             if prof.kind == "numeric":
-                if prof.edges or prof.count:
+                if prof.count:
                     out.append(drift.numeric_drift(prof, values, nulls, limits))
             else:
                 out.append(drift.categorical_drift(prof, values, nulls, limits))
         return out
 
     @staticmethod
-    def _prediction_drift(
-        lake: Any, deployment: str, start: datetime, end: datetime, table: Any, limits: Thresholds
-    ) -> FeatureDrift | None:
-        base_start = start - (end - start)
-        base = lake.sql(window.predictions_sql(deployment, base_start, start)).column("prediction")
-        base_values, base_nulls = window.numeric(base)
+    def _prediction_drift(base: Any, table: Any, limits: Thresholds) -> FeatureDrift | None:
+        """Predictions of this window against those of the window before it."""
+        base_values, base_nulls = window.numeric(base.column("prediction"))
         if base_values.size < limits.min_rows:
             return None
         ref = sketch.numeric_profile("prediction", base_values, base_nulls)

@@ -46,8 +46,11 @@ def numeric_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]
 
 def bin_counts(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Counts of ``values`` in the bins ``edges`` delimit (len(edges) + 1 bins)."""
-    idx = np.searchsorted(edges, values, side="right")
-    return np.bincount(idx, minlength=edges.size + 1)
+    # Sort once, then place the edges (few) into the values: searching many unsorted
+    # values in the edges is cache-hostile and several times slower.
+    ordered = np.sort(values)
+    below = np.searchsorted(ordered, edges, side="left")  # values < each edge
+    return np.diff(np.concatenate(([0], below, [ordered.size])))
 
 
 def numeric_profile(name: str, values: np.ndarray, nulls: int, bins: int = BINS) -> FeatureProfile:

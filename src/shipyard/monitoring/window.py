@@ -1,70 +1,104 @@
-"""Reading a deployment's window of the inference log as per-feature arrays (DuckDB)."""
+"""A deployment's window of the inference log, as per-feature arrays.
+
+The window is scanned from the Delta table with a pushed-down Arrow filter (only
+``features``, ``prediction``, ``model`` and ``model_version`` are read), and the
+logged feature JSON is parsed column-wise by Arrow's JSON reader: 100k rows x 20
+features in tens of milliseconds, where DuckDB's ``json_extract`` per feature in the
+SQL sandbox took seconds.
+"""
 
 from __future__ import annotations
 
+import io
 import re
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.json as pj
 
 from shipyard.monitoring import sketch
 from shipyard.monitoring.models import FeatureProfile
-from shipyard.serving.predlog import LOG_TABLE
 
+COLUMNS = ["model", "model_version", "features", "prediction"]
 _SAFE = re.compile(r"^[A-Za-z0-9_.:\- ]{1,200}$")
 
 
 def safe_feature(name: str) -> bool:
-    """Names that can be put in a JSON path literal (the rest are skipped, and said so)."""
+    """Names that can be put in a JSON path literal (others are reported as skipped)."""
     return bool(_SAFE.match(name))
 
 
-def _where(deployment: str, start: datetime, end: datetime) -> str:
-    return (
-        f"deployment = '{deployment}' AND NOT shadow AND error IS NULL"
-        f" AND ts >= TIMESTAMPTZ '{start.isoformat()}' AND ts < TIMESTAMPTZ '{end.isoformat()}'"
+def scan(
+    dt: Any, deployment: str, start: datetime, end: datetime, columns: list[str] = COLUMNS
+) -> pa.Table:
+    """Served, successful, non-shadow rows of ``deployment`` with ``start <= ts < end``."""
+    ts = ds.field("ts")
+    where = (
+        (ds.field("deployment") == deployment)
+        & ~ds.field("shadow")
+        & ds.field("error").is_null()
+        & (ts >= pa.scalar(start, pa.timestamp("us", tz="UTC")))
+        & (ts < pa.scalar(end, pa.timestamp("us", tz="UTC")))
     )
+    return dt.to_pyarrow_dataset().to_table(columns=columns, filter=where)
 
 
-def models_sql(deployment: str, start: datetime, end: datetime) -> str:
-    """Rows per (model, version) in the window, most first. ``deployment`` is validated."""
-    return (
-        f"SELECT model, model_version, count(*) AS n FROM {LOG_TABLE} "
-        f"WHERE {_where(deployment, start, end)} GROUP BY 1, 2 ORDER BY n DESC"
+def served_most(table: pa.Table) -> tuple[str, int] | None:
+    """The (model, version) that answered most rows of the window."""
+    pairs = Counter(
+        zip(
+            table.column("model").to_pylist(),
+            table.column("model_version").to_pylist(),
+            strict=True,
+        )
     )
+    return pairs.most_common(1)[0][0] if pairs else None
 
 
-def features_sql(
-    deployment: str, start: datetime, end: datetime, features: dict[str, FeatureProfile]
-) -> str:
-    """One column per reference feature, extracted from the logged JSON, plus prediction."""
-    cols = []
-    for i, (name, prof) in enumerate(features.items()):
-        path = f"'$.\"{name}\"'"
-        if prof.kind == "numeric":
-            cols.append(f"TRY_CAST(json_extract(features, {path}) AS DOUBLE) AS c{i}")
-        else:
-            cols.append(f"json_extract_string(features, {path}) AS c{i}")
-    select = ", ".join([*cols, "prediction"])
-    return f"SELECT {select} FROM {LOG_TABLE} WHERE {_where(deployment, start, end)}"
+def only_model(table: pa.Table, model: str, version: int) -> pa.Table:
+    keep = pc.and_(
+        pc.equal(table.column("model"), model), pc.equal(table.column("model_version"), version)
+    )
+    return table.filter(keep)
 
 
-def predictions_sql(deployment: str, start: datetime, end: datetime) -> str:
-    return f"SELECT prediction FROM {LOG_TABLE} WHERE {_where(deployment, start, end)}"
+def features(table: pa.Table, wanted: dict[str, FeatureProfile]) -> dict[str, tuple[Any, int]]:
+    """{feature: (values, nulls)}: numeric -> finite float64 array; categorical -> counts.
 
-
-def split(table: pa.Table, features: dict[str, FeatureProfile]) -> dict[str, tuple[Any, int]]:
-    """{feature: (values, nulls)}: numeric -> finite float64 array; categorical -> counts."""
+    A feature missing from a row's JSON (or not a number, for a numeric one) is a null.
+    """
+    n = table.num_rows
+    parsed = _parse(table.column("features"))
     out: dict[str, tuple[Any, int]] = {}
-    for i, (name, prof) in enumerate(features.items()):
-        column = table.column(f"c{i}")
-        if prof.kind == "numeric":
-            out[name] = sketch.numeric_values(column)
+    for name, prof in wanted.items():
+        numeric = prof.kind == "numeric"
+        column = parsed.column(name) if parsed is not None and name in parsed.column_names else None
+        if column is not None and numeric and not sketch.is_numeric(column.type):
+            try:
+                column = pc.cast(column, pa.float64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                column = None  # text where a number was expected: every row is a null
+        if column is None:
+            out[name] = (np.empty(0) if numeric else {}, n)
         else:
-            out[name] = sketch.category_counts(column)
+            out[name] = sketch.numeric_values(column) if numeric else sketch.category_counts(column)
     return out
+
+
+def _parse(column: pa.ChunkedArray) -> pa.Table | None:
+    if len(column) == 0:
+        return None
+    text = "\n".join(s or "{}" for s in column.to_pylist()).encode()
+    return pj.read_json(
+        io.BytesIO(text),
+        read_options=pj.ReadOptions(block_size=max(1 << 20, len(text) // 4 + 1)),
+        parse_options=pj.ParseOptions(unexpected_field_behavior="infer"),
+    )
 
 
 def numeric(column: Any) -> tuple[np.ndarray, int]:

@@ -115,7 +115,10 @@ def test_malformed_input_is_4xx_never_500(
 def test_inference_server_metrics_and_readiness(monitored: Platform) -> None:
     admin = _auth(monitored, "local-admin")
     monitored.security.create_principal("ed", role="editor")
-    with live_server(monitored, create_serving_app) as url, httpx.Client(base_url=url) as c:
+    with (
+        live_server(monitored, create_serving_app) as url,
+        httpx.Client(base_url=url, timeout=60) as c,
+    ):
         assert c.get("/v2/health/ready").json()["ready"] is True
         r = c.post(
             "/api/v1/deployments/churn/predict",
