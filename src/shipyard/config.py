@@ -142,6 +142,8 @@ class MonitoringSettings(_Section):
     drift_psi: float = Field(default=0.2, gt=0)
     drift_js: float = Field(default=0.1, gt=0, le=1)
     drift_ks: float = Field(default=0.1, gt=0, le=1)
+    #: A score counts only when its test's p-value is below this (chi-square; KS for KS).
+    drift_pvalue: float = Field(default=0.01, gt=0, le=1)
     #: A window with fewer rows is reported as insufficient data, never as drift.
     drift_min_rows: int = Field(default=100, ge=1)
     #: Per deployment, thresholds that replace the defaults (e.g. ``{churn: {psi: 0.1}}``).

@@ -56,7 +56,7 @@ class Profile(BaseModel):
 
 
 class Thresholds(BaseModel):
-    """A feature drifts when any configured score reaches its threshold."""
+    """A feature drifts when a score reaches its threshold and its test is significant."""
 
     #: Population stability index over the reference deciles.
     psi: float = Field(default=0.2, gt=0)
@@ -64,6 +64,8 @@ class Thresholds(BaseModel):
     js: float = Field(default=0.1, gt=0, le=1)
     #: Kolmogorov-Smirnov statistic (numeric features only).
     ks: float = Field(default=0.1, gt=0, le=1)
+    #: ... and only when the test (chi-square for PSI/JS, KS for KS) rejects at this level.
+    pvalue: float = Field(default=0.01, gt=0, le=1)
     #: A window with fewer rows is reported as insufficient, never as drift.
     min_rows: int = Field(default=100, ge=1)
 

@@ -31,20 +31,17 @@ def test_numeric_scores_agree_with_scipy(shift: float) -> None:
     chi = stats.chi2_contingency(np.vstack([r, c]), correction=False)
     assert out.chi2 == pytest.approx(chi.statistic, rel=1e-9)
     assert out.chi2_pvalue == pytest.approx(chi.pvalue, rel=1e-6, abs=1e-300)
-    assert out.js == pytest.approx(jensenshannon(r, c, base=2), abs=1e-9)
-
     exact = stats.ks_2samp(ref_values, cur_values, method="asymp")
     assert out.ks is not None and 0 <= exact.statistic - out.ks <= 0.02
     assert (out.ks_pvalue < 0.01) == (exact.pvalue < 0.01)
 
-    # PSI over the reference deciles, the textbook formula.
+    # PSI and JS over the reference deciles (raw samples binned on raw decile edges).
     dec = np.quantile(ref_values, np.linspace(0, 1, 11)[1:-1])
-    p = np.maximum(
-        np.bincount(np.searchsorted(dec, ref_values, "right"), minlength=10) / 20_000, 1e-4
-    )
-    q = np.maximum(
-        np.bincount(np.searchsorted(dec, cur_values, "right"), minlength=10) / 15_000, 1e-4
-    )
+    rd = np.bincount(np.searchsorted(dec, ref_values, "right"), minlength=10)
+    cd = np.bincount(np.searchsorted(dec, cur_values, "right"), minlength=10)
+    assert out.js == pytest.approx(jensenshannon(rd, cd, base=2), abs=1e-3)
+    p = np.maximum(rd / 20_000, 1e-4)
+    q = np.maximum(cd / 15_000, 1e-4)
     assert out.psi == pytest.approx(float(np.sum((q - p) * np.log(q / p))), abs=0.01)
 
     assert out.drifted == (shift >= 0.3)
@@ -64,6 +61,14 @@ def test_categorical_scores_agree_with_scipy() -> None:
     assert out.chi2 == pytest.approx(chi.statistic, rel=1e-9)
     assert out.js == pytest.approx(jensenshannon(r, c, base=2), abs=1e-9)
     assert out.drifted and out.ks is None
+
+
+def test_a_small_unchanged_window_is_not_drift() -> None:
+    """300 rows of the reference population: scores are noisy, the tests say so."""
+    rng = np.random.default_rng(11)
+    ref = sketch.numeric_profile("x", rng.normal(size=2000), 0)
+    flagged = [drift.numeric_drift(ref, rng.normal(size=300), 0, LIMITS).drifted for _ in range(50)]
+    assert sum(flagged) <= 3  # ~1% expected at p < 0.01 (two tests)
 
 
 def test_histograms_with_the_same_edges_merge_exactly() -> None:
