@@ -200,6 +200,7 @@ class MonitoringService(Service):
             "psi": s.drift_psi,
             "js": s.drift_js,
             "ks": s.drift_ks,
+            "pvalue": s.drift_pvalue,
             "min_rows": s.drift_min_rows,
         }
         return Thresholds.model_validate({**base, **s.deployments.get(deployment, {})})
@@ -282,8 +283,8 @@ class MonitoringService(Service):
         report.reference = reference.subject
         current = window.only_model(table, *served)
         report.features = self._feature_drift(reference.features, current, limits)
-        skipped = sorted(n for n in reference.features if not window.safe_feature(n))
-        report.message = f"features not checked (unusual names): {skipped}" if skipped else ""
+        absent = sorted(set(reference.features) - {f.feature for f in report.features})
+        report.message = f"not in the logged features, not checked: {absent}" if absent else ""
         baseline = window.scan(dt, deployment, start - (end - start), start, ["prediction"])
         report.prediction = self._prediction_drift(baseline, table, limits)
         drifted = report.drifted_features or (report.prediction and report.prediction.drifted)
@@ -305,7 +306,10 @@ class MonitoringService(Service):
         feats: dict[str, FeatureProfile], table: Any, limits: Thresholds
     ) -> list[FeatureDrift]:
         out = []
-        for name, (values, nulls) in window.features(table, feats).items():
+        for name, found in window.features(table, feats).items():
+            if found is None:  # e.g. the label or an id: in the training data, not served
+                continue
+            values, nulls = found
             prof = feats[name]
             if prof.kind == "numeric":
                 if prof.count:

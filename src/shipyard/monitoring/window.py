@@ -10,7 +10,6 @@ SQL sandbox took seconds.
 from __future__ import annotations
 
 import io
-import re
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -25,12 +24,6 @@ from shipyard.monitoring import sketch
 from shipyard.monitoring.models import FeatureProfile
 
 COLUMNS = ["model", "model_version", "features", "prediction"]
-_SAFE = re.compile(r"^[A-Za-z0-9_.:\- ]{1,200}$")
-
-
-def safe_feature(name: str) -> bool:
-    """Names that can be put in a JSON path literal (others are reported as skipped)."""
-    return bool(_SAFE.match(name))
 
 
 def scan(
@@ -67,17 +60,23 @@ def only_model(table: pa.Table, model: str, version: int) -> pa.Table:
     return table.filter(keep)
 
 
-def features(table: pa.Table, wanted: dict[str, FeatureProfile]) -> dict[str, tuple[Any, int]]:
+def features(
+    table: pa.Table, wanted: dict[str, FeatureProfile]
+) -> dict[str, tuple[Any, int] | None]:
     """{feature: (values, nulls)}: numeric -> finite float64 array; categorical -> counts.
 
-    A feature missing from a row's JSON (or not a number, for a numeric one) is a null.
+    A feature missing from a row's JSON (or not a number, for a numeric one) is a null
+    in that row; one in no row's JSON at all is ``None`` (not served, not checked).
     """
     n = table.num_rows
     parsed = _parse(table.column("features"))
-    out: dict[str, tuple[Any, int]] = {}
+    out: dict[str, tuple[Any, int] | None] = {}
     for name, prof in wanted.items():
         numeric = prof.kind == "numeric"
-        column = parsed.column(name) if parsed is not None and name in parsed.column_names else None
+        if parsed is None or name not in parsed.column_names:
+            out[name] = None
+            continue
+        column = parsed.column(name)
         if column is not None and numeric and not sketch.is_numeric(column.type):
             try:
                 column = pc.cast(column, pa.float64())

@@ -30,7 +30,9 @@ def test_no_drift_on_the_training_distribution_then_drift_and_an_alert(
     ok = monitored.monitoring.run_drift("churn", window_seconds=600)
     assert ok.status == "ok", ok
     assert ok.rows == N and ok.model == "churn" and ok.model_version == 3
-    assert {f.feature for f in ok.features} >= set(FEATURES)
+    assert {f.feature for f in ok.features} == set(FEATURES)
+    assert "customer_id" in ok.message  # profiled (a training column), never logged as one
+    assert ok.thresholds.pvalue == 0.01
     assert not ok.drifted_features
 
     write_features(monitored, shift=1.5, seed=2)
