@@ -16,19 +16,18 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def readiness(ctx: Any) -> tuple[bool, dict[str, str]]:
-    """(ready, checks) for ``/v2/health/ready``; the checks name no asset (the probe is public)."""
-    from shipyard.serving.context import WORKERS_KEY
+def readiness(db: Any, worker_pids: list[int]) -> tuple[bool, dict[str, str]]:
+    """(ready, checks) for ``/v2/health/ready``; the checks name no asset (the probe is public).
 
+    ``db``: the metadata database; ``worker_pids``: this process's inference workers.
+    """
     checks: dict[str, str] = {}
     try:
-        with ctx.db.connect() as conn:
+        with db.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         checks["catalog"] = "ok"
     except Exception as exc:  # any driver error: the probe says so, never a 500
         checks["catalog"] = f"unavailable ({type(exc).__name__})"
-    pool = ctx.extras.get(WORKERS_KEY)
-    pids = pool.pids() if pool is not None else []
-    dead = [p for p in pids if not _alive(p)]
-    checks["workers"] = f"{len(pids) - len(dead)} of {len(pids)} alive"
+    dead = [p for p in worker_pids if not _alive(p)]
+    checks["workers"] = f"{len(worker_pids) - len(dead)} of {len(worker_pids)} alive"
     return checks["catalog"] == "ok" and not dead, checks

@@ -122,9 +122,8 @@ class MetricsMiddleware:
             self.metrics.observe(route, scope["method"], status[0], time.perf_counter() - t0)
 
 
-def _serving_lines(ctx: Any) -> list[str]:
-    from shipyard.serving.context import EXTRA_KEY, LOG_KEY
-
+def _serving_lines(served: tuple[Any, Any] | None) -> list[str]:
+    """``served``: this process's serving runtime and inference log writer, if it served."""
     out = [
         "# HELP shipyard_predictions_total Predict calls by deployment and variant (this process).",
         "# TYPE shipyard_predictions_total counter",
@@ -133,14 +132,13 @@ def _serving_lines(ctx: Any) -> list[str]:
         "# HELP shipyard_prediction_errors_total Failed predict calls (this process).",
         "# TYPE shipyard_prediction_errors_total counter",
     ]
-    runtime = ctx.extras.get(EXTRA_KEY)
+    runtime, logger = served if served is not None else (None, None)
     if runtime is not None:
         for (dep, variant), s in sorted(runtime.stats._stats.items()):
             labels = _labels([("deployment", dep), ("variant", variant)])
             out.append(f"shipyard_predictions_total{labels} {s.requests}")
             errors.append(f"shipyard_prediction_errors_total{labels} {s.errors}")
     out += errors
-    logger = ctx.extras.get(LOG_KEY)
     if logger is not None:
         out += [
             "# HELP shipyard_inference_log_buffered Predictions waiting for the next log write.",
@@ -175,10 +173,8 @@ def _drift_lines(reports: list[dict[str, Any]]) -> list[str]:
     return status + psi
 
 
-def render(ctx: Any) -> str:
-    """The whole scrape for the process that holds ``ctx``."""
-    from shipyard.monitoring.service import MonitoringService
-
-    lines = REQUESTS.render() + _serving_lines(ctx)
-    lines += _drift_lines(MonitoringService(ctx).gauges())
+def render(served: tuple[Any, Any] | None, reports: list[dict[str, Any]]) -> str:
+    """The whole scrape: this process's requests and serving runtime (``served``, or
+    ``None`` when it has not served), and the newest drift ``reports``."""
+    lines = REQUESTS.render() + _serving_lines(served) + _drift_lines(reports)
     return "\n".join(lines) + "\n"

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.ids import new_id
-from shipyard._internal.service import Service, ServiceContext
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring import drift, sketch, window
 from shipyard.monitoring.models import (
@@ -29,6 +30,13 @@ from shipyard.monitoring.models import (
 )
 from shipyard.monitoring.tables import drift_reports, profiles
 from shipyard.security.models import ALL_TEAMS, Permission, Principal, Role
+
+if TYPE_CHECKING:
+    from shipyard.events.service import EventService
+    from shipyard.features.service import FeatureService
+    from shipyard.lake.service import LakeService
+    from shipyard.registry.service import RegistryService
+    from shipyard.serving.service import ServingService
 
 log = logging.getLogger("shipyard.monitoring")
 
@@ -42,8 +50,24 @@ MAX_WINDOW = timedelta(days=366)
 class MonitoringService(Service):
     """Reference profiles and drift (see docs/monitoring.md)."""
 
-    def _internal(self) -> ServiceContext:
-        return self._ctx.for_principal(MONITOR_PRINCIPAL)
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        lake: Callable[[], LakeService],
+        registry: Callable[[], RegistryService],
+        serving: Callable[[], ServingService],
+        features: Callable[[], FeatureService],
+        events: Callable[[], EventService],
+        internal: Callable[[], MonitoringService],
+    ) -> None:
+        super().__init__(ctx)
+        # The other capabilities as this caller, built when first used.
+        self._lake, self._registry, self._serving = lake, registry, serving
+        self._features, self._events = features, events
+        #: This service acting as ``MONITOR_PRINCIPAL``: reads logs and training sets,
+        #: publishes alerts, once the caller is authorized.
+        self._internal = internal
 
     # -- profiles ---------------------------------------------------------------------------
 
@@ -55,9 +79,7 @@ class MonitoringService(Service):
         Raises:
             NotFound: no such table, version or column. PermissionDenied: no read on it.
         """
-        from shipyard.lake.service import LakeService
-
-        lake = LakeService(self._ctx)
+        lake = self._lake()
         info = lake.get_table(table)  # authorizes the read
         data = lake.read(table, version=version)
         missing = [c for c in columns or [] if c not in data.column_names]
@@ -75,16 +97,13 @@ class MonitoringService(Service):
             NotFound: no such version, or its run logged no training set or table.
             PermissionDenied: the caller may not write to the model's team.
         """
-        from shipyard.lake.service import LakeService
-        from shipyard.registry.service import RegistryService
-
-        mv = RegistryService(self._ctx).get_model_version(name, version)
+        mv = self._registry().get_model_version(name, version)
         owner = self._model_owner(name)
         self._ctx.require(
             Permission.WRITE, owner, action="monitoring.profile_model", asset=f"model:{name}"
         )
         table, table_version, columns = self._training_data(mv.run_id)
-        data = LakeService(self._internal()).read(table, version=table_version)
+        data = self._internal()._lake().read(table, version=table_version)
         cols = [c for c in columns if c in data.column_names] or None
         return self._store(
             "model",
@@ -123,9 +142,7 @@ class MonitoringService(Service):
         return Profile.model_validate(row.body)
 
     def _model_owner(self, name: str) -> str:
-        from shipyard.registry.service import RegistryService
-
-        return RegistryService(self._internal()).get_registered_model(name).owner
+        return self._internal()._registry().get_registered_model(name).owner
 
     def _training_data(self, run_id: str | None) -> tuple[str, int | None, list[str]]:
         from shipyard.tracking.tables import inputs
@@ -143,9 +160,7 @@ class MonitoringService(Service):
         kind, name, version, _ = rows[0]
         if kind == "table":
             return name, version, []
-        from shipyard.features.service import FeatureService
-
-        ts = FeatureService(self._internal()).get_training_set(name, version)
+        ts = self._internal()._features().get_training_set(name, version)
         return ts.table, ts.table_version, list(ts.features)
 
     def _store(
@@ -222,9 +237,7 @@ class MonitoringService(Service):
             NotFound: no such deployment. PermissionDenied: no write on its team.
             InvalidArgument: a window that is not positive or longer than a year.
         """
-        from shipyard.serving.service import ServingService
-
-        dep = ServingService(self._ctx).get_deployment(deployment)
+        dep = self._serving().get_deployment(deployment)
         self._ctx.require(
             Permission.WRITE,
             dep.owner,
@@ -244,7 +257,6 @@ class MonitoringService(Service):
         return report
 
     def _drift(self, deployment: str, start: datetime, end: datetime) -> DriftReport:
-        from shipyard.lake.service import LakeService
         from shipyard.serving.predlog import LOG_TABLE
 
         limits = self.thresholds(deployment)
@@ -262,7 +274,7 @@ class MonitoringService(Service):
             created_at=utcnow(),
             created_by=self.principal.name,
         )
-        lake = LakeService(self._internal())
+        lake = self._internal()._lake()
         try:
             dt = lake.storage.open(LOG_TABLE)
         except NotFound:
@@ -293,11 +305,11 @@ class MonitoringService(Service):
 
     def _reference(self, model: str, version: int) -> Profile | None:
         try:
-            return MonitoringService(self._internal()).get_profile("model", model, version)
+            return self._internal().get_profile("model", model, version)
         except NotFound:
             pass
         try:  # not profiled at registration (older version, or the setting was off)
-            return MonitoringService(self._internal()).profile_model_version(model, version)
+            return self._internal().profile_model_version(model, version)
         except NotFound:
             return None
 
@@ -346,8 +358,6 @@ class MonitoringService(Service):
             m.details = {"status": report.status, "drifted": report.drifted_features}
 
     def _alert(self, report: DriftReport) -> None:
-        from shipyard.events.service import EventService
-
         record = {
             "type": "drift",
             "deployment": report.deployment,
@@ -360,7 +370,7 @@ class MonitoringService(Service):
             "window_end": report.window_end.isoformat(),
         }
         topic = self._ctx.settings.monitoring.alert_topic
-        EventService(self._internal()).publish(topic, [record], key=f"drift-{report.id}")
+        self._internal()._events().publish(topic, [record], key=f"drift-{report.id}")
 
     def list_drift_reports(self, deployment: str, *, limit: int = 20) -> list[DriftReport]:
         """The deployment's newest drift reports, newest first.
@@ -368,9 +378,7 @@ class MonitoringService(Service):
         Raises:
             NotFound: no such deployment. PermissionDenied: no read on its team.
         """
-        from shipyard.serving.service import ServingService
-
-        ServingService(self._ctx).get_deployment(deployment)  # authorizes the read
+        self._serving().get_deployment(deployment)  # authorizes the read
         if not 1 <= limit <= 1000:
             raise InvalidArgument("limit must be in [1, 1000]")
         with self._ctx.db.connect() as conn:
@@ -391,7 +399,26 @@ class MonitoringService(Service):
         from shipyard.monitoring.metrics import render
 
         self._ctx.require(Permission.READ, ALL_TEAMS, action="monitoring.metrics")
-        return render(self._ctx)
+        return render(self._serving().runtimes.built(), self.gauges())
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """(ready, checks): the metadata DB answers and no inference worker of this process
+        died. No authorization: the probe is public and its checks name no asset."""
+        from shipyard.monitoring.health import readiness
+
+        return readiness(self._ctx.db, self._serving().runtimes.worker_pids())
+
+    def profile_on_register(self, name: str, version: int) -> None:
+        """The registry's hook: profile a new version's training set (as the caller who
+        registered it); never fails the register."""
+        if not self._ctx.settings.monitoring.profile_on_register:
+            return
+        try:
+            self.profile_model_version(name, version)
+        except NotFound as exc:
+            log.info("model %s v%s not profiled: %s", name, version, exc.message)
+        except Exception:  # a profile is evidence, not a gate: the version is registered
+            log.warning("model %s v%s: profiling failed", name, version, exc_info=True)
 
     def gauges(self) -> list[dict[str, Any]]:
         """The newest report of every deployment (for /metrics), no authorization: numbers only."""
@@ -414,15 +441,3 @@ class MonitoringService(Service):
                 )
             ).all()
         return [r.body for r in rows]
-
-
-def profile_on_register(ctx: ServiceContext, name: str, version: int) -> None:
-    """The registry's hook: profile a new version's training set; never fails the register."""
-    if not ctx.settings.monitoring.profile_on_register:
-        return
-    try:
-        MonitoringService(ctx).profile_model_version(name, version)
-    except NotFound as exc:
-        log.info("model %s v%s not profiled: %s", name, version, exc.message)
-    except Exception:  # a profile is evidence, not a gate: the version is registered
-        log.warning("model %s v%s: profiling failed", name, version, exc_info=True)

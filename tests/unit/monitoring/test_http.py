@@ -129,7 +129,7 @@ def test_inference_server_metrics_and_readiness(monitored: Platform) -> None:
         body = c.get("/metrics", headers=admin).text
         assert 'shipyard_http_requests_total{route="predict",method="POST",status="2xx"}' in body
         assert c.get("/metrics", headers=_auth(monitored, "ed")).status_code in (401, 403)
-        pids = workers_for(monitored.context).pids()
+        pids = workers_for(monitored.serving).pids()
         assert pids, "the model is served by a worker process"
         os.kill(pids[0], signal.SIGKILL)
         os.waitpid(pids[0], 0)

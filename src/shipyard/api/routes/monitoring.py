@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from annotated_types import Interval
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard.api.deps import Caller
-from shipyard.api.params import Version
+from shipyard.api.params import Body, Version
 from shipyard.monitoring.metrics import CONTENT_TYPE
 from shipyard.monitoring.models import DriftReport, Profile
 
@@ -20,13 +20,13 @@ root_router = APIRouter(tags=["monitoring"])
 WindowSeconds = Annotated[float, Interval(gt=0, le=366 * 86400)]
 
 
-class TableProfileIn(BaseModel):
+class TableProfileIn(Body):
     table: str = Field(min_length=1, max_length=512)
     version: Version | None = None
     columns: list[str] | None = Field(default=None, max_length=10_000)
 
 
-class DriftIn(BaseModel):
+class DriftIn(Body):
     window_seconds: WindowSeconds = 3600.0
 
 

@@ -12,16 +12,16 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from annotated_types import Interval
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard.api.deps import Caller, caller
-from shipyard.api.params import PageSize, Version
-from shipyard.errors import InvalidArgument
+from shipyard.api.params import Body, PageSize, Version, predict_inputs
 from shipyard.serving import v2
 from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import Deployment, Variant
@@ -46,17 +46,12 @@ root_router = APIRouter(prefix="/v2", tags=["serving-v2"])
 log = logging.getLogger("shipyard.api.serving")
 
 JSON = "application/json"
+#: Seconds of inference log the stats cover (up to a year).
+StatsWindow = Annotated[float, Interval(gt=0, le=366 * 86400)]
 ROUTING_HEADER = "x-shipyard-routing-key"
 
 
-def _json_body(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
-
-
-class CreateDeployment(BaseModel):
+class CreateDeployment(Body):
     name: str
     variants: list[Variant]
     feature_service: str | None = None
@@ -68,7 +63,7 @@ class CreateDeployment(BaseModel):
     description: str | None = None
 
 
-class UpdateDeployment(BaseModel):
+class UpdateDeployment(Body):
     variants: list[Variant] | None = None
     feature_service: str | None = None
     entity_keys: list[str] | None = None
@@ -78,17 +73,17 @@ class UpdateDeployment(BaseModel):
     description: str | None = None
 
 
-class Rollback(BaseModel):
+class Rollback(Body):
     to_version: Version | None = None
 
 
 @router.post("/{name}/predict")
 async def predict(name: str, request: Request) -> Response:
     platform = caller(request)  # resolved by the router's guard: no second threadpool hop
-    body = _json_body(await request.body())
-    inputs = body.get("inputs") if isinstance(body, dict) else None
-    inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
-    result = platform.serving.predict(name, inputs, routing_key=request.headers.get(ROUTING_HEADER))
+    inputs = predict_inputs(await request.body())
+    result = await platform.serving.apredict(
+        name, inputs, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(result.to_dict()), media_type=JSON)
 
 
@@ -138,11 +133,13 @@ def rollback_deployment(name: str, body: Rollback, platform: Caller) -> Deployme
 
 
 @router.get("/{name}/stats")
-def deployment_stats(name: str, platform: Caller) -> dict[str, Any]:
-    return platform.serving.deployment_stats(name)
+def deployment_stats(
+    name: str, platform: Caller, window_seconds: StatsWindow = 3600.0
+) -> dict[str, Any]:
+    return platform.serving.deployment_stats(name, window_seconds=window_seconds)
 
 
-class StartCanary(BaseModel):
+class StartCanary(Body):
     variant: Variant
     steps: list[int] | None = None
     interval_s: float | None = None
@@ -151,7 +148,7 @@ class StartCanary(BaseModel):
     min_requests: int = 20
 
 
-class StopCanary(BaseModel):
+class StopCanary(Body):
     reason: str = "by command"
 
 
@@ -171,7 +168,7 @@ def rollback_canary(name: str, body: StopCanary, platform: Caller) -> Deployment
     return platform.serving.rollback_canary(name, reason=body.reason)
 
 
-class ScoreTable(BaseModel):
+class ScoreTable(Body):
     model: str
     source: str
     output: str
@@ -188,7 +185,7 @@ def score_table(body: ScoreTable, platform: Caller) -> BatchScoreResult:
     )
 
 
-class GroundTruth(BaseModel):
+class GroundTruth(Body):
     outcomes: list[dict[str, Any]]
 
 
@@ -218,9 +215,7 @@ async def v2_live() -> dict[str, bool]:
 @root_router.get("/health/ready")
 def v2_ready(request: Request) -> JSONResponse:
     """503 when the metadata DB does not answer or an inference worker died."""
-    from shipyard.monitoring.health import readiness
-
-    ok, checks = readiness(request.app.state.platform.context)
+    ok, checks = request.app.state.platform.monitoring.readiness()
     return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
 
@@ -259,5 +254,7 @@ async def v2_infer(name: str, request: Request) -> Response:
     rows, request_id = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )
-    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, rows, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(v2.infer_response(name, request_id, result)), media_type=JSON)
