@@ -30,10 +30,25 @@ def http(monitored: Platform) -> Iterator[httpx.Client]:
         yield c
 
 
+def _value(body: str, series: str) -> float:
+    """The value of one series in a Prometheus text body (0 when absent)."""
+    for line in body.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+RUN_DRIFT_OK = 'shipyard_http_requests_total{route="run_drift",method="POST",status="2xx"}'
+RUN_DRIFT_ALL = 'shipyard_http_request_duration_seconds_bucket{route="run_drift",le="+Inf"}'
+
+
 def test_drift_and_profiles_over_http(monitored: Platform, http: httpx.Client) -> None:
     write_features(monitored, shift=2.0, seed=5)
     serve(monitored)
     ed = _auth(monitored, "ed")
+    admin = _auth(monitored, "local-admin")
+    # The request counters are per process: other tests' calls are counted too.
+    before = http.get("/metrics", headers=admin).text
     r = http.post(
         "/api/v1/monitoring/deployments/churn/drift", json={"window_seconds": 600}, headers=ed
     )
@@ -52,14 +67,13 @@ def test_drift_and_profiles_over_http(monitored: Platform, http: httpx.Client) -
     )
     assert made.status_code == 201 and list(made.json()["features"]) == ["f1"]
 
-    admin = _auth(monitored, "local-admin")
     text = http.get("/metrics", headers=admin)
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
     body = text.text
     assert 'shipyard_drift_detected{deployment="churn"} 1' in body
     assert 'shipyard_drift_psi{deployment="churn",feature="f0"}' in body
-    assert 'shipyard_http_requests_total{route="run_drift",method="POST",status="2xx"} 1' in body
-    assert 'shipyard_http_request_duration_seconds_bucket{route="run_drift",le="+Inf"} 1' in body
+    assert _value(body, RUN_DRIFT_OK) == _value(before, RUN_DRIFT_OK) + 1
+    assert _value(body, RUN_DRIFT_ALL) == _value(before, RUN_DRIFT_ALL) + 1
     assert 'shipyard_predictions_total{deployment="churn",variant="a"}' in body
 
 
