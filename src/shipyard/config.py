@@ -134,6 +134,27 @@ class ServingSettings(_Section):
     worker_call_timeout: float = Field(default=60.0, gt=0)
     #: OS user the workers run as when the server runs as root (default: the server's).
     worker_user: str | None = None
+    #: Seconds between inference-log writes: what ``kill -9`` may lose (a clean stop loses
+    #: nothing). 0 writes only on an explicit flush and at shutdown.
+    log_flush_seconds: float = Field(default=1.0, ge=0)
+
+
+class MonitoringSettings(_Section):
+    """Drift thresholds (docs/monitoring.md): a feature drifts when a score reaches one."""
+
+    drift_psi: float = Field(default=0.2, gt=0)
+    drift_js: float = Field(default=0.1, gt=0, le=1)
+    drift_ks: float = Field(default=0.1, gt=0, le=1)
+    #: A score counts only when its test's p-value is below this (chi-square; KS for KS).
+    drift_pvalue: float = Field(default=0.01, gt=0, le=1)
+    #: A window with fewer rows is reported as insufficient data, never as drift.
+    drift_min_rows: int = Field(default=100, ge=1)
+    #: Per deployment, thresholds that replace the defaults (e.g. ``{churn: {psi: 0.1}}``).
+    deployments: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: Profile a model version's training set when the version is registered.
+    profile_on_register: bool = True
+    #: Event topic drift alerts are published on.
+    alert_topic: str = "monitoring.alerts"
 
 
 class Settings(BaseSettings):
@@ -157,6 +178,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)

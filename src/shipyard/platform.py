@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shipyard.features.service import FeatureService
     from shipyard.lake._base import LakeState
     from shipyard.lake.service import LakeService
+    from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
     from shipyard.registry.service import RegistryService, RegistryState
@@ -215,11 +216,15 @@ class Platform:
         from shipyard.registry.service import RegistryService
 
         return RegistryService(
-            self._ctx, artifacts=self._backends.artifacts, state=self._state.registry
+            self._ctx,
+            artifacts=self._backends.artifacts,
+            state=self._state.registry,
+            on_register=lambda name, version: self.monitoring.profile_on_register(name, version),
         )
 
     @cached_property
     def serving(self) -> ServingService:
+        from shipyard.serving.context import RUNTIME_PRINCIPAL
         from shipyard.serving.service import ServingService
 
         return ServingService(
@@ -229,6 +234,21 @@ class Platform:
             registry=lambda: self.registry,
             tracking=lambda: self.tracking,
             events=lambda: self.events,
+            log_lake=lambda: self._root.as_principal(RUNTIME_PRINCIPAL).lake,
+        )
+
+    @cached_property
+    def monitoring(self) -> MonitoringService:
+        from shipyard.monitoring.service import MONITOR_PRINCIPAL, MonitoringService
+
+        return MonitoringService(
+            self._ctx,
+            lake=lambda: self.lake,
+            registry=lambda: self.registry,
+            serving=lambda: self.serving,
+            features=lambda: self.features,
+            events=lambda: self.events,
+            internal=lambda: self._root.as_principal(MONITOR_PRINCIPAL).monitoring,
         )
 
     @cached_property
@@ -289,7 +309,7 @@ class Platform:
         self,
         models: ModelSource | None,
         features: FeatureLookup | None,
-        log_interval: float,
+        log_interval: float | None,
         options: dict[str, Any],
     ) -> tuple[ServingRuntime, PredictionLogger]:
         """The runtime acts as ``RUNTIME_PRINCIPAL``: its services are that view's."""
@@ -299,6 +319,8 @@ class Platform:
 
         internal = self._root.as_principal(RUNTIME_PRINCIPAL)
         workers = self._backends.inference_workers
+        if log_interval is None:
+            log_interval = self.settings.serving.log_flush_seconds
 
         def check_canaries() -> None:
             internal.serving.check_canaries()

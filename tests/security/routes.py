@@ -461,6 +461,19 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{MF}/model-versions/delete-tag",
         {"name": "ml_model", "version": "1", "key": "k"},
     ),
+    # -- monitoring
+    "POST /api/v1/monitoring/profiles": (
+        f"{V1}/monitoring/profiles",
+        {"table": "silver.ml_clean", "columns": ["x"]},
+    ),
+    "POST /api/v1/monitoring/profiles/model/{name}/{version}": (
+        f"{V1}/monitoring/profiles/model/ml_model/1",
+        {},
+    ),
+    "POST /api/v1/monitoring/deployments/{name}/drift": (
+        f"{V1}/monitoring/deployments/ml_dep/drift",
+        {"window_seconds": 60},
+    ),
 }
 
 

@@ -11,7 +11,9 @@ from shipyard.api import mlflow
 from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.middleware import EdgeMiddleware
+from shipyard.monitoring.metrics import MetricsMiddleware
 from shipyard.platform import Platform
+from shipyard.serving.server import drain_on_shutdown
 
 #: One router module per capability, mounted under ``/api/v1``.
 # The prediction route is matched first: routes are tried in order, and it is the hot path.
@@ -26,6 +28,7 @@ ROUTERS = (
     "registry",
     "events",
     "pipelines",
+    "monitoring",
 )
 
 
@@ -47,10 +50,12 @@ def create_app(platform: Platform) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        lifespan=drain_on_shutdown,  # the inference log is written before the process ends
     )
     app.state.platform = platform
     install_error_handlers(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=platform.settings.server.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)  # request counts and latency for /metrics
 
     health = APIRouter(tags=["health"])
 

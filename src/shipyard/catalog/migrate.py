@@ -36,6 +36,7 @@ TABLE_MODULES = (
     "shipyard.lake.tables",
     "shipyard.events.tables",
     "shipyard.pipelines.tables",
+    "shipyard.monitoring.tables",
 )
 
 

@@ -135,6 +135,7 @@ GROUPS = {
     "tokens": "shipyard.cli.security:tokens",
     "principals": "shipyard.cli.security:principals",
     "audit": "shipyard.cli.audit:app",
+    "monitor": "shipyard.cli.monitoring:monitor",
 }
 #: Modules whose ``register(app)`` adds commands or groups of their own.
 REGISTRARS = (

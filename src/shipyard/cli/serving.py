@@ -167,9 +167,13 @@ def predict(
 
 
 @deployments.command("stats")
-def stats(name: str) -> None:
-    """Request counts, error rate and latency percentiles per variant (this process)."""
-    print_json(platform().serving.deployment_stats(name))
+def stats(
+    name: str,
+    window: float = typer.Option(3600.0, "--window", help="Seconds of inference log to cover."),
+) -> None:
+    """Requests, errors and latency percentiles per variant, from the inference log
+    (every server process; written every serving.log_flush_seconds)."""
+    print_json(platform().serving.deployment_stats(name, window_seconds=window))
 
 
 @deployments.command("report")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,11 +74,19 @@ class RegistryService(PromotionMixin, Service):
     """Registered models, versions with signatures and lineage, aliases under governance."""
 
     def __init__(
-        self, ctx: ServiceContext, *, artifacts: Shared[ArtifactStore], state: RegistryState
+        self,
+        ctx: ServiceContext,
+        *,
+        artifacts: Shared[ArtifactStore],
+        state: RegistryState,
+        on_register: Callable[[str, int], None] | None = None,
     ) -> None:
         super().__init__(ctx)
         self._artifact_store = artifacts  # the run artifacts model versions point into
         self._state = state
+        #: Called with (name, version) after a version is registered (monitoring's drift
+        #: reference profile); it must not raise.
+        self._on_register = on_register
 
     @property
     def _artifacts(self) -> ArtifactStore:
@@ -282,7 +290,10 @@ class RegistryService(PromotionMixin, Service):
             self._catalog_version(m.conn, name, team, version, run_id, flavor, signature)
             m.asset = f"model:{name}@{version}"
             m.details = {"source": source, "run_id": run_id}
-            return self._version(m.conn, name, version)
+            registered = self._version(m.conn, name, version)
+        if self._on_register is not None:
+            self._on_register(name, version)  # the drift reference; never fails this
+        return registered
 
     def _catalog_version(
         self,

@@ -31,9 +31,10 @@ RUNTIME_PRINCIPAL = Principal(
 )
 
 #: Builds the runtime and its log writer: ``(models, features, log_interval, options)``;
-#: ``None`` sources mean the registry and the feature store.
+#: ``None`` sources mean the registry and the feature store, a ``None`` interval the
+#: ``serving.log_flush_seconds`` setting.
 RuntimeBuilder = Callable[
-    [ModelSource | None, FeatureLookup | None, float, dict[str, Any]],
+    [ModelSource | None, FeatureLookup | None, float | None, dict[str, Any]],
     tuple[ServingRuntime, PredictionLogger],
 ]
 
@@ -80,13 +81,14 @@ class ServingRuntimes:
         *,
         models: ModelSource | None = None,
         features: FeatureLookup | None = None,
-        log_interval: float = 1.0,
+        log_interval: float | None = None,
         **options: Any,
     ) -> ServingRuntime:
         """The runtime, built on first use with the registry and feature store.
 
         ``models``/``features`` replace those sources (only before the runtime exists);
-        ``log_interval`` is how often the inference log is flushed (0: only on ``flush``).
+        ``log_interval`` is how often the inference log is flushed (0: only on ``flush``;
+        default: the ``serving.log_flush_seconds`` setting).
         """
         runtime = self._runtime
         if runtime is not None:
@@ -101,6 +103,31 @@ class ServingRuntimes:
         self.runtime()
         assert self._logger is not None
         return self._logger
+
+    def built(self) -> tuple[ServingRuntime, PredictionLogger] | None:
+        """The runtime and its log writer if this process has served, else ``None``
+        (what ``/metrics`` and readiness read: they must not start one)."""
+        runtime, logger = self._runtime, self._logger
+        return (runtime, logger) if runtime is not None and logger is not None else None
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the inference workers started so far (none started: ``[]``)."""
+        return self._workers.get().pids() if self._workers.built else []
+
+    def drain(self, timeout: float = 30.0) -> int:
+        """At shutdown: score queued shadow requests, then write the whole inference log.
+
+        Does nothing (0) when this process never served; returns the rows written.
+        """
+        with self._lock:
+            held = list(self._retired)
+            if self._runtime is not None and self._logger is not None:
+                held.append((self._runtime, self._logger))
+        rows = 0
+        for runtime, logger in held:
+            runtime.drain_shadow(timeout=5.0)
+            rows += logger.drain(timeout)
+        return rows
 
     def workers(self) -> WorkerPool:
         """The inference worker processes (one per model version loaded)."""

@@ -6,12 +6,19 @@ table and one Delta append every ``interval`` seconds, so a crash loses at most
 that much. A failed write keeps its rows (up to ``max_buffer``, oldest dropped
 and counted) and retries with the same batch id, so a retry of a write that did
 land is skipped instead of duplicated.
+
+Durability (docs/monitoring.md): an acknowledged prediction is in the buffer before
+its answer is sent. A clean stop (SIGTERM/SIGINT: uvicorn finishes the requests in
+flight, then runs the app's lifespan shutdown) calls ``drain``, which writes
+everything left, retrying a failing write until its deadline. ``kill -9`` loses at
+most the last ``interval`` seconds (``serving.log_flush_seconds``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -151,11 +158,30 @@ class PredictionLogger:
             self.written += len(rows)
             return len(rows)
 
+    def drain(self, timeout: float = 30.0) -> int:
+        """Write everything buffered, retrying failed writes until ``timeout`` seconds.
+
+        Returns the rows written; rows still buffered at the deadline are logged as lost.
+        """
+        deadline = time.monotonic() + timeout
+        written = 0
+        pause = 0.05
+        while self.buffered:
+            n = self.flush()
+            written += n
+            if n == 0 and self.buffered:
+                if time.monotonic() + pause > deadline:
+                    log.error("inference log: %d rows not written at shutdown", self.buffered)
+                    break
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+        return written
+
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        self.flush()
+        self.drain()
 
 
 def lake_writer(lake: Callable[[], Any]) -> LogWriter:
@@ -218,3 +244,22 @@ def ground_truth_table(
             }
         )
     return pa.Table.from_pylist(rows, schema=GROUND_TRUTH_SCHEMA)
+
+
+def stats_sql(deployment: str, since: datetime) -> str:
+    """Per variant over the log since ``since``: requests, errors, latency percentiles.
+
+    One row per request (a request's rows share its latency and error).
+    ``deployment`` must be a validated deployment name.
+    """
+    return f"""
+WITH r AS (
+  SELECT variant, request_id, any_value(latency_ms) AS lat, bool_or(error IS NOT NULL) AS err
+  FROM {LOG_TABLE}
+  WHERE deployment = '{deployment}' AND ts >= TIMESTAMPTZ '{since.isoformat()}'
+  GROUP BY variant, request_id
+)
+SELECT variant, count(*) AS requests, CAST(count_if(err) AS BIGINT) AS errors,
+       quantile_cont(lat, 0.5) AS p50_ms, quantile_cont(lat, 0.95) AS p95_ms,
+       quantile_cont(lat, 0.99) AS p99_ms
+FROM r GROUP BY variant"""

@@ -106,8 +106,9 @@ class ServingAPI(Protocol):
         """Score ``inputs`` (one dict per row: entity keys and request fields)."""
         ...
 
-    def deployment_stats(self, name: str) -> dict[str, Any]:
-        """This process's per-variant request counts, error rates and latency percentiles."""
+    def deployment_stats(self, name: str, *, window_seconds: float = 3600.0) -> dict[str, Any]:
+        """Per variant: requests, errors, error rate and latency percentiles, read from the
+        inference log of every server process over the last ``window_seconds``."""
         ...
 
     def flush_prediction_log(self) -> int:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from shipyard.api.errors import http_error, internal_error, shipyard_error
 from shipyard.api.middleware import EdgeMiddleware
 from shipyard.api.params import predict_inputs
 from shipyard.errors import ShipyardError
+from shipyard.monitoring.metrics import CONTENT_TYPE, MetricsMiddleware
 from shipyard.platform import Platform
 from shipyard.serving import v2
 
@@ -88,8 +91,14 @@ async def live(_request: Request) -> Response:
     return _json({"live": True})
 
 
-async def ready(_request: Request) -> Response:
-    return _json({"ready": True})
+async def ready(request: Request) -> Response:
+    ok, checks = request.app.state.platform.monitoring.readiness()
+    return _json({"ready": ok, "checks": checks}, 200 if ok else 503)
+
+
+async def metrics(request: Request) -> Response:
+    text = _caller(request).monitoring.metrics_text()
+    return Response(text, media_type=CONTENT_TYPE)
 
 
 async def health(_request: Request) -> Response:
@@ -112,6 +121,17 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return internal_error(request, exc)
 
 
+@asynccontextmanager
+async def drain_on_shutdown(app: Any) -> AsyncIterator[None]:
+    """The app's lifespan: at shutdown (after uvicorn finished the requests in flight, on
+    SIGTERM/SIGINT) write everything this process holds for the inference log."""
+    yield
+    platform: Platform = app.state.platform
+    rows = platform.serving.runtimes.drain()  # one runtime per process, shared by every view
+    if rows:
+        log.info("inference log: %d rows written at shutdown", rows)
+
+
 def create_serving_app(platform: Platform, *, auth_cache_seconds: float | None = None) -> Starlette:
     """The inference-only app over ``platform`` (the root; requests act as their token).
 
@@ -130,6 +150,7 @@ def create_serving_app(platform: Platform, *, auth_cache_seconds: float | None =
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
         Route("/api/v1/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,
@@ -139,8 +160,10 @@ def create_serving_app(platform: Platform, *, auth_cache_seconds: float | None =
             Exception: _unexpected,
         },
         middleware=[
-            Middleware(EdgeMiddleware, max_body_bytes=platform.settings.server.max_body_bytes)
+            Middleware(MetricsMiddleware),  # outermost: counts the edge's refusals too
+            Middleware(EdgeMiddleware, max_body_bytes=platform.settings.server.max_body_bytes),
         ],
+        lifespan=drain_on_shutdown,
     )
     app.state.platform = platform
     app.state.token_check = TokenCheck(platform, auth_cache_seconds)

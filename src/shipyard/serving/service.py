@@ -60,12 +60,16 @@ class ServingService(CanaryOps, Service):
         registry: Callable[[], RegistryService],
         tracking: Callable[[], TrackingService],
         events: Callable[[], EventService],
+        log_lake: Callable[[], LakeService],
     ) -> None:
         super().__init__(ctx)
         #: Shared by every principal's view; built by ``Platform``.
         self.runtimes = runtimes
         # The other capabilities, as this caller; built when first used (predict needs none).
         self._lake, self._registry, self._tracking, self._events = lake, registry, tracking, events
+        #: The lake as the serving runtime: reads every team's rows of the inference log
+        #: (the caller is authorized on the deployment first).
+        self._log_lake = log_lake
 
     @property
     def runtime(self) -> ServingRuntime:
@@ -303,14 +307,36 @@ class ServingService(CanaryOps, Service):
             )
         return runtime
 
-    def deployment_stats(self, name: str) -> dict[str, Any]:
-        """This process's per-variant request counts, error rates and latency percentiles."""
+    def deployment_stats(self, name: str, *, window_seconds: float = 3600.0) -> dict[str, Any]:
+        """Per variant: requests, errors, error rate and latency percentiles.
+
+        ``variants`` covers every server process: it is read from the inference log over
+        the last ``window_seconds`` (this process's buffer is written first; other
+        processes' rows arrive within ``serving.log_flush_seconds``). ``process`` is this
+        process's in-memory book (what its canary checks see).
+        """
+        from datetime import UTC, datetime, timedelta
+
+        from shipyard.serving.predlog import stats_sql
+
+        if not 0 < window_seconds <= 366 * 86400:
+            raise InvalidArgument("window_seconds must be in (0, 366 days]")
         dep = self.get_deployment(name)
+        self.runtimes.logger().flush()
+        lake = self._log_lake()  # the caller may read the deployment, not every team's log
+        found: dict[str, dict[str, Any]] = {}
+        if _table_exists(lake, LOG_TABLE):
+            since = datetime.now(UTC) - timedelta(seconds=window_seconds)
+            for row in lake.sql(stats_sql(name, since)).to_pylist():
+                row["error_rate"] = row["errors"] / row["requests"]
+                found[row.pop("variant")] = row
         book = self.runtime.stats.for_deployment(name)
         return {
             "deployment": name,
             "version": dep.version,
-            "variants": {
+            "window_seconds": window_seconds,
+            "variants": {v.name: found.get(v.name) for v in dep.spec.variants},
+            "process": {
                 v.name: book[v.name].summary() if v.name in book else None
                 for v in dep.spec.variants
             },

@@ -58,6 +58,7 @@ SERVICE_ONLY = {
     },
     "serving": {
         "check_canaries": "the server's canary loop",
+        "apredict": "predict for an event loop in this process; over HTTP a call is predict",
         "export_deployment": "writes a bundle on the server's disk",
         "export_model": "writes a bundle on the server's disk",
         "run_stream": "a long-running consumer on the server",

@@ -75,7 +75,7 @@ def test_model_error_is_500_with_request_id_and_server_keeps_serving(
     assert r.status_code == 500 and r.json()["details"]["request_id"]
     assert "boom" not in r.text
     stats = client.get("/api/v1/deployments/churn/stats", headers=pat).json()
-    assert stats["variants"]["x"]["errors"] == 1
+    assert stats["variants"]["x"]["errors"] == 1 == stats["process"]["x"]["errors"]
     client.post("/api/v1/deployments/churn/rollback", json={}, headers=_auth(served, "local-admin"))
     assert client.post(url, json={"inputs": [{"customer_id": 1}]}, headers=pat).status_code == 200
 

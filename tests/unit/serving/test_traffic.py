@@ -75,7 +75,7 @@ def test_shadow_is_scored_and_logged_but_never_returned(served: Platform) -> Non
     assert len(shadow) == 50 and {r["variant"] for r in shadow} == {"s"}
     assert {r["request_id"] for r in shadow} == {r.request_id for r in responses}
     assert all(r["prediction"] is not None and r["model_version"] == 2 for r in shadow)
-    assert served.serving.deployment_stats("churn")["variants"]["s"]["requests"] == 50
+    assert served.serving.deployment_stats("churn")["process"]["s"]["requests"] == 50
 
 
 def test_alias_move_swaps_model_without_failed_requests(

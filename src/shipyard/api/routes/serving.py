@@ -12,10 +12,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from annotated_types import Interval
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from shipyard.api.deps import Caller, caller
@@ -44,6 +46,8 @@ root_router = APIRouter(prefix="/v2", tags=["serving-v2"])
 log = logging.getLogger("shipyard.api.serving")
 
 JSON = "application/json"
+#: Seconds of inference log the stats cover (up to a year).
+StatsWindow = Annotated[float, Interval(gt=0, le=366 * 86400)]
 ROUTING_HEADER = "x-shipyard-routing-key"
 
 
@@ -129,8 +133,10 @@ def rollback_deployment(name: str, body: Rollback, platform: Caller) -> Deployme
 
 
 @router.get("/{name}/stats")
-def deployment_stats(name: str, platform: Caller) -> dict[str, Any]:
-    return platform.serving.deployment_stats(name)
+def deployment_stats(
+    name: str, platform: Caller, window_seconds: StatsWindow = 3600.0
+) -> dict[str, Any]:
+    return platform.serving.deployment_stats(name, window_seconds=window_seconds)
 
 
 class StartCanary(Body):
@@ -207,8 +213,10 @@ async def v2_live() -> dict[str, bool]:
 
 
 @root_router.get("/health/ready")
-async def v2_ready() -> dict[str, bool]:
-    return {"ready": True}
+def v2_ready(request: Request) -> JSONResponse:
+    """503 when the metadata DB does not answer or an inference worker died."""
+    ok, checks = request.app.state.platform.monitoring.readiness()
+    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
 
 @root_router.get("")

@@ -1,0 +1,64 @@
+"""Monitoring routes: profiles, drift reports, and the Prometheus scrape at ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from annotated_types import Interval
+from fastapi import APIRouter, Response
+from pydantic import Field
+
+from shipyard.api.deps import Caller
+from shipyard.api.params import Body, Version
+from shipyard.monitoring.metrics import CONTENT_TYPE
+from shipyard.monitoring.models import DriftReport, Profile
+
+router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+root_router = APIRouter(tags=["monitoring"])
+
+#: Seconds of inference log a drift run covers (up to a year).
+WindowSeconds = Annotated[float, Interval(gt=0, le=366 * 86400)]
+
+
+class TableProfileIn(Body):
+    table: str = Field(min_length=1, max_length=512)
+    version: Version | None = None
+    columns: list[str] | None = Field(default=None, max_length=10_000)
+
+
+class DriftIn(Body):
+    window_seconds: WindowSeconds = 3600.0
+
+
+@router.post("/profiles", status_code=201)
+def profile_table(platform: Caller, body: TableProfileIn) -> Profile:
+    return platform.monitoring.profile_table(body.table, version=body.version, columns=body.columns)
+
+
+@router.post("/profiles/model/{name}/{version}", status_code=201)
+def profile_model_version(platform: Caller, name: str, version: Version) -> Profile:
+    return platform.monitoring.profile_model_version(name, version)
+
+
+@router.get("/profiles/{kind}/{name}")
+def get_profile(
+    platform: Caller, kind: Literal["model", "table"], name: str, version: Version | None = None
+) -> Profile:
+    return platform.monitoring.get_profile(kind, name, version)
+
+
+@router.post("/deployments/{name}/drift", status_code=201)
+def run_drift(platform: Caller, name: str, body: DriftIn) -> DriftReport:
+    return platform.monitoring.run_drift(name, window_seconds=body.window_seconds)
+
+
+@router.get("/deployments/{name}/drift")
+def list_drift_reports(
+    platform: Caller, name: str, limit: Annotated[int, Interval(ge=1, le=1000)] = 20
+) -> list[DriftReport]:
+    return platform.monitoring.list_drift_reports(name, limit=limit)
+
+
+@root_router.get("/metrics", response_class=Response)
+def metrics(platform: Caller) -> Response:
+    return Response(platform.monitoring.metrics_text(), media_type=CONTENT_TYPE)

@@ -1,0 +1,121 @@
+"""`shipyard monitor profile|profile-model|show-profile|drift|reports|metrics`: thin over
+``MonitoringService``."""
+
+from __future__ import annotations
+
+import typer
+
+from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.monitoring.models import DriftReport, Profile
+
+monitor = typer.Typer(help="Reference profiles, drift reports, metrics.", no_args_is_help=True)
+
+
+def _show_profile(prof: Profile, as_json: bool) -> None:
+    if as_json:
+        print_json(prof)
+        return
+    console.print(f"{prof.subject}  from {prof.source}  ({prof.rows:,} rows)")
+    rows = [
+        {
+            "feature": f.name,
+            "kind": f.kind,
+            "null_rate": round(f.null_rate, 4),
+            "distinct": f.distinct,
+            "mean": None if f.mean is None else round(f.mean, 4),
+            "min": f.min,
+            "max": f.max,
+        }
+        for f in prof.features.values()
+    ]
+    print_table(rows, ["feature", "kind", "null_rate", "distinct", "mean", "min", "max"])
+
+
+def _show_report(r: DriftReport, as_json: bool) -> None:
+    if as_json:
+        print_json(r)
+        return
+    console.print(
+        f"{r.deployment}: {r.status} over {r.rows:,} rows "
+        f"({r.window_start:%Y-%m-%d %H:%M} to {r.window_end:%H:%M}), reference {r.reference}"
+        + (f"  {r.message}" if r.message else "")
+    )
+    feats = [*r.features, *([r.prediction] if r.prediction else [])]
+    rows = [
+        {
+            "feature": f.feature,
+            "psi": round(f.psi, 4),
+            "js": round(f.js, 4),
+            "ks": None if f.ks is None else round(f.ks, 4),
+            "chi2_p": f"{f.chi2_pvalue:.2g}",
+            "drifted": "yes" if f.drifted else "",
+        }
+        for f in feats
+    ]
+    if rows:
+        print_table(rows, ["feature", "psi", "js", "ks", "chi2_p", "drifted"])
+
+
+@monitor.command("profile")
+def profile(
+    table: str = typer.Argument(..., help="A lake table, e.g. gold.customer_features."),
+    version: int = typer.Option(None, "--version", help="Delta version (default: current)."),
+    column: list[str] = typer.Option([], "--column", "-c", help="Columns (default: all)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Profile a lake table (per-column histograms, null rates, cardinalities) and store it."""
+    prof = platform().monitoring.profile_table(table, version=version, columns=column or None)
+    _show_profile(prof, as_json)
+
+
+@monitor.command("profile-model")
+def profile_model(name: str, version: int, as_json: bool = JsonOption) -> None:
+    """Profile a model version's training set (done at registration when its run logged one)."""
+    _show_profile(platform().monitoring.profile_model_version(name, version), as_json)
+
+
+@monitor.command("show-profile")
+def show_profile(
+    subject: str = typer.Argument(..., help="model:NAME[@VERSION] or table:NAME[@VERSION]"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Show the newest stored profile of a model version or a table."""
+    kind, _, rest = subject.partition(":")
+    name, _, at = rest.partition("@")
+    version = int(at) if at.isdigit() else None
+    _show_profile(platform().monitoring.get_profile(kind, name, version), as_json)
+
+
+@monitor.command("drift")
+def drift(
+    deployment: str,
+    window: float = typer.Option(3600.0, "--window", help="Seconds of inference log."),
+    fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 3 on drift."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Drift of a deployment's recent predictions against its model's reference profile
+    (stored; a drift is published on monitoring.alert_topic)."""
+    report = platform().monitoring.run_drift(deployment, window_seconds=window)
+    _show_report(report, as_json)
+    if fail_on_drift and report.status == "drift":
+        raise typer.Exit(3)
+
+
+@monitor.command("reports")
+def reports(
+    deployment: str,
+    limit: int = typer.Option(20, "--limit"),
+    as_json: bool = JsonOption,
+) -> None:
+    """The deployment's stored drift reports, newest first."""
+    found = platform().monitoring.list_drift_reports(deployment, limit=limit)
+    if as_json:
+        print_json([r.summary() for r in found])
+        return
+    print_table([r.summary() for r in found], ["id", "status", "rows", "drifted", "window_end"])
+
+
+@monitor.command("metrics")
+def metrics() -> None:
+    """This process's Prometheus exposition (a server's own is at GET /metrics)."""
+    typer.echo(platform().monitoring.metrics_text(), nl=False)

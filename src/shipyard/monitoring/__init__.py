@@ -1,0 +1,1 @@
+"""Monitoring: reference profiles, drift against the inference log, alerts, Prometheus text."""

@@ -1,0 +1,443 @@
+"""Monitoring use-cases: reference profiles, drift runs over the inference log, alerts.
+
+Profiles and drift reports are rows in the catalog DB (``monitoring/tables.py``). A
+drift report whose status is ``drift`` is published on ``monitoring.alert_topic``.
+The log and training sets are read as the monitoring service principal once the
+caller is authorized on the deployment or model they ask about.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from shipyard._internal.clock import utcnow
+from shipyard._internal.ids import new_id
+from shipyard.catalog.context import Service, ServiceContext
+from shipyard.errors import InvalidArgument, NotFound
+from shipyard.monitoring import drift, sketch, window
+from shipyard.monitoring.models import (
+    DriftReport,
+    FeatureDrift,
+    FeatureProfile,
+    Profile,
+    Thresholds,
+)
+from shipyard.monitoring.tables import drift_reports, profiles
+from shipyard.security.models import ALL_TEAMS, Permission, Principal, Role
+
+if TYPE_CHECKING:
+    from shipyard.events.service import EventService
+    from shipyard.features.service import FeatureService
+    from shipyard.lake.service import LakeService
+    from shipyard.registry.service import RegistryService
+    from shipyard.serving.service import ServingService
+
+log = logging.getLogger("shipyard.monitoring")
+
+#: Reads logs and training sets, publishes alerts; callers are authorized first.
+MONITOR_PRINCIPAL = Principal(
+    id="monitoring", name="monitoring", kind="service", roles={ALL_TEAMS: Role.EDITOR}
+)
+MAX_WINDOW = timedelta(days=366)
+
+
+class MonitoringService(Service):
+    """Reference profiles and drift (see docs/monitoring.md)."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        lake: Callable[[], LakeService],
+        registry: Callable[[], RegistryService],
+        serving: Callable[[], ServingService],
+        features: Callable[[], FeatureService],
+        events: Callable[[], EventService],
+        internal: Callable[[], MonitoringService],
+    ) -> None:
+        super().__init__(ctx)
+        # The other capabilities as this caller, built when first used.
+        self._lake, self._registry, self._serving = lake, registry, serving
+        self._features, self._events = features, events
+        #: This service acting as ``MONITOR_PRINCIPAL``: reads logs and training sets,
+        #: publishes alerts, once the caller is authorized.
+        self._internal = internal
+
+    # -- profiles ---------------------------------------------------------------------------
+
+    def profile_table(
+        self, table: str, *, version: int | None = None, columns: list[str] | None = None
+    ) -> Profile:
+        """Profile a lake table (as of ``version``) and store it as ``table:<name>@<v>``.
+
+        Raises:
+            NotFound: no such table, version or column. PermissionDenied: no read on it.
+        """
+        lake = self._lake()
+        info = lake.get_table(table)  # authorizes the read
+        data = lake.read(table, version=version)
+        missing = [c for c in columns or [] if c not in data.column_names]
+        if missing:
+            raise NotFound(f"table '{table}' has no columns {missing}", columns=missing)
+        v = version if version is not None else info.version
+        return self._store(
+            "table", table, v, info.owner, f"{table}@{v}", data, columns, "monitoring.profile_table"
+        )
+
+    def profile_model_version(self, name: str, version: int) -> Profile:
+        """Profile the training set of model ``name`` version ``version`` (its run's input).
+
+        Raises:
+            NotFound: no such version, or its run logged no training set or table.
+            PermissionDenied: the caller may not write to the model's team.
+        """
+        mv = self._registry().get_model_version(name, version)
+        owner = self._model_owner(name)
+        self._ctx.require(
+            Permission.WRITE, owner, action="monitoring.profile_model", asset=f"model:{name}"
+        )
+        table, table_version, columns = self._training_data(mv.run_id)
+        data = self._internal()._lake().read(table, version=table_version)
+        cols = [c for c in columns if c in data.column_names] or None
+        return self._store(
+            "model",
+            name,
+            version,
+            owner,
+            f"{table}@{table_version}",
+            data,
+            cols,
+            "monitoring.profile_model",
+        )
+
+    def get_profile(self, kind: str, name: str, version: int | None = None) -> Profile:
+        """The newest profile of ``model:<name>@<version>`` or ``table:<name>@<version>``.
+
+        Raises:
+            NotFound: none stored. InvalidArgument: an unknown kind.
+        """
+        if kind not in ("model", "table"):
+            raise InvalidArgument("kind must be 'model' or 'table'")
+        q = sa.select(profiles.c.body, profiles.c.owner).where(
+            profiles.c.kind == kind, profiles.c.name == name
+        )
+        if version is not None:
+            q = q.where(profiles.c.version == version)
+        with self._ctx.db.connect() as conn:
+            row = conn.execute(
+                q.order_by(profiles.c.version.desc(), profiles.c.created_at.desc()).limit(1)
+            ).first()
+        if row is None:
+            at = f"@{version}" if version is not None else ""
+            raise NotFound(f"no profile of {kind}:{name}{at}", kind=kind, name=name)
+        self._ctx.require(
+            Permission.READ, row.owner, action="monitoring.get_profile", asset=f"{kind}:{name}"
+        )
+        return Profile.model_validate(row.body)
+
+    def _model_owner(self, name: str) -> str:
+        return self._internal()._registry().get_registered_model(name).owner
+
+    def _training_data(self, run_id: str | None) -> tuple[str, int | None, list[str]]:
+        from shipyard.tracking.tables import inputs
+
+        if not run_id:
+            raise NotFound("the model version has no run, so no training set to profile")
+        with self._ctx.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(inputs.c.kind, inputs.c.name, inputs.c.version, inputs.c.context)
+                .where(inputs.c.run_id == run_id, inputs.c.kind.in_(["training_set", "table"]))
+                .order_by((inputs.c.context == "training").desc())
+            ).all()
+        if not rows:
+            raise NotFound(f"run {run_id} logged no training set or table (log_input)")
+        kind, name, version, _ = rows[0]
+        if kind == "table":
+            return name, version, []
+        ts = self._internal()._features().get_training_set(name, version)
+        return ts.table, ts.table_version, list(ts.features)
+
+    def _store(
+        self,
+        kind: str,
+        name: str,
+        version: int,
+        owner: str,
+        source: str,
+        data: Any,
+        columns: list[str] | None,
+        action: str,
+    ) -> Profile:
+        profile = Profile(
+            id=new_id(),
+            subject=f"{kind}:{name}@{version}",
+            kind=kind,  # type: ignore[arg-type]
+            name=name,
+            version=version,
+            source=source,
+            owner=owner,
+            rows=data.num_rows,
+            features=sketch.profile_table(data, columns),
+            created_at=utcnow(),
+            created_by=self.principal.name,
+        )
+        permission = Permission.READ if kind == "table" else Permission.WRITE
+        with self._ctx.mutation(
+            action, team=owner, asset=profile.subject, permission=permission
+        ) as m:
+            m.conn.execute(
+                profiles.insert().values(
+                    id=profile.id,
+                    kind=kind,
+                    name=name,
+                    version=version,
+                    owner=owner,
+                    rows=profile.rows,
+                    body=profile.model_dump(mode="json"),
+                    created_at=profile.created_at,
+                )
+            )
+            m.details = {"rows": profile.rows, "features": len(profile.features)}
+        return profile
+
+    # -- drift ------------------------------------------------------------------------------
+
+    def thresholds(self, deployment: str) -> Thresholds:
+        """The settings' thresholds, with the deployment's overrides."""
+        s = self._ctx.settings.monitoring
+        base = {
+            "psi": s.drift_psi,
+            "js": s.drift_js,
+            "ks": s.drift_ks,
+            "pvalue": s.drift_pvalue,
+            "min_rows": s.drift_min_rows,
+        }
+        return Thresholds.model_validate({**base, **s.deployments.get(deployment, {})})
+
+    def run_drift(
+        self,
+        deployment: str,
+        *,
+        window_seconds: float = 3600.0,
+        end: datetime | None = None,
+    ) -> DriftReport:
+        """Drift of the deployment's last ``window_seconds`` of logged predictions.
+
+        Features are compared with the reference profile of the model version that
+        served most of the window; predictions with the window before it. The report is
+        stored; a ``drift`` status is also published on ``monitoring.alert_topic``.
+
+        Raises:
+            NotFound: no such deployment. PermissionDenied: no write on its team.
+            InvalidArgument: a window that is not positive or longer than a year.
+        """
+        dep = self._serving().get_deployment(deployment)
+        self._ctx.require(
+            Permission.WRITE,
+            dep.owner,
+            action="monitoring.run_drift",
+            asset=f"deployment:{deployment}",
+        )
+        if not 0 < window_seconds <= MAX_WINDOW.total_seconds():
+            raise InvalidArgument("window_seconds must be in (0, 366 days]")
+        end = end or datetime.now(UTC)
+        start = end - timedelta(seconds=window_seconds)
+        t0 = time.perf_counter()
+        report = self._drift(deployment, start, end)
+        report.seconds = time.perf_counter() - t0
+        self._save_report(report, dep.owner)
+        if report.status == "drift":
+            self._alert(report)
+        return report
+
+    def _drift(self, deployment: str, start: datetime, end: datetime) -> DriftReport:
+        from shipyard.serving.predlog import LOG_TABLE
+
+        limits = self.thresholds(deployment)
+        report = DriftReport(
+            id=new_id(),
+            deployment=deployment,
+            model=None,
+            model_version=None,
+            reference=None,
+            window_start=start,
+            window_end=end,
+            rows=0,
+            status="insufficient_data",
+            thresholds=limits,
+            created_at=utcnow(),
+            created_by=self.principal.name,
+        )
+        lake = self._internal()._lake()
+        try:
+            dt = lake.storage.open(LOG_TABLE)
+        except NotFound:
+            report.message = "no predictions logged yet"
+            return report
+        table = window.scan(dt, deployment, start, end)
+        report.rows = table.num_rows
+        served = window.served_most(table)
+        if served is None or report.rows < limits.min_rows:
+            report.message = f"{report.rows} rows in the window; at least {limits.min_rows} needed"
+            return report
+        report.model, report.model_version = served
+        reference = self._reference(*served)
+        if reference is None:
+            report.status = "no_reference"
+            report.message = f"no profile of model:{report.model}@{report.model_version}"
+            return report
+        report.reference = reference.subject
+        current = window.only_model(table, *served)
+        report.features = self._feature_drift(reference.features, current, limits)
+        absent = sorted(set(reference.features) - {f.feature for f in report.features})
+        report.message = f"not in the logged features, not checked: {absent}" if absent else ""
+        baseline = window.scan(dt, deployment, start - (end - start), start, ["prediction"])
+        report.prediction = self._prediction_drift(baseline, table, limits)
+        drifted = report.drifted_features or (report.prediction and report.prediction.drifted)
+        report.status = "drift" if drifted else "ok"
+        return report
+
+    def _reference(self, model: str, version: int) -> Profile | None:
+        try:
+            return self._internal().get_profile("model", model, version)
+        except NotFound:
+            pass
+        try:  # not profiled at registration (older version, or the setting was off)
+            return self._internal().profile_model_version(model, version)
+        except NotFound:
+            return None
+
+    @staticmethod
+    def _feature_drift(
+        feats: dict[str, FeatureProfile], table: Any, limits: Thresholds
+    ) -> list[FeatureDrift]:
+        out = []
+        for name, found in window.features(table, feats).items():
+            if found is None:  # e.g. the label or an id: in the training data, not served
+                continue
+            values, nulls = found
+            prof = feats[name]
+            if prof.kind == "numeric":
+                if prof.count:
+                    out.append(drift.numeric_drift(prof, values, nulls, limits))
+            else:
+                out.append(drift.categorical_drift(prof, values, nulls, limits))
+        return out
+
+    @staticmethod
+    def _prediction_drift(base: Any, table: Any, limits: Thresholds) -> FeatureDrift | None:
+        """Predictions of this window against those of the window before it."""
+        base_values, base_nulls = window.numeric(base.column("prediction"))
+        if base_values.size < limits.min_rows:
+            return None
+        ref = sketch.numeric_profile("prediction", base_values, base_nulls)
+        values, nulls = window.numeric(table.column("prediction"))
+        return drift.numeric_drift(ref, values, nulls, limits)
+
+    def _save_report(self, report: DriftReport, owner: str) -> None:
+        with self._ctx.mutation(
+            "monitoring.run_drift", team=owner, asset=f"deployment:{report.deployment}"
+        ) as m:
+            m.conn.execute(
+                drift_reports.insert().values(
+                    id=report.id,
+                    deployment=report.deployment,
+                    owner=owner,
+                    status=report.status,
+                    rows=report.rows,
+                    body=report.model_dump(mode="json"),
+                    created_at=report.created_at,
+                )
+            )
+            m.details = {"status": report.status, "drifted": report.drifted_features}
+
+    def _alert(self, report: DriftReport) -> None:
+        record = {
+            "type": "drift",
+            "deployment": report.deployment,
+            "report_id": report.id,
+            "model": report.model,
+            "model_version": report.model_version,
+            "features": report.drifted_features,
+            "prediction_drifted": bool(report.prediction and report.prediction.drifted),
+            "worst_psi": max((f.psi for f in report.features), default=0.0),
+            "window_end": report.window_end.isoformat(),
+        }
+        topic = self._ctx.settings.monitoring.alert_topic
+        self._internal()._events().publish(topic, [record], key=f"drift-{report.id}")
+
+    def list_drift_reports(self, deployment: str, *, limit: int = 20) -> list[DriftReport]:
+        """The deployment's newest drift reports, newest first.
+
+        Raises:
+            NotFound: no such deployment. PermissionDenied: no read on its team.
+        """
+        self._serving().get_deployment(deployment)  # authorizes the read
+        if not 1 <= limit <= 1000:
+            raise InvalidArgument("limit must be in [1, 1000]")
+        with self._ctx.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(drift_reports.c.body)
+                .where(drift_reports.c.deployment == deployment)
+                .order_by(drift_reports.c.created_at.desc())
+                .limit(limit)
+            ).all()
+        return [DriftReport.model_validate(r.body) for r in rows]
+
+    def metrics_text(self) -> str:
+        """This process's Prometheus exposition (every team's numbers: needs read on ``*``).
+
+        Raises:
+            PermissionDenied: the caller may not read every team.
+        """
+        from shipyard.monitoring.metrics import render
+
+        self._ctx.require(Permission.READ, ALL_TEAMS, action="monitoring.metrics")
+        return render(self._serving().runtimes.built(), self.gauges())
+
+    def readiness(self) -> tuple[bool, dict[str, str]]:
+        """(ready, checks): the metadata DB answers and no inference worker of this process
+        died. No authorization: the probe is public and its checks name no asset."""
+        from shipyard.monitoring.health import readiness
+
+        return readiness(self._ctx.db, self._serving().runtimes.worker_pids())
+
+    def profile_on_register(self, name: str, version: int) -> None:
+        """The registry's hook: profile a new version's training set (as the caller who
+        registered it); never fails the register."""
+        if not self._ctx.settings.monitoring.profile_on_register:
+            return
+        try:
+            self.profile_model_version(name, version)
+        except NotFound as exc:
+            log.info("model %s v%s not profiled: %s", name, version, exc.message)
+        except Exception:  # a profile is evidence, not a gate: the version is registered
+            log.warning("model %s v%s: profiling failed", name, version, exc_info=True)
+
+    def gauges(self) -> list[dict[str, Any]]:
+        """The newest report of every deployment (for /metrics), no authorization: numbers only."""
+        with self._ctx.db.connect() as conn:
+            newest = (
+                sa.select(
+                    drift_reports.c.deployment,
+                    sa.func.max(drift_reports.c.created_at).label("at"),
+                )
+                .group_by(drift_reports.c.deployment)
+                .subquery()
+            )
+            rows = conn.execute(
+                sa.select(drift_reports.c.body).join(
+                    newest,
+                    sa.and_(
+                        newest.c.deployment == drift_reports.c.deployment,
+                        newest.c.at == drift_reports.c.created_at,
+                    ),
+                )
+            ).all()
+        return [r.body for r in rows]

@@ -1,0 +1,36 @@
+"""Monitoring schema: reference profiles and drift reports (bodies as JSON)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from shipyard._internal.db import Json, UtcDateTime, metadata
+
+#: One row per profile; the newest of a (kind, name, version) is the reference.
+profiles = sa.Table(
+    "monitoring_profiles",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_monitoring_profiles_subject", "kind", "name", "version"),
+)
+
+#: One row per drift run of a deployment's window.
+drift_reports = sa.Table(
+    "monitoring_drift",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("deployment", sa.String(256), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_monitoring_drift_deployment", "deployment", "created_at"),
+)

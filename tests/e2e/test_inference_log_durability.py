@@ -1,0 +1,127 @@
+"""The inference log of a real server process: nothing acknowledged is lost on a clean
+stop, and ``kill -9`` loses at most ``serving.log_flush_seconds``.
+
+The server is started as a user starts it (``shipyard serve`` / ``shipyard deployments
+serve``); the rows are counted in ``datasets.inference_log`` after it stopped, and the
+stats are read back by another process (the CLI), not the server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shipyard.platform import Platform
+from shipyard.serving import Variant
+from tests.contract.serving.suite import build_served_model
+from tests.servers import free_port
+
+FLUSH_SECONDS = 0.5
+
+
+def _deploy(project: Path) -> str:
+    (project / "shipyard.yaml").write_text(f"serving:\n  log_flush_seconds: {FLUSH_SECONDS}\n")
+    with Platform.open(project) as p:
+        build_served_model(p, n=50)
+        p.serving.create_deployment(
+            "churn",
+            variants=[Variant(name="a", model="churn@live")],
+            feature_service="churn",
+            entity_keys=["customer_id"],
+        )
+        p.security.create_principal("pat", role="predictor")
+        return p.security.create_token(principal="pat").token
+
+
+def _start(project: Path, command: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    cmd = [sys.executable, "-m", "shipyard", "-C", str(project), *command, "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+
+
+def _predict(url: str, token: str, n: int) -> None:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as http:
+        for i in range(n):
+            r = http.post(
+                "/api/v1/deployments/churn/predict",
+                json={"inputs": [{"customer_id": i % 50}]},
+                timeout=60,
+            )
+            assert r.status_code == 200, r.text
+
+
+def _logged(project: Path) -> int:
+    with Platform.open(project) as p:
+        rows = p.lake.sql("SELECT count(*) AS n FROM datasets.inference_log").to_pylist()
+    return int(rows[0]["n"])
+
+
+@pytest.mark.parametrize(
+    ("command", "stop"),
+    [
+        (["serve"], signal.SIGTERM),
+        (["deployments", "serve"], signal.SIGTERM),
+        (["deployments", "serve"], signal.SIGINT),
+    ],
+)
+def test_clean_stop_writes_every_acknowledged_prediction(
+    project_dir: Path, command: list[str], stop: signal.Signals
+) -> None:
+    token = _deploy(project_dir)
+    proc, url = _start(project_dir, command)
+    try:
+        _predict(url, token, 7)  # well inside one flush window: only the drain writes them
+        proc.send_signal(stop)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert _logged(project_dir) == 7
+
+    # The stats are read from the log by another process (they used to be null there).
+    out = subprocess.run(
+        [sys.executable, "-m", "shipyard", "-C", str(project_dir), "deployments", "stats", "churn"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")},
+    )
+    stats = json.loads(out.stdout)
+    assert stats["variants"]["a"]["requests"] == 7 and stats["variants"]["a"]["errors"] == 0
+    assert stats["variants"]["a"]["p50_ms"] > 0
+
+
+def test_kill_9_loses_at_most_the_flush_window(project_dir: Path) -> None:
+    token = _deploy(project_dir)
+    proc, url = _start(project_dir, ["deployments", "serve"])
+    try:
+        _predict(url, token, 20)
+        time.sleep(FLUSH_SECONDS * 2 + 0.5)  # older than the window (plus one write's time)
+        _predict(url, token, 3)  # within the window: these may be lost
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert 20 <= _logged(project_dir) <= 23

@@ -1,0 +1,176 @@
+"""Monitoring over HTTP: the routes, /metrics on both servers, readiness, hostile callers."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from shipyard.platform import Platform
+from shipyard.serving.context import workers_for
+from shipyard.serving.server import create_serving_app
+from tests.servers import live_server
+from tests.unit.monitoring.conftest import serve, write_features
+
+
+def _auth(p: Platform, name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {p.security.create_token(principal=name).token}"}
+
+
+@pytest.fixture
+def http(monitored: Platform) -> Iterator[httpx.Client]:
+    monitored.security.create_principal("ed", role="editor")
+    monitored.security.create_principal("eve", role="editor", team="other")
+    monitored.security.create_principal("nobody", role="viewer")
+    monitored.security.revoke_role("nobody", team=monitored.context.default_team)
+    with live_server(monitored) as url, httpx.Client(base_url=url, timeout=60) as c:
+        yield c
+
+
+def _value(body: str, series: str) -> float:
+    """The value of one series in a Prometheus text body (0 when absent)."""
+    for line in body.splitlines():
+        if line.startswith(series + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+RUN_DRIFT_OK = 'shipyard_http_requests_total{route="run_drift",method="POST",status="2xx"}'
+RUN_DRIFT_ALL = 'shipyard_http_request_duration_seconds_bucket{route="run_drift",le="+Inf"}'
+
+
+def test_drift_and_profiles_over_http(monitored: Platform, http: httpx.Client) -> None:
+    write_features(monitored, shift=2.0, seed=5)
+    serve(monitored)
+    ed = _auth(monitored, "ed")
+    admin = _auth(monitored, "local-admin")
+    # The request counters are per process: other tests' calls are counted too.
+    before = http.get("/metrics", headers=admin).text
+    r = http.post(
+        "/api/v1/monitoring/deployments/churn/drift", json={"window_seconds": 600}, headers=ed
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "drift" and "f0" in [
+        f["feature"] for f in r.json()["features"] if f["drifted"]
+    ]
+    listed = http.get("/api/v1/monitoring/deployments/churn/drift", headers=ed).json()
+    assert [x["id"] for x in listed] == [r.json()["id"]]
+    prof = http.get("/api/v1/monitoring/profiles/model/churn", headers=ed)
+    assert prof.status_code == 200 and prof.json()["version"] == 3
+    made = http.post(
+        "/api/v1/monitoring/profiles",
+        json={"table": "gold.customer_features", "columns": ["f1"]},
+        headers=ed,
+    )
+    assert made.status_code == 201 and list(made.json()["features"]) == ["f1"]
+
+    text = http.get("/metrics", headers=admin)
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
+    body = text.text
+    assert 'shipyard_drift_detected{deployment="churn"} 1' in body
+    assert 'shipyard_drift_psi{deployment="churn",feature="f0"}' in body
+    assert _value(body, RUN_DRIFT_OK) == _value(before, RUN_DRIFT_OK) + 1
+    assert _value(body, RUN_DRIFT_ALL) == _value(before, RUN_DRIFT_ALL) + 1
+    assert 'shipyard_predictions_total{deployment="churn",variant="a"}' in body
+
+
+@pytest.mark.parametrize("who", ["eve", "nobody"])
+def test_hostile_callers_get_4xx_and_change_nothing(
+    monitored: Platform, http: httpx.Client, who: str
+) -> None:
+    h = _auth(monitored, who)
+    for method, url, body in [
+        ("POST", "/api/v1/monitoring/deployments/churn/drift", {}),
+        ("GET", "/api/v1/monitoring/deployments/churn/drift", None),
+        ("POST", "/api/v1/monitoring/profiles", {"table": "gold.customer_features"}),
+        ("POST", "/api/v1/monitoring/profiles/model/churn/3", {}),
+        ("GET", "/api/v1/monitoring/profiles/model/churn", None),
+        ("GET", "/metrics", None),
+    ]:
+        r = http.request(method, url, json=body, headers=h)
+        assert r.status_code in (403, 404), f"{method} {url}: {r.status_code} {r.text}"
+    assert monitored.monitoring.list_drift_reports("churn") == []
+    assert http.get("/metrics").status_code == 401  # no token at all
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("POST", "/api/v1/monitoring/deployments/churn/drift", {"window_seconds": -1}),
+        ("POST", "/api/v1/monitoring/deployments/churn/drift", {"window_seconds": "x"}),
+        ("POST", "/api/v1/monitoring/deployments/churn/drift", {"window_seconds": 1e300}),
+        ("POST", "/api/v1/monitoring/deployments/churn/drift", [1, 2]),
+        ("POST", "/api/v1/monitoring/profiles", {"table": ""}),
+        ("POST", "/api/v1/monitoring/profiles", {"table": "gold.nope"}),
+        ("POST", "/api/v1/monitoring/profiles", {"table": "gold.customer_features", "version": -1}),
+        (
+            "POST",
+            "/api/v1/monitoring/profiles",
+            {"table": "gold.customer_features", "columns": ["zz"]},
+        ),
+        ("POST", "/api/v1/monitoring/profiles/model/churn/99", {}),
+        ("POST", "/api/v1/monitoring/profiles/model/churn/1", {}),  # no training data logged
+        ("GET", "/api/v1/monitoring/profiles/bogus/churn", None),
+        ("GET", "/api/v1/monitoring/profiles/model/churn?version=abc", None),
+        ("GET", "/api/v1/monitoring/deployments/nope/drift", None),
+        ("GET", "/api/v1/monitoring/deployments/churn/drift?limit=0", None),
+    ],
+)
+def test_malformed_input_is_4xx_never_500(
+    monitored: Platform, http: httpx.Client, method: str, url: str, body: object
+) -> None:
+    r = http.request(method, url, json=body, headers=_auth(monitored, "local-admin"))
+    assert 400 <= r.status_code < 500, f"{r.status_code} {r.text}"
+
+
+def test_inference_server_metrics_and_readiness(monitored: Platform) -> None:
+    admin = _auth(monitored, "local-admin")
+    monitored.security.create_principal("ed", role="editor")
+    with (
+        live_server(monitored, create_serving_app) as url,
+        httpx.Client(base_url=url, timeout=60) as c,
+    ):
+        assert c.get("/v2/health/ready").json()["ready"] is True
+        r = c.post(
+            "/api/v1/deployments/churn/predict",
+            json={"inputs": [{"customer_id": 1}]},
+            headers=admin,
+        )
+        assert r.status_code == 200
+        body = c.get("/metrics", headers=admin).text
+        assert 'shipyard_http_requests_total{route="predict",method="POST",status="2xx"}' in body
+        assert c.get("/metrics", headers=_auth(monitored, "ed")).status_code in (401, 403)
+        pids = workers_for(monitored.serving).pids()
+        assert pids, "the model is served by a worker process"
+        os.kill(pids[0], signal.SIGKILL)
+        os.waitpid(pids[0], 0)
+        ready = c.get("/v2/health/ready")
+        assert ready.status_code == 503 and ready.json()["checks"]["workers"] == "0 of 1 alive"
+        # the next call restarts the worker, and the probe follows
+        c.post(
+            "/api/v1/deployments/churn/predict",
+            json={"inputs": [{"customer_id": 1}]},
+            headers=admin,
+        )
+        assert c.get("/v2/health/ready").status_code == 200
+
+
+def test_readiness_says_not_ready_without_the_metadata_db(
+    monitored: Platform, http: httpx.Client
+) -> None:
+    assert http.get("/v2/health/ready").status_code == 200
+    engine = monitored.context.db.engine
+    real = engine.connect
+
+    def broken(*a: object, **k: object) -> object:
+        raise RuntimeError("db down")
+
+    engine.connect = broken  # type: ignore[method-assign]
+    try:
+        r = http.get("/v2/health/ready")
+    finally:
+        engine.connect = real  # type: ignore[method-assign]
+    assert r.status_code == 503 and r.json()["checks"]["catalog"].startswith("unavailable")
