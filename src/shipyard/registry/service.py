@@ -22,7 +22,7 @@ from shipyard.registry.promotion import PromotionMixin
 from shipyard.registry.sources import Source, SourceResolver, copy_folder
 from shipyard.registry.tables import aliases, model_versions, registered_models
 from shipyard.security.models import Permission
-from shipyard.tracking.artifacts import ArtifactStore, safe_key, walk_files
+from shipyard.storage import ArtifactStore, safe_key, walk_files
 from shipyard.tracking.packaging.loaded import LoadedModel, load_model_dir
 from shipyard.tracking.packaging.mlmodel import signature_of
 
