@@ -9,7 +9,7 @@ from typing import Any
 from shipyard._internal.service import ServiceContext
 from shipyard.catalog.changes import feed_for
 from shipyard.security.models import ALL_TEAMS, Principal, Role
-from shipyard.serving.backends.base import FeatureLookup, ModelSource
+from shipyard.serving.ports import FeatureLookup, ModelSource
 from shipyard.serving.predlog import PredictionLogger, lake_writer
 from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.store import CatalogDeployments
@@ -49,11 +49,11 @@ def runtime_for(
             return runtime
         internal = ctx.for_principal(RUNTIME_PRINCIPAL)
         if models is None:
-            from shipyard.serving.backends.platform import RegistryModelSource
+            from shipyard.serving.adapters import RegistryModelSource
 
             models = RegistryModelSource(internal)
         if features is None:
-            from shipyard.serving.backends.platform import FeatureStoreLookup
+            from shipyard.serving.adapters import FeatureStoreLookup
 
             features = FeatureStoreLookup(internal)
         deployments = CatalogDeployments(internal)

@@ -1,11 +1,11 @@
-"""Adapters from the platform's feature store and registry to the serving seams."""
+"""Adapters from the platform's feature store and registry to the serving ports."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from shipyard._internal.service import ServiceContext
-from shipyard.serving.backends.base import FeatureRows, LoadedModel, ResolvedModel
+from shipyard.serving.ports import FeatureRows, LoadedModel, ResolvedModel
 
 
 class FeatureStoreLookup:
