@@ -1,10 +1,17 @@
-"""An S3 endpoint for contract suites: moto's ThreadedMotoServer on a free local port.
+"""An S3 endpoint for contract suites: moto's server on a free local port.
 
-Served over real HTTP, so both boto3 (artifacts) and delta-rs (lake tables) reach it.
+Served over real HTTP, so both boto3 (artifacts) and delta-rs (lake tables) reach
+it. It runs in a child process, not in moto's ``ThreadedMotoServer``: some
+delta-rs calls hold the GIL while they wait for the answer, so an in-process
+server thread could never send it (the call times out after 180 s).
 """
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,12 +52,31 @@ class MotoS3:
 
 @contextmanager
 def moto_s3() -> Iterator[MotoS3]:
-    from moto.server import ThreadedMotoServer
+    import boto3
+    import moto.server  # noqa: F401 - fail early when moto is not installed
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = MotoS3(url=f"http://127.0.0.1:{port}")
+    client = boto3.client("s3", **server.boto3_options())
     try:
-        host, port = server.get_host_and_port()
-        yield MotoS3(url=f"http://{host}:{port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.list_buckets()
+                break
+            except Exception:  # not up yet
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto S3 server did not start") from None
+                time.sleep(0.1)
+        yield server
     finally:
-        server.stop()
+        client.close()
+        proc.terminate()
+        proc.wait(timeout=10)
