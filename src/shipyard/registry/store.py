@@ -19,6 +19,7 @@ from shipyard.registry.models import (
 )
 from shipyard.registry.tables import (
     alias_history,
+    alias_policies,
     aliases,
     model_versions,
     promotions,
@@ -234,3 +235,70 @@ def delete_version(conn: Connection, name: str, version: int) -> None:
             model_versions.c.name == name, model_versions.c.version == version
         )
     )
+
+
+# -- promotion: alias policies, requests and alias moves ----------------------------------
+
+
+def find_alias_policy(conn: Connection, name: str, alias: str) -> Any | None:
+    """The policy row for ``alias`` of ``name``: its own, else the ``*`` one, else None."""
+    rows = {
+        r.name: r
+        for r in conn.execute(
+            sa.select(alias_policies).where(
+                alias_policies.c.alias == alias, alias_policies.c.name.in_([name, "*"])
+            )
+        )
+    }
+    return rows.get(name) or rows.get("*")
+
+
+def replace_alias_policy(conn: Connection, **values: Any) -> None:
+    conn.execute(
+        sa.delete(alias_policies).where(
+            alias_policies.c.name == values["name"], alias_policies.c.alias == values["alias"]
+        )
+    )
+    conn.execute(alias_policies.insert().values(**values))
+
+
+def run_metric(conn: Connection, run_id: str, key: str) -> float | None:
+    """The latest value of metric ``key`` of run ``run_id`` (None if unlogged or NaN)."""
+    from shipyard.tracking.tables import latest_metrics
+
+    row = conn.execute(
+        sa.select(latest_metrics.c.value, latest_metrics.c.is_nan).where(
+            latest_metrics.c.run_id == run_id, latest_metrics.c.key == key
+        )
+    ).first()
+    return None if row is None or row.is_nan else float(row.value)
+
+
+def find_pending_request(conn: Connection, name: str, alias: str, version: int) -> Any | None:
+    return conn.execute(
+        sa.select(promotions).where(
+            promotions.c.name == name,
+            promotions.c.alias == alias,
+            promotions.c.version == version,
+            promotions.c.status == "pending",
+        )
+    ).first()
+
+
+def insert_request(conn: Connection, **values: Any) -> None:
+    conn.execute(promotions.insert().values(**values))
+
+
+def decide_request(conn: Connection, request_id: str, **values: Any) -> None:
+    conn.execute(promotions.update().where(promotions.c.id == request_id).values(**values))
+
+
+def move_alias(conn: Connection, name: str, alias: str, version: int | None) -> None:
+    """Point ``alias`` at ``version`` (``None`` removes it)."""
+    conn.execute(sa.delete(aliases).where(aliases.c.name == name, aliases.c.alias == alias))
+    if version is not None:
+        conn.execute(aliases.insert().values(name=name, alias=alias, version=version))
+
+
+def insert_alias_event(conn: Connection, **values: Any) -> None:
+    conn.execute(alias_history.insert().values(**values))
