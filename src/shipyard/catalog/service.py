@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipyard._internal.paging import Page, decode_offset, page_of
-from shipyard._internal.service import Service
+from shipyard.catalog.context import Service
 from shipyard.catalog.models import (
     KNOWN_KINDS,
     MAX_LABEL,

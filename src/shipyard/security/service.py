@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.ids import new_secret
-from shipyard._internal.service import Service
+from shipyard._internal.service import Service, ServiceContext
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ShipyardError, Unauthenticated
 from shipyard.security import store
 from shipyard.security.models import (
@@ -32,8 +32,6 @@ TOKEN_PREFIX = "shp_"
 LAST_USED_EVERY = timedelta(minutes=1)
 
 log = logging.getLogger("shipyard.security")
-#: ``ServiceContext.extras`` key of the per-process refused-token limiter.
-REFUSALS_KEY = "security.refusals"
 
 
 def hash_token(token: str) -> str:
@@ -67,6 +65,10 @@ def _token_info(row: sa.Row[Any], principal: str) -> TokenInfo:
 class SecurityService(Service):
     """Who may do what. Every mutation is authorized and audited."""
 
+    def __init__(self, ctx: ServiceContext, *, refusals: RefusalLimiter) -> None:
+        super().__init__(ctx)
+        self._refusals = refusals  # per process: one audit record per token and window
+
     # -- authentication (no caller yet) -----------------------------------------
 
     def authenticate(self, token: str | None) -> Principal:
@@ -99,7 +101,7 @@ class SecurityService(Service):
 
     def _refuse(self, row: sa.Row[Any], reason: str, now: datetime) -> NoReturn:
         # One record per token per window, carrying how many refusals went unrecorded.
-        limiter = self._ctx.extras.setdefault(REFUSALS_KEY, RefusalLimiter())
+        limiter = self._refusals
         suppressed = limiter.admit(row.token_id, now)
         if suppressed is not None:
             details = {"reason": f"token {reason}", "token_id": row.token_id}

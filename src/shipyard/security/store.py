@@ -39,6 +39,22 @@ _AUTH_QUERY = (
 )
 
 
+#: Change-feed channel and kind of security writes (``shipyard.catalog.changes``): the
+#: HTTP edges' token cache drops what it holds when a token or a role changes.
+CHANGES_CHANNEL = "shipyard_catalog"
+CHANGES_KIND = "security"
+
+
+def announce_change(conn: Connection) -> None:
+    """Tell token caches in every process that tokens or roles changed (at commit).
+
+    PostgreSQL only: on SQLite the caches watch ``PRAGMA data_version``, which any commit moves.
+    Every store write that changes a token or a role calls it.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, CHANGES_KIND)))
+
+
 def auth_rows(conn: Connection, digest: str) -> list[Any]:
     """The token with hash ``digest`` joined to its principal, one row per membership."""
     return list(conn.execute(_AUTH_QUERY, {"digest": digest}).all())
@@ -89,6 +105,7 @@ def delete_membership(conn: Connection, principal_id: str, team: str) -> None:
             memberships.c.principal_id == principal_id, memberships.c.team == team
         )
     )
+    announce_change(conn)
 
 
 def touch_token(conn: Connection, token_id: str, now: datetime) -> None:
@@ -141,4 +158,5 @@ def revoke_token(conn: Connection, token_id: str, now: datetime) -> Any:
         .where(tokens.c.id == token_id, tokens.c.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    announce_change(conn)
     return token_row(conn, token_id)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.storage import (
     ArtifactStore,
     list_dir,
-    open_artifact_store,
     safe_key,
 )
 from shipyard.tracking import store
@@ -22,13 +22,20 @@ from shipyard.tracking.tables import logged_models
 from shipyard.tracking.validation import now_ms
 
 if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
+    from shipyard._internal.shared import Shared
+    from shipyard.catalog.context import ServiceContext
 
-_STORE = "tracking.artifact_store"
+
+class ModelRegistrar(Protocol):
+    """Registers a logged model as a model version (``RegistryService``; tracking does not import it)."""
+
+    def register_model(self, name: str, source: str) -> Any: ...
 
 
 class ArtifactsMixin:
     _ctx: ServiceContext
+    _artifact_store: Shared[ArtifactStore]
+    _registry: Callable[[], ModelRegistrar]
 
     if TYPE_CHECKING:
 
@@ -38,13 +45,7 @@ class ArtifactsMixin:
     @property
     def artifacts(self) -> ArtifactStore:
         """The artifact store (one per platform)."""
-        found = self._ctx.extras.get(_STORE)
-        if found is None:
-            settings = self._ctx.settings
-            options = getattr(settings.artifacts, "storage_options", None) or {}
-            found = open_artifact_store(settings.artifact_root, options)
-            self._ctx.extras[_STORE] = found
-        return found
+        return self._artifact_store.get()
 
     def _run_key(self, run_id: str, path: str | None = None) -> str:
         with self._ctx.db.connect() as conn:
@@ -183,11 +184,7 @@ class ArtifactsMixin:
             )
             logged = self._record_model(run_id, rel, folder, mlmodel)
         if registered_model_name:
-            from shipyard.registry.service import RegistryService
-
-            RegistryService(self._ctx).register_model(
-                registered_model_name, source=f"runs:/{run_id}/{rel}"
-            )
+            self._registry().register_model(registered_model_name, source=f"runs:/{run_id}/{rel}")
         return logged
 
     def record_model(self, run_id: str, artifact_path: str = "model") -> LoggedModel:

@@ -15,7 +15,7 @@ from shipyard.tracking.search import fetch_page, parse_filter, parse_order_by, t
 from shipyard.tracking.tables import runs
 
 if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
 
 MAX_PAGE = 50_000
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.contract.lake.suite import LakeServiceContract
 from tests.contract.moto_s3 import MotoS3, moto_s3
+from tests.contract.remote import IN_PROCESS
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +19,8 @@ def s3() -> Iterator[MotoS3]:
 
 
 class TestS3Moto(LakeServiceContract):
+    skins = (IN_PROCESS,)  # the remote client is proven on the local root; S3 adds nothing to it
+
     @pytest.fixture
     def lake_settings(self, s3: MotoS3) -> dict[str, Any]:
         return {"root": f"s3://{s3.new_bucket('lake')}/lake", "storage_options": s3.delta_options()}
