@@ -253,7 +253,11 @@ class Platform:
     def pipelines(self) -> PipelineService:
         from shipyard.pipelines.pipeline_service import PipelineService
 
-        return PipelineService(self._ctx)
+        return PipelineService(
+            self._ctx,
+            queue=self._backends.job_queue,
+            topic_end=lambda topic: self.events.get_topic(topic).end_offset,
+        )
 
     @cached_property
     def vectors(self) -> VectorService:

@@ -8,7 +8,7 @@ version per change); its runs are rows of ``pipeline_runs`` and, once ended,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,9 +17,11 @@ from pydantic import BaseModel
 
 from shipyard._internal.ids import new_id
 from shipyard._internal.paging import Page, decode_offset, page_of
-from shipyard._internal.service import Service
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.pipelines import actions, cron
+from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
@@ -76,9 +78,20 @@ class PipelineService(Service):
         >>> p.pipelines.get_run(run.id).state
     """
 
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        queue: Shared[JobQueue],
+        topic_end: Callable[[str], int],
+    ) -> None:
+        super().__init__(ctx)
+        self._queue = queue
+        self._topic_end = topic_end  # a topic's end offset, read as this principal
+
     @property
     def _engine(self) -> RunEngine:
-        return RunEngine(self._ctx)
+        return RunEngine(self._ctx, self._queue.get)
 
     # -- definitions ---------------------------------------------------------------
 
@@ -137,9 +150,7 @@ class PipelineService(Service):
                 raise InvalidArgument(f"{where + ': ' if where else ''}unknown table {name}")
 
     def _events_topic(self, topic: str) -> int:
-        from shipyard.platform import Platform
-
-        return Platform(self._ctx).events.get_topic(topic).end_offset
+        return self._topic_end(topic)
 
     def plan(self, objects: Iterable[Any]) -> list[dict[str, Any]]:
         """``{"name", "action": create|update|unchanged, "diff"}`` per pipeline.

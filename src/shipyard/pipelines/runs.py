@@ -10,7 +10,7 @@ two upstreams at once enqueue the shared downstream once (its idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -21,9 +21,10 @@ from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.ids import new_id
-from shipyard._internal.service import ServiceContext
+from shipyard.catalog.context import ServiceContext
 from shipyard.errors import Conflict, NotFound
 from shipyard.pipelines import actions
+from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.definitions import KIND as PIPELINE_KIND
 from shipyard.pipelines.definitions import PipelineSpec, StepSpec
 from shipyard.pipelines.models import Job, JobSpec, JobState
@@ -84,14 +85,13 @@ def run_from_row(row: Any) -> PipelineRun:
 class RunEngine:
     """Creates and advances runs (no authorization here: the service's callers have it)."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, queue: Callable[[], JobQueue]) -> None:
         self._ctx = ctx
+        self._queue_of = queue  # the platform's job queue (built on first use)
 
     @property
-    def _queue(self) -> Any:
-        from shipyard.pipelines.service import JobService
-
-        return JobService(self._ctx).queue
+    def _queue(self) -> JobQueue:
+        return self._queue_of()
 
     # -- creating ------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from shipyard.pipelines.runs import RunEngine
 from shipyard.pipelines.tables import pipeline_cursors, pipeline_ticks
 
 if TYPE_CHECKING:
-    from shipyard.platform import Platform
+    from shipyard.pipelines.worker import WorkerHost
 
 log = logging.getLogger(__name__)
 #: A tick later than this is "missed" (``skip`` drops it).
@@ -46,10 +46,10 @@ ON_TIME = timedelta(seconds=60)
 class Scheduler:
     """One scheduler over a platform (run as many as you like: ticks fire once)."""
 
-    def __init__(self, platform: Platform, *, interval: float = 1.0) -> None:
+    def __init__(self, platform: WorkerHost, *, interval: float = 1.0) -> None:
         self.platform = platform
         self._ctx = platform.context
-        self.engine = RunEngine(self._ctx)
+        self.engine = RunEngine(self._ctx, lambda: platform.jobs.queue)
         self.interval = interval
         self.stopping = threading.Event()
         self._reconciled: datetime | None = None
@@ -135,10 +135,8 @@ class Scheduler:
         return None if found is None else found.version
 
     def _topic_offset(self, topic: str) -> int | None:
-        from shipyard.events.service import EventService
-
         try:
-            return EventService(self._ctx).get_topic(topic).end_offset
+            return self.platform.events.get_topic(topic).end_offset
         except Exception:  # deleted, or not readable any more: nothing to trigger
             return None
 
@@ -256,7 +254,7 @@ def _partition(spec: PipelineSpec, day: Any) -> str | None:
     return (day - timedelta(days=1)).isoformat()
 
 
-def run_scheduler(platform: Platform, *, interval: float = 1.0) -> Scheduler:
+def run_scheduler(platform: WorkerHost, *, interval: float = 1.0) -> Scheduler:
     """A scheduler on a daemon thread (inside a worker or a server process)."""
     sched = Scheduler(platform, interval=interval)
     threading.Thread(target=sched.run, name="pipeline-scheduler", daemon=True).start()

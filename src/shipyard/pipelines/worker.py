@@ -24,6 +24,7 @@ from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job
 
 if TYPE_CHECKING:
+    from shipyard.catalog.context import ServiceContext
     from shipyard.config import Settings
     from shipyard.pipelines.service import JobService
 
@@ -40,6 +41,18 @@ class WorkerHost(Protocol):
 
     @property
     def settings(self) -> Settings: ...
+
+    @property
+    def context(self) -> ServiceContext: ...
+
+    @property
+    def events(self) -> TopicReader: ...
+
+
+class TopicReader(Protocol):
+    """What the scheduler reads of the event service (a topic's end offset)."""
+
+    def get_topic(self, name: str) -> Any: ...
 
 
 #: Opens the project at a path, e.g. ``Platform.open`` (picklable: worker processes call it).
@@ -156,7 +169,7 @@ class Worker:
             return
         from shipyard.pipelines.runs import RunEngine
 
-        engine = RunEngine(self.platform.context)
+        engine = RunEngine(self.platform.context, lambda: self.queue)
         for run_id in dict.fromkeys(run_ids):
             try:
                 engine.advance(run_id)

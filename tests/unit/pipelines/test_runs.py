@@ -77,7 +77,7 @@ def test_a_diamond_queues_the_join_once_after_both_branches(pp: Platform) -> Non
         [_fn("a"), _fn("l", "add", ["a"]), _fn("r", "add", ["a"]), _fn("j", "add", ["l", "r"])],
     )
     run = pp.pipelines.run("p")
-    engine = RunEngine(pp.context)
+    engine = RunEngine(pp.context, lambda: pp.jobs.queue)
     drain(pp)
     for _ in range(3):  # advancing again (a late worker, the reconcile pass) adds nothing
         engine.advance(run.id)
