@@ -50,8 +50,8 @@ class _Constant:
 
 def _serve_constant(p: Platform) -> None:
     from shipyard.serving import Variant
-    from shipyard.serving.backends.base import FeatureRows, ResolvedModel
     from shipyard.serving.context import runtime_for
+    from shipyard.serving.ports import FeatureRows, ResolvedModel
 
     class Models:
         def resolve(self, name: str, *, alias: str | None, version: int | None) -> ResolvedModel:

@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from shipyard.events.backends.base import EventBus
     from shipyard.features.backends.base import OnlineStore
     from shipyard.lake.pending import PendingWrites
-    from shipyard.lake.storage import DeltaStorage
+    from shipyard.lake.storage import LakeStorage
     from shipyard.pipelines.backends.base import JobQueue
     from shipyard.serving.worker import WorkerPool
-    from shipyard.tracking.artifacts import ArtifactStore
+    from shipyard.storage import ArtifactStore
     from shipyard.vectors.backends.base import VectorIndex
     from shipyard.vectors.models import VectorIndexSpec
 
@@ -45,7 +45,7 @@ class Backends:
     #: Tells whether any process changed catalog assets of some kinds (caches ask it).
     changes: Shared[ChangeFeed]
     artifacts: Shared[ArtifactStore]
-    lake_storage: Shared[DeltaStorage]
+    lake_storage: Shared[LakeStorage]
     lake_pending: Shared[PendingWrites]
     online_store: Shared[OnlineStore]
     event_bus: Shared[EventBus]
@@ -92,13 +92,13 @@ def _close(backend: object) -> None:
 
 
 def _artifact_store(settings: Settings) -> ArtifactStore:
-    from shipyard.tracking.artifacts import open_artifact_store
+    from shipyard.storage import open_artifact_store
 
     options = getattr(settings.artifacts, "storage_options", None) or {}
     return open_artifact_store(settings.artifact_root, options)
 
 
-def _lake_storage(settings: Settings) -> DeltaStorage:
+def _lake_storage(settings: Settings) -> LakeStorage:
     from shipyard.lake.storage import DeltaStorage
 
     return DeltaStorage(settings.lake_root, settings.lake.storage_options)

@@ -23,7 +23,8 @@ from shipyard.errors import BackendUnavailable, NotFound
 from shipyard.governance.service import AuditService
 from shipyard.security.models import ALL_TEAMS, Principal, Role
 from shipyard.security.refusals import RefusalLimiter
-from shipyard.security.service import SecurityService, ensure_principal, load_principal
+from shipyard.security.service import SecurityService
+from shipyard.security.store import ensure_principal, load_principal
 
 if TYPE_CHECKING:
     from shipyard.events.service import EventService
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
     from shipyard.registry.service import RegistryService, RegistryState
-    from shipyard.serving.backends.base import FeatureLookup, ModelSource
     from shipyard.serving.context import ServingRuntimes
+    from shipyard.serving.ports import FeatureLookup, ModelSource
     from shipyard.serving.predlog import PredictionLogger
     from shipyard.serving.runtime import ServingRuntime
     from shipyard.serving.service import ServingService
@@ -313,7 +314,7 @@ class Platform:
         options: dict[str, Any],
     ) -> tuple[ServingRuntime, PredictionLogger]:
         """The runtime acts as ``RUNTIME_PRINCIPAL``: its services are that view's."""
-        from shipyard.serving.backends.platform import FeatureStoreLookup, RegistryModelSource
+        from shipyard.serving.adapters import FeatureStoreLookup, RegistryModelSource
         from shipyard.serving.context import RUNTIME_PRINCIPAL, build_runtime
         from shipyard.serving.store import CatalogDeployments
 

@@ -19,7 +19,7 @@ from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.pipelines.actions import check_args
 from shipyard.pipelines.functions import job
 from shipyard.platform import Platform
-from shipyard.security.service import load_principal
+from shipyard.security.store import load_principal
 
 
 def _refresh(p: Platform, table: str, full: bool = False) -> Any:

@@ -94,6 +94,7 @@ class ContractServer:
 
     def serve(self, platform: Platform) -> RemoteView:
         self._app.state.platform = platform
+        self._app.state.token_check = None  # the token check belongs to the root it was made for
         self._root = platform
         return self.view(platform, None)
 

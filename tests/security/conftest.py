@@ -21,9 +21,9 @@ from shipyard.errors import NotFound
 from shipyard.features import Entity
 from shipyard.lake.models import TableDefinition
 from shipyard.platform import Platform
-from shipyard.serving.backends.base import FeatureRows, ResolvedModel
 from shipyard.serving.context import runtime_for
 from shipyard.serving.models import Variant
+from shipyard.serving.ports import FeatureRows, ResolvedModel
 from tests.security.routes import ml_pipeline, ml_view
 from tests.servers import live_server
 

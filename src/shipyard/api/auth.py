@@ -25,7 +25,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from shipyard.platform import Platform
-from shipyard.security.service import CHANGES_KIND
+from shipyard.security.store import CHANGES_KIND
 
 _KINDS = (CHANGES_KIND,)  # the change-feed kind security writes announce
 #: Entries kept at most; past it the cache starts over (a flood of tokens cannot grow it).

@@ -10,7 +10,7 @@ from shipyard.client.http import HttpTransport
 from shipyard.client.ops import API, Op, RemoteService, segment
 from shipyard.registry.models import ModelVersion
 from shipyard.registry.protocol import RegistryAPI
-from shipyard.tracking.artifacts import safe_key
+from shipyard.storage import safe_key
 from shipyard.tracking.packaging.loaded import LoadedModel, load_model_dir
 
 MODEL = "/registry/models/{name}"

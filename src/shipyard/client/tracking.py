@@ -19,8 +19,8 @@ from shipyard._internal.paging import Page
 from shipyard.client.http import HttpTransport
 from shipyard.client.ops import API, Op, RemoteService, segment
 from shipyard.errors import InvalidArgument, NotFound
+from shipyard.storage import safe_key
 from shipyard.tracking.active_run import ActiveRun
-from shipyard.tracking.artifacts import safe_key
 from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
 from shipyard.tracking.models import Experiment, LoggedModel, Metric, Run, RunStatus

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from shipyard._internal.outbox import Outbox
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import AlreadyExists, ConfigError, InvalidArgument
@@ -204,7 +205,7 @@ class EventService(Service):
         _check_records(records)
         team = self._ensure_topic(topic)
         with self._ctx.mutation("events.publish", team=team, asset=f"{KIND}:{topic}") as m:
-            first, last, skipped = self.bus.publish(topic, records, key=key, tx=m.conn)
+            first, last, skipped = self.bus.publish(topic, records, key=key, tx=Outbox(m.conn))
             m.details = {"first_offset": first, "last_offset": last, "count": len(records)}
             if skipped:
                 m.details["skipped"] = True
@@ -272,7 +273,7 @@ class EventService(Service):
         with self._ctx.mutation(
             "events.commit", team=team, asset=f"{KIND}:{topic}", permission=Permission.READ
         ) as m:
-            self.bus.set_position(topic, group, Position(offset=offset), tx=m.conn)
+            self.bus.set_position(topic, group, Position(offset=offset), tx=Outbox(m.conn))
             m.details = {"group": group, "offset": offset}
 
     def consume(

@@ -24,7 +24,7 @@ from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, Shipy
 from shipyard.lake import records, sandbox
 from shipyard.lake.models import RecoveredWrite, TableInfo, parse_table_name
 from shipyard.lake.pending import Marker, PendingWrites
-from shipyard.lake.storage import DeltaStorage
+from shipyard.lake.storage import LakeStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.security.models import Permission
 
@@ -50,7 +50,7 @@ class LakeBase(Service):
         self,
         ctx: ServiceContext,
         *,
-        storage: Shared[DeltaStorage],
+        storage: Shared[LakeStorage],
         pending: Shared[PendingWrites],
         state: LakeState,
     ) -> None:
@@ -62,7 +62,7 @@ class LakeBase(Service):
     # -- plumbing ------------------------------------------------------------------
 
     @property
-    def storage(self) -> DeltaStorage:
+    def storage(self) -> LakeStorage:
         return self._storage.get()
 
     def _functions(self) -> dict[str, Any]:

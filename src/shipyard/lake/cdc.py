@@ -28,7 +28,7 @@ from shipyard.lake.storage import (
     META_OPERATION,
     META_PRINCIPAL,
     TXN_PREFIX,
-    DeltaStorage,
+    LakeStorage,
 )
 
 TOMBSTONES = "__tombstones"
@@ -53,7 +53,7 @@ def latest_changes(feed: pa.Table, keys: list[str], seq: str) -> pa.Table:
 
 
 def _merge(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     source: pa.Table,
     keys: list[str],
@@ -101,7 +101,7 @@ def _merge(
 
 
 def apply(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     feed: pa.Table,
     *,
@@ -160,7 +160,7 @@ def apply(
     )
 
 
-def _already_applied(storage: DeltaStorage, name: str, batch_id: str | None) -> int | None:
+def _already_applied(storage: LakeStorage, name: str, batch_id: str | None) -> int | None:
     """The version that applied ``batch_id`` to ``name`` already, if one did."""
     if not batch_id:
         return None
@@ -171,7 +171,7 @@ def _already_applied(storage: DeltaStorage, name: str, batch_id: str | None) -> 
 
 
 def _drop_buried(
-    storage: DeltaStorage, tomb: str, body: pa.Table, keys: list[str], seq: str
+    storage: LakeStorage, tomb: str, body: pa.Table, keys: list[str], seq: str
 ) -> pa.Table:
     """Remove changes that are older than a delete already applied to their key."""
     con = query.connect({"silver.__tomb": storage.open(tomb)}, root=storage.root)

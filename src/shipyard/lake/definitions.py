@@ -12,7 +12,7 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.lake import query, sandbox
 from shipyard.lake.models import TableDefinition, parse_table_name
 from shipyard.lake.refresh import _run, sources_of
-from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL, DeltaStorage, arrow_schema
+from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL, LakeStorage, arrow_schema
 from shipyard.lake.writes import TABLE_CONFIG
 
 
@@ -39,7 +39,7 @@ def _validate_shape(d: TableDefinition) -> list[str]:
 
 
 def result_schema(
-    storage: DeltaStorage, d: TableDefinition, function: Callable[..., Any] | None = None
+    storage: LakeStorage, d: TableDefinition, function: Callable[..., Any] | None = None
 ) -> tuple[pa.Schema, dict[str, pa.Schema]]:
     """The definition's output schema, computed over empty copies of its sources."""
     sources = _validate_shape(d)
@@ -61,7 +61,7 @@ def result_schema(
 
 
 def prepare(
-    storage: DeltaStorage, d: TableDefinition, principal: str
+    storage: LakeStorage, d: TableDefinition, principal: str
 ) -> tuple[bool, dict[str, list[str]]]:
     """Check the definition and create its empty table; returns (created, column lineage)."""
     schema, sources = result_schema(storage, d)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from shipyard.catalog.context import ServiceContext
 from shipyard.catalog.models import Asset
 from shipyard.lake.models import ColumnInfo, TableInfo, parse_table_name
-from shipyard.lake.storage import DeltaStorage, TableStats
+from shipyard.lake.storage import LakeStorage, TableStats
 
 KIND = "table"
 
@@ -36,7 +36,7 @@ def columns_of(schema: pa.Schema, docs: dict[str, Any] | None = None) -> list[Co
 def record(
     ctx: ServiceContext,
     conn: Connection,
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     stats: TableStats,
     *,

@@ -40,7 +40,7 @@ from shipyard.lake.storage import (
     META_PRINCIPAL,
     META_SOURCES,
     TXN_PREFIX,
-    DeltaStorage,
+    LakeStorage,
     arrow_schema,
 )
 from shipyard.lake.writes import TABLE_CONFIG
@@ -104,7 +104,7 @@ class Computed:
 
 
 def compute(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     d: TableDefinition,
     *,
     full: bool,
@@ -246,7 +246,7 @@ def dedupe(con: SqlConnection, data: pa.Table, keys: list[str] | None) -> pa.Tab
 
 
 def commit(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     d: TableDefinition,
     c: Computed,
     *,
@@ -293,7 +293,7 @@ def commit(
 
 
 def _write_target(
-    storage: DeltaStorage, d: TableDefinition, c: Computed, meta: dict[str, str], key: str
+    storage: LakeStorage, d: TableDefinition, c: Computed, meta: dict[str, str], key: str
 ) -> DeltaTable:
     """Overwrite, merge or append the computed rows, idempotently by ``key``."""
     target = c.target if c.target is not None else storage.open(d.name)

@@ -34,7 +34,7 @@ from shipyard.lake.models import (
 )
 from shipyard.lake.pending import PendingWrites
 from shipyard.lake.reconcile import ReconcileMixin
-from shipyard.lake.storage import DeltaStorage
+from shipyard.lake.storage import LakeStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.lake.transforms import TransformsMixin
 from shipyard.security.models import Permission
@@ -47,7 +47,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
         self,
         ctx: ServiceContext,
         *,
-        storage: Shared[DeltaStorage],
+        storage: Shared[LakeStorage],
         pending: Shared[PendingWrites],
         state: LakeState,
     ) -> None:

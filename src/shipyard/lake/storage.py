@@ -1,14 +1,23 @@
-"""Where Delta tables live: a local folder or an S3-compatible bucket.
+"""Where Delta tables live: the lake-storage seam.
 
-The seam is narrow on purpose: map a table name to a Delta URI plus storage
-options, open a snapshot, commit a write idempotently. ``deltalake`` speaks both
-file systems, so one class serves both; what differs is declared as capability
-flags (``concurrent_writers``).
+``LakeStorage`` is the interface the lake's write, refresh, CDC and query code
+depends on: map a table name to a Delta URI plus storage options, open a
+snapshot (latest, a version, a timestamp), commit a write idempotently. The
+tables are Delta (the open format is the point), so snapshots are
+``deltalake.DeltaTable`` objects, which DuckDB reads as Arrow datasets or as
+their Parquet files.
+
+``DeltaStorage`` implements it for a local folder and for S3-compatible
+storage: ``deltalake`` speaks both file systems, so one class serves both (as
+one SQLAlchemy store serves SQLite and PostgreSQL); what differs is declared as
+capability flags (``concurrent_writers``, ``deletes_tables``) that
+``tests/contract/lake_storage`` checks on both.
 """
 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +55,103 @@ class TableStats:
     schema: pa.Schema
 
 
-class DeltaStorage:
+class LakeStorage(ABC):
+    """Delta tables under one root; the lake service decides what to write.
+
+    Every method turns a storage failure into ``BackendUnavailable``.
+    """
+
+    #: The root every table lives under (no trailing slash).
+    root: str
+    #: Storage options handed to ``deltalake`` (object-store keys; empty for a folder).
+    options: dict[str, str]
+    #: The root is an object store (or another remote file system), not a local folder.
+    is_remote: bool
+    #: Several processes may commit to one table at once without losing writes.
+    concurrent_writers: bool
+    #: ``delete_table`` removes the table's files (otherwise it leaves them in place).
+    deletes_tables: bool
+
+    @abstractmethod
+    def uri(self, name: str) -> str:
+        """The Delta URI of table ``layer.name``: ``<root>/<layer>/<name>``."""
+
+    @abstractmethod
+    def exists(self, name: str) -> bool:
+        """Whether a Delta table is stored at ``uri(name)``."""
+
+    @abstractmethod
+    def open(
+        self, name: str, *, version: int | None = None, as_of: datetime | str | None = None
+    ) -> DeltaTable:
+        """A snapshot of the table (latest, a version, or as of a timestamp).
+
+        A timestamp picks the last commit whose log file was written at or before it,
+        as the storage dates files: object stores (S3) keep whole seconds.
+
+        Raises:
+            NotFound: the table (or the version) does not exist.
+        """
+
+    @abstractmethod
+    def find(self, name: str) -> DeltaTable | None:
+        """The latest snapshot of the table, or ``None`` if there is no table."""
+
+    @abstractmethod
+    def write(
+        self,
+        name: str,
+        data: pa.Table | pa.RecordBatchReader,
+        *,
+        mode: Literal["append", "overwrite"] = "append",
+        metadata: dict[str, Any] | None = None,
+        keys: Sequence[str] = (),
+        schema_mode: Literal["merge", "overwrite"] | None = None,
+        predicate: str | None = None,
+        configuration: dict[str, str | None] | None = None,
+        table: DeltaTable | None = None,
+    ) -> DeltaTable:
+        """Commit ``data`` as one Delta transaction; ``keys`` make it idempotent.
+
+        Returns the table as of the new commit.
+
+        Raises:
+            InvalidArgument: the data does not fit the table's schema.
+            Conflict: a concurrent writer committed a conflicting change.
+        """
+
+    @abstractmethod
+    def delete_table(self, name: str) -> None:
+        """Remove a table's files (used to drop failed creations; see ``deletes_tables``)."""
+
+    # -- reading the Delta log of a snapshot (the same on every storage) -------------------
+
+    def applied(self, dt: DeltaTable, key: str) -> bool:
+        """Whether a write with idempotency ``key`` was already committed to ``dt``."""
+        return dt.transaction_version(TXN_PREFIX + key) is not None
+
+    def batch_version(self, dt: DeltaTable, batch_id: str) -> int:
+        """The version that committed ``batch_id`` (``META_BATCH``; else the latest)."""
+        for entry in dt.history(BATCH_SCAN):
+            if entry.get(META_BATCH) == batch_id and "version" in entry:
+                return int(entry["version"])
+        return dt.version()
+
+    def stats(self, dt: DeltaTable) -> TableStats:
+        """Version, rows, bytes, files and schema of a snapshot."""
+        actions = pa.table(dt.get_add_actions(flatten=False))
+        rows = actions.column("num_records").to_pylist() if actions.num_rows else []
+        sizes = actions.column("size_bytes").to_pylist() if actions.num_rows else []
+        return TableStats(
+            version=dt.version(),
+            num_rows=int(sum(r or 0 for r in rows)),
+            size_bytes=int(sum(sizes)),
+            num_files=actions.num_rows,
+            schema=arrow_schema(dt),
+        )
+
+
+class DeltaStorage(LakeStorage):
     """Delta tables under one root (``/path/lake`` or ``s3://bucket/prefix``)."""
 
     def __init__(self, root: str, storage_options: dict[str, str] | None = None) -> None:
@@ -59,6 +164,8 @@ class DeltaStorage:
         self.concurrent_writers = not self.is_remote or bool(
             self.options.get("conditional_put") or self.options.get("AWS_S3_LOCKING_PROVIDER")
         )
+        #: Deleting needs a file system listing; delta-rs offers none for object stores.
+        self.deletes_tables = not self.is_remote
         if not self.is_remote:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
@@ -75,11 +182,6 @@ class DeltaStorage:
     def open(
         self, name: str, *, version: int | None = None, as_of: datetime | str | None = None
     ) -> DeltaTable:
-        """A snapshot of the table (latest, a version, or as of a timestamp).
-
-        Raises:
-            NotFound: the table (or the version) does not exist.
-        """
         try:
             dt = DeltaTable(self.uri(name), storage_options=self.options or None)
         except TableNotFoundError:
@@ -102,24 +204,12 @@ class DeltaStorage:
         return dt
 
     def find(self, name: str) -> DeltaTable | None:
-        """The latest snapshot of the table, or ``None`` if there is no table."""
         try:
             return DeltaTable(self.uri(name), storage_options=self.options or None)
         except TableNotFoundError:
             return None
         except (OSError, DeltaError) as exc:
             raise BackendUnavailable(f"cannot open lake table '{name}': {exc}") from None
-
-    def applied(self, dt: DeltaTable, key: str) -> bool:
-        """Whether a write with idempotency ``key`` was already committed to ``dt``."""
-        return dt.transaction_version(TXN_PREFIX + key) is not None
-
-    def batch_version(self, dt: DeltaTable, batch_id: str) -> int:
-        """The version that committed ``batch_id`` (``META_BATCH``; else the latest)."""
-        for entry in dt.history(BATCH_SCAN):
-            if entry.get(META_BATCH) == batch_id and "version" in entry:
-                return int(entry["version"])
-        return dt.version()
 
     def write(
         self,
@@ -134,15 +224,10 @@ class DeltaStorage:
         configuration: dict[str, str | None] | None = None,
         table: DeltaTable | None = None,
     ) -> DeltaTable:
-        """Commit ``data`` as one Delta transaction; ``keys`` make it idempotent.
+        """See ``LakeStorage.write``.
 
         ``table``: a snapshot of the table the caller already holds (saves reloading
         its log; a stale one is fine, the commit resolves against the latest).
-        Returns the table as of the new commit.
-
-        Raises:
-            InvalidArgument: the data does not fit the table's schema.
-            Conflict: a concurrent writer committed a conflicting change.
         """
         uri = self.uri(name)
         props = CommitProperties(
@@ -180,25 +265,12 @@ class DeltaStorage:
                         return current  # a concurrent writer committed this very batch
         return target if isinstance(target, DeltaTable) else self.open(name)
 
-    def stats(self, dt: DeltaTable) -> TableStats:
-        actions = pa.table(dt.get_add_actions(flatten=False))
-        rows = actions.column("num_records").to_pylist() if actions.num_rows else []
-        sizes = actions.column("size_bytes").to_pylist() if actions.num_rows else []
-        return TableStats(
-            version=dt.version(),
-            num_rows=int(sum(r or 0 for r in rows)),
-            size_bytes=int(sum(sizes)),
-            num_files=actions.num_rows,
-            schema=arrow_schema(dt),
-        )
-
     def delete_table(self, name: str) -> None:
-        """Remove a table's files (local storage only; used to drop failed creations)."""
-        if self.is_remote:
+        if not self.deletes_tables:
             return
         import shutil
 
-        shutil.rmtree(self.uri(name), ignore_errors=True)
+        shutil.rmtree(self.uri(name).removeprefix("file://"), ignore_errors=True)
 
 
 def arrow_schema(dt: DeltaTable) -> pa.Schema:

@@ -30,7 +30,7 @@ from shipyard.lake.storage import (
     META_BATCH,
     META_OPERATION,
     META_PRINCIPAL,
-    DeltaStorage,
+    LakeStorage,
     arrow_schema,
 )
 
@@ -52,7 +52,7 @@ class Outcome:
     wrote_quarantine: bool = False
 
 
-def data_schema(storage: DeltaStorage, name: str) -> pa.Schema | None:
+def data_schema(storage: LakeStorage, name: str) -> pa.Schema | None:
     """The table's schema without bronze bookkeeping columns (``None``: no table yet)."""
     if not storage.exists(name):
         return None
@@ -76,7 +76,7 @@ def bookkeeping(tbl: pa.Table, *, at: datetime, source: str, batch_id: str) -> p
 
 
 def ingest_files(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     files: Sequence[Path],
     *,
@@ -96,7 +96,7 @@ def ingest_files(
 
 
 def _ingest_files(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     files: Sequence[Path],
     fmt: str | None,
@@ -133,7 +133,7 @@ def _ingest_files(
 
 
 def _commit_files(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     parsers: Sequence[FileParser],
     pending: Sequence[tuple[Path, str]],
@@ -269,7 +269,7 @@ def _counting(reader: pa.RecordBatchReader) -> _Counter:
 
 
 def write_quarantine(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     bad: BadRows,
     *,
@@ -288,7 +288,7 @@ def write_quarantine(
 
 
 def _recover_quarantine(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     files: Sequence[Path],
     ids: Sequence[str],
@@ -376,7 +376,7 @@ def _hash_array(h: Any, arr: pa.Array) -> None:
 
 
 def write_table(
-    storage: DeltaStorage,
+    storage: LakeStorage,
     name: str,
     tbl: pa.Table,
     *,

@@ -20,7 +20,7 @@ from shipyard.registry.models import (
     PromotionRequest,
     PromotionStatus,
 )
-from shipyard.registry.tables import alias_history, alias_policies, aliases, promotions
+from shipyard.registry.tables import promotions
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
@@ -60,15 +60,7 @@ class PromotionMixin:
             return self._policy(conn, name, alias)
 
     def _policy(self, conn: Connection, name: str, alias: str) -> AliasPolicy:
-        rows = {
-            r.name: r
-            for r in conn.execute(
-                sa.select(alias_policies).where(
-                    alias_policies.c.alias == alias, alias_policies.c.name.in_([name, "*"])
-                )
-            )
-        }
-        row = rows.get(name) or rows.get("*")
+        row = store.find_alias_policy(conn, name, alias)
         if row is None:
             return AliasPolicy(name="*", alias=alias, protected=alias in DEFAULT_PROTECTED_ALIASES)
         return AliasPolicy(
@@ -108,22 +100,16 @@ class PromotionMixin:
             asset=f"model:{name}",
             permission=Permission.ADMIN,
         ) as m:
-            m.conn.execute(
-                sa.delete(alias_policies).where(
-                    alias_policies.c.name == name, alias_policies.c.alias == alias
-                )
-            )
-            m.conn.execute(
-                alias_policies.insert().values(
-                    name=name,
-                    alias=alias,
-                    protected=protected,
-                    require_signature=require_signature,
-                    metric=metric,
-                    min_value=min_value,
-                    updated_by=self._ctx.principal.name,
-                    updated_at=utcnow(),
-                )
+            store.replace_alias_policy(
+                m.conn,
+                name=name,
+                alias=alias,
+                protected=protected,
+                require_signature=require_signature,
+                metric=metric,
+                min_value=min_value,
+                updated_by=self._ctx.principal.name,
+                updated_at=utcnow(),
             )
             policy = AliasPolicy(
                 name=name,
@@ -146,16 +132,7 @@ class PromotionMixin:
             )
         if policy.metric is None or policy.min_value is None:
             return
-        from shipyard.tracking.tables import latest_metrics
-
-        value = None
-        if mv.run_id:
-            row = conn.execute(
-                sa.select(latest_metrics.c.value, latest_metrics.c.is_nan).where(
-                    latest_metrics.c.run_id == mv.run_id, latest_metrics.c.key == policy.metric
-                )
-            ).first()
-            value = None if row is None or row.is_nan else row.value
+        value = store.run_metric(conn, mv.run_id, policy.metric) if mv.run_id else None
         if value is None or value < policy.min_value:
             got = "no value" if value is None else f"{value:g}"
             raise Conflict(
@@ -193,31 +170,23 @@ class PromotionMixin:
             now = utcnow()
             status = PromotionStatus.PENDING if policy.protected else PromotionStatus.APPLIED
             if status == PromotionStatus.PENDING:
-                existing = m.conn.execute(
-                    sa.select(promotions).where(
-                        promotions.c.name == name,
-                        promotions.c.alias == alias,
-                        promotions.c.version == version,
-                        promotions.c.status == "pending",
-                    )
-                ).first()
+                existing = store.find_pending_request(m.conn, name, alias, version)
                 if existing is not None:
                     m.details = {"alias": alias, "request": existing.id, "status": "pending"}
                     return store.to_request(existing)
             request_id = new_id()
-            m.conn.execute(
-                promotions.insert().values(
-                    id=request_id,
-                    name=name,
-                    alias=alias,
-                    version=version,
-                    status=status.value,
-                    requested_by=self._ctx.principal.name,
-                    requested_at=now,
-                    comment=comment,
-                    decided_by=None,
-                    decided_at=None,
-                )
+            store.insert_request(
+                m.conn,
+                id=request_id,
+                name=name,
+                alias=alias,
+                version=version,
+                status=status.value,
+                requested_by=self._ctx.principal.name,
+                requested_at=now,
+                comment=comment,
+                decided_by=None,
+                decided_at=None,
             )
             if status == PromotionStatus.APPLIED:
                 self._apply(m.conn, name, alias, version, request_id, approved_by=None)
@@ -241,21 +210,18 @@ class PromotionMixin:
         requested_by: str | None = None,
     ) -> None:
         previous = store.alias_version(conn, name, alias)
-        conn.execute(sa.delete(aliases).where(aliases.c.name == name, aliases.c.alias == alias))
-        if version is not None:
-            conn.execute(aliases.insert().values(name=name, alias=alias, version=version))
-        conn.execute(
-            alias_history.insert().values(
-                name=name,
-                alias=alias,
-                version=version,
-                previous_version=previous,
-                action="set" if version is not None else "delete",
-                principal=requested_by or self._ctx.principal.name,
-                approved_by=approved_by,
-                request_id=request_id,
-                at=utcnow(),
-            )
+        store.move_alias(conn, name, alias, version)
+        store.insert_alias_event(
+            conn,
+            name=name,
+            alias=alias,
+            version=version,
+            previous_version=previous,
+            action="set" if version is not None else "delete",
+            principal=requested_by or self._ctx.principal.name,
+            approved_by=approved_by,
+            request_id=request_id,
+            at=utcnow(),
         )
         asset = self._ctx.catalog.find(conn, "model", name)
         if asset is not None:
@@ -385,17 +351,13 @@ class PromotionMixin:
                     approved_by=me,
                     requested_by=row.requested_by,
                 )
-            m.conn.execute(
-                promotions.update()
-                .where(promotions.c.id == request_id)
-                .values(
-                    status=(
-                        PromotionStatus.APPROVED if approve else PromotionStatus.REJECTED
-                    ).value,
-                    decided_by=me,
-                    decided_at=utcnow(),
-                    comment=comment if comment is not None else row.comment,
-                )
+            store.decide_request(
+                m.conn,
+                request_id,
+                status=(PromotionStatus.APPROVED if approve else PromotionStatus.REJECTED).value,
+                decided_by=me,
+                decided_at=utcnow(),
+                comment=comment if comment is not None else row.comment,
             )
             m.details = {"request": request_id, "alias": row.alias, "version": row.version}
             return store.to_request(store.request_row(m.conn, request_id))

@@ -22,9 +22,9 @@ from shipyard.registry import store
 from shipyard.registry.models import ModelVersion, RegisteredModel
 from shipyard.registry.promotion import PromotionMixin
 from shipyard.registry.sources import Source, SourceResolver, copy_folder
-from shipyard.registry.tables import aliases, model_versions, registered_models
+from shipyard.registry.tables import model_versions, registered_models
 from shipyard.security.models import Permission
-from shipyard.tracking.artifacts import ArtifactStore, safe_key, walk_files
+from shipyard.storage import ArtifactStore, safe_key, walk_files
 from shipyard.tracking.packaging.loaded import LoadedModel, load_model_dir
 from shipyard.tracking.packaging.mlmodel import signature_of
 
@@ -123,22 +123,14 @@ class RegistryService(PromotionMixin, Service):
         description: str | None,
         tags: Mapping[str, str] | None,
     ) -> None:
-        exists = conn.execute(
-            sa.select(registered_models.c.name).where(registered_models.c.name == name)
-        ).first()
-        if exists is not None:
-            raise AlreadyExists(f"registered model '{name}' already exists", name=name)
-        now = utcnow()
-        conn.execute(
-            registered_models.insert().values(
-                name=name,
-                owner=team,
-                description=description or "",
-                tags=dict(tags or {}),
-                created_by=self._ctx.principal.name,
-                created_at=now,
-                updated_at=now,
-            )
+        store.insert_model(
+            conn,
+            name=name,
+            owner=team,
+            description=description or "",
+            tags=dict(tags or {}),
+            created_by=self._ctx.principal.name,
+            now=utcnow(),
         )
 
     def get_registered_model(self, name: str) -> RegisteredModel:
@@ -199,9 +191,7 @@ class RegistryService(PromotionMixin, Service):
                 for key in delete_tags or []:
                     merged.pop(key, None)
                 values["tags"] = merged
-            m.conn.execute(
-                registered_models.update().where(registered_models.c.name == name).values(**values)
-            )
+            store.update_model(m.conn, name, values)
             return store.to_models(m.conn, [store.model_row(m.conn, name)])[0]
 
     def delete_registered_model(self, name: str) -> None:
@@ -209,9 +199,7 @@ class RegistryService(PromotionMixin, Service):
         with self._ctx.db.connect() as conn:
             team = self._owner_of(conn, name)
         with self._ctx.mutation("registry.delete_model", team=team, asset=f"model:{name}") as m:
-            m.conn.execute(sa.delete(aliases).where(aliases.c.name == name))
-            m.conn.execute(sa.delete(model_versions).where(model_versions.c.name == name))
-            m.conn.execute(sa.delete(registered_models).where(registered_models.c.name == name))
+            store.delete_model(m.conn, name)
 
     # -- versions ------------------------------------------------------------------------
 
@@ -249,43 +237,33 @@ class RegistryService(PromotionMixin, Service):
                 (f for f in mlmodel.get("flavors", {}) if f != "python_function"), "python_function"
             )
         with self._ctx.db.connect() as conn:
-            row = conn.execute(
-                sa.select(registered_models.c.owner).where(registered_models.c.name == name)
-            ).first()
-        team = row.owner if row is not None else (owner or self._ctx.default_team)
+            current = store.find_model_owner(conn, name)
+        team = current if current is not None else (owner or self._ctx.default_team)
         with self._ctx.mutation("registry.register_model", team=team, asset=f"model:{name}") as m:
-            if row is None:
+            if current is None:
                 with contextlib.suppress(AlreadyExists):  # registered concurrently
                     self._insert_model(m.conn, name, team, None, None)
-            version = (
-                m.conn.execute(
-                    sa.select(sa.func.max(model_versions.c.version)).where(
-                        model_versions.c.name == name
-                    )
-                ).scalar()
-                or 0
-            ) + 1
+            version = (store.latest_version(m.conn, name) or 0) + 1
             if found.folder is not None:
                 key = safe_key("registry", name, str(version))
                 copy_folder(self._artifacts, found.folder, key, max_entries=self._max_entries)
             now = utcnow()
-            m.conn.execute(
-                model_versions.insert().values(
-                    name=name,
-                    version=version,
-                    source=source,
-                    storage_location=key,
-                    run_id=run_id,
-                    status="READY",
-                    description=description or "",
-                    flavor=flavor,
-                    signature=signature,
-                    metrics={},
-                    tags=dict(tags or {}),
-                    created_by=self._ctx.principal.name,
-                    created_at=now,
-                    updated_at=now,
-                )
+            store.insert_version(
+                m.conn,
+                name=name,
+                version=version,
+                source=source,
+                storage_location=key,
+                run_id=run_id,
+                status="READY",
+                description=description or "",
+                flavor=flavor,
+                signature=signature,
+                metrics={},
+                tags=dict(tags or {}),
+                created_by=self._ctx.principal.name,
+                created_at=now,
+                updated_at=now,
             )
             self._catalog_version(m.conn, name, team, version, run_id, flavor, signature)
             m.asset = f"model:{name}@{version}"
@@ -410,11 +388,7 @@ class RegistryService(PromotionMixin, Service):
                 for key in delete_tags or []:
                     merged.pop(key, None)
                 values["tags"] = merged
-            m.conn.execute(
-                model_versions.update()
-                .where(model_versions.c.name == name, model_versions.c.version == int(version))
-                .values(**values)
-            )
+            store.update_version(m.conn, name, int(version), values)
             return self._version(m.conn, name, int(version))
 
     def delete_model_version(self, name: str, version: int) -> None:
@@ -425,21 +399,9 @@ class RegistryService(PromotionMixin, Service):
             "registry.delete_version", team=team, asset=f"model:{name}@{version}"
         ) as m:
             store.version_row(m.conn, name, int(version))
-            for alias in (
-                m.conn.execute(
-                    sa.select(aliases.c.alias).where(
-                        aliases.c.name == name, aliases.c.version == int(version)
-                    )
-                )
-                .scalars()
-                .all()
-            ):
+            for alias in store.aliases_of(m.conn, name, int(version)):
                 self._apply(m.conn, name, alias, None, None, approved_by=None)
-            m.conn.execute(
-                sa.delete(model_versions).where(
-                    model_versions.c.name == name, model_versions.c.version == int(version)
-                )
-            )
+            store.delete_version(m.conn, name, int(version))
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -451,11 +413,7 @@ class RegistryService(PromotionMixin, Service):
                 self._ctx.require(
                     Permission.READ, self._owner_of(conn, name), action="registry.get_model_version"
                 )
-                latest = conn.execute(
-                    sa.select(sa.func.max(model_versions.c.version)).where(
-                        model_versions.c.name == name
-                    )
-                ).scalar()
+                latest = store.latest_version(conn, name)
                 if latest is None:
                     raise NotFound(f"model '{name}' has no versions", name=name)
                 return self._version(conn, name, latest)

@@ -28,8 +28,8 @@ import sqlalchemy as sa
 
 from shipyard.errors import InvalidArgument, NotFound, PermissionDenied, QuotaExceeded
 from shipyard.security.models import ALL_TEAMS, Permission
+from shipyard.storage import safe_key
 from shipyard.tracking import store as tstore
-from shipyard.tracking.artifacts import safe_key
 from shipyard.tracking.tables import experiments, logged_models
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from shipyard.catalog.context import ServiceContext
     from shipyard.registry.models import ModelVersion
-    from shipyard.tracking.artifacts import ArtifactStore
+    from shipyard.storage import ArtifactStore
 
 ACTION = "registry.register_model"
 _MAX_SOURCE = 2048

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc
-from shipyard.errors import NotFound
+from shipyard.errors import AlreadyExists, NotFound
 from shipyard.registry.models import (
     AliasEvent,
     ModelVersion,
@@ -18,6 +19,7 @@ from shipyard.registry.models import (
 )
 from shipyard.registry.tables import (
     alias_history,
+    alias_policies,
     aliases,
     model_versions,
     promotions,
@@ -172,3 +174,155 @@ def history_rows(conn: Connection, name: str, alias: str | None) -> list[AliasEv
     if alias is not None:
         q = q.where(alias_history.c.alias == alias)
     return [to_event(r) for r in conn.execute(q.order_by(alias_history.c.id))]
+
+
+# -- writes and lookups of RegistryService (its SQL lives here) ---------------------------
+
+
+def find_model_owner(conn: Connection, name: str) -> str | None:
+    """The owner team of registered model ``name``, or ``None`` if there is none."""
+    return conn.execute(
+        sa.select(registered_models.c.owner).where(registered_models.c.name == name)
+    ).scalar()
+
+
+def insert_model(
+    conn: Connection,
+    *,
+    name: str,
+    owner: str,
+    description: str,
+    tags: dict[str, str],
+    created_by: str,
+    now: datetime,
+) -> None:
+    """Raises AlreadyExists when a model of that name is registered."""
+    if find_model_owner(conn, name) is not None:
+        raise AlreadyExists(f"registered model '{name}' already exists", name=name)
+    conn.execute(
+        registered_models.insert().values(
+            name=name,
+            owner=owner,
+            description=description,
+            tags=tags,
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def update_model(conn: Connection, name: str, values: dict[str, Any]) -> None:
+    conn.execute(
+        registered_models.update().where(registered_models.c.name == name).values(**values)
+    )
+
+
+def delete_model(conn: Connection, name: str) -> None:
+    """Delete the model with its versions and aliases (alias history is kept)."""
+    conn.execute(sa.delete(aliases).where(aliases.c.name == name))
+    conn.execute(sa.delete(model_versions).where(model_versions.c.name == name))
+    conn.execute(sa.delete(registered_models).where(registered_models.c.name == name))
+
+
+def latest_version(conn: Connection, name: str) -> int | None:
+    """The highest version number of ``name``, or ``None`` without versions."""
+    return conn.execute(
+        sa.select(sa.func.max(model_versions.c.version)).where(model_versions.c.name == name)
+    ).scalar()
+
+
+def insert_version(conn: Connection, **values: Any) -> None:
+    conn.execute(model_versions.insert().values(**values))
+
+
+def update_version(conn: Connection, name: str, version: int, values: dict[str, Any]) -> None:
+    conn.execute(
+        model_versions.update()
+        .where(model_versions.c.name == name, model_versions.c.version == version)
+        .values(**values)
+    )
+
+
+def aliases_of(conn: Connection, name: str, version: int) -> list[str]:
+    """The aliases of ``name`` that point at ``version``."""
+    return list(
+        conn.execute(
+            sa.select(aliases.c.alias).where(aliases.c.name == name, aliases.c.version == version)
+        ).scalars()
+    )
+
+
+def delete_version(conn: Connection, name: str, version: int) -> None:
+    conn.execute(
+        sa.delete(model_versions).where(
+            model_versions.c.name == name, model_versions.c.version == version
+        )
+    )
+
+
+# -- promotion: alias policies, requests and alias moves ----------------------------------
+
+
+def find_alias_policy(conn: Connection, name: str, alias: str) -> Any | None:
+    """The policy row for ``alias`` of ``name``: its own, else the ``*`` one, else None."""
+    rows = {
+        r.name: r
+        for r in conn.execute(
+            sa.select(alias_policies).where(
+                alias_policies.c.alias == alias, alias_policies.c.name.in_([name, "*"])
+            )
+        )
+    }
+    return rows.get(name) or rows.get("*")
+
+
+def replace_alias_policy(conn: Connection, **values: Any) -> None:
+    conn.execute(
+        sa.delete(alias_policies).where(
+            alias_policies.c.name == values["name"], alias_policies.c.alias == values["alias"]
+        )
+    )
+    conn.execute(alias_policies.insert().values(**values))
+
+
+def run_metric(conn: Connection, run_id: str, key: str) -> float | None:
+    """The latest value of metric ``key`` of run ``run_id`` (None if unlogged or NaN)."""
+    from shipyard.tracking.tables import latest_metrics
+
+    row = conn.execute(
+        sa.select(latest_metrics.c.value, latest_metrics.c.is_nan).where(
+            latest_metrics.c.run_id == run_id, latest_metrics.c.key == key
+        )
+    ).first()
+    return None if row is None or row.is_nan else float(row.value)
+
+
+def find_pending_request(conn: Connection, name: str, alias: str, version: int) -> Any | None:
+    return conn.execute(
+        sa.select(promotions).where(
+            promotions.c.name == name,
+            promotions.c.alias == alias,
+            promotions.c.version == version,
+            promotions.c.status == "pending",
+        )
+    ).first()
+
+
+def insert_request(conn: Connection, **values: Any) -> None:
+    conn.execute(promotions.insert().values(**values))
+
+
+def decide_request(conn: Connection, request_id: str, **values: Any) -> None:
+    conn.execute(promotions.update().where(promotions.c.id == request_id).values(**values))
+
+
+def move_alias(conn: Connection, name: str, alias: str, version: int | None) -> None:
+    """Point ``alias`` at ``version`` (``None`` removes it)."""
+    conn.execute(sa.delete(aliases).where(aliases.c.name == name, aliases.c.alias == alias))
+    if version is not None:
+        conn.execute(aliases.insert().values(name=name, alias=alias, version=version))
+
+
+def insert_alias_event(conn: Connection, **values: Any) -> None:
+    conn.execute(alias_history.insert().values(**values))

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from shipyard._internal.clock import as_utc, utcnow
-from shipyard._internal.ids import new_id, new_secret
+from shipyard._internal.ids import new_secret
 from shipyard._internal.service import Service, ServiceContext
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ShipyardError, Unauthenticated
+from shipyard.security import store
 from shipyard.security.models import (
     ALL_TEAMS,
     NewToken,
@@ -24,7 +24,8 @@ from shipyard.security.models import (
     TokenInfo,
 )
 from shipyard.security.refusals import RefusalLimiter
-from shipyard.security.tables import memberships, principals, tokens
+from shipyard.security.store import ensure_principal, load_principal
+from shipyard.security.tables import principals, tokens
 
 TOKEN_PREFIX = "shp_"
 #: ``last_used_at`` is refreshed at most this often (a write per request would cost more than auth).
@@ -32,90 +33,10 @@ LAST_USED_EVERY = timedelta(minutes=1)
 
 log = logging.getLogger("shipyard.security")
 
-#: Token -> principal -> memberships in one statement; ``token_hash`` is unique (indexed).
-_AUTH_QUERY = (
-    sa.select(
-        tokens.c.id.label("token_id"),
-        tokens.c.expires_at,
-        tokens.c.revoked_at,
-        tokens.c.last_used_at,
-        principals.c.id.label("principal_id"),
-        principals.c.name,
-        principals.c.kind,
-        memberships.c.team,
-        memberships.c.role,
-    )
-    .select_from(
-        tokens.join(principals, principals.c.id == tokens.c.principal_id).outerjoin(
-            memberships, memberships.c.principal_id == principals.c.id
-        )
-    )
-    .where(tokens.c.token_hash == sa.bindparam("digest"))
-)
-
-
-#: Change-feed channel and kind of security writes (``shipyard.catalog.changes``): the
-#: HTTP edges' token cache drops what it holds when a token or a role changes.
-CHANGES_CHANNEL = "shipyard_catalog"
-CHANGES_KIND = "security"
-
-
-def announce_change(conn: Connection) -> None:
-    """Tell token caches in every process that tokens or roles changed (at commit).
-
-    PostgreSQL only: on SQLite the caches watch ``PRAGMA data_version``, which any commit moves.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, CHANGES_KIND)))
-
 
 def hash_token(token: str) -> str:
     # Tokens carry 256 random bits, so a fast hash is safe and keeps auth O(1).
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def load_principal(conn: Connection, name: str) -> Principal | None:
-    row = conn.execute(sa.select(principals).where(principals.c.name == name)).first()
-    if row is None:
-        return None
-    roles = {
-        m.team: Role(m.role)
-        for m in conn.execute(sa.select(memberships).where(memberships.c.principal_id == row.id))
-    }
-    return Principal(id=row.id, name=row.name, kind=row.kind, roles=roles)
-
-
-def ensure_principal(
-    conn: Connection,
-    name: str,
-    *,
-    kind: str = "user",
-    team: str | None = None,
-    role: Role | None = None,
-) -> Principal:
-    """Create the principal if missing and grant ``role`` on ``team`` (no audit: bootstrap).
-
-    Writes nothing when the principal already holds exactly that role there.
-    """
-    existing = load_principal(conn, name)
-    if existing is not None and (team is None or role is None or existing.roles.get(team) == role):
-        return existing
-    if existing is None:
-        conn.execute(
-            principals.insert().values(id=new_id(), name=name, kind=kind, created_at=utcnow())
-        )
-    pid = conn.execute(sa.select(principals.c.id).where(principals.c.name == name)).scalar_one()
-    if team is not None and role is not None:
-        conn.execute(
-            sa.delete(memberships).where(
-                memberships.c.principal_id == pid, memberships.c.team == team
-            )
-        )
-        conn.execute(memberships.insert().values(principal_id=pid, team=team, role=role.value))
-        announce_change(conn)
-    found = load_principal(conn, name)
-    assert found is not None
-    return found
 
 
 def _parse_role(role: str | Role) -> Role:
@@ -163,7 +84,7 @@ class SecurityService(Service):
         if not token:
             raise Unauthenticated("missing bearer token")
         with self._ctx.db.connect() as conn:
-            rows = conn.execute(_AUTH_QUERY, {"digest": hash_token(token)}).all()
+            rows = store.auth_rows(conn, hash_token(token))
         if not rows:
             log.warning("refused an unknown bearer token (prefix %s)", token[:10])
             raise Unauthenticated("invalid token")
@@ -204,9 +125,7 @@ class SecurityService(Service):
         # writer: bookkeeping must not fail or stall a request.
         try:
             with self._ctx.db.begin_nowait() as conn:
-                conn.execute(
-                    tokens.update().where(tokens.c.id == token_id).values(last_used_at=now)
-                )
+                store.touch_token(conn, token_id, now)
         except (ShipyardError, SQLAlchemyError):
             log.warning("could not record last use of token %s", token_id)
 
@@ -260,12 +179,7 @@ class SecurityService(Service):
             p = load_principal(m.conn, name)
             if p is None:
                 raise NotFound(f"no principal named '{name}'", name=name)
-            m.conn.execute(
-                sa.delete(memberships).where(
-                    memberships.c.principal_id == p.id, memberships.c.team == team
-                )
-            )
-            announce_change(m.conn)
+            store.delete_membership(m.conn, p.id, team)
             m.details = {"team": team}
             found = load_principal(m.conn, name)
             assert found is not None
@@ -329,20 +243,16 @@ class SecurityService(Service):
                 raise NotFound(f"no principal named '{owner}'", name=owner)
             secret = TOKEN_PREFIX + new_secret(32)
             now = utcnow()
-            token_id = new_id()
-            m.conn.execute(
-                tokens.insert().values(
-                    id=token_id,
-                    principal_id=p.id,
-                    name=name,
-                    token_hash=hash_token(secret),
-                    prefix=secret[:10],
-                    created_at=now,
-                    expires_at=(now + expires_in) if expires_in else None,
-                )
+            row = store.insert_token(
+                m.conn,
+                principal_id=p.id,
+                name=name,
+                token_hash=hash_token(secret),
+                prefix=secret[:10],
+                created_at=now,
+                expires_at=(now + expires_in) if expires_in else None,
             )
-            m.details = {"token_id": token_id, "name": name}
-            row = m.conn.execute(sa.select(tokens).where(tokens.c.id == token_id)).one()
+            m.details = {"token_id": row.id, "name": name}
             return NewToken(token=secret, info=_token_info(row, owner))
 
     def _team_for(self, name: str) -> str:
@@ -367,11 +277,7 @@ class SecurityService(Service):
 
     def revoke_token(self, token_id: str) -> TokenInfo:
         with self._ctx.db.connect() as conn:
-            row = conn.execute(
-                sa.select(tokens, principals.c.name.label("principal_name"))
-                .join(principals, principals.c.id == tokens.c.principal_id)
-                .where(sa.or_(tokens.c.id == token_id, tokens.c.prefix == token_id))
-            ).first()
+            row = store.find_token(conn, token_id)
         if row is None:
             raise NotFound(f"no token '{token_id}'", token_id=token_id)
         owner = row.principal_name
@@ -386,12 +292,6 @@ class SecurityService(Service):
             asset=f"principal:{owner}",
             permission=Permission.READ,
         ) as m:
-            m.conn.execute(
-                tokens.update()
-                .where(tokens.c.id == row.id, tokens.c.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
-            announce_change(m.conn)
+            fresh = store.revoke_token(m.conn, row.id, utcnow())
             m.details = {"token_id": row.id}
-            fresh = m.conn.execute(sa.select(tokens).where(tokens.c.id == row.id)).one()
             return _token_info(fresh, owner)

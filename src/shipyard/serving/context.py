@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shipyard.security.models import ALL_TEAMS, Principal, Role
-from shipyard.serving.backends.base import FeatureLookup, ModelSource
+from shipyard.serving.ports import FeatureLookup, ModelSource
 from shipyard.serving.predlog import PredictionLogger, lake_writer
 from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.store import CatalogDeployments

@@ -23,15 +23,15 @@ import numpy as np
 import pandas as pd
 
 from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
-from shipyard.serving.backends.base import (
+from shipyard.serving.fastpath import Scorer, fast_scorer
+from shipyard.serving.inputs import check_rows, entity_key_text
+from shipyard.serving.models import Deployment, PredictResponse, Variant
+from shipyard.serving.ports import (
     FeatureLookup,
     LoadedModel,
     ModelSource,
     ResolvedModel,
 )
-from shipyard.serving.fastpath import Scorer, fast_scorer
-from shipyard.serving.inputs import check_rows, entity_key_text
-from shipyard.serving.models import Deployment, PredictResponse, Variant
 from shipyard.serving.routing import WeightTable, bucket
 from shipyard.serving.shadow import ShadowScorer
 from shipyard.serving.stats import StatsBook

@@ -19,7 +19,6 @@ from shipyard.catalog.models import Asset
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, QuotaExceeded
 from shipyard.security.models import ALL_TEAMS, Permission
 from shipyard.serving import guards, store
-from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.batch import BatchScoreResult, score_table
 from shipyard.serving.context import ServingRuntimes
 from shipyard.serving.export import ExportResult, export_model
@@ -31,6 +30,7 @@ from shipyard.serving.models import (
     validate_name,
     validate_spec,
 )
+from shipyard.serving.ports import ResolvedModel
 from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE, ground_truth_table
 from shipyard.serving.protocol import UNSET
 from shipyard.serving.ramps import CanaryOps

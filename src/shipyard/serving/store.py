@@ -8,8 +8,8 @@ from sqlalchemy.engine import Connection
 
 from shipyard.catalog.context import ServiceContext
 from shipyard.catalog.models import Asset
-from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.models import Deployment, DeploymentSpec
+from shipyard.serving.ports import ResolvedModel
 
 KIND = "deployment"
 

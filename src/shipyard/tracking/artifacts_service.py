@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
-from shipyard.tracking import store
-from shipyard.tracking.artifacts import (
+from shipyard.storage import (
     ArtifactStore,
     list_dir,
     safe_key,
 )
+from shipyard.tracking import store
 from shipyard.tracking.models import FileInfo, LoggedModel
 from shipyard.tracking.packaging.mlmodel import save_model, signature_of
 from shipyard.tracking.tables import logged_models

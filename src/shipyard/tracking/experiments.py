@@ -20,7 +20,7 @@ from shipyard.tracking.validation import check_tag
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
     from shipyard.security.models import Principal
-    from shipyard.tracking.artifacts import ArtifactStore
+    from shipyard.storage import ArtifactStore
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT = "Default"

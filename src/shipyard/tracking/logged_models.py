@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from shipyard._internal.ids import new_id
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
+from shipyard.storage import ArtifactStore, list_dir, safe_key
 from shipyard.tracking import store
-from shipyard.tracking.artifacts import ArtifactStore, list_dir, safe_key
 from shipyard.tracking.models import FileInfo, LoggedModel, RunInput
 from shipyard.tracking.tables import inputs, logged_models
 from shipyard.tracking.validation import check_key, check_tag, now_ms

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shipyard.storage.base import FileInfo as FileInfo  # runs list their artifacts
+
 
 class RunStatus(StrEnum):
     RUNNING = "RUNNING"
@@ -92,12 +94,6 @@ class RunComparison(BaseModel):
     params: dict[str, list[str | None]]
     metrics: dict[str, list[float | None]]
     differing_params: list[str]
-
-
-class FileInfo(BaseModel):
-    path: str
-    is_dir: bool
-    file_size: int | None = None
 
 
 class LoggedModel(BaseModel):

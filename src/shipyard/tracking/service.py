@@ -18,9 +18,9 @@ from shipyard.catalog.context import Service, ServiceContext
 from shipyard.catalog.models import AssetRef
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
+from shipyard.storage import ArtifactStore
 from shipyard.tracking import store
 from shipyard.tracking.active_run import ActiveRun
-from shipyard.tracking.artifacts import ArtifactStore
 from shipyard.tracking.artifacts_service import ArtifactsMixin, ModelRegistrar
 from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer

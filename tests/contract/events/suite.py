@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from shipyard._internal.outbox import Outbox
 from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
 from shipyard.events.backends.base import (
     ATOMIC_BATCH,
@@ -22,6 +23,7 @@ from shipyard.events.backends.base import (
     DURABLE_GROUPS,
     IDEMPOTENT_PUBLISH,
 )
+from shipyard.events.models import Position
 from shipyard.platform import Platform
 from tests.contract.remote import Skins
 
@@ -131,6 +133,26 @@ class EventBusContract(Skins):
             assert again.events.read(topic, "d").first_offset == 2
         finally:
             again.close()
+
+    @pytest.mark.in_process_only  # the bus backend itself, inside a metadata transaction
+    def test_publish_in_a_rolled_back_transaction_leaves_nothing(
+        self, plat: Platform, topic: str
+    ) -> None:
+        bus = plat.events.bus
+        if CATALOG_TX not in bus.capabilities:
+            pytest.skip("backend declares no catalog transactions (writes at once)")
+        with pytest.raises(RuntimeError), plat.context.db.begin() as conn:
+            bus.publish(topic, [{"lost": 1}], tx=Outbox(conn))
+            bus.set_position(topic, "g", Position(offset=1), tx=Outbox(conn))
+            raise RuntimeError("the caller's change failed")
+        assert bus.read(topic, 0, 10) == [] and bus.end_offset(topic) == 0
+        assert bus.position(topic, "g").offset == 0
+        with plat.context.db.begin() as conn:
+            first, last, _ = bus.publish(topic, [{"kept": 1}], tx=Outbox(conn))
+            bus.set_position(topic, "g", Position(offset=1), tx=Outbox(conn))
+        assert (first, last) == (0, 0)  # the rolled-back batch left no gap
+        assert [r.value for r in bus.read(topic, 0, 10)] == [{"kept": 1}]
+        assert bus.position(topic, "g").offset == 1
 
     @pytest.mark.in_process_only  # the bus backend's capability flags
     def test_capabilities_are_known_flags(self, plat: Platform) -> None:

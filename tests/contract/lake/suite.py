@@ -1,7 +1,8 @@
-"""The lake storage contract: one suite, run unchanged on every storage root.
+"""The lake service contract: one suite, run unchanged on every storage root.
 
 Subclasses provide ``lake_settings`` (the ``lake`` section: ``root`` and
-``storage_options``); everything else is shared.
+``storage_options``); everything else is shared. The storage seam itself has its
+own suite in ``tests/contract/lake_storage``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tests.contract.remote import Skin, Skins
 CSV = "order_id,customer_id,amount\n1,7,10.0\n2,8,-1.0\n3,9\n2,8,-1.0\n4,7,3.5\n"
 
 
-class LakeStorageContract(Skins):
+class LakeServiceContract(Skins):
     @pytest.fixture
     def lake_settings(self, tmp_path: Path) -> dict[str, Any]:
         raise NotImplementedError

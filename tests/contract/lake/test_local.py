@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from tests.contract.lake.suite import LakeStorageContract
+from tests.contract.lake.suite import LakeServiceContract
 
 
-class TestLocalFolder(LakeStorageContract):
+class TestLocalFolder(LakeServiceContract):
     @pytest.fixture
     def lake_settings(self, tmp_path: Path) -> dict[str, Any]:
         return {"root": str(tmp_path / "lake-root")}

@@ -22,8 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.platform import Platform
 from shipyard.serving import Variant
-from shipyard.serving.backends.base import ResolvedModel
-from shipyard.serving.backends.platform import FeatureStoreLookup, RegistryModelSource
+from shipyard.serving.adapters import FeatureStoreLookup, RegistryModelSource
+from shipyard.serving.ports import ResolvedModel
 from tests.contract.remote import Skin, Skins
 
 FEATURES = [f"f{i}" for i in range(8)]

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from shipyard.platform import Platform
-from tests.contract.lake.suite import LakeStorageContract
+from tests.contract.lake.suite import LakeServiceContract
 
 pytestmark = pytest.mark.integration
 
 
-class TestLakeOnPostgres(LakeStorageContract):
+class TestLakeOnPostgres(LakeServiceContract):
     @pytest.fixture
     def lake_settings(self, tmp_path: Path) -> dict[str, Any]:
         return {"root": str(tmp_path / "lake-root")}

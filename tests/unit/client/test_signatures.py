@@ -57,8 +57,8 @@ SERVICE_ONLY = {
         "latest_versions": "a helper of the MLflow routes' registered-model search",
     },
     "serving": {
+        "apredict": "predict on the inference server's event loop; remote callers use predict",
         "check_canaries": "the server's canary loop",
-        "apredict": "predict for an event loop in this process; over HTTP a call is predict",
         "export_deployment": "writes a bundle on the server's disk",
         "export_model": "writes a bundle on the server's disk",
         "run_stream": "a long-running consumer on the server",

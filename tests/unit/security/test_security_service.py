@@ -108,7 +108,7 @@ def test_auth_does_not_wait_for_a_busy_writer(platform: Platform) -> None:
 def test_reopening_a_project_writes_nothing(platform: Platform) -> None:
     import sqlalchemy as sa
 
-    from shipyard.security.service import ensure_principal
+    from shipyard.security.store import ensure_principal
 
     writes: list[str] = []
 

@@ -17,8 +17,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from shipyard.errors import NotFound
 from shipyard.platform import Platform
-from shipyard.serving.backends.base import FeatureRows, ResolvedModel
 from shipyard.serving.context import runtime_for
+from shipyard.serving.ports import FeatureRows, ResolvedModel
 
 FEATURES = [f"f{i}" for i in range(8)]
 

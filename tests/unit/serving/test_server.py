@@ -129,6 +129,6 @@ def test_a_verified_token_is_reused_without_a_query(served: Platform) -> None:
 
 def test_security_writes_notify_the_catalog_change_channel() -> None:
     from shipyard.catalog import changes
-    from shipyard.security import service
+    from shipyard.security import store
 
-    assert service.CHANGES_CHANNEL == changes.CHANNEL  # what TokenCheck's stamp listens to
+    assert store.CHANGES_CHANNEL == changes.CHANNEL  # what TokenCheck's stamp listens to

@@ -6,7 +6,7 @@ import pytest
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.platform import Platform
-from shipyard.tracking.artifacts import LocalArtifactStore, safe_key
+from shipyard.storage import LocalArtifactStore, safe_key
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/../../b", "/etc/passwd", "a\\b", "a/\x00"])

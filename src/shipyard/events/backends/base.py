@@ -9,13 +9,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
+from shipyard._internal.outbox import Outbox
 from shipyard.events.models import Position, Record
 
-#: Writes join the metadata transaction the service passes as ``tx``, so a publish
-#: and its audit record (or a consumer's output topic and its offset commit) commit
-#: together. Backends without it ignore ``tx``.
+#: Writes join the metadata transaction the service passes as ``tx`` (an ``Outbox``,
+#: never a driver type), so a publish and its audit record (or a consumer's output
+#: topic and its offset commit) commit or roll back together. Backends without it
+#: ignore ``tx`` and write at once.
 CATALOG_TX = "catalog_tx"
 #: ``publish(..., key=)`` is idempotent: a batch whose key was published is not appended again.
 IDEMPOTENT_PUBLISH = "idempotent_publish"
@@ -39,12 +39,13 @@ class EventBus(ABC):
         values: list[dict[str, Any]],
         *,
         key: str | None = None,
-        tx: Connection | None = None,
+        tx: Outbox | None = None,
     ) -> tuple[int, int, bool]:
         """Append ``values`` in order; returns ``(first_offset, last_offset, skipped)``.
 
         Offsets are unique and gap-free per topic; with ``atomic_batch`` the batch is
-        also all-or-nothing and contiguous under concurrent publishers.
+        also all-or-nothing and contiguous under concurrent publishers. With
+        ``catalog_tx``, the batch is part of the caller's transaction ``tx``.
         """
 
     @abstractmethod
@@ -57,7 +58,7 @@ class EventBus(ABC):
 
     @abstractmethod
     def set_position(
-        self, topic: str, group: str, position: Position, *, tx: Connection | None = None
+        self, topic: str, group: str, position: Position, *, tx: Outbox | None = None
     ) -> None:
         """Store the group's position durably (a commit, or the claim of a batch)."""
 

@@ -20,8 +20,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection
-
+from shipyard._internal.outbox import Outbox
 from shipyard.config import EventSettings
 from shipyard.errors import BackendUnavailable, ConfigError
 from shipyard.events.backends.base import DURABLE_GROUPS, IDEMPOTENT_PUBLISH, EventBus
@@ -130,7 +129,7 @@ class NatsEventBus(EventBus):
         values: list[dict[str, Any]],
         *,
         key: str | None = None,
-        tx: Connection | None = None,
+        tx: Outbox | None = None,
     ) -> tuple[int, int, bool]:
         async def go() -> tuple[int, int, bool]:
             await self._ensure_stream(topic)
@@ -193,7 +192,7 @@ class NatsEventBus(EventBus):
         return self._run(go())
 
     def set_position(
-        self, topic: str, group: str, position: Position, *, tx: Connection | None = None
+        self, topic: str, group: str, position: Position, *, tx: Outbox | None = None
     ) -> None:
         data = position.model_dump_json().encode()
         self._run(self._kv.put(f"{_hex(topic)}.{_hex(group)}", data))

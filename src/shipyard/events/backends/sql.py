@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.db import Database
+from shipyard._internal.outbox import Outbox
 from shipyard.events.backends.base import (
     ATOMIC_BATCH,
     CATALOG_TX,
@@ -38,9 +39,9 @@ class SqlEventBus(EventBus):
         self._db = db
 
     @contextmanager
-    def _tx(self, tx: Connection | None) -> Iterator[Connection]:
-        if tx is not None:
-            yield tx
+    def _tx(self, tx: Outbox | None) -> Iterator[Connection]:
+        if tx is not None:  # the caller's transaction: the log is its outbox
+            yield tx.connection()
             return
         with self._db.begin() as conn:
             yield conn
@@ -51,7 +52,7 @@ class SqlEventBus(EventBus):
         values: list[dict[str, Any]],
         *,
         key: str | None = None,
-        tx: Connection | None = None,
+        tx: Outbox | None = None,
     ) -> tuple[int, int, bool]:
         with self._tx(tx) as conn:
             first = self._allocate(conn, topic, len(values))
@@ -137,7 +138,7 @@ class SqlEventBus(EventBus):
         return Position(offset=int(row[0]), pending_end=None if row[1] is None else int(row[1]))
 
     def set_position(
-        self, topic: str, group: str, position: Position, *, tx: Connection | None = None
+        self, topic: str, group: str, position: Position, *, tx: Outbox | None = None
     ) -> None:
         o = event_offsets
         values = {

@@ -1,11 +1,11 @@
-"""Adapters from the platform's feature store and registry to the serving seams."""
+"""Adapters from the platform's feature store and registry to the serving ports."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from shipyard.serving.backends.base import FeatureRows, LoadedModel, ResolvedModel
+from shipyard.serving.ports import FeatureRows, LoadedModel, ResolvedModel
 
 if TYPE_CHECKING:
     from shipyard.features.service import FeatureService

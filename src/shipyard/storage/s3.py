@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound
-from shipyard.tracking.artifacts import ArtifactStore, safe_key
-from shipyard.tracking.models import FileInfo
+from shipyard.storage.base import ArtifactStore, FileInfo, safe_key
 
 _CLIENT_OPTIONS = ("endpoint_url", "region_name", "aws_access_key_id", "aws_secret_access_key")
 
@@ -129,3 +128,5 @@ class S3ArtifactStore(ArtifactStore):
     def delete(self, prefix: str) -> None:
         for full in self._walk(prefix):
             self._call(self._s3.delete_object, Key=full)
+        if safe_key(prefix):  # ``prefix`` may name a single object (missing is fine on S3)
+            self._call(self._s3.delete_object, Key=self._key(prefix))

@@ -1,8 +1,9 @@
-"""The two narrow interfaces the serving core needs.
+"""The two ports the serving core needs: online features and model versions.
 
 The serving core never imports the feature store or the registry directly: it
-takes a ``FeatureLookup`` and a ``ModelSource``. ``platform.py`` adapts the real
-services; tests may pass their own callables.
+takes a ``FeatureLookup`` and a ``ModelSource``. ``adapters.py`` adapts the real
+services to them; tests may pass their own callables. These are not storage
+backends (serving has none of its own): they are what serving asks of its neighbours.
 """
 
 from __future__ import annotations

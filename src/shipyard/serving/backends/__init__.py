@@ -1,1 +1,0 @@
-"""The seams serving depends on: online features and model versions."""
