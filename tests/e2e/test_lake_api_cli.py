@@ -206,8 +206,8 @@ def test_remote_client_speaks_the_same_interface(api, platform: Platform) -> Non
     assert lake.read("silver.events", version=0).num_rows == 0
     assert [h.version for h in lake.history("silver.events")] == [1, 0]
     assert lake.get_definition("silver.events").expectations[0].name == "v_range"
-    assert {t.name for t in lake.list_tables()} >= {"bronze.events", "silver.events"}
-    assert lake.list_refreshes("silver.events")[0]["expectations"][0].failed == 1
+    assert {t.name for t in lake.list_tables().items} >= {"bronze.events", "silver.events"}
+    assert lake.list_refreshes("silver.events").items[0]["expectations"][0].failed == 1
     assert lake.column_lineage("silver.events.v").roots == ["bronze.events.v"]
     info = lake.describe_column("silver.events", "v", description="value", tags=["pii"])
     assert next(c for c in info.columns if c.name == "v").tags == ["pii"]

@@ -25,12 +25,12 @@ KNOWN_OPEN: dict[str, str] = {}
 
 
 def _ids(world: World) -> dict[str, str]:
-    ml_token = world.platform.security.list_tokens(principal="ml_admin")[0].id
+    ml_token = world.platform.security.list_tokens(principal="ml_admin").items[0].id
     return {"run": world.run_id, "exp": world.experiment_id, "ml_token": ml_token}
 
 
 def _denied(world: World, who: str) -> int:
-    page = world.platform.audit.list_records(principal=who, outcome="denied", page_size=1000)
+    page = world.platform.audit.list_records(principal=who, outcome="denied", limit=1000)
     return len(page.items)
 
 

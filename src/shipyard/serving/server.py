@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shipyard._internal.paging import all_items
 from shipyard.errors import InvalidArgument, ShipyardError
 from shipyard.platform import Platform
 from shipyard.serving import v2
@@ -182,7 +183,7 @@ def preload(platform: Platform) -> int:
     """
     serving = platform.serving
     loaded = 0
-    for dep in serving.list_deployments(page_size=1000).items:
+    for dep in all_items(lambda token: serving.list_deployments(page_token=token)):
         try:
             serving.runtime.get(dep.name)
             loaded += 1

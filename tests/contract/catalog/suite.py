@@ -48,7 +48,7 @@ class CatalogContract:
         a = plat.catalog.get_asset("model:churn")
         assert a.version == 2
         assert a.properties["auc"] == 0.8
-        versions = plat.catalog.list_versions("model:churn")
+        versions = plat.catalog.list_versions("model:churn").items
         assert [v.version for v in versions] == [1, 2]
         assert versions[0].properties == {"auc": 0.7}
 

@@ -22,6 +22,7 @@ from shipyard.errors import (
 )
 from shipyard.platform import Platform
 from tests.servers import live_server
+from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def admin(platform: Platform, server_url: str) -> Iterator[shipyard.client.Remot
         yield remote
 
 
+@CLIENT_FOLLOWS_PAGING
 def test_catalog_round_trip(platform: Platform, admin: shipyard.client.RemotePlatform) -> None:
     a = admin.catalog.register_asset(
         "table:bronze.orders", description="raw", tags=["raw"], properties={"rows": 3}
@@ -61,6 +63,7 @@ def test_catalog_round_trip(platform: Platform, admin: shipyard.client.RemotePla
     assert (updated.description, updated.tags) == ("changed", ["x"])
 
 
+@CLIENT_FOLLOWS_PAGING
 def test_names_with_awkward_characters_survive_the_path(
     admin: shipyard.client.RemotePlatform,
 ) -> None:
@@ -71,6 +74,7 @@ def test_names_with_awkward_characters_survive_the_path(
         assert admin.catalog.lineage(f"table:{name}").root.name == name
 
 
+@CLIENT_FOLLOWS_PAGING
 def test_security_and_audit_round_trip(
     platform: Platform, admin: shipyard.client.RemotePlatform, server_url: str
 ) -> None:

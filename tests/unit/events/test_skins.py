@@ -15,6 +15,7 @@ from shipyard.client.http import HttpTransport
 from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.platform import Platform
 from tests.servers import live_server
+from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 
 @pytest.fixture
@@ -23,6 +24,7 @@ def server_url(platform: Platform) -> Iterator[str]:
         yield url
 
 
+@CLIENT_FOLLOWS_PAGING
 def test_publish_and_consume_over_http(platform: Platform, server_url: str) -> None:
     token = platform.security.create_token().token
     r = httpx.post(

@@ -14,6 +14,7 @@ from shipyard.features import PRESENT, Entity, Feature, FeatureService, FeatureV
 from shipyard.platform import Platform
 from tests.servers import live_server
 from tests.unit.features.helpers import day
+from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 
 @pytest.fixture
@@ -46,6 +47,7 @@ def test_online_features_over_http(platform: Platform, url: str) -> None:
     assert r.status_code == 422
 
 
+@CLIENT_FOLLOWS_PAGING
 def test_remote_client_has_the_same_methods(platform: Platform, url: str) -> None:
     remote = shipyard.connect(url, _token(platform, "ed", "editor"))
     try:

@@ -8,6 +8,7 @@ import pytest
 from shipyard.platform import Platform
 from shipyard.serving import Variant
 from tests.servers import live_server
+from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 
 @pytest.fixture
@@ -109,6 +110,7 @@ def test_manage_deployments_over_http(served: Platform, client: httpx.Client) ->
     assert client.get("/api/v1/deployments/churn2", headers=admin).status_code == 404
 
 
+@CLIENT_FOLLOWS_PAGING
 def test_remote_client_has_the_same_methods(served: Platform, client: httpx.Client) -> None:
     import shipyard
 

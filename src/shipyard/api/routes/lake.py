@@ -15,8 +15,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.api.params import Limit, Version
+from shipyard.api.params import Limit, PageSize, Version
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import (
     ChangesResult,
@@ -111,8 +112,13 @@ class ChangesIn(BaseModel):
 
 
 @router.get("/tables")
-def list_tables(platform: Caller, layer: str | None = None) -> list[TableInfo]:
-    return platform.lake.list_tables(layer=layer)
+def list_tables(
+    platform: Caller,
+    layer: str | None = None,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[TableInfo]:
+    return platform.lake.list_tables(layer=layer, limit=limit, page_token=page_token)
 
 
 @router.get("/tables/{name}")
@@ -230,8 +236,10 @@ def apply_changes(platform: Caller, name: str, body: ChangesIn) -> ChangesResult
 
 
 @router.get("/tables/{name}/refreshes")
-def list_refreshes(platform: Caller, name: str, limit: Limit = 20) -> list[dict[str, Any]]:
-    return platform.lake.list_refreshes(name, limit=limit)
+def list_refreshes(
+    platform: Caller, name: str, limit: PageSize | None = None, page_token: str | None = None
+) -> Page[dict[str, Any]]:
+    return platform.lake.list_refreshes(name, limit=limit, page_token=page_token)
 
 
 @router.patch("/tables/{name}/columns/{column}")

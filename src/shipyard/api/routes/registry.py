@@ -75,11 +75,11 @@ def create_model(platform: Caller, body: CreateModel) -> RegisteredModel:
 def list_models(
     platform: Caller,
     name_like: str | None = None,
-    page_size: PageSize = 100,
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[RegisteredModel]:
     return platform.registry.list_registered_models(
-        name_like=name_like, page_size=page_size, page_token=page_token
+        name_like=name_like, limit=limit, page_token=page_token
     )
 
 
@@ -114,20 +114,20 @@ def register_model(platform: Caller, name: str, body: CreateVersion) -> ModelVer
 
 @router.get("/models/{name}/versions")
 def list_versions(
-    platform: Caller, name: str, page_size: PageSize = 100, page_token: str | None = None
+    platform: Caller, name: str, limit: PageSize | None = None, page_token: str | None = None
 ) -> Page[ModelVersion]:
-    return platform.registry.list_model_versions(name, page_size=page_size, page_token=page_token)
+    return platform.registry.list_model_versions(name, limit=limit, page_token=page_token)
 
 
 @router.get("/versions")
 def list_all_versions(
     platform: Caller,
     run_id: str | None = None,
-    page_size: PageSize = 100,
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[ModelVersion]:
     return platform.registry.list_model_versions(
-        None, run_id=run_id, page_size=page_size, page_token=page_token
+        None, run_id=run_id, limit=limit, page_token=page_token
     )
 
 
@@ -151,8 +151,14 @@ def delete_version(platform: Caller, name: str, version: Version) -> None:
 
 
 @router.get("/models/{name}/versions/{version}/files")
-def list_files(platform: Caller, name: str, version: Version) -> list[str]:
-    return platform.registry.list_model_files(name, version)
+def list_files(
+    platform: Caller,
+    name: str,
+    version: Version,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[str]:
+    return platform.registry.list_model_files(name, version, limit=limit, page_token=page_token)
 
 
 @router.get("/models/{name}/versions/{version}/files/content")
@@ -200,9 +206,15 @@ def set_policy(platform: Caller, alias: str, body: Policy) -> AliasPolicy:
 
 @router.get("/promotions")
 def list_promotions(
-    platform: Caller, name: str | None = None, status: str | None = None
-) -> list[PromotionRequest]:
-    return platform.registry.list_promotions(name=name, status=status)
+    platform: Caller,
+    name: str | None = None,
+    status: str | None = None,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[PromotionRequest]:
+    return platform.registry.list_promotions(
+        name=name, status=status, limit=limit, page_token=page_token
+    )
 
 
 @router.get("/promotions/{request_id}")
@@ -285,7 +297,7 @@ def mlflow_search_models(platform: Caller, args: Args) -> dict[str, Any]:
         name_like = flt[flt.upper().index(op) + len(op) :].strip().strip("'\"")
     page = platform.registry.list_registered_models(
         name_like=name_like,
-        page_size=_page_size(args, 100),
+        limit=_page_size(args, 100),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"registered_models": [_rm(platform, m.name) for m in page.items]}
@@ -389,7 +401,7 @@ def mlflow_search_versions(platform: Caller, args: Args) -> dict[str, Any]:
     page = platform.registry.list_model_versions(
         name,
         run_id=run_id,
-        page_size=_page_size(args, 1000),
+        limit=_page_size(args, 1000),
         page_token=args.get("page_token") or None,
     )
     return {"model_versions": [wire.model_version(v) for v in page.items]}
