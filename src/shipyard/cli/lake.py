@@ -135,6 +135,22 @@ def refresh(
             console.print(f"  {mark} {e.name}: {e.passed} passed, {e.failed} failed ({e.action})")
 
 
+@lake_app.command("definitions")
+def definitions(
+    limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
+) -> None:
+    """List curated table definitions (the SQL each defined table is computed from)."""
+    page = fetch(platform().lake.list_definitions, limit=limit, every=every)
+    say_if_more(page)
+    if as_json:
+        print_json(page.items)
+        return
+    print_table(
+        [d.model_dump(exclude={"function"}) for d in page.items],
+        ["name", "source", "incremental", "primary_key", "sql"],
+    )
+
+
 @lake_app.command("tables")
 def tables(
     layer: str = typer.Option(None, help="Only this layer."),

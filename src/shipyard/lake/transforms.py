@@ -13,7 +13,7 @@ from shipyard._internal.paging import (
     Keyset,
     Page,
     keyset_page,
-    readable_teams,
+    listing_teams,
     resolve_limit,
     team_filter,
 )
@@ -120,8 +120,8 @@ class TransformsMixin(LakeBase):
         self, *, limit: int | None = None, page_token: str | None = None
     ) -> Page[TableDefinition]:
         """Definitions of the tables the caller may read, by name."""
+        teams = listing_teams(self._ctx, action="lake.list_definitions")
         size = resolve_limit(self._ctx.settings, limit)
-        teams = readable_teams(self.principal)
         q = sa.select(lake_definitions).where(team_filter(lake_definitions.c.owner, teams))
         keyset = Keyset("lake.definitions", Key(lake_definitions.c.name))
         with self._ctx.db.connect() as conn:

@@ -77,12 +77,12 @@ class CatalogContract:
     def test_search_pages(self, plat: Platform) -> None:
         for i in range(5):
             plat.catalog.register_asset(f"table:bronze.t{i}")
-        first = plat.catalog.search(kind="table", page_size=2)
+        first = plat.catalog.search(kind="table", limit=2)
         assert len(first.items) == 2 and first.next_page_token
         seen = [a.name for a in first.items]
         token = first.next_page_token
         while token:
-            page = plat.catalog.search(kind="table", page_size=2, page_token=token)
+            page = plat.catalog.search(kind="table", limit=2, page_token=token)
             seen += [a.name for a in page.items]
             token = page.next_page_token
         assert seen == [f"bronze.t{i}" for i in range(5)]

@@ -20,6 +20,7 @@ LIST_ROUTES = [
     "/api/v1/registry/promotions",
     "/api/v1/tracking/experiments",
     "/api/v1/lake/tables",
+    "/api/v1/lake/definitions",
     "/api/v1/features/definitions",
     "/api/v1/deployments",
     "/api/v1/events/topics",
@@ -111,3 +112,39 @@ def test_a_token_of_one_list_is_refused_by_another(
         "/api/v1/tracking/experiments", params={"page_token": token}, headers=bearer(admin_token)
     )
     assert r.status_code == 422 and r.json()["error_code"] == "INVALID_ARGUMENT"
+
+
+def test_lake_definitions_route_is_safe_for_hostile_callers(
+    client: TestClient, platform: Platform, token_for: Callable[..., str]
+) -> None:
+    from shipyard._internal.clock import utcnow
+    from shipyard.lake.tables import lake_definitions
+
+    now = utcnow()
+    with platform.context.db.begin() as conn:
+        conn.execute(
+            lake_definitions.insert(),
+            [
+                {
+                    "name": f"silver.d{i}",
+                    "owner": "b",
+                    "definition": {"name": f"silver.d{i}", "sql": "select 1 as x"},
+                    "created_by": "t",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(3)
+            ],
+        )
+    path = "/api/v1/lake/definitions"
+    editor = token_for("eda", role="editor", team="a")  # another team's editor
+    r = client.get(path, headers=bearer(editor))
+    assert r.status_code == 200 and r.json() == {"items": [], "next_page_token": None}
+    roleless = token_for("nora", role="viewer", team="a")
+    platform.security.revoke_role("nora", team="a")
+    assert client.get(path, headers=bearer(roleless)).status_code == 403
+    b_viewer = token_for("bob", role="viewer", team="b")
+    names = [d["name"] for d in client.get(path, headers=bearer(b_viewer)).json()["items"]]
+    assert names == ["silver.d0", "silver.d1", "silver.d2"]
+    r = client.get(path, params={"page_token": "x", "limit": 2}, headers=bearer(b_viewer))
+    assert r.status_code == 422

@@ -189,6 +189,13 @@ def define(platform: Caller, body: DefinitionIn) -> TableInfo:
     return platform.lake.define(TableDefinition.model_validate(body.definition))
 
 
+@router.get("/definitions")
+def list_definitions(
+    platform: Caller, limit: PageSize | None = None, page_token: str | None = None
+) -> Page[TableDefinition]:
+    return platform.lake.list_definitions(limit=limit, page_token=page_token)
+
+
 @router.get("/tables/{name}/definition")
 def get_definition(platform: Caller, name: str) -> TableDefinition:
     return platform.lake.get_definition(name)
