@@ -291,3 +291,34 @@ def test_lake_definitions_and_features(platform: Platform, viewer: Platform) -> 
         )
     got = flat(walk(viewer.lake.list_definitions))
     assert [d.name for d in got] == [f"silver.d{i:02d}" for i in range(1, 14, 2)]
+
+
+def test_deployments(platform: Platform, viewer: Platform) -> None:
+    spec = {"spec": {"variants": [{"name": "a", "model": "m/1", "weight": 100}]}}
+    _bulk_assets(platform, "deployment", [(f"d{i:02d}", "a" if i % 2 else "b") for i in range(14)])
+    with platform.context.db.begin() as conn:
+        conn.execute(assets.update().where(assets.c.kind == "deployment").values(properties=spec))
+    got = flat(walk(viewer.serving.list_deployments))
+    assert [d.name for d in got] == [f"d{i:02d}" for i in range(1, 14, 2)]
+
+
+def test_feature_definitions(platform: Platform, viewer: Platform) -> None:
+    from shipyard.features import Entity
+
+    platform.features.apply(
+        [Entity(name=f"e{i:02d}", join_keys=["id"], owner="a" if i % 2 else "b") for i in range(14)]
+    )
+    got = flat(walk(viewer.features.list_definitions))
+    assert [d.name for d in got] == [f"e{i:02d}" for i in range(1, 14, 2)]
+
+
+def test_logged_models_and_principals(platform: Platform) -> None:
+    exp = platform.tracking.create_experiment("lm", owner="a")
+    for i in range(7):
+        platform.tracking.create_logged_model(exp.id, name=f"lm{i}")
+    got = flat(walk(lambda **kw: platform.tracking.search_logged_models([exp.id], **kw)))
+    assert len(got) == 7 and len({m.id for m in got}) == 7
+    for i in range(6):
+        platform.security.create_principal(f"u{i}")
+    names = [p.name for p in flat(walk(platform.security.list_principals))]
+    assert names == sorted(names) and {f"u{i}" for i in range(6)} <= set(names)
