@@ -139,7 +139,7 @@ def _decode(token: str, digest: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = json.loads(raw.decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise _bad(token, "not a token this API issued") from None
     if not isinstance(payload, dict) or payload.get("v") != _VERSION:
         raise _bad(token, "not a token this API issued")

@@ -88,6 +88,7 @@ def _token(payload: object) -> str:
         _token({"v": 2, "s": "x", "k": []}),
         _token({"v": 1, "s": "forged", "k": ["2026-01-01T00:00:00+00:00", 3]}),
         "A" * 5000,
+        base64.urlsafe_b64encode(b"[" * 3000).decode(),  # deep JSON: no RecursionError
         "o:12",
     ],
 )
