@@ -11,12 +11,20 @@ Phases, per metadata database (SQLite always, PostgreSQL when reachable):
    ``created_at`` (taken before the submit transaction, so it includes the audited
    submit itself), and from the moment ``submit`` returned (committed) to ``started_at``.
 
+4. Pipeline handoff: a 3-step chain of no-op steps (``N_CHAIN`` runs, one after the
+   other, one idle worker process polling at 10 ms); handoff = a step's ``started_at``
+   minus its upstream's ``finished_at`` (2 per run), and the chain end to end (run
+   created to last step finished).
+5. Backfill: ``pipelines.backfill`` of 10,000 daily partitions of a 2-step pipeline
+   (10,000 runs and their 10,000 root jobs, one transaction).
+
 Targets (issue #13): >= 2,000 jobs/s embedded, >= 1,000 jobs/s on PostgreSQL with 2
-workers; handoff p95 <= 25 ms embedded, <= 50 ms PostgreSQL; 10,000 enqueued < 5 s.
+workers; handoff p95 <= 25 ms embedded, <= 50 ms PostgreSQL; 10,000 enqueued < 5 s;
+10,000 backfill partitions enqueued < 5 s.
 The comparison with Prefect is for a later session.
 
 Usage: ``python bench/pipelines.py`` (knobs: ``N_JOBS``=10000, ``N_LAT``=200, ``BATCH``=64,
-``BENCH_BACKENDS``=sqlite,postgresql). Writes ``bench/results/pipelines.json``.
+``N_CHAIN``=100, ``BENCH_BACKENDS``=sqlite,postgresql). Writes ``bench/results/pipelines.json``.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +49,14 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from shipyard._internal.clock import as_utc  # noqa: E402
 from shipyard.pipelines.models import JobState  # noqa: E402
+from shipyard.pipelines.runs import RunState  # noqa: E402
 from shipyard.pipelines.tables import jobs  # noqa: E402
 from shipyard.platform import Platform  # noqa: E402
 
 PG = os.environ.get("SHIPYARD_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 N_JOBS = int(os.environ.get("N_JOBS", "10000"))
 N_LAT = int(os.environ.get("N_LAT", "200"))
+N_CHAIN = int(os.environ.get("N_CHAIN", "100"))
 BATCH = int(os.environ.get("BATCH", "64"))
 NOOP = {"target": "shipyard.pipelines.builtin:noop", "executor": "inprocess"}
 
@@ -174,6 +184,58 @@ def bench_latency(p: Platform, project: Path) -> dict[str, Any]:
     }
 
 
+def _noop_step(name: str, after: list[str], pool: str) -> dict[str, Any]:
+    return {"name": name, "after": after, "pool": pool, "function": NOOP["target"]}
+
+
+def bench_chain(p: Platform, project: Path) -> dict[str, Any]:
+    pool, go = "chain", "go-chain"
+    steps = [_noop_step("a", [], pool), _noop_step("b", ["a"], pool), _noop_step("c", ["b"], pool)]
+    p.pipelines.apply([{"name": "chain", "steps": steps}])
+    (project / go).touch()
+    procs = _workers(project, pool, 1, 0.01, go, idle=3.0)
+    time.sleep(1.5)  # let it go idle
+    rng = random.Random(7)
+    runs = []
+    for _ in range(N_CHAIN):
+        run = p.pipelines.run("chain")
+        while p.pipelines.get_run(run.id).state == RunState.RUNNING:
+            time.sleep(0.002)
+        runs.append(run.id)
+        time.sleep(rng.uniform(0.005, 0.03))
+    for proc in procs:
+        proc.wait()
+    for f in project.glob("ready-*"):
+        f.unlink()
+    byid = {r.id: r for r in _records(p, pool)}
+    handoffs, chains = [], []
+    for run_id in runs:
+        done = p.pipelines.get_run(run_id)
+        a, b, c = (byid[done.steps[s]["job"]] for s in "abc")
+        handoffs += [
+            (b.started_at - a.finished_at).total_seconds() * 1000,
+            (c.started_at - b.finished_at).total_seconds() * 1000,
+        ]
+        chains.append((as_utc(c.finished_at) - done.created_at).total_seconds() * 1000)
+    return {
+        "chain_handoff_ms_p50": round(statistics.median(handoffs), 1),
+        "chain_handoff_ms_p95": round(_pct(handoffs, 0.95), 1),
+        "chain_end_to_end_ms_p50": round(statistics.median(chains), 1),
+        "chain_end_to_end_ms_p95": round(_pct(chains, 0.95), 1),
+        "chain_runs": len(runs),
+    }
+
+
+def bench_backfill(p: Platform) -> dict[str, Any]:
+    steps = [_noop_step("a", [], "backfill"), _noop_step("b", ["a"], "backfill")]
+    p.pipelines.apply([{"name": "daily", "partitioned": "daily", "steps": steps}])
+    t0 = time.perf_counter()
+    result = p.pipelines.backfill("daily", date(2000, 1, 1), date(2027, 5, 18))
+    took = time.perf_counter() - t0
+    assert result.partitions == 10_000
+    return {"backfill_10000_partitions_s": round(took, 3)}
+
+
 def run(name: str, url: str) -> dict[str, Any]:
     project = Path(tempfile.mkdtemp(prefix=f"bench-jobs-{name}-"))
     (project / "shipyard.yaml").write_text(json.dumps({"catalog": {"url": url}}))
@@ -183,6 +245,8 @@ def run(name: str, url: str) -> dict[str, Any]:
         out |= bench_throughput(p, project, 1)
         out |= bench_throughput(p, project, 2)
         out |= bench_latency(p, project)
+        out |= bench_chain(p, project)
+        out |= bench_backfill(p)
     print(json.dumps(out), flush=True)
     return out
 

@@ -486,10 +486,12 @@ def main() -> int:
             )
         for name, step in steps:
             print(f"-- {name}", flush=True)
+            load = os.getloadavg()  # a shared machine: what else ran beside this step
             try:
                 result[name] = step()
             except Exception as exc:  # keep the other figures of this run
                 result[name] = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+            result[name]["loadavg"] = [round(x, 2) for x in (*load, *os.getloadavg())]
             print(json.dumps(result[name]), flush=True)
         if not args.skip_batch:
             from shipyard.platform import Platform
@@ -526,6 +528,10 @@ def summarize(r: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         best = max(runs, key=lambda k: r[k]["concurrent"]["requests_per_s"])
         conc = r[best]["concurrent"]
         s[tag] = {
+            "loadavg_1min_before_after": [
+                r[best]["loadavg"][0],
+                r[best]["loadavg"][3],
+            ],
             "sequential_p50_ms": seq["p50_ms"],
             "sequential_p99_ms": seq["p99_ms"],
             "log_and_shadow_p50_overhead_pct": round((full / plain - 1) * 100, 1),

@@ -36,6 +36,10 @@ def __getattr__(name: str) -> Any:
         from shipyard.lake import table
 
         return table
+    if name in ("pipeline", "step"):  # ``@shipyard.pipeline`` / ``@shipyard.step``
+        from shipyard.pipelines import definitions
+
+        return getattr(definitions, name)
     raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
 
 
@@ -58,5 +62,7 @@ __all__ = [
     "ShipyardError",
     "Unauthenticated",
     "connect",
+    "pipeline",
+    "step",
     "table",
 ]

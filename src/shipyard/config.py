@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from shipyard.errors import ConfigError
@@ -115,6 +115,9 @@ class SecuritySettings(_Section):
     sdk_principal: str = "local-admin"
     #: The team that owns assets created without an explicit owner.
     default_team: str = "default"
+    #: Longest time (s) the HTTP edges reuse a verified token's principal; a revocation
+    #: or role change ends it at the next request (docs/adr/0003). 0: read every request.
+    auth_cache: float = Field(default=1.0, ge=0, le=60)
 
 
 class ServerSettings(_Section):
@@ -130,8 +133,8 @@ class ServerSettings(_Section):
 
 
 class ServingSettings(_Section):
-    #: Seconds ``shipyard deployments serve`` caches a token check (its ``--auth-cache``).
-    auth_cache: float = Field(default=1.0, ge=0)
+    #: Deprecated alias of ``security.auth_cache`` (which it overrides when set).
+    auth_cache: float | None = Field(default=None, ge=0, le=60)
     #: Address-space cap of each inference worker process (MB, ``RLIMIT_AS``); 0: none.
     worker_memory_mb: int = Field(default=8192, ge=0)
     #: Seconds a worker may take to start and load its model.
@@ -167,6 +170,12 @@ class Settings(BaseSettings):
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _aliases(self) -> Settings:
+        if self.serving.auth_cache is not None:  # the key's old home (before 2026-12)
+            self.security.auth_cache = self.serving.auth_cache
+        return self
 
     @property
     def home_dir(self) -> Path:

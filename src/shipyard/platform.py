@@ -1,7 +1,9 @@
 """The composition root: configuration -> backends -> services.
 
-Nothing else constructs backends. ``Platform.open()`` is the in-process SDK;
-``shipyard.connect()`` gives the same service interfaces over HTTP.
+Nothing else constructs backends (``Backends.resolve`` builds them from the
+settings) or services (each is built here with its collaborators passed to its
+constructor). ``Platform.open()`` is the in-process SDK; ``shipyard.connect()``
+gives the same service interfaces over HTTP.
 """
 
 from __future__ import annotations
@@ -12,26 +14,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.db import Database
-from shipyard._internal.service import ServiceContext
+from shipyard.backends import Backends
+from shipyard.catalog.context import ServiceContext
 from shipyard.catalog.migrate import upgrade
 from shipyard.catalog.service import CatalogService
-from shipyard.catalog.store import SqlCatalogStore
 from shipyard.config import Settings, load_settings
 from shipyard.errors import BackendUnavailable, NotFound
-from shipyard.governance.audit import SqlAuditLog
 from shipyard.governance.service import AuditService
 from shipyard.security.models import ALL_TEAMS, Principal, Role
+from shipyard.security.refusals import RefusalLimiter
 from shipyard.security.service import SecurityService, ensure_principal, load_principal
 
 if TYPE_CHECKING:
     from shipyard.events.service import EventService
+    from shipyard.features._base import FeatureState
     from shipyard.features.service import FeatureService
+    from shipyard.lake._base import LakeState
     from shipyard.lake.service import LakeService
+    from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
-    from shipyard.registry.service import RegistryService
+    from shipyard.registry.service import RegistryService, RegistryState
+    from shipyard.serving.backends.base import FeatureLookup, ModelSource
+    from shipyard.serving.context import ServingRuntimes
+    from shipyard.serving.predlog import PredictionLogger
+    from shipyard.serving.runtime import ServingRuntime
     from shipyard.serving.service import ServingService
-    from shipyard.tracking.service import TrackingService
-    from shipyard.vectors.service import VectorService
+    from shipyard.tracking.service import TrackingService, TrackingState
+    from shipyard.vectors.service import VectorService, VectorState
 
 LOCAL_ADMIN = "local-admin"
 
@@ -44,9 +53,14 @@ class Platform:
         >>> platform.catalog.search("orders").items
     """
 
-    def __init__(self, ctx: ServiceContext, *, _root: Platform | None = None) -> None:
+    def __init__(
+        self, ctx: ServiceContext, backends: Backends, *, _root: Platform | None = None
+    ) -> None:
         self._ctx = ctx
+        self._backends = backends
         self._root = _root or self
+        #: What services keep per platform, shared by every principal's view.
+        self._state: _State = _root._state if _root is not None else _State()
         self._views: dict[str, Platform] = {}
         self._views_lock = threading.Lock()
 
@@ -92,14 +106,15 @@ class Platform:
                 acting = ensure_principal(
                     conn, LOCAL_ADMIN, kind="user", team=ALL_TEAMS, role=Role.ADMIN
                 )
+        backends = Backends.resolve(settings, db)
         ctx = ServiceContext(
             settings=settings,
             db=db,
-            catalog=SqlCatalogStore(),
-            audit=SqlAuditLog(),
+            catalog=backends.catalog,
+            audit=backends.audit,
             principal=acting,
         )
-        return cls(ctx)
+        return cls(ctx, backends)
 
     def as_principal(self, principal: Principal) -> Platform:
         """The same platform acting for ``principal`` (what the HTTP API does per request)."""
@@ -110,14 +125,16 @@ class Platform:
             if view is None:
                 if len(root._views) > 1024:
                     root._views.clear()
-                view = Platform(root._ctx.for_principal(principal), _root=root)
+                view = Platform(root._ctx.for_principal(principal), root._backends, _root=root)
                 root._views[key] = view
         return view
 
     def close(self) -> None:
-        for closer in self._ctx.extras.pop("_closers", []):
-            closer()
-        self._ctx.db.dispose()
+        """Stop what the services started, then close the backends (the root's, for a view)."""
+        root = self._root
+        root._state.close()
+        root._backends.close()
+        root._ctx.db.dispose()
 
     def __enter__(self) -> Platform:
         return self
@@ -139,7 +156,14 @@ class Platform:
     def context(self) -> ServiceContext:
         return self._ctx
 
+    @property
+    def backends(self) -> Backends:
+        return self._backends
+
     # -- services ---------------------------------------------------------------------
+    # Each is built once per view with its collaborators; a collaborator that is only
+    # sometimes needed (or that would close a circle) is passed as a provider, so a
+    # request that predicts builds no lake, registry or tracking service.
 
     @cached_property
     def catalog(self) -> CatalogService:
@@ -147,59 +171,217 @@ class Platform:
 
     @cached_property
     def security(self) -> SecurityService:
-        return SecurityService(self._ctx)
+        return SecurityService(self._ctx, refusals=self._state.refusals)
 
     @cached_property
     def audit(self) -> AuditService:
-        return AuditService(self._ctx)
+        return AuditService(self._ctx, log=self._backends.audit)
 
     @cached_property
     def lake(self) -> LakeService:
         from shipyard.lake.service import LakeService
 
-        return LakeService(self._ctx)
+        b = self._backends
+        return LakeService(
+            self._ctx, storage=b.lake_storage, pending=b.lake_pending, state=self._state.lake
+        )
 
     @cached_property
     def features(self) -> FeatureService:
         from shipyard.features.service import FeatureService
 
-        return FeatureService(self._ctx)
+        b = self._backends
+        return FeatureService(
+            self._ctx,
+            lake=lambda: self.lake,
+            online=b.online_store,
+            changes=b.changes,
+            state=self._state.features,
+        )
 
     @cached_property
     def tracking(self) -> TrackingService:
         from shipyard.tracking.service import TrackingService
 
-        return TrackingService(self._ctx)
+        return TrackingService(
+            self._ctx,
+            artifacts=self._backends.artifacts,
+            state=self._state.tracking,
+            registry=lambda: self.registry,
+        )
 
     @cached_property
     def registry(self) -> RegistryService:
         from shipyard.registry.service import RegistryService
 
-        return RegistryService(self._ctx)
+        return RegistryService(
+            self._ctx, artifacts=self._backends.artifacts, state=self._state.registry
+        )
 
     @cached_property
     def serving(self) -> ServingService:
         from shipyard.serving.service import ServingService
 
-        return ServingService(self._ctx)
+        return ServingService(
+            self._ctx,
+            runtimes=self._serving_runtimes,
+            lake=lambda: self.lake,
+            registry=lambda: self.registry,
+            tracking=lambda: self.tracking,
+            events=lambda: self.events,
+        )
 
     @cached_property
     def events(self) -> EventService:
         from shipyard.events.service import EventService
 
-        return EventService(self._ctx)
+        return EventService(
+            self._ctx,
+            bus=self._backends.event_bus,
+            lake=lambda: self.lake,
+            features=lambda: self.features,
+        )
 
     @cached_property
     def jobs(self) -> JobService:
         from shipyard.pipelines.service import JobService
 
-        return JobService(self._ctx)
+        return JobService(self._ctx, queue=self._backends.job_queue)
+
+    @cached_property
+    def pipelines(self) -> PipelineService:
+        from shipyard.pipelines.pipeline_service import PipelineService
+
+        return PipelineService(self._ctx, jobs=lambda: self.jobs, events=lambda: self.events)
 
     @cached_property
     def vectors(self) -> VectorService:
         from shipyard.vectors.service import VectorService
 
-        return VectorService(self._ctx)
+        b = self._backends
+        return VectorService(
+            self._ctx,
+            lake=self.lake,
+            changes=b.changes,
+            open_index=b.vector_index,
+            state=self._state.vectors,
+        )
+
+    # -- the serving runtime (one per process) ------------------------------------------
+
+    @property
+    def _serving_runtimes(self) -> ServingRuntimes:
+        state = self._state
+        if state.serving is None:
+            from shipyard.serving.context import ServingRuntimes
+
+            with state.lock:
+                if state.serving is None:
+                    root = self._root
+                    state.serving = ServingRuntimes(
+                        root._build_serving_runtime, root._backends.inference_workers
+                    )
+        return state.serving
+
+    def _build_serving_runtime(
+        self,
+        models: ModelSource | None,
+        features: FeatureLookup | None,
+        log_interval: float,
+        options: dict[str, Any],
+    ) -> tuple[ServingRuntime, PredictionLogger]:
+        """The runtime acts as ``RUNTIME_PRINCIPAL``: its services are that view's."""
+        from shipyard.serving.backends.platform import FeatureStoreLookup, RegistryModelSource
+        from shipyard.serving.context import RUNTIME_PRINCIPAL, build_runtime
+        from shipyard.serving.store import CatalogDeployments
+
+        internal = self._root.as_principal(RUNTIME_PRINCIPAL)
+        workers = self._backends.inference_workers
+
+        def check_canaries() -> None:
+            internal.serving.check_canaries()
+
+        return build_runtime(
+            deployments=CatalogDeployments(internal.context),
+            models=models or RegistryModelSource(internal.registry, workers.get),
+            features=features or FeatureStoreLookup(internal.features),
+            lake=lambda: internal.lake,
+            changes=self._backends.changes.get(),
+            check_canaries=check_canaries,
+            log_interval=log_interval,
+            options=options,
+        )
+
+
+class _State:
+    """What services keep per platform (caches, registered functions, the serving runtime).
+
+    Each part is made on first use, so opening a project imports no capability it does
+    not use; the lock makes every view of a platform get the same part.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.refusals = RefusalLimiter()
+        self.serving: ServingRuntimes | None = None
+        self._lake: LakeState | None = None
+        self._features: FeatureState | None = None
+        self._tracking: TrackingState | None = None
+        self._registry: RegistryState | None = None
+        self._vectors: VectorState | None = None
+
+    @property
+    def lake(self) -> LakeState:
+        if self._lake is None:
+            from shipyard.lake._base import LakeState
+
+            with self.lock:
+                self._lake = self._lake or LakeState()
+        return self._lake
+
+    @property
+    def features(self) -> FeatureState:
+        if self._features is None:
+            from shipyard.features._base import FeatureState
+
+            with self.lock:
+                self._features = self._features or FeatureState()
+        return self._features
+
+    @property
+    def tracking(self) -> TrackingState:
+        if self._tracking is None:
+            from shipyard.tracking.service import TrackingState
+
+            with self.lock:
+                self._tracking = self._tracking or TrackingState()
+        return self._tracking
+
+    @property
+    def registry(self) -> RegistryState:
+        if self._registry is None:
+            from shipyard.registry.service import RegistryState
+
+            with self.lock:
+                self._registry = self._registry or RegistryState()
+        return self._registry
+
+    @property
+    def vectors(self) -> VectorState:
+        if self._vectors is None:
+            from shipyard.vectors.service import VectorState
+
+            with self.lock:
+                self._vectors = self._vectors or VectorState()
+        return self._vectors
+
+    def close(self) -> None:
+        if self.serving is not None:
+            self.serving.close()  # stops shadow scoring, then the last log flush
+        if self._vectors is not None:
+            self._vectors.close()
+        if self._tracking is not None:
+            self._tracking.close()
 
 
 def _looks_unreachable(exc: Exception) -> bool:

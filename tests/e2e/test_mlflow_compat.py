@@ -171,3 +171,34 @@ def test_log_model_does_not_duplicate_the_run_metric_history(
     assert [m.step for m in history] == list(range(30))
     assert [m.step for m in client.get_metric_history(run.info.run_id, "acc")] == [0]
     assert client.get_run(run.info.run_id).data.metrics["loss"] == pytest.approx(1 / 30)
+
+
+def test_searches_through_the_mlflow_client(client: Any, server: Any) -> None:
+    """Experiment, model and version filters as the client sends them (``tracking.search``)."""
+    from mlflow.exceptions import MlflowException
+
+    for name in ("find-a", "find-b", "other"):
+        client.create_experiment(f"search-{name}")
+        client.create_registered_model(f"search_{name.replace('-', '_')}")
+    with Platform.open(server[2]) as p:
+        with p.tracking.start_run(experiment="search-find-a") as run:
+            run.log_param("p", "1")
+        for _ in range(2):
+            p.registry.register_model("search_find_a", source=f"runs:/{run.id}")
+    found = client.search_experiments(filter_string="name LIKE 'search-find-%'")
+    assert sorted(e.name for e in found) == ["search-find-a", "search-find-b"]
+    assert [e.name for e in client.search_experiments(filter_string="name = 'search-other'")] == [
+        "search-other"
+    ]
+    models = client.search_registered_models(filter_string="name ILIKE 'SEARCH_FIND%'")
+    assert sorted(m.name for m in models) == ["search_find_a", "search_find_b"]
+    latest = {m.name: [v.version for v in m.latest_versions] for m in models}
+    assert latest == {"search_find_a": ["2"], "search_find_b": []}
+    versions = client.search_model_versions("name='search_find_a'")
+    assert sorted(v.version for v in versions) == ["1", "2"]
+    by_run = client.search_model_versions(f"name = 'search_find_a' and run_id = '{run.id}'")
+    assert len(by_run) == 2
+    for bad in ("tags.team = 'x'", "name = 'a' OR name = 'b'"):
+        with pytest.raises(MlflowException) as err:
+            client.search_registered_models(filter_string=bad)
+        assert err.value.error_code == "INVALID_PARAMETER_VALUE"

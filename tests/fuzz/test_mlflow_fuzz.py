@@ -23,8 +23,8 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from shipyard.api.app import create_app
-from shipyard.api.routes import mlflow_compat
-from shipyard.api.routes import registry as registry_routes
+from shipyard.api.mlflow import registry as mlflow_registry
+from shipyard.api.mlflow import tracking as mlflow_tracking
 from shipyard.platform import Platform
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.filterwarnings("ignore")]
@@ -69,7 +69,7 @@ def mlflow_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
 def _mlflow_routes() -> list[tuple[str, str]]:
     """Every MLflow operation: the tracking routers' and the registry's."""
     out = []
-    for route in [*mlflow_compat.router.routes, *registry_routes.root_router.routes]:
+    for route in [*mlflow_tracking.router.routes, *mlflow_registry.router.routes]:
         methods = getattr(route, "methods", None) or set()
         path = getattr(route, "path", "")
         path = path.replace("{model_id}", "m-1").replace("{path:path}", "a/b.txt")

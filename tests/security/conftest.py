@@ -24,7 +24,7 @@ from shipyard.platform import Platform
 from shipyard.serving.backends.base import FeatureRows, ResolvedModel
 from shipyard.serving.context import runtime_for
 from shipyard.serving.models import Variant
-from tests.security.routes import ml_view
+from tests.security.routes import ml_pipeline, ml_view
 from tests.servers import live_server
 
 ROLES = ("viewer", "predictor", "editor", "approver", "admin")
@@ -102,12 +102,14 @@ def _seed(p: Platform) -> dict[str, str]:
     p.tracking.put_artifact(run.id, "notes.txt", b"secret-ml-bytes")
     p.registry.create_registered_model("ml_model", owner="ml")
     p.catalog.register_asset("model:ml_model@1", owner="ml")
-    runtime_for(p.context, models=_Models(), features=_no_features, refresh_interval=0)
+    runtime_for(p.serving, models=_Models(), features=_no_features, refresh_interval=0)
     p.serving.create_deployment(
         "ml_dep", variants=[Variant(name="a", model="ml_model/1")], owner="ml"
     )
     p.events.create_topic("ml_topic", owner="ml")
     p.events.publish("ml_topic", [{"a": 1}])
+    p.pipelines.apply([ml_pipeline()])
+    p.pipelines.run("ml_pipe")  # queued: no worker runs in this world
     return {"run_id": run.id, "experiment_id": exp.id}
 
 

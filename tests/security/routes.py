@@ -38,6 +38,18 @@ def ml_view() -> FeatureView:
     )
 
 
+def ml_pipeline() -> dict[str, Any]:
+    """Team ``ml``'s pipeline, as seeded (one run queued: ``{pipe_run}``, ``{pipe_job}``)."""
+    return {
+        "name": "ml_pipe",
+        "owner": "ml",
+        "partitioned": "daily",
+        "steps": [
+            {"name": "refresh", "action": "lake.refresh", "args": {"table": "gold.ml_daily"}}
+        ],
+    }
+
+
 #: ml's view rewritten under the caller's team name: the attack of finding 6.
 VIEW = definition_to_wire(dataclasses.replace(ml_view(), owner="risk", ttl=timedelta(seconds=1)))
 SQL_DEF = {"name": "silver.ml_clean", "sql": "SELECT * FROM bronze.ml_events", "owner": "risk"}
@@ -54,6 +66,7 @@ ML_NAMES = (
     "ml_model",
     "ml_dep",
     "ml_topic",
+    "ml_pipe",
     "secret-ml-bytes",
 )
 
@@ -112,7 +125,7 @@ MUTATING_ROUTES: dict[str, Request] = {
     ),
     "POST /api/v1/features/push": (
         f"{V1}/features/push",
-        {"push_source": "ml_push", "records": ROWS},
+        {"push_source": "ml_push", "rows": ROWS},
     ),
     "POST /api/v1/features/plan": (f"{V1}/features/plan", {"definitions": [VIEW]}),
     "POST /api/v1/features/apply": (f"{V1}/features/apply", {"definitions": [VIEW]}),
@@ -161,12 +174,12 @@ MUTATING_ROUTES: dict[str, Request] = {
     # -- lake
     "POST /api/v1/lake/tables/{name}/rows": (
         f"{V1}/lake/tables/bronze.ml_events/rows",
-        {"records": ROWS, "owner": "risk"},
+        {"records": ROWS},
     ),
     "POST /api/v1/lake/sql": (f"{V1}/lake/sql", {"query": "SELECT * FROM silver.ml_clean"}),
     "POST /api/v1/lake/definitions": (f"{V1}/lake/definitions", {"definition": SQL_DEF}),
     "POST /api/v1/lake/tables/{name}/refresh": (f"{V1}/lake/tables/silver.ml_clean/refresh", {}),
-    "POST /api/v1/lake/refresh": (f"{V1}/lake/refresh", {"tables": ["silver.ml_clean"]}),
+    "POST /api/v1/lake/refresh": (f"{V1}/lake/refresh", {"full": False}),
     "POST /api/v1/lake/tables/{name}/restore": (
         f"{V1}/lake/tables/bronze.ml_events/restore",
         {"version": 0},
@@ -294,6 +307,27 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/events/topics/ml_topic/groups/g/commit",
         {"offset": 1},
     ),
+    # -- pipelines and jobs
+    "POST /api/v1/pipelines/plan": (
+        f"{V1}/pipelines/plan",
+        {"pipelines": [{**ml_pipeline(), "owner": "risk"}]},
+    ),
+    "POST /api/v1/pipelines/apply": (
+        f"{V1}/pipelines/apply",
+        {"pipelines": [{**ml_pipeline(), "owner": "risk", "description": "mine"}]},
+    ),
+    "POST /api/v1/pipelines/{name}/runs": (f"{V1}/pipelines/ml_pipe/runs", {}),
+    "POST /api/v1/pipelines/{name}/backfills": (
+        f"{V1}/pipelines/ml_pipe/backfills",
+        {"start": "2026-01-01", "end": "2026-01-03"},
+    ),
+    "POST /api/v1/pipelines/{name}/pause": (f"{V1}/pipelines/ml_pipe/pause", None),
+    "POST /api/v1/pipelines/{name}/resume": (f"{V1}/pipelines/ml_pipe/resume", None),
+    "POST /api/v1/pipelines/-/runs/{run_id}/cancel": (
+        f"{V1}/pipelines/-/runs/{{pipe_run}}/cancel",
+        None,
+    ),
+    "POST /api/v1/jobs/{job_id}/cancel": (f"{V1}/jobs/{{pipe_job}}/cancel", None),
     # -- MLflow REST API
     f"POST {MF}/experiments/create": (f"{MF}/experiments/create", {"name": "ml_exp3"}),
     f"POST {MF}/experiments/search": (

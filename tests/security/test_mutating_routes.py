@@ -31,7 +31,14 @@ READABLE_LISTS = {"POST /api/2.0/mlflow/experiments/search"}
 
 def _ids(world: World) -> dict[str, str]:
     ml_token = world.platform.security.list_tokens(principal="ml_admin").items[0].id
-    return {"run": world.run_id, "exp": world.experiment_id, "ml_token": ml_token}
+    (pipe_run,) = world.platform.pipelines.list_runs("ml_pipe").items
+    return {
+        "run": world.run_id,
+        "exp": world.experiment_id,
+        "ml_token": ml_token,
+        "pipe_run": pipe_run.id,
+        "pipe_job": pipe_run.steps["refresh"]["job"],
+    }
 
 
 def _denied(world: World, who: str) -> int:

@@ -16,7 +16,7 @@ callers too. A token is bound to the method and filters it was issued for (a dig
 and decoded strictly: anything malformed, forged or reused with other filters is
 ``InvalidArgument``, never a server error. Tokens carry no secret and need none: the
 permission filter is applied to every page, so a hand-made token can only move the
-starting point within rows the caller may read anyway. See docs/adr/0008-paging.md.
+starting point within rows the caller may read anyway. See docs/adr/0012-paging.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,12 @@
-"""What every service gets: the shared backends, the caller, and the
-authorize-then-audit discipline that no skin can bypass."""
+"""The kernel every service stands on: the caller, the metadata database, and
+the authorize-then-audit discipline that no skin can bypass.
+
+It knows no capability: the audit log is reached through ``AuditWriter`` and the
+catalog store is added one level up (``shipyard.catalog.context``), so that
+``security``, ``governance`` and ``catalog`` can build on it without a circle.
+Everything else a service needs (other services, the online store, the event
+bus, ...) is passed to its constructor by ``Platform``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
 
+from shipyard._internal.identity import Permission, Principal
 from shipyard.errors import BackendUnavailable, PermissionDenied, ShipyardError
-from shipyard.security.models import Permission, Principal
 
 if TYPE_CHECKING:
     from shipyard._internal.db import Database
-    from shipyard.catalog.store import SqlCatalogStore
     from shipyard.config import Settings
-    from shipyard.governance.audit import SqlAuditLog
 
 
 #: Set while a ``mutation`` transaction is open in this call stack. A refusal
@@ -27,6 +32,22 @@ if TYPE_CHECKING:
 #: forever), and on any database it is about to roll back. The mutation writes
 #: the record once its transaction has ended.
 _IN_MUTATION: ContextVar[bool] = ContextVar("shipyard_in_mutation", default=False)
+
+
+class AuditWriter(Protocol):
+    """Where the kernel records what was done (``governance.audit.SqlAuditLog``)."""
+
+    def write(
+        self,
+        conn: Connection,
+        *,
+        principal: str,
+        action: str,
+        outcome: str,
+        asset: str | None = None,
+        team: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Any: ...
 
 
 @dataclass
@@ -39,34 +60,22 @@ class Mutation:
 
 
 class ServiceContext:
-    """Backends shared by all services plus the principal they act for."""
+    """The metadata database, the audit log and the principal a service acts for."""
+
+    __slots__ = ("audit", "db", "principal", "settings")
 
     def __init__(
-        self,
-        *,
-        settings: Settings,
-        db: Database,
-        catalog: SqlCatalogStore,
-        audit: SqlAuditLog,
-        principal: Principal,
-        extras: dict[str, Any] | None = None,
+        self, *, settings: Settings, db: Database, audit: AuditWriter, principal: Principal
     ) -> None:
         self.settings = settings
         self.db = db
-        self.catalog = catalog
         self.audit = audit
         self.principal = principal
-        #: Backends built by the platform for later seams (online store, ...).
-        self.extras = extras if extras is not None else {}
 
     def for_principal(self, principal: Principal) -> ServiceContext:
+        """The same context acting for ``principal`` (one per API caller: keep it cheap)."""
         return ServiceContext(
-            settings=self.settings,
-            db=self.db,
-            catalog=self.catalog,
-            audit=self.audit,
-            principal=principal,
-            extras=self.extras,
+            settings=self.settings, db=self.db, audit=self.audit, principal=principal
         )
 
     @property
@@ -205,12 +214,21 @@ class ServiceContext:
             pass  # the original error matters more than its audit record
 
 
-class Service:
-    """Base of every capability service: holds the context."""
+C = TypeVar("C", bound=ServiceContext)
 
-    def __init__(self, ctx: ServiceContext) -> None:
+
+class ServiceBase(Generic[C]):
+    """Base of every capability service: holds its context (the kernel's or a richer one)."""
+
+    _ctx: C
+
+    def __init__(self, ctx: C) -> None:
         self._ctx = ctx
 
     @property
     def principal(self) -> Principal:
         return self._ctx.principal
+
+
+class Service(ServiceBase[ServiceContext]):
+    """A service that needs only the kernel (``security``, ``governance``)."""

@@ -7,6 +7,7 @@ import importlib
 from fastapi import APIRouter, Depends, FastAPI
 
 import shipyard
+from shipyard.api import mlflow
 from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.middleware import EdgeMiddleware
@@ -24,6 +25,7 @@ ROUTERS = (
     "tracking",
     "registry",
     "events",
+    "pipelines",
 )
 
 
@@ -64,4 +66,5 @@ def create_app(platform: Platform) -> FastAPI:
         extra = getattr(module, "root_router", None)  # e.g. protocol routes outside /api/v1
         if extra is not None:
             app.include_router(extra, dependencies=guard)
+    app.include_router(mlflow.router, dependencies=guard)  # /api/2.0/mlflow..., /api/3.0/mlflow
     return app

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from shipyard.api.auth import app_check
 from shipyard.platform import Platform
 
 #: Liveness probes answer without a token: Shipyard's own and the Open
@@ -14,39 +15,35 @@ from shipyard.platform import Platform
 PUBLIC_PATHS = frozenset({"/api/v1/health", "/v2/health/live", "/v2/health/ready"})
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
-
-
 def caller(request: Request) -> Platform:
     """The platform acting for the token's principal (401 when missing or invalid).
 
     Resolved once per request and kept on ``request.state``, so calling it again
-    (from a handler, or another dependency) costs nothing.
+    (from a handler, or another dependency) costs nothing. The check itself is
+    ``shipyard.api.auth.TokenCheck``, the same as the inference server's.
     """
     view: Platform | None = getattr(request.state, "shipyard_caller", None)
     if view is None:
-        root: Platform = request.app.state.platform
-        principal = root.security.authenticate(_bearer(request))
-        view = root.as_principal(principal)
+        view = app_check(request.app.state).caller(request.headers.get("authorization"))
         request.state.shipyard_caller = view
     return view
 
 
 async def _caller_dependency(request: Request) -> Platform:
-    # On the embedded SQLite catalog the lookup is one indexed read of a local
-    # file (~0.1 ms): cheaper on the event loop than the hop to a worker thread,
-    # which dominated a request's latency. A networked catalog (PostgreSQL)
+    # A recently verified token whose principal nothing changed since costs a few
+    # microseconds: answered on the event loop. Otherwise, on the embedded SQLite
+    # catalog the lookup is one indexed read of a local file (~0.1 ms), cheaper on
+    # the loop than the hop to a worker thread; a networked catalog (PostgreSQL)
     # waits on a round trip, so it runs in the thread pool, off the loop.
     view: Platform | None = getattr(request.state, "shipyard_caller", None)
     if view is not None:
         return view
-    root: Platform = request.app.state.platform
-    if root.context.db.dialect == "sqlite":
+    check = app_check(request.app.state)
+    view = check.cached(request.headers.get("authorization"))
+    if view is not None:
+        request.state.shipyard_caller = view
+        return view
+    if check.root.context.db.dialect == "sqlite":
         return caller(request)
     return await run_in_threadpool(caller, request)
 

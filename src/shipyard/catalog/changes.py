@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Hashable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -36,28 +36,10 @@ from sqlalchemy.engine import Connection
 from shipyard._internal.db import Database
 from shipyard.catalog.tables import assets
 
-if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
-
 log = logging.getLogger("shipyard.catalog.changes")
 
 CHANNEL = "shipyard_catalog"
 _RECONNECT_SECONDS = 1.0
-
-
-def feed_for(ctx: ServiceContext) -> ChangeFeed:
-    """The platform's change feed (one per platform, closed with it)."""
-    feed: ChangeFeed | None = ctx.extras.get("catalog_changes")
-    if feed is None:
-        with _feed_lock:
-            feed = ctx.extras.get("catalog_changes")
-            if feed is None:
-                feed = ctx.extras["catalog_changes"] = ChangeFeed(ctx.db)
-                ctx.extras.setdefault("_closers", []).append(feed.close)
-    return feed
-
-
-_feed_lock = threading.Lock()
 
 
 def announce(conn: Connection, kind: str) -> None:
@@ -95,6 +77,19 @@ class ChangeFeed:
                 return None
             self._cache[kinds] = (stamp, fp)
             return fp
+
+    def stamp(self, kinds: tuple[str, ...]) -> Hashable | None:
+        """The cheap signal alone: a value that moves whenever ``kinds`` may have changed.
+
+        On SQLite it moves on any commit by another connection; ``None`` when the
+        database cannot be asked (callers then treat everything as changed).
+        """
+        with self._lock:
+            try:
+                return self._signal.stamp(kinds)
+            except (sqlite3.Error, sa.exc.SQLAlchemyError) as exc:
+                log.warning("catalog change check failed: %s", exc)
+                return None
 
     def close(self) -> None:
         with self._lock:

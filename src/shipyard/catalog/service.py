@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipyard._internal.paging import Page, listing_teams, resolve_limit
-from shipyard._internal.service import Service
+from shipyard.catalog.context import Service
 from shipyard.catalog.models import (
     KNOWN_KINDS,
     MAX_LABEL,

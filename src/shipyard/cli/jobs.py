@@ -107,14 +107,26 @@ def worker(
     processes: int = typer.Option(1, "--processes", "-n", min=1, help="Worker processes."),
     pool: list[str] = typer.Option(["default"], "--pool", help="Pools to serve, repeatable."),
     batch: int = typer.Option(1, min=1, help="Jobs claimed at once per process."),
+    scheduler: bool = typer.Option(
+        False, "--scheduler", help="Also run the pipeline scheduler (cron ticks, triggers)."
+    ),
 ) -> None:
     """Run workers until SIGTERM (which drains: running jobs finish, none is claimed)."""
     from shipyard.pipelines.worker import run_workers
+    from shipyard.platform import Platform
 
     platform()  # fail fast (and migrate once) before starting processes
     state.close()
     console.print(f"worker: {processes} process(es) on pool(s) {', '.join(pool)}")
-    raise typer.Exit(run_workers(state.project, processes=processes, pools=pool, batch=batch))
+    code = run_workers(
+        state.project,
+        open_platform=Platform.open,
+        processes=processes,
+        pools=pool,
+        batch=batch,
+        scheduler=scheduler,
+    )
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

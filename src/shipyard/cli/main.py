@@ -145,6 +145,7 @@ REGISTRARS = (
     "shipyard.cli.serving",
     "shipyard.cli.events",
     "shipyard.cli.jobs",
+    "shipyard.cli.pipelines",
 )
 
 for _name, _target in GROUPS.items():

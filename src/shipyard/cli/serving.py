@@ -316,8 +316,10 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),
     port: int = typer.Option(8766, help="Port."),
     workers: int = typer.Option(1, help="Worker processes."),
-    auth_cache: float = typer.Option(
-        1.0, help="Seconds a token's principal is reused (0: authenticate every request)."
+    auth_cache: float | None = typer.Option(
+        None,
+        help="Longest reuse (s) of a verified token's principal; a revocation ends it at once "
+        "(default: setting security.auth_cache; 0: read the token every request).",
     ),
 ) -> None:
     """Run the dedicated inference server (predict and V2 routes only)."""

@@ -1,4 +1,4 @@
-"""``RemoteFeatureService``: the feature store over HTTP, with the service's method names."""
+"""``RemoteFeatureService``: ``FeatureAPI`` over HTTP (definitions and frames need their own wire)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from shipyard.client.http import HttpTransport
+from shipyard.client.ops import Op, RemoteService, build
 from shipyard.errors import InvalidArgument
 from shipyard.features.models import (
     MaterializeResult,
@@ -17,6 +17,7 @@ from shipyard.features.models import (
     PushResult,
     TrainingSet,
 )
+from shipyard.features.protocol import FeatureAPI
 from shipyard.features.registry import Change, Plan
 from shipyard.features.wire import (
     definition_from_wire,
@@ -42,11 +43,11 @@ def _entities(entity_df: Any) -> dict[str, Any]:
     return {"entity_rows": frame_to_records(entity_df)}
 
 
-class RemoteFeatureService:
-    """Same methods as ``FeatureService``; on-demand views are applied in-process only."""
+OPS = {"get_view_status": Op("GET", "/features/views/{name}/status")}
 
-    def __init__(self, http: HttpTransport) -> None:
-        self._http = http
+
+class RemoteFeatureService(RemoteService, FeatureAPI, ops=OPS):
+    """``FeatureService`` over HTTP; on-demand views are applied in-process only."""
 
     # -- definitions -------------------------------------------------------------------
 
@@ -77,10 +78,19 @@ class RemoteFeatureService:
         entity_df: Any,
         features: list[str] | None = None,
         feature_service: str | None = None,
-        **options: Any,
+        *,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        timestamp_column: str | None = None,
     ) -> pa.Table:
-        body = {**_entities(entity_df), "features": features, "feature_service": feature_service}
-        body.update(options)
+        body = {
+            **_entities(entity_df),
+            "features": features,
+            "feature_service": feature_service,
+            "full_feature_names": full_feature_names,
+            "filter_by_created_timestamp": filter_by_created_timestamp,
+            "timestamp_column": timestamp_column,
+        }
         raw = self._http.request(
             "POST", f"{API}/historical", json=body, headers={"accept": ARROW_STREAM}
         )
@@ -91,10 +101,18 @@ class RemoteFeatureService:
         entity_df: Any,
         features: list[str] | None = None,
         feature_service: str | None = None,
-        **options: Any,
+        *,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        timestamp_column: str | None = None,
     ) -> pd.DataFrame:
         return self.get_historical_table(
-            entity_df, features, feature_service, **options
+            entity_df,
+            features,
+            feature_service,
+            full_feature_names=full_feature_names,
+            filter_by_created_timestamp=filter_by_created_timestamp,
+            timestamp_column=timestamp_column,
         ).to_pandas()
 
     def create_training_set(
@@ -103,14 +121,23 @@ class RemoteFeatureService:
         entity_df: Any,
         features: list[str] | None = None,
         feature_service: str | None = None,
-        **options: Any,
+        *,
+        full_feature_names: bool = False,
+        filter_by_created_timestamp: bool = False,
+        timestamp_column: str | None = None,
+        owner: str | None = None,
+        description: str = "",
     ) -> TrainingSet:
         body = {
             "name": name,
             **_entities(entity_df),
             "features": features,
             "feature_service": feature_service,
-            **options,
+            "full_feature_names": full_feature_names,
+            "filter_by_created_timestamp": filter_by_created_timestamp,
+            "timestamp_column": timestamp_column,
+            "owner": owner,
+            "description": description,
         }
         return self._training_set(self._http.post(f"{API}/training-sets", body))
 
@@ -130,7 +157,7 @@ class RemoteFeatureService:
     def _training_set(self, data: dict[str, Any]) -> TrainingSet:
         from shipyard.client.lake import RemoteLakeService
 
-        lake = RemoteLakeService(self._http)
+        lake = build(RemoteLakeService, self._http)
         return TrainingSet(
             **data, _lake_reader=lambda table, version: lake.read(table, version=version)
         )
@@ -152,9 +179,6 @@ class RemoteFeatureService:
                 MaterializeResult(**{**r, "watermark": datetime.fromisoformat(wm) if wm else None})
             )
         return out
-
-    def get_view_status(self, name: str) -> dict[str, Any]:
-        return self._http.get(f"{API}/views/{name}/status")
 
     def get_online_features(
         self,

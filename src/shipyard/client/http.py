@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -35,6 +36,15 @@ class HttpTransport:
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        if kwargs.get("json") is not None:
+            # NaN and infinities travel as JSON's common extension (MLflow metrics hold them);
+            # the server decides whether a value may hold one (event records may not).
+            kwargs["content"] = _dumps(kwargs.pop("json"))
+            kwargs["headers"] = {
+                "content-type": "application/json",
+                **(kwargs.get("headers") or {}),
+            }
+        kwargs.pop("json", None)
         try:
             response = self._client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
@@ -63,6 +73,13 @@ class HttpTransport:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _dumps(body: Any) -> bytes:
+    from shipyard.client.ops import jsonable
+
+    # ``jsonable`` only for what json cannot write itself (models, datetimes, mappings).
+    return json.dumps(body, separators=(",", ":"), allow_nan=True, default=jsonable).encode()
 
 
 #: When a response carries no known wire code (a proxy's 502, a framework 404...).

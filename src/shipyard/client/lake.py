@@ -1,4 +1,8 @@
-"""``RemoteLakeService``: the lake service over HTTP (rows travel as Arrow IPC)."""
+"""``RemoteLakeService``: ``LakeAPI`` over HTTP (rows travel as Arrow IPC).
+
+The plain calls come from the operation table; reads, SQL and writes are
+written out because their rows travel as an Arrow stream, not JSON.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,27 @@ from typing import Any, Literal
 import orjson
 import pyarrow as pa
 
-from shipyard.client.http import HttpTransport
+from shipyard.client.ops import API, Op, RemoteService, jsonable, segment
 from shipyard.errors import InvalidArgument
-from shipyard.lake.models import (
-    ChangesResult,
-    ColumnLineage,
-    ExpectationResult,
-    HistoryEntry,
-    MaintenanceResult,
-    RefreshResult,
-    TableDefinition,
-    TableInfo,
-)
+from shipyard.lake.models import ChangesResult, ExpectationResult, TableDefinition, TableInfo
+from shipyard.lake.protocol import LakeAPI
 
-API = "/api/v1/lake"
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
+TABLE = "/lake/tables/{name}"
+
+OPS = {
+    "list_tables": Op("GET", "/lake/tables"),
+    "get_table": Op("GET", TABLE),
+    "history": Op("GET", TABLE + "/history"),
+    "get_definition": Op("GET", TABLE + "/definition"),
+    "refresh": Op("POST", TABLE + "/refresh"),
+    "refresh_all": Op("POST", "/lake/refresh"),
+    "restore": Op("POST", TABLE + "/restore"),
+    "optimize": Op("POST", TABLE + "/optimize"),
+    "vacuum": Op("POST", TABLE + "/vacuum"),
+    "describe_column": Op("PATCH", TABLE + "/columns/{column}"),
+    "column_lineage": Op("GET", "/lake/columns/{column}/lineage"),
+}
 
 
 def _to_ipc(tbl: pa.Table) -> bytes:
@@ -36,25 +46,16 @@ def _from_ipc(body: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.BufferReader(body)).read_all()
 
 
-class RemoteLakeService:
-    """Same methods as ``LakeService``; ``ingest`` of server-side files is not offered."""
+def _table(name: str) -> str:
+    return API + TABLE.format(name=segment(name))
 
-    def __init__(self, http: HttpTransport) -> None:
-        self._http = http
+
+class RemoteLakeService(RemoteService, LakeAPI, ops=OPS):
+    """``LakeService`` over HTTP; ``ingest`` of server-side files is not offered."""
 
     def _arrow(self, method: str, path: str, **kwargs: Any) -> pa.Table:
         headers = {"accept": ARROW_STREAM, **kwargs.pop("headers", {})}
         return _from_ipc(self._http.request(method, path, headers=headers, **kwargs))
-
-    def list_tables(self, *, layer: str | None = None) -> list[TableInfo]:
-        return [TableInfo.model_validate(t) for t in self._http.get(f"{API}/tables", layer=layer)]
-
-    def get_table(self, name: str) -> TableInfo:
-        return TableInfo.model_validate(self._http.get(f"{API}/tables/{name}"))
-
-    def history(self, name: str, *, limit: int | None = None) -> list[HistoryEntry]:
-        data = self._http.get(f"{API}/tables/{name}/history", limit=limit)
-        return [HistoryEntry.model_validate(h) for h in data]
 
     def read(
         self,
@@ -65,16 +66,9 @@ class RemoteLakeService:
         columns: list[str] | None = None,
         filter: str | None = None,
     ) -> pa.Table:
-        params = {
-            k: v
-            for k, v in {
-                "version": version,
-                "as_of": as_of.isoformat() if isinstance(as_of, datetime) else as_of,
-                "filter": filter,
-            }.items()
-            if v is not None
-        }
-        tbl = self._arrow("GET", f"{API}/tables/{name}/rows", params=params)
+        params = {"version": version, "as_of": jsonable(as_of), "filter": filter}
+        params = {k: v for k, v in params.items() if v is not None}
+        tbl = self._arrow("GET", _table(name) + "/rows", params=params)
         return tbl.select(columns) if columns else tbl
 
     def sql(
@@ -84,9 +78,8 @@ class RemoteLakeService:
         versions: dict[str, int] | None = None,
         as_of: datetime | str | None = None,
     ) -> pa.Table:
-        when = as_of.isoformat() if isinstance(as_of, datetime) else as_of
-        body = {"query": statement, "versions": versions, "as_of": when, "format": "arrow"}
-        return self._arrow("POST", f"{API}/sql", json=body)
+        body = {"query": statement, "versions": versions, "as_of": jsonable(as_of)}
+        return self._arrow("POST", f"{API}/lake/sql", json={**body, "format": "arrow"})
 
     def write(
         self,
@@ -95,19 +88,32 @@ class RemoteLakeService:
         mode: Literal["append", "overwrite"] = "append",
         *,
         batch_id: str | None = None,
+        source: str = "api",
         schema_evolution: bool = False,
-        **_: Any,
+        owner: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        sources: list[str] | None = None,
+        operation: str = "write",
     ) -> TableInfo:
         from shipyard.lake.writes import to_arrow
 
-        params = {"mode": mode, "schema_evolution": str(schema_evolution).lower()}
-        if batch_id:
-            params["batch_id"] = batch_id
+        params = {
+            "mode": mode,
+            "batch_id": batch_id,
+            "source": None if source == "api" else source,  # the server says "api:arrow"
+            "schema_evolution": schema_evolution,
+            "owner": owner,
+            "description": description,
+            "tags": tags,
+            "sources": sources,
+            "operation": operation,
+        }
         body = self._http.request(
             "POST",
-            f"{API}/tables/{name}/rows",
+            _table(name) + "/rows",
             content=_to_ipc(to_arrow(data)),
-            params=params,
+            params={k: v for k, v in params.items() if v is not None},
             headers={"content-type": ARROW_STREAM},
         )
         return TableInfo.model_validate(body)
@@ -116,48 +122,7 @@ class RemoteLakeService:
         if definition.function is not None:
             raise InvalidArgument("Python function definitions cannot be sent over HTTP")
         body = {"definition": definition.model_dump(mode="json")}
-        return TableInfo.model_validate(self._http.post(f"{API}/definitions", body))
-
-    def get_definition(self, name: str) -> TableDefinition:
-        return TableDefinition.model_validate(self._http.get(f"{API}/tables/{name}/definition"))
-
-    def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
-        return RefreshResult.model_validate(
-            self._http.post(f"{API}/tables/{name}/refresh", {"full": full})
-        )
-
-    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
-        return [
-            RefreshResult.model_validate(r)
-            for r in self._http.post(f"{API}/refresh", {"full": full})
-        ]
-
-    def restore(
-        self, name: str, *, version: int | None = None, as_of: datetime | str | None = None
-    ) -> TableInfo:
-        body = {
-            "version": version,
-            "as_of": as_of.isoformat() if isinstance(as_of, datetime) else as_of,
-        }
-        return TableInfo.model_validate(self._http.post(f"{API}/tables/{name}/restore", body))
-
-    def optimize(self, name: str, *, z_order: list[str] | None = None) -> MaintenanceResult:
-        return MaintenanceResult.model_validate(
-            self._http.post(f"{API}/tables/{name}/optimize", {"z_order": z_order})
-        )
-
-    def vacuum(
-        self,
-        name: str,
-        *,
-        retention_hours: int = 168,
-        dry_run: bool = False,
-        force: bool = False,
-    ) -> MaintenanceResult:
-        body = {"retention_hours": retention_hours, "dry_run": dry_run, "force": force}
-        return MaintenanceResult.model_validate(
-            self._http.post(f"{API}/tables/{name}/vacuum", body)
-        )
+        return TableInfo.model_validate(self._http.post(f"{API}/lake/definitions", body))
 
     def apply_changes(
         self,
@@ -169,6 +134,7 @@ class RemoteLakeService:
         operation_column: str = "op",
         delete_value: str = "DELETE",
         batch_id: str | None = None,
+        owner: str | None = None,
     ) -> ChangesResult:
         from shipyard.lake.writes import to_arrow
 
@@ -179,36 +145,19 @@ class RemoteLakeService:
             "operation_column": operation_column,
             "delete_value": delete_value,
             "batch_id": batch_id,
+            "owner": owner,
         }
         return ChangesResult.model_validate(
             self._http.request(
                 "POST",
-                f"{API}/tables/{name}/changes",
+                _table(name) + "/changes",
                 content=orjson.dumps(body, default=str),
                 headers={"content-type": "application/json"},
             )
         )
 
     def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self._http.get(f"{API}/tables/{name}/refreshes", limit=limit)
+        rows = self._http.get(_table(name) + "/refreshes", limit=limit)
         for r in rows:
             r["expectations"] = [ExpectationResult.model_validate(e) for e in r["expectations"]]
         return list(rows)
-
-    def describe_column(
-        self,
-        name: str,
-        column: str,
-        *,
-        description: str | None = None,
-        tags: list[str] | None = None,
-    ) -> TableInfo:
-        body = {"description": description, "tags": tags}
-        return TableInfo.model_validate(
-            self._http.patch(f"{API}/tables/{name}/columns/{column}", body)
-        )
-
-    def column_lineage(self, column: str, *, depth: int = 10) -> ColumnLineage:
-        return ColumnLineage.model_validate(
-            self._http.get(f"{API}/columns/{column}/lineage", depth=depth)
-        )

@@ -1,4 +1,4 @@
-"""``RemoteTrackingService``: ``TrackingService``'s methods over HTTP.
+"""``RemoteTrackingService``: ``TrackingAPI`` over HTTP.
 
 ``start_run`` hands out the same ``ActiveRun`` as in-process, so metric logging
 is asynchronous and batched here too (one HTTP request per batch). ``log_model``
@@ -7,47 +7,86 @@ packages the model locally (signature, pinned requirements) and uploads it.
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from shipyard._internal.paging import Page
 from shipyard.client.http import HttpTransport
-from shipyard.errors import NotFound
+from shipyard.client.ops import API, Op, RemoteService, segment
+from shipyard.errors import InvalidArgument, NotFound
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.artifacts import safe_key
 from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
-from shipyard.tracking.models import (
-    Experiment,
-    FileInfo,
-    LoggedModel,
-    Metric,
-    Run,
-    RunComparison,
-    RunInput,
-    RunStatus,
-)
+from shipyard.tracking.models import Experiment, LoggedModel, Metric, Run, RunStatus
 from shipyard.tracking.packaging.mlmodel import save_model
+from shipyard.tracking.protocol import TrackingAPI
 
-API = "/api/v1/tracking"
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
+EXPERIMENT = "/tracking/experiments/{experiment_id}"
+RUN = "/tracking/runs/{run_id}"
 
 
-class RemoteTrackingService(BatchLoggingMixin):
+def _input_ref(data: Any) -> str:
+    from shipyard.tracking.service import input_ref
+
+    return input_ref(data)
+
+
+def nan_metrics(data: Any) -> Any:
+    """Metric values the server wrote as ``null`` (JSON has no NaN) back to NaN.
+
+    A stored metric is never null, so in a run's ``metrics``, ``latest_metrics``
+    or a metric history a ``null`` value can only have been NaN.
+    """
+    if isinstance(data, list):
+        return [nan_metrics(d) for d in data]
+    if not isinstance(data, dict):
+        return data
+    if "key" in data and "value" in data and data["value"] is None:
+        return {**data, "value": math.nan}
+    out = dict(data)
+    if isinstance(out.get("metrics"), dict):
+        out["metrics"] = {k: math.nan if v is None else v for k, v in out["metrics"].items()}
+    for key in ("latest_metrics", "items"):
+        if isinstance(out.get(key), list):
+            out[key] = nan_metrics(out[key])
+    return out
+
+
+OPS = {
+    "get_experiment": Op("GET", EXPERIMENT),
+    "get_experiment_by_name": Op("GET", "/tracking/experiments/by-name/{name}"),
+    "list_experiments": Op("GET", "/tracking/experiments"),
+    "update_experiment": Op("PATCH", EXPERIMENT),
+    "create_run": Op("POST", "/tracking/runs", decode=nan_metrics),
+    "get_run": Op("GET", RUN, decode=nan_metrics),
+    "update_run": Op("PATCH", RUN, decode=nan_metrics),
+    "delete_tag": Op("DELETE", RUN + "/tags/{key}"),
+    "log_input": Op("POST", RUN + "/inputs", wire={"data": "ref"}, encode={"data": _input_ref}),
+    "compare_runs": Op("POST", "/tracking/runs/compare"),
+    "list_artifacts": Op("GET", RUN + "/artifacts"),
+    "read_artifact": Op("GET", RUN + "/artifacts/content"),
+    "record_model": Op("POST", RUN + "/models"),
+    "get_logged_model": Op("GET", "/tracking/logged-models/{model_id}"),
+}
+
+
+def _run(run_id: str) -> str:
+    return API + RUN.format(run_id=segment(run_id))
+
+
+class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=OPS):
+    """``TrackingService`` over HTTP."""
+
     def __init__(self, http: HttpTransport) -> None:
-        self._http = http
+        super().__init__(http)
         self._buffer: MetricBuffer | None = None
         self._lock = threading.Lock()
-
-    # -- experiments ------------------------------------------------------------------------
 
     def create_experiment(
         self,
@@ -57,78 +96,17 @@ class RemoteTrackingService(BatchLoggingMixin):
         tags: Mapping[str, str] | None = None,
         artifact_location: str | None = None,
     ) -> Experiment:
+        if artifact_location is not None:
+            # A path on the server's disk is the server's choice (it used to be dropped).
+            raise InvalidArgument("artifact_location cannot be chosen over HTTP")
         body = {"name": name, "owner": owner, "tags": dict(tags) if tags else None}
-        return Experiment.model_validate(self._http.post(f"{API}/experiments", body))
-
-    def get_experiment(self, experiment_id: str) -> Experiment:
-        return Experiment.model_validate(self._http.get(f"{API}/experiments/{_q(experiment_id)}"))
-
-    def get_experiment_by_name(self, name: str) -> Experiment:
-        return Experiment.model_validate(self._http.get(f"{API}/experiments/by-name/{_q(name)}"))
+        return Experiment.model_validate(self._http.post(f"{API}/tracking/experiments", body))
 
     def find_experiment(self, name: str) -> Experiment | None:
         try:
             return self.get_experiment_by_name(name)
         except NotFound:
             return None
-
-    def list_experiments(
-        self,
-        *,
-        name_like: str | None = None,
-        view: str = "active",
-        page_size: int = 100,
-        page_token: str | None = None,
-    ) -> Page[Experiment]:
-        data = self._http.get(
-            f"{API}/experiments",
-            name_like=name_like,
-            view=view,
-            page_size=page_size,
-            page_token=page_token,
-        )
-        return Page[Experiment].model_validate(data)
-
-    def update_experiment(
-        self,
-        experiment_id: str,
-        *,
-        name: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        lifecycle_stage: str | None = None,
-    ) -> Experiment:
-        body = {
-            "name": name,
-            "tags": dict(tags) if tags else None,
-            "lifecycle_stage": lifecycle_stage,
-        }
-        return Experiment.model_validate(
-            self._http.patch(f"{API}/experiments/{_q(experiment_id)}", body)
-        )
-
-    # -- runs -----------------------------------------------------------------------------------
-
-    def create_run(
-        self,
-        experiment: str | None = None,
-        *,
-        run_name: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        parent_run_id: str | None = None,
-        start_time: int | None = None,
-        user: str | None = None,
-        experiment_id: str | None = None,
-    ) -> Run:
-        body = {
-            "experiment": experiment,
-            "experiment_id": experiment_id,
-            "run_name": run_name,
-            "tags": dict(tags) if tags else None,
-            "parent_run_id": parent_run_id,
-            "start_time": start_time,
-            "user": user,
-        }
-        return Run.model_validate(self._http.post(f"{API}/runs", body))
 
     def start_run(
         self,
@@ -147,34 +125,14 @@ class RemoteTrackingService(BatchLoggingMixin):
         )
         return ActiveRun(self, run)
 
-    def get_run(self, run_id: str) -> Run:
-        return Run.model_validate(self._http.get(f"{API}/runs/{_q(run_id)}"))
-
-    def update_run(
-        self,
-        run_id: str,
-        *,
-        status: str | RunStatus | None = None,
-        end_time: int | None = None,
-        run_name: str | None = None,
-    ) -> Run:
-        body = {
-            "status": str(RunStatus(status).value) if status else None,
-            "end_time": end_time,
-            "run_name": run_name,
-        }
-        return Run.model_validate(self._http.patch(f"{API}/runs/{_q(run_id)}", body))
-
     def end_run(self, run_id: str, status: str | RunStatus = RunStatus.FINISHED) -> Run:
         self.flush()
         return self.update_run(run_id, status=status)
 
     def set_run_lifecycle(self, run_id: str, stage: str) -> Run:
         if stage == "deleted":
-            return Run.model_validate(self._http.delete(f"{API}/runs/{_q(run_id)}"))
-        return Run.model_validate(self._http.post(f"{API}/runs/{_q(run_id)}/restore"))
-
-    # -- logging ----------------------------------------------------------------------------
+            return Run.model_validate(self._http.delete(_run(run_id)))
+        return Run.model_validate(self._http.post(_run(run_id) + "/restore"))
 
     def log_batch(
         self,
@@ -189,15 +147,12 @@ class RemoteTrackingService(BatchLoggingMixin):
             "params": {k: str(v) for k, v in (params or {}).items()} or None,
             "tags": {k: str(v) for k, v in (tags or {}).items()} or None,
         }
-        return int(self._http.post(f"{API}/runs/{_q(run_id)}/log", body)["metrics_written"])
-
-    def delete_tag(self, run_id: str, key: str) -> None:
-        self._http.delete(f"{API}/runs/{_q(run_id)}/tags/{_q(key)}")
+        return int(self._http.post(_run(run_id) + "/log", body)["metrics_written"])
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.flush()
-        data = self._http.get(f"{API}/runs/{_q(run_id)}/metrics/{_q(key)}/history")
-        return [Metric.model_validate(m) for m in data]
+        data = self._http.get(_run(run_id) + f"/metrics/{segment(key)}/history")
+        return [Metric.model_validate(m) for m in nan_metrics(data)]
 
     @property
     def buffer(self) -> MetricBuffer:
@@ -210,16 +165,6 @@ class RemoteTrackingService(BatchLoggingMixin):
         if self._buffer is not None:
             self._buffer.flush()
 
-    def log_input(
-        self, run_id: str, data: Any, *, context: str = "training", digest: str | None = None
-    ) -> RunInput:
-        from shipyard.tracking.service import input_ref
-
-        body = {"ref": input_ref(data), "context": context, "digest": digest}
-        return RunInput.model_validate(self._http.post(f"{API}/runs/{_q(run_id)}/inputs", body))
-
-    # -- search --------------------------------------------------------------------------------
-
     def search_runs(
         self,
         experiments: Iterable[str] | str | None = None,
@@ -230,33 +175,25 @@ class RemoteTrackingService(BatchLoggingMixin):
         page_size: int = 100,
         page_token: str | None = None,
     ) -> Page[Run]:
-        exps = (
-            [experiments]
-            if isinstance(experiments, str)
-            else (list(experiments) if experiments is not None else None)
-        )
+        exps = [experiments] if isinstance(experiments, str) else experiments
         self.flush()
         body = {
-            "experiments": exps,
+            "experiments": list(exps) if exps is not None else None,
             "filter": filter,
             "order_by": order_by,
             "view": view,
             "page_size": page_size,
             "page_token": page_token,
         }
-        return Page[Run].model_validate(self._http.post(f"{API}/runs/search", body))
-
-    def compare_runs(self, run_ids: list[str]) -> RunComparison:
-        return RunComparison.model_validate(
-            self._http.post(f"{API}/runs/compare", {"run_ids": run_ids})
-        )
+        data = self._http.post(f"{API}/tracking/runs/search", body)
+        return Page[Run].model_validate(nan_metrics(data))
 
     # -- artifacts and models -----------------------------------------------------------------
 
     def put_artifact(self, run_id: str, path: str, data: bytes) -> str:
         rel = safe_key(path)
         out = self._http.request(
-            "PUT", f"{API}/runs/{_q(run_id)}/artifacts/content", params={"path": rel}, content=data
+            "PUT", _run(run_id) + "/artifacts/content", params={"path": rel}, content=data
         )
         return str(out["path"])
 
@@ -281,19 +218,6 @@ class RemoteTrackingService(BatchLoggingMixin):
                 run_id, safe_key(artifact_path, path.relative_to(src).as_posix()), path.read_bytes()
             )
         return safe_key(artifact_path)
-
-    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        data = self._http.request(
-            "GET", f"{API}/runs/{_q(run_id)}/artifacts", params={"path": path}
-        )
-        return [FileInfo.model_validate(f) for f in data]
-
-    def read_artifact(self, run_id: str, path: str) -> bytes:
-        return bytes(
-            self._http.request(
-                "GET", f"{API}/runs/{_q(run_id)}/artifacts/content", params={"path": path}
-            )
-        )
 
     def download_artifacts(
         self, run_id: str, path: str | None = None, dst: str | Path | None = None
@@ -351,15 +275,7 @@ class RemoteTrackingService(BatchLoggingMixin):
         logged = self.record_model(run_id, rel)
         if registered_model_name:
             self._http.post(
-                f"/api/v1/registry/models/{_q(registered_model_name)}/versions",
+                f"{API}/registry/models/{segment(registered_model_name)}/versions",
                 {"source": f"runs:/{run_id}/{rel}"},
             )
         return logged
-
-    def record_model(self, run_id: str, artifact_path: str = "model") -> LoggedModel:
-        return LoggedModel.model_validate(
-            self._http.post(f"{API}/runs/{_q(run_id)}/models", {"artifact_path": artifact_path})
-        )
-
-    def get_logged_model(self, model_id: str) -> LoggedModel:
-        return LoggedModel.model_validate(self._http.get(f"{API}/logged-models/{_q(model_id)}"))

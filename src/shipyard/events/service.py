@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
-import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.paging import Page, page_in_memory, readable_teams, resolve_limit
-from shipyard._internal.service import Service, ServiceContext
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import AlreadyExists, ConfigError, InvalidArgument
 from shipyard.events import sinks
 from shipyard.events.backends.base import EventBus
@@ -26,9 +26,14 @@ from shipyard.events.models import (
 from shipyard.events.sinks import SinkResult
 from shipyard.security.models import Permission
 
+if TYPE_CHECKING:
+    from shipyard._internal.db import Database
+    from shipyard.config import Settings
+    from shipyard.features.service import FeatureService
+    from shipyard.lake.service import LakeService
+
 #: Records per publish call (one transaction) and per consumer batch, at most.
 MAX_BATCH = 10_000
-_BUS_LOCK = threading.Lock()
 _BACKENDS = {
     "sqlite": "shipyard.events.backends.sql:SqlEventBus",
     "sql": "shipyard.events.backends.sql:SqlEventBus",
@@ -37,9 +42,9 @@ _BACKENDS = {
 }
 
 
-def build_bus(ctx: ServiceContext) -> EventBus:
+def build_bus(settings: Settings, db: Database) -> EventBus:
     """The configured backend (``events.backend``: an alias or ``module:Class``)."""
-    name = ctx.settings.events.backend
+    name = settings.events.backend
     target = _BACKENDS.get(name, name)
     if ":" not in target:
         raise ConfigError(
@@ -52,8 +57,8 @@ def build_bus(ctx: ServiceContext) -> EventBus:
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"events.backend {name!r} cannot be loaded: {exc}") from None
     if target.endswith("SqlEventBus"):
-        return factory(ctx.db)
-    return factory(ctx.settings.events)
+        return factory(db)
+    return factory(settings.events)
 
 
 class EventService(Service):
@@ -65,16 +70,22 @@ class EventService(Service):
         ...     handle(batch.values)   # committed once this body returns
     """
 
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        bus: Shared[EventBus],
+        lake: Callable[[], LakeService],
+        features: Callable[[], FeatureService],
+    ) -> None:
+        super().__init__(ctx)
+        self._bus = bus  # one backend (one NATS connection) per platform
+        self._lake = lake  # the sinks' targets, built only when a sink runs
+        self._features = features
+
     @property
     def bus(self) -> EventBus:
-        bus = self._ctx.extras.get("events")
-        if bus is None:
-            with _BUS_LOCK:  # one backend (one NATS connection) per platform
-                bus = self._ctx.extras.get("events")
-                if bus is None:
-                    bus = self._ctx.extras["events"] = build_bus(self._ctx)
-                    self._ctx.extras.setdefault("_closers", []).append(bus.close)
-        return bus
+        return self._bus.get()
 
     # -- topics --------------------------------------------------------------------------
 
@@ -340,10 +351,8 @@ class EventService(Service):
             InvalidArgument: bad names, rows the table's schema refuses (not committed).
             PermissionDenied: no read on the topic or no write on the table.
         """
-        from shipyard.lake.service import LakeService
-
         group = group or f"lake.{table}"
-        apply = sinks.lake_writer(LakeService(self._ctx), topic, table, group)
+        apply = sinks.lake_writer(self._lake(), topic, table, group)
         return sinks.drain(
             self,
             topic,
@@ -382,10 +391,8 @@ class EventService(Service):
             NotFound: no view reads the push source. InvalidArgument: records without the
                 join keys or timestamp, wrong types (the batch is not committed).
         """
-        from shipyard.features.service import FeatureService
-
         group = group or f"features.{push_source}"
-        apply = sinks.feature_pusher(FeatureService(self._ctx), push_source, to)
+        apply = sinks.feature_pusher(self._features(), push_source, to)
         return sinks.drain(
             self,
             topic,

@@ -2,46 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from shipyard._internal.service import Service
-from shipyard.catalog.changes import ChangeFeed, feed_for
+from shipyard._internal.shared import Shared
+from shipyard.catalog.changes import ChangeFeed
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import NotFound
 from shipyard.features import registry
-from shipyard.features.backends.base import OnlineStore, create_online_store
+from shipyard.features.backends.base import OnlineStore
 from shipyard.features.models import DEFINITION_KINDS, FeatureView
 from shipyard.features.registry import Definitions
 from shipyard.features.sources import LakeTables
+
+if TYPE_CHECKING:
+    from shipyard.lake.service import LakeService
 
 #: The asset kinds an online read plan is built from.
 DEFINITION_ASSET_KINDS = tuple(DEFINITION_KINDS)
 
 
+@dataclass
+class FeatureState:
+    """What the feature service keeps per platform: the online read plans, by request shape."""
+
+    plans: dict[Any, Any] = field(default_factory=dict)
+
+
 class FeatureServiceBase(Service):
-    """Shared state of the feature service parts (one per platform, in ``ctx.extras``)."""
+    """Shared state of the feature service parts (one per platform, built by ``Platform``)."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        lake: Callable[[], LakeService],
+        online: Shared[OnlineStore],
+        changes: Shared[ChangeFeed],
+        state: FeatureState,
+    ) -> None:
+        super().__init__(ctx)
+        self._lake_service = lake  # built when an offline read or a write first needs it
+        self._online = online
+        self._changefeed = changes
+        self._state = state
 
     # -- shared state ------------------------------------------------------------------
-
-    def _shared(self) -> dict[str, Any]:
-        return self._ctx.extras.setdefault("features", {"plans": {}})
 
     @property
     def online_store(self) -> OnlineStore:
         """The configured online store (built once per platform)."""
-        shared = self._shared()
-        store = shared.get("store")
-        if store is None:
-            store = create_online_store(self._ctx.settings)
-            shared["store"] = store
-            self._ctx.extras.setdefault("_closers", []).append(store.close)
-        return store
+        return self._online.get()
 
     def _changes(self) -> ChangeFeed:
         """Tells whether any process changed a definition since a plan was built."""
-        return feed_for(self._ctx)
+        return self._changefeed.get()
 
     def _invalidate(self) -> None:
-        self._shared()["plans"] = {}
+        self._state.plans = {}
 
     def _defs(self) -> Definitions:
         with self._ctx.db.connect() as conn:
@@ -49,7 +68,7 @@ class FeatureServiceBase(Service):
 
     @property
     def _lake(self) -> LakeTables:
-        return LakeTables(self._ctx)
+        return LakeTables(self._ctx, self._lake_service())
 
     def _team(self, obj: Any) -> str:
         return obj.owner or self._ctx.default_team

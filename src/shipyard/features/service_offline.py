@@ -28,11 +28,7 @@ class OfflineMixin(FeatureServiceBase):
         text = entity_df.strip()
         if " " not in text and "\n" not in text:
             return self._lake.read(text)
-        try:
-            from shipyard.lake.service import LakeService
-        except ImportError:
-            raise InvalidArgument("SQL entity rows need the lake service") from None
-        return LakeService(self._ctx).sql(text)
+        return self._lake_service().sql(text)
 
     def _retrieval(self, defs: Definitions, pairs: list[tuple[str, str]], full: bool) -> Retrieval:
         r = Retrieval(

@@ -200,7 +200,7 @@ class OnlineMixin(FeatureServiceBase):
             )
         refs = tuple(f if isinstance(f, str) else f"{f.name}:*" for f in features or ())
         key = (feature_service, refs or None, full_feature_names)
-        plans = self._shared()["plans"]
+        plans = self._state.plans
         plan = plans.get(key)
         # Read before a rebuild, so that a change committed during it is caught next time.
         seen = self._changes().fingerprint(DEFINITION_ASSET_KINDS)

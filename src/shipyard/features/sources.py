@@ -20,7 +20,8 @@ from shipyard.errors import InvalidArgument, NotFound
 if TYPE_CHECKING:
     import pyarrow.dataset as pads
 
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.lake.service import LakeService
 
 
 @dataclass
@@ -60,15 +61,12 @@ def _plain_files(dt: Any) -> list[str] | None:
 class LakeTables:
     """Open, and append to, lake tables by name (``schema.table``)."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, lake: LakeService | None) -> None:
         self._ctx = ctx
+        self._lake_service = lake
 
-    def _lake(self) -> Any | None:
-        try:
-            from shipyard.lake.service import LakeService
-        except ImportError:
-            return None
-        return LakeService(self._ctx)
+    def _lake(self) -> LakeService | None:
+        return self._lake_service
 
     def path(self, name: str) -> str:
         """Where the lake keeps ``name`` (``<lake_root>/<layer>/<table>``)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from shipyard._internal.paging import Page, resolve_limit
-from shipyard._internal.service import Service
+from shipyard._internal.service import Service, ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.governance import chain
+from shipyard.governance.audit import SqlAuditLog
 from shipyard.governance.models import AuditRecord, ChainReport
 from shipyard.security.models import ALL_TEAMS, Permission
 
@@ -17,6 +18,10 @@ OUTCOMES = ("ok", "denied", "error")
 
 class AuditService(Service):
     """Reads the audit log the service layer writes (see ``ServiceContext.mutation``)."""
+
+    def __init__(self, ctx: ServiceContext, *, log: SqlAuditLog) -> None:
+        super().__init__(ctx)
+        self._log = log
 
     def list_records(
         self,
@@ -61,7 +66,7 @@ class AuditService(Service):
                 self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="audit.list")
             principal = self.principal.name
         with self._ctx.db.connect() as conn:
-            rows, token = self._ctx.audit.query(
+            rows, token = self._log.query(
                 conn,
                 principal=principal,
                 action=action,

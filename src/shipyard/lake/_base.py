@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,8 @@ import sqlalchemy as sa
 from deltalake import DeltaTable
 from sqlglot import exp
 
-from shipyard._internal.service import Mutation, Service
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Mutation, Service, ServiceContext
 from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
 from shipyard.lake import records, sandbox
 from shipyard.lake.models import RecoveredWrite, TableInfo, parse_table_name
@@ -26,30 +28,45 @@ from shipyard.lake.storage import DeltaStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.security.models import Permission
 
-EXTRAS_KEY = "lake"
 #: The marker of the write whose Delta work just succeeded, until ``_recording``.
 _PENDING: ContextVar[Marker | None] = ContextVar("shipyard_lake_pending", default=None)
+
+
+@dataclass
+class LakeState:
+    """What the lake keeps per platform, shared by every principal's view."""
+
+    #: Python transform functions registered in this process, by table name.
+    functions: dict[str, Any] = field(default_factory=dict)
+    #: The pending-write markers were reconciled once (at the first ``LakeService``).
+    reconciled: bool = False
+    recovered_on_open: list[RecoveredWrite] = field(default_factory=list)
 
 
 class LakeBase(Service):
     """Plumbing of the lake service (no public writes here)."""
 
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        storage: Shared[DeltaStorage],
+        pending: Shared[PendingWrites],
+        state: LakeState,
+    ) -> None:
+        super().__init__(ctx)
+        self._storage = storage
+        self._pending = pending
+        self._state = state
+
     # -- plumbing ------------------------------------------------------------------
 
     @property
     def storage(self) -> DeltaStorage:
-        state = self._ctx.extras.setdefault(EXTRAS_KEY, {})
-        if "storage" not in state:
-            s = self._ctx.settings
-            state["storage"] = DeltaStorage(s.lake_root, s.lake.storage_options)
-        storage: DeltaStorage = state["storage"]
-        return storage
+        return self._storage.get()
 
     def _functions(self) -> dict[str, Any]:
-        functions: dict[str, Any] = self._ctx.extras.setdefault(EXTRAS_KEY, {}).setdefault(
-            "functions", {}
-        )
-        return functions
+        return self._state.functions
 
     def _team(self, name: str, owner: str | None = None) -> str:
         with self._ctx.db.connect() as conn:
@@ -60,11 +77,7 @@ class LakeBase(Service):
 
     @property
     def pending(self) -> PendingWrites:
-        state = self._ctx.extras.setdefault(EXTRAS_KEY, {})
-        if "pending" not in state:
-            state["pending"] = PendingWrites(self._ctx.settings.home_dir / "lake-pending")
-        found: PendingWrites = state["pending"]
-        return found
+        return self._pending.get()
 
     def _reconcile_pending(self) -> list[RecoveredWrite]:
         """Record the writes that died between Delta and the catalog (best effort)."""

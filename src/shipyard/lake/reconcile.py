@@ -122,7 +122,7 @@ class ReconcileMixin(LakeBase):
         """
         if all_tables:
             self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="lake.reconcile")
-        opened = self._ctx.extras.get("lake", {}).pop("recovered_on_open", None) or []
+        opened, self._state.recovered_on_open = self._state.recovered_on_open, []
         out = [*opened, *recover_orphans(self)]
         if all_tables:
             with self._ctx.db.connect() as conn:

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy.engine import Connection
 
-from shipyard._internal.service import ServiceContext
+from shipyard.catalog.context import ServiceContext
 from shipyard.catalog.models import Asset
 from shipyard.lake.models import ColumnInfo, TableInfo, parse_table_name
 from shipyard.lake.storage import DeltaStorage, TableStats

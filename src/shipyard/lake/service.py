@@ -18,9 +18,11 @@ import sqlalchemy as sa
 
 from shipyard._internal import progress
 from shipyard._internal.paging import Page, readable_teams, resolve_limit
-from shipyard._internal.service import ServiceContext
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.lake import query, records, sandbox, writes
+from shipyard.lake._base import LakeState
 from shipyard.lake.cdc import ChangesMixin
 from shipyard.lake.columns import ColumnsMixin
 from shipyard.lake.ingest import resolve
@@ -31,22 +33,28 @@ from shipyard.lake.models import (
     parse_table_name,
     quarantine_name,
 )
+from shipyard.lake.pending import PendingWrites
 from shipyard.lake.reconcile import ReconcileMixin
+from shipyard.lake.storage import DeltaStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.lake.transforms import TransformsMixin
-
-EXTRAS_KEY = "lake"
 
 
 class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin, ReconcileMixin):
     """Medallion Delta tables: ingest, define, refresh, query, time travel."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        super().__init__(ctx)
-        state = ctx.extras.setdefault(EXTRAS_KEY, {})
-        if not state.get("reconciled"):  # once per process: one listing of the marker folder
-            state["reconciled"] = True
-            state["recovered_on_open"] = self._reconcile_pending()
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        storage: Shared[DeltaStorage],
+        pending: Shared[PendingWrites],
+        state: LakeState,
+    ) -> None:
+        super().__init__(ctx, storage=storage, pending=pending, state=state)
+        if not state.reconciled:  # once per process: one listing of the marker folder
+            state.reconciled = True
+            state.recovered_on_open = self._reconcile_pending()
 
     # -- ingestion and writes -----------------------------------------------------------
 

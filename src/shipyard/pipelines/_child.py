@@ -11,7 +11,7 @@ from pathlib import Path
 from shipyard.config import JobSettings
 from shipyard.errors import PermissionDenied
 from shipyard.pipelines.executors import apply_limits
-from shipyard.pipelines.functions import resolve
+from shipyard.pipelines.functions import call, resolve
 
 
 def main() -> int:
@@ -25,7 +25,7 @@ def main() -> int:
         out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}", "retry": False}))
         return 1
     try:
-        result = fn(**payload["args"])
+        result = call(fn, payload["args"], payload.get("kind", "function"))
         out.write_text(json.dumps({"result": result}, default=str))
         return 0
     except BaseException as exc:

@@ -23,7 +23,7 @@ from typing import Any
 
 from shipyard.config import JobSettings
 from shipyard.errors import PermissionDenied
-from shipyard.pipelines.functions import resolve
+from shipyard.pipelines.functions import call, resolve
 from shipyard.pipelines.models import Job, tail
 
 
@@ -68,7 +68,7 @@ def run_inprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Out
                 signal.signal(signal.SIGALRM, _raise_timeout)
                 signal.setitimer(signal.ITIMER_REAL, job.timeout or 0)
             try:
-                result = fn(**job.args)
+                result = call(fn, job.args, job.kind)
             finally:
                 if alarm:
                     signal.setitimer(signal.ITIMER_REAL, 0)
@@ -105,6 +105,7 @@ def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Ou
         payload = {
             "target": job.target,
             "args": job.args,
+            "kind": job.kind,
             "settings": settings.model_dump(),
             "result": str(result_path),
             "memory_mb": job.memory_mb,

@@ -9,6 +9,7 @@ before it runs anything, so a row written straight into the table is refused too
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,9 @@ from shipyard.errors import PermissionDenied
 
 F = TypeVar("F", bound=Callable[..., Any])
 BUILTIN = "shipyard.pipelines.builtin"
+#: Platform actions of pipeline steps: queued only by the pipeline engine (they act as
+#: the principal who started the run), so never accepted from a job submitter.
+ACTIONS = "shipyard.pipelines.actions"
 _MARK = "__shipyard_job__"
 
 
@@ -34,17 +38,22 @@ def _refused(target: str) -> PermissionDenied:
     )
 
 
-def check_allowed(target: str, settings: JobSettings) -> None:
-    """Refuse a target by name alone (no import): before a job is queued."""
+def check_allowed(target: str, settings: JobSettings, *, internal: bool = False) -> None:
+    """Refuse a target by name alone (no import): before a job is queued.
+
+    ``internal``: also the pipeline engine's actions (the worker, and the engine itself).
+    """
     module = target.split(":", 1)[0]
     if target in settings.functions or module == BUILTIN or module in settings.modules:
+        return
+    if internal and module == ACTIONS:
         return
     raise _refused(target)
 
 
 def resolve(target: str, settings: JobSettings) -> Callable[..., Any]:
     """Import and return the function (refused unless allowed; see the module doc)."""
-    check_allowed(target, settings)
+    check_allowed(target, settings, internal=True)
     module, name = target.split(":", 1)
     try:
         fn = getattr(importlib.import_module(module), name)
@@ -53,3 +62,16 @@ def resolve(target: str, settings: JobSettings) -> Callable[..., Any]:
     if not callable(fn) or (target not in settings.functions and not getattr(fn, _MARK, False)):
         raise _refused(target)
     return fn
+
+
+#: What a pipeline run adds to a step's own arguments.
+RUN_ARGS = ("inputs", "partition")
+
+
+def call(fn: Callable[..., Any], args: dict[str, Any], kind: str) -> Any:
+    """Call a job's function; a step gets ``inputs``/``partition`` only if it takes them."""
+    if kind == "step" and any(k in args for k in RUN_ARGS):
+        params = inspect.signature(fn).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            args = {k: v for k, v in args.items() if k not in RUN_ARGS or k in params}
+    return fn(**args)

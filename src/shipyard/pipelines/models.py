@@ -113,6 +113,9 @@ class Job(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    #: The pipeline run and step this job runs (None for a plain job).
+    run_id: str | None = None
+    step: str | None = None
 
     @property
     def asset(self) -> str:

@@ -6,21 +6,20 @@ needs ``read``. A job's target must be an allowed function (``functions.py``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from shipyard._internal.paging import Page, readable_teams, resolve_limit
-from shipyard._internal.service import Service
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.models import KIND, Job, JobSpec, JobState
 from shipyard.security.models import Permission
 
-_QUEUE_LOCK = threading.Lock()
 #: Jobs per ``submit_many`` call (one transaction), at most.
 MAX_BATCH = 50_000
 
@@ -44,21 +43,13 @@ class JobService(Service):
         >>> p.jobs.get(job.id).state
     """
 
+    def __init__(self, ctx: ServiceContext, *, queue: Shared[JobQueue]) -> None:
+        super().__init__(ctx)
+        self._queue = queue
+
     @property
     def queue(self) -> JobQueue:
-        queue = self._ctx.extras.get("jobs")
-        if queue is None:
-            with _QUEUE_LOCK:
-                queue = self._ctx.extras.get("jobs")
-                if queue is None:
-                    from shipyard.pipelines.backends.sql import SqlJobQueue
-
-                    cfg = self._ctx.settings.jobs
-                    queue = SqlJobQueue(
-                        self._ctx.db, pool_limits=cfg.pool_limits, team_limits=cfg.team_limits
-                    )
-                    self._ctx.extras["jobs"] = queue
-        return queue
+        return self._queue.get()
 
     def submit(self, target: str, args: dict[str, Any] | None = None, **options: Any) -> Job:
         """Queue ``target(**args)``; options are ``JobSpec`` fields (priority, pool,
@@ -137,6 +128,10 @@ class JobService(Service):
         with self._ctx.mutation("jobs.cancel", team=job.team, asset=job.asset) as m:
             out = self.queue.cancel(job_id, conn=m.conn)
             m.details = {"was": job.state.value}
+        if out.run_id is not None:  # a step: its run skips what depended on it
+            from shipyard.pipelines.runs import RunEngine
+
+            RunEngine(self._ctx, self.queue).advance(out.run_id)
         return out
 
 

@@ -13,9 +13,10 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard._internal.ids import new_id
 from shipyard.errors import BackendUnavailable, Conflict
@@ -23,9 +24,34 @@ from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job
 
 if TYPE_CHECKING:
-    from shipyard.platform import Platform
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.config import Settings
+    from shipyard.events.service import EventService
+    from shipyard.pipelines.service import JobService
 
 log = logging.getLogger(__name__)
+#: Seconds without a job after which a worker polls at ``idle_poll_interval``.
+IDLE_AFTER = 5.0
+
+
+class WorkerHost(Protocol):
+    """What a worker needs of a platform (``Platform`` is one; this package does not import it)."""
+
+    @property
+    def jobs(self) -> JobService: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def context(self) -> ServiceContext: ...
+
+    @property
+    def events(self) -> EventService: ...
+
+
+#: Opens the project at a path, e.g. ``Platform.open`` (picklable: worker processes call it).
+OpenPlatform = Callable[[str], AbstractContextManager[WorkerHost]]
 
 
 class Worker:
@@ -33,12 +59,13 @@ class Worker:
 
     def __init__(
         self,
-        platform: Platform,
+        platform: WorkerHost,
         *,
         pools: Sequence[str] = ("default",),
         worker_id: str | None = None,
         lease_seconds: float | None = None,
         poll_interval: float = 0.05,
+        idle_poll_interval: float = 0.25,
         batch: int = 1,
     ) -> None:
         self.platform = platform
@@ -48,6 +75,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
         self.lease = lease_seconds or self.settings.lease_seconds
         self.poll_interval = poll_interval
+        self.idle_poll_interval = max(poll_interval, idle_poll_interval)
         self.batch = max(1, batch)
         self.draining = threading.Event()
         self._stopped = threading.Event()
@@ -90,7 +118,9 @@ class Worker:
                 if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
                     return
                 self.draining.wait(wait)
-                wait = min(wait * 2, self.poll_interval)
+                # idle for a while: poll slower (an idle worker then costs < 1% of a core)
+                slow = time.monotonic() - idle_since > IDLE_AFTER
+                wait = min(wait * 2, self.idle_poll_interval if slow else self.poll_interval)
                 continue
             wait, idle_since = 0.001, time.monotonic()
             self.run_batch(jobs)  # a drain finishes what is already claimed
@@ -108,19 +138,38 @@ class Worker:
         transaction), each failure at once. A worker killed before the end leaves
         them running: their leases expire and they run again (at least once)."""
         done: list[tuple[str, Any, str | None]] = []
+        ended: list[str] = []  # pipeline runs with a step that ended
         try:
             for job in jobs:
                 outcome = self._execute(job)
                 if outcome.ok:
                     done.append((job.id, outcome.result, outcome.logs or None))
+                    if job.run_id is not None:
+                        ended.append(job.run_id)
                 else:
-                    self._record(job, outcome)
+                    recorded = self._record(job, outcome)
+                    if recorded is not None and recorded.done and job.run_id is not None:
+                        ended.append(job.run_id)
         finally:
             if done:
                 self.queue.complete_many(self.worker_id, done)
             with self._held_lock:
                 for job in jobs:
                     self._held.pop(job.id, None)
+        self._advance(ended)
+
+    def _advance(self, run_ids: Sequence[str]) -> None:
+        """Queue the steps that the ended ones unblock (the handoff), at once."""
+        if not run_ids:
+            return
+        from shipyard.pipelines.runs import RunEngine
+
+        engine = RunEngine(self.platform.context, self.queue)
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                engine.advance(run_id)
+            except Exception as exc:  # the scheduler's reconcile pass retries it
+                log.warning("pipeline run %s: cannot advance: %s", run_id, exc)
 
     def _execute(self, job: Job) -> Outcome:
         stop = threading.Event()
@@ -134,10 +183,13 @@ class Worker:
     def run_job(self, job: Job) -> Job | None:
         """Run one claimed job and record its outcome (None when the lease was lost)."""
         try:
-            return self._record(job, self._execute(job))
+            recorded = self._record(job, self._execute(job))
         finally:
             with self._held_lock:
                 self._held.pop(job.id, None)
+        if recorded is not None and recorded.done and job.run_id is not None:
+            self._advance([job.run_id])
+        return recorded
 
     def _record(self, job: Job, outcome: Outcome) -> Job | None:
         try:
@@ -169,10 +221,10 @@ class Worker:
                     log.warning("heartbeat of job %s failed: %s", job_id, exc)
 
 
-def _worker_process(project: str, pools: list[str], options: dict[str, Any]) -> None:
-    from shipyard.platform import Platform
-
-    with Platform.open(project) as p:
+def _worker_process(
+    open_platform: OpenPlatform, project: str, pools: list[str], options: dict[str, Any]
+) -> None:
+    with open_platform(project) as p:
         worker = Worker(p, pools=pools, **options)
         signal.signal(signal.SIGTERM, worker.drain)
         signal.signal(signal.SIGINT, worker.drain)
@@ -180,15 +232,46 @@ def _worker_process(project: str, pools: list[str], options: dict[str, Any]) -> 
 
 
 def run_workers(
-    project: str | Path, *, processes: int = 1, pools: Sequence[str] = ("default",), **options: Any
+    project: str | Path,
+    *,
+    open_platform: OpenPlatform,
+    processes: int = 1,
+    pools: Sequence[str] = ("default",),
+    scheduler: bool = False,
+    **options: Any,
 ) -> int:
-    """Run ``processes`` worker processes until SIGTERM/SIGINT drains them all."""
+    """Run ``processes`` worker processes until SIGTERM/SIGINT drains them all
+    (``scheduler``: and a pipeline scheduler on a thread of this process).
+
+    ``open_platform`` opens the project in each process (the CLI passes ``Platform.open``).
+    """
+    if not scheduler:
+        return _run_workers(open_platform, project, processes, pools, options)
+    from shipyard.pipelines.scheduler import run_scheduler
+
+    with open_platform(str(project)) as p:
+        sched = run_scheduler(p)
+        try:
+            return _run_workers(open_platform, project, processes, pools, options)
+        finally:
+            sched.stop()
+
+
+def _run_workers(
+    open_platform: OpenPlatform,
+    project: str | Path,
+    processes: int,
+    pools: Sequence[str],
+    options: dict[str, Any],
+) -> int:
     if processes <= 1:
-        _worker_process(str(project), list(pools), options)
+        _worker_process(open_platform, str(project), list(pools), options)
         return 0
     ctx = multiprocessing.get_context("spawn")
     procs = [
-        ctx.Process(target=_worker_process, args=(str(project), list(pools), options))
+        ctx.Process(
+            target=_worker_process, args=(open_platform, str(project), list(pools), options)
+        )
         for _ in range(processes)
     ]
     for proc in procs:

@@ -41,7 +41,7 @@ from shipyard.security.models import Permission
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
 
 _ALIAS = re.compile(r"^[A-Za-z_][\w\-]{0,127}$")
 _RESERVED = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)

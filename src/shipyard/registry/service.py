@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from shipyard._internal.paging import (
     resolve_limit,
     team_filter,
 )
-from shipyard._internal.service import Service
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.registry import store
 from shipyard.registry.models import ModelVersion, RegisteredModel
@@ -37,7 +39,6 @@ from shipyard.tracking.packaging.loaded import LoadedModel, load_model_dir
 from shipyard.tracking.packaging.mlmodel import signature_of
 
 _NAME = re.compile(r"^[\w.\- ]{1,256}$")
-_LOADED = "registry.loaded_models"
 
 
 def check_model_name(name: str) -> str:
@@ -72,14 +73,26 @@ def parse_model_uri(uri: str) -> tuple[str, int | None, str | None]:
     )
 
 
+@dataclass
+class RegistryState:
+    """What the registry keeps per platform: loaded models, by (name, version, location)."""
+
+    loaded: dict[tuple[str, int, str], LoadedModel] = field(default_factory=dict)
+
+
 class RegistryService(PromotionMixin, Service):
     """Registered models, versions with signatures and lineage, aliases under governance."""
 
+    def __init__(
+        self, ctx: ServiceContext, *, artifacts: Shared[ArtifactStore], state: RegistryState
+    ) -> None:
+        super().__init__(ctx)
+        self._artifact_store = artifacts  # the run artifacts model versions point into
+        self._state = state
+
     @property
     def _artifacts(self) -> ArtifactStore:
-        from shipyard.tracking.service import TrackingService
-
-        return TrackingService(self._ctx).artifacts
+        return self._artifact_store.get()
 
     def _owner_of(self, conn: Connection, name: str) -> str:
         return str(store.model_row(conn, name).owner)
@@ -157,6 +170,20 @@ class RegistryService(PromotionMixin, Service):
             )
             return Page(items=store.to_models(conn, rows), next_page_token=token)
 
+    def latest_versions(self, names: list[str]) -> dict[str, ModelVersion]:
+        """The newest version of each of ``names``, by name, in one query.
+
+        Models that do not exist, have no version or that the caller may not read
+        are left out (an edge listing models asks once per page, not once per model).
+        """
+        with self._ctx.db.connect() as conn:
+            rows = [
+                r
+                for r in store.latest_version_rows(conn, list(names))
+                if self.principal.can(Permission.READ, r.owner)
+            ]
+            return {v.name: v for v in store.to_versions(conn, rows)}
+
     def update_registered_model(
         self,
         name: str,
@@ -218,7 +245,7 @@ class RegistryService(PromotionMixin, Service):
             one that leaves its artifacts. PermissionDenied: the caller may not read it.
         """
         check_model_name(name)
-        found = SourceResolver(self._ctx).resolve(source, run_id)
+        found = SourceResolver(self._ctx, self.resolve).resolve(source, run_id)
         key, run_id = found.key or "", found.run_id
         mlmodel = self._read_mlmodel(found)
         signature = signature_of(mlmodel) if mlmodel else None
@@ -520,7 +547,7 @@ class RegistryService(PromotionMixin, Service):
             InvalidArgument: a bad URI, or model files that cannot be loaded.
         """
         mv = self.resolve(uri)
-        cache: dict[tuple[str, int, str], LoadedModel] = self._ctx.extras.setdefault(_LOADED, {})
+        cache = self._state.loaded
         key = (mv.name, mv.version, mv.storage_location)
         found = cache.get(key)
         if found is None:

@@ -33,9 +33,12 @@ from shipyard.tracking.artifacts import safe_key
 from shipyard.tracking.tables import experiments, logged_models
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Connection
 
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.registry.models import ModelVersion
     from shipyard.tracking.artifacts import ArtifactStore
 
 ACTION = "registry.register_model"
@@ -76,8 +79,9 @@ def _inside(source: str, base: str, path: str = "") -> str:
 class SourceResolver:
     """Resolves a registration source for the caller of ``ctx`` (see the module doc)."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, resolve_model: Callable[[str], ModelVersion]) -> None:
         self._ctx = ctx
+        self._resolve_model = resolve_model  # RegistryService.resolve: checks READ on the model
 
     def resolve(self, source: str, run_id: str | None) -> Source:
         """Raises InvalidArgument, NotFound, PermissionDenied (naming only what was typed)."""
@@ -134,8 +138,6 @@ class SourceResolver:
         return lm
 
     def _model(self, conn: Connection, source: str, run_id: str | None) -> Source:
-        from shipyard.registry.service import RegistryService
-
         body = source[len("models:/") :]
         if body and "/" not in body and "@" not in body:
             lm = self._logged(conn, source, body)
@@ -143,7 +145,7 @@ class SourceResolver:
             if not key.startswith(f"{lm.experiment_id}/"):
                 raise _invalid(source, "it points outside the artifacts it names")
             return Source(key, run_id or lm.source_run_id or lm.run_id)
-        mv = RegistryService(self._ctx).resolve(source)  # read check on the model's team
+        mv = self._resolve_model(source)  # read check on the model's team
         key = _inside(source, mv.storage_location)
         return Source(key, run_id or mv.run_id)
 

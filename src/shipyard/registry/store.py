@@ -90,6 +90,30 @@ def to_versions(conn: Connection, rows: list[Any]) -> list[ModelVersion]:
     ]
 
 
+def latest_version_rows(conn: Connection, names: list[str]) -> list[Any]:
+    """The newest version row of each of ``names`` that has one, with its model's ``owner``."""
+    if not names:
+        return []
+    newest = (
+        sa.select(model_versions.c.name, sa.func.max(model_versions.c.version).label("version"))
+        .where(model_versions.c.name.in_(names))
+        .group_by(model_versions.c.name)
+        .subquery()
+    )
+    q = (
+        sa.select(model_versions, registered_models.c.owner)
+        .join(
+            newest,
+            sa.and_(
+                newest.c.name == model_versions.c.name,
+                newest.c.version == model_versions.c.version,
+            ),
+        )
+        .join(registered_models, registered_models.c.name == model_versions.c.name)
+    )
+    return list(conn.execute(q))
+
+
 def version_row(conn: Connection, name: str, version: int) -> Any:
     row = conn.execute(
         sa.select(model_versions).where(

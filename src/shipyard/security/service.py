@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.ids import new_id, new_secret
 from shipyard._internal.paging import Key, Keyset, Page, keyset_page, resolve_limit
-from shipyard._internal.service import Service
+from shipyard._internal.service import Service, ServiceContext
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ShipyardError, Unauthenticated
 from shipyard.security.models import (
     ALL_TEAMS,
@@ -32,8 +32,6 @@ TOKEN_PREFIX = "shp_"
 LAST_USED_EVERY = timedelta(minutes=1)
 
 log = logging.getLogger("shipyard.security")
-#: ``ServiceContext.extras`` key of the per-process refused-token limiter.
-REFUSALS_KEY = "security.refusals"
 
 #: Token -> principal -> memberships in one statement; ``token_hash`` is unique (indexed).
 _AUTH_QUERY = (
@@ -55,6 +53,21 @@ _AUTH_QUERY = (
     )
     .where(tokens.c.token_hash == sa.bindparam("digest"))
 )
+
+
+#: Change-feed channel and kind of security writes (``shipyard.catalog.changes``): the
+#: HTTP edges' token cache drops what it holds when a token or a role changes.
+CHANGES_CHANNEL = "shipyard_catalog"
+CHANGES_KIND = "security"
+
+
+def announce_change(conn: Connection) -> None:
+    """Tell token caches in every process that tokens or roles changed (at commit).
+
+    PostgreSQL only: on SQLite the caches watch ``PRAGMA data_version``, which any commit moves.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_notify(CHANGES_CHANNEL, CHANGES_KIND)))
 
 
 def hash_token(token: str) -> str:
@@ -100,6 +113,7 @@ def ensure_principal(
             )
         )
         conn.execute(memberships.insert().values(principal_id=pid, team=team, role=role.value))
+        announce_change(conn)
     found = load_principal(conn, name)
     assert found is not None
     return found
@@ -130,6 +144,10 @@ def _token_info(row: sa.Row[Any], principal: str) -> TokenInfo:
 
 class SecurityService(Service):
     """Who may do what. Every mutation is authorized and audited."""
+
+    def __init__(self, ctx: ServiceContext, *, refusals: RefusalLimiter) -> None:
+        super().__init__(ctx)
+        self._refusals = refusals  # per process: one audit record per token and window
 
     # -- authentication (no caller yet) -----------------------------------------
 
@@ -163,7 +181,7 @@ class SecurityService(Service):
 
     def _refuse(self, row: sa.Row[Any], reason: str, now: datetime) -> NoReturn:
         # One record per token per window, carrying how many refusals went unrecorded.
-        limiter = self._ctx.extras.setdefault(REFUSALS_KEY, RefusalLimiter())
+        limiter = self._refusals
         suppressed = limiter.admit(row.token_id, now)
         if suppressed is not None:
             details = {"reason": f"token {reason}", "token_id": row.token_id}
@@ -248,6 +266,7 @@ class SecurityService(Service):
                     memberships.c.principal_id == p.id, memberships.c.team == team
                 )
             )
+            announce_change(m.conn)
             m.details = {"team": team}
             found = load_principal(m.conn, name)
             assert found is not None
@@ -397,6 +416,7 @@ class SecurityService(Service):
                 .where(tokens.c.id == row.id, tokens.c.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
+            announce_change(m.conn)
             m.details = {"token_id": row.id}
             fresh = m.conn.execute(sa.select(tokens).where(tokens.c.id == row.id)).one()
             return _token_info(fresh, owner)

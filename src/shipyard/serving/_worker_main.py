@@ -7,7 +7,6 @@ nothing of the platform's catalog or settings: it needs only the model's folder.
 from __future__ import annotations
 
 import os
-import pickle
 import resource
 import signal
 import socket
@@ -17,7 +16,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shipyard.serving.worker import Channel, encode_array, encode_reply
+import numpy as np
+
+from shipyard.serving.worker import (
+    Channel,
+    decode_call,
+    encode_array,
+    encode_reply,
+    error_reply,
+)
 
 
 def _die_with_parent(parent: int, every: float = 0.5) -> None:
@@ -65,7 +72,7 @@ def serve(conn: Channel) -> None:
     fast: Any = None
     while True:
         try:
-            op, *args = pickle.loads(conn.recv(limit=1 << 62))  # from our parent only
+            op, *args = decode_call(conn.recv(limit=1 << 62))  # from our parent only
         except EOFError:
             return
         try:
@@ -74,14 +81,40 @@ def serve(conn: Channel) -> None:
                 reply = encode_reply(meta)
             elif op == "fast" and fast is not None:
                 reply = encode_array(fast(args[0]))
+            elif op == "fast_batch" and fast is not None:
+                reply = _batch(fast, *args)
             elif op in ("predict", "fast") and model is not None:
                 reply = encode_array(model.predict(args[0]))
             else:
                 reply = encode_reply({"ok": False, "error": "InvalidArgument", "message": op})
         except Exception as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            reply = encode_reply({"ok": False, "error": type(exc).__name__, "message": message})
+            reply = error_reply(exc)
         conn.send(reply)
+
+
+def _batch(fast: Any, matrix: np.ndarray, counts: list[int]) -> bytes:
+    """Several requests' rows stacked in one matrix (see ``coalesce.py``).
+
+    One call scores them all. If it raises (one request's bad row fails the whole
+    matrix) or answers with another number of rows, each request is scored alone, so
+    an error is that request's only: the reply is then one sub-reply per request.
+    """
+    try:
+        out = np.asarray(fast(matrix))
+    except Exception:
+        pass
+    else:
+        if out.ndim and out.shape[0] == matrix.shape[0]:
+            return encode_array(out)
+    parts: list[bytes] = []
+    start = 0
+    for n in counts:
+        try:
+            parts.append(encode_array(fast(matrix[start : start + n])))
+        except Exception as exc:
+            parts.append(error_reply(exc))
+        start += n
+    return encode_reply({"ok": True, "parts": [len(b) for b in parts]}, b"".join(parts))
 
 
 def main() -> None:

@@ -12,15 +12,20 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel
 
 from shipyard._internal import progress
-from shipyard._internal.service import ServiceContext
+from shipyard.catalog.context import ServiceContext
 from shipyard.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from shipyard.lake.service import LakeService
+    from shipyard.registry.service import RegistryService
+    from shipyard.serving.worker import WorkerPool
 
 
 class BatchScoreResult(BaseModel):
@@ -105,6 +110,9 @@ def _pipeline(
 
 def score_table(
     ctx: ServiceContext,
+    registry: RegistryService,
+    lake: LakeService,
+    workers: WorkerPool,
     model: str,
     source: str,
     output: str,
@@ -114,18 +122,12 @@ def score_table(
     chunk_rows: int = 250_000,
 ) -> BatchScoreResult:
     """See ``ServingService.score_table``."""
-    from shipyard.lake.service import LakeService
-    from shipyard.registry.service import RegistryService
-    from shipyard.serving.context import workers_for
-
     if chunk_rows < 1:
         raise InvalidArgument("chunk_rows must be positive", chunk_rows=chunk_rows)
     started = time.perf_counter()
-    registry = RegistryService(ctx)
     mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
     uri = f"models:/{mv.name}/{mv.version}"
-    loaded = workers_for(ctx).model(registry.download_model(uri), uri)  # never in this process
-    lake = LakeService(ctx)
+    loaded = workers.model(registry.download_model(uri), uri)  # never in this process
     lake.get_table(source)  # NotFound / PermissionDenied
     snapshot = lake.storage.open(source, version=version)
     source_version = int(snapshot.version())

@@ -1,24 +1,28 @@
-"""The per-process serving runtime, kept in ``ctx.extras`` and shared by every platform view."""
+"""The per-process serving runtime, inference log and worker pool, shared by every platform view.
+
+``Platform`` builds one ``ServingRuntimes`` and hands it to every ``ServingService``;
+the runtime itself is built on first use, as ``RUNTIME_PRINCIPAL``, from collaborators
+the platform passes in (``build_runtime``), so nothing here constructs a service.
+"""
 
 from __future__ import annotations
 
-import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from shipyard._internal.service import ServiceContext
-from shipyard.catalog.changes import feed_for
 from shipyard.security.models import ALL_TEAMS, Principal, Role
 from shipyard.serving.backends.base import FeatureLookup, ModelSource
 from shipyard.serving.predlog import PredictionLogger, lake_writer
 from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.store import CatalogDeployments
-from shipyard.serving.worker import WorkerOptions, WorkerPool
+from shipyard.serving.worker import WorkerPool
 
-EXTRA_KEY = "serving"
-WORKERS_KEY = "serving.workers"
-LOG_KEY = "serving.log"
-_lock = threading.Lock()
+if TYPE_CHECKING:
+    from shipyard._internal.shared import Shared
+    from shipyard.catalog.changes import ChangeFeed
+    from shipyard.lake.service import LakeService
+    from shipyard.serving.service import ServingService
 
 #: The identity the runtime loads models, reads features and writes logs as. Callers are
 #: authorized at the serving boundary (``predict`` needs PREDICT on the deployment's team).
@@ -26,87 +30,109 @@ RUNTIME_PRINCIPAL = Principal(
     id="serving-runtime", name="serving-runtime", kind="service", roles={ALL_TEAMS: Role.EDITOR}
 )
 
+#: Builds the runtime and its log writer: ``(models, features, log_interval, options)``;
+#: ``None`` sources mean the registry and the feature store.
+RuntimeBuilder = Callable[
+    [ModelSource | None, FeatureLookup | None, float, dict[str, Any]],
+    tuple[ServingRuntime, PredictionLogger],
+]
 
-def runtime_for(
-    ctx: ServiceContext,
+
+def build_runtime(
     *,
-    models: ModelSource | None = None,
-    features: FeatureLookup | None = None,
-    log_interval: float = 1.0,
-    **options: Any,
-) -> ServingRuntime:
-    """This platform's runtime, built on first use with the registry and feature store.
+    deployments: CatalogDeployments,
+    models: ModelSource,
+    features: FeatureLookup,
+    lake: Callable[[], LakeService],
+    changes: ChangeFeed,
+    check_canaries: Callable[[], None],
+    log_interval: float,
+    options: dict[str, Any],
+) -> tuple[ServingRuntime, PredictionLogger]:
+    """A runtime over these sources, logging predictions to the lake."""
+    logger = PredictionLogger(lake_writer(lake), interval=log_interval)
+    options.setdefault("watch", lambda: changes.fingerprint(("deployment",)))
+    runtime = ServingRuntime(
+        fetch=deployments.fetch,
+        list_versions=deployments.versions,
+        models=models,
+        features=features,
+        sink=logger,
+        **options,
+    )
+    runtime.tick_hooks.append(check_canaries)
+    return runtime, logger
 
-    ``models``/``features`` replace those sources (only before the runtime exists);
-    ``log_interval`` is how often the inference log is flushed (0: only on ``flush``).
-    """
-    runtime: ServingRuntime | None = ctx.extras.get(EXTRA_KEY)
-    if runtime is not None:
-        return runtime
-    with _lock:
-        runtime = ctx.extras.get(EXTRA_KEY)
+
+class ServingRuntimes:
+    """This platform's serving runtime (built on first use) and inference worker pool."""
+
+    def __init__(self, build: RuntimeBuilder, workers: Shared[WorkerPool]) -> None:
+        self._build = build
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._runtime: ServingRuntime | None = None
+        self._logger: PredictionLogger | None = None
+        self._retired: list[tuple[ServingRuntime, PredictionLogger]] = []
+
+    def runtime(
+        self,
+        *,
+        models: ModelSource | None = None,
+        features: FeatureLookup | None = None,
+        log_interval: float = 1.0,
+        **options: Any,
+    ) -> ServingRuntime:
+        """The runtime, built on first use with the registry and feature store.
+
+        ``models``/``features`` replace those sources (only before the runtime exists);
+        ``log_interval`` is how often the inference log is flushed (0: only on ``flush``).
+        """
+        runtime = self._runtime
         if runtime is not None:
             return runtime
-        internal = ctx.for_principal(RUNTIME_PRINCIPAL)
-        if models is None:
-            from shipyard.serving.backends.platform import RegistryModelSource
+        with self._lock:
+            if self._runtime is None:
+                self._runtime, self._logger = self._build(models, features, log_interval, options)
+            return self._runtime
 
-            models = RegistryModelSource(internal)
-        if features is None:
-            from shipyard.serving.backends.platform import FeatureStoreLookup
+    def logger(self) -> PredictionLogger:
+        """The inference log writer of the runtime."""
+        self.runtime()
+        assert self._logger is not None
+        return self._logger
 
-            features = FeatureStoreLookup(internal)
-        deployments = CatalogDeployments(internal)
-        logger = PredictionLogger(lake_writer(internal), interval=log_interval)
-        feed = feed_for(internal)
-        options.setdefault("watch", lambda: feed.fingerprint(("deployment",)))
-        runtime = ServingRuntime(
-            fetch=deployments.fetch,
-            list_versions=deployments.versions,
-            models=models,
-            features=features,
-            sink=logger,
-            **options,
-        )
-        runtime.tick_hooks.append(lambda: _check_canaries(internal))
-        ctx.extras[LOG_KEY] = logger
-        ctx.extras[EXTRA_KEY] = runtime
-        closers = ctx.extras.setdefault("_closers", [])
-        closers.append(runtime.close)  # stops shadow scoring first, then the last log flush
-        closers.append(logger.close)
-        return runtime
+    def workers(self) -> WorkerPool:
+        """The inference worker processes (one per model version loaded)."""
+        return self._workers.get()
 
+    def reset(self) -> None:
+        """Build the runtime anew on next use (the old one is closed with the platform)."""
+        with self._lock:
+            if self._runtime is not None and self._logger is not None:
+                self._retired.append((self._runtime, self._logger))
+            self._runtime = self._logger = None
 
-def workers_for(ctx: ServiceContext) -> WorkerPool:
-    """This platform's inference worker processes (one per model version loaded)."""
-    pool: WorkerPool | None = ctx.extras.get(WORKERS_KEY)
-    if pool is not None:
-        return pool
-    with _lock:
-        pool = ctx.extras.get(WORKERS_KEY)
-        if pool is None:
-            s = ctx.settings.serving
-            pool = WorkerPool(
-                WorkerOptions(
-                    memory_mb=s.worker_memory_mb,
-                    start_timeout=s.worker_start_timeout,
-                    call_timeout=s.worker_call_timeout,
-                    user=s.worker_user if os.geteuid() == 0 else None,
-                )
-            )
-            ctx.extras[WORKERS_KEY] = pool
-            ctx.extras.setdefault("_closers", []).append(pool.close)
-        return pool
+    def close(self) -> None:
+        self.reset()
+        for runtime, logger in self._retired:
+            runtime.close()  # stops shadow scoring first, then the last log flush
+            logger.close()
+        self._retired = []
+        self._workers.close()
 
 
-def logger_for(ctx: ServiceContext) -> PredictionLogger:
-    """The inference log writer of this platform's runtime."""
-    runtime_for(ctx)
-    logger: PredictionLogger = ctx.extras[LOG_KEY]
-    return logger
+# -- what tests and the inference server reach through a platform's serving service --------
 
 
-def _check_canaries(ctx: ServiceContext) -> None:
-    from shipyard.serving.service import ServingService
+def runtime_for(serving: ServingService, **options: Any) -> ServingRuntime:
+    """``serving``'s runtime (see ``ServingRuntimes.runtime`` for the options)."""
+    return serving.runtimes.runtime(**options)
 
-    ServingService(ctx).check_canaries()
+
+def workers_for(serving: ServingService) -> WorkerPool:
+    return serving.runtimes.workers()
+
+
+def logger_for(serving: ServingService) -> PredictionLogger:
+    return serving.runtimes.logger()

@@ -12,16 +12,21 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from shipyard._internal.service import ServiceContext
+from shipyard.catalog.context import ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.security.models import Permission
+
+if TYPE_CHECKING:
+    from shipyard.registry.service import RegistryService
+    from shipyard.tracking.service import TrackingService
 
 FORMATS = ("onnx",)
 #: The highest opset every converter here supports (onnxmltools: 15).
@@ -217,6 +222,8 @@ def _holdout(model_dir: Path, holdout: pd.DataFrame | None, columns: list[str]) 
 
 def export_model(
     ctx: ServiceContext,
+    registry: RegistryService,
+    tracking: Callable[[], TrackingService],
     model: str,
     *,
     format: str = "onnx",
@@ -225,11 +232,8 @@ def export_model(
     output: str | Path | None = None,
 ) -> ExportResult:
     """See ``ServingService.export_model``."""
-    from shipyard.registry.service import RegistryService
-
     if format not in FORMATS:
         raise InvalidArgument(f"unknown export format '{format}' (one of {', '.join(FORMATS)})")
-    registry = RegistryService(ctx)
     mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
     uri = f"models:/{mv.name}/{mv.version}"
     loaded = registry.load_model(uri)
@@ -252,11 +256,12 @@ def export_model(
             f"{len(frame)} held-out rows (tolerance {tolerance:g}); not exported",
             max_abs_diff=diff,
         )
-    return _record(ctx, mv, data, converter, len(frame), diff, tolerance, output)
+    return _record(ctx, tracking, mv, data, converter, len(frame), diff, tolerance, output)
 
 
 def _record(
     ctx: ServiceContext,
+    tracking: Callable[[], TrackingService],
     mv: Any,
     data: bytes,
     converter: str,
@@ -271,9 +276,7 @@ def _record(
     target.write_bytes(data)
     artifact = None
     if mv.run_id:
-        from shipyard.tracking.service import TrackingService
-
-        artifact = TrackingService(ctx).put_artifact(mv.run_id, f"exports/{name}", data)
+        artifact = tracking().put_artifact(mv.run_id, f"exports/{name}", data)
     with ctx.db.connect() as conn:
         model_asset = ctx.catalog.get(conn, "model", mv.name)
     with ctx.mutation(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shipyard._internal.service import ServiceContext
+from shipyard.catalog.context import ServiceContext
 from shipyard.catalog.models import Asset
 from shipyard.errors import PermissionDenied
 from shipyard.security.models import Permission

@@ -158,16 +158,14 @@ class PredictionLogger:
         self.flush()
 
 
-def lake_writer(ctx: Any) -> LogWriter:
-    """Appends to ``LOG_TABLE`` through the lake service (a Delta transaction per batch)."""
-    service: list[Any] = []
+def lake_writer(lake: Callable[[], Any]) -> LogWriter:
+    """Appends to ``LOG_TABLE`` through the lake service (a Delta transaction per batch).
+
+    ``lake`` gives the ``LakeService`` (of the serving runtime's principal) when first written.
+    """
 
     def write(table: pa.Table, batch_id: str) -> None:
-        if not service:
-            from shipyard.lake.service import LakeService
-
-            service.append(LakeService(ctx))
-        service[0].write(
+        lake().write(
             LOG_TABLE,
             table,
             mode="append",

@@ -12,7 +12,7 @@ from shipyard.serving import canary
 from shipyard.serving.models import CanaryPolicy, Deployment, DeploymentSpec, Variant
 
 if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
     from shipyard.serving.runtime import ServingRuntime
 
 log = logging.getLogger("shipyard.serving.canary")

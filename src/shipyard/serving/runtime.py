@@ -1,6 +1,6 @@
 """The request path: cached deployments, loaded models, routing, features, scoring.
 
-One ``ServingRuntime`` per process (kept in ``ctx.extras``). It asks the catalog
+One ``ServingRuntime`` per process (kept by ``ServingRuntimes``). It asks the catalog
 nothing per request: deployments are cached and a background thread refreshes
 them (and re-resolves aliases) every ``refresh_interval`` seconds, swapping in a
 new snapshot only once its models are loaded, so no request waits for a load or
@@ -58,6 +58,16 @@ class VariantRuntime:
             return self.fast(_matrix(data, self.columns))
         return self.model.predict(_frame(data, self.columns, active.entity_keys, active.numeric))
 
+    async def ascore(self, data: dict[str, list[Any]], active: ActiveDeployment) -> Any:
+        """``score`` that awaits a worker model (an in-process one scores at once)."""
+        if self.fast is not None and active.numeric and self.columns is not None:
+            matrix = _matrix(data, self.columns)
+            submit = getattr(self.fast, "submit", None)
+            return await submit(matrix) if submit is not None else self.fast(matrix)
+        frame = _frame(data, self.columns, active.entity_keys, active.numeric)
+        apredict = getattr(self.model, "apredict", None)
+        return await apredict(frame) if apredict is not None else self.model.predict(frame)
+
 
 @dataclass(slots=True)
 class ActiveDeployment:
@@ -71,6 +81,21 @@ class ActiveDeployment:
     request_fields: dict[str, str]
     #: Every request field is a number: inputs can go to the model as one float block.
     numeric: bool
+
+
+@dataclass(slots=True)
+class _Request:
+    """One predict call between its routing and its answer."""
+
+    name: str
+    t0: float
+    active: ActiveDeployment
+    vr: VariantRuntime
+    request_id: str
+    key: str
+    rows: list[dict[str, Any]]
+    data: dict[str, list[Any]]
+    statuses: list[dict[str, str]]
 
 
 def expected_columns(model: Any) -> list[str] | None:
@@ -272,8 +297,30 @@ class ServingRuntime:
             NotFound: no such deployment.
             InvalidArgument: a row misses an entity key or request field, or has a wrong type;
                 or features are required and an entity has none.
+            BackendUnavailable: the model's worker died or hung (503; the next call restarts it).
             ShipyardError: the model raised (500 with the request id; counted as an error).
         """
+        call = self._begin(name, rows, routing_key)
+        try:
+            predictions = to_list(call.vr.score(call.data, call.active))
+        except Exception as exc:
+            raise self._failed(call, exc) from None
+        return self._done(call, predictions)
+
+    async def apredict(
+        self, name: str, rows: Any, *, routing_key: str | None = None
+    ) -> PredictResponse:
+        """``predict`` on an event loop: the loop serves other requests while the model's
+        worker scores, and requests that wait for the same worker go in one call
+        (``coalesce.py``). Same answers and errors as ``predict``."""
+        call = self._begin(name, rows, routing_key)
+        try:
+            predictions = to_list(await call.vr.ascore(call.data, call.active))
+        except Exception as exc:
+            raise self._failed(call, exc) from None
+        return self._done(call, predictions)
+
+    def _begin(self, name: str, rows: Any, routing_key: str | None) -> _Request:
         t0 = time.perf_counter()
         active = self.get(name)
         keys = active.entity_keys
@@ -283,39 +330,50 @@ class ServingRuntime:
         live = active.live
         vr = live[active.table.pick(bucket(key, name))] if len(live) > 1 else live[0]
         data, statuses = self._inputs(active, rows)
-        try:
-            predictions = to_list(vr.score(data, active))
-        except Exception as exc:
-            latency = (time.perf_counter() - t0) * 1000
-            self.stats.get(name, vr.variant.name).record(latency, True)
-            self._emit(active, vr, request_id, rows, data, None, latency, repr(exc)[:500], key)
-            log.error(
-                "deployment %s variant %s failed (request id %s)",
-                name,
-                vr.variant.name,
-                request_id,
-                exc_info=exc,
-            )
-            if isinstance(exc, BackendUnavailable):  # the model's worker died: 503, retry
-                raise
-            raise ShipyardError(
-                f"deployment '{name}' variant '{vr.variant.name}' ({vr.model_ref}) failed to "
-                f"predict: {getattr(exc, 'kind', type(exc).__name__)} (request id {request_id})",
-                request_id=request_id,
-                variant=vr.variant.name,
-            ) from None
-        latency = (time.perf_counter() - t0) * 1000
-        self.stats.get(name, vr.variant.name).record(latency, False)
-        self._emit(active, vr, request_id, rows, data, predictions, latency, None, key)
-        if active.shadows:
-            self._shadow(active, request_id, rows, data, key)
-        return PredictResponse.model_construct(
+        return _Request(name, t0, active, vr, request_id, key, rows, data, statuses)
+
+    def _failed(self, call: _Request, exc: Exception) -> Exception:
+        """Count and log a failed call; the error to raise (503 as is, else a 500)."""
+        vr, name, request_id = call.vr, call.name, call.request_id
+        latency = (time.perf_counter() - call.t0) * 1000
+        self.stats.get(name, vr.variant.name).record(latency, True)
+        self._emit(
+            call.active, vr, request_id, call.rows, call.data, None, latency, repr(exc)[:500],
+            call.key,
+        )  # fmt: skip
+        log.error(
+            "deployment %s variant %s failed (request id %s)",
+            name,
+            vr.variant.name,
+            request_id,
+            exc_info=exc,
+        )
+        if isinstance(exc, BackendUnavailable):  # the model's worker died: 503, retry
+            return exc
+        return ShipyardError(
+            f"deployment '{name}' variant '{vr.variant.name}' ({vr.model_ref}) failed to "
+            f"predict: {getattr(exc, 'kind', type(exc).__name__)} (request id {request_id})",
             request_id=request_id,
+            variant=vr.variant.name,
+        )
+
+    def _done(self, call: _Request, predictions: list[Any]) -> PredictResponse:
+        active, vr = call.active, call.vr
+        latency = (time.perf_counter() - call.t0) * 1000
+        self.stats.get(call.name, vr.variant.name).record(latency, False)
+        self._emit(
+            active, vr, call.request_id, call.rows, call.data, predictions, latency, None,
+            call.key,
+        )  # fmt: skip
+        if active.shadows:
+            self._shadow(active, call.request_id, call.rows, call.data, call.key)
+        return PredictResponse.model_construct(
+            request_id=call.request_id,
             predictions=predictions,
             variant=vr.variant.name,
             model_version=str(vr.model_ref),
             deployment_version=active.deployment.version,
-            feature_status=statuses,
+            feature_status=call.statuses,
         )
 
     def _inputs(

@@ -13,21 +13,25 @@ same routes inside the full API.
 from __future__ import annotations
 
 import gc
-import hashlib
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from shipyard._internal.paging import all_items
-from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.api.auth import TokenCheck, app_check
+from shipyard.api.errors import http_error, internal_error, shipyard_error
+from shipyard.api.middleware import EdgeMiddleware
+from shipyard.api.params import predict_inputs
+from shipyard.errors import ShipyardError
 from shipyard.platform import Platform
 from shipyard.serving import v2
 
@@ -43,51 +47,14 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-class TokenCache:
-    """Principals of recently seen tokens, for ``ttl`` seconds (0 disables).
-
-    Authentication is one indexed query, as long as a small model's prediction; a
-    revoked or expired token therefore keeps working for at most ``ttl`` seconds
-    on this server. Keys are SHA-256 digests, never the tokens themselves.
-    """
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._seen: dict[bytes, tuple[float, Platform]] = {}
-
-    def caller(self, root: Platform, token: str | None) -> Platform:
-        if self.ttl <= 0 or not token:
-            return root.as_principal(root.security.authenticate(token))
-        key = hashlib.sha256(token.encode()).digest()
-        now = time.monotonic()
-        hit = self._seen.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        view = root.as_principal(root.security.authenticate(token))
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-        self._seen[key] = (now + self.ttl, view)
-        return view
-
-
 def _caller(request: Request) -> Platform:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    cache: TokenCache = request.app.state.tokens
-    return cache.caller(
-        request.app.state.platform, token.strip() if scheme.lower() == "bearer" else None
-    )
+    return app_check(request.app.state).caller(request.headers.get("authorization"))
 
 
 async def predict(request: Request) -> Response:
     platform = _caller(request)
-    try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
-    inputs = body.get("inputs") if isinstance(body, dict) else None
-    inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
-    result = platform.serving.predict(
+    inputs = predict_inputs(await request.body())
+    result = await platform.serving.apredict(
         request.path_params["name"], inputs, routing_key=request.headers.get(ROUTING_HEADER)
     )
     return _json(result.to_dict())
@@ -99,7 +66,9 @@ async def v2_infer(request: Request) -> Response:
     rows, rid = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )
-    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, rows, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return _json(v2.infer_response(name, rid, result))
 
 
@@ -132,30 +101,26 @@ async def health(_request: Request) -> Response:
 
 async def _shipyard_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShipyardError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
-    return _json(exc.to_dict(), exc.http_status, headers)
+    return shipyard_error(exc)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return http_error(exc)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    from shipyard.api.errors import request_id
-
-    rid = request_id(request)
-    log.error("unhandled error, request id %s", rid, exc_info=exc)
-    return _json(
-        {
-            "error_code": "INTERNAL_ERROR",
-            "message": f"internal error (request id {rid})",
-            "details": {"request_id": rid},
-        },
-        500,
-    )
+    return internal_error(request, exc)
 
 
-def create_serving_app(platform: Platform, *, auth_cache_seconds: float = 1.0) -> Starlette:
+def create_serving_app(platform: Platform, *, auth_cache_seconds: float | None = None) -> Starlette:
     """The inference-only app over ``platform`` (the root; requests act as their token).
 
+    Errors, the body limit and the token check are the API's own (``shipyard.api``).
+
     Args:
-        auth_cache_seconds: how long a token's principal is reused (0: ask every time).
+        auth_cache_seconds: longest reuse of a verified token's principal (default:
+            ``security.auth_cache``; revocations end it at once, see ``api.auth``).
     """
     routes = [
         Route("/api/v1/deployments/{name}/predict", predict, methods=["POST"]),
@@ -168,10 +133,18 @@ def create_serving_app(platform: Platform, *, auth_cache_seconds: float = 1.0) -
         Route("/api/v1/health", health, methods=["GET"]),
     ]
     app = Starlette(
-        routes=routes, exception_handlers={ShipyardError: _shipyard_error, Exception: _unexpected}
+        routes=routes,
+        exception_handlers={
+            ShipyardError: _shipyard_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+        middleware=[
+            Middleware(EdgeMiddleware, max_body_bytes=platform.settings.server.max_body_bytes)
+        ],
     )
     app.state.platform = platform
-    app.state.tokens = TokenCache(auth_cache_seconds)
+    app.state.token_check = TokenCheck(platform, auth_cache_seconds)
     return app
 
 
@@ -205,22 +178,26 @@ def _settle(platform: Platform) -> None:
 def serving_app_from_env() -> Starlette:
     """Factory for uvicorn worker processes (the project comes from the environment)."""
     platform = Platform.open(os.environ.get("SHIPYARD_PROJECT_DIR", "."))
-    app = create_serving_app(
-        platform, auth_cache_seconds=float(os.environ.get("SHIPYARD_SERVING_AUTH_CACHE", "1.0"))
-    )
+    app = create_serving_app(platform)
     _settle(platform)
     return app
 
 
 def run_serving_server(
-    project: Path, *, host: str, port: int, workers: int = 1, auth_cache_seconds: float = 1.0
+    project: Path,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    auth_cache_seconds: float | None = None,
 ) -> None:
     import uvicorn
 
     print(f"Shipyard inference server on http://{host}:{port}", flush=True)
     if workers > 1:
         os.environ["SHIPYARD_PROJECT_DIR"] = str(Path(project).resolve())
-        os.environ["SHIPYARD_SERVING_AUTH_CACHE"] = str(auth_cache_seconds)
+        if auth_cache_seconds is not None:  # the workers read it through Settings
+            os.environ["SHIPYARD_SECURITY_AUTH_CACHE"] = str(auth_cache_seconds)
         uvicorn.run(
             "shipyard.serving.server:serving_app_from_env",
             factory=True,

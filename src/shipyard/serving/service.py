@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from shipyard._internal import progress
 from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.progress import OnProgress
-from shipyard._internal.service import Service
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.catalog.models import Asset
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, QuotaExceeded
 from shipyard.security.models import ALL_TEAMS, Permission
 from shipyard.serving import guards, store
 from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.batch import BatchScoreResult, score_table
-from shipyard.serving.context import logger_for, runtime_for
+from shipyard.serving.context import ServingRuntimes
 from shipyard.serving.export import ExportResult, export_model
 from shipyard.serving.models import (
     Deployment,
@@ -32,6 +32,7 @@ from shipyard.serving.models import (
     validate_spec,
 )
 from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE, ground_truth_table
+from shipyard.serving.protocol import UNSET
 from shipyard.serving.ramps import CanaryOps
 from shipyard.serving.report import DeploymentReport, build_report, report_sql
 from shipyard.serving.runtime import ServingRuntime
@@ -39,16 +40,36 @@ from shipyard.serving.streaming import StreamResult, run_stream
 
 if TYPE_CHECKING:
     from shipyard.events.models import Batch
+    from shipyard.events.service import EventService
+    from shipyard.lake.service import LakeService
+    from shipyard.registry.service import RegistryService
+    from shipyard.tracking.service import TrackingService
 
-_UNSET: Any = object()
+_UNSET: Any = UNSET
 
 
 class ServingService(CanaryOps, Service):
     """Deployments of registered models behind one endpoint each, with online features."""
 
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        runtimes: ServingRuntimes,
+        lake: Callable[[], LakeService],
+        registry: Callable[[], RegistryService],
+        tracking: Callable[[], TrackingService],
+        events: Callable[[], EventService],
+    ) -> None:
+        super().__init__(ctx)
+        #: Shared by every principal's view; built by ``Platform``.
+        self.runtimes = runtimes
+        # The other capabilities, as this caller; built when first used (predict needs none).
+        self._lake, self._registry, self._tracking, self._events = lake, registry, tracking, events
+
     @property
     def runtime(self) -> ServingRuntime:
-        return runtime_for(self._ctx)
+        return self.runtimes.runtime()
 
     # -- deployments ------------------------------------------------------------------
 
@@ -261,6 +282,17 @@ class ServingService(CanaryOps, Service):
             InvalidArgument: a row misses an entity key or request field or has a wrong type.
             ShipyardError: the model raised (HTTP 500 with the request id).
         """
+        return self._authorized(name, inputs).predict(name, inputs, routing_key=routing_key)
+
+    async def apredict(
+        self, name: str, inputs: list[dict[str, Any]], *, routing_key: str | None = None
+    ) -> PredictResponse:
+        """``predict`` for a server's event loop: the loop goes on while the model's worker
+        scores, and concurrent requests to one worker share a call. Same answers and errors."""
+        runtime = self._authorized(name, inputs)
+        return await runtime.apredict(name, inputs, routing_key=routing_key)
+
+    def _authorized(self, name: str, inputs: list[dict[str, Any]]) -> ServingRuntime:
         cap = self._ctx.settings.server.max_predict_rows
         if len(inputs) > cap:
             raise QuotaExceeded(
@@ -276,7 +308,7 @@ class ServingService(CanaryOps, Service):
             self._ctx.require(
                 Permission.PREDICT, owner, action="serving.predict", asset=f"deployment:{name}"
             )
-        return runtime.predict(name, inputs, routing_key=routing_key)
+        return runtime
 
     def deployment_stats(self, name: str) -> dict[str, Any]:
         """This process's per-variant request counts, error rates and latency percentiles."""
@@ -302,7 +334,7 @@ class ServingService(CanaryOps, Service):
         """
         self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="serving.flush_prediction_log")
         self.runtime.drain_shadow(timeout=5.0)
-        return logger_for(self._ctx).flush()
+        return self.runtimes.logger().flush()
 
     def log_ground_truth(self, name: str, outcomes: list[dict[str, Any]]) -> int:
         """Record what really happened, by request id (and row) or by entity.
@@ -325,9 +357,7 @@ class ServingService(CanaryOps, Service):
             asset=f"deployment:{name}",
         )
         table = ground_truth_table(name, dep.spec.entity_keys, outcomes)
-        from shipyard.lake.service import LakeService
-
-        LakeService(self._ctx).write(
+        self._lake().write(
             GROUND_TRUTH_TABLE, table, mode="append", source="serving", operation="ground_truth"
         )
         return table.num_rows
@@ -340,9 +370,7 @@ class ServingService(CanaryOps, Service):
         """
         dep = self.get_deployment(name)
         control = next((v.name for v in dep.spec.variants if not v.shadow), None)
-        from shipyard.lake.service import LakeService
-
-        lake = LakeService(self._ctx)
+        lake = self._lake()
         if not _table_exists(lake, LOG_TABLE):
             return build_report(name, dep.version, control, [])
         sql = report_sql(name, with_ground_truth=_table_exists(lake, GROUND_TRUTH_TABLE))
@@ -382,6 +410,9 @@ class ServingService(CanaryOps, Service):
         with progress.reporting(on_progress):
             return score_table(
                 self._ctx,
+                self._registry(),
+                self._lake(),
+                self.runtimes.workers(),
                 model,
                 source,
                 output,
@@ -441,6 +472,9 @@ class ServingService(CanaryOps, Service):
         """
         return run_stream(
             self._ctx,
+            self,
+            self._events(),
+            self._lake(),
             deployment,
             topic,
             group=group,
@@ -480,7 +514,14 @@ class ServingService(CanaryOps, Service):
             InvalidArgument: an unsupported model or format, or outputs that differ.
         """
         return export_model(
-            self._ctx, model, format=format, holdout=holdout, tolerance=tolerance, output=output
+            self._ctx,
+            self._registry(),
+            self._tracking,
+            model,
+            format=format,
+            holdout=holdout,
+            tolerance=tolerance,
+            output=output,
         )
 
     def export_deployment(self, name: str, **options: Any) -> ExportResult:
@@ -575,13 +616,11 @@ class ServingService(CanaryOps, Service):
         self, name: str, spec: DeploymentSpec, models: dict[str, Asset], action: str
     ) -> None:
         """A protected alias served now is not bypassed by a direct version (see guards.py)."""
-        from shipyard.registry.service import RegistryService
-
         with self._ctx.db.connect() as conn:
             current = store.find(conn, self._ctx, name)
         if current is None:
             return
-        registry = RegistryService(self._ctx)
+        registry = self._registry()
 
         def protected(model: str, alias: str) -> bool:
             try:

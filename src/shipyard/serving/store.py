@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from shipyard._internal.service import ServiceContext
+from shipyard.catalog.context import ServiceContext
 from shipyard.catalog.models import Asset
 from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.models import Deployment, DeploymentSpec

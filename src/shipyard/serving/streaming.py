@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from shipyard._internal.service import ServiceContext
+from shipyard.catalog.context import ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.events.models import Batch
 from shipyard.serving.inputs import check_rows, entity_key_text
 from shipyard.serving.routing import bucket
+
+if TYPE_CHECKING:
+    from shipyard.events.service import EventService
+    from shipyard.lake.service import LakeService
+    from shipyard.serving.service import ServingService
 
 #: Columns added to every output row.
 OUTPUT_COLUMNS = ("prediction", "model_version", "variant", "_topic", "_offset")
@@ -89,6 +94,9 @@ def _model_refs(scored: list[dict[str, Any]]) -> list[str]:
 
 def run_stream(
     ctx: ServiceContext,
+    serving: ServingService,
+    events: EventService,
+    lake: LakeService,
     deployment: str,
     topic: str,
     *,
@@ -103,17 +111,13 @@ def run_stream(
     after_write: Callable[[Batch], None] | None = None,
 ) -> StreamResult:
     """See ``ServingService.run_stream``."""
-    from shipyard.events.service import EventService
-    from shipyard.serving.service import ServingService
-
     if (output_table is None) == (output_topic is None):
         raise InvalidArgument("give exactly one of output_table and output_topic")
-    serving, events = ServingService(ctx), EventService(ctx)
     serving.get_deployment(deployment)  # NotFound before consuming anything
     group = group or f"stream.{deployment}"
     output = f"table:{output_table}" if output_table else f"topic:{output_topic}"
     result = StreamResult(deployment=deployment, topic=topic, group=group, output=output)
-    sink = _Sink(ctx, topic, output_table, output_topic)
+    sink = _Sink(ctx, lake, events, topic, output_table, output_topic)
     started = time.perf_counter()
     for batch in events.consume(
         topic,
@@ -180,13 +184,16 @@ class _Sink:
     """Where scored rows go: a lake table or a topic, keyed for idempotency."""
 
     def __init__(
-        self, ctx: ServiceContext, topic: str, table: str | None, out_topic: str | None
+        self,
+        ctx: ServiceContext,
+        lake: LakeService,
+        events: EventService,
+        topic: str,
+        table: str | None,
+        out_topic: str | None,
     ) -> None:
-        from shipyard.events.service import EventService
-        from shipyard.lake.service import LakeService
-
         self._ctx, self._topic, self._table, self._out_topic = ctx, topic, table, out_topic
-        self._lake, self._events = LakeService(ctx), EventService(ctx)
+        self._lake, self._events = lake, events
         self._linked: set[str] = set()
 
     def write(self, rows: list[dict[str, Any]], models: list[str], key: str) -> bool:

@@ -63,6 +63,7 @@ ENV_ALLOW = (
 MAX_REPLY = 1 << 31
 #: Array kinds a worker may answer with (numbers, booleans, fixed-width text; no objects).
 SAFE_KINDS = frozenset("biufcUS?")
+_ATTACH = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +82,23 @@ class Channel:
     """Length-prefixed messages over a stream socket (a socketpair to the worker).
 
     Leaner than ``multiprocessing.connection`` (whose ``poll`` builds a selector per
-    call): a timeout is the socket's own.
+    call): a timeout is the socket's own. ``try_recv`` reads without blocking (an event
+    loop's reader, see ``coalesce.py``); bytes it read of an unfinished message wait in
+    a buffer that ``recv`` reads first.
     """
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self._rx = bytearray()
+        self._timeout: float | None = -1.0  # unknown: the first call sets it
 
-    def send(self, blob: bytes) -> None:
+    def _set_timeout(self, timeout: float | None) -> None:
+        if timeout != self._timeout:
+            self.sock.settimeout(timeout)
+            self._timeout = timeout
+
+    def send(self, blob: bytes, timeout: float | None = None) -> None:
+        self._set_timeout(timeout)
         head = struct.pack("<Q", len(blob))
         if len(blob) < 65536:
             self.sock.sendall(head + blob)
@@ -97,11 +108,46 @@ class Channel:
 
     def recv(self, limit: int = MAX_REPLY, timeout: float | None = None) -> bytes:
         """The next message; ``EOFError`` when the other end closed, ``TimeoutError``."""
-        self.sock.settimeout(timeout)
+        self._set_timeout(timeout)
+        if self._rx:  # the start of it was read by ``try_recv``
+            while (found := self._pop(limit)) is None:
+                chunk = self.sock.recv(1 << 16)
+                if not chunk:
+                    raise EOFError("the channel closed")
+                self._rx += chunk
+            return found
         (n,) = struct.unpack("<Q", self._exactly(8))
         if n > limit:
             raise ValueError(f"a message of {n} bytes is over the limit")
         return self._exactly(n)
+
+    def try_recv(self, limit: int = MAX_REPLY) -> bytes | None:
+        """The next message if all of it has arrived, else ``None`` (never blocks)."""
+        self._set_timeout(0.0)
+        while True:
+            try:
+                chunk = self.sock.recv(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                break
+            if not chunk:
+                raise EOFError("the channel closed")
+            self._rx += chunk
+            if len(chunk) < 1 << 16:
+                break
+        return self._pop(limit)
+
+    def _pop(self, limit: int) -> bytes | None:
+        rx = self._rx
+        if len(rx) < 8:
+            return None
+        (n,) = struct.unpack_from("<Q", rx)
+        if n > limit:
+            raise ValueError(f"a message of {n} bytes is over the limit")
+        if len(rx) < 8 + n:
+            return None
+        blob = bytes(rx[8 : 8 + n])
+        del rx[: 8 + n]
+        return blob
 
     def _exactly(self, n: int) -> bytes:
         buf = bytearray(n)
@@ -114,8 +160,52 @@ class Channel:
             got += k
         return bytes(buf) if n < 65536 else buf  # type: ignore[return-value]
 
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
     def close(self) -> None:
         self.sock.close()
+
+
+#: A call whose input is a float64 matrix: ``M``, op, rows, columns, request row counts
+#: (``fast_batch``), then the matrix's bytes. Cheaper than pickling the array (~20 µs).
+_MATRIX = struct.Struct("<cBIII")
+_MATRIX_OPS = {"fast": 0, "fast_batch": 1}
+_MATRIX_NAMES = {v: k for k, v in _MATRIX_OPS.items()}
+
+
+def encode_call(op: str, payload: Any, counts: list[int] | None = None) -> bytes:
+    """A call to a worker: matrices (the fast path) in raw bytes, anything else pickled."""
+    if (
+        op in _MATRIX_OPS
+        and isinstance(payload, np.ndarray)
+        and payload.dtype == np.float64
+        and payload.ndim == 2
+    ):
+        counts = counts or []
+        rows, cols = payload.shape
+        head = _MATRIX.pack(b"M", _MATRIX_OPS[op], rows, cols, len(counts))
+        return head + np.asarray(counts, dtype="<u4").tobytes() + payload.tobytes()
+    args = (op, payload) if counts is None else (op, payload, counts)
+    return pickle.dumps(args, protocol=5)
+
+
+def decode_call(blob: bytes) -> tuple[Any, ...]:
+    """``(op, *args)`` of a call (in the worker; pickles come from its parent only)."""
+    if blob[:1] != b"M":
+        found: tuple[Any, ...] = pickle.loads(blob)
+        return found
+    _, code, rows, cols, k = _MATRIX.unpack_from(blob)
+    at = _MATRIX.size
+    counts = np.frombuffer(blob, dtype="<u4", count=k, offset=at).tolist()
+    at += 4 * k
+    matrix = np.frombuffer(blob, dtype=np.float64, count=rows * cols, offset=at)
+    op = _MATRIX_NAMES[code]
+    return (
+        (op, matrix.reshape(rows, cols), counts)
+        if op == "fast_batch"
+        else (op, matrix.reshape(rows, cols))
+    )
 
 
 def encode_reply(header: dict[str, Any], payload: bytes = b"") -> bytes:
@@ -155,6 +245,12 @@ def decode_array(header: dict[str, Any], payload: memoryview) -> np.ndarray:
         raise ValueError(f"a worker answered with dtype {dtype}")
     shape = tuple(int(n) for n in header["shape"])
     return np.frombuffer(payload, dtype=dtype).reshape(shape)
+
+
+def error_reply(exc: BaseException) -> bytes:
+    """The reply for a model that raised: its exception type and message, as text."""
+    message = getattr(exc, "message", None) or str(exc)
+    return encode_reply({"ok": False, "error": type(exc).__name__, "message": message})
 
 
 def _error_from(header: dict[str, Any]) -> Exception:
@@ -198,6 +294,8 @@ class ModelWorker:
         self._home: str | None = None
         self._lock = threading.Lock()
         self._closed = False
+        #: The event-loop side (``coalesce.Coalescer``), once an async caller used this worker.
+        self.coalescer: Any = None
 
     @property
     def pid(self) -> int | None:
@@ -242,7 +340,8 @@ class ModelWorker:
         self._conn = Channel(ours)
         try:
             self.meta = self._roundtrip(
-                ("load", str(self.path), self.uri), self.options.start_timeout
+                pickle.dumps(("load", str(self.path), self.uri), protocol=5),
+                self.options.start_timeout,
             )
         except BaseException:
             self._stop()
@@ -250,16 +349,21 @@ class ModelWorker:
         return self.meta
 
     def call(self, op: str, payload: Any, timeout: float | None = None) -> np.ndarray:
+        co = self.coalescer
         with self._lock:
+            if co is not None and co.inflight is not None:
+                co.settle()  # an event loop's call awaits its answer: take it off the channel
             self._ensure()
-            header = self._roundtrip((op, payload), timeout or self.options.call_timeout)
+            header = self._roundtrip(encode_call(op, payload), timeout or self.options.call_timeout)
+        if co is not None:
+            co.kick_all()  # event-loop calls that queued while this thread held the worker
         return decode_array(header, header.pop("_payload"))
 
-    def _roundtrip(self, msg: tuple[Any, ...], timeout: float) -> dict[str, Any]:
+    def _roundtrip(self, msg: bytes, timeout: float) -> dict[str, Any]:
         conn = self._conn
         assert conn is not None
         try:
-            conn.send(pickle.dumps(msg, protocol=5))
+            conn.send(msg, timeout)
             blob = conn.recv(timeout=timeout)
             header, payload = decode_reply(blob)
         except TimeoutError:
@@ -284,8 +388,9 @@ class ModelWorker:
     def _stop(self) -> int | None:
         code = None
         if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.close()
+            if self.coalescer is None or not self.coalescer.release(self._conn):
+                with contextlib.suppress(OSError):
+                    self._conn.close()
             self._conn = None
         if self._proc is not None:
             if self._proc.poll() is None:
@@ -301,6 +406,8 @@ class ModelWorker:
     def close(self) -> None:
         with self._lock:
             self._closed = True
+            if self.coalescer is not None:
+                self.coalescer.abort(BackendUnavailable(f"the worker of {self.uri} is closed"))
             self._stop()
 
 
@@ -340,11 +447,44 @@ class WorkerModel:
     def predict(self, frame: Any, timeout: float | None = None) -> np.ndarray:
         return self.worker.call("predict", frame, timeout)
 
+    async def apredict(self, frame: Any) -> np.ndarray:
+        """``predict`` from an event loop: the loop serves other requests meanwhile."""
+        return await self._coalescer().submit("predict", frame, len(frame))
+
     def fast_scorer(self) -> tuple[Any, list[str]] | None:
         if self.fast_columns is None:
             return None
-        call = self.worker.call
-        return (lambda matrix: call("fast", matrix)), self.fast_columns
+        return WorkerScorer(self), self.fast_columns
+
+    def _coalescer(self) -> Any:
+        co = self.worker.coalescer
+        if co is None:
+            from shipyard.serving.coalesce import Coalescer
+
+            with _ATTACH:
+                co = self.worker.coalescer
+                if co is None:
+                    co = self.worker.coalescer = Coalescer(self.worker)
+        return co
+
+
+class WorkerScorer:
+    """The scikit-learn fast path of a worker model: a float64 matrix in, scores out.
+
+    Called, it blocks its thread for one worker call; ``submit`` (from an event loop)
+    joins the matrix to the calls of other requests that arrive while the worker is busy.
+    """
+
+    def __init__(self, model: WorkerModel) -> None:
+        self.model = model
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        return self.model.worker.call("fast", matrix)
+
+    async def submit(self, matrix: np.ndarray) -> np.ndarray:
+        co = self.model._coalescer()
+        result: np.ndarray = await co.submit("fast", matrix, len(matrix))
+        return result
 
 
 class WorkerPool:

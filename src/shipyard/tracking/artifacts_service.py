@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard._internal.paging import Page, page_in_memory, resolve_limit
 from shipyard.errors import InvalidArgument, NotFound
@@ -14,7 +15,6 @@ from shipyard.tracking import store
 from shipyard.tracking.artifacts import (
     ArtifactStore,
     list_dir,
-    open_artifact_store,
     safe_key,
 )
 from shipyard.tracking.models import FileInfo, LoggedModel
@@ -23,13 +23,20 @@ from shipyard.tracking.tables import logged_models
 from shipyard.tracking.validation import now_ms
 
 if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
+    from shipyard._internal.shared import Shared
+    from shipyard.catalog.context import ServiceContext
 
-_STORE = "tracking.artifact_store"
+
+class ModelRegistrar(Protocol):
+    """Registers a logged model as a model version (``RegistryService``; tracking does not import it)."""
+
+    def register_model(self, name: str, source: str) -> Any: ...
 
 
 class ArtifactsMixin:
     _ctx: ServiceContext
+    _artifact_store: Shared[ArtifactStore]
+    _registry: Callable[[], ModelRegistrar]
 
     if TYPE_CHECKING:
 
@@ -39,13 +46,7 @@ class ArtifactsMixin:
     @property
     def artifacts(self) -> ArtifactStore:
         """The artifact store (one per platform)."""
-        found = self._ctx.extras.get(_STORE)
-        if found is None:
-            settings = self._ctx.settings
-            options = getattr(settings.artifacts, "storage_options", None) or {}
-            found = open_artifact_store(settings.artifact_root, options)
-            self._ctx.extras[_STORE] = found
-        return found
+        return self._artifact_store.get()
 
     def _run_key(self, run_id: str, path: str | None = None) -> str:
         with self._ctx.db.connect() as conn:
@@ -199,11 +200,7 @@ class ArtifactsMixin:
             )
             logged = self._record_model(run_id, rel, folder, mlmodel)
         if registered_model_name:
-            from shipyard.registry.service import RegistryService
-
-            RegistryService(self._ctx).register_model(
-                registered_model_name, source=f"runs:/{run_id}/{rel}"
-            )
+            self._registry().register_model(registered_model_name, source=f"runs:/{run_id}/{rel}")
         return logged
 
     def record_model(self, run_id: str, artifact_path: str = "model") -> LoggedModel:

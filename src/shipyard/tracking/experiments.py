@@ -26,7 +26,7 @@ from shipyard.tracking.tables import experiments
 from shipyard.tracking.validation import check_tag
 
 if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
     from shipyard.security.models import Principal
     from shipyard.tracking.artifacts import ArtifactStore
 

@@ -24,7 +24,7 @@ from shipyard.tracking.tables import inputs, logged_models
 from shipyard.tracking.validation import check_key, check_tag, now_ms
 
 if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
     from shipyard.tracking.models import Experiment
 
 LOGGED_MODEL_STATUSES = ("PENDING", "READY", "FAILED")

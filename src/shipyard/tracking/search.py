@@ -277,6 +277,64 @@ def parse_filter(text: str | None) -> Any:
     return _Parser(text).parse()
 
 
+def attribute_conditions(
+    text: str | None,
+    allowed: dict[str, frozenset[str]],
+    *,
+    what: str = "this search",
+    always_true: frozenset[tuple[str, str, str, Any]] = frozenset(),
+) -> list[Cmp]:
+    """The comparisons of a filter that only ANDs attribute comparisons.
+
+    For searches whose service takes plain arguments (experiments, registered
+    models, model versions): ``name = 'x' and run_id = 'y'``. ``allowed`` maps an
+    attribute (``name``, ``run_id``; ``attribute.name`` is the same) to the
+    operators it supports (``=``, ``!=``, ``like``, ``ilike``, ``in``...); keys of
+    the result's idents are lower-case. ``[]`` for an empty filter.
+    ``always_true`` lists comparisons ``(entity, key, op, value)`` that hold for
+    every row of this search; they are dropped.
+
+    Raises:
+        InvalidArgument: a syntax error, ``or``/``not``, another entity or
+            attribute, or an operator that attribute does not support.
+    """
+    node = parse_filter(text)
+    if node is None:
+        return []
+    items = node.items if isinstance(node, BoolOp) and node.op == "and" else [node]
+    out: list[Cmp] = []
+    for item in items:
+        if not isinstance(item, Cmp):
+            raise InvalidArgument(
+                f"{what} supports only comparisons joined by AND", filter=text or ""
+            )
+        if (item.ident.entity, item.ident.key, item.op, item.value) in always_true:
+            continue
+        key = item.ident.key.lower()
+        if item.ident.entity != "attr" or key not in allowed:
+            shown = (
+                item.ident.key
+                if item.ident.entity == "attr"
+                else (f"{item.ident.entity}s.{item.ident.key}")
+            )
+            raise InvalidArgument(
+                f"{what} cannot filter on '{shown}' (only: {', '.join(sorted(allowed))})",
+                key=item.ident.key,
+            )
+        if item.op not in allowed[key]:
+            ops = ", ".join(sorted(o.upper() for o in allowed[key]))
+            raise InvalidArgument(
+                f"{what} supports {ops} on '{key}', not {item.op.upper()}", key=key
+            )
+        values = item.value if isinstance(item.value, list) else [item.value]
+        if not all(isinstance(v, str) for v in values):
+            raise InvalidArgument(f"'{key}' is compared with a quoted string", key=key)
+        if any(c.ident.key == key for c in out):
+            raise InvalidArgument(f"{what} takes one condition on '{key}'", key=key)
+        out.append(Cmp(Ident("attr", key), item.op, item.value))
+    return out
+
+
 # -- to SQL ------------------------------------------------------------------------
 
 _NUMERIC_ATTRS = {"start_time", "end_time"}

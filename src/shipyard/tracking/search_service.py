@@ -24,7 +24,7 @@ from shipyard.tracking.tables import experiments as experiments_table
 from shipyard.tracking.tables import runs
 
 if TYPE_CHECKING:
-    from shipyard._internal.service import ServiceContext
+    from shipyard.catalog.context import ServiceContext
 
 
 class SearchMixin:

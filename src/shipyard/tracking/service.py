@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,13 +13,15 @@ import sqlalchemy as sa
 
 from shipyard._internal.enums import parse_enum
 from shipyard._internal.ids import new_id
-from shipyard._internal.service import Service
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.catalog.models import AssetRef
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.tracking import store
 from shipyard.tracking.active_run import ActiveRun
-from shipyard.tracking.artifacts_service import ArtifactsMixin
+from shipyard.tracking.artifacts import ArtifactStore
+from shipyard.tracking.artifacts_service import ArtifactsMixin, ModelRegistrar
 from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
 from shipyard.tracking.experiments import ExperimentsMixin
@@ -41,8 +44,6 @@ from shipyard.tracking.validation import (
     now_ms,
 )
 
-_OWNER_CACHE = "tracking.run_owner"
-
 
 def input_ref(data: Any) -> str:
     """The asset ref of a training set, lake table or any object with a ``ref``."""
@@ -61,10 +62,37 @@ def input_ref(data: Any) -> str:
     )
 
 
+@dataclass
+class TrackingState:
+    """What tracking keeps per platform: run owners (they never change) and metric buffers."""
+
+    owners: dict[str, str] = field(default_factory=dict)
+    buffers: list[MetricBuffer] = field(default_factory=list)
+
+    def close(self) -> None:
+        buffers, self.buffers = self.buffers, []
+        for buf in buffers:
+            buf.close()
+
+
 class TrackingService(
     ExperimentsMixin, SearchMixin, ArtifactsMixin, LoggedModelsMixin, BatchLoggingMixin, Service
 ):
     """Experiments, runs, params, metrics, tags, inputs, artifacts and logged models."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        artifacts: Shared[ArtifactStore],
+        state: TrackingState,
+        registry: Callable[[], ModelRegistrar],
+    ) -> None:
+        super().__init__(ctx)
+        self._artifact_store = artifacts
+        self._state = state
+        #: ``log_model(registered_model_name=...)`` registers through it (built when used).
+        self._registry = registry
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -170,7 +198,7 @@ class TrackingService(
         return run
 
     def _owner_cache(self) -> dict[str, str]:
-        cache: dict[str, str] = self._ctx.extras.setdefault(_OWNER_CACHE, {})
+        cache = self._state.owners
         if len(cache) > 100_000:
             cache.clear()
         return cache
@@ -363,7 +391,7 @@ class TrackingService(
                 buf = self.__dict__.get("_buffer")
                 if buf is None:
                     buf = MetricBuffer(lambda rid, ms: self.log_batch(rid, metrics=ms))
-                    self._ctx.extras.setdefault("_closers", []).append(buf.close)
+                    self._state.buffers.append(buf)
                     self.__dict__["_buffer"] = buf
         return buf
 

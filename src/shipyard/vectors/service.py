@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,20 +25,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shipyard._internal.clock import utcnow
-from shipyard._internal.service import Service
-from shipyard.catalog.changes import feed_for
+from shipyard._internal.shared import Shared
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.vectors.backends.base import Filter, VectorIndex
 from shipyard.vectors.models import MAX_K, Hit, IndexState, QueryResult, VectorIndexSpec
 
 if TYPE_CHECKING:
+    from shipyard.catalog.changes import ChangeFeed
     from shipyard.catalog.models import Asset
     from shipyard.lake.service import LakeService
 
 KIND = "vector_index"
 TABLE_KIND = "table"
-EXTRAS_KEY = "vectors"
 _LOCK = threading.Lock()
 _WATCHED = (KIND, TABLE_KIND)
 _VECTOR_TYPE = re.compile(
@@ -45,20 +46,43 @@ _VECTOR_TYPE = re.compile(
 )
 
 
+@dataclass
+class VectorState:
+    """The loaded indexes (with the table version each holds) and the asset cache of a platform."""
+
+    indexes: dict[str, tuple[VectorIndex, int | None]] = field(default_factory=dict)
+    assets: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        with _LOCK:
+            held, self.indexes = list(self.indexes.values()), {}
+        for index, _ in held:
+            index.close()
+
+
 class VectorService(Service):
     """Declare, build and query vector indexes over lake tables."""
 
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        lake: LakeService,
+        changes: Shared[ChangeFeed],
+        open_index: Callable[[VectorIndexSpec], VectorIndex],
+        state: VectorState,
+    ) -> None:
+        super().__init__(ctx)
+        self._lake = lake
+        self._changes = changes
+        self._backend = open_index
+        self._state = state
+
     # -- plumbing -------------------------------------------------------------------
-
-    @property
-    def _lake(self) -> LakeService:
-        from shipyard.lake.service import LakeService
-
-        return LakeService(self._ctx)
 
     def _open(self, spec: VectorIndexSpec) -> tuple[VectorIndex, int | None]:
         """The loaded backend of ``spec`` (cached per platform) and its table version."""
-        cache: dict[str, Any] = self._ctx.extras.setdefault(EXTRAS_KEY, {})
+        cache = self._state.indexes
         with _LOCK:
             held = cache.get(spec.name)
             if held is not None and held[0].spec == spec:
@@ -68,20 +92,7 @@ class VectorService(Service):
             index = self._backend(spec)
             version = index.load()
             cache[spec.name] = (index, version)
-            self._ctx.extras.setdefault("_closers", []).append(index.close)
             return index, version
-
-    def _backend(self, spec: VectorIndexSpec) -> VectorIndex:
-        s = self._ctx.settings
-        if s.vectors.backend == "embedded":
-            from shipyard.vectors.backends.faiss_hnsw import FaissIndex
-
-            return FaissIndex(spec, s.home_dir / "vectors" / f"{spec.name}.npz")
-        if s.vectors.backend == "pgvector":
-            from shipyard.vectors.backends.pgvector import PgVectorIndex
-
-            return PgVectorIndex(spec, s.vectors.url or s.catalog_url)
-        raise InvalidArgument(f"unknown vectors.backend '{s.vectors.backend}'")
 
     def _asset(self, name: str) -> tuple[Asset, VectorIndexSpec, str]:
         """The index asset, its spec and the source table's stored owner.
@@ -89,8 +100,8 @@ class VectorService(Service):
         Cached until an index or a table asset changes in the catalog (the change feed
         answers that in microseconds), so a query does not pay two catalog reads.
         """
-        seen = feed_for(self._ctx).fingerprint(_WATCHED)
-        cache: dict[str, Any] = self._ctx.extras.setdefault(EXTRAS_KEY + ".assets", {})
+        seen = self._changes.get().fingerprint(_WATCHED)
+        cache = self._state.assets
         hit = cache.get(name)
         if hit is not None and seen is not None and hit[0] == seen:
             return hit[1]
@@ -230,17 +241,16 @@ class VectorService(Service):
             index.close()
             raise
         with _LOCK:
-            cache = self._ctx.extras.setdefault(EXTRAS_KEY, {})
+            cache = self._state.indexes
             old = cache.get(name)
             cache[name] = (index, latest)
-            self._ctx.extras.setdefault("_closers", []).append(index.close)
         if old is not None and old[0] is not index:
             old[0].close()
         return self._record(spec, owner, latest, rows, mode)
 
     def _forget(self, name: str) -> None:
         with _LOCK:
-            held = self._ctx.extras.setdefault(EXTRAS_KEY, {}).pop(name, None)
+            held = self._state.indexes.pop(name, None)
         if held is not None:
             held[0].close()
 

@@ -15,17 +15,18 @@ import pytest
 from shipyard.catalog.changes import ChangeFeed
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
+from tests.contract.remote import Skin, Skins
 
 
-class CatalogContract:
+class CatalogContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path, catalog={"url": catalog_url})
-        yield p
+        yield skin(p)
         p.close()
 
     def test_register_and_get(self, plat: Platform) -> None:
@@ -184,6 +185,7 @@ class CatalogContract:
 
     # -- change feed: what cached readers use to see other processes' changes at once --------
 
+    @pytest.mark.in_process_only  # the change feed reads the catalog database
     def test_change_feed_sees_another_process_at_once(
         self, plat: Platform, catalog_url: str, tmp_path: Path
     ) -> None:
@@ -205,6 +207,7 @@ class CatalogContract:
         finally:
             feed.close()
 
+    @pytest.mark.in_process_only  # the change feed reads the catalog database
     def test_change_feed_ignores_other_kinds(self, plat: Platform) -> None:
         feed = ChangeFeed(plat.context.db)
         try:

@@ -23,6 +23,7 @@ from shipyard.events.backends.base import (
     IDEMPOTENT_PUBLISH,
 )
 from shipyard.platform import Platform
+from tests.contract.remote import Skins
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -42,7 +43,7 @@ p.close()
 """
 
 
-class EventBusContract:
+class EventBusContract(Skins):
     @pytest.fixture
     def plat(self) -> Platform:
         raise NotImplementedError
@@ -131,6 +132,7 @@ class EventBusContract:
         finally:
             again.close()
 
+    @pytest.mark.in_process_only  # the bus backend's capability flags
     def test_capabilities_are_known_flags(self, plat: Platform) -> None:
         known = {ATOMIC_BATCH, CATALOG_TX, DURABLE_GROUPS, IDEMPOTENT_PUBLISH}
         assert plat.events.bus.capabilities <= known
@@ -184,6 +186,7 @@ class EventBusContract:
         recs = plat.audit.list_records(principal=viewer.name, action="events.publish").items
         assert [r.outcome for r in recs] == ["denied"]
 
+    @pytest.mark.in_process_only  # other processes publish in-process
     def test_two_processes_publishing_lose_nothing(self, plat: Platform, topic: str) -> None:
         batches, size = 40, 10
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

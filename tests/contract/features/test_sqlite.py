@@ -7,6 +7,7 @@ import pytest
 
 from shipyard.features.backends.base import OnlineStore
 from shipyard.features.backends.sqlite import SqliteOnlineStore
+from tests.contract.features.service_suite import FeatureServiceContract
 from tests.contract.features.suite import OnlineStoreContract
 
 
@@ -64,3 +65,9 @@ class TestSqliteOnlineStore(OnlineStoreContract):
             assert again.read_one("v:1", "a") == (5, b"x")
         finally:
             again.close()
+
+
+class TestSqliteFeatureService(FeatureServiceContract):
+    @pytest.fixture
+    def catalog_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path / 'catalog.db'}"

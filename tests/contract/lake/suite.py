@@ -16,19 +16,20 @@ import pytest
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.lake import Expectation, TableDefinition
 from shipyard.platform import Platform
+from tests.contract.remote import Skin, Skins
 
 CSV = "order_id,customer_id,amount\n1,7,10.0\n2,8,-1.0\n3,9\n2,8,-1.0\n4,7,3.5\n"
 
 
-class LakeStorageContract:
+class LakeStorageContract(Skins):
     @pytest.fixture
     def lake_settings(self, tmp_path: Path) -> dict[str, Any]:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, lake_settings: dict[str, Any]) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, lake_settings: dict[str, Any], skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path / "project", lake=lake_settings)
-        yield p
+        yield skin(p)
         p.close()
 
     @pytest.fixture
@@ -100,6 +101,7 @@ class LakeStorageContract:
             plat.lake.write("gold.t", {"id": ["not an int"]})
         assert [h.version for h in plat.lake.history("gold.t")] == [5, 4, 3, 2, 1, 0]
 
+    @pytest.mark.in_process_only  # a flag of the storage backend
     def test_concurrent_writers_flag(self, plat: Platform) -> None:
         # A storage that cannot guarantee safe concurrent commits says so.
         assert isinstance(plat.lake.storage.concurrent_writers, bool)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.contract.lake.suite import LakeStorageContract
+from tests.contract.remote import IN_PROCESS
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,8 @@ def s3_url() -> Iterator[str]:
 
 
 class TestS3Moto(LakeStorageContract):
+    skins = (IN_PROCESS,)  # the remote client is proven on the local root; S3 adds nothing to it
+
     @pytest.fixture
     def lake_settings(self, s3_url: str) -> dict[str, Any]:
         import boto3

@@ -13,11 +13,12 @@ from sklearn.linear_model import LogisticRegression
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
 from shipyard.registry.models import PromotionStatus
+from tests.contract.remote import Skin, Skins
 
 Data = tuple[pd.DataFrame, pd.Series]
 
 
-class RegistryContract:
+class RegistryContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
@@ -29,9 +30,9 @@ class RegistryContract:
         return X, (X.orders_7d > 0.5).astype(int)
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path, catalog={"url": catalog_url})
-        yield p
+        yield skin(p)
         p.close()
 
     def _train(self, plat: Platform, data: Data, auc: float = 0.83) -> str:

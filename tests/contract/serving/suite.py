@@ -24,6 +24,7 @@ from shipyard.platform import Platform
 from shipyard.serving import Variant
 from shipyard.serving.backends.base import ResolvedModel
 from shipyard.serving.backends.platform import FeatureStoreLookup, RegistryModelSource
+from tests.contract.remote import Skin, Skins
 
 FEATURES = [f"f{i}" for i in range(8)]
 N = 300
@@ -77,18 +78,20 @@ def build_served_model(p: Platform, n: int = N, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-class ServingContract:
+class ServingContract(Skins):
     @pytest.fixture
     def overrides(self, tmp_path: Path) -> dict[str, Any]:
         raise NotImplementedError
 
     @pytest.fixture
-    def real(self, tmp_path: Path, overrides: dict[str, Any]) -> Iterator[tuple[Platform, Any]]:
+    def real(
+        self, tmp_path: Path, overrides: dict[str, Any], skin: Skin
+    ) -> Iterator[tuple[Platform, Any]]:
         project = tmp_path / "project"
         project.mkdir()
         p = Platform.open(project, **overrides)
         frame = build_served_model(p)
-        yield p, frame
+        yield skin(p), frame
         p.close()
 
     def _deploy(self, p: Platform, variants: list[Variant] | None = None) -> None:
@@ -99,9 +102,10 @@ class ServingContract:
             entity_keys=["customer_id"],
         )
 
+    @pytest.mark.in_process_only  # the serving backend adapters, not the service
     def test_model_source_resolves_and_loads(self, real: tuple[Platform, Any]) -> None:
         p, frame = real
-        source = RegistryModelSource(p.context)
+        source = RegistryModelSource(p.registry, p.serving.runtimes.workers)
         assert source.resolve("churn", alias="live", version=None) == ResolvedModel("churn", 1)
         assert source.resolve("churn", alias=None, version=2) == ResolvedModel("churn", 2)
         for alias, version in (("nope", None), (None, 9)):
@@ -114,7 +118,7 @@ class ServingContract:
         self, real: tuple[Platform, Any]
     ) -> None:
         p, frame = real
-        lookup = FeatureStoreLookup(p.context)
+        lookup = FeatureStoreLookup(p.features)
         rows = lookup("churn", [{"customer_id": 5}, {"customer_id": 10_000}, {"customer_id": 2}])
         assert rows.columns["f0"][0] == pytest.approx(frame.f0[5])
         assert rows.columns["f0"][2] == pytest.approx(frame.f0[2])

@@ -13,17 +13,18 @@ import pytest
 
 from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from shipyard.platform import Platform
+from tests.contract.remote import Skin, Skins
 
 
-class TrackingContract:
+class TrackingContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path, catalog={"url": catalog_url})
-        yield p
+        yield skin(p)
         p.close()
 
     def test_experiment_create_get_duplicate(self, plat: Platform) -> None:

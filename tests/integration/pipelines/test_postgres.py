@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.contract.pipelines.runs_suite import PipelineRunsContract
 from tests.contract.pipelines.suite import JobQueueContract
 
 pytestmark = pytest.mark.integration
@@ -26,6 +27,12 @@ def pg_jobs_url(pg_server_url: str) -> Iterator[str]:
 
 
 class TestPostgresJobQueue(JobQueueContract):
+    @pytest.fixture
+    def catalog_url(self, tmp_path: Path, pg_jobs_url: str) -> str:
+        return pg_jobs_url
+
+
+class TestPostgresPipelineRuns(PipelineRunsContract):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path, pg_jobs_url: str) -> str:
         return pg_jobs_url

@@ -41,7 +41,7 @@ def _plan(platform: Platform, rows_per_key: int, ttl: timedelta | None) -> str:
     )
     entity, _ = prepare_entity_rows(ent, ["k"], None)
     entity = entity.append_column("__tstz", entity.column("__ts").cast(pa.timestamp("us", "UTC")))
-    table = LakeTables(platform.context).open("gold.src")
+    table = LakeTables(platform.context, platform.lake).open("gold.src")
     con = connect()
     con.register("__entity", entity)
     attach(con, "__src", table)

@@ -6,7 +6,7 @@ import pytest
 
 #: The remote client (``src/shipyard/client/``) is being regenerated from the service
 #: Protocols in a parallel change and still expects bare lists and ``page_size``. Until it
-#: reads ``Page`` responses and sends ``limit``/``page_token`` (docs/adr/0008-paging.md),
+#: reads ``Page`` responses and sends ``limit``/``page_token`` (docs/adr/0012-paging.md),
 #: these remote round trips cannot pass; they are not run (a failed run leaks sockets
 #: into the next test). The integrator removes this mark when merging the new client.
 CLIENT_FOLLOWS_PAGING = pytest.mark.xfail(

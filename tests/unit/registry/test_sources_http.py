@@ -65,7 +65,7 @@ def test_listing_files_of_a_version_always_returns(
     eve: TestClient, platform: Platform, teams: Teams
 ) -> None:
     r = eve.post(MV, json={"name": "mine", "source": "mlflow-artifacts:/"})
-    assert r.status_code == 400, r.text
+    assert r.status_code == 422, r.text
     source = f"mlflow-artifacts:/{teams.ml_exp}/{teams.ml_run}/artifacts/model"
     r = eve.post(MV, json={"name": "mine", "source": source})
     assert r.status_code == 200, r.text

@@ -116,7 +116,7 @@ def served(
 ) -> Iterator[Platform]:
     """A platform whose serving runtime uses the in-memory sources; model ``churn`` v1, v2."""
     runtime_for(
-        platform.context, models=models, features=features, refresh_interval=0, log_interval=0
+        platform.serving, models=models, features=features, refresh_interval=0, log_interval=0
     )
     models.add("churn", Proba(train("logreg")), alias="champion")
     models.add("churn", Proba(train("tree")))

@@ -71,7 +71,7 @@ def test_injected_errors_roll_the_canary_back(deployed: Platform, models: Memory
         except ShipyardError:
             failures += 1
     assert failures >= 5
-    for tick in runtime_for(deployed.context).tick_hooks:  # what the refresh thread runs
+    for tick in runtime_for(deployed.serving).tick_hooks:  # what the refresh thread runs
         tick()
     dep = deployed.serving.get_deployment("churn")
     assert _weights(deployed) == {"a": 100}

@@ -151,7 +151,7 @@ def test_api_start_up_preloads_deployments(served: Platform, models, features) -
     )
     fresh = Platform.open(served.settings.project_dir)  # another process, in effect
     try:
-        runtime = runtime_for(fresh.context, models=models, features=features, refresh_interval=0)
+        runtime = runtime_for(fresh.serving, models=models, features=features, refresh_interval=0)
         assert runtime.cached() == {}
         with live_server(fresh):
             assert list(runtime.cached()) == ["churn"]  # before any request

@@ -29,7 +29,7 @@ def deployed(served: Platform) -> Platform:
 
 
 def test_predictions_are_buffered_then_flushed_to_delta(deployed: Platform) -> None:
-    logger = logger_for(deployed.context)
+    logger = logger_for(deployed.serving)
     responses = [
         deployed.serving.predict("churn", [{"customer_id": c}, {"customer_id": c + 1}])
         for c in range(10)
@@ -49,9 +49,9 @@ def test_predictions_are_buffered_then_flushed_to_delta(deployed: Platform) -> N
 
 
 def test_background_flush_writes_within_the_interval(served: Platform, models, features) -> None:  # type: ignore[no-untyped-def]
-    served.context.extras.pop("serving", None)
+    served.serving.runtimes.reset()
     runtime_for(
-        served.context, models=models, features=features, refresh_interval=0, log_interval=0.05
+        served.serving, models=models, features=features, refresh_interval=0, log_interval=0.05
     )
     served.serving.create_deployment(
         "churn",
@@ -61,13 +61,13 @@ def test_background_flush_writes_within_the_interval(served: Platform, models, f
     )
     served.serving.predict("churn", [{"customer_id": 1}])
     deadline = time.monotonic() + 5
-    while logger_for(served.context).written < 1 and time.monotonic() < deadline:
+    while logger_for(served.serving).written < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert served.lake.read(LOG_TABLE).num_rows == 1
 
 
 def test_a_failed_write_is_retried_without_loss_or_duplicates(deployed: Platform) -> None:
-    real = lake_writer(deployed.context)
+    real = lake_writer(lambda: deployed.lake)
     calls: list[str] = []
 
     def flaky(table: pa.Table, batch_id: str) -> None:
@@ -77,7 +77,7 @@ def test_a_failed_write_is_retried_without_loss_or_duplicates(deployed: Platform
             raise OSError("connection reset after the commit")  # ambiguous: it did land
 
     logger = PredictionLogger(flaky, interval=0)
-    runtime_for(deployed.context).sink = logger
+    runtime_for(deployed.serving).sink = logger
     for c in range(5):
         deployed.serving.predict("churn", [{"customer_id": c}])
     assert logger.flush() == 0 and logger.failures == 1 and logger.buffered == 5
@@ -91,7 +91,7 @@ def test_a_failed_write_is_retried_without_loss_or_duplicates(deployed: Platform
 def test_logging_can_be_turned_off_per_deployment(deployed: Platform) -> None:
     deployed.serving.update_deployment("churn", log_predictions=False)
     deployed.serving.predict("churn", [{"customer_id": 1}])
-    assert logger_for(deployed.context).buffered == 0
+    assert logger_for(deployed.serving).buffered == 0
 
 
 def test_report_with_ground_truth_by_request_and_by_entity(deployed: Platform) -> None:

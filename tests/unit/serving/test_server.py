@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
+from shipyard.api.auth import TokenCheck
+from shipyard.errors import Unauthenticated
 from shipyard.platform import Platform
 from shipyard.serving import Variant
 from shipyard.serving.server import create_serving_app
@@ -72,7 +74,13 @@ def test_tritonclient_against_the_inference_server(served: Platform, url: str) -
     client.close()
 
 
-def test_token_cache_honours_revocation_after_its_ttl(served: Platform) -> None:
+@pytest.mark.parametrize("edge", ["inference server", "api"])
+def test_revocation_and_role_changes_end_a_cached_token_at_once(
+    served: Platform, edge: str
+) -> None:
+    """docs/adr/0003: the token cache (here 30 s) never outlives a revocation or a role change."""
+    from shipyard.api.app import create_app
+
     served.serving.create_deployment(
         "churn",
         variants=[Variant(name="a", model="churn/1")],
@@ -82,10 +90,45 @@ def test_token_cache_honours_revocation_after_its_ttl(served: Platform) -> None:
     served.security.create_principal("pat", role="predictor")
     new = served.security.create_token(principal="pat")
     headers = {"Authorization": f"Bearer {new.token}"}
-    with live_server(served, lambda p: create_serving_app(p, auth_cache_seconds=0.3)) as u:
+
+    def factory(p: Platform) -> Any:
+        app = create_serving_app(p) if edge == "inference server" else create_app(p)
+        app.state.token_check = TokenCheck(p, max_age=30.0)
+        return app
+
+    with live_server(served, factory) as u:
         path = f"{u}/api/v1/deployments/churn/predict"
         body = {"inputs": [{"customer_id": 3}]}
         assert httpx.post(path, json=body, headers=headers).status_code == 200
+        assert httpx.post(path, json=body, headers=headers).status_code == 200  # cached
+        served.security.revoke_role("pat", team="default")
+        assert httpx.post(path, json=body, headers=headers).status_code == 403
+        served.security.grant("pat", team="default", role="predictor")
+        assert httpx.post(path, json=body, headers=headers).status_code == 200
         served.security.revoke_token(new.info.id)
-        time.sleep(0.4)
-        assert httpx.post(path, json=body, headers=headers).status_code == 401
+        r = httpx.post(path, json=body, headers=headers)
+        assert r.status_code == 401 and r.json()["message"] == "token has been revoked"
+
+
+def test_a_verified_token_is_reused_without_a_query(served: Platform) -> None:
+    served.security.create_principal("pat", role="predictor")
+    token = served.security.create_token(principal="pat").token
+    check = TokenCheck(served, max_age=30.0)
+    header = f"Bearer {token}"
+    assert check.cached(header) is None
+    check.caller(header)  # its first use writes last_used_at: a commit, so the stamp moves
+    first = check.caller(header)
+    assert check.cached(header) is first
+    fresh = TokenCheck(served, max_age=0)
+    assert fresh.caller(header).principal.name == "pat" and fresh.cached(header) is None
+    with pytest.raises(Unauthenticated):
+        check.caller("Bearer shp_not-a-token")
+    with pytest.raises(Unauthenticated):
+        check.caller("Basic abc")
+
+
+def test_security_writes_notify_the_catalog_change_channel() -> None:
+    from shipyard.catalog import changes
+    from shipyard.security import service
+
+    assert service.CHANGES_CHANNEL == changes.CHANNEL  # what TokenCheck's stamp listens to

@@ -59,7 +59,7 @@ def test_ab_split_is_sticky_and_proportional(served: Platform) -> None:
 
 def test_shadow_is_scored_and_logged_but_never_returned(served: Platform) -> None:
     records: list[dict[str, Any]] = []
-    runtime = runtime_for(served.context)
+    runtime = runtime_for(served.serving)
     runtime.sink = records.extend
     _deploy(
         served,
@@ -82,7 +82,7 @@ def test_alias_move_swaps_model_without_failed_requests(
     served: Platform, models: MemoryModels
 ) -> None:
     _deploy(served, [Variant(name="a", model="churn@champion", weight=100)])
-    runtime = runtime_for(served.context)
+    runtime = runtime_for(served.serving)
     errors: list[BaseException] = []
     seen: Counter[str] = Counter()
     stop = threading.Event()
@@ -117,11 +117,11 @@ def test_changes_from_another_process_are_picked_up_by_refresh(
     served: Platform, models: MemoryModels, features: Any
 ) -> None:
     _deploy(served, [Variant(name="a", model="churn/1", weight=100)])
-    runtime = runtime_for(served.context)
+    runtime = runtime_for(served.serving)
     assert served.serving.predict("churn", [{"customer_id": 1}]).model_version == "churn/1"
     other = Platform.open(served.settings.project_dir)  # its own runtime, like another worker
     try:
-        runtime_for(other.context, models=models, features=features, refresh_interval=0)
+        runtime_for(other.serving, models=models, features=features, refresh_interval=0)
         other.serving.update_deployment("churn", variants=[Variant(name="b", model="churn/2")])
         # cached: no catalog query per request, so the old version answers until a refresh
         assert served.serving.predict("churn", [{"customer_id": 1}]).model_version == "churn/1"
@@ -143,10 +143,10 @@ def test_another_process_change_is_served_without_waiting_for_the_refresh_tick(
     other = Platform.open(project_dir)  # its own runtime, like another worker
     try:
         runtime_for(
-            served.context, models=models, features=features, refresh_interval=60,
+            served.serving, models=models, features=features, refresh_interval=60,
             watch_interval=0.01, log_interval=0,
         )  # fmt: skip
-        runtime_for(other.context, models=models, features=features, refresh_interval=0)
+        runtime_for(other.serving, models=models, features=features, refresh_interval=0)
         models.add("churn", Proba(train("logreg")))
         models.add("churn", Proba(train("tree")))
         served.catalog.register_asset("model:churn@1")

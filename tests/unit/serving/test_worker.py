@@ -117,7 +117,7 @@ def test_hostile_pickle_runs_only_in_a_scrubbed_worker(
     assert len(out.predictions) == 2
     seen = json.loads(marker.read_text())
     assert seen["pid"] != os.getpid()  # never unpickled in the serving process
-    assert seen["pid"] in workers_for(platform.context).pids()
+    assert seen["pid"] in workers_for(platform.serving).pids()
     assert seen["shipyard_env"] == []
     assert not any("catalog" in fd for fd in seen["fds"]), seen["fds"]
     assert Path(seen["cwd"]) != Path.cwd()
@@ -147,13 +147,13 @@ def test_a_crashing_model_answers_503_and_its_worker_restarts(
 ) -> None:
     model = _hostile_version(platform, tmp_path / "m.json", crash=True)
     _deploy(platform, model)
-    first = workers_for(platform.context).pids()
+    first = workers_for(platform.serving).pids()
     assert platform.serving.predict("evil", [{"a": 1.0, "b": 0.0}]).predictions
     with pytest.raises(BackendUnavailable, match="died"):
         platform.serving.predict("evil", [{"a": 666.0, "b": 0.0}])
     # the server is fine; the next call starts a new worker
     assert platform.serving.predict("evil", [{"a": 1.0, "b": 0.0}]).predictions
-    assert workers_for(platform.context).pids() != first
+    assert workers_for(platform.serving).pids() != first
     assert platform.serving.get_deployment("evil").name == "evil"
 
 
@@ -177,7 +177,7 @@ def test_a_hung_model_times_out_and_a_greedy_one_hits_its_memory_cap(
 def test_workers_end_with_the_platform(project_dir: Path, tmp_path: Path) -> None:
     p = Platform.open(project_dir)
     _deploy(p, _hostile_version(p, tmp_path / "m.json"))
-    pids = workers_for(p.context).pids()
+    pids = workers_for(p.serving).pids()
     assert pids
     p.close()
     for pid in pids:

@@ -60,7 +60,8 @@ def test_mlflow_edge_maps_errors_and_refuses_traversal(http: TestClient) -> None
     assert missing.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     created = http.post("/api/2.0/mlflow/experiments/create", json={"name": "m"})
     dup = http.post("/api/2.0/mlflow/experiments/create", json={"name": "m"})
-    assert dup.status_code == 400 and dup.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    # The status every edge gives AlreadyExists; MLflow clients read the code.
+    assert dup.status_code == 409 and dup.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
     exp_id = created.json()["experiment_id"]
     run = http.post("/api/2.0/mlflow/runs/create", json={"experiment_id": exp_id}).json()
     rid = run["run"]["info"]["run_id"]
@@ -70,7 +71,7 @@ def test_mlflow_edge_maps_errors_and_refuses_traversal(http: TestClient) -> None
         f"{exp_id}/{rid}/artifacts/..%2F..%2F..%2Fescape.txt",
     ):
         r = http.put(f"/api/2.0/mlflow-artifacts/artifacts/{path}", content=b"x")
-        assert r.status_code == 400 and "traversal" in r.json()["message"], r.text
+        assert r.status_code == 422 and "traversal" in r.json()["message"], r.text
     ok = http.put(
         f"/api/2.0/mlflow-artifacts/artifacts/{exp_id}/{rid}/artifacts/f.txt", content=b"x"
     )

@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shipyard.errors import InvalidArgument
-from shipyard.tracking.search import BoolOp, Cmp, Not, parse_filter, parse_order_by
+from shipyard.tracking.search import (
+    BoolOp,
+    Cmp,
+    Not,
+    attribute_conditions,
+    parse_filter,
+    parse_order_by,
+)
 
 
 def test_and_or_parentheses_precedence() -> None:
@@ -73,3 +82,46 @@ def test_order_by() -> None:
     ]
     with pytest.raises(InvalidArgument):
         parse_order_by(["bogus_attribute"])
+
+
+# -- attribute_conditions: the searches whose service takes plain arguments -------------------
+
+_NAMES = {"name": frozenset({"=", "like", "ilike"}), "run_id": frozenset({"="})}
+
+
+def test_attribute_conditions_reads_the_forms_mlflow_clients_send() -> None:
+
+    def read(text: str | None) -> list[tuple[str, str, object]]:
+        return [(c.ident.key, c.op, c.value) for c in attribute_conditions(text, _NAMES)]
+
+    assert read(None) == read("") == read("  ") == []
+    assert read("name='churn'") == [("name", "=", "churn")]
+    assert read("attribute.name ILIKE '%Churn%'") == [("name", "ilike", "%Churn%")]
+    assert read("Name LIKE 'c%' AND run_id = 'r1'") == [
+        ("name", "like", "c%"),
+        ("run_id", "=", "r1"),
+    ]
+    prompt = frozenset({("tag", "mlflow.prompt.is_prompt", "!=", "true")})
+    got = attribute_conditions(
+        "name = 'a' AND tag.`mlflow.prompt.is_prompt` != 'true'", _NAMES, always_true=prompt
+    )
+    assert [(c.ident.key, c.value) for c in got] == [("name", "a")]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("tags.team = 'x'", "cannot filter on 'tags.team'"),
+        ("owner = 'x'", "cannot filter on 'owner'"),
+        ("name = 'a' or name = 'b'", "only comparisons joined by AND"),
+        ("not name = 'a'", "only comparisons joined by AND"),
+        ("run_id LIKE 'r%'", "supports = on 'run_id', not LIKE"),
+        ("name = 3", "compared with a quoted string"),
+        ("name = 'a' and name = 'b'", "one condition on 'name'"),
+        ("name = 'a", "filter syntax error"),
+    ],
+)
+def test_attribute_conditions_refuses_what_the_service_cannot_do(text: str, says: str) -> None:
+
+    with pytest.raises(InvalidArgument, match=re.escape(says)):
+        attribute_conditions(text, _NAMES, what="model search")

@@ -5,32 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.api.params import Limit, Offset, PageSize
+from shipyard.api.params import Body, Limit, Offset, PageSize
 from shipyard.events.models import Batch, PublishResult, Record, TopicInfo
 
 router = APIRouter(prefix="/events", tags=["events"])
 
 
-class TopicIn(BaseModel):
+class TopicIn(Body):
     name: str
     owner: str | None = None
     description: str = ""
 
 
-class RecordsIn(BaseModel):
-    records: list[dict[str, Any]]
+class RecordsIn(Body):
+    records: list[Any]  # the service checks each record: the same errors as in-process
     key: str | None = Field(default=None, description="Idempotency key of this batch.")
 
 
-class ReadIn(BaseModel):
+class ReadIn(Body):
     max_records: int = 100
 
 
-class CommitIn(BaseModel):
+class CommitIn(Body):
     offset: int = Field(description="The group's next offset (last processed + 1).")
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard.api.deps import Caller
-from shipyard.api.params import PageSize, Version
+from shipyard.api.params import Body, PageSize, Version, json_object
 from shipyard.errors import InvalidArgument
 from shipyard.features.wire import (
     definition_from_wire,
@@ -30,14 +30,8 @@ JSON = "application/json"
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
-def _body(raw: bytes) -> dict[str, Any]:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise InvalidArgument("request body must be a JSON object")
-    return body
+_ONLINE_FIELDS = frozenset({"features", "feature_service", "entity_rows", "full_feature_names"})
+_PUSH_FIELDS = frozenset({"push_source", "rows", "to"})
 
 
 def _json(value: Any) -> Response:
@@ -46,7 +40,7 @@ def _json(value: Any) -> Response:
 
 @router.post("/online")
 async def get_online_features(request: Request, platform: Caller) -> Response:
-    body = _body(await request.body())
+    body = json_object(await request.body(), _ONLINE_FIELDS)
     result = platform.features.get_online_features(
         body.get("features"),
         feature_service=body.get("feature_service"),
@@ -58,14 +52,14 @@ async def get_online_features(request: Request, platform: Caller) -> Response:
 
 @router.post("/push")
 async def push(request: Request, platform: Caller) -> Response:
-    body = _body(await request.body())
+    body = json_object(await request.body(), _PUSH_FIELDS)
     result = platform.features.push(
         str(body.get("push_source", "")), body.get("rows"), to=body.get("to", "online_and_offline")
     )
     return _json(result.to_dict())
 
 
-class Definitions(BaseModel):
+class Definitions(Body):
     definitions: list[dict[str, Any]]
     force: bool = False
     prune: bool = False
@@ -102,7 +96,7 @@ def get_definition(kind: str, name: str, platform: Caller) -> dict[str, Any]:
     return definition_to_wire(platform.features.get_definition(kind, name))
 
 
-class Materialize(BaseModel):
+class Materialize(Body):
     views: list[str] | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -119,7 +113,7 @@ def view_status(name: str, platform: Caller) -> dict[str, Any]:
     return platform.features.get_view_status(name)
 
 
-class Retrieve(BaseModel):
+class Retrieve(Body):
     entity_rows: list[dict[str, Any]] | None = None
     entity_source: str | None = Field(None, description="a lake table name or SQL over lake tables")
     features: list[str] | None = None

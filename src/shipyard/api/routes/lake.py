@@ -7,17 +7,17 @@ Rows travel as JSON records or, for bulk, as an Arrow IPC stream
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 import pyarrow as pa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.api.params import Limit, PageSize, Version
+from shipyard.api.params import Body, Limit, PageSize, Version
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import (
     ChangesResult,
@@ -59,56 +59,63 @@ def _read_arrow(body: bytes) -> pa.Table:
         raise InvalidArgument(f"the body is not an Arrow IPC stream: {exc}") from None
 
 
-class RowsIn(BaseModel):
+class RowsIn(Body):
     records: list[dict[str, Any]]
     mode: Literal["append", "overwrite"] = "append"
     batch_id: str | None = None
     source: str = "api"
     schema_evolution: bool = False
+    owner: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    sources: list[str] | None = None
+    operation: str = "write"
 
 
-class SqlIn(BaseModel):
+class SqlIn(Body):
     query: str
     versions: dict[str, int] | None = None
     as_of: datetime | None = None
     format: Literal["json", "arrow"] = "json"
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(Body):
     full: bool = False
 
 
-class RestoreIn(BaseModel):
+class RestoreIn(Body):
     version: Version | None = None
     as_of: datetime | None = None
 
 
-class OptimizeIn(BaseModel):
+class OptimizeIn(Body):
     z_order: list[str] | None = None
+    target_size: int | None = Field(default=None, gt=0)
 
 
-class VacuumIn(BaseModel):
+class VacuumIn(Body):
     retention_hours: int = Field(default=168, ge=0, le=100_000)
     dry_run: bool = False
     force: bool = False
 
 
-class DefinitionIn(BaseModel):
+class DefinitionIn(Body):
     definition: dict[str, Any] = Field(description="A TableDefinition (SQL only over HTTP).")
 
 
-class ColumnIn(BaseModel):
+class ColumnIn(Body):
     description: str | None = None
     tags: list[str] | None = None
 
 
-class ChangesIn(BaseModel):
+class ChangesIn(Body):
     records: list[dict[str, Any]]
     keys: list[str]
     sequence_by: str
     operation_column: str = "op"
     delete_value: str = "DELETE"
     batch_id: str | None = None
+    owner: str | None = None
 
 
 @router.get("/tables")
@@ -152,29 +159,44 @@ async def write_rows(
     name: str,
     mode: Literal["append", "overwrite"] = "append",
     batch_id: str | None = None,
+    source: str | None = None,
     schema_evolution: bool = False,
+    owner: str | None = None,
+    description: str | None = None,
+    tags: Annotated[list[str] | None, Query()] = None,
+    sources: Annotated[list[str] | None, Query()] = None,
+    operation: str = "write",
 ) -> TableInfo:
     """JSON ``{"records": [...]}`` or an Arrow IPC stream body (options as query params)."""
     body = await request.body()
     if request.headers.get("content-type", "").startswith(ARROW_STREAM):
         data: Any = _read_arrow(body)
-        source = "api:arrow"
+        opts = RowsIn(
+            records=[],
+            mode=mode,
+            batch_id=batch_id,
+            source=source or "api:arrow",
+            schema_evolution=schema_evolution,
+            owner=owner,
+            description=description,
+            tags=tags,
+            sources=sources,
+            operation=operation,
+        )
     else:
         try:
-            parsed = RowsIn.model_validate_json(body)
+            opts = RowsIn.model_validate_json(body)
         except ValueError as exc:
             raise InvalidArgument(f"expected {{'records': [...]}}: {exc}") from None
-        data, source = parsed.records, parsed.source
-        mode, batch_id = parsed.mode, parsed.batch_id or batch_id
-        schema_evolution = parsed.schema_evolution or schema_evolution
+        data = opts.records
+        opts.batch_id = opts.batch_id or batch_id
+        opts.schema_evolution = opts.schema_evolution or schema_evolution
     return await run_in_threadpool(
         platform.lake.write,
         name,
         data,
-        mode,
-        batch_id=batch_id,
-        source=source,
-        schema_evolution=schema_evolution,
+        opts.mode,
+        **opts.model_dump(exclude={"records", "mode"}),
     )
 
 
@@ -218,7 +240,8 @@ def restore(platform: Caller, name: str, body: RestoreIn) -> TableInfo:
 
 @router.post("/tables/{name}/optimize")
 def optimize(platform: Caller, name: str, body: OptimizeIn | None = None) -> MaintenanceResult:
-    return platform.lake.optimize(name, z_order=body.z_order if body else None)
+    b = body or OptimizeIn()
+    return platform.lake.optimize(name, z_order=b.z_order, target_size=b.target_size)
 
 
 @router.post("/tables/{name}/vacuum")
@@ -239,6 +262,7 @@ def apply_changes(platform: Caller, name: str, body: ChangesIn) -> ChangesResult
         operation_column=body.operation_column,
         delete_value=body.delete_value,
         batch_id=body.batch_id,
+        owner=body.owner,
     )
 
 

@@ -16,11 +16,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shipyard.api.deps import Caller, caller
-from shipyard.api.params import PageSize, Version
-from shipyard.errors import InvalidArgument
+from shipyard.api.params import Body, PageSize, Version, predict_inputs
 from shipyard.serving import v2
 from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import Deployment, Variant
@@ -48,14 +47,7 @@ JSON = "application/json"
 ROUTING_HEADER = "x-shipyard-routing-key"
 
 
-def _json_body(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
-
-
-class CreateDeployment(BaseModel):
+class CreateDeployment(Body):
     name: str
     variants: list[Variant]
     feature_service: str | None = None
@@ -67,7 +59,7 @@ class CreateDeployment(BaseModel):
     description: str | None = None
 
 
-class UpdateDeployment(BaseModel):
+class UpdateDeployment(Body):
     variants: list[Variant] | None = None
     feature_service: str | None = None
     entity_keys: list[str] | None = None
@@ -77,17 +69,17 @@ class UpdateDeployment(BaseModel):
     description: str | None = None
 
 
-class Rollback(BaseModel):
+class Rollback(Body):
     to_version: Version | None = None
 
 
 @router.post("/{name}/predict")
 async def predict(name: str, request: Request) -> Response:
     platform = caller(request)  # resolved by the router's guard: no second threadpool hop
-    body = _json_body(await request.body())
-    inputs = body.get("inputs") if isinstance(body, dict) else None
-    inputs = inputs if isinstance(inputs, list) else []  # [] is refused with a clear message
-    result = platform.serving.predict(name, inputs, routing_key=request.headers.get(ROUTING_HEADER))
+    inputs = predict_inputs(await request.body())
+    result = await platform.serving.apredict(
+        name, inputs, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(result.to_dict()), media_type=JSON)
 
 
@@ -144,7 +136,7 @@ def deployment_stats(name: str, platform: Caller) -> dict[str, Any]:
     return platform.serving.deployment_stats(name)
 
 
-class StartCanary(BaseModel):
+class StartCanary(Body):
     variant: Variant
     steps: list[int] | None = None
     interval_s: float | None = None
@@ -153,7 +145,7 @@ class StartCanary(BaseModel):
     min_requests: int = 20
 
 
-class StopCanary(BaseModel):
+class StopCanary(Body):
     reason: str = "by command"
 
 
@@ -173,7 +165,7 @@ def rollback_canary(name: str, body: StopCanary, platform: Caller) -> Deployment
     return platform.serving.rollback_canary(name, reason=body.reason)
 
 
-class ScoreTable(BaseModel):
+class ScoreTable(Body):
     model: str
     source: str
     output: str
@@ -190,7 +182,7 @@ def score_table(body: ScoreTable, platform: Caller) -> BatchScoreResult:
     )
 
 
-class GroundTruth(BaseModel):
+class GroundTruth(Body):
     outcomes: list[dict[str, Any]]
 
 
@@ -257,5 +249,7 @@ async def v2_infer(name: str, request: Request) -> Response:
     rows, request_id = v2.parse_infer(
         await request.body(), request.headers.get("inference-header-content-length")
     )
-    result = platform.serving.predict(name, rows, routing_key=request.headers.get(ROUTING_HEADER))
+    result = await platform.serving.apredict(
+        name, rows, routing_key=request.headers.get(ROUTING_HEADER)
+    )
     return Response(orjson.dumps(v2.infer_response(name, request_id, result)), media_type=JSON)

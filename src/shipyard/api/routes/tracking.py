@@ -1,7 +1,6 @@
 """Tracking routes: parse, call one service method, serialise.
 
-``root_router`` carries the MLflow REST API (``/api/2.0/mlflow/...``) from
-``mlflow_compat``.
+The MLflow REST API (``/api/2.0/mlflow/...``) is ``shipyard.api.mlflow``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
 from shipyard.api.params import Millis, PageSize
-from shipyard.api.routes.mlflow_compat import router as mlflow_router
 from shipyard.tracking.models import (
     Experiment,
     FileInfo,
@@ -27,8 +25,6 @@ from shipyard.tracking.models import (
 )
 
 router = APIRouter(prefix="/tracking", tags=["tracking"])
-root_router = APIRouter()
-root_router.include_router(mlflow_router)
 
 
 class _Body(BaseModel):

@@ -24,9 +24,17 @@ class JobQueue(ABC):
 
     @abstractmethod
     def enqueue_many(
-        self, specs: Sequence[JobSpec], *, team: str, created_by: str, conn: Any = None
+        self,
+        specs: Sequence[JobSpec],
+        *,
+        team: str,
+        created_by: str,
+        conn: Any = None,
+        links: Sequence[tuple[str, str]] | None = None,
     ) -> list[Job]:
-        """Queue many jobs in one transaction (same idempotency rule, per spec)."""
+        """Queue many jobs in one transaction (same idempotency rule, per spec).
+
+        ``links``: the pipeline ``(run_id, step)`` of each spec (the pipeline engine's)."""
 
     @abstractmethod
     def claim(

@@ -79,10 +79,18 @@ class SqlJobQueue(JobQueue):
         return self.enqueue_many([spec], team=team, created_by=created_by, conn=conn)[0]
 
     def enqueue_many(
-        self, specs: Sequence[JobSpec], *, team: str, created_by: str, conn: Any = None
+        self,
+        specs: Sequence[JobSpec],
+        *,
+        team: str,
+        created_by: str,
+        conn: Any = None,
+        links: Sequence[tuple[str, str]] | None = None,
     ) -> list[Job]:
         now = utcnow()
         rows = [_row(s, team, created_by, now) for s in specs]
+        for row, (run_id, step) in zip(rows, links or (), strict=False):
+            row["run_id"], row["step"] = run_id, step
         keyed = {r["idempotency_key"] for r in rows if r["idempotency_key"] is not None}
         found: dict[str, Job] = {}
         with self._tx(conn) as c:
@@ -386,6 +394,8 @@ def _row(spec: JobSpec, team: str, created_by: str, now: Any) -> dict[str, Any]:
         "created_at": now,
         "started_at": None,
         "finished_at": None,
+        "run_id": None,
+        "step": None,
     }
 
 

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from shipyard._internal.service import ServiceContext
 from shipyard.serving.backends.base import FeatureRows, LoadedModel, ResolvedModel
+
+if TYPE_CHECKING:
+    from shipyard.features.service import FeatureService
+    from shipyard.registry.service import RegistryService
+    from shipyard.serving.worker import WorkerPool
 
 
 class FeatureStoreLookup:
     """Online features through ``FeatureService.get_online_features``."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        self._ctx = ctx
-        self._features: Any = None
+    def __init__(self, features: FeatureService) -> None:
+        self._features = features
 
     def __call__(self, feature_service: str, entity_rows: list[dict[str, Any]]) -> FeatureRows:
-        if self._features is None:
-            from shipyard.features.service import FeatureService
-
-            self._features = FeatureService(self._ctx)
         result = self._features.get_online_features(
             feature_service=feature_service, entity_rows=entity_rows
         )
@@ -33,28 +33,18 @@ class FeatureStoreLookup:
 class RegistryModelSource:
     """Model versions through the registry: aliases resolved, models loaded by version."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
-        self._ctx = ctx
-        self._service: Any = None
-
-    @property
-    def _registry(self) -> Any:
-        if self._service is None:
-            from shipyard.registry.service import RegistryService
-
-            self._service = RegistryService(self._ctx)
-        return self._service
+    def __init__(self, registry: RegistryService, workers: Callable[[], WorkerPool]) -> None:
+        self._registry = registry
+        self._workers = workers
 
     def resolve(self, name: str, *, alias: str | None, version: int | None) -> ResolvedModel:
         if alias is not None:
             mv = self._registry.get_model_version_by_alias(name, alias)
         else:
-            mv = self._registry.get_model_version(name, version)
+            mv = self._registry.get_model_version(name, version)  # type: ignore[arg-type]  # a variant names one
         return ResolvedModel(mv.name, int(mv.version))
 
     def load(self, model: ResolvedModel) -> LoadedModel:
         """A handle on the worker process that loaded the version (see ``worker.py``)."""
-        from shipyard.serving.context import workers_for
-
         uri = f"models:/{model.name}/{model.version}"
-        return workers_for(self._ctx).model(self._registry.download_model(uri), uri)
+        return self._workers().model(self._registry.download_model(uri), uri)

@@ -1,4 +1,4 @@
-"""Tracking and registry entities in MLflow's REST JSON shapes (no I/O).
+"""Tracking and registry entities in MLflow's REST JSON shapes, both ways (no I/O).
 
 Artifact locations are given as ``mlflow-artifacts:/<key>`` so that a stock
 MLflow client uploads and downloads through the server's artifact proxy.
@@ -9,40 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from shipyard.errors import (
-    AlreadyExists,
-    BackendUnavailable,
-    Conflict,
-    InvalidArgument,
-    NotFound,
-    PermissionDenied,
-    QuotaExceeded,
-    ShipyardError,
-    Unauthenticated,
-)
+from shipyard.errors import InvalidArgument
 from shipyard.registry.models import ModelVersion, RegisteredModel
 from shipyard.tracking.models import Experiment, LoggedModel, Metric, Run
 
 ARTIFACT_SCHEME = "mlflow-artifacts:/"
-
-#: Shipyard error -> (MLflow error_code, HTTP status), as MLflow's server answers.
-_ERRORS: list[tuple[type[ShipyardError], str, int]] = [
-    (NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
-    (AlreadyExists, "RESOURCE_ALREADY_EXISTS", 400),
-    (Conflict, "INVALID_PARAMETER_VALUE", 400),
-    (InvalidArgument, "INVALID_PARAMETER_VALUE", 400),
-    (Unauthenticated, "UNAUTHENTICATED", 401),
-    (PermissionDenied, "PERMISSION_DENIED", 403),
-    (QuotaExceeded, "RESOURCE_EXHAUSTED", 429),
-    (BackendUnavailable, "TEMPORARILY_UNAVAILABLE", 503),
-]
-
-
-def error_body(exc: ShipyardError) -> tuple[dict[str, Any], int]:
-    for cls, code, status in _ERRORS:
-        if isinstance(exc, cls):
-            return {"error_code": code, "message": exc.message}, status
-    return {"error_code": "INTERNAL_ERROR", "message": exc.message}, 500
 
 
 def artifact_uri(key: str) -> str:
@@ -233,3 +204,57 @@ def registered_model(
         "aliases": [{"alias": a, "version": str(v)} for a, v in sorted(m.aliases.items())],
         "latest_versions": [model_version(v) for v in latest or []],
     }
+
+
+# -- requests: MLflow's JSON (or query string) -> service arguments ------------------------
+
+
+def req(args: dict[str, Any], key: str) -> Any:
+    """A required scalar parameter.
+
+    Raises:
+        InvalidArgument: missing, empty, or an object or list.
+    """
+    value = args.get(key)
+    if value is None or value == "":
+        raise InvalidArgument(f"missing value for required parameter '{key}'", param=key)
+    if isinstance(value, dict | list):
+        raise InvalidArgument(f"'{key}' must be a string or a number", param=key)
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def tags_in(items: Any, what: str = "tags") -> dict[str, str]:
+    """``[{"key": k, "value": v}, ...]`` -> ``{k: v}``."""
+    out: dict[str, str] = {}
+    for t in as_list(items):
+        if not isinstance(t, dict) or not isinstance(t.get("key"), str) or not t["key"]:
+            raise InvalidArgument(f"each of '{what}' must be an object with a 'key' string")
+        out[t["key"]] = str(t.get("value", ""))
+    return out
+
+
+def page_size(args: dict[str, Any], default: int) -> int:
+    value = args.get("max_results")
+    return int_in(value, "max_results", lo=1, hi=50_000) if value not in (None, "") else default
+
+
+def view(value: Any) -> str:
+    """MLflow's ``view_type`` (name or number) -> ``active`` | ``deleted`` | ``all``."""
+    return {
+        "ACTIVE_ONLY": "active",
+        "DELETED_ONLY": "deleted",
+        "ALL": "all",
+        "1": "active",
+        "2": "deleted",
+        "3": "all",
+    }.get(str(value or "ACTIVE_ONLY"), "active")
+
+
+def version_in(args: dict[str, Any]) -> int:
+    return int_in(req(args, "version"), "version", lo=0, hi=2**53)

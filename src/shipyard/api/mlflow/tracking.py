@@ -1,163 +1,32 @@
-"""The MLflow REST API over Shipyard's services, so the stock ``mlflow`` client works.
+"""The MLflow tracking REST API: server info, experiments, runs, logged models, artifacts.
 
-``MLFLOW_TRACKING_URI=http://host:port`` and ``MLFLOW_TRACKING_TOKEN=<shipyard
-token>``: experiments, runs, params, metrics, tags, batches, metric history,
-search, artifacts (the ``/api/2.0/mlflow-artifacts`` proxy), logged models,
-the registry with aliases, and ``/api/3.0/mlflow/server-info``.
-
-Handlers parse MLflow's JSON, call one service method and answer in MLflow's
-shapes (``shipyard.tracking.mlflow_wire``). ``MlflowRoute`` maps Shipyard errors
-to MLflow's ``error_code`` strings: this protocol's edge, mapped once here.
+Each handler reads MLflow's JSON (``wire``), calls one service method and answers
+in MLflow's shapes.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 
 import shipyard
 from shipyard.api.deps import Caller
-from shipyard.errors import InvalidArgument, ShipyardError
-from shipyard.tracking import mlflow_wire as wire
+from shipyard.api.mlflow import wire
+from shipyard.api.mlflow.base import ART, MLFLOW_VERSION, V2, V3, Args, mlflow_router
+from shipyard.api.mlflow.wire import as_list as _list
+from shipyard.api.mlflow.wire import page_size as _page_size
+from shipyard.api.mlflow.wire import req as _req
+from shipyard.api.mlflow.wire import tags_in as _tags
+from shipyard.api.mlflow.wire import view as _view
+from shipyard.errors import InvalidArgument
+from shipyard.tracking.search import attribute_conditions
 
-MLFLOW_VERSION = "3.5.0"  # the REST API level served (log_spans and friends excluded)
+router = mlflow_router()
 
-
-class MlflowJSON(Response):
-    """JSON with NaN and infinities as MLflow's server writes them."""
-
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, allow_nan=True, separators=(",", ":")).encode()
-
-
-class MlflowRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def mapped(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ShipyardError as exc:
-                body, status = wire.error_body(exc)
-                headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-                return MlflowJSON(body, status_code=status, headers=headers)
-
-        return mapped
-
-
-router = APIRouter(
-    route_class=MlflowRoute,
-    default_response_class=MlflowJSON,
-    tags=["mlflow"],  # listed in the OpenAPI document: part of the API reference
-)
-V2 = "/api/2.0/mlflow"
-V3 = "/api/3.0/mlflow"
-ART = "/api/2.0/mlflow-artifacts"
-
-
-#: MLflow bodies nest a few levels; Python's JSON parser recurses per level.
-MAX_JSON_DEPTH = 64
-
-
-def _nesting(raw: bytes) -> int:
-    """The deepest ``[``/``{`` nesting of a JSON text, outside strings, without parsing it."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_JSON_DEPTH:
-                    return deepest
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
-
-
-async def _args(request: Request) -> dict[str, Any]:
-    if request.method == "GET":
-        out: dict[str, Any] = {}
-        for key, value in request.query_params.multi_items():
-            if key in out:
-                prev = out[key]
-                out[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
-            else:
-                out[key] = value
-        return out
-    raw = await request.body()
-    if not raw:
-        return {}
-    if _nesting(raw) > MAX_JSON_DEPTH:
-        raise InvalidArgument(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise InvalidArgument("the request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidArgument("the request body must be a JSON object")
-    return data
-
-
-Args = Annotated[dict[str, Any], Depends(_args)]
-
-
-def _req(args: dict[str, Any], key: str) -> Any:
-    value = args.get(key)
-    if value is None or value == "":
-        raise InvalidArgument(f"missing value for required parameter '{key}'", param=key)
-    if isinstance(value, dict | list):
-        raise InvalidArgument(f"'{key}' must be a string or a number", param=key)
-    return value
-
-
-def _list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _tags(items: Any, what: str = "tags") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for t in _list(items):
-        if not isinstance(t, dict) or not isinstance(t.get("key"), str) or not t["key"]:
-            raise InvalidArgument(f"each of '{what}' must be an object with a 'key' string")
-        out[t["key"]] = str(t.get("value", ""))
-    return out
-
-
-def _page_size(args: dict[str, Any], default: int) -> int:
-    value = args.get("max_results")
-    return (
-        wire.int_in(value, "max_results", lo=1, hi=50_000) if value not in (None, "") else default
-    )
-
-
-def _view(value: Any) -> str:
-    return {
-        "ACTIVE_ONLY": "active",
-        "DELETED_ONLY": "deleted",
-        "ALL": "all",
-        "1": "active",
-        "2": "deleted",
-        "3": "all",
-    }.get(str(value or "ACTIVE_ONLY"), "active")
+#: What experiment search can filter on (the service takes a name pattern).
+_EXPERIMENT_FILTER = {"name": frozenset({"=", "like", "ilike"})}
 
 
 # -- server --------------------------------------------------------------------------------
@@ -216,12 +85,11 @@ def get_experiment_by_name(platform: Caller, args: Args) -> dict[str, Any]:
 
 @router.post(f"{V2}/experiments/search")
 def search_experiments(platform: Caller, args: Args) -> dict[str, Any]:
-    name_like = None
-    flt = str(args.get("filter") or "")
-    if flt.startswith(("name LIKE", "name =", "attribute.name =", "attributes.name =")):
-        name_like = flt.split("=" if "=" in flt else "LIKE", 1)[1].strip().strip("'\"")
+    conditions = attribute_conditions(
+        args.get("filter"), _EXPERIMENT_FILTER, what="experiment search"
+    )
     page = platform.tracking.list_experiments(
-        name_like=name_like,
+        name_like=conditions[0].value if conditions else None,
         view=_view(args.get("view_type")),
         limit=_page_size(args, 1000),
         page_token=args.get("page_token") or None,

@@ -1,0 +1,60 @@
+"""mypy's proof that both sides implement each capability Protocol (never run).
+
+``Platform``'s services and ``RemotePlatform``'s clients are assigned to the
+Protocol types; a missing method or a changed signature on either side is a
+type error. ``tests/unit/client/test_signatures.py`` adds what mypy does not
+check: the same parameter names, kinds and defaults.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shipyard.catalog.protocol import CatalogAPI
+    from shipyard.client.platform import RemotePlatform
+    from shipyard.events.protocol import EventAPI
+    from shipyard.features.protocol import FeatureAPI
+    from shipyard.governance.protocol import AuditAPI
+    from shipyard.lake.protocol import LakeAPI
+    from shipyard.platform import Platform
+    from shipyard.registry.protocol import RegistryAPI
+    from shipyard.security.protocol import SecurityAPI
+    from shipyard.serving.protocol import ServingAPI
+    from shipyard.tracking.protocol import TrackingAPI
+
+
+def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - mypy only
+    from shipyard.client.catalog import RemoteCatalogService
+    from shipyard.client.events import RemoteEventService
+    from shipyard.client.features import RemoteFeatureService
+    from shipyard.client.lake import RemoteLakeService
+    from shipyard.client.registry import RemoteRegistryService
+    from shipyard.client.security import RemoteAuditService, RemoteSecurityService
+    from shipyard.client.serving import RemoteServingService
+    from shipyard.client.tracking import RemoteTrackingService
+
+    for platform in (p, r):
+        catalog: CatalogAPI = platform.catalog
+        security: SecurityAPI = platform.security
+        audit: AuditAPI = platform.audit
+        lake: LakeAPI = platform.lake
+        features: FeatureAPI = platform.features
+        tracking: TrackingAPI = platform.tracking
+        registry: RegistryAPI = platform.registry
+        serving: ServingAPI = platform.serving
+        events: EventAPI = platform.events
+        del catalog, security, audit, lake, features, tracking, registry, serving, events
+    # The client classes themselves (their written-out methods are checked as overrides).
+    clients: list[type] = [
+        RemoteCatalogService,
+        RemoteSecurityService,
+        RemoteAuditService,
+        RemoteLakeService,
+        RemoteFeatureService,
+        RemoteTrackingService,
+        RemoteRegistryService,
+        RemoteServingService,
+        RemoteEventService,
+    ]
+    del clients

@@ -1,0 +1,181 @@
+"""Remote services made from one operation table per capability (ADR 0008).
+
+A capability's client is its Protocol (``shipyard.<capability>.protocol``) plus a
+table that says, per method, which HTTP verb and path carry it and how its
+arguments travel::
+
+    class RemoteCatalogService(RemoteService, CatalogAPI, ops=OPS): ...
+
+Every Protocol method is either written out on the class (when it needs more
+than one request, a file, Arrow or a local object) or generated from its table
+entry: the generated method has the Protocol's signature (so defaults cannot
+drift), sends every argument (path, query or JSON body; none is dropped), and
+parses the response into the Protocol's return type. A Protocol method with
+neither fails at import, so a new service method cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, ClassVar, Protocol, TypeVar
+from urllib.parse import quote
+
+from pydantic import TypeAdapter
+from pydantic_core import to_jsonable_python
+
+from shipyard.client.http import HttpTransport
+from shipyard.errors import InvalidArgument
+
+API = "/api/v1"
+_BODYLESS = {"GET", "DELETE"}
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One service method on the wire.
+
+    ``path`` is under ``/api/v1`` with ``{arg}`` for the arguments in the path.
+    The other arguments go to the query string (``GET``/``DELETE``, or those named
+    in ``query``) or to the JSON body, under their own name unless ``wire`` renames
+    them; ``encode`` turns an argument into its wire value. Arguments named in
+    ``omit_default`` are left out while they hold their default (a route that tells
+    "not given" from ``None``). ``unwrap`` names the response field that holds the
+    return value (``{"written": 3}``); ``decode`` rewrites the response before it
+    is parsed.
+    """
+
+    verb: str
+    path: str
+    query: tuple[str, ...] = ()
+    wire: Mapping[str, str] = field(default_factory=dict)
+    encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    omit_default: tuple[str, ...] = ()
+    unwrap: str | None = None
+    decode: Callable[[Any], Any] | None = None
+
+    @property
+    def path_args(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    def in_query(self, arg: str) -> bool:
+        return arg not in self.path_args and (self.verb in _BODYLESS or arg in self.query)
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON value for an argument (models, datetimes, enums, mappings, paths)."""
+
+    def fallback(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return dict(v)
+        if isinstance(v, PurePath):
+            return str(v)
+        raise InvalidArgument(f"a {type(v).__name__} is not JSON, so it cannot be sent over HTTP")
+
+    return to_jsonable_python(value, fallback=fallback)
+
+
+def segment(value: Any) -> str:
+    """A path segment: keeps ``kind:name@version`` punctuation, escapes ``/`` and the rest."""
+    return quote(str(value), safe=":@")
+
+
+def protocol_methods(protocol: type) -> dict[str, Callable[..., Any]]:
+    """The public methods a Protocol declares, by name."""
+    return {
+        name: fn
+        for name, fn in vars(protocol).items()
+        if not name.startswith("_") and inspect.isfunction(fn)
+    }
+
+
+class RemoteService:
+    """Base of every remote service: the HTTP transport and the generated methods."""
+
+    protocol: ClassVar[type]
+    ops: ClassVar[Mapping[str, Op]]
+
+    def __init__(self, http: HttpTransport) -> None:
+        self._http = http
+
+    def __init_subclass__(cls, *, ops: Mapping[str, Op] | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if ops is None:
+            return
+        protocols = [
+            b for b in cls.__mro__[1:] if getattr(b, "_is_protocol", False) and b is not Protocol
+        ]
+        if len(protocols) != 1:
+            raise TypeError(f"{cls.__name__} must implement exactly one capability Protocol")
+        cls.protocol, cls.ops = protocols[0], ops
+        declared = protocol_methods(cls.protocol)
+        if unknown := set(ops) - set(declared):
+            raise TypeError(f"{cls.__name__}: operations for unknown methods {sorted(unknown)}")
+        for name, fn in declared.items():
+            written = _written_out(cls, name)
+            if written and name in ops:
+                raise TypeError(f"{cls.__name__}.{name} is both written out and in the table")
+            if not written:
+                if name not in ops:
+                    raise TypeError(f"{cls.__name__}.{name}: no operation and no method")
+                setattr(cls, name, _generate(fn, ops[name]))
+
+
+def build(service: Callable[[HttpTransport], T], http: HttpTransport) -> T:
+    """An instance of a remote service class.
+
+    mypy sees the Protocol methods the table generates as abstract, so a class is
+    made through this (typed as a callable, not a class) rather than called directly.
+    """
+    return service(http)
+
+
+def _written_out(cls: type, name: str) -> bool:
+    return any(
+        name in vars(klass)
+        for klass in cls.__mro__
+        if klass is not object and not getattr(klass, "_is_protocol", False)
+    )
+
+
+def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
+    sig = inspect.signature(fn)
+    unknown = {*op.query, *op.wire, *op.encode, *op.omit_default, *op.path_args}
+    unknown -= set(sig.parameters)
+    if unknown:
+        raise TypeError(f"{fn.__qualname__}: the operation names unknown arguments {unknown}")
+    returns = fn.__annotations__["return"]
+    if isinstance(returns, str):  # evaluated among the Protocol module's own names
+        returns = eval(returns, fn.__globals__)
+    adapter = None if returns is None else TypeAdapter(returns)
+
+    @functools.wraps(fn)
+    def method(self: RemoteService, /, *args: Any, **kwargs: Any) -> Any:
+        bound = sig.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        values = {k: v for k, v in bound.arguments.items() if k != "self"}
+        path = op.path.format(**{a: segment(values.pop(a)) for a in op.path_args})
+        params: dict[str, Any] = {}
+        body: dict[str, Any] = {}
+        for arg, value in values.items():
+            if arg in op.omit_default and value is sig.parameters[arg].default:
+                continue
+            wired = jsonable(op.encode[arg](value) if arg in op.encode else value)
+            target = params if op.in_query(arg) else body
+            target[op.wire.get(arg, arg)] = wired
+        params = {k: v for k, v in params.items() if v is not None}
+        json = None if op.verb in _BODYLESS else body
+        data = self._http.request(op.verb, API + path, params=params, json=json)
+        if op.unwrap is not None:
+            data = data[op.unwrap]
+        if op.decode is not None:
+            data = op.decode(data)
+        return None if adapter is None else adapter.validate_python(data)
+
+    method.__signature__ = sig  # type: ignore[attr-defined]
+    return method

@@ -1,0 +1,153 @@
+"""The interface of lake: what ``Platform`` and ``shipyard.connect`` both offer.
+
+The in-process service and the remote client implement it; mypy checks both
+(see the bottom of this module and ``shipyard.client``) and
+``tests/unit/client/test_signatures.py`` compares every signature and default.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import pyarrow as pa
+
+from shipyard.lake.maintenance import MIN_RETENTION_HOURS
+from shipyard.lake.models import (
+    ChangesResult,
+    ColumnLineage,
+    HistoryEntry,
+    MaintenanceResult,
+    RefreshResult,
+    TableDefinition,
+    TableInfo,
+)
+
+
+class LakeAPI(Protocol):
+    """What ``LakeService`` offers both in-process and over HTTP."""
+
+    def get_table(self, name: str) -> TableInfo:
+        """The catalog view of a table: version, rows, size, columns (``NotFound`` if none)."""
+        ...
+
+    def read(
+        self,
+        name: str,
+        *,
+        version: int | None = None,
+        as_of: datetime | str | None = None,
+        columns: list[str] | None = None,
+        filter: str | None = None,
+    ) -> pa.Table:
+        """Read a table, optionally as of a version or a timestamp (time travel)."""
+        ...
+
+    def describe_column(
+        self,
+        name: str,
+        column: str,
+        *,
+        description: str | None = None,
+        tags: list[str] | None = None,
+    ) -> TableInfo:
+        """Document a column and classify it (tags such as ``pii``); audited."""
+        ...
+
+    def column_lineage(self, column: str, *, depth: int = 10) -> ColumnLineage:
+        """The upstream columns that feed ``<layer>.<table>.<column>``, level by level."""
+        ...
+
+    def apply_changes(
+        self,
+        name: str,
+        changes: Any,
+        *,
+        keys: list[str],
+        sequence_by: str,
+        operation_column: str = "op",
+        delete_value: str = "DELETE",
+        batch_id: str | None = None,
+        owner: str | None = None,
+    ) -> ChangesResult:
+        """Apply a change feed (inserts, updates, deletes) to a table with a Delta MERGE."""
+        ...
+
+    def history(self, name: str, *, limit: int | None = None) -> list[HistoryEntry]:
+        """Versions of a table, newest first: time, operation, who, rows added/removed."""
+        ...
+
+    def restore(
+        self, name: str, *, version: int | None = None, as_of: datetime | str | None = None
+    ) -> TableInfo:
+        """Make a table's content that of an earlier version (a new version; audited)."""
+        ...
+
+    def optimize(
+        self, name: str, *, z_order: list[str] | None = None, target_size: int | None = None
+    ) -> MaintenanceResult:
+        """Compact small files (optionally z-ordered by columns) into a new version."""
+        ...
+
+    def vacuum(
+        self,
+        name: str,
+        *,
+        retention_hours: int = MIN_RETENTION_HOURS,
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> MaintenanceResult:
+        """Delete files no version newer than ``retention_hours`` needs."""
+        ...
+
+    def define(self, definition: TableDefinition) -> TableInfo:
+        """Declare (or change) how a curated table is computed; creates the empty table."""
+        ...
+
+    def get_definition(self, name: str) -> TableDefinition:
+        """The stored definition of a curated table (``NotFound`` if it has none)."""
+        ...
+
+    def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
+        """Recompute a defined table from its sources."""
+        ...
+
+    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
+        """Refresh every defined table, upstream before downstream."""
+        ...
+
+    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Past refreshes of a table with their expectation counts, newest first."""
+        ...
+
+    def write(
+        self,
+        name: str,
+        data: Any,
+        mode: Literal["append", "overwrite"] = "append",
+        *,
+        batch_id: str | None = None,
+        source: str = "api",
+        schema_evolution: bool = False,
+        owner: str | None = None,
+        description: str | None = None,
+        tags: list[str] | None = None,
+        sources: list[str] | None = None,
+        operation: str = "write",
+    ) -> TableInfo:
+        """Write rows to a table (any layer) as one Delta transaction."""
+        ...
+
+    def list_tables(self, *, layer: str | None = None) -> list[TableInfo]:
+        """Every lake table the caller may read, by name."""
+        ...
+
+    def sql(
+        self,
+        statement: str,
+        *,
+        versions: dict[str, int] | None = None,
+        as_of: datetime | str | None = None,
+    ) -> pa.Table:
+        """Run a read-only DuckDB query over lake tables named ``<layer>.<name>``."""
+        ...

@@ -1,0 +1,277 @@
+"""The scheduler: cron ticks, table-commit and topic triggers start pipeline runs.
+
+Each pass (``Scheduler.tick``), per pipeline that is not paused:
+
+- **cron**: the ticks since the pipeline's cursor, in its time zone; which of them
+  start runs is the catch-up policy (``skip``: only a tick that is on time;
+  ``run-once``: the latest; ``all``: every one, at most ``MAX_CATCHUP``).
+- **tables**: a table whose version grew since the cursor starts one run.
+- **topics**: a topic whose end offset grew since the cursor starts one run.
+
+A tick is fired in one transaction that inserts its key into ``pipeline_ticks``
+(unique per pipeline), creates the run and moves the cursor: two schedulers racing
+on one tick create one run, and a scheduler killed mid-tick leaves either all of
+it or none (the next pass fires it). A scheduler that was down finds the ticks it
+missed behind its cursor and catches up by policy.
+
+Each pass also advances runs whose step jobs ended without the worker advancing
+them (a lease that expired into the dead letter, a worker killed in between).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from shipyard._internal.clock import utcnow
+from shipyard.pipelines import cron
+from shipyard.pipelines.definitions import KIND, Catchup, PipelineSpec
+from shipyard.pipelines.runs import RunEngine
+from shipyard.pipelines.tables import pipeline_cursors, pipeline_ticks
+
+if TYPE_CHECKING:
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.events.service import EventService
+    from shipyard.pipelines.service import JobService
+
+
+class SchedulerHost(Protocol):
+    """What a scheduler needs of a platform (``Platform`` and a worker's host are ones)."""
+
+    @property
+    def context(self) -> ServiceContext: ...
+
+    @property
+    def jobs(self) -> JobService: ...
+
+    @property
+    def events(self) -> EventService: ...
+
+
+log = logging.getLogger(__name__)
+#: A tick later than this is "missed" (``skip`` drops it).
+ON_TIME = timedelta(seconds=60)
+
+
+class Scheduler:
+    """One scheduler over a platform (run as many as you like: ticks fire once)."""
+
+    def __init__(self, platform: SchedulerHost, *, interval: float = 1.0) -> None:
+        self.platform = platform
+        self._ctx = platform.context
+        self.engine = RunEngine(self._ctx, platform.jobs.queue)
+        self.interval = interval
+        self.stopping = threading.Event()
+        self._reconciled: datetime | None = None
+
+    def stop(self, *_: Any) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        """Loop until ``stop`` (SIGTERM in ``shipyard scheduler``)."""
+        while not self.stopping.is_set():
+            try:
+                started = self.tick()
+                if started:
+                    log.info("scheduler started %d run(s)", len(started))
+            except Exception as exc:  # the database is away: try again next pass
+                log.warning("scheduler pass failed: %s", exc)
+            self.stopping.wait(self.interval)
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """One pass; returns the ids of the runs it started."""
+        now = now or utcnow()
+        started: list[str] = []
+        with self._ctx.db.connect() as conn:
+            found = self._ctx.catalog.search(conn, kind=KIND, limit=100_000)
+        for asset in found:
+            if asset.properties.get("paused"):
+                continue
+            spec = PipelineSpec.model_validate(asset.properties["spec"])
+            try:
+                started += self._pipeline(asset, spec, now)
+            except Exception as exc:
+                log.warning("pipeline %s: scheduling failed: %s", spec.name, exc)
+        self.reconcile(now)
+        return started
+
+    def _pipeline(self, asset: Any, spec: PipelineSpec, now: datetime) -> list[str]:
+        out: list[str] = []
+        if spec.schedule is not None:
+            out += self._cron(asset, spec, now)
+        for table in spec.triggers.tables:
+            out += self._watch(asset, spec, f"table:{table}", self._table_version(table))
+        for topic in spec.triggers.topics:
+            out += self._watch(asset, spec, f"topic:{topic}", self._topic_offset(topic))
+        return out
+
+    # -- sources -------------------------------------------------------------------
+
+    def _cursor(self, pipeline: str, source: str) -> str | None:
+        q = sa.select(pipeline_cursors.c.position).where(
+            pipeline_cursors.c.pipeline == pipeline, pipeline_cursors.c.source == source
+        )
+        with self._ctx.db.connect() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else row.position
+
+    def _cron(self, asset: Any, spec: PipelineSpec, now: datetime) -> list[str]:
+        sched = spec.schedule
+        assert sched is not None
+        cursor = self._cursor(spec.name, "cron")
+        if cursor is None:  # first sight: ticks from now on, none from before the apply
+            self._fire(asset, spec, "cron", now.isoformat(), [])
+            return []
+        due = cron.ticks(sched.cron, sched.timezone, datetime.fromisoformat(cursor), now)
+        if not due:
+            return []
+        if sched.catchup == Catchup.SKIP:
+            fire = [due[-1]] if now - due[-1] <= ON_TIME else []
+        elif sched.catchup == Catchup.RUN_ONCE:
+            fire = [due[-1]]
+        else:
+            fire = due
+        zone = cron.zone(sched.timezone)
+        ticks = [
+            (f"cron:{t.isoformat()}", _partition(spec, t.astimezone(zone).date())) for t in fire
+        ]
+        return self._fire(asset, spec, "cron", due[-1].isoformat(), ticks, trigger="schedule")
+
+    def _table_version(self, table: str) -> int | None:
+        from shipyard.lake.records import KIND as TABLE_KIND
+
+        with self._ctx.db.connect() as conn:
+            found = self._ctx.catalog.find(conn, TABLE_KIND, table)
+        return None if found is None else found.version
+
+    def _topic_offset(self, topic: str) -> int | None:
+        try:
+            return self.platform.events.get_topic(topic).end_offset
+        except Exception:  # deleted, or not readable any more: nothing to trigger
+            return None
+
+    def _watch(
+        self, asset: Any, spec: PipelineSpec, source: str, position: int | None
+    ) -> list[str]:
+        if position is None:
+            return []
+        cursor = self._cursor(spec.name, source)
+        if cursor is None:
+            self._fire(asset, spec, source, str(position), [])
+            return []
+        if position <= int(cursor):
+            return []
+        trigger = source.split(":", 1)[0]
+        part = _partition(spec, utcnow().date())
+        return self._fire(
+            asset, spec, source, str(position), [(f"{source}@{position}", part)], trigger=trigger
+        )
+
+    # -- firing --------------------------------------------------------------------
+
+    def _fire(
+        self,
+        asset: Any,
+        spec: PipelineSpec,
+        source: str,
+        position: str,
+        ticks: list[tuple[str, str | None]],
+        *,
+        trigger: str = "schedule",
+    ) -> list[str]:
+        """Claim the ticks, start their runs and move the cursor, in one transaction."""
+        principal = asset.properties.get("applied_by") or asset.created_by
+        started: list[str] = []
+        with self._ctx.db.begin() as conn:
+            for key, partition in ticks:
+                if not self._claim(conn, spec.name, key):
+                    continue  # another scheduler fired it
+                (run_id,) = self.engine.create(
+                    conn,
+                    spec,
+                    version=asset.version,
+                    team=asset.owner,
+                    principal=principal,
+                    trigger=trigger,
+                    partitions=[partition],
+                    trigger_keys=[key],
+                )
+                conn.execute(
+                    pipeline_ticks.update()
+                    .where(pipeline_ticks.c.pipeline == spec.name, pipeline_ticks.c.tick_key == key)
+                    .values(run_id=run_id)
+                )
+                self._ctx.audit.write(
+                    conn,
+                    principal=principal,
+                    action="pipelines.run",
+                    outcome="ok",
+                    asset=f"{KIND}:{spec.name}",
+                    team=asset.owner,
+                    details={"run": run_id, "trigger": trigger, "tick": key},
+                )
+                started.append(run_id)
+            self._move(conn, spec.name, source, position)
+        return started
+
+    def _dialect(self) -> Any:
+        return postgresql if self._ctx.db.dialect == "postgresql" else sqlite
+
+    def _claim(self, conn: Connection, pipeline: str, key: str) -> bool:
+        stmt = (
+            self._dialect()
+            .insert(pipeline_ticks)
+            .values(pipeline=pipeline, tick_key=key, run_id=None, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["pipeline", "tick_key"])
+            .returning(pipeline_ticks.c.tick_key)
+        )
+        # RETURNING, not rowcount: the PostgreSQL driver answers -1 for this statement
+        return conn.execute(stmt).first() is not None
+
+    def _move(self, conn: Connection, pipeline: str, source: str, position: str) -> None:
+        ins = (
+            self._dialect()
+            .insert(pipeline_cursors)
+            .values(pipeline=pipeline, source=source, position=position, updated_at=utcnow())
+        )
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["pipeline", "source"],
+                set_={"position": ins.excluded.position, "updated_at": ins.excluded.updated_at},
+            )
+        )
+
+    # -- reconciling ---------------------------------------------------------------
+
+    def reconcile(self, now: datetime | None = None) -> int:
+        """Advance runs whose step jobs ended since the last pass (with a margin)."""
+        now = now or utcnow()
+        since = (self._reconciled or now - timedelta(hours=1)) - timedelta(seconds=30)
+        self._reconciled = now
+        ids = self.engine.finished_since(since)
+        for run_id in ids:
+            try:
+                self.engine.advance(run_id)
+            except Exception as exc:
+                log.warning("pipeline run %s: cannot advance: %s", run_id, exc)
+        return len(ids)
+
+
+def _partition(spec: PipelineSpec, day: Any) -> str | None:
+    """A daily pipeline's scheduled run is for the day before the tick (the day that ended)."""
+    if spec.partitioned != "daily":
+        return None
+    return (day - timedelta(days=1)).isoformat()
+
+
+def run_scheduler(platform: SchedulerHost, *, interval: float = 1.0) -> Scheduler:
+    """A scheduler on a daemon thread (inside a worker or a server process)."""
+    sched = Scheduler(platform, interval=interval)
+    threading.Thread(target=sched.run, name="pipeline-scheduler", daemon=True).start()
+    return sched

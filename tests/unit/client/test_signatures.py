@@ -1,0 +1,158 @@
+"""Every Protocol method has the same signature and defaults on the service and the client.
+
+mypy proves both sides *accept* the Protocol's calls (``shipyard.client.conformance``);
+this test adds what mypy lets slide: parameter names, kinds, defaults and
+annotations must be identical. A service may have more keyword arguments only
+when they make no sense over HTTP (``LOCAL_ONLY``), and every public service
+method is either in the Protocol or listed, with its reason, in ``SERVICE_ONLY``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from typing import Any
+
+import pytest
+
+from shipyard.client.ops import protocol_methods
+
+# (protocol, service, client) as "module:Class"
+CAPABILITIES = {
+    "catalog": ("catalog.protocol:CatalogAPI", "catalog.service:CatalogService", "catalog:RemoteCatalogService"),
+    "security": ("security.protocol:SecurityAPI", "security.service:SecurityService", "security:RemoteSecurityService"),
+    "audit": ("governance.protocol:AuditAPI", "governance.service:AuditService", "security:RemoteAuditService"),
+    "lake": ("lake.protocol:LakeAPI", "lake.service:LakeService", "lake:RemoteLakeService"),
+    "features": ("features.protocol:FeatureAPI", "features.service:FeatureService", "features:RemoteFeatureService"),
+    "tracking": ("tracking.protocol:TrackingAPI", "tracking.service:TrackingService", "tracking:RemoteTrackingService"),
+    "registry": ("registry.protocol:RegistryAPI", "registry.service:RegistryService", "registry:RemoteRegistryService"),
+    "serving": ("serving.protocol:ServingAPI", "serving.service:ServingService", "serving:RemoteServingService"),
+    "events": ("events.protocol:EventAPI", "events.service:EventService", "events:RemoteEventService"),
+}  # fmt: skip
+
+#: Keyword arguments a service may add: callbacks that cannot cross HTTP.
+LOCAL_ONLY = {"on_progress"}
+
+#: Public service methods that are not part of the remote interface, and why.
+SERVICE_ONLY = {
+    "security": {"authenticate": "the server checks tokens; a client holds one"},
+    "lake": {
+        "ingest": "reads files on the server's disk",
+        "reconcile": "an operator's repair of the server's lake",
+        "list_definitions": "returns Python function definitions",
+    },
+    "tracking": {
+        "local_cache_dir": "a path on the server",
+        "proxy_get": "the MLflow artifact proxy, served by the MLflow routes",
+        "proxy_put": "the MLflow artifact proxy, served by the MLflow routes",
+        "proxy_list": "the MLflow artifact proxy, served by the MLflow routes",
+        "create_logged_model": "MLflow 3 logged models, served by the MLflow routes",
+        "search_logged_models": "MLflow 3 logged models, served by the MLflow routes",
+        "update_logged_model": "MLflow 3 logged models, served by the MLflow routes",
+        "log_dataset": "MLflow dataset inputs, served by the MLflow routes",
+        "resolve_experiment": "a helper of the MLflow routes",
+    },
+    "registry": {
+        "latest_versions": "a helper of the MLflow routes' registered-model search",
+    },
+    "serving": {
+        "check_canaries": "the server's canary loop",
+        "export_deployment": "writes a bundle on the server's disk",
+        "export_model": "writes a bundle on the server's disk",
+        "run_stream": "a long-running consumer on the server",
+    },
+    "events": {
+        "to_lake": "a long-running sink on the server",
+        "to_features": "a long-running sink on the server",
+    },
+}
+
+
+def _load(spec: str, prefix: str) -> Any:
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(f"{prefix}.{module}"), name)
+
+
+def _classes(cap: str) -> tuple[type, type, type]:
+    proto, service, client = CAPABILITIES[cap]
+    return _load(proto, "shipyard"), _load(service, "shipyard"), _load(client, "shipyard.client")
+
+
+def _ann(annotation: Any) -> str:
+    if annotation is inspect.Parameter.empty:
+        return ""
+    text = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+    return ast.unparse(ast.parse(text))  # the same spelling however it was written
+
+
+def _same_default(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) is object or type(b) is object:  # sentinels must be the very same object
+        return False
+    return bool(type(a) is type(b) and a == b)
+
+
+def _compare(
+    expected: inspect.Signature, got: inspect.Signature, *, extra_ok: set[str]
+) -> list[str]:
+    problems = []
+    want, have = list(expected.parameters.values()), list(got.parameters.values())
+    for i, p in enumerate(want):
+        q = have[i] if i < len(have) and have[i].kind == p.kind else got.parameters.get(p.name)
+        if q is None:
+            problems.append(f"missing {p.name}")
+            continue
+        if (q.name, q.kind) != (p.name, p.kind):
+            problems.append(f"{p.name}: {q.name} {q.kind.name} instead of {p.kind.name}")
+        if not _same_default(p.default, q.default):
+            problems.append(f"{p.name}: default {q.default!r} instead of {p.default!r}")
+        if _ann(p.annotation) != _ann(q.annotation):
+            problems.append(f"{p.name}: {_ann(q.annotation)} instead of {_ann(p.annotation)}")
+    for q in have:
+        if q.name not in expected.parameters:
+            if q.name in extra_ok and q.kind is q.KEYWORD_ONLY and q.default is not q.empty:
+                continue
+            problems.append(f"extra parameter {q.name}")
+    if _ann(expected.return_annotation) != _ann(got.return_annotation):
+        problems.append(
+            f"returns {_ann(got.return_annotation)} instead of {_ann(expected.return_annotation)}"
+        )
+    return problems
+
+
+CASES = [(cap, name) for cap in CAPABILITIES for name in sorted(protocol_methods(_classes(cap)[0]))]
+
+
+@pytest.mark.parametrize(("cap", "method"), CASES, ids=[f"{c}.{m}" for c, m in CASES])
+def test_service_and_client_match_the_protocol(cap: str, method: str) -> None:
+    proto, service, client = _classes(cap)
+    expected = inspect.signature(getattr(proto, method))
+    svc = _compare(expected, inspect.signature(getattr(service, method)), extra_ok=LOCAL_ONLY)
+    remote = _compare(expected, inspect.signature(getattr(client, method)), extra_ok=set())
+    assert not svc, f"{service.__name__}.{method} drifted: {svc}"
+    assert not remote, f"{client.__name__}.{method} drifted: {remote}"
+
+
+@pytest.mark.parametrize("cap", list(CAPABILITIES))
+def test_every_public_service_method_is_remote_or_listed(cap: str) -> None:
+    proto, service, _ = _classes(cap)
+    public = {
+        n for n, v in inspect.getmembers(service) if not n.startswith("_") and callable(v)
+    } - {n for n, v in inspect.getmembers(service) if isinstance(v, type)}
+    missing = public - set(protocol_methods(proto)) - set(SERVICE_ONLY.get(cap, {}))
+    assert not missing, f"{service.__name__}: add {sorted(missing)} to {proto.__name__}"
+    stale = set(SERVICE_ONLY.get(cap, {})) - public
+    assert not stale, f"SERVICE_ONLY names methods {service.__name__} no longer has: {stale}"
+
+
+def test_a_drift_is_caught() -> None:
+    def protocol(self: Any, name: str, *, owner: str | None = None) -> None: ...
+    def dropped(self: Any, name: str, **_: Any) -> None: ...
+    def other_default(self: Any, name: str, *, owner: str | None = "x") -> None: ...
+
+    sig = inspect.signature
+    assert _compare(sig(protocol), sig(dropped), extra_ok=set())
+    assert _compare(sig(protocol), sig(other_default), extra_ok=set())
+    assert not _compare(sig(protocol), sig(protocol), extra_ok=set())

@@ -1,0 +1,25 @@
+"""Step functions the pipeline tests run (allowed through ``jobs.modules``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shipyard
+
+
+@shipyard.step
+def emit(value: int = 1, **extra: Any) -> dict[str, Any]:
+    """Answer a small value (and what the run passed: inputs, partition)."""
+    return {"value": value, **extra}
+
+
+@shipyard.step
+def add(inputs: dict[str, Any], plus: int = 1) -> dict[str, Any]:
+    """Sum the upstream values, plus ``plus``."""
+    return {"value": sum(v["value"] for v in inputs.values()) + plus}
+
+
+@shipyard.step
+def fail(**_: Any) -> None:
+    print("failing on purpose")
+    raise RuntimeError("step failed on purpose")
