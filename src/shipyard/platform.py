@@ -387,3 +387,10 @@ class _State:
 def _looks_unreachable(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(s in text for s in ("connection", "could not connect", "unable to open", "refused"))
+
+
+# A pipeline step's action opens its project through this (the pipelines package
+# may not import the composition root that builds its services).
+from shipyard.pipelines import actions as _actions  # noqa: E402
+
+_actions.open_root = Platform.open

@@ -24,7 +24,6 @@ from shipyard.cli import _common
 from shipyard.cli.main import run
 from shipyard.platform import Platform
 from shipyard.security.models import Role
-from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 ARROW = "application/vnd.apache.arrow.stream"
 ORDERS = "order_id,customer_id,amount\n1,7,10.0\n2,8,-1.0\n3,9\n4,,5.0\n"
@@ -177,7 +176,6 @@ def test_http_rows_sql_and_permissions(api) -> None:  # type: ignore[no-untyped-
     assert cdc.json()["inserted"] == 1
 
 
-@CLIENT_FOLLOWS_PAGING
 def test_remote_client_speaks_the_same_interface(api, platform: Platform) -> None:  # type: ignore[no-untyped-def]
     from shipyard.client.http import HttpTransport
     from shipyard.client.lake import RemoteLakeService

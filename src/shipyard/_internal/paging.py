@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import sqlalchemy as sa
 from pydantic import BaseModel
 
+from shipyard._internal.identity import ALL_TEAMS, Permission, Principal
 from shipyard.errors import InvalidArgument
-from shipyard.security.models import ALL_TEAMS, Permission, Principal
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -11,13 +11,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.pipelines.functions import job
 
-if TYPE_CHECKING:
-    from shipyard.platform import Platform
+#: A project's platform as the actions see it. This package must not import
+#: ``shipyard.platform`` (the composition root builds its services: a package circle),
+#: so the root is typed loosely here and opened through ``open_root``.
+Platform = Any
+
+#: Opens a project's root platform: ``Platform.open``, set by ``shipyard.platform``
+#: when it is imported (``import shipyard`` does that, in a worker and in a
+#: subprocess step alike).
+open_root: Callable[[str], Any] | None = None
 
 TARGET = "shipyard.pipelines.actions:run_action"
 
@@ -150,13 +157,14 @@ def _platform(project: str, principal: str) -> Platform:
     """The project's platform acting for ``principal`` with its roles as they are NOW
     (read per step: a revoked role stops the next step). One root platform per
     project per worker process: opening one costs ~50 ms."""
-    from shipyard.platform import Platform
     from shipyard.security.service import load_principal
 
+    if open_root is None:  # pragma: no cover - shipyard.platform is imported with shipyard
+        raise RuntimeError("shipyard.platform is not imported: no way to open the project")
     with _LOCK:
         root = _ROOTS.get(project)
         if root is None:
-            root = _ROOTS[project] = Platform.open(project)
+            root = _ROOTS[project] = open_root(project)
     with root.context.db.connect() as conn:
         acting = load_principal(conn, principal)
     if acting is None:

@@ -57,6 +57,7 @@ SERVICE_ONLY = {
         "latest_versions": "a helper of the MLflow routes' registered-model search",
     },
     "serving": {
+        "apredict": "the inference server's event-loop scoring (in-process only)",
         "check_canaries": "the server's canary loop",
         "export_deployment": "writes a bundle on the server's disk",
         "export_model": "writes a bundle on the server's disk",

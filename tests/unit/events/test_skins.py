@@ -15,7 +15,6 @@ from shipyard.client.http import HttpTransport
 from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.platform import Platform
 from tests.servers import live_server
-from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 
 @pytest.fixture
@@ -24,7 +23,6 @@ def server_url(platform: Platform) -> Iterator[str]:
         yield url
 
 
-@CLIENT_FOLLOWS_PAGING
 def test_publish_and_consume_over_http(platform: Platform, server_url: str) -> None:
     token = platform.security.create_token().token
     r = httpx.post(
@@ -43,7 +41,7 @@ def test_publish_and_consume_over_http(platform: Platform, server_url: str) -> N
         [{"u": 3}],
     ]
     assert remote.get_topic("clicks").groups == {"g": 3}
-    assert [t.name for t in remote.list_topics()] == ["clicks"]
+    assert [t.name for t in remote.list_topics().items] == ["clicks"]
     assert [x.offset for x in remote.read_records("clicks", offset=2)] == [2]
     with pytest.raises(InvalidArgument, match="non-empty"):
         remote.publish("clicks", [])

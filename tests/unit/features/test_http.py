@@ -14,7 +14,6 @@ from shipyard.features import PRESENT, Entity, Feature, FeatureService, FeatureV
 from shipyard.platform import Platform
 from tests.servers import live_server
 from tests.unit.features.helpers import day
-from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 
 @pytest.fixture
@@ -47,7 +46,6 @@ def test_online_features_over_http(platform: Platform, url: str) -> None:
     assert r.status_code == 422
 
 
-@CLIENT_FOLLOWS_PAGING
 def test_remote_client_has_the_same_methods(platform: Platform, url: str) -> None:
     remote = shipyard.connect(url, _token(platform, "ed", "editor"))
     try:
@@ -72,7 +70,7 @@ def test_remote_client_has_the_same_methods(platform: Platform, url: str) -> Non
         assert remote.features.rebuild_training_set("remote_train", 1).num_rows == 3
         assert remote.features.get_view_status("customer_daily")["entities"] == 3
 
-        defs = remote.features.list_definitions("feature_view")
+        defs = remote.features.list_definitions("feature_view").items
         assert [d.name for d in defs] == ["customer_daily"]
         changed = FeatureView(**{**vars(defs[0]), "features": [Feature("f0", "int64")]})
         with pytest.raises(Conflict, match="type of 'f0'"):

@@ -77,7 +77,7 @@ def test_a_diamond_queues_the_join_once_after_both_branches(pp: Platform) -> Non
         [_fn("a"), _fn("l", "add", ["a"]), _fn("r", "add", ["a"]), _fn("j", "add", ["l", "r"])],
     )
     run = pp.pipelines.run("p")
-    engine = RunEngine(pp.context)
+    engine = RunEngine(pp.context, pp.jobs.queue)
     drain(pp)
     for _ in range(3):  # advancing again (a late worker, the reconcile pass) adds nothing
         engine.advance(run.id)
@@ -147,7 +147,7 @@ def test_platform_actions_run_as_the_caller_and_record_lineage(pp: Platform) -> 
     up = pp.catalog.lineage(f"job:{run.id}", direction="upstream")
     assert any(n.kind == "pipeline" and n.name == "p" for n in up.nodes)
     assert pp.catalog.get_asset(f"job:{run.id}").owner == "default"
-    actions = [r.action for r in pp.audit.list_records(page_size=1000).items]
+    actions = [r.action for r in pp.audit.list_records(limit=1000).items]
     assert "pipelines.run" in actions and "lake.refresh" in actions
 
 
@@ -249,6 +249,6 @@ def test_an_action_acts_with_the_principals_roles_as_they_are_when_it_runs(
     done = pp.pipelines.get_run(run.id)
     assert done.state == RunState.FAILED
     assert done.error is not None and "PermissionDenied: ed may not lake." in done.error
-    denied = pp.audit.list_records(principal="ed", outcome="denied", page_size=100).items
+    denied = pp.audit.list_records(principal="ed", outcome="denied", limit=100).items
     assert denied and all(r.action.startswith("lake.") for r in denied)
     assert pp.lake.sql("SELECT count(*) AS n FROM silver.orders").to_pylist() == [{"n": 0}]

@@ -14,7 +14,6 @@ import shipyard
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
 from tests.servers import live_server
-from tests.unit.paging import CLIENT_FOLLOWS_PAGING
 
 
 @pytest.fixture
@@ -23,7 +22,6 @@ def server_url(platform: Platform) -> Iterator[str]:
         yield url
 
 
-@CLIENT_FOLLOWS_PAGING
 def test_golden_path_over_http(platform: Platform, server_url: str, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"orders_7d": rng.random(40), "amount": rng.random(40)})
