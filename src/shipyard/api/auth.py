@@ -87,8 +87,9 @@ class TokenCheck:
 
 
 def app_check(state: Any) -> TokenCheck:
-    """The check of an app whose ``state.platform`` is the root (made on first use)."""
+    """The check of an app whose ``state.platform`` is the root (made on first use, and
+    again when ``state.platform`` is replaced: a check never answers for another root)."""
     check: TokenCheck | None = getattr(state, "token_check", None)
-    if check is None:
+    if check is None or check.root is not state.platform:
         check = state.token_check = TokenCheck(state.platform)
     return check
