@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.api.params import PageSize
+from shipyard.api.params import Body, PageSize
 from shipyard.pipelines.models import Job
 from shipyard.pipelines.pipeline_service import BackfillResult, PipelineInfo
 from shipyard.pipelines.runs import PipelineRun
@@ -18,15 +18,15 @@ from shipyard.pipelines.runs import PipelineRun
 router = APIRouter(tags=["pipelines"])
 
 
-class SpecsIn(BaseModel):
+class SpecsIn(Body):
     pipelines: list[dict[str, Any]] = Field(max_length=1000)
 
 
-class RunIn(BaseModel):
+class RunIn(Body):
     partition: str | None = Field(default=None, max_length=32)
 
 
-class BackfillIn(BaseModel):
+class BackfillIn(Body):
     start: date
     end: date
 
@@ -68,7 +68,7 @@ def list_runs(
     platform: Caller,
     name: str,
     state: str | None = None,
-    limit: PageSize = 100,
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[PipelineRun]:
     return platform.pipelines.list_runs(name, state=state, limit=limit, page_token=page_token)
