@@ -252,7 +252,9 @@ class Platform:
     def pipelines(self) -> PipelineService:
         from shipyard.pipelines.pipeline_service import PipelineService
 
-        return PipelineService(self._ctx, jobs=lambda: self.jobs, events=lambda: self.events)
+        return PipelineService(
+            self._ctx, queue=self._backends.job_queue, events=lambda: self.events
+        )
 
     @cached_property
     def vectors(self) -> VectorService:
@@ -387,10 +389,3 @@ class _State:
 def _looks_unreachable(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(s in text for s in ("connection", "could not connect", "unable to open", "refused"))
-
-
-# A pipeline step's action opens its project through this (the pipelines package
-# may not import the composition root that builds its services).
-from shipyard.pipelines import actions as _actions  # noqa: E402
-
-_actions.open_root = Platform.open

@@ -88,8 +88,9 @@ class TokenCheck:
 
 def app_check(state: Any) -> TokenCheck:
     """The check of an app whose ``state.platform`` is the root (made on first use, and
-    again when ``state.platform`` is replaced: a check never answers for another root)."""
+    again when the app is pointed at another platform: tests do that)."""
     check: TokenCheck | None = getattr(state, "token_check", None)
     if check is None or check.root is not state.platform:
-        check = state.token_check = TokenCheck(state.platform)
+        max_age = None if check is None else check.max_age
+        check = state.token_check = TokenCheck(state.platform, max_age)
     return check

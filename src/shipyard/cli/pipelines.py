@@ -254,9 +254,7 @@ def scheduler(
     interval: float = typer.Option(1.0, help="Seconds between passes."),
 ) -> None:
     """Run the scheduler until SIGTERM: cron ticks and triggers start pipeline runs."""
-    from shipyard.pipelines.scheduler import Scheduler
-
-    sched = Scheduler(platform(), interval=interval)
+    sched = platform().pipelines.scheduler(interval=interval)
     signal.signal(signal.SIGTERM, sched.stop)
     signal.signal(signal.SIGINT, sched.stop)
     console.print(f"scheduler: a pass every {interval:g} s", markup=False)

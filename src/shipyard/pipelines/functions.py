@@ -19,8 +19,9 @@ from shipyard.errors import PermissionDenied
 F = TypeVar("F", bound=Callable[..., Any])
 BUILTIN = "shipyard.pipelines.builtin"
 #: Platform actions of pipeline steps: queued only by the pipeline engine (they act as
-#: the principal who started the run), so never accepted from a job submitter.
-ACTIONS = "shipyard.pipelines.actions"
+#: the principal who started the run), so never accepted from a job submitter. The
+#: module opens a ``Platform``, so it lives outside this package (named, not imported).
+ACTIONS = "shipyard.step_actions"
 _MARK = "__shipyard_job__"
 
 

@@ -17,18 +17,20 @@ from pydantic import BaseModel
 
 from shipyard._internal.ids import new_id
 from shipyard._internal.paging import Key, Keyset, Page, keyset_page, readable_teams, resolve_limit
+from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.pipelines import actions, cron
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
+from shipyard.pipelines.scheduler import Scheduler
 from shipyard.pipelines.tables import jobs, pipeline_runs
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
     from shipyard.events.service import EventService
-    from shipyard.pipelines.service import JobService
+    from shipyard.pipelines.backends.base import JobQueue
 
 #: Partitions one backfill may create at most.
 MAX_BACKFILL = 50_000
@@ -84,16 +86,23 @@ class PipelineService(Service):
         self,
         ctx: ServiceContext,
         *,
-        jobs: Callable[[], JobService],
+        queue: Shared[JobQueue],
         events: Callable[[], EventService],
     ) -> None:
         super().__init__(ctx)
-        self._jobs = jobs
+        self._engine = RunEngine(ctx, queue=queue.get)
         self._events = events
 
     @property
-    def _engine(self) -> RunEngine:
-        return RunEngine(self._ctx, self._jobs().queue)
+    def engine(self) -> RunEngine:
+        """Creates and advances runs, without authorization: for workers and the scheduler."""
+        return self._engine
+
+    def scheduler(self, *, interval: float = 1.0) -> Scheduler:
+        """A scheduler over this project's pipelines (``run()`` it, or call ``tick()``)."""
+        return Scheduler(
+            self._ctx, engine=self._engine, topic_offset=self._topic_offset, interval=interval
+        )
 
     # -- definitions ---------------------------------------------------------------
 
@@ -153,6 +162,12 @@ class PipelineService(Service):
 
     def _events_topic(self, topic: str) -> int:
         return self._events().get_topic(topic).end_offset
+
+    def _topic_offset(self, topic: str) -> int | None:
+        try:
+            return self._events_topic(topic)
+        except Exception:  # deleted, or not readable any more: nothing to trigger
+            return None
 
     def plan(self, objects: Iterable[Any]) -> list[dict[str, Any]]:
         """``{"name", "action": create|update|unchanged, "diff"}`` per pipeline.

@@ -10,7 +10,7 @@ two upstreams at once enqueue the shared downstream once (its idempotency key
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -85,9 +85,13 @@ def run_from_row(row: Any) -> PipelineRun:
 class RunEngine:
     """Creates and advances runs (no authorization here: the service's callers have it)."""
 
-    def __init__(self, ctx: ServiceContext, queue: JobQueue) -> None:
+    def __init__(self, ctx: ServiceContext, *, queue: Callable[[], JobQueue]) -> None:
         self._ctx = ctx
-        self._queue = queue
+        self._get_queue = queue
+
+    @property
+    def _queue(self) -> JobQueue:
+        return self._get_queue()
 
     # -- creating ------------------------------------------------------------------
 

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,27 +33,11 @@ from sqlalchemy.engine import Connection
 from shipyard._internal.clock import utcnow
 from shipyard.pipelines import cron
 from shipyard.pipelines.definitions import KIND, Catchup, PipelineSpec
-from shipyard.pipelines.runs import RunEngine
 from shipyard.pipelines.tables import pipeline_cursors, pipeline_ticks
 
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
-    from shipyard.events.service import EventService
-    from shipyard.pipelines.service import JobService
-
-
-class SchedulerHost(Protocol):
-    """What a scheduler needs of a platform (``Platform`` and a worker's host are ones)."""
-
-    @property
-    def context(self) -> ServiceContext: ...
-
-    @property
-    def jobs(self) -> JobService: ...
-
-    @property
-    def events(self) -> EventService: ...
-
+    from shipyard.pipelines.runs import RunEngine
 
 log = logging.getLogger(__name__)
 #: A tick later than this is "missed" (``skip`` drops it).
@@ -60,12 +45,23 @@ ON_TIME = timedelta(seconds=60)
 
 
 class Scheduler:
-    """One scheduler over a platform (run as many as you like: ticks fire once)."""
+    """One scheduler over a project (run as many as you like: ticks fire once).
 
-    def __init__(self, platform: SchedulerHost, *, interval: float = 1.0) -> None:
-        self.platform = platform
-        self._ctx = platform.context
-        self.engine = RunEngine(self._ctx, platform.jobs.queue)
+    Built by ``PipelineService.scheduler()``: ``topic_offset`` answers a topic's end
+    offset (None when it cannot be read), ``engine`` starts and advances the runs.
+    """
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        engine: RunEngine,
+        topic_offset: Callable[[str], int | None],
+        interval: float = 1.0,
+    ) -> None:
+        self._ctx = ctx
+        self.engine = engine
+        self._topic_offset = topic_offset
         self.interval = interval
         self.stopping = threading.Event()
         self._reconciled: datetime | None = None
@@ -149,12 +145,6 @@ class Scheduler:
         with self._ctx.db.connect() as conn:
             found = self._ctx.catalog.find(conn, TABLE_KIND, table)
         return None if found is None else found.version
-
-    def _topic_offset(self, topic: str) -> int | None:
-        try:
-            return self.platform.events.get_topic(topic).end_offset
-        except Exception:  # deleted, or not readable any more: nothing to trigger
-            return None
 
     def _watch(
         self, asset: Any, spec: PipelineSpec, source: str, position: int | None
@@ -270,8 +260,7 @@ def _partition(spec: PipelineSpec, day: Any) -> str | None:
     return (day - timedelta(days=1)).isoformat()
 
 
-def run_scheduler(platform: SchedulerHost, *, interval: float = 1.0) -> Scheduler:
-    """A scheduler on a daemon thread (inside a worker or a server process)."""
-    sched = Scheduler(platform, interval=interval)
+def run_scheduler(sched: Scheduler) -> Scheduler:
+    """Run ``sched`` on a daemon thread (inside a worker or a server process)."""
     threading.Thread(target=sched.run, name="pipeline-scheduler", daemon=True).start()
     return sched

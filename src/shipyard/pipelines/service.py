@@ -131,7 +131,7 @@ class JobService(Service):
         if out.run_id is not None:  # a step: its run skips what depended on it
             from shipyard.pipelines.runs import RunEngine
 
-            RunEngine(self._ctx, self.queue).advance(out.run_id)
+            RunEngine(self._ctx, queue=self._queue.get).advance(out.run_id)
         return out
 
 

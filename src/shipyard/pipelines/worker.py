@@ -24,9 +24,8 @@ from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job
 
 if TYPE_CHECKING:
-    from shipyard.catalog.context import ServiceContext
     from shipyard.config import Settings
-    from shipyard.events.service import EventService
+    from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
 
 log = logging.getLogger(__name__)
@@ -35,19 +34,17 @@ IDLE_AFTER = 5.0
 
 
 class WorkerHost(Protocol):
-    """What a worker needs of a platform (``Platform`` is one; this package does not import it)."""
+    """What a worker needs of a platform (``Platform`` is one; this package does not import it):
+    the queue, the settings, and the pipelines whose runs a finished step advances."""
 
     @property
     def jobs(self) -> JobService: ...
 
     @property
+    def pipelines(self) -> PipelineService: ...
+
+    @property
     def settings(self) -> Settings: ...
-
-    @property
-    def context(self) -> ServiceContext: ...
-
-    @property
-    def events(self) -> EventService: ...
 
 
 #: Opens the project at a path, e.g. ``Platform.open`` (picklable: worker processes call it).
@@ -162,9 +159,7 @@ class Worker:
         """Queue the steps that the ended ones unblock (the handoff), at once."""
         if not run_ids:
             return
-        from shipyard.pipelines.runs import RunEngine
-
-        engine = RunEngine(self.platform.context, self.queue)
+        engine = self.platform.pipelines.engine
         for run_id in dict.fromkeys(run_ids):
             try:
                 engine.advance(run_id)
@@ -250,7 +245,7 @@ def run_workers(
     from shipyard.pipelines.scheduler import run_scheduler
 
     with open_platform(str(project)) as p:
-        sched = run_scheduler(p)
+        sched = run_scheduler(p.pipelines.scheduler())
         try:
             return _run_workers(open_platform, project, processes, pools, options)
         finally:

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from shipyard.pipelines.runs import RunState
-from shipyard.pipelines.scheduler import Scheduler
 from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 
@@ -103,13 +102,13 @@ class PipelineRunsContract:
         name = self._name("cron")
         sched = {"cron": "*/10 * * * *", "timezone": "America/New_York", "catchup": "all"}
         self._apply(plat, name, [_step("a")], schedule=sched)
-        Scheduler(plat).tick(T0)
+        plat.pipelines.scheduler().tick(T0)
         barrier = threading.Barrier(3)
         started: list[list[str]] = []
 
         def race() -> None:
             barrier.wait()
-            started.append(Scheduler(plat).tick(T0 + timedelta(hours=1)))
+            started.append(plat.pipelines.scheduler().tick(T0 + timedelta(hours=1)))
 
         threads = [threading.Thread(target=race) for _ in range(3)]
         for t in threads:
@@ -125,8 +124,8 @@ class PipelineRunsContract:
         name = self._name("down")
         sched = {"cron": "0 * * * *", "timezone": "UTC", "catchup": "run-once"}
         self._apply(plat, name, [_step("a")], schedule=sched, partitioned="daily")
-        Scheduler(plat).tick(T0)
-        Scheduler(plat).tick(T0 + timedelta(hours=5, minutes=1))
+        plat.pipelines.scheduler().tick(T0)
+        plat.pipelines.scheduler().tick(T0 + timedelta(hours=5, minutes=1))
         (run,) = plat.pipelines.list_runs(name).items
         assert run.trigger_key == "cron:2026-06-01T17:00:00+00:00"
         assert run.partition == "2026-05-31"

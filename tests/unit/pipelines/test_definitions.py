@@ -101,10 +101,10 @@ def test_a_function_that_jobs_may_not_run_is_refused(pp: Platform) -> None:
     spec = _spec([{"name": "x", "function": "os:system", "args": {"command": "true"}}])
     assert "step 'x': job target os:system is not allowed" in _refused(pp, spec)
     # the engine's own target (it acts as the run's principal): never from a definition
-    actions = _spec([{"name": "x", "function": "shipyard.pipelines.actions:run_action"}])
+    actions = _spec([{"name": "x", "function": "shipyard.step_actions:run_action"}])
     assert "is not allowed" in _refused(pp, actions)
     with pytest.raises(PermissionDenied):  # nor from a job submitter
-        pp.jobs.submit("shipyard.pipelines.actions:run_action", {"action": "lake.refresh_all"})
+        pp.jobs.submit("shipyard.step_actions:run_action", {"action": "lake.refresh_all"})
 
 
 def test_plan_shows_create_update_unchanged(pp: Platform) -> None:
@@ -137,3 +137,15 @@ def test_a_trigger_on_a_table_the_pipeline_writes_is_refused(pp: Platform) -> No
         "pipeline 'p', trigger: table silver.orders is written by step 'r' "
         "(each run would start the next)"
     )
+
+
+def test_every_action_a_definition_may_name_has_a_runner() -> None:
+    from shipyard import step_actions
+    from shipyard.config import JobSettings
+    from shipyard.pipelines import actions
+    from shipyard.pipelines.functions import resolve
+
+    assert set(step_actions.RUNNERS) == set(actions.ACTIONS)
+    # the engine's job target resolves by its path (what a spawned worker child does)
+    settings = JobSettings()
+    assert resolve(actions.TARGET, settings) is step_actions.run_action

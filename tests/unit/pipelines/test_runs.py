@@ -11,7 +11,7 @@ import pytest
 from shipyard.errors import Conflict, InvalidArgument, NotFound
 from shipyard.lake.models import TableDefinition
 from shipyard.pipelines.models import JobState
-from shipyard.pipelines.runs import RunEngine, RunState
+from shipyard.pipelines.runs import RunState
 from shipyard.platform import Platform
 from tests.unit.pipelines.conftest import STEPS, drain
 
@@ -77,7 +77,7 @@ def test_a_diamond_queues_the_join_once_after_both_branches(pp: Platform) -> Non
         [_fn("a"), _fn("l", "add", ["a"]), _fn("r", "add", ["a"]), _fn("j", "add", ["l", "r"])],
     )
     run = pp.pipelines.run("p")
-    engine = RunEngine(pp.context, pp.jobs.queue)
+    engine = pp.pipelines.engine
     drain(pp)
     for _ in range(3):  # advancing again (a late worker, the reconcile pass) adds nothing
         engine.advance(run.id)
@@ -110,8 +110,6 @@ def test_cancelling_a_step_job_skips_its_downstream(pp: Platform) -> None:
 
 
 def test_a_step_dead_lettered_by_lease_expiry_is_reconciled(pp: Platform) -> None:
-    from shipyard.pipelines.scheduler import Scheduler
-
     _apply(pp, [{**_fn("a"), "max_attempts": 1}, _fn("b", "add", ["a"])])
     run = pp.pipelines.run("p")
     queue = pp.jobs.queue
@@ -122,7 +120,7 @@ def test_a_step_dead_lettered_by_lease_expiry_is_reconciled(pp: Platform) -> Non
     time.sleep(0.05)
     assert queue.requeue_expired() == 1  # out of attempts: dead, and no worker advanced it
     assert pp.pipelines.get_run(run.id).state == RunState.RUNNING
-    Scheduler(pp).reconcile()
+    pp.pipelines.scheduler().reconcile()
     done = pp.pipelines.get_run(run.id)
     assert done.state == RunState.FAILED and done.steps["b"]["state"] == "skipped"
 

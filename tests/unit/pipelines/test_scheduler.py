@@ -9,7 +9,6 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from shipyard.pipelines.scheduler import Scheduler
 from shipyard.pipelines.tables import pipeline_ticks
 from shipyard.platform import Platform
 from tests.unit.pipelines.conftest import STEPS
@@ -36,7 +35,7 @@ def _ticks(pp: Platform) -> list[str]:
 
 def test_cron_ticks_in_the_pipelines_time_zone_across_dst(pp: Platform) -> None:
     _apply(pp)
-    s = Scheduler(pp)
+    s = pp.pipelines.scheduler()
     assert s.tick(T0) == []  # first sight: only ticks from now on
     assert s.tick(T0 + timedelta(hours=14)) != []  # 03:00 Paris = 02:00 UTC (winter)
     s.tick(T0 + timedelta(days=2))  # 29 March: summer time, 03:00 Paris = 01:00 UTC
@@ -48,9 +47,9 @@ def test_cron_ticks_in_the_pipelines_time_zone_across_dst(pp: Platform) -> None:
 
 def _down_for_three_days(pp: Platform, catchup: str) -> list[str]:
     _apply(pp, catchup=catchup)
-    Scheduler(pp).tick(T0)
+    pp.pipelines.scheduler().tick(T0)
     # the scheduler was down: the next pass is three days (3 ticks) later
-    return Scheduler(pp).tick(T0 + timedelta(days=3))
+    return pp.pipelines.scheduler().tick(T0 + timedelta(days=3))
 
 
 def test_catchup_all_runs_every_missed_tick(pp: Platform) -> None:
@@ -64,13 +63,13 @@ def test_catchup_run_once_runs_the_latest_missed_tick(pp: Platform) -> None:
 
 def test_catchup_skip_runs_none_of_the_missed_ticks(pp: Platform) -> None:
     assert _down_for_three_days(pp, "skip") == []
-    s = Scheduler(pp)  # and fires the next one on time
+    s = pp.pipelines.scheduler()  # and fires the next one on time
     assert len(s.tick(datetime(2026, 3, 31, 1, 0, 30, tzinfo=UTC))) == 1
 
 
 def test_a_daily_pipelines_scheduled_run_is_for_the_day_that_ended(pp: Platform) -> None:
     _apply(pp, partitioned="daily")
-    s = Scheduler(pp)
+    s = pp.pipelines.scheduler()
     s.tick(T0)
     (run_id,) = s.tick(T0 + timedelta(hours=14))
     assert pp.pipelines.get_run(run_id).partition == "2026-03-27"
@@ -78,7 +77,7 @@ def test_a_daily_pipelines_scheduled_run_is_for_the_day_that_ended(pp: Platform)
 
 def test_pause_holds_ticks_and_resume_catches_up_by_policy(pp: Platform) -> None:
     _apply(pp, catchup="all")
-    s = Scheduler(pp)
+    s = pp.pipelines.scheduler()
     s.tick(T0)
     pp.pipelines.pause("nightly")
     assert pp.pipelines.get("nightly").paused
@@ -91,14 +90,14 @@ def test_pause_holds_ticks_and_resume_catches_up_by_policy(pp: Platform) -> None
 
 def test_two_schedulers_racing_fire_each_tick_once(pp: Platform) -> None:
     _apply(pp, cron="*/5 * * * *", catchup="all")
-    Scheduler(pp).tick(T0)
+    pp.pipelines.scheduler().tick(T0)
     later = T0 + timedelta(hours=2)  # 24 ticks behind
     barrier = threading.Barrier(4)
     started: list[list[str]] = []
 
     def race() -> None:
         barrier.wait()
-        started.append(Scheduler(pp).tick(later))
+        started.append(pp.pipelines.scheduler().tick(later))
 
     threads = [threading.Thread(target=race) for _ in range(4)]
     for t in threads:
@@ -116,7 +115,7 @@ def test_a_table_commit_triggers_one_run(pp: Platform) -> None:
     pp.pipelines.apply(
         [{"name": "retrain", "steps": [STEP], "triggers": {"tables": ["gold.stats"]}}]
     )
-    s = Scheduler(pp)
+    s = pp.pipelines.scheduler()
     assert s.tick() == []  # the version seen at first sight starts nothing
     assert s.tick() == []
     pp.lake.write("gold.stats", rows, mode="append")
@@ -130,7 +129,7 @@ def test_a_table_commit_triggers_one_run(pp: Platform) -> None:
 def test_a_topic_gets_records_triggers_a_run(pp: Platform) -> None:
     pp.events.create_topic("orders")
     pp.pipelines.apply([{"name": "react", "steps": [STEP], "triggers": {"topics": ["orders"]}}])
-    s = Scheduler(pp)
+    s = pp.pipelines.scheduler()
     assert s.tick() == []
     pp.events.publish("orders", [{"id": 1}])
     (run_id,) = s.tick()

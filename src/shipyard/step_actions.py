@@ -1,0 +1,131 @@
+"""What a pipeline step of a platform action runs: ``run_action``, in a worker.
+
+It opens the project's platform as the principal who started the run (with that
+principal's roles as they are now), so the action is authorized and audited like the
+same call from the SDK. This module opens a ``Platform``, so it sits beside the
+composition root, not in ``shipyard.pipelines`` (which only names it, as the job
+target ``shipyard.step_actions:run_action``, and checks the arguments at plan time:
+``shipyard.pipelines.actions``). A worker, in-process or a spawned child, imports it
+by that path.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from shipyard.errors import InvalidArgument, PermissionDenied
+from shipyard.pipelines.actions import check_args
+from shipyard.pipelines.functions import job
+from shipyard.platform import Platform
+from shipyard.security.service import load_principal
+
+
+def _refresh(p: Platform, table: str, full: bool = False) -> Any:
+    r = p.lake.refresh(table, full=full)
+    return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
+
+
+def _refresh_all(p: Platform, full: bool = False) -> Any:
+    return [getattr(r, "table", str(r)) for r in p.lake.refresh_all(full=full)]
+
+
+def _apply_changes(
+    p: Platform, table: str, source: str, keys: list[str], sequence_by: str, **kw: Any
+) -> Any:
+    changes = p.lake.sql(f"SELECT * FROM {source}")
+    r = p.lake.apply_changes(table, changes, keys=keys, sequence_by=sequence_by, **kw)
+    return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
+
+
+def _materialize(p: Platform, views: list[str] | None = None) -> Any:
+    return [r.to_dict() for r in p.features.materialize(views or None)]
+
+
+def _training_set(p: Platform, name: str, **kw: Any) -> Any:
+    if "entity_source" in kw:
+        kw["entity_df"] = p.lake.sql(f"SELECT * FROM {kw.pop('entity_source')}")
+        ts = p.features.create_training_set(name, **kw)
+        return {"name": ts.name, "version": ts.version}
+    p.features.rebuild_training_set(name)
+    return {"name": name}
+
+
+def _register(p: Platform, name: str, source: str, **kw: Any) -> Any:
+    mv = p.registry.register_model(name, source, **kw)
+    return {"name": mv.name, "version": mv.version}
+
+
+def _promote(
+    p: Platform, name: str, alias: str, version: int | None = None, inputs: Any = None
+) -> Any:
+    if version is None:  # the version an upstream register step made
+        found = [v for v in (inputs or {}).values() if isinstance(v, dict) and "version" in v]
+        if not found:
+            raise InvalidArgument(
+                f"promote {name}@{alias}: no version given or registered upstream"
+            )
+        version = int(found[-1]["version"])
+    req = p.registry.set_alias(name, alias, version)
+    return {"name": name, "alias": alias, "version": version, "status": str(req.status)}
+
+
+def _score(p: Platform, model: str, source: str, output: str, **kw: Any) -> Any:
+    r = p.serving.score_table(model, source, output, **kw)
+    return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
+
+
+def _report(p: Platform, deployment: str) -> Any:
+    r = p.serving.get_report(deployment)
+    return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
+
+
+#: The function that runs each action of ``shipyard.pipelines.actions.ACTIONS``.
+RUNNERS: dict[str, Callable[..., Any]] = {
+    "lake.refresh": _refresh,
+    "lake.refresh_all": _refresh_all,
+    "lake.apply_changes": _apply_changes,
+    "features.materialize": _materialize,
+    "features.training_set": _training_set,
+    "registry.register": _register,
+    "registry.promote": _promote,
+    "serving.score_table": _score,
+    "monitoring.report": _report,
+}
+
+
+_ROOTS: dict[str, Platform] = {}
+_LOCK = threading.Lock()
+
+
+def _platform(project: str, principal: str) -> Platform:
+    """The project's platform acting for ``principal`` with its roles as they are NOW
+    (read per step: a revoked role stops the next step). One root platform per
+    project per worker process: opening one costs ~50 ms."""
+    with _LOCK:
+        root = _ROOTS.get(project)
+        if root is None:
+            root = _ROOTS[project] = Platform.open(project)
+    with root.context.db.connect() as conn:
+        acting = load_principal(conn, principal)
+    if acting is None:
+        raise PermissionDenied(f"the run's principal {principal} no longer exists")
+    return root.as_principal(acting)
+
+
+@job
+def run_action(
+    action: str,
+    params: dict[str, Any],
+    project: str,
+    principal: str,
+    inputs: dict[str, Any] | None = None,
+    partition: str | None = None,
+) -> Any:
+    """Run one platform action as ``principal`` (what a step job of an action calls)."""
+    check_args(action, params)
+    kwargs = dict(params)
+    if action == "registry.promote":
+        kwargs["inputs"] = inputs
+    return RUNNERS[action](_platform(project, principal), **kwargs)
