@@ -208,13 +208,13 @@ def shipyard_bench(url: str, work: Path) -> dict[str, Any]:
     shipyard_bulk_load(p, exp.id, N_RUNS - N_API)
     res["bulk_load_s"] = round(time.perf_counter() - t, 1)
     res["runs_total"] = N_RUNS
-    page = p.tracking.search_runs(exp.id, filter=FILTER, order_by=ORDER, page_size=100)
+    page = p.tracking.search_runs(exp.id, filter=FILTER, order_by=ORDER, limit=100)
     res["search_first_page_rows"] = len(page.items)
     res["search_metric_filter_order"] = timed(
-        lambda: p.tracking.search_runs(exp.id, filter=FILTER, order_by=ORDER, page_size=100)
+        lambda: p.tracking.search_runs(exp.id, filter=FILTER, order_by=ORDER, limit=100)
     )
     res["search_metric_and_param"] = timed(
-        lambda: p.tracking.search_runs(exp.id, filter=FILTER_AND, order_by=ORDER, page_size=100)
+        lambda: p.tracking.search_runs(exp.id, filter=FILTER_AND, order_by=ORDER, limit=100)
     )
 
     X = pd.DataFrame({"a": np.linspace(0, 1, 50), "b": np.linspace(1, 0, 50)})

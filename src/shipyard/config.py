@@ -101,6 +101,15 @@ class VectorSettings(_Section):
     url: str | None = None
 
 
+class PagingSettings(_Section):
+    """Page sizes of every ``list_`` call (SDK, HTTP and CLI); see docs/concepts.md."""
+
+    #: Rows per page when the caller gives no ``limit``.
+    default_limit: int = Field(default=100, ge=1)
+    #: Largest page; a larger ``limit`` is lowered to it (the page then has a next token).
+    max_limit: int = Field(default=1000, ge=1)
+
+
 class SecuritySettings(_Section):
     #: The principal the in-process SDK and the CLI act as (must exist).
     sdk_principal: str = "local-admin"
@@ -176,6 +185,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     vectors: VectorSettings = Field(default_factory=VectorSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    paging: PagingSettings = Field(default_factory=PagingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)

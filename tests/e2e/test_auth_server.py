@@ -46,7 +46,7 @@ def test_real_server_enforces_tokens(served: tuple[str, Platform]) -> None:
         assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
 
         as_admin = {"Authorization": f"Bearer {admin}"}
-        token_id = platform.security.list_tokens(principal="vera")[0].id
+        token_id = platform.security.list_tokens(principal="vera").items[0].id
         assert http.delete(f"/api/v1/tokens/{token_id}", headers=as_admin).status_code == 200
         r = http.get("/api/v1/whoami", headers=as_viewer)
         assert r.status_code == 401 and "revoked" in r.json()["message"]

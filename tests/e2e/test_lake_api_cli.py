@@ -153,7 +153,7 @@ def test_http_rows_sql_and_permissions(api) -> None:  # type: ignore[no-untyped-
     assert bad.status_code == 422 and "syntax" in bad.json()["message"]
     assert client.get("/api/v1/lake/tables/bronze.nope", headers=viewer).status_code == 404
     listed = client.get("/api/v1/lake/tables", headers=viewer).json()
-    assert [t["name"] for t in listed] == ["bronze.events"]
+    assert [t["name"] for t in listed["items"]] == ["bronze.events"]
     hist = client.get("/api/v1/lake/tables/bronze.events/history", headers=viewer).json()
     assert [h["version"] for h in hist] == [1, 0]
     old = client.get(
@@ -206,8 +206,8 @@ def test_remote_client_speaks_the_same_interface(api, platform: Platform) -> Non
     assert lake.read("silver.events", version=0).num_rows == 0
     assert [h.version for h in lake.history("silver.events")] == [1, 0]
     assert lake.get_definition("silver.events").expectations[0].name == "v_range"
-    assert {t.name for t in lake.list_tables()} >= {"bronze.events", "silver.events"}
-    assert lake.list_refreshes("silver.events")[0]["expectations"][0].failed == 1
+    assert {t.name for t in lake.list_tables().items} >= {"bronze.events", "silver.events"}
+    assert lake.list_refreshes("silver.events").items[0]["expectations"][0].failed == 1
     assert lake.column_lineage("silver.events.v").roots == ["bronze.events.v"]
     info = lake.describe_column("silver.events", "v", description="value", tags=["pii"])
     assert next(c for c in info.columns if c.name == "v").tags == ["pii"]

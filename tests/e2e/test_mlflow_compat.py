@@ -132,7 +132,7 @@ def test_models_and_aliases_through_the_mlflow_client(
     with Platform.open(server[2]) as p:
         ours = p.registry.load_model("models:/mlchurn@challenger")
         assert np.array_equal(ours.predict(X.head(5)), expected)
-        assert [r.status for r in p.registry.list_promotions(name="mlchurn")] == [
+        assert [r.status for r in p.registry.list_promotions(name="mlchurn").items] == [
             "pending",
             "applied",
         ]

@@ -64,7 +64,7 @@ class World:
     ml_assets: dict[tuple[str, str], tuple[Any, ...]] = field(default_factory=dict)
 
     def ml_snapshot(self) -> dict[tuple[str, str], tuple[Any, ...]]:
-        page = self.platform.catalog.search(owner="ml", page_size=1000)
+        page = self.platform.catalog.search(owner="ml", limit=1000)
         return {(a.kind, a.name): (a.version, a.owner, a.description, a.tags) for a in page.items}
 
     def headers(self, who: str) -> dict[str, str]:

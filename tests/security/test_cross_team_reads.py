@@ -70,7 +70,7 @@ def _fill(world: World, path: str) -> str:
 
 
 def _denied(world: World, who: str) -> int:
-    page = world.platform.audit.list_records(principal=who, outcome="denied", page_size=1000)
+    page = world.platform.audit.list_records(principal=who, outcome="denied", limit=1000)
     return len(page.items)
 
 

@@ -53,7 +53,7 @@ def body_routes(world: World) -> set[str]:
 
 
 def _ids(world: World) -> dict[str, str]:
-    ml_token = world.platform.security.list_tokens(principal="ml_admin")[0].id
+    ml_token = world.platform.security.list_tokens(principal="ml_admin").items[0].id
     return {"run": world.run_id, "exp": world.experiment_id, "ml_token": ml_token}
 
 

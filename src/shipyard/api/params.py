@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict
 
 from shipyard.errors import InvalidArgument
 
-#: Rows per page of a ``list_`` call.
-PageSize = Annotated[int, Interval(ge=1, le=10_000)]
+#: Rows per page of a ``list_`` call (``limit``): the service lowers it to
+#: ``paging.max_limit``; this bound only keeps it a 32-bit integer.
+PageSize = Annotated[int, Interval(ge=1, le=2**31 - 1)]
 #: A "how many" bound (history entries, refreshes, records).
 Limit = Annotated[int, Interval(ge=1, le=100_000)]
 #: A table, model or training-set version (Delta and registry versions start at 0 or 1).

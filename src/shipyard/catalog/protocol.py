@@ -28,11 +28,13 @@ class CatalogAPI(Protocol):
         kind: str | None = None,
         tag: str | None = None,
         owner: str | None = None,
-        page_size: int = 50,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Asset]: ...
     def get_asset(self, ref: str | AssetRef) -> Asset: ...
-    def list_versions(self, ref: str | AssetRef) -> list[AssetVersion]: ...
+    def list_versions(
+        self, ref: str | AssetRef, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[AssetVersion]: ...
     def register_asset(
         self,
         ref: str | AssetRef,

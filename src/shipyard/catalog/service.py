@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.paging import Page, listing_teams, resolve_limit
 from shipyard.catalog.context import Service
 from shipyard.catalog.models import (
     KNOWN_KINDS,
@@ -38,31 +38,36 @@ class CatalogService(Service):
         kind: str | None = None,
         tag: str | None = None,
         owner: str | None = None,
-        page_size: int = 50,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Asset]:
-        self._ctx.require(Permission.READ, owner or self._ctx.default_team, action="catalog.search")
-        if not 1 <= page_size <= 1000:
-            raise InvalidArgument("page_size must be between 1 and 1000", page_size=page_size)
-        offset = decode_offset(page_token)
+        """Assets the caller may read, by kind and name (``text`` in the name or description).
+
+        Raises:
+            InvalidArgument: an unknown kind, a bad limit or page token.
+            PermissionDenied: no read on ``owner``, or on any team.
+        """
+        teams = listing_teams(self._ctx, action="catalog.search", owner=owner)
+        size = resolve_limit(self._ctx.settings, limit)
         with self._ctx.db.connect() as conn:
-            rows = self._ctx.catalog.search(
+            items, token = self._ctx.catalog.page(
                 conn,
+                scope="catalog.search",
+                teams=teams,
+                limit=size,
+                page_token=page_token,
                 text=text,
                 kind=kind,
                 tag=tag,
                 owner=owner,
-                offset=offset,
-                limit=page_size + 1,
             )
-        if not rows and kind is not None and kind not in KNOWN_KINDS and offset == 0:
+        if not items and kind is not None and kind not in KNOWN_KINDS and not page_token:
             # An unknown kind is most likely a typo: say which kinds exist.
             raise InvalidArgument(
                 f"no assets of kind '{kind}'; the platform's kinds are {', '.join(KNOWN_KINDS)}",
                 kind=kind,
             )
-        visible = [a for a in rows if self.principal.can(Permission.READ, a.owner)]
-        return page_of(visible, offset, page_size)
+        return Page(items=items, next_page_token=token)
 
     def get_asset(self, ref: str | AssetRef) -> Asset:
         r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
@@ -71,10 +76,17 @@ class CatalogService(Service):
         self._ctx.require(Permission.READ, asset.owner, action="catalog.get", asset=str(r))
         return asset
 
-    def list_versions(self, ref: str | AssetRef) -> list[AssetVersion]:
+    def list_versions(
+        self, ref: str | AssetRef, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[AssetVersion]:
+        """The asset's versions, oldest first."""
         asset = self.get_asset(ref)
+        size = resolve_limit(self._ctx.settings, limit)
         with self._ctx.db.connect() as conn:
-            return self._ctx.catalog.versions(conn, asset)
+            items, token = self._ctx.catalog.version_page(
+                conn, asset, limit=size, page_token=page_token
+            )
+        return Page(items=items, next_page_token=token)
 
     def register_asset(
         self,

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.ids import new_id
+from shipyard._internal.paging import Key, Keyset, keyset_page, team_filter
 from shipyard.catalog.changes import announce
 from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageEdge
 from shipyard.catalog.tables import asset_tags, asset_versions, assets, lineage_edges
@@ -52,6 +53,39 @@ def _to_assets(conn: Connection, rows: Sequence[Any]) -> list[Asset]:
         )
         for r in rows
     ]
+
+
+def _version(r: Any) -> AssetVersion:
+    return AssetVersion(
+        asset_id=r.asset_id,
+        version=r.version,
+        properties=r.properties or {},
+        created_by=r.created_by,
+        created_at=as_utc(r.created_at),
+    )
+
+
+def _search_query(
+    *, text: str | None, kind: str | None, tag: str | None, owner: str | None
+) -> sa.Select[Any]:
+    q = sa.select(assets)
+    if text:
+        pattern = f"%{text.lower()}%"
+        q = q.where(
+            sa.or_(
+                sa.func.lower(assets.c.name).like(pattern),
+                sa.func.lower(assets.c.description).like(pattern),
+            )
+        )
+    if kind:
+        q = q.where(assets.c.kind == kind)
+    if owner:
+        q = q.where(assets.c.owner == owner)
+    if tag:
+        q = q.where(
+            assets.c.id.in_(sa.select(asset_tags.c.asset_id).where(asset_tags.c.tag == tag))
+        )
+    return q
 
 
 class SqlCatalogStore:
@@ -185,16 +219,7 @@ class SqlCatalogStore:
             .where(asset_versions.c.asset_id == asset.id)
             .order_by(asset_versions.c.version)
         )
-        return [
-            AssetVersion(
-                asset_id=r.asset_id,
-                version=r.version,
-                properties=r.properties or {},
-                created_by=r.created_by,
-                created_at=as_utc(r.created_at),
-            )
-            for r in rows
-        ]
+        return [_version(r) for r in rows]
 
     def search(
         self,
@@ -207,25 +232,50 @@ class SqlCatalogStore:
         offset: int = 0,
         limit: int = 50,
     ) -> list[Asset]:
-        q = sa.select(assets)
-        if text:
-            pattern = f"%{text.lower()}%"
-            q = q.where(
-                sa.or_(
-                    sa.func.lower(assets.c.name).like(pattern),
-                    sa.func.lower(assets.c.description).like(pattern),
-                )
-            )
-        if kind:
-            q = q.where(assets.c.kind == kind)
-        if owner:
-            q = q.where(assets.c.owner == owner)
-        if tag:
-            q = q.where(
-                assets.c.id.in_(sa.select(asset_tags.c.asset_id).where(asset_tags.c.tag == tag))
-            )
+        """Every matching asset by (kind, name), for internal scans (callers page with ``page``)."""
+        q = _search_query(text=text, kind=kind, tag=tag, owner=owner)
         q = q.order_by(assets.c.kind, assets.c.name).offset(offset).limit(limit)
         return _to_assets(conn, conn.execute(q).all())
+
+    def page(
+        self,
+        conn: Connection,
+        *,
+        scope: str,
+        teams: list[str] | None,
+        limit: int,
+        page_token: str | None,
+        text: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+        owner: str | None = None,
+        name_prefix: str | None = None,
+    ) -> tuple[list[Asset], str | None]:
+        """One page of matching assets owned by ``teams`` (None: all), by (kind, name).
+
+        ``scope`` names the list the token is for (a deployment token is no catalog token).
+        """
+        q = _search_query(text=text, kind=kind, tag=tag, owner=owner)
+        q = q.where(team_filter(assets.c.owner, teams))
+        if name_prefix:
+            q = q.where(assets.c.name.startswith(name_prefix, autoescape=True))
+        filters = {"text": text, "kind": kind, "tag": tag, "owner": owner, "prefix": name_prefix}
+        keyset = Keyset(scope, Key(assets.c.kind), Key(assets.c.name))
+        rows, token = keyset_page(
+            conn, q, keyset, limit=limit, page_token=page_token, filters=filters
+        )
+        return _to_assets(conn, rows), token
+
+    def version_page(
+        self, conn: Connection, asset: Asset, *, limit: int, page_token: str | None
+    ) -> tuple[list[AssetVersion], str | None]:
+        """One page of an asset's versions, oldest first."""
+        q = sa.select(asset_versions).where(asset_versions.c.asset_id == asset.id)
+        keyset = Keyset("catalog.versions", Key(asset_versions.c.version))
+        rows, token = keyset_page(
+            conn, q, keyset, limit=limit, page_token=page_token, filters={"asset": asset.id}
+        )
+        return [_version(r) for r in rows], token
 
     # -- lineage --------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import typer
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 
 app = typer.Typer(
     help="Who did what, when, to which asset, and how it ended.", no_args_is_help=True
@@ -21,26 +22,31 @@ def list_audit(
     outcome: str = typer.Option(None, help="ok, denied or error."),
     since: datetime = typer.Option(None, help="From this time (UTC)."),
     until: datetime = typer.Option(None, help="Before this time (UTC)."),
-    limit: int = typer.Option(100, help="At most this many, newest first."),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """List audit records, newest first, filtered by who, what and when."""
-    page = platform().audit.list_records(
-        principal=principal,
-        action=action,
-        asset=asset,
-        outcome=outcome,
-        since=since,
-        until=until,
-        page_size=limit,
+    audit = platform().audit
+    page = fetch(
+        lambda **kw: audit.list_records(
+            principal=principal,
+            action=action,
+            asset=asset,
+            outcome=outcome,
+            since=since,
+            until=until,
+            **kw,
+        ),
+        limit=limit,
+        every=every,
     )
+    say_if_more(page)
     if as_json:
         print_json(page)
         return
     rows = [{**r.model_dump(), "ts": f"{r.ts:%Y-%m-%d %H:%M:%S}"} for r in page.items]
     print_table(rows, ["id", "ts", "principal", "action", "asset", "outcome"])
-    if page.next_page_token:
-        console.print(f"[dim]more: --limit {limit * 2} or the JSON next_page_token[/dim]")
 
 
 @app.command("verify")

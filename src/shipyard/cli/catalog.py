@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
+from shipyard._internal.paging import all_items
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 
 app = typer.Typer(help="Search assets, show them, walk their lineage.", no_args_is_help=True)
 
@@ -16,11 +18,16 @@ def search(
     kind: str = typer.Option(None, help="Only this kind (table, feature_view, model, ...)."),
     tag: str = typer.Option(None, help="Only assets with this tag."),
     owner: str = typer.Option(None, help="Only assets owned by this team."),
-    limit: int = typer.Option(50, help="At most this many."),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Find assets by text, kind, tag or owner."""
-    page = platform().catalog.search(text, kind=kind, tag=tag, owner=owner, page_size=limit)
+    search = platform().catalog.search
+    page = fetch(
+        lambda **kw: search(text, kind=kind, tag=tag, owner=owner, **kw), limit=limit, every=every
+    )
+    say_if_more(page)
     if as_json:
         print_json(page)
         return
@@ -33,7 +40,7 @@ def show(ref: str = typer.Argument(..., help="kind:name"), as_json: bool = JsonO
     """One asset: its details and version history."""
     p = platform()
     asset = p.catalog.get_asset(ref)
-    versions = p.catalog.list_versions(ref)
+    versions = list(all_items(lambda token: p.catalog.list_versions(ref, page_token=token)))
     if as_json:
         print_json({"asset": asset, "versions": versions})
         return

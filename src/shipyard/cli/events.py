@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 from shipyard.errors import InvalidArgument
 
 events = typer.Typer(help="Event bus: publish records, tail topics.", no_args_is_help=True)
@@ -78,9 +79,11 @@ def tail(
 
 
 @events.command("topics")
-def topics(as_json: bool = JsonOption) -> None:
+def topics(limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption) -> None:
     """List topics with their end offsets."""
-    items = platform().events.list_topics()
+    page = fetch(platform().events.list_topics, limit=limit, every=every)
+    say_if_more(page)
+    items = page.items
     if as_json:
         print_json(items)
         return

@@ -18,6 +18,7 @@ from shipyard.cli._common import (
     print_table,
     progress,
 )
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 
 features_app = typer.Typer(
     help="Feature store: definitions, freshness, online lookups.", no_args_is_help=True
@@ -109,12 +110,17 @@ def list_definitions(
     kind: str = typer.Option(
         None, help="entity, feature_view, on_demand_feature_view or feature_service."
     ),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """List feature definitions."""
     from shipyard.features.wire import definition_to_wire
 
-    items = [definition_to_wire(d) for d in platform().features.list_definitions(kind)]
+    features = platform().features
+    page = fetch(lambda **kw: features.list_definitions(kind, **kw), limit=limit, every=every)
+    say_if_more(page)
+    items = [definition_to_wire(d) for d in page.items]
     if as_json:
         print_json(items)
         return

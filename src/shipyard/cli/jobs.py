@@ -7,6 +7,7 @@ import json
 import typer
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table, state
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 from shipyard.errors import InvalidArgument
 
 jobs = typer.Typer(help="Jobs: the durable queue that workers run.", no_args_is_help=True)
@@ -54,11 +55,16 @@ def list_jobs(
     job_state: str = typer.Option(None, "--state", help="queued, running, succeeded, ..."),
     pool: str = typer.Option(None, help="Only this pool."),
     team: str = typer.Option(None, help="Only this team."),
-    limit: int = typer.Option(50, help="Rows at most."),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Jobs, newest first."""
-    page = platform().jobs.list(state=job_state, pool=pool, team=team, limit=limit)
+    svc = platform().jobs
+    page = fetch(
+        lambda **kw: svc.list(state=job_state, pool=pool, team=team, **kw), limit=limit, every=every
+    )
+    say_if_more(page)
     if as_json:
         print_json(page.items)
         return

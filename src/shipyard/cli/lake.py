@@ -19,6 +19,7 @@ from shipyard.cli._common import (
     print_table,
     progress,
 )
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 
 lake_app = typer.Typer(
     help="Lake tables: ingest, refresh, inspect, time travel, maintain.", no_args_is_help=True
@@ -134,12 +135,34 @@ def refresh(
             console.print(f"  {mark} {e.name}: {e.passed} passed, {e.failed} failed ({e.action})")
 
 
+@lake_app.command("definitions")
+def definitions(
+    limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
+) -> None:
+    """List curated table definitions (the SQL each defined table is computed from)."""
+    page = fetch(platform().lake.list_definitions, limit=limit, every=every)
+    say_if_more(page)
+    if as_json:
+        print_json(page.items)
+        return
+    print_table(
+        [d.model_dump(exclude={"function"}) for d in page.items],
+        ["name", "source", "incremental", "primary_key", "sql"],
+    )
+
+
 @lake_app.command("tables")
 def tables(
-    layer: str = typer.Option(None, help="Only this layer."), as_json: bool = JsonOption
+    layer: str = typer.Option(None, help="Only this layer."),
+    limit: int = LimitOption,
+    every: bool = AllOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """List lake tables."""
-    items = platform().lake.list_tables(layer=layer)
+    lake = platform().lake
+    page = fetch(lambda **kw: lake.list_tables(layer=layer, **kw), limit=limit, every=every)
+    say_if_more(page)
+    items = page.items
     if as_json:
         print_json(items)
         return
@@ -154,7 +177,7 @@ def show(table: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
     """A table's version, size, schema and last refresh."""
     lake = platform().lake
     info = lake.get_table(table)
-    refreshes = lake.list_refreshes(table, limit=1) if info.defined else []
+    refreshes = lake.list_refreshes(table, limit=1).items if info.defined else []
     if as_json:
         print_json({"table": info, "last_refresh": refreshes[0] if refreshes else None})
         return

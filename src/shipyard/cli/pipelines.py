@@ -20,6 +20,7 @@ from shipyard.cli._common import (
     print_table,
     progress,
 )
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 from shipyard.errors import InvalidArgument
 
 pipelines = typer.Typer(help="Pipelines: DAGs of steps run by workers.", no_args_is_help=True)
@@ -153,11 +154,14 @@ def run_pipeline(
 def runs(
     name: str = typer.Argument(None, help="Only this pipeline."),
     run_state: str = typer.Option(None, "--state", help="running, succeeded, failed, cancelled."),
-    limit: int = typer.Option(50, help="Rows at most."),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Runs, newest first."""
-    page = platform().pipelines.list_runs(name, state=run_state, limit=limit)
+    svc = platform().pipelines
+    page = fetch(lambda **kw: svc.list_runs(name, state=run_state, **kw), limit=limit, every=every)
+    say_if_more(page)
     if as_json:
         print_json(page.items)
         return

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import typer
 
+from shipyard._internal.paging import all_items
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 
 models = typer.Typer(help="Model registry: versions, aliases, promotions.", no_args_is_help=True)
 
 
 @models.command("list")
-def list_models(as_json: bool = JsonOption) -> None:
+def list_models(
+    limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
+) -> None:
     """Registered models with their latest version and aliases."""
-    page = platform().registry.list_registered_models(page_size=1000)
+    page = fetch(platform().registry.list_registered_models, limit=limit, every=every)
+    say_if_more(page)
     if as_json:
         print_json(page)
         return
@@ -27,7 +32,7 @@ def show(name: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
     """A model, its versions and aliases."""
     reg = platform().registry
     model = reg.get_registered_model(name)
-    versions = reg.list_model_versions(name, page_size=1000).items
+    versions = list(all_items(lambda token: reg.list_model_versions(name, page_token=token)))
     if as_json:
         print_json({"model": model, "versions": versions})
         return
@@ -78,10 +83,17 @@ def unalias(name: str = typer.Argument(...), alias_name: str = typer.Argument(..
 def promotions(
     name: str = typer.Option(None, help="Only this model."),
     status: str = typer.Option(None, help="pending, approved, rejected, applied"),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Promotion requests (``--status pending`` is the approval queue)."""
-    items = platform().registry.list_promotions(name=name, status=status)
+    reg = platform().registry
+    page = fetch(
+        lambda **kw: reg.list_promotions(name=name, status=status, **kw), limit=limit, every=every
+    )
+    say_if_more(page)
+    items = page.items
     if as_json:
         print_json(items)
         return

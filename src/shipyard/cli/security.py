@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 from shipyard.errors import AlreadyExists, InvalidArgument
 
 tokens = typer.Typer(help="API tokens: shown once, stored hashed.", no_args_is_help=True)
@@ -61,10 +62,17 @@ def _ensure_role(principal: str, *, team: str | None, role: str) -> None:
 @tokens.command("list")
 def list_tokens(
     principal: str = typer.Option(None, help="Only this principal's tokens."),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """List API tokens (yours, or a principal's)."""
-    items = platform().security.list_tokens(principal=principal)
+    security = platform().security
+    page = fetch(
+        lambda **kw: security.list_tokens(principal=principal, **kw), limit=limit, every=every
+    )
+    say_if_more(page)
+    items = page.items
     if as_json:
         print_json(items)
         return
@@ -105,9 +113,13 @@ def grant(name: str, team: str = typer.Option(...), role: str = typer.Option(...
 
 
 @principals.command("list")
-def list_principals(as_json: bool = JsonOption) -> None:
+def list_principals(
+    limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
+) -> None:
     """List principals and their roles per team."""
-    items = platform().security.list_principals()
+    page = fetch(platform().security.list_principals, limit=limit, every=every)
+    say_if_more(page)
+    items = page.items
     if as_json:
         print_json(items)
         return

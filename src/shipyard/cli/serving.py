@@ -17,6 +17,7 @@ from shipyard.cli._common import (
     print_table,
     progress,
 )
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 from shipyard.errors import InvalidArgument, NotFound
 
 deployments = typer.Typer(help="Deployments: list, show, predict, roll back.", no_args_is_help=True)
@@ -96,9 +97,11 @@ def deploy(
 
 
 @deployments.command("list")
-def list_(as_json: bool = JsonOption) -> None:
+def list_(limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption) -> None:
     """Deployments you may read."""
-    items = platform().serving.list_deployments(page_size=1000).items
+    page = fetch(platform().serving.list_deployments, limit=limit, every=every)
+    say_if_more(page)
+    items = page.items
     if as_json:
         print_json(items)
         return
@@ -124,9 +127,16 @@ def show(name: str, as_json: bool = JsonOption) -> None:
 
 
 @deployments.command("versions")
-def versions(name: str, as_json: bool = JsonOption) -> None:
+def versions(
+    name: str, limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
+) -> None:
     """Every version of a deployment."""
-    items = platform().serving.list_deployment_versions(name)
+    serving = platform().serving
+    page = fetch(
+        lambda **kw: serving.list_deployment_versions(name, **kw), limit=limit, every=every
+    )
+    say_if_more(page)
+    items = page.items
     if as_json:
         print_json(items)
         return

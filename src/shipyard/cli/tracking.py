@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import typer
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
+from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 
 runs = typer.Typer(help="Experiment runs: list, search, show, compare.", no_args_is_help=True)
 
@@ -22,9 +23,12 @@ def _fmt(value: float | str | None) -> str:
 
 
 @runs.command("experiments")
-def experiments(as_json: bool = JsonOption) -> None:
+def experiments(
+    limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
+) -> None:
     """List experiments."""
-    page = platform().tracking.list_experiments(page_size=1000)
+    page = fetch(platform().tracking.list_experiments, limit=limit, every=every)
+    say_if_more(page)
     if as_json:
         print_json(page.items)
         return
@@ -38,13 +42,20 @@ def list_runs(
         None, "--filter", "-f", help="e.g. \"metrics.auc > 0.8 and (params.model = 'rf' or ...)\""
     ),
     order_by: list[str] = typer.Option(None, "--order-by", "-o", help="e.g. 'metrics.auc DESC'"),
-    limit: int = typer.Option(50, help="At most this many."),
+    limit: int = LimitOption,
+    every: bool = AllOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Search runs with the filter grammar (and, or, not, parentheses)."""
-    page = platform().tracking.search_runs(
-        experiment or None, filter=filter, order_by=order_by or None, page_size=limit
+    tracking = platform().tracking
+    page = fetch(
+        lambda **kw: tracking.search_runs(
+            experiment or None, filter=filter, order_by=order_by or None, **kw
+        ),
+        limit=limit,
+        every=every,
     )
+    say_if_more(page)
     if as_json:
         print_json(page)
         return
@@ -138,10 +149,17 @@ def history(
 
 @runs.command("artifacts")
 def artifacts(
-    run_id: str = typer.Argument(...), path: str = typer.Argument(None), as_json: bool = JsonOption
+    run_id: str = typer.Argument(...),
+    path: str = typer.Argument(None),
+    limit: int = LimitOption,
+    every: bool = AllOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """List a run's artifacts (under PATH)."""
-    files = platform().tracking.list_artifacts(run_id, path)
+    tracking = platform().tracking
+    page = fetch(lambda **kw: tracking.list_artifacts(run_id, path, **kw), limit=limit, every=every)
+    say_if_more(page)
+    files = page.items
     if as_json:
         print_json(files)
         return

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from shipyard._internal.paging import Page
 from shipyard.client.ops import Op, RemoteService, build
 from shipyard.errors import InvalidArgument
 from shipyard.features.models import (
@@ -63,9 +64,12 @@ class RemoteFeatureService(RemoteService, FeatureAPI, ops=OPS):
         }
         return _plan(self._http.post(f"{API}/apply", body))
 
-    def list_definitions(self, kind: str | None = None) -> list[Any]:
-        data = self._http.get(f"{API}/definitions", kind=kind)
-        return [definition_from_wire(d, allow_code=True) for d in data]
+    def list_definitions(
+        self, kind: str | None = None, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[Any]:
+        data = self._http.get(f"{API}/definitions", kind=kind, limit=limit, page_token=page_token)
+        items = [definition_from_wire(d, allow_code=True) for d in data["items"]]
+        return Page[Any](items=items, next_page_token=data["next_page_token"])
 
     def get_definition(self, kind: str, name: str) -> Any:
         data = self._http.get(f"{API}/definitions/{kind}/{name}")

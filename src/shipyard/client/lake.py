@@ -12,6 +12,7 @@ from typing import Any, Literal
 import orjson
 import pyarrow as pa
 
+from shipyard._internal.paging import Page
 from shipyard.client.ops import API, Op, RemoteService, jsonable, segment
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import ChangesResult, ExpectationResult, TableDefinition, TableInfo
@@ -156,8 +157,10 @@ class RemoteLakeService(RemoteService, LakeAPI, ops=OPS):
             )
         )
 
-    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self._http.get(_table(name) + "/refreshes", limit=limit)
-        for r in rows:
+    def list_refreshes(
+        self, name: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[dict[str, Any]]:
+        data = self._http.get(_table(name) + "/refreshes", limit=limit, page_token=page_token)
+        for r in data["items"]:
             r["expectations"] = [ExpectationResult.model_validate(e) for e in r["expectations"]]
-        return list(rows)
+        return Page[dict[str, Any]](items=data["items"], next_page_token=data["next_page_token"])

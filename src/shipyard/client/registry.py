@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from shipyard._internal.paging import Page
+from shipyard._internal.paging import Page, all_items
 from shipyard.client.http import HttpTransport
 from shipyard.client.ops import API, Op, RemoteService, segment
 from shipyard.registry.models import ModelVersion
@@ -56,12 +56,12 @@ class RemoteRegistryService(RemoteService, RegistryAPI, ops=OPS):
         name: str | None = None,
         *,
         run_id: str | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         # One model's versions, or every version (of a run) across models: two routes.
-        # The per-model route takes no run_id yet (left to the paging change of #11).
-        paging = {"page_size": page_size, "page_token": page_token}
+        # The per-model route takes no run_id.
+        paging = {"limit": limit, "page_token": page_token}
         if name is None:
             data = self._http.get(f"{API}/registry/versions", run_id=run_id, **paging)
         else:
@@ -74,7 +74,8 @@ class RemoteRegistryService(RemoteService, RegistryAPI, ops=OPS):
         digest = hashlib.sha256(mv.storage_location.encode()).hexdigest()[:12]
         target = self._cache / safe_key(mv.name.replace(" ", "_"), str(mv.version), digest)
         if not (target / "MLmodel").is_file():
-            for rel in self.list_model_files(mv.name, mv.version):
+            files = all_items(lambda t: self.list_model_files(mv.name, mv.version, page_token=t))
+            for rel in files:
                 out = target / safe_key(rel)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(self.read_model_file(mv.name, mv.version, rel))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from shipyard._internal.paging import Page
+from shipyard._internal.paging import Page, all_items
 from shipyard.client.http import HttpTransport
 from shipyard.client.ops import API, Op, RemoteService, segment
 from shipyard.errors import InvalidArgument, NotFound
@@ -23,7 +23,7 @@ from shipyard.storage import safe_key
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
-from shipyard.tracking.models import Experiment, LoggedModel, Metric, Run, RunStatus
+from shipyard.tracking.models import Experiment, FileInfo, LoggedModel, Metric, Run, RunStatus
 from shipyard.tracking.packaging.mlmodel import save_model
 from shipyard.tracking.protocol import TrackingAPI
 
@@ -172,7 +172,7 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
         filter: str | None = None,
         order_by: list[str] | None = None,
         view: str = "active",
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Run]:
         exps = [experiments] if isinstance(experiments, str) else experiments
@@ -182,7 +182,7 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
             "filter": filter,
             "order_by": order_by,
             "view": view,
-            "page_size": page_size,
+            "limit": limit,
             "page_token": page_token,
         }
         data = self._http.post(f"{API}/tracking/runs/search", body)
@@ -219,12 +219,15 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
             )
         return safe_key(artifact_path)
 
+    def _all_artifacts(self, run_id: str, path: str | None) -> list[FileInfo]:
+        return list(all_items(lambda t: self.list_artifacts(run_id, path, page_token=t)))
+
     def download_artifacts(
         self, run_id: str, path: str | None = None, dst: str | Path | None = None
     ) -> Path:
         target_root = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="shipyard-"))
         rel = safe_key(path)
-        listing = self.list_artifacts(run_id, rel or None)
+        listing = self._all_artifacts(run_id, rel or None)
         if rel and not listing:  # a single file
             out = target_root / Path(rel).name
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +239,7 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
             item = todo.pop()
             local = base / item.path[len(rel) + 1 if rel else 0 :]
             if item.is_dir:
-                todo.extend(self.list_artifacts(run_id, item.path))
+                todo.extend(self._all_artifacts(run_id, item.path))
             else:
                 local.parent.mkdir(parents=True, exist_ok=True)
                 local.write_bytes(self.read_artifact(run_id, item.path))

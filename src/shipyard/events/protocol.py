@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from shipyard._internal.paging import Page
 from shipyard.events.models import (
     Batch,
     PublishResult,
@@ -31,7 +32,9 @@ class EventAPI(Protocol):
         """A topic's owner, end offset and its consumer groups' committed offsets."""
         ...
 
-    def list_topics(self) -> list[TopicInfo]:
+    def list_topics(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[TopicInfo]:
         """Every topic the caller may read, with its end offset."""
         ...
 

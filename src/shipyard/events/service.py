@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.outbox import Outbox
+from shipyard._internal.paging import Page, page_in_memory, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import AlreadyExists, ConfigError, InvalidArgument
@@ -168,18 +169,29 @@ class EventService(Service):
             groups=self.bus.groups(name),
         )
 
-    def list_topics(self) -> list[TopicInfo]:
-        """Every topic the caller may read, with its end offset."""
+    def list_topics(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[TopicInfo]:
+        """Topics the caller may read, by name, with their end offsets.
+
+        Topics live in the bus, not in a SQL table, so the readable ones are picked from
+        the bus's list (owners from one catalog query) and paged by name.
+        """
+        size = resolve_limit(self._ctx.settings, limit)
+        teams = readable_teams(self.principal)
         ends = self.bus.topics()
         with self._ctx.db.connect() as conn:
-            assets = {n: self._ctx.catalog.find(conn, KIND, n) for n in ends}
-        out = []
+            owners = {
+                a.name: a.owner for a in self._ctx.catalog.search(conn, kind=KIND, limit=2**31)
+            }
+        shown = []
         for name, end in ends.items():
-            asset = assets[name]
-            owner = asset.owner if asset is not None else self._ctx.default_team
-            if self.principal.can(Permission.READ, owner):
-                out.append(TopicInfo(name=name, owner=owner, end_offset=end))
-        return out
+            owner = owners.get(name, self._ctx.default_team)
+            if teams is None or owner in teams:
+                shown.append(TopicInfo(name=name, owner=owner, end_offset=end))
+        return page_in_memory(
+            shown, lambda t: t.name, scope="events.topics", limit=size, page_token=page_token
+        )
 
     # -- publish -------------------------------------------------------------------------
 

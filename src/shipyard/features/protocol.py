@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
+from shipyard._internal.paging import Page
 from shipyard.features.models import (
     MaterializeResult,
     OnlineFeatures,
@@ -113,7 +114,13 @@ class FeatureAPI(Protocol):
         """Create or update definitions (and with ``prune``, delete undeclared ones), all or nothing."""
         ...
 
-    def list_definitions(self, kind: str | None = None) -> list[Any]:
+    def list_definitions(
+        self,
+        kind: str | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Any]:
         """Every definition (of ``kind``: entity, feature_view, on_demand_feature_view, feature_service), in creation order."""
         ...
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shipyard._internal.paging import Page, listing_teams, page_in_memory, resolve_limit
 from shipyard.errors import Conflict, InvalidArgument, NotFound
 from shipyard.features import registry
 from shipyard.features._base import FeatureServiceBase
@@ -148,21 +149,42 @@ class FeatureService(OfflineMixin, OnlineMixin, FeatureServiceBase):
             if src is not None:
                 cat.add_edge(conn, src, asset, operation="defines", created_by=self.principal.name)
 
-    def list_definitions(self, kind: str | None = None) -> list[Any]:
-        """Every definition (of ``kind``: entity, feature_view, on_demand_feature_view,
-        feature_service), in creation order."""
-        self._ctx.require(Permission.READ, self._ctx.default_team, action="features.list")
+    def list_definitions(
+        self,
+        kind: str | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Any]:
+        """Definitions the caller may read (of ``kind``: entity, feature_view,
+        on_demand_feature_view, feature_service), by kind then name."""
+        teams = listing_teams(self._ctx, action="features.list")
+        size = resolve_limit(self._ctx.settings, limit)
+        shown = [d for d in self._of_kind(kind) if teams is None or d.owner in teams]
+        return page_in_memory(
+            shown,
+            lambda d: f"{registry.KIND_ORDER.index(d.kind):02d}:{d.name}",
+            scope="features.definitions",
+            limit=size,
+            page_token=page_token,
+            filters={"kind": kind},
+        )
+
+    def _of_kind(self, kind: str | None) -> list[Any]:
         defs = self._defs()
         if kind is None:
-            return defs.all()
+            return list(defs.all())
         if kind not in registry.KIND_ORDER:
             raise InvalidArgument(f"kind must be one of {', '.join(registry.KIND_ORDER)}")
         return list(defs.by_kind(kind).values())
 
     def get_definition(self, kind: str, name: str) -> Any:
-        """One definition. Raises: NotFound."""
-        for d in self.list_definitions(kind):
+        """One definition. Raises: NotFound, PermissionDenied."""
+        for d in self._of_kind(kind):
             if d.name == name:
+                self._ctx.require(
+                    Permission.READ, d.owner or self._ctx.default_team, action="features.get"
+                )
                 return d
         raise NotFound(f"no {kind} named '{name}'", kind=kind, name=name)
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import as_utc, utcnow
+from shipyard._internal.paging import Key, Keyset, keyset_page
 from shipyard.governance import chain
 from shipyard.governance.models import AuditRecord
 from shipyard.governance.tables import audit_log
@@ -57,9 +58,18 @@ class SqlAuditLog:
         outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> list[AuditRecord]:
+        limit: int,
+        page_token: str | None = None,
+    ) -> tuple[list[AuditRecord], str | None]:
+        """One page of matching records, newest first, and the next page's token."""
+        filters = {
+            "principal": principal,
+            "action": action,
+            "asset": asset,
+            "outcome": outcome,
+            "since": since,
+            "until": until,
+        }
         q = sa.select(audit_log)
         if principal:
             q = q.where(audit_log.c.principal == principal)
@@ -73,7 +83,10 @@ class SqlAuditLog:
             q = q.where(audit_log.c.ts >= as_utc(since))
         if until:
             q = q.where(audit_log.c.ts < as_utc(until))
-        q = q.order_by(audit_log.c.id.desc()).offset(offset).limit(limit)
+        keyset = Keyset("audit.list", Key(audit_log.c.id, descending=True))
+        rows, token = keyset_page(
+            conn, q, keyset, limit=limit, page_token=page_token, filters=filters
+        )
         return [
             AuditRecord(
                 id=r.id,
@@ -85,5 +98,5 @@ class SqlAuditLog:
                 outcome=r.outcome,
                 details=r.details or {},
             )
-            for r in conn.execute(q)
-        ]
+            for r in rows
+        ], token

@@ -26,7 +26,7 @@ class AuditAPI(Protocol):
         outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[AuditRecord]:
         """Audit records, newest first, filtered."""

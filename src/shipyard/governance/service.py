@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.paging import Page, resolve_limit
 from shipyard._internal.service import Service, ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.governance import chain
@@ -32,7 +32,7 @@ class AuditService(Service):
         outcome: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[AuditRecord]:
         """Audit records, newest first, filtered.
@@ -46,7 +46,7 @@ class AuditService(Service):
             outcome: ``ok``, ``denied`` or ``error``.
             since: records at or after this time (naive means UTC).
             until: records before this time.
-            page_size: 1 to 1000.
+            limit: rows per page (default and maximum from ``Settings.paging``).
             page_token: ``next_page_token`` of the previous page.
 
         Returns:
@@ -60,15 +60,13 @@ class AuditService(Service):
             raise InvalidArgument(
                 f"outcome is one of {', '.join(OUTCOMES)}, not '{outcome}'", outcome=outcome
             )
-        if not 1 <= page_size <= 1000:
-            raise InvalidArgument("page_size must be between 1 and 1000", page_size=page_size)
+        size = resolve_limit(self._ctx.settings, limit)
         if not self.principal.is_admin:
             if principal not in (None, self.principal.name):
                 self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="audit.list")
             principal = self.principal.name
-        offset = decode_offset(page_token)
         with self._ctx.db.connect() as conn:
-            rows = self._log.query(
+            rows, token = self._log.query(
                 conn,
                 principal=principal,
                 action=action,
@@ -76,10 +74,10 @@ class AuditService(Service):
                 outcome=outcome,
                 since=since,
                 until=until,
-                offset=offset,
-                limit=page_size + 1,
+                limit=size,
+                page_token=page_token,
             )
-        return page_of(rows, offset, page_size)
+        return Page(items=rows, next_page_token=token)
 
     def verify(self) -> ChainReport:
         """Walk the audit log's hash chain and report the first row that breaks it.

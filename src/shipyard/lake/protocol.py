@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
+from shipyard._internal.paging import Page
 from shipyard.lake.maintenance import MIN_RETENTION_HOURS
 from shipyard.lake.models import (
     ChangesResult,
@@ -116,7 +117,9 @@ class LakeAPI(Protocol):
         """Refresh every defined table, upstream before downstream."""
         ...
 
-    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    def list_refreshes(
+        self, name: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[dict[str, Any]]:
         """Past refreshes of a table with their expectation counts, newest first."""
         ...
 
@@ -138,7 +141,13 @@ class LakeAPI(Protocol):
         """Write rows to a table (any layer) as one Delta transaction."""
         ...
 
-    def list_tables(self, *, layer: str | None = None) -> list[TableInfo]:
+    def list_tables(
+        self,
+        *,
+        layer: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[TableInfo]:
         """Every lake table the caller may read, by name."""
         ...
 

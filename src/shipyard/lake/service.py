@@ -17,6 +17,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from shipyard._internal import progress
+from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import ServiceContext
 from shipyard.errors import InvalidArgument
@@ -37,7 +38,6 @@ from shipyard.lake.reconcile import ReconcileMixin
 from shipyard.lake.storage import LakeStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.lake.transforms import TransformsMixin
-from shipyard.security.models import Permission
 
 
 class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin, ReconcileMixin):
@@ -204,20 +204,37 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
 
     # -- reads ------------------------------------------------------------------------
 
-    def list_tables(self, *, layer: str | None = None) -> list[TableInfo]:
-        """Every lake table the caller may read, by name."""
-        out: list[TableInfo] = []
+    def list_tables(
+        self,
+        *,
+        layer: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[TableInfo]:
+        """Lake tables the caller may read, by name (``layer``: bronze, silver, gold, ...)."""
+        size = resolve_limit(self._ctx.settings, limit)
         with self._ctx.db.connect() as conn:
-            assets = self._ctx.catalog.search(conn, kind=records.KIND, limit=100_000)
-            defined = {r.name: r.definition for r in conn.execute(sa.select(lake_definitions))}
-        for a in assets:
-            if layer and not a.name.startswith(layer + "."):
-                continue
-            if self.principal.can(Permission.READ, a.owner):
-                out.append(
-                    records.info(a, defined=a.name in defined, definition=defined.get(a.name))
+            assets, token = self._ctx.catalog.page(
+                conn,
+                scope="lake.tables",
+                teams=readable_teams(self.principal),
+                limit=size,
+                page_token=page_token,
+                kind=records.KIND,
+                name_prefix=f"{layer}." if layer else None,
+            )
+            names = [a.name for a in assets]
+            defined = {
+                r.name: r.definition
+                for r in conn.execute(
+                    sa.select(lake_definitions).where(lake_definitions.c.name.in_(names))
                 )
-        return out
+            }
+        items = [
+            records.info(a, defined=a.name in defined, definition=defined.get(a.name))
+            for a in assets
+        ]
+        return Page(items=items, next_page_token=token)
 
     def sql(
         self,

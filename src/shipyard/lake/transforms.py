@@ -8,6 +8,15 @@ import sqlalchemy as sa
 from deltalake import DeltaTable
 
 from shipyard._internal.clock import utcnow
+from shipyard._internal.paging import (
+    Key,
+    Keyset,
+    Page,
+    keyset_page,
+    listing_teams,
+    resolve_limit,
+    team_filter,
+)
 from shipyard._internal.progress import OnProgress
 from shipyard.errors import NotFound
 from shipyard.lake import records, refresh
@@ -98,16 +107,26 @@ class TransformsMixin(LakeBase):
             self._ctx.require(Permission.READ, owner, action="lake.get_definition")
         if row is None:
             raise NotFound(f"table '{name}' has no definition; define it first", table=name)
+        return self._definition(row)
+
+    def _definition(self, row: Any) -> TableDefinition:
         body = dict(row.definition)
         body.pop("function", None)
         d = TableDefinition.model_validate(body)
-        fn = self._functions().get(name)
+        fn = self._functions().get(row.name)
         return d.model_copy(update={"function": fn}) if fn else d
 
-    def list_definitions(self) -> list[TableDefinition]:
+    def list_definitions(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[TableDefinition]:
+        """Definitions of the tables the caller may read, by name."""
+        teams = listing_teams(self._ctx, action="lake.list_definitions")
+        size = resolve_limit(self._ctx.settings, limit)
+        q = sa.select(lake_definitions).where(team_filter(lake_definitions.c.owner, teams))
+        keyset = Keyset("lake.definitions", Key(lake_definitions.c.name))
         with self._ctx.db.connect() as conn:
-            names = [r.name for r in conn.execute(sa.select(lake_definitions.c.name))]
-        return [self.get_definition(n) for n in sorted(names)]
+            rows, token = keyset_page(conn, q, keyset, limit=size, page_token=page_token)
+        return Page(items=[self._definition(r) for r in rows], next_page_token=token)
 
     def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
         """Recompute a defined table from its sources.
@@ -230,7 +249,10 @@ class TransformsMixin(LakeBase):
         """
         from shipyard.lake.definitions import dependency_order
 
-        ordered = dependency_order(self.list_definitions())
+        with self._ctx.db.connect() as conn:
+            rows = conn.execute(sa.select(lake_definitions).order_by(lake_definitions.c.name))
+            every = [self._definition(r) for r in rows]
+        ordered = dependency_order(every)
         results = []
         for d in ordered:
             results.append(self.refresh(d.name, full=full))
@@ -238,17 +260,19 @@ class TransformsMixin(LakeBase):
                 on_progress(len(results), len(ordered))
         return results
 
-    def list_refreshes(self, name: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    def list_refreshes(
+        self, name: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[dict[str, Any]]:
         """Past refreshes of a table with their expectation counts, newest first."""
         self.get_table(name)
+        size = resolve_limit(self._ctx.settings, limit)
+        q = sa.select(lake_refreshes).where(lake_refreshes.c.table_name == name)
+        keyset = Keyset("lake.refreshes", Key(lake_refreshes.c.id, descending=True))
         with self._ctx.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(lake_refreshes)
-                .where(lake_refreshes.c.table_name == name)
-                .order_by(lake_refreshes.c.id.desc())
-                .limit(limit)
-            ).all()
-        return [
+            rows, token = keyset_page(
+                conn, q, keyset, limit=size, page_token=page_token, filters={"table": name}
+            )
+        items = [
             {
                 "version": r.version,
                 "mode": r.mode,
@@ -260,3 +284,4 @@ class TransformsMixin(LakeBase):
             }
             for r in rows
         ]
+        return Page(items=items, next_page_token=token)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 
 from shipyard._internal.ids import new_id
-from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.paging import Key, Keyset, Page, keyset_page, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
@@ -26,7 +26,7 @@ from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
 from shipyard.pipelines.scheduler import Scheduler
 from shipyard.pipelines.tables import jobs, pipeline_runs
-from shipyard.security.models import ALL_TEAMS, Permission
+from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
     from shipyard.events.service import EventService
@@ -384,28 +384,36 @@ class PipelineService(Service):
         name: str | None = None,
         *,
         state: str | None = None,
-        limit: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[PipelineRun]:
-        """Newest first, among the teams the caller may read."""
+        """Newest first, among the teams the caller may read (filtered in the query)."""
         if state is not None and state not in {s.value for s in RunState}:
             raise InvalidArgument(
                 f"unknown run state {state!r}: one of {[s.value for s in RunState]}"
             )
-        offset, limit = decode_offset(page_token), max(1, min(limit, 1000))
+        size = resolve_limit(self._ctx.settings, limit)
         cols = [c for c in pipeline_runs.c if c.name != "spec"]
-        q = sa.select(*cols).order_by(pipeline_runs.c.created_at.desc(), pipeline_runs.c.id.desc())
+        q = sa.select(*cols)
         if name is not None:
             self._asset(name)
             q = q.where(pipeline_runs.c.pipeline == name)
         if state is not None:
             q = q.where(pipeline_runs.c.state == state)
-        if not self.principal.can(Permission.READ, ALL_TEAMS):
-            teams = [t for t in self.principal.roles if self.principal.can(Permission.READ, t)]
+        teams = readable_teams(self.principal)
+        if teams is not None:
             q = q.where(pipeline_runs.c.team.in_(teams))
+        keyset = Keyset(
+            "pipelines.list_runs",
+            Key(pipeline_runs.c.created_at, descending=True),
+            Key(pipeline_runs.c.id, descending=True),
+        )
+        filters = {"name": name, "state": state, "teams": teams}
         with self._ctx.db.connect() as conn:
-            rows = [run_from_row(r) for r in conn.execute(q.offset(offset).limit(limit + 1))]
-        return page_of(rows, offset, limit)
+            rows, token = keyset_page(
+                conn, q, keyset, limit=size, page_token=page_token, filters=filters
+            )
+        return Page(items=[run_from_row(r) for r in rows], next_page_token=token)
 
     def logs(self, run_id: str) -> dict[str, str]:
         """Each step's captured output (last attempt), in step order."""

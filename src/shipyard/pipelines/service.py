@@ -11,14 +11,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shipyard._internal.paging import Page
+from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.models import KIND, Job, JobSpec, JobState
-from shipyard.security.models import ALL_TEAMS, Permission
+from shipyard.security.models import Permission
 
 #: Jobs per ``submit_many`` call (one transaction), at most.
 MAX_BATCH = 50_000
@@ -98,7 +98,7 @@ class JobService(Service):
         state: JobState | str | None = None,
         pool: str | None = None,
         team: str | None = None,
-        limit: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Job]:
         """Newest first, among the teams the caller may read (or ``team``)."""
@@ -111,12 +111,11 @@ class JobService(Service):
         if team is not None:
             self._ctx.require(Permission.READ, team, action="jobs.list")
             teams: list[str] | None = [team]
-        elif self.principal.can(Permission.READ, ALL_TEAMS):
-            teams = None
         else:
-            teams = [t for t in self.principal.roles if self.principal.can(Permission.READ, t)]
+            teams = readable_teams(self.principal)
+        size = resolve_limit(self._ctx.settings, limit)
         return self.queue.list(
-            state=wanted, pool=pool, teams=teams, limit=limit, page_token=page_token
+            state=wanted, pool=pool, teams=teams, limit=size, page_token=page_token
         )
 
     def cancel(self, job_id: str) -> Job:

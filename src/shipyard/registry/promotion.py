@@ -10,6 +10,15 @@ import sqlalchemy as sa
 from shipyard._internal.clock import utcnow
 from shipyard._internal.enums import parse_enum
 from shipyard._internal.ids import new_id
+from shipyard._internal.paging import (
+    Key,
+    Keyset,
+    Page,
+    keyset_page,
+    readable_teams,
+    resolve_limit,
+    team_filter,
+)
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.registry import store
 from shipyard.registry.models import (
@@ -20,7 +29,10 @@ from shipyard.registry.models import (
     PromotionRequest,
     PromotionStatus,
 )
-from shipyard.registry.tables import promotions
+from shipyard.registry.tables import (
+    promotions,
+    registered_models,
+)
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
@@ -285,22 +297,41 @@ class PromotionMixin:
             return store.to_request(row)
 
     def list_promotions(
-        self, *, name: str | None = None, status: str | None = None
-    ) -> list[PromotionRequest]:
+        self,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[PromotionRequest]:
         """Promotion requests, newest first (``status="pending"`` for the approval queue)."""
-        q = sa.select(promotions)
+        size = resolve_limit(self._ctx.settings, limit)
+        teams = readable_teams(self._ctx.principal)
+        q = (
+            sa.select(promotions)
+            .join(registered_models, registered_models.c.name == promotions.c.name)
+            .where(team_filter(registered_models.c.owner, teams))
+        )
         if name:
             q = q.where(promotions.c.name == name)
         if status:
-            q = q.where(promotions.c.status == parse_enum(PromotionStatus, status, "status").value)
+            status = parse_enum(PromotionStatus, status, "status").value
+            q = q.where(promotions.c.status == status)
+        keyset = Keyset(
+            "registry.promotions",
+            Key(promotions.c.requested_at, descending=True),
+            Key(promotions.c.id, descending=True),
+        )
         with self._ctx.db.connect() as conn:
-            rows = conn.execute(q.order_by(promotions.c.requested_at.desc()).limit(1000)).all()
-            owners = {r.name: self._owner_of(conn, r.name) for r in rows}
-        return [
-            store.to_request(r)
-            for r in rows
-            if self._ctx.principal.can(Permission.READ, owners[r.name])
-        ]
+            rows, token = keyset_page(
+                conn,
+                q,
+                keyset,
+                limit=size,
+                page_token=page_token,
+                filters={"name": name, "status": status},
+            )
+        return Page(items=[store.to_request(r) for r in rows], next_page_token=token)
 
     def approve_promotion(self, request_id: str, *, comment: str | None = None) -> PromotionRequest:
         """Approve a pending request and move the alias.

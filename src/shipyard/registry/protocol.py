@@ -62,8 +62,13 @@ class RegistryAPI(Protocol):
 
     def get_promotion(self, request_id: str) -> PromotionRequest: ...
     def list_promotions(
-        self, *, name: str | None = None, status: str | None = None
-    ) -> list[PromotionRequest]:
+        self,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[PromotionRequest]:
         """Promotion requests, newest first (``status="pending"`` for the approval queue)."""
         ...
 
@@ -91,7 +96,11 @@ class RegistryAPI(Protocol):
         ...
 
     def list_registered_models(
-        self, *, name_like: str | None = None, page_size: int = 100, page_token: str | None = None
+        self,
+        *,
+        name_like: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         """Models the caller may read, by name (``name_like`` is a SQL LIKE pattern)."""
         ...
@@ -133,7 +142,7 @@ class RegistryAPI(Protocol):
         name: str | None = None,
         *,
         run_id: str | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         """Versions of one model (newest first), or of every readable model."""
@@ -159,7 +168,14 @@ class RegistryAPI(Protocol):
         """The version a ``models:/`` URI points at (by number, alias or ``latest``)."""
         ...
 
-    def list_model_files(self, name: str, version: int) -> list[str]:
+    def list_model_files(
+        self,
+        name: str,
+        version: int,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[str]:
         """Every file of a version (paths relative to the model folder)."""
         ...
 

@@ -14,7 +14,17 @@ import yaml
 from sqlalchemy.engine import Connection
 
 from shipyard._internal.clock import utcnow
-from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.paging import (
+    Key,
+    Keyset,
+    Page,
+    keyset_page,
+    listing_teams,
+    page_in_memory,
+    readable_teams,
+    resolve_limit,
+    team_filter,
+)
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
@@ -141,20 +151,24 @@ class RegistryService(PromotionMixin, Service):
             return store.to_models(conn, [row])[0]
 
     def list_registered_models(
-        self, *, name_like: str | None = None, page_size: int = 100, page_token: str | None = None
+        self,
+        *,
+        name_like: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         """Models the caller may read, by name (``name_like`` is a SQL LIKE pattern)."""
-        self._ctx.require(Permission.READ, self._ctx.default_team, action="registry.list_models")
-        offset = decode_offset(page_token)
-        q = sa.select(registered_models)
+        teams = listing_teams(self._ctx, action="registry.list_models")
+        size = resolve_limit(self._ctx.settings, limit)
+        q = sa.select(registered_models).where(team_filter(registered_models.c.owner, teams))
         if name_like:
             q = q.where(sa.func.lower(registered_models.c.name).like(name_like.lower()))
-        q = q.order_by(registered_models.c.name).offset(offset).limit(page_size + 1)
+        keyset = Keyset("registry.models", Key(registered_models.c.name))
         with self._ctx.db.connect() as conn:
-            rows = store.to_models(conn, list(conn.execute(q)))
-        return page_of(
-            [r for r in rows if self.principal.can(Permission.READ, r.owner)], offset, page_size
-        )
+            rows, token = keyset_page(
+                conn, q, keyset, limit=size, page_token=page_token, filters={"like": name_like}
+            )
+            return Page(items=store.to_models(conn, rows), next_page_token=token)
 
     def latest_versions(self, names: list[str]) -> dict[str, ModelVersion]:
         """The newest version of each of ``names``, by name, in one query.
@@ -339,30 +353,40 @@ class RegistryService(PromotionMixin, Service):
         name: str | None = None,
         *,
         run_id: str | None = None,
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         """Versions of one model (newest first), or of every readable model."""
-        offset = decode_offset(page_token)
+        size = resolve_limit(self._ctx.settings, limit)
         q = sa.select(model_versions, registered_models.c.owner).join(
             registered_models, registered_models.c.name == model_versions.c.name
         )
         if name is not None:
             q = q.where(model_versions.c.name == name)
+        else:
+            teams = readable_teams(self.principal)
+            q = q.where(team_filter(registered_models.c.owner, teams))
         if run_id is not None:
             q = q.where(model_versions.c.run_id == run_id)
-        q = q.order_by(model_versions.c.name, model_versions.c.version.desc())
+        keyset = Keyset(
+            "registry.versions",
+            Key(model_versions.c.name),
+            Key(model_versions.c.version, descending=True),
+        )
         with self._ctx.db.connect() as conn:
             if name is not None:
                 self._ctx.require(
                     Permission.READ, self._owner_of(conn, name), action="registry.list_versions"
                 )
-            rows = [
-                r
-                for r in conn.execute(q.offset(offset).limit(page_size + 1))
-                if self.principal.can(Permission.READ, r.owner)
-            ]
-            return page_of(store.to_versions(conn, rows), offset, page_size)
+            rows, token = keyset_page(
+                conn,
+                q,
+                keyset,
+                limit=size,
+                page_token=page_token,
+                filters={"name": name, "run_id": run_id},
+            )
+            return Page(items=store.to_versions(conn, rows), next_page_token=token)
 
     def update_model_version(
         self,
@@ -436,12 +460,20 @@ class RegistryService(PromotionMixin, Service):
             raise NotFound(f"model '{mv.name}' version {mv.version} has no files", name=mv.name)
         return key
 
-    def list_model_files(self, name: str, version: int) -> list[str]:
-        """Every file of a version (paths relative to the model folder).
+    def list_model_files(
+        self,
+        name: str,
+        version: int,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[str]:
+        """Every file of a version (paths relative to the model folder), by path.
 
         Symlinks are not followed. Raises QuotaExceeded beyond ``artifacts.list_max_entries``
         entries or ``artifacts.list_max_depth`` nested folders.
         """
+        size = resolve_limit(self._ctx.settings, limit)
         key = self._location(self.get_model_version(name, version))
         files = walk_files(
             self._artifacts,
@@ -449,7 +481,14 @@ class RegistryService(PromotionMixin, Service):
             max_entries=self._max_entries,
             max_depth=self._ctx.settings.artifacts.list_max_depth,
         )
-        return [f.path for f in files]
+        return page_in_memory(
+            [f.path for f in files],
+            str,
+            scope="registry.files",
+            limit=size,
+            page_token=page_token,
+            filters={"name": name, "version": version},
+        )
 
     def read_model_file(self, name: str, version: int, path: str) -> bytes:
         """One file of a version. Raises NotFound, InvalidArgument (``..``, absolute, symlink)."""

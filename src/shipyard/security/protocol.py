@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
+from shipyard._internal.paging import Page
 from shipyard.security.models import NewToken, Principal, Role, TokenInfo
 
 
@@ -28,7 +29,9 @@ class SecurityAPI(Protocol):
     def grant(self, name: str, *, team: str, role: str | Role) -> Principal: ...
     def revoke_role(self, name: str, *, team: str) -> Principal: ...
     def get_principal(self, name: str) -> Principal: ...
-    def list_principals(self) -> list[Principal]: ...
+    def list_principals(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[Principal]: ...
     def create_token(
         self,
         *,
@@ -39,5 +42,11 @@ class SecurityAPI(Protocol):
         """Mint a token. The secret is returned once and stored only as a hash."""
         ...
 
-    def list_tokens(self, *, principal: str | None = None) -> list[TokenInfo]: ...
+    def list_tokens(
+        self,
+        *,
+        principal: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[TokenInfo]: ...
     def revoke_token(self, token_id: str) -> TokenInfo: ...

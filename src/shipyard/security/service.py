@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.ids import new_secret
+from shipyard._internal.paging import Key, Keyset, Page, keyset_page, resolve_limit
 from shipyard._internal.service import Service, ServiceContext
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, ShipyardError, Unauthenticated
 from shipyard.security import store
@@ -198,13 +199,21 @@ class SecurityService(Service):
             raise NotFound(f"no principal named '{name}'", name=name)
         return p
 
-    def list_principals(self) -> list[Principal]:
+    def list_principals(
+        self, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[Principal]:
+        """Every principal with its roles, by name (needs read on the default team)."""
         self._ctx.require(
             Permission.READ, self._ctx.default_team, action="security.list_principals"
         )
+        size = resolve_limit(self._ctx.settings, limit)
+        keyset = Keyset("security.principals", Key(principals.c.name))
         with self._ctx.db.connect() as conn:
-            names = conn.execute(sa.select(principals.c.name).order_by(principals.c.name)).scalars()
-            return [p for n in list(names) if (p := load_principal(conn, n)) is not None]
+            rows, token = keyset_page(
+                conn, sa.select(principals.c.name), keyset, limit=size, page_token=page_token
+            )
+            items = [p for r in rows if (p := load_principal(conn, r.name)) is not None]
+        return Page(items=items, next_page_token=token)
 
     # -- tokens ---------------------------------------------------------------------
 
@@ -261,7 +270,15 @@ class SecurityService(Service):
             return next(iter(self.principal.roles))
         return ALL_TEAMS
 
-    def list_tokens(self, *, principal: str | None = None) -> list[TokenInfo]:
+    def list_tokens(
+        self,
+        *,
+        principal: str | None = None,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[TokenInfo]:
+        """Tokens (never their secrets), oldest first: the caller's own, or any for an admin."""
+        size = resolve_limit(self._ctx.settings, limit)
         q = sa.select(tokens, principals.c.name.label("principal_name")).join(
             principals, principals.c.id == tokens.c.principal_id
         )
@@ -271,9 +288,17 @@ class SecurityService(Service):
             if principal not in (None, self.principal.name):
                 self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="security.list_tokens")
             q = q.where(principals.c.name == self.principal.name)
+        keyset = Keyset("security.tokens", Key(tokens.c.created_at), Key(tokens.c.id))
         with self._ctx.db.connect() as conn:
-            rows = conn.execute(q.order_by(tokens.c.created_at)).all()
-        return [_token_info(r, r.principal_name) for r in rows]
+            rows, token = keyset_page(
+                conn,
+                q,
+                keyset,
+                limit=size,
+                page_token=page_token,
+                filters={"principal": principal, "as": self.principal.name},
+            )
+        return Page(items=[_token_info(r, r.principal_name) for r in rows], next_page_token=token)
 
     def revoke_token(self, token_id: str) -> TokenInfo:
         with self._ctx.db.connect() as conn:

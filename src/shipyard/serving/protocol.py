@@ -87,12 +87,14 @@ class ServingAPI(Protocol):
         ...
 
     def list_deployments(
-        self, *, page_size: int = 50, page_token: str | None = None
+        self, *, limit: int | None = None, page_token: str | None = None
     ) -> Page[Deployment]:
         """Deployments the caller may read, by name."""
         ...
 
-    def list_deployment_versions(self, name: str) -> list[Deployment]:
+    def list_deployment_versions(
+        self, name: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[Deployment]:
         """Every version of ``name``, oldest first."""
         ...
 

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shipyard._internal.paging import all_items
 from shipyard.api.auth import TokenCheck, app_check
 from shipyard.api.errors import http_error, internal_error, shipyard_error
 from shipyard.api.middleware import EdgeMiddleware
@@ -178,7 +179,7 @@ def preload(platform: Platform) -> int:
     """
     serving = platform.serving
     loaded = 0
-    for dep in serving.list_deployments(page_size=1000).items:
+    for dep in all_items(lambda token: serving.list_deployments(page_token=token)):
         try:
             serving.runtime.get(dep.name)
             loaded += 1

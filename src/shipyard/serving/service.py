@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shipyard._internal import progress
-from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.progress import OnProgress
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.catalog.models import Asset
@@ -214,27 +214,32 @@ class ServingService(CanaryOps, Service):
         return dep
 
     def list_deployments(
-        self, *, page_size: int = 50, page_token: str | None = None
+        self, *, limit: int | None = None, page_token: str | None = None
     ) -> Page[Deployment]:
         """Deployments the caller may read, by name."""
-        if not 1 <= page_size <= 1000:
-            raise InvalidArgument("page_size must be between 1 and 1000", page_size=page_size)
-        offset = decode_offset(page_token)
+        size = resolve_limit(self._ctx.settings, limit)
         with self._ctx.db.connect() as conn:
-            rows = self._ctx.catalog.search(
-                conn, kind=store.KIND, offset=offset, limit=page_size + 1
+            items, token = self._ctx.catalog.page(
+                conn,
+                scope="serving.deployments",
+                teams=readable_teams(self.principal),
+                limit=size,
+                page_token=page_token,
+                kind=store.KIND,
             )
-        visible = [
-            store.to_deployment(a) for a in rows if self.principal.can(Permission.READ, a.owner)
-        ]
-        return page_of(visible, offset, page_size)
+        return Page(items=[store.to_deployment(a) for a in items], next_page_token=token)
 
-    def list_deployment_versions(self, name: str) -> list[Deployment]:
+    def list_deployment_versions(
+        self, name: str, *, limit: int | None = None, page_token: str | None = None
+    ) -> Page[Deployment]:
         """Every version of ``name``, oldest first."""
         current = self.get_deployment(name)
+        size = resolve_limit(self._ctx.settings, limit)
         with self._ctx.db.connect() as conn:
             asset = self._ctx.catalog.get(conn, store.KIND, name)
-            versions = self._ctx.catalog.versions(conn, asset)
+            versions, token = self._ctx.catalog.version_page(
+                conn, asset, limit=size, page_token=page_token
+            )
         out = []
         for v in versions:
             a = asset.model_copy(
@@ -245,7 +250,9 @@ class ServingService(CanaryOps, Service):
                 }
             )
             out.append(store.to_deployment(a, v.properties))
-        return out if out else [current]
+        if not out and not page_token:
+            out = [current]
+        return Page(items=out, next_page_token=token)
 
     def delete_deployment(self, name: str) -> None:
         """Remove the deployment from the catalog (its versions and lineage go with it)."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shipyard._internal.paging import Page, page_in_memory, resolve_limit
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.storage import (
@@ -106,18 +107,33 @@ class ArtifactsMixin:
             m.details = {"path": rel, "bytes": len(data)}
         return rel
 
-    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
-        """Files and folders directly under ``path`` of the run's artifacts.
+    def list_artifacts(
+        self,
+        run_id: str,
+        path: str | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[FileInfo]:
+        """Files and folders directly under ``path`` of the run's artifacts, by path.
 
         Symlinks are not listed. Raises QuotaExceeded beyond ``artifacts.list_max_entries``.
         """
         self._ctx.require(Permission.READ, self._owner(run_id), action="tracking.list_artifacts")
+        size = resolve_limit(self._ctx.settings, limit)
         base = self._run_key(run_id)
         rel = safe_key(path)
-        limit = self._ctx.settings.artifacts.list_max_entries
-        items = list_dir(self.artifacts, safe_key(base, rel), max_entries=limit)
+        most = self._ctx.settings.artifacts.list_max_entries
+        items = list_dir(self.artifacts, safe_key(base, rel), max_entries=most)
         prefix = base + "/"
-        return [f.model_copy(update={"path": f.path[len(prefix) :]}) for f in items]
+        return page_in_memory(
+            [f.model_copy(update={"path": f.path[len(prefix) :]}) for f in items],
+            lambda f: f.path,
+            scope="tracking.artifacts",
+            limit=size,
+            page_token=page_token,
+            filters={"run_id": run_id, "path": rel},
+        )
 
     def read_artifact(self, run_id: str, path: str) -> bytes:
         """The bytes of one artifact file. Raises NotFound."""

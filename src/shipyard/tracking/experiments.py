@@ -9,7 +9,15 @@ import sqlalchemy as sa
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.ids import new_id
-from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.paging import (
+    Key,
+    Keyset,
+    Page,
+    keyset_page,
+    listing_teams,
+    resolve_limit,
+    team_filter,
+)
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.tracking import store
@@ -188,33 +196,33 @@ class ExperimentsMixin:
         *,
         name_like: str | None = None,
         view: str = "active",
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Experiment]:
-        """Experiments the caller may read, by name."""
-        self._ctx.require(
-            Permission.READ, self._ctx.default_team, action="tracking.list_experiments"
-        )
-        offset = decode_offset(page_token)
-        q = sa.select(experiments)
+        """Experiments the caller may read, oldest first."""
+        teams = listing_teams(self._ctx, action="tracking.list_experiments")
+        size = resolve_limit(self._ctx.settings, limit)
+        q = sa.select(experiments).where(team_filter(experiments.c.owner, teams))
         if view != "all":
             q = q.where(
                 experiments.c.lifecycle_stage == ("deleted" if view == "deleted" else "active")
             )
         if name_like:
             q = q.where(sa.func.lower(experiments.c.name).like(name_like.lower()))
-        q = (
-            q.order_by(experiments.c.created_at, experiments.c.id)
-            .offset(offset)
-            .limit(page_size + 1)
+        keyset = Keyset(
+            "tracking.experiments", Key(experiments.c.created_at), Key(experiments.c.id)
         )
         with self._ctx.db.connect() as conn:
-            rows = [store.experiment_from_row(r) for r in conn.execute(q)]
-        return page_of(
-            [self._shown(e) for e in rows if self.principal.can(Permission.READ, e.owner)],
-            offset,
-            page_size,
-        )
+            rows, token = keyset_page(
+                conn,
+                q,
+                keyset,
+                limit=size,
+                page_token=page_token,
+                filters={"like": name_like, "view": view},
+            )
+        items = [self._shown(store.experiment_from_row(r)) for r in rows]
+        return Page(items=items, next_page_token=token)
 
     def update_experiment(
         self,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from shipyard._internal.ids import new_id
+from shipyard._internal.paging import Key, Keyset, Page, keyset_page, resolve_limit
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.storage import ArtifactStore, list_dir, safe_key
@@ -145,19 +146,32 @@ class LoggedModelsMixin:
             return self._logged_row(m.conn, model_id)
 
     def search_logged_models(
-        self, experiment_ids: list[str], *, page_size: int = 100
-    ) -> list[LoggedModel]:
-        """Logged models of the experiments, newest first."""
+        self,
+        experiment_ids: list[str],
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        """Logged models of the experiments (each must be readable), newest first."""
+        size = resolve_limit(self._ctx.settings, limit)
         for exp_id in experiment_ids:
             self.get_experiment(exp_id)
-        q = (
-            sa.select(logged_models)
-            .where(logged_models.c.experiment_id.in_(experiment_ids))
-            .order_by(logged_models.c.creation_time.desc())
-            .limit(page_size)
+        q = sa.select(logged_models).where(logged_models.c.experiment_id.in_(experiment_ids))
+        keyset = Keyset(
+            "tracking.logged_models",
+            Key(logged_models.c.creation_time, descending=True),
+            Key(logged_models.c.id, descending=True),
         )
         with self._ctx.db.connect() as conn:
-            return [_logged(r) for r in conn.execute(q)]
+            rows, token = keyset_page(
+                conn,
+                q,
+                keyset,
+                limit=size,
+                page_token=page_token,
+                filters={"experiments": sorted(experiment_ids)},
+            )
+        return Page(items=[_logged(r) for r in rows], next_page_token=token)
 
     def log_dataset(
         self,

@@ -81,7 +81,14 @@ class TrackingAPI(Protocol):
         """Store ``data`` at ``path`` under the run's artifacts (what uploads use)."""
         ...
 
-    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+    def list_artifacts(
+        self,
+        run_id: str,
+        path: str | None = None,
+        *,
+        limit: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[FileInfo]:
         """Files and folders directly under ``path`` of the run's artifacts."""
         ...
 
@@ -122,7 +129,7 @@ class TrackingAPI(Protocol):
         filter: str | None = None,
         order_by: list[str] | None = None,
         view: str = "active",
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Run]:
         """Runs matching ``filter`` (MLflow's grammar plus ``or``/``not``/parentheses)."""
@@ -160,7 +167,7 @@ class TrackingAPI(Protocol):
         *,
         name_like: str | None = None,
         view: str = "active",
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Experiment]:
         """Experiments the caller may read, by name."""

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from shipyard._internal.paging import Page, decode_offset, encode_offset
+from shipyard._internal.paging import (
+    Page,
+    decode_offset_token,
+    encode_offset_token,
+    listing_teams,
+    resolve_limit,
+    scope_digest,
+    team_filter,
+)
 from shipyard.errors import InvalidArgument
 from shipyard.tracking import store
 from shipyard.tracking.models import Experiment, Run, RunComparison
 from shipyard.tracking.search import fetch_page, parse_filter, parse_order_by, to_sql
+from shipyard.tracking.tables import experiments as experiments_table
 from shipyard.tracking.tables import runs
 
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
-
-MAX_PAGE = 50_000
 
 
 class SearchMixin:
@@ -25,14 +32,6 @@ class SearchMixin:
 
     if TYPE_CHECKING:
 
-        def list_experiments(
-            self,
-            *,
-            name_like: str | None = ...,
-            view: str = ...,
-            page_size: int = ...,
-            page_token: str | None = ...,
-        ) -> Page[Experiment]: ...
         def resolve_experiment(
             self, experiment: str | None, *, create: bool = ...
         ) -> Experiment: ...
@@ -49,43 +48,56 @@ class SearchMixin:
         filter: str | None = None,
         order_by: list[str] | None = None,
         view: str = "active",
-        page_size: int = 100,
+        limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Run]:
         """Runs matching ``filter`` (MLflow's grammar plus ``or``/``not``/parentheses).
 
-        ``experiments`` are names or ids (all readable experiments when None).
+        ``experiments`` are names or ids (all readable experiments when None). Runs of
+        experiments the caller may not read are excluded in the query, so pages are full.
 
         Raises:
             InvalidArgument: a syntax error in the filter (the message shows where),
-                an unknown attribute, a bad page size or token.
+                an unknown attribute, a bad limit or page token.
         """
-        if not 1 <= page_size <= MAX_PAGE:
-            raise InvalidArgument(f"page_size must be between 1 and {MAX_PAGE}")
+        size = resolve_limit(self._ctx.settings, limit)
         where = parse_filter(filter)
         order = parse_order_by(order_by)
-        offset = decode_offset(page_token)
-        exp_ids = self._readable_experiment_ids(experiments)
+        # Any order (a metric, a param) may be asked for, so pages are cut by offset; the
+        # token is still bound to this search and its filters.
+        wanted = (
+            None
+            if experiments is None
+            else [experiments]
+            if isinstance(experiments, str)
+            else list(experiments)
+        )
+        digest = scope_digest(
+            "tracking.runs",
+            {"experiments": wanted, "filter": filter, "order": order_by, "view": view},
+        )
+        offset = decode_offset_token(page_token, digest)
+        q = sa.select(runs).where(runs.c.experiment_id.in_(self._readable_experiments(wanted)))
         self.flush()
-        q = sa.select(runs).where(runs.c.experiment_id.in_(exp_ids))
         if view != "all":
             q = q.where(runs.c.lifecycle_stage == ("deleted" if view == "deleted" else "active"))
         if where is not None:
             q = q.where(to_sql(where))
         with self._ctx.db.connect() as conn:
-            rows = fetch_page(conn, q, order, offset, page_size + 1)
-            found = store.load_runs(conn, rows[:page_size])
-        more = len(rows) > page_size
+            rows = fetch_page(conn, q, order, offset, size + 1)
+            found = store.load_runs(conn, rows[:size])
+        more = len(rows) > size
         return Page(
             items=[self._present(r) for r in found],
-            next_page_token=encode_offset(offset + page_size) if more else None,
+            next_page_token=encode_offset_token(offset + size, digest) if more else None,
         )
 
-    def _readable_experiment_ids(self, experiments_: Iterable[str] | str | None) -> list[str]:
-        if experiments_ is None:
-            page = self.list_experiments(page_size=MAX_PAGE, view="all")
-            return [e.id for e in page.items]
-        wanted = [experiments_] if isinstance(experiments_, str) else list(experiments_)
+    def _readable_experiments(self, wanted: list[str] | None) -> list[str] | sa.Select[Any]:
+        """Ids of the experiments asked for (each checked), or a query of every readable one."""
+        if wanted is None:
+            teams = listing_teams(self._ctx, action="tracking.list_experiments")
+            exp = experiments_table
+            return sa.select(exp.c.id).where(team_filter(exp.c.owner, teams))
         return [self.resolve_experiment(e, create=False).id for e in wanted]
 
     def compare_runs(self, run_ids: list[str]) -> RunComparison:

@@ -49,7 +49,7 @@ class CatalogContract(Skins):
         a = plat.catalog.get_asset("model:churn")
         assert a.version == 2
         assert a.properties["auc"] == 0.8
-        versions = plat.catalog.list_versions("model:churn")
+        versions = plat.catalog.list_versions("model:churn").items
         assert [v.version for v in versions] == [1, 2]
         assert versions[0].properties == {"auc": 0.7}
 
@@ -78,12 +78,12 @@ class CatalogContract(Skins):
     def test_search_pages(self, plat: Platform) -> None:
         for i in range(5):
             plat.catalog.register_asset(f"table:bronze.t{i}")
-        first = plat.catalog.search(kind="table", page_size=2)
+        first = plat.catalog.search(kind="table", limit=2)
         assert len(first.items) == 2 and first.next_page_token
         seen = [a.name for a in first.items]
         token = first.next_page_token
         while token:
-            page = plat.catalog.search(kind="table", page_size=2, page_token=token)
+            page = plat.catalog.search(kind="table", limit=2, page_token=token)
             seen += [a.name for a in page.items]
             token = page.next_page_token
         assert seen == [f"bronze.t{i}" for i in range(5)]

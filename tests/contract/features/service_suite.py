@@ -72,7 +72,7 @@ class FeatureServiceContract(Skins):
             [],
             ["unchanged"] * 3,
         )
-        [view] = plat.features.list_definitions("feature_view")
+        [view] = plat.features.list_definitions("feature_view").items
         assert (view.name, [f.name for f in view.features]) == ("customer_daily", ["f0", "n"])
         assert plat.features.get_definition("feature_service", "churn").name == "churn"
         with pytest.raises(NotFound):

@@ -161,10 +161,10 @@ class TrackingContract(Skins):
             "s", filter="params.model IN ('lr', 'gbm')", order_by=["metrics.auc ASC"]
         )
         assert [r.name for r in page.items] == ["c", "d"]
-        first = plat.tracking.search_runs("s", order_by=["metrics.auc DESC"], page_size=3)
+        first = plat.tracking.search_runs("s", order_by=["metrics.auc DESC"], limit=3)
         assert [r.name for r in first.items] == ["d", "a", "c"]
         rest = plat.tracking.search_runs(
-            "s", order_by=["metrics.auc DESC"], page_size=3, page_token=first.next_page_token
+            "s", order_by=["metrics.auc DESC"], limit=3, page_token=first.next_page_token
         )
         assert [r.name for r in rest.items] == ["b"] and rest.next_page_token is None
 
@@ -178,7 +178,7 @@ class TrackingContract(Skins):
         seen, token = [], None
         while True:
             page = plat.tracking.search_runs(
-                "o", order_by=["metrics.auc DESC"], page_size=2, page_token=token
+                "o", order_by=["metrics.auc DESC"], limit=2, page_token=token
             )
             seen += [r.name for r in page.items]
             token = page.next_page_token
@@ -186,7 +186,7 @@ class TrackingContract(Skins):
                 break
         # with the metric, best first; then the rest (no value, NaN) newest first
         assert seen == ["r2", "r4", "r0", "r3", "r1"]
-        asc = plat.tracking.search_runs("o", order_by=["metrics.auc ASC"], page_size=10)
+        asc = plat.tracking.search_runs("o", order_by=["metrics.auc ASC"], limit=10)
         assert [r.name for r in asc.items] == ["r0", "r4", "r2", "r3", "r1"]
 
     def test_search_syntax_error_shows_where(self, plat: Platform) -> None:

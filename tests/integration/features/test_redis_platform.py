@@ -36,7 +36,7 @@ def redis_platform(project_dir: Path, redis_url: str) -> Iterator[Platform]:
     yield p
     store = p.features.online_store
     assert isinstance(store, RedisOnlineStore) and store.prefix == prefix
-    for view in p.features.list_definitions("feature_view"):
+    for view in p.features.list_definitions("feature_view").items:
         store.delete_namespace(namespace(view))
     p.close()
 

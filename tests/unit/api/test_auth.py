@@ -92,7 +92,7 @@ def test_revoked_token_is_refused_on_the_next_request(
 ) -> None:
     token = token_for("rob", role="editor")
     assert client.get("/api/v1/whoami", headers=bearer(token)).status_code == 200
-    token_id = platform.security.list_tokens(principal="rob")[0].id
+    token_id = platform.security.list_tokens(principal="rob").items[0].id
     r = client.delete(f"/api/v1/tokens/{token_id}", headers=bearer(admin_token))
     assert r.status_code == 200 and r.json()["revoked_at"] is not None
     r = client.get("/api/v1/whoami", headers=bearer(token))
@@ -105,7 +105,7 @@ def test_a_principal_can_revoke_its_own_token(
     client: TestClient, token_for: Callable[..., str]
 ) -> None:
     token = token_for("sam", role="viewer")
-    listed = client.get("/api/v1/tokens", headers=bearer(token)).json()
+    listed = client.get("/api/v1/tokens", headers=bearer(token)).json()["items"]
     assert [t["principal"] for t in listed] == ["sam"]
     assert client.delete(f"/api/v1/tokens/{listed[0]['id']}", headers=bearer(token)).is_success
     assert client.get("/api/v1/whoami", headers=bearer(token)).status_code == 401
@@ -167,7 +167,7 @@ def test_admin_only_actions_are_403_for_others(
         r.action for r in platform.audit.list_records(principal="ed", outcome="denied").items
     }
     assert actions == {"security.create_principal", "security.create_token", "audit.list"}
-    assert [t.principal for t in platform.security.list_tokens()].count("local-admin") == 0
+    assert [t.principal for t in platform.security.list_tokens().items].count("local-admin") == 0
 
 
 def test_non_admin_sees_only_its_own_audit_records(
@@ -192,7 +192,7 @@ def test_tokens_are_shown_once_and_stored_hashed(
     assert secret.startswith("shp_") and len(secret) > 40
     listed = client.get("/api/v1/tokens", headers=bearer(admin_token))
     assert secret not in listed.text and "token_hash" not in listed.text
-    assert any(t["name"] == "ci" and secret.startswith(t["prefix"]) for t in listed.json())
+    assert any(t["name"] == "ci" and secret.startswith(t["prefix"]) for t in listed.json()["items"])
     with platform.context.db.connect() as conn:
         stored = conn.execute(sa.select(tokens.c.token_hash).where(tokens.c.name == "ci")).scalar()
     assert stored == hash_token(secret)
@@ -207,9 +207,9 @@ def test_last_use_is_recorded(
     client: TestClient, platform: Platform, token_for: Callable[..., str]
 ) -> None:
     token = token_for("vera")
-    assert platform.security.list_tokens(principal="vera")[0].last_used_at is None
+    assert platform.security.list_tokens(principal="vera").items[0].last_used_at is None
     client.get("/api/v1/whoami", headers=bearer(token))
-    assert platform.security.list_tokens(principal="vera")[0].last_used_at is not None
+    assert platform.security.list_tokens(principal="vera").items[0].last_used_at is not None
 
 
 def test_authentication_is_one_query(

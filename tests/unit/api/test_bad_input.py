@@ -59,7 +59,7 @@ CASES: dict[str, tuple[str, str, Any, dict[str, Any] | None]] = {
     ),
     "mlflow-tags-empty": ("POST", f"{V2}/runs/log-batch", {"run_id": "{run}", "tags": [{}]}, None),
     "page-size-huge": ("GET", f"{V2}/registered-models/search", None, {"max_results": "1e20"}),
-    "page-size-huge-int": ("GET", "/api/v1/registry/models", None, {"page_size": str(2**70)}),
+    "page-size-huge-int": ("GET", "/api/v1/registry/models", None, {"limit": str(2**70)}),
     "version-huge": ("GET", "/api/v1/registry/models/m/versions/" + str(2**70), None, None),
     "table-version-huge": (
         "GET",

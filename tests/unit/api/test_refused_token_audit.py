@@ -25,7 +25,7 @@ def test_a_revoked_token_writes_one_record_a_minute_with_the_count(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     token = token_for("rob", role="editor")
-    token_id = platform.security.list_tokens(principal="rob")[0].id
+    token_id = platform.security.list_tokens(principal="rob").items[0].id
     platform.security.revoke_token(token_id)
     start = utcnow()
     clock = {"now": start}
@@ -48,7 +48,7 @@ def test_each_dead_token_has_its_own_window(
 ) -> None:
     first, second = token_for("ann", role="viewer"), token_for("bea", role="viewer")
     for name in ("ann", "bea"):
-        platform.security.revoke_token(platform.security.list_tokens(principal=name)[0].id)
+        platform.security.revoke_token(platform.security.list_tokens(principal=name).items[0].id)
     for _ in range(5):
         for token in (first, second):
             assert client.get("/api/v1/whoami", headers=bearer(token)).status_code == 401

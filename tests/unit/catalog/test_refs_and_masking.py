@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shipyard._internal.paging import decode_offset, encode_offset
+from shipyard._internal.paging import decode_offset_token, encode_offset_token, scope_digest
 from shipyard.catalog.models import AssetRef
 from shipyard.errors import InvalidArgument, mask_url
 
@@ -50,10 +50,20 @@ def test_mask_url_leaves_passwordless_urls_alone() -> None:
 
 @given(st.integers(min_value=0, max_value=10**12))
 def test_page_tokens_round_trip(offset: int) -> None:
-    assert decode_offset(encode_offset(offset)) == offset
+    digest = scope_digest("test", {"q": 1})
+    assert decode_offset_token(encode_offset_token(offset, digest), digest) == offset
 
 
-@pytest.mark.parametrize("token", ["garbage!", "eDox", encode_offset(3).replace("o", "x")])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage!",
+        "eDox",
+        encode_offset_token(3, scope_digest("test")).replace("e", "x"),
+        encode_offset_token(3, scope_digest("other")),
+        encode_offset_token(-1, scope_digest("test")),
+    ],
+)
 def test_tampered_page_tokens_are_invalid(token: str) -> None:
     with pytest.raises(InvalidArgument, match="invalid page token"):
-        decode_offset(token)
+        decode_offset_token(token, scope_digest("test"))

@@ -49,10 +49,14 @@ def test_catalog_round_trip(platform: Platform, admin: shipyard.client.RemotePla
     assert admin.catalog.get_asset("table:bronze.orders") == platform.catalog.get_asset(
         "table:bronze.orders"
     )
-    assert [v.version for v in admin.catalog.list_versions("table:bronze.orders")] == [1, 2]
-    page = admin.catalog.search("orders", kind="table", page_size=1)
+    assert [v.version for v in admin.catalog.list_versions("table:bronze.orders").items] == [1, 2]
+    first = admin.catalog.list_versions("table:bronze.orders", limit=1)
+    assert [v.version for v in first.items] == [1] and first.next_page_token
+    rest = admin.catalog.list_versions("table:bronze.orders", page_token=first.next_page_token)
+    assert ([v.version for v in rest.items], rest.next_page_token) == ([2], None)
+    page = admin.catalog.search("orders", kind="table", limit=1)
     assert [x.name for x in page.items] == ["bronze.orders"] and page.next_page_token
-    nxt = admin.catalog.search("orders", kind="table", page_size=1, page_token=page.next_page_token)
+    nxt = admin.catalog.search("orders", kind="table", limit=1, page_token=page.next_page_token)
     assert [x.name for x in nxt.items] == ["silver.orders"]
     graph = admin.catalog.lineage("table:silver.orders")
     assert graph == platform.catalog.lineage("table:silver.orders")
@@ -67,7 +71,7 @@ def test_names_with_awkward_characters_survive_the_path(
     for name in ("s3/bucket/orders", "with space", "q?x#y%z"):
         admin.catalog.register_asset(f"table:{name}")
         assert admin.catalog.get_asset(f"table:{name}").name == name
-        assert admin.catalog.list_versions(f"table:{name}")[0].version == 1
+        assert admin.catalog.list_versions(f"table:{name}").items[0].version == 1
         assert admin.catalog.lineage(f"table:{name}").root.name == name
 
 
@@ -83,10 +87,10 @@ def test_security_and_audit_round_trip(
     }
     assert admin.security.get_principal("ana").roles["risk"] == "viewer"
     assert admin.security.revoke_role("ana", team="risk").roles == {"ml": "editor"}
-    assert "ana" in [x.name for x in admin.security.list_principals()]
+    assert "ana" in [x.name for x in admin.security.list_principals().items]
     new = admin.security.create_token(principal="ana", name="nb", expires_in=timedelta(days=1))
     assert new.token.startswith("shp_") and new.info.expires_at is not None
-    assert [t.name for t in admin.security.list_tokens(principal="ana")] == ["nb"]
+    assert [t.name for t in admin.security.list_tokens(principal="ana").items] == ["nb"]
 
     with shipyard.connect(server_url, new.token) as ana:
         assert ana.security.whoami().name == "ana"

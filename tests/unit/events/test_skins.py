@@ -41,7 +41,7 @@ def test_publish_and_consume_over_http(platform: Platform, server_url: str) -> N
         [{"u": 3}],
     ]
     assert remote.get_topic("clicks").groups == {"g": 3}
-    assert [t.name for t in remote.list_topics()] == ["clicks"]
+    assert [t.name for t in remote.list_topics().items] == ["clicks"]
     assert [x.offset for x in remote.read_records("clicks", offset=2)] == [2]
     with pytest.raises(InvalidArgument, match="non-empty"):
         remote.publish("clicks", [])

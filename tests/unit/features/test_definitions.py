@@ -98,7 +98,7 @@ def test_apply_is_all_or_nothing(platform: Platform, base: list[object]) -> None
     bad_view = _view(name="broken", features=[Feature("nope", "float64")])
     with pytest.raises(InvalidArgument, match=r"no column.*nope"):
         platform.features.apply([FeatureService(name="svc2", features=["cd:b"]), bad_view])
-    names = {d.name for d in platform.features.list_definitions()}
+    names = {d.name for d in platform.features.list_definitions().items}
     assert "svc2" not in names and "broken" not in names
 
 

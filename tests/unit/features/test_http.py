@@ -70,7 +70,7 @@ def test_remote_client_has_the_same_methods(platform: Platform, url: str) -> Non
         assert remote.features.rebuild_training_set("remote_train", 1).num_rows == 3
         assert remote.features.get_view_status("customer_daily")["entities"] == 3
 
-        defs = remote.features.list_definitions("feature_view")
+        defs = remote.features.list_definitions("feature_view").items
         assert [d.name for d in defs] == ["customer_daily"]
         changed = FeatureView(**{**vars(defs[0]), "features": [Feature("f0", "int64")]})
         with pytest.raises(Conflict, match="type of 'f0'"):

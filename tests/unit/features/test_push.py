@@ -80,4 +80,4 @@ def test_bad_pushes_are_refused_whole(pushed: Platform) -> None:
     with pytest.raises(InvalidArgument, match="to must be"):
         pushed.features.push("click_events", [good], to="everywhere")
     assert _online(pushed, 1)["status"] == ["NOT_FOUND"]
-    assert not pushed.lake.list_tables(layer="bronze")
+    assert not pushed.lake.list_tables(layer="bronze").items

@@ -86,7 +86,7 @@ def test_bad_files_are_refused(
     f.write_text(content)
     with pytest.raises(InvalidArgument, match=message):
         platform.lake.ingest("bronze.bad", f)
-    assert platform.lake.list_tables() == []
+    assert platform.lake.list_tables().items == []
 
 
 def test_missing_file_bad_name_and_mismatched_columns(

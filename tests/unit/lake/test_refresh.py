@@ -56,7 +56,7 @@ def test_refresh_dedupes_and_quarantines(lake: Platform) -> None:
     ]
     props = lake.catalog.get_asset("table:silver.orders").properties
     assert props["last_refresh"]["expectations"][0]["failed"] == 1
-    assert lake.lake.list_refreshes("silver.orders")[0]["rows_quarantined"] == 2
+    assert lake.lake.list_refreshes("silver.orders").items[0]["rows_quarantined"] == 2
 
 
 def test_incremental_processes_only_new_rows(lake: Platform, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def test_a_backfill_runs_each_day_with_its_partition(pp: Platform) -> None:
     a = pp.jobs.get(runs[0].steps["a"]["job"])
     assert a.result == {"value": 1, "partition": runs[0].partition}
     assert all(r.state == RunState.SUCCEEDED for r in runs)
-    records = pp.audit.list_records(page_size=1000).items
+    records = pp.audit.list_records(limit=1000).items
     assert [r.action for r in records].count("pipelines.backfill") == 1
 
 

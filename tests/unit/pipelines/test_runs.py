@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from shipyard.errors import Conflict, NotFound
+from shipyard.errors import Conflict, InvalidArgument, NotFound
 from shipyard.lake.models import TableDefinition
 from shipyard.pipelines.models import JobState
 from shipyard.pipelines.runs import RunState
@@ -145,7 +145,7 @@ def test_platform_actions_run_as_the_caller_and_record_lineage(pp: Platform) -> 
     up = pp.catalog.lineage(f"job:{run.id}", direction="upstream")
     assert any(n.kind == "pipeline" and n.name == "p" for n in up.nodes)
     assert pp.catalog.get_asset(f"job:{run.id}").owner == "default"
-    actions = [r.action for r in pp.audit.list_records(page_size=1000).items]
+    actions = [r.action for r in pp.audit.list_records(limit=1000).items]
     assert "pipelines.run" in actions and "lake.refresh" in actions
 
 
@@ -159,6 +159,25 @@ def test_runs_list_newest_first_and_filters(pp: Platform) -> None:
     assert [r.id for r in pp.pipelines.list_runs(state="succeeded").items] == [first.id]
     with pytest.raises(Exception, match="unknown run state"):
         pp.pipelines.list_runs(state="bogus")
+
+
+def test_runs_page_with_tokens_and_only_readable_teams(pp: Platform) -> None:
+    _apply(pp, [_fn("a")])
+    made = [pp.pipelines.run("p").id for _ in range(3)]
+    seen, token = [], None
+    while True:
+        page = pp.pipelines.list_runs("p", limit=1, page_token=token)
+        assert len(page.items) <= 1
+        seen += [r.id for r in page.items]
+        token = page.next_page_token
+        if token is None:
+            break
+    assert seen == made[::-1]  # newest first, each run once
+    first = pp.pipelines.list_runs("p", limit=1)
+    with pytest.raises(InvalidArgument):  # a token is only valid with its own filters
+        pp.pipelines.list_runs("p", state="queued", limit=1, page_token=first.next_page_token)
+    other = pp.security.create_principal("rv", team="risk", role="viewer")
+    assert pp.as_principal(other).pipelines.list_runs(limit=1).items == []
 
 
 def test_a_step_gets_inputs_and_partition_only_if_it_takes_them(pp: Platform) -> None:
@@ -247,6 +266,6 @@ def test_an_action_acts_with_the_principals_roles_as_they_are_when_it_runs(
     done = pp.pipelines.get_run(run.id)
     assert done.state == RunState.FAILED
     assert done.error is not None and "PermissionDenied: ed may not lake." in done.error
-    denied = pp.audit.list_records(principal="ed", outcome="denied", page_size=100).items
+    denied = pp.audit.list_records(principal="ed", outcome="denied", limit=100).items
     assert denied and all(r.action.startswith("lake.") for r in denied)
     assert pp.lake.sql("SELECT count(*) AS n FROM silver.orders").to_pylist() == [{"n": 0}]

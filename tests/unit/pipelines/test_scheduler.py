@@ -84,7 +84,7 @@ def test_pause_holds_ticks_and_resume_catches_up_by_policy(pp: Platform) -> None
     assert s.tick(T0 + timedelta(days=2)) == []
     pp.pipelines.resume("nightly")
     assert len(s.tick(T0 + timedelta(days=2))) == 2
-    actions = {r.action for r in pp.audit.list_records(page_size=1000).items}
+    actions = {r.action for r in pp.audit.list_records(limit=1000).items}
     assert {"pipelines.pause", "pipelines.resume"} <= actions
 
 

@@ -112,7 +112,7 @@ def test_the_readable_sources_still_register(teams: Teams) -> None:
         mv = reg.register_model("mine", source)
         assert mv.version == i and mv.run_id == teams.ml_run, source
         assert mv.storage_location == base, source
-        assert "MLmodel" in reg.list_model_files("mine", i)
+        assert "MLmodel" in reg.list_model_files("mine", i).items
         assert mv.flavor == "sklearn"
     assert reg.load_model("models:/mine/3").predict is not None
 
@@ -145,7 +145,7 @@ def test_admins_import_local_folders_under_an_import_root_only(
     os.symlink(tmp_path, folder / "up")
     with Platform.open(project_dir, registry={"import_roots": [str(root)]}) as admin:
         mv = admin.registry.register_model("imported", str(folder))
-        files = admin.registry.list_model_files("imported", mv.version)
+        files = admin.registry.list_model_files("imported", mv.version).items
         assert "MLmodel" in files and not any("leak" in f or "up/" in f for f in files)
         assert mv.storage_location == f"registry/imported/{mv.version}"
         assert admin.registry.load_model("models:/imported/1").flavor == "sklearn"
@@ -169,7 +169,7 @@ def test_registering_the_artifact_root_is_refused_and_cannot_loop(teams: Teams) 
     # a whole run is a legal source; its listing finishes
     mv = teams.eve.registry.register_model("mine", f"runs:/{teams.ml_run}/")
     assert mv.storage_location == f"{teams.ml_exp}/{teams.ml_run}/artifacts"
-    assert "model/MLmodel" in teams.eve.registry.list_model_files("mine", mv.version)
+    assert "model/MLmodel" in teams.eve.registry.list_model_files("mine", mv.version).items
 
 
 @pytest.mark.timeout(5)
@@ -184,7 +184,7 @@ def test_a_version_with_an_empty_location_lists_nothing_and_returns(
             .values(storage_location="")
         )
     for call in (
-        lambda: teams.eve.registry.list_model_files("mine", mv.version),
+        lambda: teams.eve.registry.list_model_files("mine", mv.version).items,
         lambda: teams.eve.registry.read_model_file("mine", mv.version, "catalog.db"),
         lambda: teams.eve.registry.download_model("models:/mine/1"),
     ):
@@ -200,7 +200,7 @@ def test_a_symlink_loop_in_a_version_folder_is_not_followed(
     folder = Path(platform.settings.artifact_root) / mv.storage_location
     os.symlink(folder, folder / "loop")
     os.symlink(Path(platform.settings.home_dir) / "catalog.db", folder / "db")
-    files = teams.eve.registry.list_model_files("mine", mv.version)
+    files = teams.eve.registry.list_model_files("mine", mv.version).items
     assert "MLmodel" in files and not any(f.startswith(("loop", "db")) for f in files)
     for path in ("db", "loop/MLmodel"):
         with pytest.raises((InvalidArgument, NotFound)):

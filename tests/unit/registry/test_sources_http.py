@@ -69,7 +69,7 @@ def test_listing_files_of_a_version_always_returns(
     source = f"mlflow-artifacts:/{teams.ml_exp}/{teams.ml_run}/artifacts/model"
     r = eve.post(MV, json={"name": "mine", "source": source})
     assert r.status_code == 200, r.text
-    assert "MLmodel" in eve.get(f"{V1}/mine/versions/1/files").json()
+    assert "MLmodel" in eve.get(f"{V1}/mine/versions/1/files").json()["items"]
     with platform.context.db.begin() as conn:  # a version left by an older release
         conn.execute(model_versions.update().values(storage_location=""))
     r = eve.get(f"{V1}/mine/versions/1/files")

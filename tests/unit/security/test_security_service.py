@@ -61,7 +61,7 @@ def test_non_admins_manage_only_their_own_tokens(platform: Platform) -> None:
     as_vera = platform.as_principal(vera).security
     own = as_vera.create_token(name="mine")
     bobs = platform.security.create_token(principal="bob")
-    assert [t.principal for t in as_vera.list_tokens()] == ["vera"]
+    assert [t.principal for t in as_vera.list_tokens().items] == ["vera"]
     with pytest.raises(PermissionDenied):
         as_vera.list_tokens(principal="bob")
     with pytest.raises(PermissionDenied):
@@ -100,9 +100,9 @@ def test_auth_does_not_wait_for_a_busy_writer(platform: Platform) -> None:
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert platform.security.list_tokens()[0].last_used_at is None
+    assert platform.security.list_tokens().items[0].last_used_at is None
     platform.security.authenticate(token)
-    assert platform.security.list_tokens()[0].last_used_at is not None
+    assert platform.security.list_tokens().items[0].last_used_at is not None
 
 
 def test_reopening_a_project_writes_nothing(platform: Platform) -> None:

@@ -99,7 +99,7 @@ def test_rollback_and_unprotected_alias_do_not_bypass_either(churn: Platform) ->
 
 def test_the_alias_approval_moves_the_deployment(churn: Platform) -> None:
     ann = _as(churn, "ann")
-    (pending,) = churn.registry.list_promotions(name="churn", status="pending")
+    (pending,) = churn.registry.list_promotions(name="churn", status="pending").items
     ann.registry.approve_promotion(pending.id)
     churn.serving.runtime.refresh()
     assert churn.serving.predict("churn", [{"a": 1.0, "b": 0.0}]).model_version == "churn/2"

@@ -84,7 +84,7 @@ def test_update_and_rollback_are_new_versions(served: Platform) -> None:
     back = served.serving.rollback_deployment("churn")
     assert back.version == 3 and back.spec.variants[0].name == "a"
     assert served.serving.predict("churn", [{"customer_id": 1}]).model_version == "churn/1"
-    assert [d.version for d in served.serving.list_deployment_versions("churn")] == [1, 2, 3]
+    assert [d.version for d in served.serving.list_deployment_versions("churn").items] == [1, 2, 3]
     with pytest.raises(NotFound):
         served.serving.rollback_deployment("churn", to_version=42)
 

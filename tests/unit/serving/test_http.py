@@ -121,7 +121,11 @@ def test_remote_client_has_the_same_methods(served: Platform, client: httpx.Clie
         assert dep.version == 2 and remote.serving.get_deployment("churn").version == 2
         assert remote.serving.rollback_deployment("churn").version == 3
         assert [d.name for d in remote.serving.list_deployments().items] == ["churn"]
-        assert len(remote.serving.list_deployment_versions("churn")) == 3
+        assert len(remote.serving.list_deployment_versions("churn").items) == 3
+        two = remote.serving.list_deployment_versions("churn", limit=2)
+        assert len(two.items) == 2 and two.next_page_token
+        last = remote.serving.list_deployment_versions("churn", page_token=two.next_page_token)
+        assert len(last.items) == 1 and last.next_page_token is None
         with pytest.raises(shipyard.NotFound):
             remote.serving.predict("nope", [{"customer_id": 3}])
         assert remote.serving.flush_prediction_log() == 2

@@ -35,8 +35,8 @@ def test_symlinks_in_run_artifacts_are_neither_listed_nor_followed(
     folder = Path(platform.settings.artifact_root) / exp / run_id / "artifacts"
     os.symlink(folder, folder / "docs" / "loop")
     os.symlink(platform.settings.home_dir / "catalog.db", folder / "db")
-    assert [f.path for f in platform.tracking.list_artifacts(run_id)] == ["docs"]
-    listed = {f.path for f in platform.tracking.list_artifacts(run_id, "docs")}
+    assert [f.path for f in platform.tracking.list_artifacts(run_id).items] == ["docs"]
+    listed = {f.path for f in platform.tracking.list_artifacts(run_id, "docs").items}
     assert listed == {f"docs/f{i}.txt" for i in range(5)}
     for path in ("db", "docs/loop/docs/f0.txt"):
         with pytest.raises((InvalidArgument, NotFound)):
@@ -55,7 +55,7 @@ def test_symlinks_in_run_artifacts_are_neither_listed_nor_followed(
 def test_listings_stop_at_the_entry_limit(project_dir: Path, tmp_path: Path) -> None:
     with Platform.open(project_dir, artifacts={"list_max_entries": 3}) as p:
         exp, run_id = _run_with_files(p, tmp_path)
-        assert [f.path for f in p.tracking.list_artifacts(run_id)] == ["docs"]
+        assert [f.path for f in p.tracking.list_artifacts(run_id).items] == ["docs"]
         with pytest.raises(QuotaExceeded, match="list_max_entries"):
             p.tracking.list_artifacts(run_id, "docs")
         with pytest.raises(QuotaExceeded, match="list_max_entries"):
@@ -73,7 +73,7 @@ def test_recursive_listings_stop_at_the_depth_limit(project_dir: Path, tmp_path:
         with p.tracking.start_run(experiment="deep", capture_source=False) as run:
             run.log_artifacts(deep, "m")
         p.registry.register_model("deep", f"runs:/{run.id}/m/a")
-        assert p.registry.list_model_files("deep", 1) == ["b/c/x.txt"]
+        assert p.registry.list_model_files("deep", 1).items == ["b/c/x.txt"]
         p.registry.register_model("deep", f"runs:/{run.id}/m")
         with pytest.raises(QuotaExceeded, match="list_max_depth"):
             p.registry.list_model_files("deep", 2)

@@ -43,9 +43,9 @@ def test_run_artifacts(platform: Platform, tmp_path: Path) -> None:
         with pytest.raises(InvalidArgument):
             run.log_artifact(tmp_path / "report.txt", "../..")
     svc = platform.tracking
-    top = {f.path: f.is_dir for f in svc.list_artifacts(run.id)}
+    top = {f.path: f.is_dir for f in svc.list_artifacts(run.id).items}
     assert top == {"meta": True, "plots": True, "report.txt": False}
-    assert [f.path for f in svc.list_artifacts(run.id, "plots")] == ["plots/a.png"]
+    assert [f.path for f in svc.list_artifacts(run.id, "plots").items] == ["plots/a.png"]
     assert svc.read_artifact(run.id, "report.txt") == b"hello"
     assert b'"k": 1' in svc.read_artifact(run.id, "meta/info.json")
     with pytest.raises(InvalidArgument):

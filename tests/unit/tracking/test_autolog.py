@@ -22,7 +22,7 @@ def test_sklearn_autolog_logs_params_metrics_and_model(platform: Platform) -> No
     assert info.params["estimator_class"] == "sklearn.pipeline.Pipeline"
     assert "training_roc_auc" in info.metrics and 0 <= info.metrics["training_accuracy"] <= 1
     assert info.params["n_estimators_2"] == "3" and "training_r2_score_2" in info.metrics
-    names = {f.path for f in platform.tracking.list_artifacts(run.id)}
+    names = {f.path for f in platform.tracking.list_artifacts(run.id).items}
     assert names == {"model", "model_2"}  # nested fits inside the pipeline were not logged
     assert len([k for k in info.params if k.startswith("estimator_class")]) == 2
     # autologging stops with the run

@@ -50,9 +50,9 @@ def test_run_artifacts_and_models_on_s3(s3_platform: Platform, tmp_path: Path) -
             run.log_text("x", "../../outside.txt")
     assert run.info.artifact_uri.startswith("s3://artifacts/shipyard/")
     assert p.tracking.read_artifact(run.id, "docs/notes.txt") == b"on s3"
-    listing = {f.path: f.is_dir for f in p.tracking.list_artifacts(run.id)}
+    listing = {f.path: f.is_dir for f in p.tracking.list_artifacts(run.id).items}
     assert listing == {"docs": True, "model": True}
-    assert "model/MLmodel" in {f.path for f in p.tracking.list_artifacts(run.id, "model")}
+    assert "model/MLmodel" in {f.path for f in p.tracking.list_artifacts(run.id, "model").items}
     with pytest.raises(NotFound):
         p.tracking.read_artifact(run.id, "docs/missing.txt")
     p.registry.register_model("s3model", source=f"runs:/{run.id}/model")

@@ -73,7 +73,7 @@ def mlflow_search_models(platform: Caller, args: Args) -> dict[str, Any]:
     )
     page = platform.registry.list_registered_models(
         name_like=conditions[0].value if conditions else None,
-        page_size=_page_size(args, 100),
+        limit=_page_size(args, 100),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"registered_models": _rms(platform, page.items)}
@@ -169,7 +169,7 @@ def mlflow_search_versions(platform: Caller, args: Args) -> dict[str, Any]:
     page = platform.registry.list_model_versions(
         by_key.get("name"),
         run_id=by_key.get("run_id"),
-        page_size=_page_size(args, 1000),
+        limit=_page_size(args, 1000),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"model_versions": [wire.model_version(v) for v in page.items]}

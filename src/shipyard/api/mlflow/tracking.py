@@ -91,7 +91,7 @@ def search_experiments(platform: Caller, args: Args) -> dict[str, Any]:
     page = platform.tracking.list_experiments(
         name_like=conditions[0].value if conditions else None,
         view=_view(args.get("view_type")),
-        page_size=_page_size(args, 1000),
+        limit=_page_size(args, 1000),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"experiments": [wire.experiment(e) for e in page.items]}
@@ -250,7 +250,7 @@ def search_runs(platform: Caller, args: Args) -> dict[str, Any]:
         filter=args.get("filter") or None,
         order_by=_list(args.get("order_by")) or None,
         view=_view(args.get("run_view_type")),
-        page_size=_page_size(args, 1000),
+        limit=_page_size(args, 1000),
         page_token=args.get("page_token") or None,
     )
     out: dict[str, Any] = {"runs": [wire.run(r) for r in page.items]}
@@ -283,11 +283,15 @@ def create_logged_model(platform: Caller, args: Args) -> dict[str, Any]:
 
 @router.post(f"{V2}/logged-models/search")
 def search_logged_models(platform: Caller, args: Args) -> dict[str, Any]:
-    found = platform.tracking.search_logged_models(
+    page = platform.tracking.search_logged_models(
         [str(e) for e in _list(args.get("experiment_ids"))],
-        page_size=_page_size(args, 100),
+        limit=_page_size(args, 100),
+        page_token=args.get("page_token") or None,
     )
-    return {"models": [wire.logged_model(m) for m in found]}
+    out: dict[str, Any] = {"models": [wire.logged_model(m) for m in page.items]}
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return out
 
 
 @router.get(f"{V2}/logged-models/{{model_id}}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
+from shipyard.api.params import PageSize
 from shipyard.governance.models import AuditRecord, ChainReport
 
 router = APIRouter(tags=["audit"])
@@ -23,7 +24,7 @@ def list_audit(
     outcome: Literal["ok", "denied", "error"] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page_size: int = Query(100, ge=1, le=1000),
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[AuditRecord]:
     return platform.audit.list_records(
@@ -33,7 +34,7 @@ def list_audit(
         outcome=outcome,
         since=since,
         until=until,
-        page_size=page_size,
+        limit=limit,
         page_token=page_token,
     )
 

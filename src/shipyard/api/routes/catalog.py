@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
+from shipyard.api.params import PageSize
 from shipyard.catalog.models import Asset, AssetVersion, LineageGraph
 from shipyard.catalog.service import MAX_DEPTH
 
@@ -43,11 +44,11 @@ def search_assets(
     kind: str | None = None,
     tag: str | None = None,
     owner: str | None = None,
-    page_size: int = Query(50, ge=1, le=1000),
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[Asset]:
     return platform.catalog.search(
-        q, kind=kind, tag=tag, owner=owner, page_size=page_size, page_token=page_token
+        q, kind=kind, tag=tag, owner=owner, limit=limit, page_token=page_token
     )
 
 
@@ -67,8 +68,10 @@ def register_asset(platform: Caller, body: RegisterAsset) -> Asset:
 # ``{ref:path}`` lets a name hold "/"; the longer paths are declared first so
 # that ``.../versions`` and ``.../lineage`` are not read as part of a name.
 @router.get("/assets/{ref:path}/versions")
-def list_versions(platform: Caller, ref: str) -> list[AssetVersion]:
-    return platform.catalog.list_versions(ref)
+def list_versions(
+    platform: Caller, ref: str, limit: PageSize | None = None, page_token: str | None = None
+) -> Page[AssetVersion]:
+    return platform.catalog.list_versions(ref, limit=limit, page_token=page_token)
 
 
 @router.get("/assets/{ref:path}/lineage")

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
+from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.api.params import Body, Limit, Offset
+from shipyard.api.params import Body, Limit, Offset, PageSize
 from shipyard.events.models import Batch, PublishResult, Record, TopicInfo
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -34,8 +35,10 @@ class CommitIn(Body):
 
 
 @router.get("/topics")
-def list_topics(platform: Caller) -> list[TopicInfo]:
-    return platform.events.list_topics()
+def list_topics(
+    platform: Caller, limit: PageSize | None = None, page_token: str | None = None
+) -> Page[TopicInfo]:
+    return platform.events.list_topics(limit=limit, page_token=page_token)
 
 
 @router.post("/topics", status_code=201)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from shipyard.api.deps import Caller
-from shipyard.api.params import Body, Version, json_object
+from shipyard.api.params import Body, PageSize, Version, json_object
 from shipyard.errors import InvalidArgument
 from shipyard.features.wire import (
     definition_from_wire,
@@ -78,8 +78,17 @@ def apply(body: Definitions, platform: Caller) -> dict[str, Any]:
 
 
 @router.get("/definitions")
-def list_definitions(platform: Caller, kind: str | None = None) -> list[dict[str, Any]]:
-    return [definition_to_wire(d) for d in platform.features.list_definitions(kind)]
+def list_definitions(
+    platform: Caller,
+    kind: str | None = None,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> dict[str, Any]:
+    page = platform.features.list_definitions(kind, limit=limit, page_token=page_token)
+    return {
+        "items": [definition_to_wire(d) for d in page.items],
+        "next_page_token": page.next_page_token,
+    }
 
 
 @router.get("/definitions/{kind}/{name}")

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
+from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
-from shipyard.api.params import Body, Limit, Version
+from shipyard.api.params import Body, Limit, PageSize, Version
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import (
     ChangesResult,
@@ -118,8 +119,13 @@ class ChangesIn(Body):
 
 
 @router.get("/tables")
-def list_tables(platform: Caller, layer: str | None = None) -> list[TableInfo]:
-    return platform.lake.list_tables(layer=layer)
+def list_tables(
+    platform: Caller,
+    layer: str | None = None,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[TableInfo]:
+    return platform.lake.list_tables(layer=layer, limit=limit, page_token=page_token)
 
 
 @router.get("/tables/{name}")
@@ -205,6 +211,13 @@ def define(platform: Caller, body: DefinitionIn) -> TableInfo:
     return platform.lake.define(TableDefinition.model_validate(body.definition))
 
 
+@router.get("/definitions")
+def list_definitions(
+    platform: Caller, limit: PageSize | None = None, page_token: str | None = None
+) -> Page[TableDefinition]:
+    return platform.lake.list_definitions(limit=limit, page_token=page_token)
+
+
 @router.get("/tables/{name}/definition")
 def get_definition(platform: Caller, name: str) -> TableDefinition:
     return platform.lake.get_definition(name)
@@ -254,8 +267,10 @@ def apply_changes(platform: Caller, name: str, body: ChangesIn) -> ChangesResult
 
 
 @router.get("/tables/{name}/refreshes")
-def list_refreshes(platform: Caller, name: str, limit: Limit = 20) -> list[dict[str, Any]]:
-    return platform.lake.list_refreshes(name, limit=limit)
+def list_refreshes(
+    platform: Caller, name: str, limit: PageSize | None = None, page_token: str | None = None
+) -> Page[dict[str, Any]]:
+    return platform.lake.list_refreshes(name, limit=limit, page_token=page_token)
 
 
 @router.patch("/tables/{name}/columns/{column}")

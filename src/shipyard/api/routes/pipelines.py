@@ -68,7 +68,7 @@ def list_runs(
     platform: Caller,
     name: str,
     state: str | None = None,
-    limit: PageSize = 100,
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[PipelineRun]:
     return platform.pipelines.list_runs(name, state=state, limit=limit, page_token=page_token)

@@ -73,11 +73,11 @@ def create_model(platform: Caller, body: CreateModel) -> RegisteredModel:
 def list_models(
     platform: Caller,
     name_like: str | None = None,
-    page_size: PageSize = 100,
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[RegisteredModel]:
     return platform.registry.list_registered_models(
-        name_like=name_like, page_size=page_size, page_token=page_token
+        name_like=name_like, limit=limit, page_token=page_token
     )
 
 
@@ -112,20 +112,20 @@ def register_model(platform: Caller, name: str, body: CreateVersion) -> ModelVer
 
 @router.get("/models/{name}/versions")
 def list_versions(
-    platform: Caller, name: str, page_size: PageSize = 100, page_token: str | None = None
+    platform: Caller, name: str, limit: PageSize | None = None, page_token: str | None = None
 ) -> Page[ModelVersion]:
-    return platform.registry.list_model_versions(name, page_size=page_size, page_token=page_token)
+    return platform.registry.list_model_versions(name, limit=limit, page_token=page_token)
 
 
 @router.get("/versions")
 def list_all_versions(
     platform: Caller,
     run_id: str | None = None,
-    page_size: PageSize = 100,
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[ModelVersion]:
     return platform.registry.list_model_versions(
-        None, run_id=run_id, page_size=page_size, page_token=page_token
+        None, run_id=run_id, limit=limit, page_token=page_token
     )
 
 
@@ -149,8 +149,14 @@ def delete_version(platform: Caller, name: str, version: Version) -> None:
 
 
 @router.get("/models/{name}/versions/{version}/files")
-def list_files(platform: Caller, name: str, version: Version) -> list[str]:
-    return platform.registry.list_model_files(name, version)
+def list_files(
+    platform: Caller,
+    name: str,
+    version: Version,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[str]:
+    return platform.registry.list_model_files(name, version, limit=limit, page_token=page_token)
 
 
 @router.get("/models/{name}/versions/{version}/files/content")
@@ -198,9 +204,15 @@ def set_policy(platform: Caller, alias: str, body: Policy) -> AliasPolicy:
 
 @router.get("/promotions")
 def list_promotions(
-    platform: Caller, name: str | None = None, status: str | None = None
-) -> list[PromotionRequest]:
-    return platform.registry.list_promotions(name=name, status=status)
+    platform: Caller,
+    name: str | None = None,
+    status: str | None = None,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[PromotionRequest]:
+    return platform.registry.list_promotions(
+        name=name, status=status, limit=limit, page_token=page_token
+    )
 
 
 @router.get("/promotions/{request_id}")

@@ -8,7 +8,9 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
+from shipyard.api.params import PageSize
 from shipyard.security.models import NewToken, Principal, Role, TokenInfo
 
 router = APIRouter(tags=["security"])
@@ -46,8 +48,10 @@ async def whoami(platform: Caller) -> Principal:
 
 
 @router.get("/principals")
-def list_principals(platform: Caller) -> list[Principal]:
-    return platform.security.list_principals()
+def list_principals(
+    platform: Caller, limit: PageSize | None = None, page_token: str | None = None
+) -> Page[Principal]:
+    return platform.security.list_principals(limit=limit, page_token=page_token)
 
 
 @router.post("/principals", status_code=201)
@@ -81,8 +85,13 @@ def create_token(platform: Caller, body: CreateToken) -> NewToken:
 
 
 @router.get("/tokens")
-def list_tokens(platform: Caller, principal: str | None = None) -> list[TokenInfo]:
-    return platform.security.list_tokens(principal=principal)
+def list_tokens(
+    platform: Caller,
+    principal: str | None = None,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[TokenInfo]:
+    return platform.security.list_tokens(principal=principal, limit=limit, page_token=page_token)
 
 
 @router.delete("/tokens/{token_id}")

@@ -97,9 +97,9 @@ def create_deployment(body: CreateDeployment, platform: Caller) -> Deployment:
 
 @router.get("")
 def list_deployments(
-    platform: Caller, page_size: PageSize = 50, page_token: str | None = None
+    platform: Caller, limit: PageSize | None = None, page_token: str | None = None
 ) -> dict[str, Any]:
-    page = platform.serving.list_deployments(page_size=page_size, page_token=page_token)
+    page = platform.serving.list_deployments(limit=limit, page_token=page_token)
     return page.model_dump(mode="json")
 
 
@@ -123,8 +123,11 @@ def delete_deployment(name: str, platform: Caller) -> Response:
 
 
 @router.get("/{name}/versions")
-def list_deployment_versions(name: str, platform: Caller) -> list[Deployment]:
-    return platform.serving.list_deployment_versions(name)
+def list_deployment_versions(
+    name: str, platform: Caller, limit: PageSize | None = None, page_token: str | None = None
+) -> dict[str, Any]:
+    page = platform.serving.list_deployment_versions(name, limit=limit, page_token=page_token)
+    return page.model_dump(mode="json")
 
 
 @router.post("/{name}/rollback")

@@ -76,7 +76,7 @@ class SearchRuns(_Body):
     filter: str | None = None
     order_by: list[str] | None = None
     view: str = "active"
-    page_size: PageSize = 100
+    limit: PageSize | None = None
     page_token: str | None = None
 
 
@@ -102,11 +102,11 @@ def list_experiments(
     platform: Caller,
     name_like: str | None = None,
     view: str = "active",
-    page_size: PageSize = 100,
+    limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[Experiment]:
     return platform.tracking.list_experiments(
-        name_like=name_like, view=view, page_size=page_size, page_token=page_token
+        name_like=name_like, view=view, limit=limit, page_token=page_token
     )
 
 
@@ -147,7 +147,7 @@ def search_runs(platform: Caller, body: SearchRuns) -> Page[Run]:
         filter=body.filter,
         order_by=body.order_by,
         view=body.view,
-        page_size=body.page_size,
+        limit=body.limit,
         page_token=body.page_token,
     )
 
@@ -203,8 +203,14 @@ def log_input(platform: Caller, run_id: str, body: LogInput) -> RunInput:
 
 
 @router.get("/runs/{run_id}/artifacts")
-def list_artifacts(platform: Caller, run_id: str, path: str | None = None) -> list[FileInfo]:
-    return platform.tracking.list_artifacts(run_id, path)
+def list_artifacts(
+    platform: Caller,
+    run_id: str,
+    path: str | None = None,
+    limit: PageSize | None = None,
+    page_token: str | None = None,
+) -> Page[FileInfo]:
+    return platform.tracking.list_artifacts(run_id, path, limit=limit, page_token=page_token)
 
 
 @router.get("/runs/{run_id}/artifacts/content")

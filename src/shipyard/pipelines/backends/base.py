@@ -88,10 +88,14 @@ class JobQueue(ABC):
         state: JobState | None = None,
         pool: str | None = None,
         teams: Sequence[str] | None = None,
-        limit: int = 100,
+        limit: int,
         page_token: str | None = None,
     ) -> Page[Job]:
-        """Newest first; ``teams=None`` means every team."""
+        """One page of ``limit`` jobs, newest first; ``teams=None`` means every team.
+
+        Raises:
+            InvalidArgument: a malformed page token (see ``shipyard._internal.paging``).
+        """
 
     @abstractmethod
     def requeue_expired(self) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from shipyard._internal.clock import as_utc, utcnow
 from shipyard._internal.db import Database
 from shipyard._internal.ids import new_id
-from shipyard._internal.paging import Page, decode_offset, page_of
+from shipyard._internal.paging import Key, Keyset, Page, keyset_page
 from shipyard.errors import Conflict, NotFound
 from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.models import Job, JobSpec, JobState, backoff_seconds, tail
@@ -344,21 +344,27 @@ class SqlJobQueue(JobQueue):
         state: JobState | None = None,
         pool: str | None = None,
         teams: Sequence[str] | None = None,
-        limit: int = 100,
+        limit: int,
         page_token: str | None = None,
     ) -> Page[Job]:
-        offset = decode_offset(page_token)
-        limit = max(1, min(limit, 1000))
-        q = sa.select(jobs).order_by(jobs.c.created_at.desc(), jobs.c.id.desc())
+        q = sa.select(jobs)
         if state is not None:
             q = q.where(jobs.c.state == JobState(state).value)
         if pool is not None:
             q = q.where(jobs.c.pool == pool)
         if teams is not None:
             q = q.where(jobs.c.team.in_(list(teams)))
+        keyset = Keyset(
+            "jobs.list",
+            Key(jobs.c.created_at, descending=True),
+            Key(jobs.c.id, descending=True),
+        )
+        filters = {"state": state and JobState(state).value, "pool": pool, "teams": teams}
         with self._db.connect() as conn:
-            rows = [_job(r) for r in conn.execute(q.offset(offset).limit(limit + 1))]
-        return page_of(rows, offset, limit)
+            rows, token = keyset_page(
+                conn, q, keyset, limit=limit, page_token=page_token, filters=filters
+            )
+        return Page(items=[_job(r) for r in rows], next_page_token=token)
 
 
 def _row(spec: JobSpec, team: str, created_by: str, now: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ def main() -> None:
     with Platform.open(HERE) as p:
         plan = p.features.apply(load_file(HERE / "features.py"))
         print(f"features: {len(plan.pending)} change(s) applied")
-        tables = p.lake.list_tables()
+        tables = p.lake.list_tables().items
         print(f"project {p.settings.project}: {len(tables)} lake table(s); ready")
 
 
