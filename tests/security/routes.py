@@ -86,6 +86,10 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/deployments/ml_dep",
         {"variants": [{"name": "a", "model": "ml_model/1"}]},
     ),
+    "PUT /api/v1/deployments/{name}": (
+        f"{V1}/deployments/ml_dep",
+        {"variants": [{"name": "a", "model": "ml_model/1"}]},
+    ),
     "DELETE /api/v1/deployments/{name}": (f"{V1}/deployments/ml_dep", None),
     "POST /api/v1/deployments/{name}/rollback": (f"{V1}/deployments/ml_dep/rollback", {}),
     "POST /api/v1/deployments/{name}/canary": (

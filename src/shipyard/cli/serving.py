@@ -18,7 +18,7 @@ from shipyard.cli._common import (
     progress,
 )
 from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
-from shipyard.errors import InvalidArgument, NotFound
+from shipyard.errors import InvalidArgument
 
 deployments = typer.Typer(help="Deployments: list, show, predict, roll back.", no_args_is_help=True)
 
@@ -67,23 +67,16 @@ def deploy(
         from shipyard.serving import Variant
 
         variants.insert(0, Variant(name="main", model=model, weight=100))
-    svc = platform().serving
-    fields: dict[str, Any] = {
-        "feature_service": feature_service,
-        "entity_keys": entity_key or None,
-        "request_fields": _fields(request_field) or None,
-        "require_features": require_features,
-    }
-    try:
-        svc.get_deployment(name)
-    except NotFound:
-        dep = svc.create_deployment(
-            name, variants=variants, owner=owner, **{k: v for k, v in fields.items() if v}
-        )
-    else:
-        if feature_service is None:
-            fields.pop("feature_service")
-        dep = svc.update_deployment(name, variants=variants or None, **fields)
+    extra: dict[str, Any] = {} if feature_service is None else {"feature_service": feature_service}
+    dep = platform().serving.apply_deployment(
+        name,
+        variants=variants or None,
+        entity_keys=entity_key or None,
+        request_fields=_fields(request_field) or None,
+        require_features=require_features or None,
+        owner=owner,
+        **extra,
+    )
     if as_json:
         print_json(dep)
     else:

@@ -17,6 +17,7 @@ OPS = {
         encode={"entity_keys": lambda v: v or [], "request_fields": lambda v: v or {}},
     ),
     "update_deployment": Op("PATCH", DEPLOYMENT, omit_default=("feature_service",)),
+    "apply_deployment": Op("PUT", DEPLOYMENT, omit_default=("feature_service",)),
     "rollback_deployment": Op("POST", DEPLOYMENT + "/rollback"),
     "get_deployment": Op("GET", DEPLOYMENT),
     "list_deployments": Op("GET", "/deployments"),

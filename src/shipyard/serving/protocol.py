@@ -78,6 +78,21 @@ class ServingAPI(Protocol):
         """Record a new version of ``name`` with the given fields changed."""
         ...
 
+    def apply_deployment(
+        self,
+        name: str,
+        *,
+        variants: list[Variant] | None = None,
+        feature_service: str | None = UNSET,
+        entity_keys: list[str] | None = None,
+        request_fields: dict[str, str] | None = None,
+        require_features: bool | None = None,
+        owner: str | None = None,
+        description: str | None = None,
+    ) -> Deployment:
+        """Create ``name``, or record a new version with the given fields changed."""
+        ...
+
     def rollback_deployment(self, name: str, *, to_version: int | None = None) -> Deployment:
         """Serve an earlier version's spec again, as a new version (the history is kept)."""
         ...

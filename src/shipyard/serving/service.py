@@ -173,6 +173,53 @@ class ServingService(CanaryOps, Service):
             description=description,
         )
 
+    def apply_deployment(
+        self,
+        name: str,
+        *,
+        variants: list[Variant] | None = None,
+        feature_service: str | None = _UNSET,
+        entity_keys: list[str] | None = None,
+        request_fields: dict[str, str] | None = None,
+        require_features: bool | None = None,
+        owner: str | None = None,
+        description: str | None = None,
+    ) -> Deployment:
+        """Create ``name``, or record a new version of it with the given fields changed.
+
+        ``owner`` applies only to a new deployment.
+
+        Raises:
+            InvalidArgument: ``name`` does not exist and ``variants`` is empty, or the
+                spec is not valid (see ``create_deployment``).
+        """
+        try:
+            self.get_deployment(name)
+        except NotFound:
+            if not variants:
+                raise InvalidArgument(
+                    f"deployment {name} does not exist: give its variants to create it"
+                ) from None
+            return self.create_deployment(
+                name,
+                variants=variants,
+                feature_service=None if feature_service is _UNSET else feature_service,
+                entity_keys=entity_keys,
+                request_fields=request_fields,
+                require_features=bool(require_features),
+                owner=owner,
+                description=description,
+            )
+        return self.update_deployment(
+            name,
+            variants=variants,
+            feature_service=feature_service,
+            entity_keys=entity_keys,
+            request_fields=request_fields,
+            require_features=require_features,
+            description=description,
+        )
+
     def rollback_deployment(self, name: str, *, to_version: int | None = None) -> Deployment:
         """Serve an earlier version's spec again, as a new version (the history is kept).
 

@@ -148,6 +148,27 @@ class ServingContract(Skins):
         with pytest.raises(InvalidArgument):
             p.serving.update_deployment("churn", variants=[Variant(name="x", model="churn/7")])
 
+    def test_apply_creates_then_changes_only_what_it_names(
+        self, real: tuple[Platform, Any]
+    ) -> None:
+        p, _ = real
+        with pytest.raises(InvalidArgument, match="give its variants"):
+            p.serving.apply_deployment("churn", entity_keys=["customer_id"])
+        first = p.serving.apply_deployment(
+            "churn",
+            variants=[Variant(name="a", model="churn@live")],
+            feature_service="churn",
+            entity_keys=["customer_id"],
+        )
+        assert first.version == 1
+        second = p.serving.apply_deployment("churn", variants=[Variant(name="b", model="churn/2")])
+        assert second.version == 2
+        assert [v.model for v in second.variants] == ["churn/2"]
+        # what it did not name is kept, the feature service included
+        assert second.spec.feature_service == "churn"
+        assert second.spec.entity_keys == ["customer_id"]
+        assert p.serving.predict("churn", [{"customer_id": 1}]).model_version == "churn/2"
+
     def test_split_log_report_and_batch(self, real: tuple[Platform, Any]) -> None:
         p, _ = real
         self._deploy(

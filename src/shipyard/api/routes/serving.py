@@ -73,6 +73,10 @@ class UpdateDeployment(Body):
     description: str | None = None
 
 
+class ApplyDeployment(UpdateDeployment):
+    owner: str | None = None
+
+
 class Rollback(Body):
     to_version: Version | None = None
 
@@ -114,6 +118,16 @@ def update_deployment(name: str, body: UpdateDeployment, platform: Caller) -> De
     if body.variants is not None:
         fields["variants"] = body.variants
     return platform.serving.update_deployment(name, **fields)
+
+
+@router.put("/{name}")
+def apply_deployment(name: str, body: ApplyDeployment, platform: Caller) -> Deployment:
+    """Create ``name`` or record a new version of it (what ``shipyard deploy`` does)."""
+    fields = body.model_dump(exclude_unset=True)
+    fields.pop("log_predictions", None)
+    if body.variants is not None:
+        fields["variants"] = body.variants
+    return platform.serving.apply_deployment(name, **fields)
 
 
 @router.delete("/{name}", status_code=204)
