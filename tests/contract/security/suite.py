@@ -46,7 +46,7 @@ class SecurityContract:
             sec.grant("ghost", team="ml", role="viewer")
         with pytest.raises(NotFound):
             sec.get_principal("ghost")
-        assert {"local-admin", "vera"} <= {p.name for p in sec.list_principals()}
+        assert {"local-admin", "vera"} <= {p.name for p in sec.list_principals().items}
 
     def test_token_is_stored_as_a_hash_and_authenticates_with_all_roles(
         self, plat: Platform
@@ -89,7 +89,8 @@ class SecurityContract:
 
     def test_last_use_is_recorded(self, plat: Platform) -> None:
         new = plat.security.create_token(name="use")
-        assert plat.security.list_tokens()[-1].last_used_at is None
+        (fresh,) = [t for t in plat.security.list_tokens().items if t.id == new.info.id]
+        assert fresh.last_used_at is None
         plat.security.authenticate(new.token)
-        (info,) = [t for t in plat.security.list_tokens() if t.id == new.info.id]
+        (info,) = [t for t in plat.security.list_tokens().items if t.id == new.info.id]
         assert info.last_used_at is not None and info.last_used_at >= info.created_at
