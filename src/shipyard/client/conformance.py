@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.platform import Platform
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
@@ -29,6 +30,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
     from shipyard.client.events import RemoteEventService
     from shipyard.client.features import RemoteFeatureService
     from shipyard.client.lake import RemoteLakeService
+    from shipyard.client.pipelines import RemoteJobService, RemotePipelineService
     from shipyard.client.registry import RemoteRegistryService
     from shipyard.client.security import RemoteAuditService, RemoteSecurityService
     from shipyard.client.serving import RemoteServingService
@@ -44,7 +46,10 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         registry: RegistryAPI = platform.registry
         serving: ServingAPI = platform.serving
         events: EventAPI = platform.events
+        jobs: JobAPI = platform.jobs
+        pipelines: PipelineAPI = platform.pipelines
         del catalog, security, audit, lake, features, tracking, registry, serving, events
+        del jobs, pipelines
     # The client classes themselves (their written-out methods are checked as overrides).
     clients: list[type] = [
         RemoteCatalogService,
@@ -56,5 +61,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemoteRegistryService,
         RemoteServingService,
         RemoteEventService,
+        RemoteJobService,
+        RemotePipelineService,
     ]
     del clients

@@ -43,7 +43,7 @@ class Op:
     ``path`` is under ``/api/v1`` with ``{arg}`` for the arguments in the path.
     The other arguments go to the query string (``GET``/``DELETE``, or those named
     in ``query``) or to the JSON body, under their own name unless ``wire`` renames
-    them; ``encode`` turns an argument into its wire value. Arguments named in
+    them; ``encode`` turns an argument (path ones too) into its wire value. Arguments named in
     ``omit_default`` are left out while they hold their default (a route that tells
     "not given" from ``None``). ``unwrap`` names the response field that holds the
     return value (``{"written": 3}``); ``decode`` rewrites the response before it
@@ -62,6 +62,9 @@ class Op:
     @property
     def path_args(self) -> list[str]:
         return re.findall(r"{(\w+)}", self.path)
+
+    def encode_arg(self, arg: str, value: Any) -> Any:
+        return self.encode[arg](value) if arg in self.encode else value
 
     def in_query(self, arg: str) -> bool:
         return arg not in self.path_args and (self.verb in _BODYLESS or arg in self.query)
@@ -159,13 +162,13 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
         bound = sig.bind(self, *args, **kwargs)
         bound.apply_defaults()
         values = {k: v for k, v in bound.arguments.items() if k != "self"}
-        path = op.path.format(**{a: segment(values.pop(a)) for a in op.path_args})
+        path = op.path.format(**{a: segment(op.encode_arg(a, values.pop(a))) for a in op.path_args})
         params: dict[str, Any] = {}
         body: dict[str, Any] = {}
         for arg, value in values.items():
             if arg in op.omit_default and value is sig.parameters[arg].default:
                 continue
-            wired = jsonable(op.encode[arg](value) if arg in op.encode else value)
+            wired = jsonable(op.encode_arg(arg, value))
             target = params if op.in_query(arg) else body
             target[op.wire.get(arg, arg)] = wired
         params = {k: v for k, v in params.items() if v is not None}

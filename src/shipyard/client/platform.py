@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
@@ -84,6 +85,18 @@ class RemotePlatform:
         from shipyard.client.events import RemoteEventService
 
         return build(RemoteEventService, self.http)
+
+    @cached_property
+    def jobs(self) -> JobAPI:
+        from shipyard.client.pipelines import RemoteJobService
+
+        return build(RemoteJobService, self.http)
+
+    @cached_property
+    def pipelines(self) -> PipelineAPI:
+        from shipyard.client.pipelines import RemotePipelineService
+
+        return build(RemotePipelineService, self.http)
 
     def close(self) -> None:
         self.http.close()

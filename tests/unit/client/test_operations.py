@@ -28,6 +28,7 @@ CLIENT_MODULES = [
     "registry",
     "serving",
     "events",
+    "pipelines",
 ]
 
 
@@ -73,7 +74,7 @@ CASES = [(svc, name) for svc in remote_services() for name in sorted(svc.ops)]
 def test_every_capability_has_a_table() -> None:
     assert {c.protocol.__name__ for c in remote_services()} == {
         "CatalogAPI", "SecurityAPI", "AuditAPI", "LakeAPI", "FeatureAPI",
-        "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI",
+        "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI",
     }  # fmt: skip
 
 

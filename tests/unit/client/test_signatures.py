@@ -29,6 +29,8 @@ CAPABILITIES = {
     "registry": ("registry.protocol:RegistryAPI", "registry.service:RegistryService", "registry:RemoteRegistryService"),
     "serving": ("serving.protocol:ServingAPI", "serving.service:ServingService", "serving:RemoteServingService"),
     "events": ("events.protocol:EventAPI", "events.service:EventService", "events:RemoteEventService"),
+    "jobs": ("pipelines.protocol:JobAPI", "pipelines.service:JobService", "pipelines:RemoteJobService"),
+    "pipelines": ("pipelines.protocol:PipelineAPI", "pipelines.pipeline_service:PipelineService", "pipelines:RemotePipelineService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
@@ -66,6 +68,16 @@ SERVICE_ONLY = {
     "events": {
         "to_lake": "a long-running sink on the server",
         "to_features": "a long-running sink on the server",
+    },
+    "jobs": {
+        "submit": "no HTTP route: jobs are queued by pipelines and in-process code",
+        "submit_many": "no HTTP route: jobs are queued by pipelines and in-process code",
+    },
+    "pipelines": {
+        "plan": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/plan)",
+        "apply": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/apply)",
+        "scheduler": "the server's scheduling loop",
+        "validate": "checks a local PipelineSpec object; plan/apply validate on the server",
     },
 }
 

@@ -71,7 +71,9 @@ def list_runs(
     limit: PageSize | None = None,
     page_token: str | None = None,
 ) -> Page[PipelineRun]:
-    return platform.pipelines.list_runs(name, state=state, limit=limit, page_token=page_token)
+    """Runs of ``name``, or of every pipeline the caller may read when ``name`` is ``-``."""
+    pipeline = None if name == "-" else name
+    return platform.pipelines.list_runs(pipeline, state=state, limit=limit, page_token=page_token)
 
 
 @router.post("/pipelines/{name}/backfills", status_code=202)
