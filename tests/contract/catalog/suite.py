@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -217,6 +218,10 @@ class CatalogContract(Skins):
             plat.catalog.update_asset("table:bronze.orders", description="raw")
             assert feed.fingerprint(("model",)) == before
             plat.catalog.update_asset("model:churn", description="v2")
+            # PostgreSQL delivers the NOTIFY asynchronously: the change shows within moments
+            deadline = time.monotonic() + 2.0
+            while feed.fingerprint(("model",)) == before and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert feed.fingerprint(("model",)) != before
         finally:
             feed.close()
