@@ -265,9 +265,14 @@ class Platform:
 
     @cached_property
     def jobs(self) -> JobService:
+        from shipyard.operations import operation_team
         from shipyard.pipelines.service import JobService
 
-        return JobService(self._ctx, queue=self._backends.job_queue)
+        return JobService(
+            self._ctx,
+            queue=self._backends.job_queue,
+            operation_team=lambda action, params: operation_team(self, action, params),
+        )
 
     @cached_property
     def pipelines(self) -> PipelineService:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from shipyard.errors import InvalidArgument, PermissionDenied
@@ -39,8 +40,21 @@ def _apply_changes(
     return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
 
 
-def _materialize(p: Platform, views: list[str] | None = None) -> Any:
-    return [r.to_dict() for r in p.features.materialize(views or None)]
+def _materialize(
+    p: Platform, views: list[str] | None = None, start: str | None = None, end: str | None = None
+) -> Any:
+    results = p.features.materialize(views or None, start=_instant(start), end=_instant(end))
+    return [r.to_dict() for r in results]
+
+
+def _instant(value: str | None) -> datetime | None:
+    """An ISO-8601 argument (job arguments are JSON)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"not an ISO-8601 date and time: {value!r}") from None
 
 
 def _training_set(p: Platform, name: str, **kw: Any) -> Any:

@@ -166,7 +166,9 @@ def test_http_rows_sql_and_permissions(api) -> None:  # type: ignore[no-untyped-
         json={"definition": {"name": "gold.n", "sql": "SELECT count(*) AS n FROM bronze.events"}},
     )
     assert d.status_code == 201, d.text
-    ref = client.post("/api/v1/lake/tables/gold.n/refresh", headers=admin, json={"full": True})
+    ref = client.post(
+        "/api/v1/lake/tables/gold.n/refresh?wait=true", headers=admin, json={"full": True}
+    )
     assert ref.json()["rows_written"] == 1
     cdc = client.post(
         "/api/v1/lake/tables/silver.c/changes",

@@ -177,7 +177,9 @@ class RemoteFeatureService(RemoteService, FeatureAPI, ops=OPS):
     ) -> list[MaterializeResult]:
         body = jsonable({"views": list(views) if views else None, "start": start, "end": end})
         out = []
-        for r in self._http.post(f"{API}/materialize", body):
+        for r in self._http.request(
+            "POST", f"{API}/materialize", params={"wait": "true"}, json=body
+        ):
             wm = r.get("watermark")
             out.append(
                 MaterializeResult(**{**r, "watermark": datetime.fromisoformat(wm) if wm else None})

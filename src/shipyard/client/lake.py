@@ -20,14 +20,16 @@ from shipyard.lake.protocol import LakeAPI
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 TABLE = "/lake/tables/{name}"
+WAIT = {"wait": "true"}
 
 OPS = {
     "list_tables": Op("GET", "/lake/tables"),
     "get_table": Op("GET", TABLE),
     "history": Op("GET", TABLE + "/history"),
     "get_definition": Op("GET", TABLE + "/definition"),
-    "refresh": Op("POST", TABLE + "/refresh"),
-    "refresh_all": Op("POST", "/lake/refresh"),
+    # ``?wait=true``: the call answers the result, not the 202 job (see api/accepted.py)
+    "refresh": Op("POST", TABLE + "/refresh", fixed=WAIT),
+    "refresh_all": Op("POST", "/lake/refresh", fixed=WAIT),
     "restore": Op("POST", TABLE + "/restore"),
     "optimize": Op("POST", TABLE + "/optimize"),
     "vacuum": Op("POST", TABLE + "/vacuum"),

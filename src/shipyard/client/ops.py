@@ -47,7 +47,8 @@ class Op:
     ``omit_default`` are left out while they hold their default (a route that tells
     "not given" from ``None``). ``unwrap`` names the response field that holds the
     return value (``{"written": 3}``); ``decode`` rewrites the response before it
-    is parsed.
+    is parsed. ``fixed`` is sent in the query string on every call (``{"wait": "true"}``:
+    a long operation answers its result instead of a 202 job).
     """
 
     verb: str
@@ -58,6 +59,7 @@ class Op:
     omit_default: tuple[str, ...] = ()
     unwrap: str | None = None
     decode: Callable[[Any], Any] | None = None
+    fixed: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def path_args(self) -> list[str]:
@@ -171,7 +173,7 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
             wired = jsonable(op.encode_arg(arg, value))
             target = params if op.in_query(arg) else body
             target[op.wire.get(arg, arg)] = wired
-        params = {k: v for k, v in params.items() if v is not None}
+        params = {**op.fixed, **{k: v for k, v in params.items() if v is not None}}
         json = None if op.verb in _BODYLESS else body
         data = self._http.request(op.verb, API + path, params=params, json=json)
         if op.unwrap is not None:

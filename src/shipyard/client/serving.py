@@ -30,7 +30,7 @@ OPS = {
     "start_canary": Op("POST", DEPLOYMENT + "/canary"),
     "advance_canary": Op("POST", DEPLOYMENT + "/canary/advance"),
     "rollback_canary": Op("POST", DEPLOYMENT + "/canary/rollback"),
-    "score_table": Op("POST", "/deployments/-/score-table"),
+    "score_table": Op("POST", "/deployments/-/score-table", fixed={"wait": "true"}),
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shipyard.config import JobSettings
 from shipyard.errors import PermissionDenied
-from shipyard.pipelines.executors import apply_limits
+from shipyard.pipelines.executors import apply_limits, retryable
 from shipyard.pipelines.functions import call, resolve
 
 
@@ -30,7 +30,8 @@ def main() -> int:
         return 0
     except BaseException as exc:
         traceback.print_exc()
-        out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        error = {"error": f"{type(exc).__name__}: {exc}", "retry": retryable(exc)}
+        out.write_text(json.dumps(error))
         return 1
     finally:
         sys.stdout.flush()

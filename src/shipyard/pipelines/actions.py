@@ -40,7 +40,7 @@ ACTIONS: dict[str, Action] = {
         ("table", "source"),
         lambda a: [f"table:{a['table']}"],
     ),
-    "features.materialize": Action((), ("views",)),
+    "features.materialize": Action((), ("views", "start", "end")),
     "features.training_set": Action(
         ("name",),
         ("entity_source", "features", "feature_service", "timestamp_column", "owner"),
@@ -51,7 +51,7 @@ ACTIONS: dict[str, Action] = {
     "registry.promote": Action(("name", "alias"), ("version",)),
     "serving.score_table": Action(
         ("model", "source", "output"),
-        ("version", "keep_columns"),
+        ("version", "keep_columns", "chunk_rows"),
         ("source",),
         lambda a: [f"table:{a['output']}"],
     ),

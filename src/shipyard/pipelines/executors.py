@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from shipyard.config import JobSettings
-from shipyard.errors import PermissionDenied
+from shipyard.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
 from shipyard.pipelines.functions import call, resolve
 from shipyard.pipelines.models import Job, tail
 
@@ -39,6 +45,15 @@ class Outcome:
 
 class JobTimeout(Exception):
     pass
+
+
+#: Errors of the caller's making: another attempt gives the same answer, so the job
+#: ends ``failed`` at once (a missing table, a refused permission, a bad argument).
+FINAL_ERRORS = (NotFound, InvalidArgument, PermissionDenied, Unauthenticated, AlreadyExists)
+
+
+def retryable(exc: BaseException) -> bool:
+    return not isinstance(exc, FINAL_ERRORS)
 
 
 def _json_safe(value: Any) -> Any:
@@ -76,7 +91,7 @@ def run_inprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Out
     except JobTimeout:
         return Outcome(ok=False, error=f"timed out after {job.timeout:g} s", logs=buf.getvalue())
     except Exception as exc:
-        return Outcome(ok=False, error=_describe(exc), logs=buf.getvalue())
+        return Outcome(ok=False, error=_describe(exc), logs=buf.getvalue(), retry=retryable(exc))
     finally:
         root.removeHandler(handler)
 

@@ -6,7 +6,7 @@ needs ``read``. A job's target must be an allowed function (``functions.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,10 +15,17 @@ from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument
+from shipyard.pipelines import actions
 from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.functions import check_allowed
-from shipyard.pipelines.models import KIND, Job, JobSpec, JobState
+from shipyard.pipelines.models import KIND, Executor, Job, JobSpec, JobState
 from shipyard.security.models import Permission
+
+#: The ``kind`` of a job that runs one platform action for a caller (``submit_action``).
+OPERATION = "operation"
+#: The team a platform action writes to, checked as the caller (``NotFound`` when it cannot
+#: see what the action touches); the composition root provides it (``shipyard.operations``).
+OperationTeam = Callable[[str, dict[str, Any]], str | None]
 
 #: Jobs per ``submit_many`` call (one transaction), at most.
 MAX_BATCH = 50_000
@@ -43,9 +50,16 @@ class JobService(Service):
         >>> p.jobs.get(job.id).state
     """
 
-    def __init__(self, ctx: ServiceContext, *, queue: Shared[JobQueue]) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        queue: Shared[JobQueue],
+        operation_team: OperationTeam | None = None,
+    ) -> None:
         super().__init__(ctx)
         self._queue = queue
+        self._operation_team = operation_team
 
     @property
     def queue(self) -> JobQueue:
@@ -81,6 +95,50 @@ class JobService(Service):
             )
             m.asset = out[0].asset if single else None
             m.details = {"count": len(out), "targets": sorted({s.target for s in parsed})[:20]}
+        return out
+
+    def submit_action(
+        self,
+        action: str,
+        params: dict[str, Any] | None = None,
+        *,
+        team: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Queue one platform action (``lake.refresh``, ``features.materialize``,
+        ``serving.score_table``, ...) as a job that runs as the caller: what a long HTTP
+        operation answers 202 with. ``team`` owns the job (default: the team the action
+        writes to, from the platform's ``operation_team``; else the default team).
+
+        Raises:
+            InvalidArgument: an unknown action or bad arguments.
+            NotFound, PermissionDenied: from resolving the team (what the action
+                touches must be visible), or no ``write`` on it.
+        """
+        params = dict(params or {})
+        actions.check_args(action, params)
+        if team is None:
+            team = self._operation_team(action, params) if self._operation_team else None
+        team = team or self._ctx.default_team
+        spec = JobSpec(
+            target=actions.TARGET,
+            args={
+                "action": action,
+                "params": params,
+                "project": str(self._ctx.settings.project_dir),
+                "principal": self.principal.name,
+            },
+            kind=OPERATION,
+            team=team,
+            executor=Executor.INPROCESS,
+            idempotency_key=idempotency_key,
+        )
+        with self._ctx.mutation("jobs.submit", team=team) as m:
+            out = self.queue.enqueue_many(
+                [spec], team=team, created_by=self.principal.name, conn=m.conn
+            )[0]
+            m.asset = out.asset
+            m.details = {"count": 1, "action": action}
         return out
 
     def get(self, job_id: str) -> Job:

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
+from shipyard.api.accepted import ACCEPTED, Wait, accepted
 from shipyard.api.deps import Caller
 from shipyard.api.params import Body, PageSize, Version, json_object
 from shipyard.errors import InvalidArgument
@@ -102,8 +103,11 @@ class Materialize(Body):
     end: datetime | None = None
 
 
-@router.post("/materialize")
-def materialize(body: Materialize, platform: Caller) -> list[dict[str, Any]]:
+@router.post("/materialize", responses=ACCEPTED)
+def materialize(body: Materialize, platform: Caller, wait: Wait = False) -> Any:
+    if not wait:
+        params = body.model_dump(mode="json", exclude_none=True)
+        return accepted(platform.jobs.submit_action("features.materialize", params))
     results = platform.features.materialize(body.views, start=body.start, end=body.end)
     return [r.to_dict() for r in results]
 

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
 from shipyard._internal.paging import Page
+from shipyard.api.accepted import ACCEPTED, Wait, accepted
 from shipyard.api.deps import Caller
 from shipyard.api.params import Body, Limit, PageSize, Version
 from shipyard.errors import InvalidArgument
@@ -223,13 +224,19 @@ def get_definition(platform: Caller, name: str) -> TableDefinition:
     return platform.lake.get_definition(name)
 
 
-@router.post("/tables/{name}/refresh")
-def refresh(platform: Caller, name: str, body: RefreshIn | None = None) -> RefreshResult:
+@router.post("/tables/{name}/refresh", response_model=RefreshResult, responses=ACCEPTED)
+def refresh(platform: Caller, name: str, body: RefreshIn | None = None, wait: Wait = False) -> Any:
+    if not wait:
+        params = {"table": name, "full": bool(body and body.full)}
+        return accepted(platform.jobs.submit_action("lake.refresh", params))
     return platform.lake.refresh(name, full=bool(body and body.full))
 
 
-@router.post("/refresh")
-def refresh_all(platform: Caller, body: RefreshIn | None = None) -> list[RefreshResult]:
+@router.post("/refresh", response_model=list[RefreshResult], responses=ACCEPTED)
+def refresh_all(platform: Caller, body: RefreshIn | None = None, wait: Wait = False) -> Any:
+    if not wait:
+        params = {"full": bool(body and body.full)}
+        return accepted(platform.jobs.submit_action("lake.refresh_all", params))
     return platform.lake.refresh_all(full=bool(body and body.full))
 
 

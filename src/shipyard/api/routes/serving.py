@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from shipyard.api.accepted import ACCEPTED, Wait, accepted
 from shipyard.api.deps import Caller, caller
 from shipyard.api.params import Body, PageSize, Version, predict_inputs
 from shipyard.serving import v2
@@ -194,8 +195,11 @@ class ScoreTable(Body):
     chunk_rows: int = 250_000
 
 
-@router.post("/-/score-table")
-def score_table(body: ScoreTable, platform: Caller) -> BatchScoreResult:
+@router.post("/-/score-table", response_model=BatchScoreResult, responses=ACCEPTED)
+def score_table(body: ScoreTable, platform: Caller, wait: Wait = False) -> Any:
+    if not wait:
+        params = body.model_dump(mode="json", exclude_none=True)
+        return accepted(platform.jobs.submit_action("serving.score_table", params))
     fields = body.model_dump()
     return platform.serving.score_table(
         fields.pop("model"), fields.pop("source"), fields.pop("output"), **fields

@@ -1,0 +1,174 @@
+"""Long HTTP operations answer 202 with a job (materialize, refresh, score-table), as
+the owning team, a viewer, another team's editor, a role-less token, no token and a
+client sending junk would drive them; ``?wait=true`` keeps the synchronous answer."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
+
+from shipyard.api.app import create_app
+from shipyard.lake import TableDefinition
+from shipyard.pipelines.worker import Worker
+from shipyard.platform import Platform
+from tests.contract.serving.suite import N, build_served_model
+
+V1 = "/api/v1"
+REFRESH = f"{V1}/lake/tables/gold.n/refresh"
+MATERIALIZE = f"{V1}/features/materialize"
+SCORE = f"{V1}/deployments/-/score-table"
+SCORE_BODY = {"model": "churn/1", "source": "gold.customer_features", "output": "datasets.s"}
+
+
+class World:
+    def __init__(self, platform: Platform, client: TestClient, tokens: dict[str, str]) -> None:
+        self.p, self.http, self.tokens = platform, client, tokens
+
+    def post(self, who: str | None, path: str, body: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return self.http.post(path, json=body, headers=headers)
+
+    def get(self, who: str, path: str) -> Any:
+        return self.http.get(path, headers={"Authorization": f"Bearer {self.tokens[who]}"})
+
+    def work(self) -> None:
+        Worker(self.p, poll_interval=0.005).run(idle_exit=0.3)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    project: Path = tmp_path_factory.mktemp("ops")
+    (project / "shipyard.yaml").write_text("")
+    p = Platform.open(project)
+    build_served_model(p)
+    p.lake.define(
+        TableDefinition(name="gold.n", sql="SELECT count(*) AS n FROM gold.customer_features")
+    )
+    team = p.settings.security.default_team
+    tokens = {}
+    for name, on, role in (
+        ("editor", team, "editor"),
+        ("viewer", team, "viewer"),
+        ("risk_editor", "risk", "editor"),
+        ("nobody", team, "viewer"),
+    ):
+        p.security.create_principal(name, team=on, role=role)
+        tokens[name] = p.security.create_token(principal=name).token
+    p.security.revoke_role("nobody", team=team)
+    with TestClient(create_app(p), raise_server_exceptions=False) as client:
+        yield World(p, client, tokens)
+    p.close()
+
+
+def _accepted(r: Any) -> dict[str, Any]:
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert r.headers["location"] == f"{V1}/jobs/{job['id']}"
+    assert job["state"] == "queued" and job["kind"] == "operation"
+    return job
+
+
+def test_refresh_is_a_job_that_a_worker_runs_as_the_caller(world: World) -> None:
+    job = _accepted(world.post("editor", REFRESH, {"full": True}))
+    assert job["args"]["action"] == "lake.refresh" and job["args"]["principal"] == "editor"
+    world.work()
+    done = world.get("viewer", f"{V1}/jobs/{job['id']}").json()  # the team's reader polls it
+    assert done["state"] == "succeeded" and done["attempts"] == 1
+    assert done["result"]["table"] == "gold.n" and done["result"]["rows_written"] == 1
+    refreshes = world.p.audit.list_records(action="lake.refresh", limit=10).items
+    assert refreshes and refreshes[0].principal == "editor"
+
+
+def test_materialize_and_score_table_are_jobs(world: World) -> None:
+    mat = _accepted(world.post("editor", MATERIALIZE, {"views": ["customer_features"]}))
+    score = _accepted(world.post("editor", SCORE, SCORE_BODY))
+    everything = _accepted(world.post("editor", f"{V1}/lake/refresh", {}))
+    world.work()
+    got = {j["id"]: world.get("editor", f"{V1}/jobs/{j['id']}").json() for j in (mat, score)}
+    assert got[mat["id"]]["result"][0]["view"] == "customer_features"
+    assert got[score["id"]]["result"]["rows"] == N
+    assert world.get("editor", f"{V1}/jobs/{everything['id']}").json()["state"] == "succeeded"
+
+
+def test_wait_true_answers_the_result_in_the_request(world: World) -> None:
+    r = world.post("editor", f"{REFRESH}?wait=true", {})
+    assert r.status_code == 200 and r.json()["table"] == "gold.n"
+    r = world.post("editor", f"{MATERIALIZE}?wait=true", {"views": ["customer_features"]})
+    assert r.status_code == 200 and r.json()[0]["view"] == "customer_features"
+    r = world.post("editor", f"{SCORE}?wait=true", SCORE_BODY)
+    assert r.status_code == 200 and r.json()["rows"] == N
+
+
+def test_a_job_whose_caller_lost_the_role_fails_once_with_the_error(world: World) -> None:
+    world.p.security.create_principal("leaver", team="default", role="editor")
+    world.tokens["leaver"] = world.p.security.create_token(principal="leaver").token
+    job = _accepted(world.post("leaver", REFRESH, {}))
+    world.p.security.revoke_role("leaver", team="default")
+    world.work()
+    done = world.get("editor", f"{V1}/jobs/{job['id']}").json()
+    assert done["state"] == "failed" and done["attempts"] == 1  # not retried: it cannot work
+    assert "PermissionDenied" in done["error"]
+
+
+def test_a_queued_operation_can_be_cancelled(world: World) -> None:
+    job = _accepted(world.post("editor", REFRESH, {}))
+    r = world.post("editor", f"{V1}/jobs/{job['id']}/cancel")
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    assert world.post("risk_editor", f"{V1}/jobs/{job['id']}/cancel").status_code in (403, 404)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (REFRESH, {}),
+        (f"{V1}/lake/refresh", {}),
+        (MATERIALIZE, {"views": ["customer_features"]}),
+        (MATERIALIZE, {}),
+        (SCORE, SCORE_BODY),
+    ],
+)
+@pytest.mark.parametrize("wait", ["", "?wait=true"])
+def test_callers_without_write_queue_nothing(
+    world: World, path: str, body: dict[str, Any], wait: str
+) -> None:
+    before = world.p.jobs.list(limit=1000).items
+    for who, allowed in (("risk_editor", (403, 404)), ("nobody", (403,)), ("viewer", (403,))):
+        r = world.post(who, path + wait, body)
+        assert r.status_code in allowed, (who, path, r.status_code, r.text)
+    assert world.post(None, path + wait, body).status_code == 401
+    assert world.p.jobs.list(limit=1000).items == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        (REFRESH, {"full": "very"}, 422),
+        (REFRESH, {"fulll": True}, 422),
+        (f"{REFRESH}?wait=maybe", {}, 422),
+        (f"{V1}/lake/tables/gold.nope/refresh", {}, 404),
+        (f"{V1}/lake/tables/gold.customer_features/refresh", {}, 404),  # no definition
+        (MATERIALIZE, {"views": ["nope"]}, 404),
+        (MATERIALIZE, {"views": "customer_features"}, 422),
+        (MATERIALIZE, {"views": ["customer_features"], "start": "yesterday"}, 422),
+        (SCORE, {**SCORE_BODY, "model": "churn/99"}, 404),
+        (SCORE, {**SCORE_BODY, "source": "gold.nope"}, 404),
+        (SCORE, {"model": "churn/1"}, 422),
+        (SCORE, {**SCORE_BODY, "chunk_rows": "x" * 100_000}, 422),
+    ],
+)
+def test_junk_is_refused_before_anything_is_queued(
+    world: World, path: str, body: Any, status: int
+) -> None:
+    before = len(world.p.jobs.list(limit=1000).items)
+    r = world.post("editor", path, body)
+    assert r.status_code == status, r.text
+    assert "error_code" in r.json()
+    assert len(world.p.jobs.list(limit=1000).items) == before
