@@ -92,6 +92,11 @@ class JobSettings(_Section):
     #: Running jobs at most per pool / per team (absent = unlimited), enforced at claim time.
     pool_limits: dict[str, int] = Field(default_factory=dict)
     team_limits: dict[str, int] = Field(default_factory=dict)
+    #: ``shipyard serve`` runs jobs itself: worker threads and a pipeline scheduler in the
+    #: server process (off when separate ``shipyard worker`` processes run the queue).
+    embedded: bool = True
+    #: Worker threads of the embedded worker.
+    embedded_workers: int = Field(default=1, ge=1, le=64)
 
 
 class VectorSettings(_Section):

@@ -4,11 +4,13 @@ client sending junk would drive them; ``?wait=true`` keeps the synchronous answe
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 with warnings.catch_warnings():
@@ -172,3 +174,29 @@ def test_junk_is_refused_before_anything_is_queued(
     assert r.status_code == status, r.text
     assert "error_code" in r.json()
     assert len(world.p.jobs.list(limit=1000).items) == before
+
+
+@pytest.mark.slow
+def test_shipyard_serve_runs_the_job_itself(tmp_path: Path) -> None:
+    """The one-machine default: `shipyard serve` alone answers 202 and runs the job."""
+    import httpx
+
+    from tests.servers import served_project
+
+    (tmp_path / "shipyard.yaml").write_text("")
+    with Platform.open(tmp_path) as p:
+        p.lake.write("bronze.e", pa.table({"x": [1, 2, 3]}))
+        p.lake.define(TableDefinition(name="gold.c", sql="SELECT count(*) AS n FROM bronze.e"))
+        token = p.security.create_token(name="admin").token
+    with served_project(tmp_path) as url, httpx.Client(base_url=url, timeout=10) as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        r = http.post(f"{V1}/lake/tables/gold.c/refresh", json={}, headers=auth)
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 20
+        while (job := http.get(r.headers["location"], headers=auth).json())["state"] in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.05)
+        assert job["state"] == "succeeded" and job["result"]["rows_written"] == 1, job

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+
+if TYPE_CHECKING:
+    from shipyard.platform import Platform
 
 
 def app_from_env() -> FastAPI:
@@ -26,8 +31,6 @@ def run_server(
     workers: int | None = None,
     log_level: str = "warning",
 ) -> None:
-    import uvicorn
-
     from shipyard._internal.net import ensure_port_free
     from shipyard.platform import Platform
 
@@ -43,8 +46,32 @@ def run_server(
         raise
     print(f"Shipyard API on http://{host}:{port}/api/v1  (docs: /api/v1/docs)", flush=True)
     print("every route but /api/v1/health needs a token: shipyard tokens create", flush=True)
+    try:
+        with _embedded_jobs(platform):
+            _serve(platform, project, host, port, workers, log_level)
+    finally:
+        if workers > 1:  # the parent's platform (the embedded worker's); HTTP is in children
+            platform.close()
+
+
+def _embedded_jobs(platform: Platform) -> AbstractContextManager[object]:
+    """The embedded worker and scheduler (``jobs.embedded``), in this process only: with
+    several HTTP worker processes it runs once, in their parent. Leaving drains it."""
+    jobs = platform.settings.jobs
+    if not jobs.embedded:
+        return nullcontext()
+    from shipyard.pipelines.embedded import EmbeddedWorkers
+
+    print(f"jobs: {jobs.embedded_workers} embedded worker(s) and the scheduler", flush=True)
+    return EmbeddedWorkers(platform, workers=jobs.embedded_workers)
+
+
+def _serve(
+    platform: Platform, project: Path, host: str, port: int, workers: int, log_level: str
+) -> None:
+    import uvicorn
+
     if workers > 1:
-        platform.close()
         os.environ["SHIPYARD_PROJECT_DIR"] = str(Path(project).resolve())
         uvicorn.run(
             "shipyard.api.server:app_from_env",
