@@ -9,19 +9,39 @@ view or model the caller cannot see is ``NotFound`` and one it may only read is
 (its readers may poll it). The worker authorizes the action again when it runs.
 
 It reads several services, so it lives beside the composition root (``Platform``
-passes ``operation_team`` to ``JobService``), like ``step_actions``.
+passes ``operation_team`` to ``JobService``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
-    from shipyard.platform import Platform
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.features.service import FeatureService
+    from shipyard.lake.service import LakeService
+    from shipyard.registry.service import RegistryService
+
+
+class Platform(Protocol):
+    """What this module reads of a platform (``shipyard.platform.Platform`` is one; it
+    imports this module, so this one names only the services)."""
+
+    @property
+    def lake(self) -> LakeService: ...
+
+    @property
+    def features(self) -> FeatureService: ...
+
+    @property
+    def registry(self) -> RegistryService: ...
+
+    @property
+    def context(self) -> ServiceContext: ...
 
 
 def _refresh(p: Platform, params: dict[str, Any]) -> str:

@@ -109,11 +109,14 @@ class Platform:
                     conn, LOCAL_ADMIN, kind="user", team=ALL_TEAMS, role=Role.ADMIN
                 )
         backends = Backends.resolve(settings, db)
+        from shipyard.events.lifecycle import Lifecycle, LifecycleAudit
+
         ctx = ServiceContext(
             settings=settings,
             db=db,
             catalog=backends.catalog,
-            audit=backends.audit,
+            # audited changes that are lifecycle events publish them in their transaction
+            audit=LifecycleAudit(backends.audit, Lifecycle(backends.event_bus, backends.catalog)),
             principal=acting,
         )
         return cls(ctx, backends)

@@ -12,7 +12,7 @@ from shipyard._internal.outbox import Outbox
 from shipyard._internal.paging import Page, page_in_memory, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
-from shipyard.errors import AlreadyExists, ConfigError, InvalidArgument
+from shipyard.errors import AlreadyExists, ConfigError, InvalidArgument, PermissionDenied
 from shipyard.events import sinks
 from shipyard.events.backends.base import EventBus
 from shipyard.events.models import (
@@ -126,6 +126,7 @@ class EventService(Service):
             InvalidArgument: a bad name. PermissionDenied: no write on ``owner``.
         """
         check_name(name)
+        _check_reserved(name)
         with self._ctx.db.connect() as conn:
             stored = self._ctx.catalog.find(conn, KIND, name)
         # an existing topic is authorized against its stored owner, not the one named here
@@ -214,6 +215,7 @@ class EventService(Service):
             PermissionDenied: the caller may not write to the topic's team.
         """
         check_name(topic)
+        _check_reserved(topic)
         _check_records(records)
         team = self._ensure_topic(topic)
         with self._ctx.mutation("events.publish", team=team, asset=f"{KIND}:{topic}") as m:
@@ -424,3 +426,13 @@ def _check_records(records: Any) -> None:
 def _check_limit(n: Any) -> None:
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_BATCH:
         raise InvalidArgument(f"max_records must be between 1 and {MAX_BATCH}", value=str(n))
+
+
+def _check_reserved(topic: str) -> None:
+    """``shipyard.*`` topics carry the platform's lifecycle events; only it publishes there."""
+    from shipyard.events.lifecycle import PREFIX
+
+    if topic.startswith(PREFIX):
+        raise PermissionDenied(
+            f"topic {topic!r}: '{PREFIX}*' topics are the platform's lifecycle events", topic=topic
+        )

@@ -141,6 +141,24 @@ class JobService(Service):
             m.details = {"count": 1, "action": action}
         return out
 
+    def announce(self, ended: Sequence[Job]) -> None:
+        """Publish ``job.finished`` / ``job.failed`` for jobs that just ended (what a worker
+        calls after recording them; one transaction). A job requeued for a retry is not
+        ended. Not audited: the events are the platform's, not the caller's."""
+        lifecycle = getattr(self._ctx.audit, "lifecycle", None)  # Platform's LifecycleAudit
+        done = [j for j in ended if j.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD)]
+        if lifecycle is None or not done:
+            return
+        with self._ctx.db.begin() as conn:
+            for job in done:
+                lifecycle.announce(
+                    conn,
+                    team=job.team,
+                    principal=job.created_by,
+                    asset=job.asset,
+                    events=[_job_event(job)],
+                )
+
     def get(self, job_id: str) -> Job:
         job = self.queue.get(job_id)
         self._ctx.require(Permission.READ, job.team, action="jobs.get", asset=job.asset)
@@ -191,6 +209,20 @@ class JobService(Service):
 
             RunEngine(self._ctx, queue=self._queue.get).advance(out.run_id)
         return out
+
+
+def _job_event(job: Job) -> tuple[str, dict[str, Any]]:
+    fields: dict[str, Any] = {
+        "job_id": job.id,
+        "kind": job.kind,
+        "target": job.target,
+        "run_id": job.run_id,
+        "step": job.step,
+        "attempts": job.attempts,
+    }
+    if job.state == JobState.SUCCEEDED:
+        return "job.finished", fields
+    return "job.failed", {**fields, "state": job.state.value, "error": job.error}
 
 
 __all__ = ["KIND", "JobService"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shipyard._internal.ids import new_id
 from shipyard.errors import BackendUnavailable, Conflict
 from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
-from shipyard.pipelines.models import Executor, Job
+from shipyard.pipelines.models import Executor, Job, JobState
 
 if TYPE_CHECKING:
     from shipyard.config import Settings
@@ -136,24 +136,35 @@ class Worker:
         them running: their leases expire and they run again (at least once)."""
         done: list[tuple[str, Any, str | None]] = []
         ended: list[str] = []  # pipeline runs with a step that ended
+        announced: list[Job] = []  # lifecycle events: job.finished / job.failed
         try:
             for job in jobs:
                 outcome = self._execute(job)
                 if outcome.ok:
                     done.append((job.id, outcome.result, outcome.logs or None))
+                    announced.append(job.model_copy(update={"state": JobState.SUCCEEDED}))
                     if job.run_id is not None:
                         ended.append(job.run_id)
                 else:
                     recorded = self._record(job, outcome)
-                    if recorded is not None and recorded.done and job.run_id is not None:
-                        ended.append(job.run_id)
+                    if recorded is not None and recorded.done:
+                        announced.append(recorded)
+                        if job.run_id is not None:
+                            ended.append(job.run_id)
         finally:
             if done:
                 self.queue.complete_many(self.worker_id, done)
             with self._held_lock:
                 for job in jobs:
                     self._held.pop(job.id, None)
+        self._announce(announced)
         self._advance(ended)
+
+    def _announce(self, jobs: Sequence[Job]) -> None:
+        try:
+            self.platform.jobs.announce(jobs)
+        except Exception as exc:  # the jobs are recorded; an event lost is logged, not fatal
+            log.warning("job lifecycle events not published: %s", exc)
 
     def _advance(self, run_ids: Sequence[str]) -> None:
         """Queue the steps that the ended ones unblock (the handoff), at once."""
@@ -182,8 +193,10 @@ class Worker:
         finally:
             with self._held_lock:
                 self._held.pop(job.id, None)
-        if recorded is not None and recorded.done and job.run_id is not None:
-            self._advance([job.run_id])
+        if recorded is not None and recorded.done:
+            self._announce([recorded])
+            if job.run_id is not None:
+                self._advance([job.run_id])
         return recorded
 
     def _record(self, job: Job, outcome: Outcome) -> Job | None:
