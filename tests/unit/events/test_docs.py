@@ -25,5 +25,5 @@ def test_docs_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         "orders:4-5 [4, 5]",
         "True",
         "2 6 6",
-        "[('orders', 6)]",
+        "[('orders', 6), ('shipyard.default.table.committed', 2)]",
     ]
