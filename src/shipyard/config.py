@@ -9,7 +9,7 @@ Each seam has one ``backend`` choice: a short alias or ``module:Class``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -97,6 +97,13 @@ class JobSettings(_Section):
     embedded: bool = True
     #: Worker threads of the embedded worker.
     embedded_workers: int = Field(default=1, ge=1, le=64)
+    #: Run every job with this executor (inprocess, subprocess, ray) whatever the job or
+    #: step asks: the same pipeline runs unchanged on a Ray cluster by setting "ray".
+    executor: Literal["inprocess", "subprocess", "ray"] | None = None
+    #: The Ray cluster of the "ray" executor (``ray://head:10001``, ``auto``); none: a
+    #: local Ray instance started by the worker with ``ray_num_cpus`` CPUs.
+    ray_address: str | None = None
+    ray_num_cpus: int | None = Field(default=None, ge=1)
 
 
 class VectorSettings(_Section):

@@ -39,6 +39,7 @@ TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD, JobSta
 class Executor(StrEnum):
     INPROCESS = "inprocess"  # in the worker process: fastest, no isolation
     SUBPROCESS = "subprocess"  # a child process: resource limits, a timeout kills it
+    RAY = "ray"  # a Ray task (``shipyard[ray]``): a local instance or ``jobs.ray_address``
 
 
 class JobSpec(BaseModel):

@@ -24,7 +24,7 @@ from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job, JobState
 
 if TYPE_CHECKING:
-    from shipyard.config import Settings
+    from shipyard.config import JobSettings, Settings
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
 
@@ -181,8 +181,7 @@ class Worker:
         stop = threading.Event()
         with self._held_lock:
             self._held[job.id] = stop
-        run = run_inprocess if job.executor == Executor.INPROCESS else run_subprocess
-        outcome: Outcome = run(job, self.settings, stop)
+        outcome: Outcome = _executor(job, self.settings)(job, self.settings, stop)
         self.processed += 1
         return outcome
 
@@ -227,6 +226,16 @@ class Worker:
                         stop.set()  # cancelled or lost: the executor kills the step
                 except Exception as exc:
                     log.warning("heartbeat of job %s failed: %s", job_id, exc)
+
+
+def _executor(job: Job, settings: JobSettings) -> Callable[..., Outcome]:
+    """The executor the job asks for, unless ``jobs.executor`` names one for every job."""
+    kind = Executor(settings.executor) if settings.executor else job.executor
+    if kind == Executor.RAY:
+        from shipyard.pipelines.ray_executor import run_ray
+
+        return run_ray
+    return run_inprocess if kind == Executor.INPROCESS else run_subprocess
 
 
 def _worker_process(
