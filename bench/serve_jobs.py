@@ -10,7 +10,8 @@ Phases (SQLite, a fresh project, one ``shipyard serve`` process):
    beside the same refresh with ``?wait=true`` (in the request, as before).
 
 Targets (issue #13): idle scheduler + worker < 1 % CPU, < 150 MB.
-Usage: ``python bench/serve_jobs.py`` (``WARMUP``=8, ``IDLE``=20, ``N_OPS``=30).
+Usage: ``python bench/serve_jobs.py`` (``WARMUP``=8, ``IDLE``=20, ``N_OPS``=30; ``EMBEDDED=0``:
+idle figures of the server without its embedded worker, the baseline).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from shipyard.platform import Platform  # noqa: E402
 WARMUP = float(os.environ.get("WARMUP", "8"))
 IDLE = float(os.environ.get("IDLE", "20"))
 N_OPS = int(os.environ.get("N_OPS", "30"))
+EMBEDDED = "false" if os.environ.get("EMBEDDED") == "0" else "true"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -73,7 +75,8 @@ def _pct(values: list[float], q: float) -> float:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        (project / "shipyard.yaml").write_text("")
+        # EMBEDDED=0: the same server without its worker (the idle figures' baseline)
+        (project / "shipyard.yaml").write_text(f"jobs: {{embedded: {EMBEDDED}}}\n")
         with Platform.open(project) as p:
             p.lake.write("bronze.e", pa.table({"x": list(range(1000))}))
             p.lake.define(TableDefinition(name="gold.c", sql="SELECT count(*) AS n FROM bronze.e"))
@@ -85,7 +88,12 @@ def main() -> None:
             time.sleep(IDLE)
             idle = {"cpu_pct": 100 * (_cpu_seconds(pid) - before) / IDLE, "rss_mb": _rss_mb(pid)}
             auth = {"Authorization": f"Bearer {token}"}
-            accept, done, sync = [], [], []
+            accept: list[float] = []
+            done: list[float] = []
+            sync: list[float] = []
+            if EMBEDDED == "false":
+                print(json.dumps({"idle_without_embedded_worker": idle}, indent=2))
+                return
             path = "/api/v1/lake/tables/gold.c/refresh"
             for _ in range(N_OPS):
                 t0 = time.perf_counter()

@@ -175,27 +175,24 @@ class Lifecycle:
         asset: str | None,
         events: list[tuple[str, Payload]],
     ) -> None:
-        """Publish ``events`` (one batch per event kind) as part of ``conn``'s transaction."""
+        """Publish what one change did (its ``events``) as part of ``conn``'s transaction."""
         at = utcnow().isoformat()
         for event, payload in events:
-            name = topic(team, event)
-            self._register(conn, name, team, principal)
-            record = {
-                "event": event,
-                "at": at,
-                "team": team,
-                "principal": principal,
-                "asset": asset,
-                **payload,
-            }
-            bus = self._bus.get()
-            if CATALOG_TX in bus.capabilities:
-                bus.publish(name, [record], tx=Outbox(conn))
-                continue
-            try:  # a broker outside the transaction: an event it misses must not undo the change
-                bus.publish(name, [record])
-            except Exception as exc:
-                log.warning("lifecycle event %s on %s not published: %s", event, name, exc)
+            envelope = {"event": event, "at": at, "team": team, "principal": principal}
+            self.publish(conn, team, event, [{**envelope, "asset": asset, **payload}])
+
+    def publish(self, conn: Connection, team: str, event: str, records: list[Payload]) -> None:
+        """Publish ready records of one event kind (one batch) on the team's topic."""
+        name = topic(team, event)
+        self._register(conn, name, team, str(records[0].get("principal") or "platform"))
+        bus = self._bus.get()
+        if CATALOG_TX in bus.capabilities:
+            bus.publish(name, records, tx=Outbox(conn))
+            return
+        try:  # a broker outside the transaction: an event it misses must not undo the change
+            bus.publish(name, records)
+        except Exception as exc:
+            log.warning("lifecycle event %s on %s not published: %s", event, name, exc)
 
     def _register(self, conn: Connection, name: str, team: str, principal: str) -> None:
         """The topic as the team's catalog asset (so ``get_topic`` and triggers see it)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shipyard._internal.clock import utcnow
 from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
@@ -141,23 +142,31 @@ class JobService(Service):
             m.details = {"count": 1, "action": action}
         return out
 
-    def announce(self, ended: Sequence[Job]) -> None:
+    def announce(self, ended: Sequence[Job], *, conn: Any = None) -> None:
         """Publish ``job.finished`` / ``job.failed`` for jobs that just ended (what a worker
-        calls after recording them; one transaction). A job requeued for a retry is not
-        ended. Not audited: the events are the platform's, not the caller's."""
+        calls when it records them: in ``conn``, the recording transaction, or in one of
+        its own). A job requeued for a retry is not ended. Not audited: the events are
+        the platform's, not the caller's."""
         lifecycle = getattr(self._ctx.audit, "lifecycle", None)  # Platform's LifecycleAudit
         done = [j for j in ended if j.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD)]
         if lifecycle is None or not done:
             return
-        with self._ctx.db.begin() as conn:
-            for job in done:
-                lifecycle.announce(
-                    conn,
-                    team=job.team,
-                    principal=job.created_by,
-                    asset=job.asset,
-                    events=[_job_event(job)],
-                )
+        batches: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        at = utcnow().isoformat()
+        for job in done:
+            event, fields = _job_event(job)
+            envelope = {"event": event, "at": at, "team": job.team, "principal": job.created_by}
+            batches.setdefault((job.team, event), []).append(
+                {**envelope, "asset": job.asset, **fields}
+            )
+        if conn is not None:  # a savepoint: events that fail must not undo the recording
+            with conn.begin_nested():
+                for (team, event), records in batches.items():
+                    lifecycle.publish(conn, team, event, records)
+            return
+        with self._ctx.db.begin() as own:  # one batch per team and kind
+            for (team, event), records in batches.items():
+                lifecycle.publish(own, team, event, records)
 
     def get(self, job_id: str) -> Job:
         job = self.queue.get(job_id)

@@ -136,13 +136,14 @@ class Worker:
         them running: their leases expire and they run again (at least once)."""
         done: list[tuple[str, Any, str | None]] = []
         ended: list[str] = []  # pipeline runs with a step that ended
-        announced: list[Job] = []  # lifecycle events: job.finished / job.failed
+        succeeded: list[Job] = []  # job.finished, announced in the completion transaction
+        announced: list[Job] = []  # job.failed, announced after each is recorded
         try:
             for job in jobs:
                 outcome = self._execute(job)
                 if outcome.ok:
                     done.append((job.id, outcome.result, outcome.logs or None))
-                    announced.append(job.model_copy(update={"state": JobState.SUCCEEDED}))
+                    succeeded.append(job.model_copy(update={"state": JobState.SUCCEEDED}))
                     if job.run_id is not None:
                         ended.append(job.run_id)
                 else:
@@ -153,16 +154,18 @@ class Worker:
                             ended.append(job.run_id)
         finally:
             if done:
-                self.queue.complete_many(self.worker_id, done)
+                self.queue.complete_many(
+                    self.worker_id, done, then=lambda conn: self._announce(succeeded, conn)
+                )
             with self._held_lock:
                 for job in jobs:
                     self._held.pop(job.id, None)
         self._announce(announced)
         self._advance(ended)
 
-    def _announce(self, jobs: Sequence[Job]) -> None:
+    def _announce(self, jobs: Sequence[Job], conn: Any = None) -> None:
         try:
-            self.platform.jobs.announce(jobs)
+            self.platform.jobs.announce(jobs, conn=conn)
         except Exception as exc:  # the jobs are recorded; an event lost is logged, not fatal
             log.warning("job lifecycle events not published: %s", exc)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shipyard._internal.paging import Page
@@ -56,9 +56,16 @@ class JobQueue(ABC):
         """Mark succeeded. Raises ``Conflict`` if ``worker_id`` no longer holds the job."""
 
     @abstractmethod
-    def complete_many(self, worker_id: str, done: Sequence[tuple[str, Any, str | None]]) -> int:
+    def complete_many(
+        self,
+        worker_id: str,
+        done: Sequence[tuple[str, Any, str | None]],
+        *,
+        then: Callable[[Any], None] | None = None,
+    ) -> int:
         """Mark many held jobs succeeded in one transaction: ``(job_id, result, logs)``
-        each. A job the worker no longer holds is left as it is. Returns how many."""
+        each. A job the worker no longer holds is left as it is. Returns how many.
+        ``then(conn)`` runs in that transaction after the update (the lifecycle events)."""
 
     @abstractmethod
     def fail(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -209,7 +209,13 @@ class SqlJobQueue(JobQueue):
             raise self._lost(job_id, worker_id)
         return _job(row)
 
-    def complete_many(self, worker_id: str, done: Sequence[tuple[str, Any, str | None]]) -> int:
+    def complete_many(
+        self,
+        worker_id: str,
+        done: Sequence[tuple[str, Any, str | None]],
+        *,
+        then: Callable[[Any], None] | None = None,
+    ) -> int:
         if not done:
             return 0
         now = utcnow()
@@ -225,6 +231,8 @@ class SqlJobQueue(JobQueue):
         ]
         with self._db.begin() as conn:
             res = conn.execute(self._complete_stmt, params)
+            if then is not None:
+                then(conn)
         return max(0, res.rowcount)
 
     @functools.cached_property
