@@ -24,7 +24,8 @@ workers; handoff p95 <= 25 ms embedded, <= 50 ms PostgreSQL; 10,000 enqueued < 5
 The comparison with Prefect is for a later session.
 
 Usage: ``python bench/pipelines.py`` (knobs: ``N_JOBS``=10000, ``N_LAT``=200, ``BATCH``=64,
-``N_CHAIN``=100, ``BENCH_BACKENDS``=sqlite,postgresql). Writes ``bench/results/pipelines.json``.
+``N_CHAIN``=100, ``BENCH_BACKENDS``=sqlite,postgresql, ``JOB_EVENTS``=0 to run without
+the workers' job lifecycle events). Writes ``bench/results/pipelines.json``.
 """
 
 from __future__ import annotations
@@ -238,7 +239,10 @@ def bench_backfill(p: Platform) -> dict[str, Any]:
 
 def run(name: str, url: str) -> dict[str, Any]:
     project = Path(tempfile.mkdtemp(prefix=f"bench-jobs-{name}-"))
-    (project / "shipyard.yaml").write_text(json.dumps({"catalog": {"url": url}}))
+    # JOB_EVENTS=0: workers publish no job.finished events (the cost of those events)
+    events = os.environ.get("JOB_EVENTS") != "0"
+    settings = {"catalog": {"url": url}, "jobs": {"events": events}}
+    (project / "shipyard.yaml").write_text(json.dumps(settings))
     out: dict[str, Any] = {"backend": name}
     with Platform.open(project) as p:
         out |= bench_enqueue(p)

@@ -104,6 +104,9 @@ class JobSettings(_Section):
     #: local Ray instance started by the worker with ``ray_num_cpus`` CPUs.
     ray_address: str | None = None
     ray_num_cpus: int | None = Field(default=None, ge=1)
+    #: Workers publish ``job.finished``/``job.failed`` lifecycle events (off: a queue of
+    #: many tiny jobs saves an event insert per job).
+    events: bool = True
 
 
 class VectorSettings(_Section):

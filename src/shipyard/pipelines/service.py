@@ -149,7 +149,7 @@ class JobService(Service):
         the platform's, not the caller's."""
         lifecycle = getattr(self._ctx.audit, "lifecycle", None)  # Platform's LifecycleAudit
         done = [j for j in ended if j.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD)]
-        if lifecycle is None or not done:
+        if lifecycle is None or not done or not self._ctx.settings.jobs.events:
             return
         batches: dict[tuple[str, str], list[dict[str, Any]]] = {}
         at = utcnow().isoformat()
