@@ -5,7 +5,7 @@ worker loops and one pipeline scheduler on threads beside the HTTP server: a lon
 operation's 202 job, a pipeline run and a cron tick all run without ``shipyard
 worker``. When the server shuts down (SIGTERM, SIGINT) the workers drain: they finish
 the jobs they hold and claim no new one. Turn it off (``jobs.embedded: false`` or
-``SHIPYARD_JOBS__EMBEDDED=false``) when separate ``shipyard worker`` processes run the
+``SHIPYARD_JOBS_EMBEDDED=false``) when separate ``shipyard worker`` processes run the
 queue. The threads run steps in-process (a ``timeout`` cannot interrupt Python code off
 the main thread; steps that need limits ask for the ``subprocess`` executor).
 """

@@ -72,6 +72,8 @@ SERVICE_ONLY = {
     "jobs": {
         "submit": "no HTTP route: jobs are queued by pipelines and in-process code",
         "submit_many": "no HTTP route: jobs are queued by pipelines and in-process code",
+        "submit_action": "over HTTP the long-operation routes themselves answer 202 and the job",
+        "announce": "what a worker calls when it records jobs (lifecycle events)",
     },
     "pipelines": {
         "plan": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/plan)",
