@@ -5,21 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from shipyard.client.ops import Op, RemoteService
+from shipyard.client.ops import RemoteService
 from shipyard.events.models import Batch
+from shipyard.events.ops import OPS
 from shipyard.events.protocol import EventAPI
-
-TOPIC = "/events/topics/{topic}"
-
-OPS = {
-    "create_topic": Op("POST", "/events/topics"),
-    "get_topic": Op("GET", "/events/topics/{name}"),
-    "list_topics": Op("GET", "/events/topics"),
-    "publish": Op("POST", TOPIC + "/records"),
-    "read_records": Op("GET", TOPIC + "/records"),
-    "read": Op("POST", TOPIC + "/groups/{group}/read"),
-    "commit_offset": Op("POST", TOPIC + "/groups/{group}/commit"),
-}
 
 
 class RemoteEventService(RemoteService, EventAPI, ops=OPS):

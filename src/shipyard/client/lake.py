@@ -13,27 +13,13 @@ import orjson
 import pyarrow as pa
 
 from shipyard._internal.paging import Page
-from shipyard.client.ops import API, Op, RemoteService, jsonable, segment
+from shipyard.client.ops import API, RemoteService, jsonable, segment
 from shipyard.errors import InvalidArgument
 from shipyard.lake.models import ChangesResult, ExpectationResult, TableDefinition, TableInfo
+from shipyard.lake.ops import OPS, TABLE
 from shipyard.lake.protocol import LakeAPI
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
-TABLE = "/lake/tables/{name}"
-
-OPS = {
-    "list_tables": Op("GET", "/lake/tables"),
-    "get_table": Op("GET", TABLE),
-    "history": Op("GET", TABLE + "/history"),
-    "get_definition": Op("GET", TABLE + "/definition"),
-    "refresh": Op("POST", TABLE + "/refresh"),
-    "refresh_all": Op("POST", "/lake/refresh"),
-    "restore": Op("POST", TABLE + "/restore"),
-    "optimize": Op("POST", TABLE + "/optimize"),
-    "vacuum": Op("POST", TABLE + "/vacuum"),
-    "describe_column": Op("PATCH", TABLE + "/columns/{column}"),
-    "column_lineage": Op("GET", "/lake/columns/{column}/lineage"),
-}
 
 
 def _to_ipc(tbl: pa.Table) -> bytes:
