@@ -50,7 +50,8 @@ class Op:
 
     Server side: ``types`` gives an argument's wire type where its annotation is
     not one (``str | AssetRef``) or needs bounds; ``parse`` turns a wire value back
-    into the argument (``encode``'s inverse); ``status`` is the success code (201
+    into the argument (``encode``'s inverse) and ``reply`` the result into its wire
+    value (``decode``'s inverse); ``status`` is the success code (201
     for ``POST`` creations; a method returning ``None`` answers 204);
     ``optional_body`` lets a ``POST`` whose fields all have defaults come without a
     body. ``served=False`` leaves the route hand-written (files, Arrow, streams).
@@ -65,6 +66,7 @@ class Op:
     unwrap: str | None = None
     decode: Callable[[Any], Any] | None = None
     types: Mapping[str, Any] = field(default_factory=dict)
+    reply: Callable[[Any], Any] | None = None
     parse: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     status: int | None = None
     optional_body: bool = False

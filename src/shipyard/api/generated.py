@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import create_model
 
 from shipyard._internal.ops import Op, protocol_methods
@@ -40,89 +40,89 @@ def _hint(fn: Callable[..., Any], name: str) -> Any:
     return eval(value, fn.__globals__) if isinstance(value, str) else value
 
 
-def _model_name(capability: str, method: str) -> str:
-    return capability.title() + "".join(part.title() for part in method.split("_"))
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> Any:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+    )
+
+
+class _Route:
+    """One table entry's route: its parameters, body model and handler."""
+
+    def __init__(self, capability: str, name: str, fn: Callable[..., Any], op: Op) -> None:
+        self.capability, self.name, self.fn, self.op = capability, name, fn, op
+        self.args = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
+        self.returns = _hint(fn, "return")
+        self.path = [p for p in self.args if p.name in op.path_args]
+        self.query = [p for p in self.args if op.in_query(p.name)]
+        self.body = [p for p in self.args if p not in self.path and p not in self.query]
+        self.on_wire = {p.name: op.wire.get(p.name, p.name) for p in self.args}
+        self.from_wire = {v: k for k, v in self.on_wire.items()}
+
+    def wire_type(self, p: inspect.Parameter) -> Any:
+        if p.name in self.op.types:
+            return self.op.types[p.name]
+        return BY_NAME.get(p.name) or _hint(self.fn, p.name)
+
+    def wire_default(self, p: inspect.Parameter) -> Any:
+        if p.name in self.op.omit_default:  # not sent: the service's own default
+            return None
+        return p.default if p.default is p.empty else self.op.encode_arg(p.name, p.default)
+
+    def parameters(self) -> list[inspect.Parameter]:
+        params = [_param("platform", Caller)]
+        params += [_param(p.name, self.wire_type(p)) for p in self.path]
+        for p in self.query:
+            annotation = self.wire_type(p)
+            if any(get_origin(a) is list for a in (annotation, *get_args(annotation))):
+                annotation = Annotated[annotation, Query()]
+            params.append(_param(self.on_wire[p.name], annotation, self.wire_default(p)))
+        if self.body:
+            fields: dict[str, Any] = {}
+            for p in self.body:
+                default = self.wire_default(p)
+                required = default is inspect.Parameter.empty
+                fields[self.on_wire[p.name]] = (self.wire_type(p), ... if required else default)
+            title = "".join(part.title() for part in (self.capability, *self.name.split("_")))
+            model: Any = create_model(title, __base__=Body, **fields)
+            if self.op.optional_body:
+                params.append(_param("body", model | None, None))
+            else:
+                params.append(_param("body", model))
+        return params
+
+    def __call__(self, platform: Any, **given: Any) -> Any:
+        op, body = self.op, given.pop("body", None)
+        kwargs = {self.from_wire[k]: v for k, v in given.items()}
+        if body is not None:  # else an optional body was not sent: the service's defaults
+            for p in self.body:
+                key = self.on_wire[p.name]
+                if p.name not in op.omit_default or key in body.model_fields_set:
+                    kwargs[p.name] = getattr(body, key)
+        kwargs = {k: op.parse[k](v) if k in op.parse else v for k, v in kwargs.items()}
+        result = getattr(getattr(platform, self.capability), self.name)(**kwargs)
+        if self.returns is bytes:
+            return Response(result, media_type="application/octet-stream")
+        if op.reply is not None:
+            result = op.reply(result)
+        return {op.unwrap: result} if op.unwrap else result
 
 
 def _add(router: APIRouter, capability: str, name: str, fn: Callable[..., Any], op: Op) -> None:
-    sig = inspect.signature(fn)
-    args = [p for p in sig.parameters.values() if p.name != "self"]
-    returns = _hint(fn, "return")
-
-    def wire_type(p: inspect.Parameter) -> Any:
-        if p.name in op.types:
-            return op.types[p.name]
-        return BY_NAME.get(p.name) or _hint(fn, p.name)
-
-    def wire_default(p: inspect.Parameter) -> Any:
-        if p.default is p.empty or p.name in op.omit_default:  # omitted: the service's own
-            return None if p.name in op.omit_default else p.empty
-        return op.encode_arg(p.name, p.default)
-
-    path = [p for p in args if p.name in op.path_args]
-    query = [p for p in args if op.in_query(p.name)]
-    body_args = [p for p in args if p not in path and p not in query]
-    params = [
-        inspect.Parameter("platform", inspect.Parameter.KEYWORD_ONLY, annotation=Caller),
-        *(inspect.Parameter(p.name, p.KEYWORD_ONLY, annotation=wire_type(p)) for p in path),
-        *(_query_param(op, p, wire_type(p), wire_default(p)) for p in query),
-    ]
-    model = None
-    if body_args:
-        fields: dict[str, Any] = {}
-        for p in body_args:
-            default = wire_default(p)
-            fields[op.wire.get(p.name, p.name)] = (
-                wire_type(p),
-                ... if default is p.empty else default,
-            )
-        model = create_model(_model_name(capability, name), __base__=Body, **fields)
-        annotation: Any = model | None if op.optional_body else model
-        params.append(
-            inspect.Parameter(
-                "body",
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=annotation,
-                default=None if op.optional_body else inspect.Parameter.empty,
-            )
-        )
+    route = _Route(capability, name, fn, op)
 
     def handler(platform: Any, **given: Any) -> Any:
-        body = given.pop("body", None)
-        values = {op.wire.get(p.name, p.name): p.name for p in args}
-        kwargs = {values[k]: v for k, v in given.items()}
-        if body is not None:
-            sent = body.model_fields_set
-            for p in body_args:
-                key = op.wire.get(p.name, p.name)
-                if p.name not in op.omit_default or key in sent:
-                    kwargs[p.name] = getattr(body, key)
-        elif model is not None:  # an optional body not sent: the service's defaults
-            kwargs.update({p.name: wire_default(p) for p in body_args})
-        kwargs = {k: op.parse[k](v) if k in op.parse else v for k, v in kwargs.items()}
-        result = getattr(getattr(platform, capability), name)(**kwargs)
-        if returns is bytes:
-            return Response(result, media_type="application/octet-stream")
-        return {op.unwrap: result} if op.unwrap else result
+        return route(platform, **given)
 
-    handler.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    handler.__name__ = name
-    handler.__doc__ = fn.__doc__
+    handler.__signature__ = inspect.Signature(route.parameters())  # type: ignore[attr-defined]
+    handler.__name__, handler.__doc__ = name, fn.__doc__
+    returns = route.returns
     router.add_api_route(
         op.path.removeprefix(router.prefix),
         handler,
         methods=[op.verb],
         status_code=op.status or (204 if returns is None else 200),
-        response_model=None if returns in (None, bytes) or op.unwrap else returns,
+        response_model=None if returns in (None, bytes) or op.unwrap or op.reply else returns,
         name=name,
-        **({"response_class": Response} if returns is bytes else {}),
-    )
-
-
-def _query_param(op: Op, p: inspect.Parameter, annotation: Any, default: Any) -> inspect.Parameter:
-    wire = op.wire.get(p.name, p.name)
-    if get_origin(annotation) is list or any(get_origin(a) is list for a in get_args(annotation)):
-        annotation = Annotated[annotation, Query()]
-    return inspect.Parameter(
-        wire, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+        response_class=Response if returns is bytes else JSONResponse,
     )

@@ -27,9 +27,16 @@ def list_audit(
     as_json: bool = JsonOption,
 ) -> None:
     """List audit records, newest first, filtered by who, what and when."""
-    filters = dict(principal=principal, action=action, asset=asset, outcome=outcome)
     list_command(
-        lambda **kw: platform().audit.list_records(**filters, since=since, until=until, **kw),
+        lambda **kw: platform().audit.list_records(
+            principal=principal,
+            action=action,
+            asset=asset,
+            outcome=outcome,
+            since=since,
+            until=until,
+            **kw,
+        ),
         ["id", "ts", "principal", "action", "asset", "outcome"],
         limit,
         every,

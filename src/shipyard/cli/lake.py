@@ -181,15 +181,11 @@ def show(table: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
         f"{info.size_bytes} bytes  owner {info.owner}"
     )
     console.print(f"location: {info.location}")
-    print_table(
-        [c.model_dump() for c in info.columns],
-        ["name", "type", "nullable", "description", "tags"],
-        title="columns",
-    )
+    print_table(info.columns, ["name", "type", "nullable", "description", "tags"], title="columns")
     if refreshes:
         r = refreshes[0]
         print_table(
-            [e.model_dump() for e in r["expectations"]],
+            r["expectations"],
             ["name", "passed", "failed", "action"],
             title=f"expectations at version {r['version']} ({r['mode']})",
         )

@@ -90,7 +90,7 @@ def show(run_id: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
         title="metrics",
     )
     if run.inputs:
-        print_table([i.model_dump() for i in run.inputs], ["ref", "context"], title="inputs")
+        print_table(run.inputs, ["ref", "context"], title="inputs")
     tags = {k: v for k, v in run.tags.items() if not k.startswith(("mlflow.", "shipyard."))}
     if tags:
         print_table(

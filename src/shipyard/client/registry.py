@@ -31,14 +31,11 @@ class RemoteRegistryService(RemoteService, RegistryAPI, ops=OPS):
         limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
-        # One model's versions, or every version (of a run) across models: two routes.
-        # The per-model route takes no run_id.
-        paging = {"limit": limit, "page_token": page_token}
-        if name is None:
-            data = self._http.get(f"{API}/registry/versions", run_id=run_id, **paging)
-        else:
-            path = f"{API}/registry/models/{segment(name)}/versions"
-            data = self._http.get(path, **paging)
+        # Every version (of a run) across models, or one model's: two routes.
+        path = (
+            "/registry/versions" if name is None else f"/registry/models/{segment(name)}/versions"
+        )
+        data = self._http.get(API + path, run_id=run_id, limit=limit, page_token=page_token)
         return Page[ModelVersion].model_validate(data)
 
     def download_model(self, uri: str) -> Path:

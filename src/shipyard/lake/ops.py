@@ -12,9 +12,22 @@ from typing import Annotated, Any
 from annotated_types import Interval
 
 from shipyard._internal.ops import Limit, Op, Version
+from shipyard.errors import InvalidArgument
 from shipyard.lake.models import TableDefinition
 
 TABLE = "/lake/tables/{name}"
+
+
+def _definition(definition: TableDefinition) -> dict[str, Any]:
+    if definition.function is not None:
+        raise InvalidArgument("Python function definitions cannot be sent over HTTP")
+    return definition.model_dump(mode="json")
+
+
+def _records(changes: Any) -> list[dict[str, Any]]:
+    from shipyard.lake.writes import to_arrow
+
+    return to_arrow(changes).to_pylist()
 
 OPS = {
     "list_tables": Op("GET", "/lake/tables"),
@@ -24,8 +37,9 @@ OPS = {
         "POST",
         "/lake/definitions",
         status=201,
-        types={"definition": dict[str, Any]},  # a TableDefinition (SQL only over HTTP)
+        encode={"definition": _definition},  # SQL only over HTTP
         parse={"definition": TableDefinition.model_validate},
+        types={"definition": dict[str, Any]},
     ),
     "get_definition": Op("GET", TABLE + "/definition"),
     "refresh": Op("POST", TABLE + "/refresh", optional_body=True),
@@ -49,6 +63,7 @@ OPS = {
         "POST",
         TABLE + "/changes",
         wire={"changes": "records"},
+        encode={"changes": _records},
         types={"changes": list[dict[str, Any]]},
     ),
     "list_refreshes": Op("GET", TABLE + "/refreshes"),

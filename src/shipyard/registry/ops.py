@@ -9,8 +9,6 @@ VERSION = MODEL + "/versions/{version}"
 PROMOTION = "/registry/promotions/{request_id}"
 V = {"version": Version}
 
-# ``list_model_versions`` (one model's versions, or every version across models)
-# is two routes: written out on both sides.
 OPS = {
     "create_registered_model": Op("POST", "/registry/models", status=201),
     "list_registered_models": Op("GET", "/registry/models"),
@@ -18,6 +16,9 @@ OPS = {
     "update_registered_model": Op("PATCH", MODEL),
     "delete_registered_model": Op("DELETE", MODEL),
     "register_model": Op("POST", MODEL + "/versions", status=201),
+    # One model's versions; every version (of a run) across models is
+    # ``GET /registry/versions``, written out on both sides.
+    "list_model_versions": Op("GET", MODEL + "/versions", types={"name": str}),
     "get_model_version": Op("GET", VERSION, types=V),
     "update_model_version": Op("PATCH", VERSION, types=V),
     "delete_model_version": Op("DELETE", VERSION, types=V),

@@ -20,19 +20,20 @@ import sqlalchemy as sa
 from shipyard.errors import NotFound, PermissionDenied
 from shipyard.governance.tables import audit_log
 from shipyard.platform import Platform
+from tests.contract.remote import Skin, Skins
 
 _CONTENT = ("ts", "principal", "action", "asset", "team", "outcome", "details")
 
 
-class AuditChainContract:
+class AuditChainContrac(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path, catalog={"url": catalog_url})
-        yield p
+        yield skin(p)
         p.close()
 
     @pytest.fixture

@@ -19,6 +19,7 @@ from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
 from shipyard.api.params import Body, PageSize, Version
 from shipyard.errors import InvalidArgument
+from shipyard.features.wire import ARROW_STREAM, to_ipc
 from shipyard.lake.models import TableDefinition, TableInfo
 from shipyard.lake.ops import OPS
 from shipyard.lake.protocol import LakeAPI
@@ -26,19 +27,10 @@ from shipyard.lake.protocol import LakeAPI
 router = APIRouter(prefix="/lake", tags=["lake"])
 mount(router, "lake", LakeAPI, OPS)
 
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-
-
-def _arrow_bytes(tbl: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, tbl.schema) as w:
-        w.write_table(tbl)
-    return bytes(sink.getvalue().to_pybytes())
-
 
 def _rows_response(tbl: pa.Table, request: Request, fmt: str | None) -> Response:
     if fmt == "arrow" or ARROW_STREAM in request.headers.get("accept", ""):
-        return Response(_arrow_bytes(tbl), media_type=ARROW_STREAM)
+        return Response(to_ipc(tbl), media_type=ARROW_STREAM)
     body = {
         "columns": [{"name": f.name, "type": str(f.type)} for f in tbl.schema],
         "rows": tbl.to_pylist(),

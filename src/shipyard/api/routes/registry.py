@@ -16,13 +16,6 @@ router = APIRouter(prefix="/registry", tags=["registry"])
 mount(router, "registry", RegistryAPI, OPS)
 
 
-@router.get("/models/{name}/versions")
-def list_versions(
-    platform: Caller, name: str, limit: PageSize | None = None, page_token: str | None = None
-) -> Page[ModelVersion]:
-    return platform.registry.list_model_versions(name, limit=limit, page_token=page_token)
-
-
 @router.get("/versions")
 def list_all_versions(
     platform: Caller,
