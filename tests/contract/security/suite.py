@@ -22,7 +22,7 @@ from shipyard.security.tables import tokens
 from tests.contract.remote import Skin, Skins
 
 
-class SecurityContrac(Skins):
+class SecurityContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
