@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import create_model
 
 from shipyard._internal.ops import Op, protocol_methods
@@ -117,6 +117,8 @@ def _add(router: APIRouter, capability: str, name: str, fn: Callable[..., Any], 
     handler.__signature__ = inspect.Signature(route.parameters())  # type: ignore[attr-defined]
     handler.__name__, handler.__doc__ = name, fn.__doc__
     returns = route.returns
+    # Only when needed: FastAPI's default class writes pydantic models itself (NaN as null).
+    options: dict[str, Any] = {"response_class": Response} if returns is bytes else {}
     router.add_api_route(
         op.path.removeprefix(router.prefix),
         handler,
@@ -124,5 +126,5 @@ def _add(router: APIRouter, capability: str, name: str, fn: Callable[..., Any], 
         status_code=op.status or (204 if returns is None else 200),
         response_model=None if returns in (None, bytes) or op.unwrap or op.reply else returns,
         name=name,
-        response_class=Response if returns is bytes else JSONResponse,
+        **options,
     )

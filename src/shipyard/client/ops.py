@@ -96,8 +96,9 @@ def build(service: Callable[[HttpTransport], T], http: HttpTransport) -> T:
 
 
 def _written_out(cls: type, name: str) -> bool:
+    """Defined on the class or a base, other than the Protocol or a mixin's abstract stub."""
     return any(
-        name in vars(klass)
+        name in vars(klass) and not getattr(vars(klass)[name], "__isabstractmethod__", False)
         for klass in cls.__mro__
         if klass is not object and not getattr(klass, "_is_protocol", False)
     )

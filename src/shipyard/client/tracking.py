@@ -86,21 +86,6 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
             return Run.model_validate(self._http.delete(_run(run_id)))
         return Run.model_validate(self._http.post(_run(run_id) + "/restore"))
 
-    def log_batch(
-        self,
-        run_id: str,
-        *,
-        metrics: Iterable[Metric | Mapping[str, Any]] = (),
-        params: Mapping[str, Any] | None = None,
-        tags: Mapping[str, Any] | None = None,
-    ) -> int:
-        body = {
-            "metrics": [m.model_dump() if isinstance(m, Metric) else dict(m) for m in metrics],
-            "params": {k: str(v) for k, v in (params or {}).items()} or None,
-            "tags": {k: str(v) for k, v in (tags or {}).items()} or None,
-        }
-        return int(self._http.post(_run(run_id) + "/log", body)["metrics_written"])
-
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.flush()
         data = self._http.get(_run(run_id) + f"/metrics/{segment(key)}/history")

@@ -6,13 +6,24 @@ The MLflow REST API (``/api/2.0/mlflow/...``) is ``shipyard.api.mlflow``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from shipyard._internal.ops import Millis, Op, PageSize
+from shipyard.tracking.models import Metric
 
 EXPERIMENT = "/tracking/experiments/{experiment_id}"
 RUN = "/tracking/runs/{run_id}"
 TAGS = dict[str, str] | None
+
+
+def _metrics(metrics: Iterable[Metric | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [m.model_dump() if isinstance(m, Metric) else dict(m) for m in metrics]
+
+
+def _strings(values: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Params and tags travel as strings."""
+    return {k: str(v) for k, v in (values or {}).items()} or None
 
 
 def _input_ref(data: Any) -> str:
@@ -70,6 +81,7 @@ OPS = {
         "POST",
         RUN + "/log",
         unwrap="metrics_written",
+        encode={"metrics": _metrics, "params": _strings, "tags": _strings},
         types={
             "metrics": list[dict[str, Any]],
             "params": dict[str, Any] | None,
