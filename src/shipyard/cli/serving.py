@@ -324,6 +324,11 @@ def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     console.print(f"deleted deployment {name}")
 
 
+FormatOption: Any = typer.Option("onnx", "--format", help="Export format (onnx).")
+OutputOption: Any = typer.Option(None, "--output", "-o", help="Where to write the file.")
+ToleranceOption: Any = typer.Option(1e-4, help="Largest allowed output difference.")
+
+
 def _print_export(r: Any, as_json: bool) -> None:
     if as_json:
         print_json(r)
@@ -336,9 +341,9 @@ def _print_export(r: Any, as_json: bool) -> None:
 
 def export(
     model: str = typer.Argument(..., help="churn@champion or churn/3"),
-    format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Where to write the file."),
-    tolerance: float = typer.Option(1e-4, help="Largest allowed output difference."),
+    format: str = FormatOption,
+    output: Path = OutputOption,
+    tolerance: float = ToleranceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Export a model version for the edge (ONNX), checked for parity on held-out rows."""
@@ -351,9 +356,9 @@ def export(
 @deployments.command("export")
 def export_deployment(
     name: str = typer.Argument(..., help="The deployment whose model to export."),
-    format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Where to write the file."),
-    tolerance: float = typer.Option(1e-4, help="Largest allowed output difference."),
+    format: str = FormatOption,
+    output: Path = OutputOption,
+    tolerance: float = ToleranceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Export the model a deployment serves (its main variant) for the edge (ONNX)."""
