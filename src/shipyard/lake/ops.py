@@ -29,6 +29,7 @@ def _records(changes: Any) -> list[dict[str, Any]]:
 
     return to_arrow(changes).to_pylist()
 
+
 OPS = {
     "list_tables": Op("GET", "/lake/tables"),
     "get_table": Op("GET", TABLE),
