@@ -114,3 +114,12 @@ class IndexState(BaseModel):
     backend: str = "embedded"
     built_at: str | None = None
     mode: str | None = None  # how the last update ran: "build", "incremental" or "unchanged"
+
+
+class VectorIndexInfo(BaseModel):
+    """An index as the catalog holds it: its definition, owner and last build's state."""
+
+    name: str
+    owner: str
+    spec: VectorIndexSpec
+    state: IndexState = Field(default_factory=IndexState)

@@ -30,7 +30,14 @@ from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.vectors.backends.base import Filter, VectorIndex
-from shipyard.vectors.models import MAX_K, Hit, IndexState, QueryResult, VectorIndexSpec
+from shipyard.vectors.models import (
+    MAX_K,
+    Hit,
+    IndexState,
+    QueryResult,
+    VectorIndexInfo,
+    VectorIndexSpec,
+)
 
 if TYPE_CHECKING:
     from shipyard.catalog.changes import ChangeFeed
@@ -362,13 +369,29 @@ class VectorService(Service):
             index=name, table_version=version, hits=hits, matched=found.matched, method=found.method
         )
 
-    def get(self, name: str) -> dict[str, Any]:
-        """The spec and the last build's state of an index (needs READ on its team)."""
+    def get(self, name: str) -> VectorIndexInfo:
+        """The definition, owner and last build's state of an index (needs READ on its team)."""
         asset, spec, owner = self._asset(name)
         self._ctx.require(
             Permission.READ, owner, action="vectors.get", asset=f"vector_index:{name}"
         )
-        return {"spec": spec, "state": IndexState.model_validate(asset.properties.get("state", {}))}
+        return _info(asset, spec)
+
+    def list(self) -> list[VectorIndexInfo]:
+        """The indexes the caller may read, by name."""
+        with self._ctx.db.connect() as conn:
+            found = self._ctx.catalog.search(conn, kind=KIND, limit=10_000)
+        infos = [
+            _info(a, VectorIndexSpec.model_validate(a.properties["spec"]))
+            for a in found
+            if self.principal.can(Permission.READ, a.owner)
+        ]
+        return sorted(infos, key=lambda i: i.name)
+
+
+def _info(asset: Asset, spec: VectorIndexSpec) -> VectorIndexInfo:
+    state = IndexState.model_validate(asset.properties.get("state", {}))
+    return VectorIndexInfo(name=asset.name, owner=asset.owner, spec=spec, state=state)
 
 
 def _columns(

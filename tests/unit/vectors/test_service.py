@@ -54,7 +54,7 @@ def test_apply_plans_then_is_unchanged(platform: Platform) -> None:
     assert platform.vectors.plan([SPEC])[0]["action"] == "create"
     platform.vectors.apply([SPEC])
     assert platform.vectors.plan([SPEC])[0]["action"] == "unchanged"
-    assert platform.vectors.get("items")["state"].table_version is None
+    assert platform.vectors.get("items").state.table_version is None
 
 
 @pytest.mark.parametrize(
@@ -201,4 +201,4 @@ def test_another_team_cannot_redefine_an_index_onto_its_own_table(built: Platfor
     hijack = {**SPEC.model_dump(), "table": "gold.eve_items"}
     with pytest.raises(PermissionDenied, match="needs 'write' on team 'default'"):
         as_eve.vectors.apply([hijack])
-    assert built.vectors.get("items")["spec"].table == "gold.items"
+    assert built.vectors.get("items").spec.table == "gold.items"
