@@ -11,7 +11,7 @@ import pytest
 from shipyard.platform import Platform
 from shipyard.security.models import Role
 from tests.servers import live_server
-from tests.unit.vectors.test_service import D, SPEC, _table
+from tests.unit.vectors.test_service import SPEC, D, _table
 
 QUERY = "/api/v1/vectors/items/query"
 
