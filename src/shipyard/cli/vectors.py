@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ def query(
         row_id = int(row) if row.lstrip("-").isdigit() else row
     result = platform().vectors.query(name, vec, id=row_id, k=k, filter=flt)
     if as_json:
-        print_json(result)
+        print_json(dataclasses.asdict(result))
         return
     print_table(
         [

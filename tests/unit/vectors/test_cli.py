@@ -47,7 +47,7 @@ def test_apply_build_list_show_query(cli: Cli, project_dir: Path) -> None:
     out = cli("vectors", "query", "items", "--id", "4", "-k", "3", "--filter", '{"color": "red"}')
     assert "3 of 100 matching" in out
     hits = json.loads(cli("vectors", "query", "items", "--vector", json.dumps([0.0] * D), "--json"))
-    assert len(hits["hits"]) == 10
+    assert len(hits["ids"]) == len(hits["distances"]) == 10
 
 
 def test_bad_input_is_one_line(cli: Cli, project_dir: Path) -> None:

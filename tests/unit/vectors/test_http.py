@@ -37,10 +37,10 @@ def test_query_get_list_build_over_http(served: tuple[Platform, httpx.Client]) -
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert len(body["hits"]) == 3 and body["matched"] == 100 and body["method"]
-    assert all(h["id"] % 3 == 0 for h in body["hits"])
+    assert len(body["ids"]) == len(body["distances"]) == 3 and body["matched"] == 100
+    assert all(i % 3 == 0 for i in body["ids"])
     r = http.post(QUERY, json={"id": 4, "k": 2}, headers=admin)
-    assert r.status_code == 200 and 4 not in [h["id"] for h in r.json()["hits"]]
+    assert r.status_code == 200 and 4 not in r.json()["ids"]
     assert http.get("/api/v1/vectors/items", headers=admin).json()["state"]["rows"] == 300
     assert [i["name"] for i in http.get("/api/v1/vectors", headers=admin).json()] == ["items"]
     r = http.post("/api/v1/vectors/items/build", json={}, headers=admin)

@@ -71,7 +71,8 @@ async def query(platform: Caller, name: Name, body: QueryIn) -> Response:
     payload = {
         "index": result.index,
         "table_version": result.table_version,
-        "hits": [{"id": h.id, "distance": h.distance} for h in result.hits],
+        "ids": result.ids,
+        "distances": result.distances,
         "matched": result.matched,
         "method": result.method,
     }

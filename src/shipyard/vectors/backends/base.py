@@ -9,6 +9,7 @@ the columns the index declared filterable.
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -118,7 +119,7 @@ class VectorIndex(abc.ABC):
                 f"index '{self.spec.name}' wants {self.spec.dimension}-dimensional "
                 f"query vectors, got {q.shape[0]}"
             )
-        if not np.isfinite(q).all():
+        if not math.isfinite(q.sum(dtype=np.float64)):  # NaN and inf survive a float64 sum
             raise InvalidArgument("the query vector has NaN or infinite values")
         for column in filter or {}:
             if column not in self.spec.filterable:
