@@ -212,8 +212,8 @@ class FaissIndex(VectorIndex):
         return self._answer(labels, raw[0], matched, "exact")
 
     def _answer(self, labels: np.ndarray, raw: np.ndarray, matched: int, method: str) -> Neighbours:
-        if self.spec.metric == "l2":
-            dist = np.sqrt(np.maximum(raw, 0))
+        if self.spec.metric == "l2":  # the graph's distances are sums of squares; BLAS's may dip
+            dist = np.sqrt(raw if method == "hnsw" else np.maximum(raw, 0))
         elif self.spec.metric == "cosine":
             dist = 1.0 - raw
         else:
