@@ -224,3 +224,10 @@ def test_another_team_cannot_redefine_an_index_onto_its_own_table(built: Platfor
     with pytest.raises(PermissionDenied, match="needs 'write' on team 'default'"):
         as_eve.vectors.apply([hijack])
     assert built.vectors.get("items").spec.table == "gold.items"
+
+
+def test_huge_but_finite_query_vectors_are_accepted(built: Platform) -> None:
+    # the finiteness check's dot product overflows here: the element-wise check decides
+    assert len(built.vectors.query("items", [3e38] * D, k=2).ids) == 2
+    with pytest.raises(InvalidArgument, match="NaN or infinite"):
+        built.vectors.query("items", [3e38] * (D - 1) + [float("inf")], k=2)
