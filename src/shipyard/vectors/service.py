@@ -414,6 +414,8 @@ class VectorService(Service):
         return hot
 
     def _require_read(self, name: str, owner: str) -> None:
+        if self.principal.can(Permission.READ, owner):  # the hot path: no audit record to build
+            return
         self._ctx.require(
             Permission.READ, owner, action="vectors.query", asset=f"vector_index:{name}"
         )

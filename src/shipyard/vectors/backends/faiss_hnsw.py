@@ -41,6 +41,7 @@ class FaissIndex(VectorIndex):
     def __init__(self, spec: VectorIndexSpec, path: Path) -> None:
         super().__init__(spec)
         self.path = Path(path)
+        self._ef: int = spec.params.get("ef_search", HNSW_DEFAULTS["ef_search"])
         self._reset()
 
     # -- content -------------------------------------------------------------------
@@ -67,10 +68,6 @@ class FaissIndex(VectorIndex):
         graph.hnsw.efConstruction = p["ef_construction"]
         graph.hnsw.efSearch = p["ef_search"]
         return graph
-
-    @property
-    def _ef(self) -> int:
-        return self.spec.params.get("ef_search", HNSW_DEFAULTS["ef_search"])
 
     def _prepare(self, ids: Sequence[Any], vectors: np.ndarray) -> np.ndarray:
         arr = self.check_vectors(ids, vectors)
@@ -159,6 +156,26 @@ class FaissIndex(VectorIndex):
         return mask
 
     def query(self, vector: np.ndarray, k: int, filter: Filter | None = None) -> Neighbours:
+        # The common case in one frame (each Python call costs ~0.5 us beside a ~15 us
+        # search): no filter, no deleted rows, a beam of ef_search, a finite vector of the
+        # right shape. Anything else, including every error, takes the general path.
+        total = len(self._ids)
+        if (
+            not filter
+            and type(k) is int
+            and 0 < k <= self._ef
+            and EXACT_BELOW < total == len(self._pos)
+            and self._hnsw is not None
+            and self.spec.metric != "cosine"
+        ):
+            q = np.asarray(vector, dtype=np.float32)
+            if q.shape == (self.spec.dimension,) and np.isfinite(q).all():
+                dist, labels = self._search(q, k)
+                if labels[-1] >= 0:  # unfilled slots (-1) sort last
+                    return self._answer(labels, dist, total, "hnsw")
+        return self._query(vector, k, filter)
+
+    def _query(self, vector: np.ndarray, k: int, filter: Filter | None) -> Neighbours:
         q = self.check_query(vector, k, filter)
         if self.spec.metric == "cosine":
             n = float(np.linalg.norm(q))
