@@ -99,6 +99,10 @@ class VectorSettings(_Section):
     backend: str = "embedded"
     #: PostgreSQL URL for "pgvector" (default: the catalog URL).
     url: str | None = None
+    #: Seconds a query trusts what it cached of an index (definition, the source
+    #: table's owner, the loaded build) before asking the catalog whether it changed;
+    #: 0 asks at every query (ADR 0022). Writes through this process are seen at once.
+    recheck_seconds: float = Field(default=0.05, ge=0, le=60)
 
 
 class PagingSettings(_Section):

@@ -50,6 +50,27 @@ def ml_pipeline() -> dict[str, Any]:
     }
 
 
+def ml_embeddings() -> Any:
+    """Team ``ml``'s embeddings table: 20 rows of 4-dimensional vectors."""
+    import pyarrow as pa
+
+    vectors = [[float(i), 1.0, 0.0, -1.0] for i in range(20)]
+    return pa.table({"doc_id": list(range(20)), "emb": pa.array(vectors, pa.list_(pa.float32()))})
+
+
+def ml_vector_index(**changes: Any) -> dict[str, Any]:
+    """Team ``ml``'s vector index over its embeddings, as seeded (a mapping, as JSON sends it)."""
+    spec = {
+        "name": "ml_vectors",
+        "table": "gold.ml_embeddings",
+        "id_column": "doc_id",
+        "vector_column": "emb",
+        "dimension": 4,
+        "metric": "l2",
+    }
+    return {**spec, **changes}
+
+
 #: ml's view rewritten under the caller's team name: the attack of finding 6.
 VIEW = definition_to_wire(dataclasses.replace(ml_view(), owner="risk", ttl=timedelta(seconds=1)))
 SQL_DEF = {"name": "silver.ml_clean", "sql": "SELECT * FROM bronze.ml_events", "owner": "risk"}
@@ -67,6 +88,8 @@ ML_NAMES = (
     "ml_dep",
     "ml_topic",
     "ml_pipe",
+    "ml_embeddings",
+    "ml_vectors",
     "secret-ml-bytes",
 )
 
@@ -332,6 +355,20 @@ MUTATING_ROUTES: dict[str, Request] = {
         None,
     ),
     "POST /api/v1/jobs/{job_id}/cancel": (f"{V1}/jobs/{{pipe_job}}/cancel", None),
+    # -- vectors
+    "POST /api/v1/vectors/plan": (
+        f"{V1}/vectors/plan",
+        {"specs": [ml_vector_index(name="risk_vectors")]},
+    ),
+    "POST /api/v1/vectors/apply": (
+        f"{V1}/vectors/apply",
+        {"specs": [ml_vector_index(description="mine")]},
+    ),
+    "POST /api/v1/vectors/{name}/build": (f"{V1}/vectors/ml_vectors/build", {"full": True}),
+    "POST /api/v1/vectors/{name}/query": (
+        f"{V1}/vectors/ml_vectors/query",
+        {"vector": [0.0, 1.0, 0.0, -1.0], "k": 3},
+    ),
     # -- MLflow REST API
     f"POST {MF}/experiments/create": (f"{MF}/experiments/create", {"name": "ml_exp3"}),
     f"POST {MF}/experiments/search": (

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.vectors.protocol import VectorsAPI
 
 
 def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - mypy only
@@ -35,6 +36,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
     from shipyard.client.security import RemoteAuditService, RemoteSecurityService
     from shipyard.client.serving import RemoteServingService
     from shipyard.client.tracking import RemoteTrackingService
+    from shipyard.client.vectors import RemoteVectorService
 
     for platform in (p, r):
         catalog: CatalogAPI = platform.catalog
@@ -50,6 +52,8 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         pipelines: PipelineAPI = platform.pipelines
         del catalog, security, audit, lake, features, tracking, registry, serving, events
         del jobs, pipelines
+        vectors: VectorsAPI = platform.vectors
+        del vectors
     # The client classes themselves (their written-out methods are checked as overrides).
     clients: list[type] = [
         RemoteCatalogService,
@@ -63,5 +67,6 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemoteEventService,
         RemoteJobService,
         RemotePipelineService,
+        RemoteVectorService,
     ]
     del clients

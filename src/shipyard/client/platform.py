@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.vectors.protocol import VectorsAPI
 
 
 class RemotePlatform:
@@ -97,6 +98,12 @@ class RemotePlatform:
         from shipyard.client.pipelines import RemotePipelineService
 
         return build(RemotePipelineService, self.http)
+
+    @cached_property
+    def vectors(self) -> VectorsAPI:
+        from shipyard.client.vectors import RemoteVectorService
+
+        return build(RemoteVectorService, self.http)
 
     def close(self) -> None:
         self.http.close()
