@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 Probe = Callable[[Connection, QuotaScope, str], float]
 
 
-def _who(column_team: sa.ColumnElement[str], column_principal: sa.ColumnElement[str],
-         scope: QuotaScope, subject: str) -> sa.ColumnElement[bool]:  # fmt: skip
+def _who(
+    column_team: sa.ColumnElement[str],
+    column_principal: sa.ColumnElement[str],
+    scope: QuotaScope,
+    subject: str,
+) -> sa.ColumnElement[bool]:
     return (column_team if scope is QuotaScope.TEAM else column_principal) == subject
 
 

@@ -69,7 +69,7 @@ def job_rows(conn: Connection, hour: datetime) -> list[Row]:
             cpu_seconds=x.cpu,
             peak_memory_bytes=int(x.mem),
             requests=int(x.n),
-        )  # fmt: skip
+        )
         for x in conn.execute(q)
     ]
 
@@ -86,7 +86,7 @@ def table_rows(conn: Connection, hour: datetime) -> list[Row]:
             "table",
             f"table:{x.name}",
             stored_bytes=int((x.properties or {}).get("size_bytes", 0) or 0),
-        )  # fmt: skip
+        )
         for x in conn.execute(q.order_by(assets.c.name))
     ]
 
@@ -118,7 +118,7 @@ GROUP BY deployment ORDER BY deployment"""
                 f"deployment:{x['deployment']}",
                 requests=int(x["requests"]),
                 compute_seconds=x["compute_seconds"] or 0.0,
-            )  # fmt: skip
+            )
         )
     return out
 

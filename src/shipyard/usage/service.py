@@ -124,14 +124,19 @@ class UsageService(Service):
         table = pa.Table.from_pylist(rows, schema=USAGE_SCHEMA)
         # The batch id makes a second writer of the same hour (a race) a no-op.
         self._lake().write(
-            USAGE_TABLE, table, batch_id=f"usage-{start:%Y%m%dT%H}", owner=ALL_TEAMS,
+            USAGE_TABLE,
+            table,
+            batch_id=f"usage-{start:%Y%m%dT%H}",
+            owner=ALL_TEAMS,
             description="Metered usage: one row per team, principal, resource and hour",
-        )  # fmt: skip
+        )
         idle = next(r["cpu_seconds"] for r in rows if r["kind"] == "idle")
         return MeterResult(
-            hour=start, rows=len(rows), idle_cpu_seconds=idle,
+            hour=start,
+            rows=len(rows),
+            idle_cpu_seconds=idle,
             cpu_seconds=sum(r["cpu_seconds"] for r in rows if r["kind"] != "idle"),
-        )  # fmt: skip
+        )
 
     def _metered(self, start: datetime) -> bool:
         found = self._sql(
@@ -156,11 +161,21 @@ class UsageService(Service):
             now = utcnow()
             conn.execute(
                 usage_gauges.insert(),
-                [{"team": t, "metric": "artifact_bytes", "subject": r, "value": b,
-                  "measured_at": now} for r, t, b in roots],
-            )  # fmt: skip
-        rows += [m.row(start, t, m.NOBODY, "artifacts", f"artifacts:{r}", stored_bytes=b)
-                 for r, t, b in roots]  # fmt: skip
+                [
+                    {
+                        "team": t,
+                        "metric": "artifact_bytes",
+                        "subject": r,
+                        "value": b,
+                        "measured_at": now,
+                    }
+                    for r, t, b in roots
+                ],
+            )
+        rows += [
+            m.row(start, t, m.NOBODY, "artifacts", f"artifacts:{r}", stored_bytes=b)
+            for r, t, b in roots
+        ]
         rows += m.online_rows(self._online(), self._views(conn), start)
         rows.append(m.idle_row(start, rows, self._ctx.settings.usage.capacity_cores))
         return rows
@@ -246,6 +261,10 @@ class UsageService(Service):
             line.cost = round(sum(prices.get(k, 0.0) * v for k, v in metered.items()), 6)
         lines = sorted(groups.values(), key=lambda x: (x.key == m.NOBODY, x.key))
         return UsageReport(
-            month=month, by=by, currency=self._ctx.settings.usage.currency, hours=hours,
-            lines=lines, total_cost=round(sum(x.cost for x in lines), 6),
-        )  # fmt: skip
+            month=month,
+            by=by,
+            currency=self._ctx.settings.usage.currency,
+            hours=hours,
+            lines=lines,
+            total_cost=round(sum(x.cost for x in lines), 6),
+        )
