@@ -29,6 +29,8 @@ ROUTERS = (
     "events",
     "pipelines",
     "monitoring",
+    "quotas",
+    "usage",
 )
 
 

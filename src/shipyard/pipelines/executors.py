@@ -35,6 +35,34 @@ class Outcome:
     logs: str = ""
     #: False for errors that another attempt cannot fix (a refused or missing target).
     retry: bool = True
+    #: What the job used (usage metering): CPU-seconds of its thread or child process,
+    #: and the peak resident memory of the process it ran in. None when not measured.
+    cpu_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory (Linux reports kilobytes)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def own_cpu_seconds() -> float:
+    """User plus system CPU time of this process."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return float(ru.ru_utime + ru.ru_stime)
+
+
+def measured(run: Any) -> Any:
+    """Wrap an in-process runner: the CPU time of the calling thread is the job's."""
+
+    def wrapper(job: Job, settings: JobSettings, stop: threading.Event) -> Outcome:
+        start = time.thread_time()
+        out: Outcome = run(job, settings, stop)
+        out.cpu_seconds = time.thread_time() - start
+        out.peak_memory_bytes = peak_rss_bytes()
+        return out
+
+    return wrapper
 
 
 class JobTimeout(Exception):
@@ -161,6 +189,13 @@ def _read_result(path: Path, code: int, logs: str) -> Outcome:
         else:
             error = f"exited with code {code}: {(tail(logs) or '').strip().splitlines()[-1:]}"
         return Outcome(ok=False, error=error, logs=logs)
+    used = data.get("usage") or {}
+    cpu, peak = used.get("cpu_seconds"), used.get("peak_memory_bytes")
     if "error" in data:
-        return Outcome(ok=False, error=data["error"], logs=logs, retry=data.get("retry", True))
-    return Outcome(ok=True, result=data.get("result"), logs=logs)
+        return Outcome(
+            ok=False, error=data["error"], logs=logs, retry=data.get("retry", True),
+            cpu_seconds=cpu, peak_memory_bytes=peak,
+        )  # fmt: skip
+    return Outcome(
+        ok=True, result=data.get("result"), logs=logs, cpu_seconds=cpu, peak_memory_bytes=peak
+    )
