@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from shipyard._internal.identity import ALL_TEAMS, Permission
 from shipyard._internal.paging import (
     Page,
@@ -112,9 +114,14 @@ class QuotaService(Service):
         _enum(QuotaResource, resource, "quota resource")
         if isinstance(limit, bool) or not isinstance(limit, int):
             raise InvalidArgument("a quota limit must be an integer", limit=str(limit)[:40])
-        return Quota.model_validate(
-            {"scope": scope, "subject": subject, "resource": resource, "limit": limit}
-        )
+        try:
+            return Quota.model_validate(
+                {"scope": scope, "subject": subject, "resource": resource, "limit": limit}
+            )
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise InvalidArgument(f"invalid quota {where}: {err['msg']}") from None
 
     # -- reads -------------------------------------------------------------------------
 
