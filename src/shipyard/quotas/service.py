@@ -149,6 +149,8 @@ class QuotaService(Service):
         offset = decode_offset_token(page_token, digest)
         me = self.principal
         teams = None if me.is_admin else [t for t in me.roles if t != ALL_TEAMS]
+        if teams == []:  # no role anywhere: refused (and audited), as other list calls are
+            self._ctx.require(Permission.READ, self._ctx.default_team, action="quotas.list")
         with self._ctx.db.connect() as conn:
             found = self._gate.store.list(
                 conn, teams=teams, principal=None if teams is None else me.name, resource=resource
