@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shipyard.config import JobSettings
 from shipyard.errors import PermissionDenied
-from shipyard.pipelines.executors import apply_limits, own_cpu_seconds, peak_rss_bytes
+from shipyard.pipelines.executors import apply_limits
 from shipyard.pipelines.functions import call, resolve
 
 
@@ -26,19 +26,14 @@ def main() -> int:
         return 1
     try:
         result = call(fn, payload["args"], payload.get("kind", "function"))
-        out.write_text(json.dumps({"result": result, "usage": _usage()}, default=str))
+        out.write_text(json.dumps({"result": result}, default=str))
         return 0
     except BaseException as exc:
         traceback.print_exc()
-        out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}", "usage": _usage()}))
+        out.write_text(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
         return 1
     finally:
         sys.stdout.flush()
-
-
-def _usage() -> dict[str, float]:
-    # The whole child process is the job's (start-up included): usage metering.
-    return {"cpu_seconds": own_cpu_seconds(), "peak_memory_bytes": peak_rss_bytes()}
 
 
 if __name__ == "__main__":

@@ -51,9 +51,7 @@ def test_a_team_rate_quota_counts_every_member(
     assert client.get("/api/v1/whoami", headers=bearer(other)).status_code == 200
 
 
-def test_admin_sets_lists_and_lifts_a_quota_over_http(
-    client: TestClient, admin_token: str
-) -> None:
+def test_admin_sets_lists_and_lifts_a_quota_over_http(client: TestClient, admin_token: str) -> None:
     put = client.put(QUOTA, json={"limit": 4}, headers=bearer(admin_token))
     assert put.status_code == 200 and put.json()["limit"] == 4
     got = client.get("/api/v1/quotas?with_usage=true", headers=bearer(admin_token)).json()
