@@ -30,7 +30,7 @@ from shipyard.lake.tables import lake_definitions
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
-    from shipyard.quotas.service import QuotaService
+    from shipyard._internal.quota import QuotaCheck
 
 #: The marker of the write whose Delta work just succeeded, until ``_recording``.
 _PENDING: ContextVar[Marker | None] = ContextVar("shipyard_lake_pending", default=None)
@@ -57,7 +57,7 @@ class LakeBase(Service):
         storage: Shared[LakeStorage],
         pending: Shared[PendingWrites],
         state: LakeState,
-        quotas: Callable[[], QuotaService] | None = None,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx)
         self._quotas = quotas  # storage_bytes caps (issue #16)

@@ -41,7 +41,7 @@ from shipyard.lake.tables import lake_definitions
 from shipyard.lake.transforms import TransformsMixin
 
 if TYPE_CHECKING:
-    from shipyard.quotas.service import QuotaService
+    from shipyard._internal.quota import QuotaCheck
 
 
 class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin, ReconcileMixin):
@@ -54,7 +54,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
         storage: Shared[LakeStorage],
         pending: Shared[PendingWrites],
         state: LakeState,
-        quotas: Callable[[], QuotaService] | None = None,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx, storage=storage, pending=pending, state=state, quotas=quotas)
         if not state.reconciled:  # once per process: one listing of the marker folder
@@ -187,7 +187,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
         parse_table_name(name)
         team = self._team(name, owner)
         if self._quotas is not None:
-            from shipyard.quotas.models import QuotaResource
+            from shipyard._internal.quota import QuotaResource
 
             self._quotas().enforce(QuotaResource.STORAGE_BYTES, team, action="lake.write")
         with self._audited("lake.write", team, f"table:{name}", batch_id=batch_id):

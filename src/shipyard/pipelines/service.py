@@ -21,7 +21,7 @@ from shipyard.pipelines.models import KIND, Job, JobSpec, JobState
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
-    from shipyard.quotas.service import QuotaService
+    from shipyard._internal.quota import QuotaCheck
 
 #: Jobs per ``submit_many`` call (one transaction), at most.
 MAX_BATCH = 50_000
@@ -51,7 +51,7 @@ class JobService(Service):
         ctx: ServiceContext,
         *,
         queue: Shared[JobQueue],
-        quotas: Callable[[], QuotaService] | None = None,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx)
         self._queue = queue
@@ -84,7 +84,7 @@ class JobService(Service):
         team = teams.pop()
         single = len(parsed) == 1
         if self._quotas is not None:
-            from shipyard.quotas.models import QuotaResource
+            from shipyard._internal.quota import QuotaResource
 
             self._quotas().enforce(
                 QuotaResource.CONCURRENT_JOBS, team, action="jobs.submit", adding=len(parsed)

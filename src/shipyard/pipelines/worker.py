@@ -186,10 +186,8 @@ class Worker:
         usage = getattr(self.platform, "usage", None)
         if not batch or usage is None:
             return
-        from shipyard.usage.models import JobUsage
-
         try:
-            usage.record_jobs([JobUsage.model_validate(u) for u in batch])
+            usage.record_jobs(batch)
         except Exception as exc:  # metering must never fail a job
             log.warning("usage of %d job(s) not recorded: %s", len(batch), exc)
 

@@ -7,21 +7,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from shipyard._internal.quota import QuotaResource
 
-class QuotaResource(StrEnum):
-    """What a quota caps."""
-
-    #: API requests per second (a moving one-second window; shared by every API worker
-    #: when ``quotas.rate_storage`` is Redis).
-    REQUESTS_PER_SECOND = "requests_per_second"
-    #: Jobs queued or running at once.
-    CONCURRENT_JOBS = "concurrent_jobs"
-    #: Bytes stored in the lake (the tables' Delta files) and under the artifact root.
-    STORAGE_BYTES = "storage_bytes"
-    #: Deployments.
-    DEPLOYMENTS = "deployments"
-    #: Rows in the online store (over the team's feature views).
-    ONLINE_ROWS = "online_rows"
+__all__ = ["Quota", "QuotaResource", "QuotaScope", "QuotaStatus"]
 
 
 class QuotaScope(StrEnum):

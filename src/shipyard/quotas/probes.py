@@ -73,27 +73,14 @@ def storage_bytes(conn: Connection, scope: QuotaScope, subject: str) -> float:
     return lake_bytes(conn, scope, subject) + artifact_bytes(conn, scope, subject)
 
 
-def view_namespaces(conn: Connection, scope: QuotaScope, subject: str) -> list[tuple[str, str]]:
-    """(view, its latest materialized namespace) of the team's feature views."""
-    from shipyard.features.tables import feature_materializations as fm
-
-    views = sa.select(assets.c.name).where(
-        assets.c.kind == "feature_view", _who(assets.c.owner, assets.c.created_by, scope, subject)
-    )
-    latest = (
-        sa.select(fm.c.view, sa.func.max(fm.c.id).label("id"))
-        .where(fm.c.view.in_(views))
-        .group_by(fm.c.view)
-        .subquery()
-    )
-    q = sa.select(fm.c.view, fm.c.namespace).join(latest, fm.c.id == latest.c.id)
-    return [(r.view, r.namespace) for r in conn.execute(q)]
-
-
 def online_rows_probe(online: Callable[[], OnlineStore]) -> Probe:
     def probe(conn: Connection, scope: QuotaScope, subject: str) -> float:
+        from shipyard.usage.meter import view_namespaces
+
         store = online()
-        return float(sum(store.count(ns) for _view, ns in view_namespaces(conn, scope, subject)))
+        owner = assets.c.owner if scope is QuotaScope.TEAM else assets.c.created_by
+        found = view_namespaces(conn, owner == subject)
+        return float(sum(store.count(ns) for _view, ns, _team, _by in found))
 
     return probe
 

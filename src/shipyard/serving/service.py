@@ -39,10 +39,10 @@ from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.streaming import StreamResult, run_stream
 
 if TYPE_CHECKING:
+    from shipyard._internal.quota import QuotaCheck
     from shipyard.events.models import Batch
     from shipyard.events.service import EventService
     from shipyard.lake.service import LakeService
-    from shipyard.quotas.service import QuotaService
     from shipyard.registry.service import RegistryService
     from shipyard.tracking.service import TrackingService
 
@@ -62,7 +62,7 @@ class ServingService(CanaryOps, Service):
         tracking: Callable[[], TrackingService],
         events: Callable[[], EventService],
         log_lake: Callable[[], LakeService],
-        quotas: Callable[[], QuotaService] | None = None,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx)
         self._quotas = quotas  # deployments caps (issue #16)
@@ -125,7 +125,7 @@ class ServingService(CanaryOps, Service):
         )
         team = owner or self._ctx.default_team
         if self._quotas is not None:
-            from shipyard.quotas.models import QuotaResource
+            from shipyard._internal.quota import QuotaResource
 
             self._quotas().enforce(
                 QuotaResource.DEPLOYMENTS, team, action="serving.create_deployment"

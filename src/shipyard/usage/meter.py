@@ -150,6 +150,24 @@ def artifact_roots(
     return out
 
 
+def view_namespaces(
+    conn: Connection, where: sa.ColumnElement[bool] | None = None
+) -> list[tuple[str, str, str, str]]:
+    """(view, its latest materialized namespace, owner, created_by) of the feature views
+    matching ``where`` (a condition on the catalog's assets)."""
+    from shipyard.features.tables import feature_materializations as fm
+
+    latest = sa.select(fm.c.view, sa.func.max(fm.c.id).label("id")).group_by(fm.c.view).subquery()
+    q = (
+        sa.select(fm.c.view, fm.c.namespace, assets.c.owner, assets.c.created_by)
+        .join(latest, fm.c.id == latest.c.id)
+        .join(assets, (assets.c.kind == "feature_view") & (assets.c.name == fm.c.view))
+    )
+    if where is not None:
+        q = q.where(where)
+    return [(r.view, r.namespace, r.owner, r.created_by) for r in conn.execute(q)]
+
+
 def online_rows(
     store: OnlineStore, views: Iterable[tuple[str, str, str, str]], hour: datetime
 ) -> list[Row]:

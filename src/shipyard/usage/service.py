@@ -87,16 +87,17 @@ class UsageService(Service):
 
     # -- recording (workers) ---------------------------------------------------------------
 
-    def record_jobs(self, records: Sequence[JobUsage]) -> int:
+    def record_jobs(self, records: Sequence[JobUsage | dict[str, Any]]) -> int:
         """Store what finished jobs used (workers call it; not an audited change:
         it is a measurement of work already audited when it was submitted)."""
         if not records:
             return 0
         now = utcnow()
+        parsed = [JobUsage.model_validate(r) for r in records]
         with self._ctx.db.begin() as conn:
             conn.execute(
                 usage_records.insert(),
-                [{**r.model_dump(exclude={"ts"}), "ts": r.ts or now} for r in records],
+                [{**r.model_dump(exclude={"ts"}), "ts": r.ts or now} for r in parsed],
             )
         return len(records)
 
@@ -176,26 +177,9 @@ class UsageService(Service):
             m.row(start, t, m.NOBODY, "artifacts", f"artifacts:{r}", stored_bytes=b)
             for r, t, b in roots
         ]
-        rows += m.online_rows(self._online(), self._views(conn), start)
+        rows += m.online_rows(self._online(), m.view_namespaces(conn), start)
         rows.append(m.idle_row(start, rows, self._ctx.settings.usage.capacity_cores))
         return rows
-
-    def _views(self, conn: sa.Connection) -> list[tuple[str, str, str, str]]:
-        from shipyard.catalog.tables import assets
-        from shipyard.quotas.models import QuotaScope
-        from shipyard.quotas.probes import view_namespaces
-
-        q = sa.select(assets.c.name, assets.c.owner, assets.c.created_by).where(
-            assets.c.kind == "feature_view"
-        )
-        out = []
-        for team in sorted({x.owner for x in conn.execute(q)}):
-            by = {x.name: x.created_by for x in conn.execute(q.where(assets.c.owner == team))}
-            out += [
-                (v, ns, team, by.get(v, m.NOBODY))
-                for v, ns in view_namespaces(conn, QuotaScope.TEAM, team)
-            ]
-        return out
 
     def _sql(self, query: str) -> list[dict[str, Any]]:
         try:
