@@ -206,6 +206,7 @@ class Platform:
             online=b.online_store,
             changes=b.changes,
             state=self._state.features,
+            quotas=lambda: self.quotas,
         )
 
     @cached_property

@@ -9,12 +9,14 @@ each capped resource is refused at its cap with ``QuotaExceeded`` (the limit hit
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from shipyard.errors import InvalidArgument, NotFound, PermissionDenied, QuotaExceeded
+from shipyard.features import Entity, Feature, FeatureView
 from shipyard.platform import Platform
 from shipyard.quotas.models import QuotaResource
 from shipyard.serving.models import Variant
@@ -139,6 +141,31 @@ class QuotaContract:
         with pytest.raises(QuotaExceeded, match="storage_bytes"):
             plat.lake.write("bronze.events", pd.DataFrame({"a": [1]}))
         plat.lake.write("bronze.other", frame, owner="risk")
+
+    def test_online_rows_are_capped_once_reached(self, plat: Platform) -> None:
+        rows = pd.DataFrame(
+            {
+                "customer_id": [1, 2, 3],
+                "x": [0.1, 0.2, 0.3],
+                "event_ts": [datetime(2026, 1, d) for d in (1, 2, 3)],
+            }
+        )
+        plat.lake.write("silver.clean", rows, owner="ml")
+        view = FeatureView(
+            name="v",
+            entities=["customer"],
+            source="silver.clean",
+            timestamp_field="event_ts",
+            features=[Feature("x", "float64")],
+            owner="ml",
+            online=True,
+        )
+        plat.features.apply([Entity(name="customer", join_keys=["customer_id"], owner="ml"), view])
+        plat.quotas.set_quota("team", "ml", "online_rows", 3)
+        plat.features.materialize(["v"])  # 0 rows before: allowed
+        assert plat.quotas.list_quotas(with_usage=True).items[0].used == 3
+        with pytest.raises(QuotaExceeded, match="online_rows of team 'ml' is 3"):
+            plat.features.materialize(["v"])
 
     def test_refusals_are_audited_once_per_window(self, plat: Platform) -> None:
         plat.quotas.set_quota("team", "ml", "concurrent_jobs", 0)
