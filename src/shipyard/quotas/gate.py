@@ -3,9 +3,10 @@
 ``QuotaGate`` is built once per platform (``Platform.quota_gate``) and asked by the
 API's authentication dependency for every request: with no rate quota for the
 caller it is one dict lookup per team (a few microseconds); with one, a ``limits``
-hit (in memory: ~3 µs; in Redis: one round trip, ~0.1 ms). The quota table is read
-again at most every ``quotas.cache_seconds`` (and at once in the process where an
-admin changed it), so the check never waits on the catalog per request.
+hit (in memory: ~3 µs; in Redis: one round trip, ~0.1 ms). The quota table is kept
+in memory and read again in a background thread once it is ``quotas.cache_seconds``
+old (at once in the process where an admin changed it), so a request never waits
+on the catalog for it.
 
 A refusal raises ``QuotaExceeded`` with the limit hit and ``retry_after``; it is
 audited once per ``quotas.audit_window_seconds`` per (scope, subject, resource),
@@ -14,6 +15,7 @@ the next record carrying how many refusals it stands for (``details.suppressed``
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from shipyard._internal.service import AuditWriter
     from shipyard.quotas.backends.base import RateLimiter
 
+log = logging.getLogger("shipyard.quotas")
 RPS = QuotaResource.REQUESTS_PER_SECOND.value
 Limits = dict[tuple[str, str, str], int]
 
@@ -59,17 +62,41 @@ class QuotaGate:
         self._limits: Limits = {}
         self._loaded = -math.inf
         self._lock = threading.Lock()
+        self._refreshing = threading.Event()
 
     # -- the cached table ---------------------------------------------------------------
 
     def limits(self) -> Limits:
-        if time.monotonic() - self._loaded >= self.cache_seconds:
-            with self._lock:
-                if time.monotonic() - self._loaded >= self.cache_seconds:
-                    with self.db.connect() as conn:
-                        self._limits = self.store.limits(conn)
-                    self._loaded = time.monotonic()
+        """The quota table as of at most ``cache_seconds`` ago.
+
+        Read on the caller's thread only the first time (and after ``invalidate``); a
+        copy that has merely aged is served while one background thread reads the next,
+        so no request waits on the catalog once the table is loaded.
+        """
+        age = time.monotonic() - self._loaded
+        if age >= self.cache_seconds:
+            if self._loaded == -math.inf:
+                self._reload()
+            elif not self._refreshing.is_set():
+                self._refreshing.set()
+                threading.Thread(target=self._refresh, name="quota-cache", daemon=True).start()
         return self._limits
+
+    def _reload(self) -> None:
+        with self._lock:
+            started = time.monotonic()
+            with self.db.connect() as conn:
+                table = self.store.limits(conn)
+            if self._loaded < started:  # never replace a newer read with an older one
+                self._limits, self._loaded = table, started
+
+    def _refresh(self) -> None:
+        try:
+            self._reload()
+        except Exception:  # the catalog is down: keep the last table, retry on a later request
+            log.warning("quota table not refreshed", exc_info=True)
+        finally:
+            self._refreshing.clear()
 
     def invalidate(self) -> None:
         """Read the table again on the next check (an admin just changed it)."""
