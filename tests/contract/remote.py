@@ -42,6 +42,8 @@ PROTOCOLS = {
     "registry": "shipyard.registry.protocol:RegistryAPI",
     "serving": "shipyard.serving.protocol:ServingAPI",
     "events": "shipyard.events.protocol:EventAPI",
+    "quotas": "shipyard.quotas.protocol:QuotaAPI",
+    "usage": "shipyard.usage.protocol:UsageAPI",
 }
 
 Skin = Callable[[Platform], Any]

@@ -20,19 +20,20 @@ from shipyard.features import Entity, Feature, FeatureView
 from shipyard.platform import Platform
 from shipyard.quotas.models import QuotaResource
 from shipyard.serving.models import Variant
+from tests.contract.remote import Skin, Skins
 
 ECHO = "shipyard.pipelines.builtin:echo"
 
 
-class QuotaContract:
+class QuotaContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path, catalog={"url": catalog_url}, quotas={"cache_seconds": 0})
-        yield p
+        yield skin(p)
         p.close()
 
     def _as(self, plat: Platform, name: str, team: str = "ml", role: str = "editor") -> Platform:

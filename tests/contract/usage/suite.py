@@ -22,6 +22,7 @@ from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 from shipyard.usage.models import USAGE_TABLE, JobUsage
 from shipyard.usage.tables import usage_records
+from tests.contract.remote import Skin, Skins
 
 FUNCS = "tests.contract.usage.funcs"
 ROOT = Path(__file__).resolve().parents[3]
@@ -32,20 +33,20 @@ def _last_hour() -> datetime:
     return (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
 
 
-class UsageContract:
+class UsageContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(
             tmp_path,
             catalog={"url": catalog_url},
             jobs={"modules": [FUNCS]},
             usage={"prices": PRICES, "capacity_cores": 2},
         )
-        yield p
+        yield skin(p)
         p.close()
 
     def _into_last_hour(self, plat: Platform) -> None:
@@ -53,6 +54,7 @@ class UsageContract:
         with plat.context.db.begin() as conn:
             conn.execute(usage_records.update().values(ts=_last_hour() + timedelta(minutes=30)))
 
+    @pytest.mark.in_process_only  # a live server in this process would count as its CPU
     def test_metered_cpu_adds_up_to_the_process_accounting(self, plat: Platform) -> None:
         for _ in range(4):
             plat.jobs.submit(
@@ -72,6 +74,7 @@ class UsageContract:
         assert all(r.peak_memory_bytes > 10 * 2**20 for r in rows)
         assert abs(metered - process) / process < 0.05, (metered, process)
 
+    @pytest.mark.in_process_only
     def test_subprocess_jobs_are_metered_from_the_child(
         self, plat: Platform, monkeypatch: pytest.MonkeyPatch
     ) -> None:
