@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.identity import ALL_TEAMS, Principal
-from shipyard.errors import QuotaExceeded, ShipyardError
+from shipyard.errors import BackendUnavailable, QuotaExceeded, ShipyardError
 from shipyard.quotas.models import QuotaResource, QuotaScope
 from shipyard.quotas.store import SqlQuotaStore
 from shipyard.security.refusals import RefusalLimiter
@@ -63,6 +63,7 @@ class QuotaGate:
         self._loaded = -math.inf
         self._lock = threading.Lock()
         self._refreshing = threading.Event()
+        self._warned = -math.inf
 
     # -- the cached table ---------------------------------------------------------------
 
@@ -122,11 +123,21 @@ class QuotaGate:
             limit = table.get((scope.value, subject, RPS))
             if limit is None:
                 continue
-            wait = self.limiter.hit(f"rps:{scope.value}:{subject}", limit)
+            try:
+                wait = self.limiter.hit(f"rps:{scope.value}:{subject}", limit)
+            except BackendUnavailable as exc:
+                self._storage_down(exc)
+                return  # fail open: an outage of the count must not take the API down
             if wait is not None:
                 raise self.refuse(
                     principal.name, scope, subject, QuotaResource.REQUESTS_PER_SECOND, limit, wait
                 )
+
+    def _storage_down(self, exc: BackendUnavailable) -> None:
+        now = time.monotonic()
+        if now - self._warned >= 60:  # one line a minute, not one per request
+            self._warned = now
+            log.warning("rate quotas not enforced: %s", exc.message)
 
     # -- refusals -------------------------------------------------------------------------
 
