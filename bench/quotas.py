@@ -163,6 +163,7 @@ def _wait(url: str) -> None:
 
 def _hammer(url: str, token: str, seconds: float, rate: int) -> dict[str, float]:
     ok: list[float] = []
+    answered: list[float] = []  # every answer (200 or 429): what the server could serve
     refused = [0]
     lock = threading.Lock()
     # Everyone hammers from ``begin``; admissions count from ``start`` (after a warm-up
@@ -180,6 +181,7 @@ def _hammer(url: str, token: str, seconds: float, rate: int) -> dict[str, float]
                 if now < start:
                     continue
                 with lock:
+                    answered.append(now)
                     if code == 200:
                         ok.append(now)
                     elif code == 429:
@@ -190,7 +192,14 @@ def _hammer(url: str, token: str, seconds: float, rate: int) -> dict[str, float]
         t.start()
     for t in threads:
         t.join()
-    per_second = [sum(1 for t in ok if start + i <= t < start + i + 1) for i in range(int(seconds))]
+
+    def by_second(times: list[float]) -> list[int]:
+        return [
+            sum(1 for t in times if start + i <= t < start + i + 1) for i in range(int(seconds))
+        ]
+
+    per_second, served = by_second(ok), by_second(answered)
+    quiet = per_second.index(min(per_second))
     admitted = len(ok) / seconds
     return {
         "set_rate": rate,
@@ -198,6 +207,7 @@ def _hammer(url: str, token: str, seconds: float, rate: int) -> dict[str, float]
         "error_pct": round(100 * (admitted - rate) / rate, 1),
         "worst_second": max(per_second),
         "best_second_min": min(per_second),
+        "answers_in_that_second": served[quiet],
         "refused_429": refused[0],
         "stdev_per_s": round(statistics.pstdev(per_second), 1),
     }
