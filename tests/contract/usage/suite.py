@@ -148,6 +148,16 @@ class UsageContract(Skins):
         with pytest.raises(InvalidArgument, match="has not ended"):
             plat.usage.meter(datetime.now(UTC))
 
+    @pytest.mark.in_process_only
+    def test_a_pipeline_step_meters_the_last_hour(self, plat: Platform) -> None:
+        from shipyard.pipelines.actions import check_args
+        from shipyard.step_actions import RUNNERS
+
+        check_args("usage.meter", {})
+        first = RUNNERS["usage.meter"](plat)
+        assert first["hour"] == _last_hour().isoformat().replace("+00:00", "Z")
+        assert RUNNERS["usage.meter"](plat, hour=_last_hour().isoformat())["skipped"] is True
+
     def test_report_prices_usage_and_shows_idle_capacity_on_its_own_line(
         self, plat: Platform
     ) -> None:
