@@ -76,7 +76,7 @@ class QuotaGate:
         """
         age = time.monotonic() - self._loaded
         if age >= self.cache_seconds:
-            if self._loaded == -math.inf:
+            if self._loaded == -math.inf or self.cache_seconds == 0:  # 0: no cache at all
                 self._reload()
             elif not self._refreshing.is_set():
                 self._refreshing.set()
