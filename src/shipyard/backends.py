@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.lake.pending import PendingWrites
     from shipyard.lake.storage import LakeStorage
     from shipyard.pipelines.backends.base import JobQueue
+    from shipyard.quotas.backends.base import RateLimiter
     from shipyard.serving.worker import WorkerPool
     from shipyard.storage import ArtifactStore
     from shipyard.vectors.backends.base import VectorIndex
@@ -53,6 +54,8 @@ class Backends:
     inference_workers: Shared[WorkerPool]
     #: Opens the index of one spec in the configured vector backend.
     vector_index: Callable[[VectorIndexSpec], VectorIndex]
+    #: Counts API requests against rate quotas (``quotas.rate_storage``).
+    rate_limiter: Shared[RateLimiter]
 
     @classmethod
     def resolve(cls, settings: Settings, db: Database) -> Backends:
@@ -71,6 +74,7 @@ class Backends:
             job_queue=Shared(lambda: _job_queue(settings, db), _close),
             inference_workers=Shared(lambda: _inference_workers(settings), _close),
             vector_index=lambda spec: _vector_index(settings, spec),
+            rate_limiter=Shared(lambda: _rate_limiter(settings), _close),
         )
 
     def close(self) -> None:
@@ -81,6 +85,7 @@ class Backends:
             self.event_bus,
             self.online_store,
             self.changes,
+            self.rate_limiter,
         ):
             cell.close()
 
@@ -96,6 +101,14 @@ def _artifact_store(settings: Settings) -> ArtifactStore:
 
     options = getattr(settings.artifacts, "storage_options", None) or {}
     return open_artifact_store(settings.artifact_root, options)
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    from shipyard.quotas.backends.limits_backend import create_rate_limiter
+
+    return create_rate_limiter(
+        settings.quotas.rate_storage, prefix=f"shipyard:{settings.project or 'default'}"
+    )
 
 
 def _lake_storage(settings: Settings) -> LakeStorage:

@@ -170,6 +170,28 @@ class MonitoringSettings(_Section):
     alert_topic: str = "monitoring.alerts"
 
 
+class QuotaSettings(_Section):
+    #: Where request rates are counted: ``memory://`` (this process; one API worker)
+    #: or ``redis://host:port/db`` (shared by every worker and host). A ``limits`` URI.
+    rate_storage: str = "memory://"
+    #: Seconds a process keeps its copy of the quota table before reading it again.
+    cache_seconds: float = Field(default=1.0, ge=0, le=300)
+    #: At most one audit record per (scope, subject, resource) refused in this window.
+    audit_window_seconds: float = Field(default=60.0, gt=0)
+    #: ``Retry-After`` of a refusal that waiting alone does not end (jobs, storage, ...).
+    retry_after_seconds: float = Field(default=60.0, gt=0)
+
+
+class UsageSettings(_Section):
+    #: Price per unit of each metric of ``system.usage`` (cpu_seconds, peak_memory_bytes,
+    #: requests, compute_seconds, stored_bytes, online_rows, idle_cpu_seconds).
+    prices: dict[str, float] = Field(default_factory=dict)
+    #: Currency the price list is in (printed in reports).
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    #: CPU cores this deployment pays for per hour (default: this machine's cores).
+    capacity_cores: float | None = Field(default=None, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPYARD_",
@@ -193,6 +215,8 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
+    from shipyard.quotas.gate import QuotaGate
+    from shipyard.quotas.service import QuotaService
     from shipyard.registry.service import RegistryService, RegistryState
     from shipyard.serving.context import ServingRuntimes
     from shipyard.serving.ports import FeatureLookup, ModelSource
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from shipyard.serving.runtime import ServingRuntime
     from shipyard.serving.service import ServingService
     from shipyard.tracking.service import TrackingService, TrackingState
+    from shipyard.usage.service import UsageService
     from shipyard.vectors.service import VectorService, VectorState
 
 LOCAL_ADMIN = "local-admin"
@@ -185,7 +188,11 @@ class Platform:
 
         b = self._backends
         return LakeService(
-            self._ctx, storage=b.lake_storage, pending=b.lake_pending, state=self._state.lake
+            self._ctx,
+            storage=b.lake_storage,
+            pending=b.lake_pending,
+            state=self._state.lake,
+            quotas=lambda: self.quotas,
         )
 
     @cached_property
@@ -199,6 +206,7 @@ class Platform:
             online=b.online_store,
             changes=b.changes,
             state=self._state.features,
+            quotas=lambda: self.quotas,
         )
 
     @cached_property
@@ -236,6 +244,7 @@ class Platform:
             tracking=lambda: self.tracking,
             events=lambda: self.events,
             log_lake=lambda: self._root.as_principal(RUNTIME_PRINCIPAL).lake,
+            quotas=lambda: self.quotas,
         )
 
     @cached_property
@@ -267,7 +276,7 @@ class Platform:
     def jobs(self) -> JobService:
         from shipyard.pipelines.service import JobService
 
-        return JobService(self._ctx, queue=self._backends.job_queue)
+        return JobService(self._ctx, queue=self._backends.job_queue, quotas=lambda: self.quotas)
 
     @cached_property
     def pipelines(self) -> PipelineService:
@@ -289,6 +298,46 @@ class Platform:
             open_index=b.vector_index,
             state=self._state.vectors,
         )
+
+    @cached_property
+    def quotas(self) -> QuotaService:
+        from shipyard.quotas.probes import probes
+        from shipyard.quotas.service import QuotaService
+
+        online = self._backends.online_store
+        return QuotaService(self._ctx, gate=self.quota_gate, probes=lambda: probes(online.get))
+
+    @cached_property
+    def usage(self) -> UsageService:
+        from shipyard.usage.service import USAGE_PRINCIPAL, UsageService
+
+        b = self._backends
+        return UsageService(
+            self._ctx,
+            lake=lambda: self._root.as_principal(USAGE_PRINCIPAL).lake,
+            artifacts=b.artifacts.get,
+            online=b.online_store.get,
+        )
+
+    @property
+    def quota_gate(self) -> QuotaGate:
+        """The request-path quota check, one per platform (every view shares it)."""
+        state = self._state
+        if state.quota_gate is None:
+            from shipyard.quotas.gate import QuotaGate
+
+            with state.lock:
+                if state.quota_gate is None:
+                    q = self.settings.quotas
+                    state.quota_gate = QuotaGate(
+                        self._ctx.db,
+                        self._backends.audit,
+                        self._backends.rate_limiter.get(),
+                        cache_seconds=q.cache_seconds,
+                        audit_window=q.audit_window_seconds,
+                        retry_after=q.retry_after_seconds,
+                    )
+        return state.quota_gate
 
     # -- the serving runtime (one per process) ------------------------------------------
 
@@ -349,6 +398,7 @@ class _State:
         self.lock = threading.RLock()
         self.refusals = RefusalLimiter()
         self.serving: ServingRuntimes | None = None
+        self.quota_gate: QuotaGate | None = None
         self._lake: LakeState | None = None
         self._features: FeatureState | None = None
         self._tracking: TrackingState | None = None

@@ -43,6 +43,8 @@ PROTOCOLS = {
     "serving": "shipyard.serving.protocol:ServingAPI",
     "events": "shipyard.events.protocol:EventAPI",
     "vectors": "shipyard.vectors.protocol:VectorsAPI",
+    "quotas": "shipyard.quotas.protocol:QuotaAPI",
+    "usage": "shipyard.usage.protocol:UsageAPI",
 }
 
 Skin = Callable[[Platform], Any]

@@ -515,6 +515,16 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/monitoring/deployments/ml_dep/drift",
         {"window_seconds": 60},
     ),
+    # -- quotas and usage (admins of every team only: a team's own admin may not lift its cap)
+    "PUT /api/v1/quotas/{scope}/{subject}/{resource}": (
+        f"{V1}/quotas/team/ml/concurrent_jobs",
+        {"limit": 1000},
+    ),
+    "DELETE /api/v1/quotas/{scope}/{subject}/{resource}": (
+        f"{V1}/quotas/team/ml/concurrent_jobs",
+        None,
+    ),
+    "POST /api/v1/usage/meter": (f"{V1}/usage/meter", {}),
 }
 
 

@@ -30,6 +30,8 @@ ROUTERS = (
     "pipelines",
     "monitoring",
     "vectors",
+    "quotas",
+    "usage",
 )
 
 

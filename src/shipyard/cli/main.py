@@ -136,6 +136,8 @@ GROUPS = {
     "principals": "shipyard.cli.security:principals",
     "audit": "shipyard.cli.audit:app",
     "monitor": "shipyard.cli.monitoring:monitor",
+    "quotas": "shipyard.cli.operations:quotas",
+    "usage": "shipyard.cli.operations:usage",
 }
 #: Modules whose ``register(app)`` adds commands or groups of their own.
 REGISTRARS = (

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from shipyard.lake.protocol import LakeAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.platform import Platform
+    from shipyard.quotas.protocol import QuotaAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.usage.protocol import UsageAPI
     from shipyard.vectors.protocol import VectorsAPI
 
 
@@ -54,6 +56,9 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         del jobs, pipelines
         vectors: VectorsAPI = platform.vectors
         del vectors
+        quotas: QuotaAPI = platform.quotas
+        usage: UsageAPI = platform.usage
+        del quotas, usage
     # The client classes themselves (their written-out methods are checked as overrides).
     clients: list[type] = [
         RemoteCatalogService,
@@ -69,4 +74,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemotePipelineService,
         RemoteVectorService,
     ]
+    from shipyard.client.operations import RemoteQuotaService, RemoteUsageService
+
+    clients += [RemoteQuotaService, RemoteUsageService]
     del clients

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
+    from shipyard.quotas.protocol import QuotaAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.usage.protocol import UsageAPI
     from shipyard.vectors.protocol import VectorsAPI
 
 
@@ -104,6 +106,17 @@ class RemotePlatform:
         from shipyard.client.vectors import RemoteVectorService
 
         return build(RemoteVectorService, self.http)
+
+    def quotas(self) -> QuotaAPI:
+        from shipyard.client.operations import RemoteQuotaService
+
+        return build(RemoteQuotaService, self.http)
+
+    @cached_property
+    def usage(self) -> UsageAPI:
+        from shipyard.client.operations import RemoteUsageService
+
+        return build(RemoteUsageService, self.http)
 
     def close(self) -> None:
         self.http.close()

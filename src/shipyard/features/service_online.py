@@ -77,6 +77,10 @@ class OnlineMixin(FeatureServiceBase):
     ) -> MaterializeResult:
         team = self._team(view)
         self._ctx.require(Permission.WRITE, team, action="features.materialize")
+        if self._quotas is not None:
+            from shipyard._internal.quota import QuotaResource
+
+            self._quotas().enforce(QuotaResource.ONLINE_ROWS, team, action="features.materialize")
         ns = online.namespace(view)
         previous = self._watermark(view.name, ns)
         if start is None:

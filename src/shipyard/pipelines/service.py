@@ -6,8 +6,8 @@ needs ``read``. A job's target must be an allowed function (``functions.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,6 +19,9 @@ from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.models import KIND, Job, JobSpec, JobState
 from shipyard.security.models import Permission
+
+if TYPE_CHECKING:
+    from shipyard._internal.quota import QuotaCheck
 
 #: Jobs per ``submit_many`` call (one transaction), at most.
 MAX_BATCH = 50_000
@@ -43,9 +46,16 @@ class JobService(Service):
         >>> p.jobs.get(job.id).state
     """
 
-    def __init__(self, ctx: ServiceContext, *, queue: Shared[JobQueue]) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        queue: Shared[JobQueue],
+        quotas: Callable[[], QuotaCheck] | None = None,
+    ) -> None:
         super().__init__(ctx)
         self._queue = queue
+        self._quotas = quotas  # concurrent_jobs caps (issue #16)
 
     @property
     def queue(self) -> JobQueue:
@@ -73,6 +83,12 @@ class JobService(Service):
             raise InvalidArgument("submit_many takes jobs of one team per call")
         team = teams.pop()
         single = len(parsed) == 1
+        if self._quotas is not None:
+            from shipyard._internal.quota import QuotaResource
+
+            self._quotas().enforce(
+                QuotaResource.CONCURRENT_JOBS, team, action="jobs.submit", adding=len(parsed)
+            )
         with self._ctx.mutation("jobs.submit", team=team) as m:
             for target in sorted({s.target for s in parsed}):
                 check_allowed(target, self._ctx.settings.jobs)  # refused: audited as an error

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard._internal.ids import new_id
 from shipyard.errors import BackendUnavailable, Conflict
-from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
+from shipyard.pipelines.executors import Outcome, measured, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ class Worker:
         self._held_lock = threading.Lock()
         self._last_requeue = 0.0
         self.processed = 0
+        #: What finished jobs used, written to the usage records after each batch.
+        self._usage: list[dict[str, Any]] = []
 
     def drain(self, *_: Any) -> None:
         """Finish the jobs held now, claim no new one."""
@@ -153,6 +155,7 @@ class Worker:
             with self._held_lock:
                 for job in jobs:
                     self._held.pop(job.id, None)
+            self._flush_usage()
         self._advance(ended)
 
     def _advance(self, run_ids: Sequence[str]) -> None:
@@ -170,10 +173,23 @@ class Worker:
         stop = threading.Event()
         with self._held_lock:
             self._held[job.id] = stop
-        run = run_inprocess if job.executor == Executor.INPROCESS else run_subprocess
+        run = _run_measured if job.executor == Executor.INPROCESS else run_subprocess
         outcome: Outcome = run(job, self.settings, stop)
         self.processed += 1
+        if outcome.cpu_seconds is not None:
+            self._usage.append(_usage_of(job, outcome))
         return outcome
+
+    def _flush_usage(self) -> None:
+        """Record what the jobs run since the last flush used (usage metering, issue #16)."""
+        batch, self._usage = self._usage, []
+        usage = getattr(self.platform, "usage", None)
+        if not batch or usage is None:
+            return
+        try:
+            usage.record_jobs(batch)
+        except Exception as exc:  # metering must never fail a job
+            log.warning("usage of %d job(s) not recorded: %s", len(batch), exc)
 
     def run_job(self, job: Job) -> Job | None:
         """Run one claimed job and record its outcome (None when the lease was lost)."""
@@ -182,6 +198,7 @@ class Worker:
         finally:
             with self._held_lock:
                 self._held.pop(job.id, None)
+            self._flush_usage()
         if recorded is not None and recorded.done and job.run_id is not None:
             self._advance([job.run_id])
         return recorded
@@ -214,6 +231,21 @@ class Worker:
                         stop.set()  # cancelled or lost: the executor kills the step
                 except Exception as exc:
                     log.warning("heartbeat of job %s failed: %s", job_id, exc)
+
+
+_run_measured = measured(run_inprocess)
+
+
+def _usage_of(job: Job, outcome: Outcome) -> dict[str, Any]:
+    action = job.args.get("action") if isinstance(job.args, dict) else None
+    return {
+        "team": job.team,
+        "principal": job.created_by,
+        "kind": "batch_scoring" if action == "serving.score_table" else "job",
+        "resource": f"action:{action}" if isinstance(action, str) else f"job:{job.target}",
+        "cpu_seconds": outcome.cpu_seconds or 0.0,
+        "peak_memory_bytes": outcome.peak_memory_bytes or 0,
+    }
 
 
 def _worker_process(

@@ -76,6 +76,7 @@ def test_every_capability_has_a_table() -> None:
     assert {c.protocol.__name__ for c in remote_services()} == {
         "CatalogAPI", "SecurityAPI", "AuditAPI", "LakeAPI", "FeatureAPI",
         "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI", "VectorsAPI",
+        "QuotaAPI", "UsageAPI",
     }  # fmt: skip
 
 

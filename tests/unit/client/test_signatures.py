@@ -32,6 +32,8 @@ CAPABILITIES = {
     "jobs": ("pipelines.protocol:JobAPI", "pipelines.service:JobService", "pipelines:RemoteJobService"),
     "pipelines": ("pipelines.protocol:PipelineAPI", "pipelines.pipeline_service:PipelineService", "pipelines:RemotePipelineService"),
     "vectors": ("vectors.protocol:VectorsAPI", "vectors.service:VectorService", "vectors:RemoteVectorService"),
+    "quotas": ("quotas.protocol:QuotaAPI", "quotas.service:QuotaService", "operations:RemoteQuotaService"),
+    "usage": ("usage.protocol:UsageAPI", "usage.service:UsageService", "operations:RemoteUsageService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
@@ -80,6 +82,8 @@ SERVICE_ONLY = {
         "scheduler": "the server's scheduling loop",
         "validate": "checks a local PipelineSpec object; plan/apply validate on the server",
     },
+    "quotas": {"enforce": "called by other services before they add to a capped resource"},
+    "usage": {"record_jobs": "workers record what their jobs used, in-process"},
 }
 
 
