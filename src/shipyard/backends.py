@@ -53,6 +53,8 @@ class Backends:
     inference_workers: Shared[WorkerPool]
     #: Opens the index of one spec in the configured vector backend.
     vector_index: Callable[[VectorIndexSpec], VectorIndex]
+    #: Where restore points are written (``backup.root``: a folder or ``s3://``).
+    backups: Shared[ArtifactStore]
 
     @classmethod
     def resolve(cls, settings: Settings, db: Database) -> Backends:
@@ -71,6 +73,7 @@ class Backends:
             job_queue=Shared(lambda: _job_queue(settings, db), _close),
             inference_workers=Shared(lambda: _inference_workers(settings), _close),
             vector_index=lambda spec: _vector_index(settings, spec),
+            backups=Shared(lambda: _backup_store(settings)),
         )
 
     def close(self) -> None:
@@ -96,6 +99,12 @@ def _artifact_store(settings: Settings) -> ArtifactStore:
 
     options = getattr(settings.artifacts, "storage_options", None) or {}
     return open_artifact_store(settings.artifact_root, options)
+
+
+def _backup_store(settings: Settings) -> ArtifactStore:
+    from shipyard.storage import open_artifact_store
+
+    return open_artifact_store(settings.backup_root, settings.backup.storage_options)
 
 
 def _lake_storage(settings: Settings) -> LakeStorage:

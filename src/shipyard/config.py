@@ -166,6 +166,21 @@ class MonitoringSettings(_Section):
     alert_topic: str = "monitoring.alerts"
 
 
+class BackupSettings(_Section):
+    """Restore points (docs/operations.md#backup-and-restore)."""
+
+    #: Folder or ``s3://bucket/prefix``; empty means ``<home>/backups``.
+    root: str | None = None
+    #: Options for an S3 root (``endpoint_url``, ``region_name``, keys), as for artifacts.
+    storage_options: dict[str, str] = Field(default_factory=dict)
+    #: Complete restore points kept by the retention policy (the newest ones).
+    keep_last: int = Field(default=7, ge=1)
+    #: An incomplete point (a crashed backup) older than this many hours is deleted.
+    incomplete_hours: float = Field(default=24.0, gt=0)
+    #: Files copied at once.
+    parallelism: int = Field(default=4, ge=1, le=64)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPYARD_",
@@ -189,6 +204,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)
@@ -215,6 +231,10 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> str:
         return self.artifacts.root or str(self.home_dir / "artifacts")
+
+    @property
+    def backup_root(self) -> str:
+        return self.backup.root or str(self.home_dir / "backups")
 
     @property
     def import_roots(self) -> list[Path]:

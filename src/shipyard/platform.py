@@ -27,6 +27,7 @@ from shipyard.security.service import SecurityService
 from shipyard.security.store import ensure_principal, load_principal
 
 if TYPE_CHECKING:
+    from shipyard.backup.service import BackupService
     from shipyard.events.service import EventService
     from shipyard.features._base import FeatureState
     from shipyard.features.service import FeatureService
@@ -288,6 +289,16 @@ class Platform:
             changes=b.changes,
             open_index=b.vector_index,
             state=self._state.vectors,
+        )
+
+    @cached_property
+    def backup(self) -> BackupService:
+        from shipyard.backup.archive import Archive
+        from shipyard.backup.service import BackupService
+
+        b = self._backends
+        return BackupService(
+            self._ctx, artifacts=b.artifacts, archive=lambda: Archive(b.backups.get())
         )
 
     # -- the serving runtime (one per process) ------------------------------------------

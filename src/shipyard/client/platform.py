@@ -13,6 +13,7 @@ from shipyard.client.http import HttpTransport
 from shipyard.client.ops import build
 
 if TYPE_CHECKING:
+    from shipyard.backup.protocol import BackupAPI
     from shipyard.catalog.protocol import CatalogAPI
     from shipyard.events.protocol import EventAPI
     from shipyard.features.protocol import FeatureAPI
@@ -97,6 +98,12 @@ class RemotePlatform:
         from shipyard.client.pipelines import RemotePipelineService
 
         return build(RemotePipelineService, self.http)
+
+    @cached_property
+    def backup(self) -> BackupAPI:
+        from shipyard.client.backup import RemoteBackupService
+
+        return build(RemoteBackupService, self.http)
 
     def close(self) -> None:
         self.http.close()
