@@ -332,6 +332,13 @@ MUTATING_ROUTES: dict[str, Request] = {
         None,
     ),
     "POST /api/v1/jobs/{job_id}/cancel": (f"{V1}/jobs/{{pipe_job}}/cancel", None),
+    # -- backups (admins of every team only)
+    "POST /api/v1/backups": (f"{V1}/backups", None),
+    "POST /api/v1/backups/-/prune": (f"{V1}/backups/-/prune", {}),
+    "POST /api/v1/backups/{point_id}/verify": (
+        f"{V1}/backups/20261205T220000000Z-1a2b3c4d/verify",
+        None,
+    ),
     # -- MLflow REST API
     f"POST {MF}/experiments/create": (f"{MF}/experiments/create", {"name": "ml_exp3"}),
     f"POST {MF}/experiments/search": (

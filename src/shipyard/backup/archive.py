@@ -29,21 +29,21 @@ from shipyard.storage import ArtifactStore
 
 MANIFEST = "manifest.json"
 STARTED = "started.json"
-_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")
+_ID = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")
 _CHUNK = 1 << 20
 
 
 def check_id(point_id: str) -> str:
-    """``point_id`` if it is a restore point id (``20261205T220000Z-1a2b3c4d``)."""
+    """``point_id`` if it is a restore point id (``20261205T220000000Z-1a2b3c4d``)."""
     if not isinstance(point_id, str) or not _ID.match(point_id):
         raise InvalidArgument(
-            "a restore point id looks like 20261205T220000Z-1a2b3c4d", id=str(point_id)[:64]
+            "a restore point id looks like 20261205T220000000Z-1a2b3c4d", id=str(point_id)[:64]
         )
     return point_id
 
 
 def new_id(now: datetime) -> str:
-    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
 
 
 def sha256_file(path: Path) -> str:

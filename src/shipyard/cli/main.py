@@ -136,6 +136,7 @@ GROUPS = {
     "principals": "shipyard.cli.security:principals",
     "audit": "shipyard.cli.audit:app",
     "monitor": "shipyard.cli.monitoring:monitor",
+    "backup": "shipyard.cli.backup:app",
 }
 #: Modules whose ``register(app)`` adds commands or groups of their own.
 REGISTRARS = (

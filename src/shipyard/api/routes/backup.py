@@ -14,7 +14,7 @@ from shipyard.backup.models import PruneReport, RestorePoint, VerifyReport
 
 router = APIRouter(tags=["backup"])
 
-PointId = Annotated[str, Path(pattern=r"^\d{8}T\d{6}Z-[0-9a-f]{8}$")]
+PointId = Annotated[str, Path(pattern=r"^\d{8}T\d{9}Z-[0-9a-f]{8}$")]
 
 
 class PruneIn(Body):
