@@ -43,7 +43,9 @@ def check_id(point_id: str) -> str:
 
 
 def new_id(now: datetime) -> str:
-    return f"{now.astimezone(UTC):%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
+    return (
+        f"{now.astimezone(UTC):%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
+    )
 
 
 def sha256_file(path: Path) -> str:

@@ -34,6 +34,7 @@ _S3_OPTIONS = {
     "endpoint_url": "endpoint_url",
     "aws_region": "region_name",
     "region": "region_name",
+    "region_name": "region_name",
     "aws_access_key_id": "aws_access_key_id",
     "aws_secret_access_key": "aws_secret_access_key",
 }
@@ -81,7 +82,8 @@ def _postgres_snapshot(db: Database, target: Path) -> CatalogSnapshot:
     with db.engine.connect() as conn:
         conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
         snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-        tables = dict(conn.exec_driver_sql(_TABLE_VERSIONS).fetchall())  # type: ignore[arg-type]
+        rows = conn.exec_driver_sql(_TABLE_VERSIONS).fetchall()
+        tables: dict[str, int] = {str(name): int(version) for name, version in rows}
         # pg_dump sees exactly what this transaction sees while it stays open.
         run(
             [
@@ -127,7 +129,8 @@ def table_files(settings: Settings, name: str, version: int) -> tuple[list[str],
     log = [
         item.path
         for item in store.list(f"{layer}/{short}/_delta_log")
-        if not item.is_dir and _log_version(item.path) is not None
+        if not item.is_dir
+        and _log_version(item.path) is not None
         and _log_version(item.path) <= version  # type: ignore[operator]
     ]
     return log + [f"{layer}/{short}/{key}" for key in data], dt.count()

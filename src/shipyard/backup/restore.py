@@ -13,18 +13,18 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import yaml
 
 from shipyard._internal.db import Database
-
 from shipyard.backup.archive import Archive, check_id, sha256_file
 from shipyard.backup.capture import libpq_url, object_store, run
 from shipyard.backup.models import RestorePoint, RestoreReport
 from shipyard.config import CONFIG_FILE, Settings, load_settings
 from shipyard.errors import Conflict, InvalidArgument, mask_url
-from shipyard.storage import ArtifactStore
+from shipyard.storage import ArtifactStore, open_artifact_store
 
 
 def restore(
@@ -35,6 +35,7 @@ def restore(
     catalog_url: str | None = None,
     lake_root: str | None = None,
     artifact_root: str | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> RestoreReport:
     """Restore ``point_id`` into the empty folder ``target`` (created if absent).
 
@@ -42,6 +43,8 @@ def restore(
         catalog_url: a new, empty PostgreSQL database (for a PostgreSQL restore point);
             empty means a SQLite file in the new project's home.
         lake_root, artifact_root: folders or ``s3://`` roots (default: the new home).
+        settings: more settings of the new project's ``shipyard.yaml`` (by section, e.g.
+            ``{"online": {"backend": "redis", "url": ...}}``: fresh backends for a DR drill).
 
     Raises:
         Conflict: the point is incomplete, ``target`` is not empty, or the database is not.
@@ -54,23 +57,18 @@ def restore(
     project = Path(target).expanduser().resolve()
     if project.exists() and any(project.iterdir()):
         raise Conflict(f"'{project}' is not empty: restore into a new folder", path=str(project))
-    settings = _new_project(project, point, catalog_url, lake_root, artifact_root)
+    config = _config(point, project, catalog_url, lake_root, artifact_root, settings or {})
+    new = _new_project(project, config)
     with tempfile.TemporaryDirectory(prefix="shipyard-restore-") as tmp:
         cache = Path(tmp)
-        _restore_catalog(archive, point, settings, cache)
-        lake = object_store(settings.lake_root, settings.lake.storage_options)
-        arts = object_store(settings.artifact_root, settings.artifacts.storage_options)
-        for entry in point.files:
-            root, _, key = entry.key.partition("/")
-            store: ArtifactStore | None = {"lake": lake, "artifacts": arts}.get(root)
-            if store is not None:
-                store.put_file(_checked(archive, point, entry.key, cache), key)
-        online = _restore_online(archive, point, settings, cache)
+        _restore_catalog(archive, point, new, cache)
+        _restore_files(archive, point, new, cache)
+        online = _restore_online(archive, point, new, cache)
     _open(project)
     return RestoreReport(
         id=point.id,
         project_dir=str(project),
-        catalog_url=settings.catalog_url if catalog_url is None else _masked(catalog_url),
+        catalog_url=mask_url(new.catalog_url),
         tables=len(point.tables),
         artifacts=point.artifacts,
         online=online,
@@ -78,20 +76,31 @@ def restore(
     )
 
 
-def _new_project(
-    project: Path,
+def _config(
     point: RestorePoint,
+    project: Path,
     catalog_url: str | None,
     lake_root: str | None,
     artifact_root: str | None,
-) -> Settings:
-    config: dict[str, object] = {"project": point.project or project.name}
-    if catalog_url:
-        config["catalog"] = {"url": catalog_url}
-    if lake_root:
-        config["lake"] = {"root": lake_root}
-    if artifact_root:
-        config["artifacts"] = {"root": artifact_root}
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    config: dict[str, Any] = {"project": point.project or project.name}
+    for section, key, value in (
+        ("catalog", "url", catalog_url),
+        ("lake", "root", lake_root),
+        ("artifacts", "root", artifact_root),
+    ):
+        if value:
+            config[section] = {key: value}
+    for section, values in extra.items():
+        if isinstance(values, dict) and isinstance(config.get(section), dict):
+            config[section] = {**config[section], **values}
+        else:
+            config[section] = values
+    return config
+
+
+def _new_project(project: Path, config: dict[str, Any]) -> Settings:
     project.mkdir(parents=True, exist_ok=True)
     (project / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
     settings = load_settings(project)
@@ -108,7 +117,9 @@ def _checked(archive: Archive, point: RestorePoint, key: str, cache: Path) -> Pa
     return local
 
 
-def _restore_catalog(archive: Archive, point: RestorePoint, settings: Settings, cache: Path) -> None:
+def _restore_catalog(
+    archive: Archive, point: RestorePoint, settings: Settings, cache: Path
+) -> None:
     dialect = "postgresql" if settings.catalog_url.startswith("postgres") else "sqlite"
     if dialect != point.catalog_dialect:
         raise InvalidArgument(
@@ -127,15 +138,19 @@ def _restore_catalog(archive: Archive, point: RestorePoint, settings: Settings, 
         db.dispose()
     dump = _checked(archive, point, "catalog/catalog.dump", cache)
     run(
-        ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
-         f"--dbname={libpq_url(settings.catalog_url)}", str(dump)],
+        [
+            "pg_restore",
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            f"--dbname={libpq_url(settings.catalog_url)}",
+            str(dump),
+        ],
         what="pg_restore",
     )
 
 
-def _restore_online(
-    archive: Archive, point: RestorePoint, settings: Settings, cache: Path
-) -> str:
+def _restore_online(archive: Archive, point: RestorePoint, settings: Settings, cache: Path) -> str:
     if point.online == "sqlite" and settings.online.backend == "sqlite":
         from shipyard.features.backends.sqlite import SqliteOnlineStoreConfig
 
@@ -158,5 +173,12 @@ def _open(project: Path) -> None:
     Platform.open(project).close()
 
 
-def _masked(url: str) -> str:
-    return mask_url(url)
+def _restore_files(archive: Archive, point: RestorePoint, settings: Settings, cache: Path) -> None:
+    """The lake's Delta files and the artifacts, each checked against the manifest."""
+    lake = object_store(settings.lake_root, settings.lake.storage_options)
+    arts = open_artifact_store(settings.artifact_root, settings.artifacts.storage_options)
+    for entry in point.files:
+        root, _, key = entry.key.partition("/")
+        store: ArtifactStore | None = {"lake": lake, "artifacts": arts}.get(root)
+        if store is not None:
+            store.put_file(_checked(archive, point, entry.key, cache), key)

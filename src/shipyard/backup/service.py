@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.paging import Page, page_in_memory, resolve_limit
@@ -63,7 +63,9 @@ class BackupService(Service):
         self._prune(self._ctx.settings.backup.keep_last)
         return point
 
-    def _record(self, action: str, point_id: str | None, outcome: str, details: dict[str, Any]) -> None:
+    def _record(
+        self, action: str, point_id: str | None, outcome: str, details: dict[str, Any]
+    ) -> None:
         with self._ctx.db.begin() as conn:
             self._ctx.audit.write(
                 conn,

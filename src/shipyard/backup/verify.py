@@ -21,15 +21,22 @@ def verify_point(archive: Archive, point: RestorePoint, *, parallelism: int = 4)
     """Read back everything ``point`` holds; ``ok`` only when nothing is wrong."""
     if point.status != "complete":
         return VerifyReport(
-            id=point.id, ok=False, files_checked=0, tables_checked=0,
+            id=point.id,
+            ok=False,
+            files_checked=0,
+            tables_checked=0,
             problems=["the restore point is incomplete (its backup never finished)"],
         )
     with ThreadPoolExecutor(parallelism) as pool:
-        problems = [p for p in pool.map(lambda f: _check_file(archive, point.id, f), point.files) if p]
+        problems = [
+            p for p in pool.map(lambda f: _check_file(archive, point.id, f), point.files) if p
+        ]
     with tempfile.TemporaryDirectory(prefix="shipyard-verify-") as tmp:
         work = Path(tmp)
         for table in point.tables:
-            problems += _check_table(archive, point, table.name, table.version, table.num_rows, work)
+            problems += _check_table(
+                archive, point, table.name, table.version, table.num_rows, work
+            )
         problems += _check_catalog(archive, point, work)
     return VerifyReport(
         id=point.id,
@@ -82,7 +89,9 @@ def _check_catalog(archive: Archive, point: RestorePoint, work: Path) -> list[st
     else:
         if shutil.which("pg_restore") is None:
             return [f"{key}: pg_restore is not on the PATH, so the dump was not read"]
-        done = subprocess.run(["pg_restore", "--list", str(local)], capture_output=True, check=False)
+        done = subprocess.run(
+            ["pg_restore", "--list", str(local)], capture_output=True, check=False
+        )
         return [] if done.returncode == 0 else [f"{key}: pg_restore cannot read the archive"]
     recorded = {t.name: t.version for t in point.tables}
     if tables != recorded:

@@ -29,7 +29,9 @@ def create(as_json: bool = JsonOption) -> None:
 
 
 @app.command("list")
-def list_points(limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption) -> None:
+def list_points(
+    limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
+) -> None:
     """Restore points, oldest first; an incomplete one was never finished (never restored)."""
     backup = platform().backup
     page = fetch(lambda **kw: backup.list_backups(**kw), limit=limit, every=every)
@@ -38,7 +40,11 @@ def list_points(limit: int = LimitOption, every: bool = AllOption, as_json: bool
         print_json(page)
         return
     rows = [
-        {**p.model_dump(), "tables": len(p.tables), "started_at": f"{p.started_at:%Y-%m-%d %H:%M:%S}"}
+        {
+            **p.model_dump(),
+            "tables": len(p.tables),
+            "started_at": f"{p.started_at:%Y-%m-%d %H:%M:%S}",
+        }
         for p in page.items
     ]
     print_table(rows, ["id", "status", "started_at", "tables", "artifacts", "total_bytes"])
@@ -51,7 +57,9 @@ def show(point_id: str, as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(point)
         return
-    console.print(f"{point.id} ({point.status}), catalog: {point.catalog_dialect}, online: {point.online}")
+    console.print(
+        f"{point.id} ({point.status}), catalog: {point.catalog_dialect}, online: {point.online}"
+    )
     print_table([t.model_dump() for t in point.tables], ["name", "version", "num_rows"])
 
 
@@ -96,7 +104,11 @@ def restore(
     else:
         archive = Archive(platform().backends.backups.get())
     report = do_restore(
-        archive, point_id, into, catalog_url=catalog_url, lake_root=lake_root,
+        archive,
+        point_id,
+        into,
+        catalog_url=catalog_url,
+        lake_root=lake_root,
         artifact_root=artifact_root,
     )
     if as_json:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from shipyard.backup.protocol import BackupAPI
     from shipyard.catalog.protocol import CatalogAPI
     from shipyard.client.platform import RemotePlatform
     from shipyard.events.protocol import EventAPI
@@ -65,3 +66,9 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemotePipelineService,
     ]
     del clients
+    for side in (p, r):
+        backup: BackupAPI = side.backup
+        del backup
+    from shipyard.client.backup import RemoteBackupService
+
+    del RemoteBackupService

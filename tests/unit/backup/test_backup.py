@@ -75,7 +75,9 @@ def test_verify_names_a_damaged_file(seeded: Platform) -> None:
 
 def test_a_damaged_point_is_not_restored(seeded: Platform, tmp_path: Path) -> None:
     point = seeded.backup.create_backup()
-    artifact = Path(seeded.settings.backup_root) / point.id / "artifacts/exp1/run1/artifacts/model/MLmodel"
+    artifact = (
+        Path(seeded.settings.backup_root) / point.id / "artifacts/exp1/run1/artifacts/model/MLmodel"
+    )
     artifact.write_bytes(b"changed")
     with pytest.raises(Conflict, match="checksum"):
         restore(archive(seeded), point.id, tmp_path / "r")
@@ -123,7 +125,9 @@ def test_restore_refuses_a_folder_that_is_not_empty(seeded: Platform, tmp_path: 
 def test_a_sqlite_point_does_not_restore_into_postgresql(seeded: Platform, tmp_path: Path) -> None:
     point = seeded.backup.create_backup()
     with pytest.raises(InvalidArgument, match="sqlite"):
-        restore(archive(seeded), point.id, tmp_path / "r", catalog_url="postgresql://x@127.0.0.1/none")
+        restore(
+            archive(seeded), point.id, tmp_path / "r", catalog_url="postgresql://x@127.0.0.1/none"
+        )
 
 
 def test_bad_and_unknown_ids(seeded: Platform) -> None:

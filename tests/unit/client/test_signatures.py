@@ -31,6 +31,7 @@ CAPABILITIES = {
     "events": ("events.protocol:EventAPI", "events.service:EventService", "events:RemoteEventService"),
     "jobs": ("pipelines.protocol:JobAPI", "pipelines.service:JobService", "pipelines:RemoteJobService"),
     "pipelines": ("pipelines.protocol:PipelineAPI", "pipelines.pipeline_service:PipelineService", "pipelines:RemotePipelineService"),
+    "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
