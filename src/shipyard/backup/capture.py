@@ -79,8 +79,8 @@ def _sqlite_snapshot(db: Database, target: Path) -> CatalogSnapshot:
 def _postgres_snapshot(db: Database, target: Path) -> CatalogSnapshot:
     if shutil.which("pg_dump") is None:
         raise BackendUnavailable("backing up a PostgreSQL catalog needs pg_dump on the PATH")
-    with db.engine.connect() as conn:
-        conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    engine = db.engine.execution_options(isolation_level="REPEATABLE READ")
+    with engine.connect() as conn, conn.begin():
         snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
         rows = conn.exec_driver_sql(_TABLE_VERSIONS).fetchall()
         tables: dict[str, int] = {str(name): int(version) for name, version in rows}
@@ -97,7 +97,6 @@ def _postgres_snapshot(db: Database, target: Path) -> CatalogSnapshot:
             ],
             what="pg_dump",
         )
-        conn.exec_driver_sql("COMMIT")
     return CatalogSnapshot(target, "postgresql", tables)
 
 

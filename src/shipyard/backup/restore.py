@@ -59,12 +59,16 @@ def restore(
         raise Conflict(f"'{project}' is not empty: restore into a new folder", path=str(project))
     config = _config(point, project, catalog_url, lake_root, artifact_root, settings or {})
     new = _new_project(project, config)
-    with tempfile.TemporaryDirectory(prefix="shipyard-restore-") as tmp:
-        cache = Path(tmp)
-        _restore_catalog(archive, point, new, cache)
-        _restore_files(archive, point, new, cache)
-        online = _restore_online(archive, point, new, cache)
-    _open(project)
+    try:
+        with tempfile.TemporaryDirectory(prefix="shipyard-restore-") as tmp:
+            cache = Path(tmp)
+            _restore_catalog(archive, point, new, cache)
+            _restore_files(archive, point, new, cache)
+            online = _restore_online(archive, point, new, cache)
+        _open(project)
+    except BaseException:
+        shutil.rmtree(project, ignore_errors=True)  # no half-restored project is left behind
+        raise
     return RestoreReport(
         id=point.id,
         project_dir=str(project),

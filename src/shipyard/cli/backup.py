@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+import yaml
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
 from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.errors import InvalidArgument
 
 app = typer.Typer(
     help="Restore points of the catalog, lake, artifacts and online store.",
@@ -92,6 +95,11 @@ def restore(
     ),
     lake_root: str = typer.Option(None, help="Lake root of the new project."),
     artifact_root: str = typer.Option(None, help="Artifact root of the new project."),
+    sets: list[str] = typer.Option(
+        None,
+        "--set",
+        help="section.key=value for the new shipyard.yaml (e.g. online.backend=redis).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Restore a point into a new project (never into this one)."""
@@ -110,6 +118,7 @@ def restore(
         catalog_url=catalog_url,
         lake_root=lake_root,
         artifact_root=artifact_root,
+        settings=_settings(sets or []),
     )
     if as_json:
         print_json(report)
@@ -118,6 +127,17 @@ def restore(
         f"restored {report.id} into {report.project_dir}: {report.tables} tables, "
         f"{report.artifacts} artifacts, online store {report.online} in {report.seconds:.2f} s"
     )
+
+
+def _settings(pairs: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        section, dot, field = key.partition(".")
+        if not (eq and dot and section and field):
+            raise InvalidArgument(f"--set takes section.key=value, not '{pair[:80]}'")
+        out.setdefault(section, {})[field] = yaml.safe_load(value)
+    return out
 
 
 @app.command("prune")

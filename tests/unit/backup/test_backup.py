@@ -81,6 +81,7 @@ def test_a_damaged_point_is_not_restored(seeded: Platform, tmp_path: Path) -> No
     artifact.write_bytes(b"changed")
     with pytest.raises(Conflict, match="checksum"):
         restore(archive(seeded), point.id, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
 
 
 def test_retention_keeps_the_newest_complete_points(project_dir: Path) -> None:
