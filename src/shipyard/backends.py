@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shipyard.features.backends.base import OnlineStore
     from shipyard.lake.pending import PendingWrites
     from shipyard.lake.storage import LakeStorage
+    from shipyard.lineage.emitter import LineageEmitter
     from shipyard.pipelines.backends.base import JobQueue
     from shipyard.serving.worker import WorkerPool
     from shipyard.storage import ArtifactStore
@@ -55,6 +56,8 @@ class Backends:
     vector_index: Callable[[VectorIndexSpec], VectorIndex]
     #: Where restore points are written (``backup.root``: a folder or ``s3://``).
     backups: Shared[ArtifactStore]
+    #: Where OpenLineage run events go (None: ``lineage.transport`` is "none").
+    lineage: LineageEmitter | None = None
 
     @classmethod
     def resolve(cls, settings: Settings, db: Database) -> Backends:
@@ -74,6 +77,7 @@ class Backends:
             inference_workers=Shared(lambda: _inference_workers(settings), _close),
             vector_index=lambda spec: _vector_index(settings, spec),
             backups=Shared(lambda: _backup_store(settings)),
+            lineage=_lineage(settings),
         )
 
     def close(self) -> None:
@@ -86,6 +90,8 @@ class Backends:
             self.changes,
         ):
             cell.close()
+        if self.lineage is not None:
+            self.lineage.close()
 
 
 def _close(backend: object) -> None:
@@ -99,6 +105,14 @@ def _artifact_store(settings: Settings) -> ArtifactStore:
 
     options = getattr(settings.artifacts, "storage_options", None) or {}
     return open_artifact_store(settings.artifact_root, options)
+
+
+def _lineage(settings: Settings) -> LineageEmitter | None:
+    if settings.lineage.transport == "none":
+        return None
+    from shipyard.lineage.emitter import build_emitter
+
+    return build_emitter(settings)
 
 
 def _backup_store(settings: Settings) -> ArtifactStore:

@@ -116,6 +116,7 @@ class Platform:
             catalog=backends.catalog,
             audit=backends.audit,
             principal=acting,
+            observer=_lineage_observer(settings, db, backends),
         )
         return cls(ctx, backends)
 
@@ -418,6 +419,16 @@ class _State:
             self._vectors.close()
         if self._tracking is not None:
             self._tracking.close()
+
+
+def _lineage_observer(settings: Settings, db: Database, backends: Backends) -> Any:
+    """OpenLineage events from audited changes, when ``lineage.transport`` is set."""
+    if backends.lineage is None:
+        return None
+    from shipyard.lineage.observer import LineageObserver
+
+    namespace = settings.lineage.namespace or f"shipyard://{settings.project}"
+    return LineageObserver(backends.lineage, db, backends.catalog, namespace)
 
 
 def _looks_unreachable(exc: Exception) -> bool:
