@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from shipyard.features.service import FeatureService
     from shipyard.lake._base import LakeState
     from shipyard.lake.service import LakeService
+    from shipyard.lineage.service import LineageService
     from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
@@ -301,6 +302,12 @@ class Platform:
         return BackupService(
             self._ctx, artifacts=b.artifacts, archive=lambda: Archive(b.backups.get())
         )
+
+    @cached_property
+    def lineage(self) -> LineageService:
+        from shipyard.lineage.service import LineageService
+
+        return LineageService(self._ctx)
 
     # -- the serving runtime (one per process) ------------------------------------------
 

@@ -30,6 +30,7 @@ ROUTERS = (
     "pipelines",
     "monitoring",
     "backup",
+    "lineage",
 )
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.lineage.protocol import LineageAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.platform import Platform
     from shipyard.registry.protocol import RegistryAPI
@@ -68,7 +69,9 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
     del clients
     for side in (p, r):
         backup: BackupAPI = side.backup
-        del backup
+        lineage: LineageAPI = side.lineage
+        del backup, lineage
     from shipyard.client.backup import RemoteBackupService
+    from shipyard.client.lineage import RemoteLineageService
 
-    del RemoteBackupService
+    del RemoteBackupService, RemoteLineageService

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.lineage.protocol import LineageAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
@@ -104,6 +105,12 @@ class RemotePlatform:
         from shipyard.client.backup import RemoteBackupService
 
         return build(RemoteBackupService, self.http)
+
+    @cached_property
+    def lineage(self) -> LineageAPI:
+        from shipyard.client.lineage import RemoteLineageService
+
+        return build(RemoteLineageService, self.http)
 
     def close(self) -> None:
         self.http.close()

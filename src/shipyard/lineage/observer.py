@@ -5,7 +5,7 @@ training-set build: START when it begins, COMPLETE (with the datasets it read an
 wrote, read back from the catalog) once its change committed, FAIL with the error
 code otherwise. A tracked training run is one OpenLineage run from
 ``tracking.create_run`` (START) to the ``tracking.update_run`` that ends it.
-Jobs are reported by the worker through ``job_started``/``job_finished``.
+Jobs are reported by the pipelines worker as ``jobs.run`` around each job it runs.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ RUN_ACTIONS = frozenset(
         "lake.apply_changes",
         "features.materialize",
         "features.create_training_set",
+        "jobs.run",  # told by the pipelines worker around each job it runs
     }
 )
 TERMINAL = {"FINISHED": RunState.COMPLETE, "FAILED": RunState.FAIL, "KILLED": RunState.ABORT}

@@ -32,6 +32,7 @@ CAPABILITIES = {
     "jobs": ("pipelines.protocol:JobAPI", "pipelines.service:JobService", "pipelines:RemoteJobService"),
     "pipelines": ("pipelines.protocol:PipelineAPI", "pipelines.pipeline_service:PipelineService", "pipelines:RemotePipelineService"),
     "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
+    "lineage": ("lineage.protocol:LineageAPI", "lineage.service:LineageService", "lineage:RemoteLineageService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
