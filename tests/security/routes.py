@@ -332,6 +332,20 @@ MUTATING_ROUTES: dict[str, Request] = {
         None,
     ),
     "POST /api/v1/jobs/{job_id}/cancel": (f"{V1}/jobs/{{pipe_job}}/cancel", None),
+    # -- OpenLineage events in: an external dataset created for team ml
+    "POST /api/v1/lineage": (
+        f"{V1}/lineage?owner=ml",
+        {
+            "eventType": "COMPLETE",
+            "eventTime": "2026-12-05T10:00:00Z",
+            "producer": "https://example.com/etl",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": "0b6f4f4e-5f39-4a53-9d0e-0d0f8d7a3c11"},
+            "job": {"namespace": "etl", "name": "ml_job"},
+            "inputs": [{"namespace": "pg://db", "name": "ml_in"}],
+            "outputs": [{"namespace": "s3://ml", "name": "ml_out"}],
+        },
+    ),
     # -- backups (admins of every team only)
     "POST /api/v1/backups": (f"{V1}/backups", None),
     "POST /api/v1/backups/-/prune": (f"{V1}/backups/-/prune", {}),
