@@ -13,6 +13,7 @@ import argparse
 import io
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,12 @@ import pyarrow as pa
 from rich.console import Console
 
 from shipyard.backup.archive import Archive
-from shipyard.backup.restore import restore
+from shipyard.backup.restore import restore as restore_point
 from shipyard.demo.golden_path import run_demo
 from shipyard.platform import Platform
+
+#: Restores with this platform (the backup package does not import it).
+restore = partial(restore_point, open_platform=Platform.open)
 
 
 def _timed(label: str, fn):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,12 @@ from rich.console import Console
 from shipyard.api.app import create_app
 from shipyard.backup.archive import Archive
 from shipyard.backup.models import RestorePoint
-from shipyard.backup.restore import restore
+from shipyard.backup.restore import restore as restore_point
 from shipyard.demo.golden_path import DemoResult, run_demo
 from shipyard.platform import Platform
+
+#: Restores with this platform (the backup package does not import it).
+restore = partial(restore_point, open_platform=Platform.open)
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")

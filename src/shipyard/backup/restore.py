@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,9 @@ from shipyard.config import CONFIG_FILE, Settings, load_settings
 from shipyard.errors import Conflict, InvalidArgument, mask_url
 from shipyard.storage import ArtifactStore, open_artifact_store
 
+#: Opens the project at a folder, e.g. ``Platform.open`` (this package does not import it).
+OpenPlatform = Callable[[Path], AbstractContextManager[Any]]
+
 
 def restore(
     archive: Archive,
@@ -36,6 +41,7 @@ def restore(
     lake_root: str | None = None,
     artifact_root: str | None = None,
     settings: dict[str, Any] | None = None,
+    open_platform: OpenPlatform,
 ) -> RestoreReport:
     """Restore ``point_id`` into the empty folder ``target`` (created if absent).
 
@@ -43,6 +49,8 @@ def restore(
         catalog_url: a new, empty PostgreSQL database (for a PostgreSQL restore point);
             empty means a SQLite file in the new project's home.
         lake_root, artifact_root: folders or ``s3://`` roots (default: the new home).
+        open_platform: opens a project (``Platform.open``): the restored one is opened to
+            upgrade its catalog schema and, when needed, rebuild its online store.
         settings: more settings of the new project's ``shipyard.yaml`` (by section, e.g.
             ``{"online": {"backend": "redis", "url": ...}}``: fresh backends for a DR drill).
 
@@ -64,8 +72,8 @@ def restore(
             cache = Path(tmp)
             _restore_catalog(archive, point, new, cache)
             _restore_files(archive, point, new, cache)
-            online = _restore_online(archive, point, new, cache)
-        _open(project)
+            online = _restore_online(archive, point, new, cache, open_platform)
+        _open(project, open_platform)
     except BaseException:
         shutil.rmtree(project, ignore_errors=True)  # no half-restored project is left behind
         raise
@@ -154,7 +162,13 @@ def _restore_catalog(
     )
 
 
-def _restore_online(archive: Archive, point: RestorePoint, settings: Settings, cache: Path) -> str:
+def _restore_online(
+    archive: Archive,
+    point: RestorePoint,
+    settings: Settings,
+    cache: Path,
+    open_platform: OpenPlatform,
+) -> str:
     if point.online == "sqlite" and settings.online.backend == "sqlite":
         from shipyard.features.backends.sqlite import SqliteOnlineStoreConfig
 
@@ -162,19 +176,16 @@ def _restore_online(archive: Archive, point: RestorePoint, settings: Settings, c
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_checked(archive, point, "online/online.db", cache), path)
         return "restored"
-    from shipyard.platform import Platform
-
-    with Platform.open(settings.project_dir) as p:
+    with open_platform(settings.project_dir) as p:
         # From the beginning: the restored watermarks describe the store that was lost.
         p.features.materialize(start=datetime(1970, 1, 1, tzinfo=UTC))
     return "rebuilt"
 
 
-def _open(project: Path) -> None:
+def _open(project: Path, open_platform: OpenPlatform) -> None:
     """Open the restored project once: it upgrades an older catalog schema to this release."""
-    from shipyard.platform import Platform
-
-    Platform.open(project).close()
+    with open_platform(project):
+        pass
 
 
 def _restore_files(archive: Archive, point: RestorePoint, settings: Settings, cache: Path) -> None:

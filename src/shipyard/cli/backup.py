@@ -105,6 +105,7 @@ def restore(
     """Restore a point into a new project (never into this one)."""
     from shipyard.backup.archive import Archive
     from shipyard.backup.restore import restore as do_restore
+    from shipyard.platform import Platform
     from shipyard.storage import open_artifact_store
 
     if source:
@@ -119,6 +120,7 @@ def restore(
         lake_root=lake_root,
         artifact_root=artifact_root,
         settings=_settings(sets or []),
+        open_platform=Platform.open,
     )
     if as_json:
         print_json(report)

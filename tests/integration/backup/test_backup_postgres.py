@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from shipyard.backup.archive import Archive
-from shipyard.backup.restore import restore
+from shipyard.backup.restore import restore as restore_point
 from shipyard.errors import Conflict
 from shipyard.platform import Platform
 from tests.unit.backup.conftest import ingest
+
+#: Restores with this platform (the backup package does not import it).
+restore = partial(restore_point, open_platform=Platform.open)
 
 
 @pytest.fixture

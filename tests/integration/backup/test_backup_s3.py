@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import boto3
 
 from shipyard.backup.archive import Archive
-from shipyard.backup.restore import restore
+from shipyard.backup.restore import restore as restore_point
 from shipyard.platform import Platform
 from tests.contract.moto_s3 import moto_s3
 from tests.unit.backup.conftest import ingest
+
+#: Restores with this platform (the backup package does not import it).
+restore = partial(restore_point, open_platform=Platform.open)
 
 
 def test_restore_points_in_s3(tmp_path: Path) -> None:

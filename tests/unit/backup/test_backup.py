@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from shipyard.backup import capture
 from shipyard.backup.archive import Archive
-from shipyard.backup.restore import restore
+from shipyard.backup.restore import restore as restore_point
 from shipyard.backup.service import BackupService
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
 from tests.unit.backup.conftest import ingest
+
+#: Restores with this platform (the backup package does not import it).
+restore = partial(restore_point, open_platform=Platform.open)
 
 
 def archive(platform: Platform) -> Archive:

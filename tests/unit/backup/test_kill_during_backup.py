@@ -59,6 +59,7 @@ def test_kill_9_leaves_the_previous_point_valid(seeded: Platform, tmp_path: Path
     assert points == {before.id: "complete", crashed: "incomplete"}
     assert seeded.backup.verify_backup(before.id).ok
     assert not seeded.backup.verify_backup(crashed).ok
-    restore(Archive(seeded.backends.backups.get()), before.id, tmp_path / "restored")
+    archive = Archive(seeded.backends.backups.get())
+    restore(archive, before.id, tmp_path / "restored", open_platform=Platform.open)
     with Platform.open(tmp_path / "restored") as q:
         assert q.lake.get_table("bronze.events").num_rows == 5
