@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import shipyard
-
 from tests.e2e.test_docs_run import BLOCK
 
 ROOT = Path(__file__).resolve().parents[2]
