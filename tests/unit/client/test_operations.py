@@ -29,6 +29,8 @@ CLIENT_MODULES = [
     "serving",
     "events",
     "pipelines",
+    "backup",
+    "lineage",
 ]
 
 
@@ -75,6 +77,7 @@ def test_every_capability_has_a_table() -> None:
     assert {c.protocol.__name__ for c in remote_services()} == {
         "CatalogAPI", "SecurityAPI", "AuditAPI", "LakeAPI", "FeatureAPI",
         "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI",
+        "BackupAPI", "LineageAPI",
     }  # fmt: skip
 
 
