@@ -9,10 +9,10 @@ Each seam has one ``backend`` choice: a short alias or ``module:Class``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from shipyard.errors import ConfigError
@@ -192,6 +192,43 @@ class UsageSettings(_Section):
     capacity_cores: float | None = Field(default=None, gt=0)
 
 
+class BackupSettings(_Section):
+    """Restore points (docs/operations.md#backup-and-restore)."""
+
+    #: Folder or ``s3://bucket/prefix``; empty means ``<home>/backups``.
+    root: str | None = None
+    #: Options for an S3 root (``endpoint_url``, ``region_name``, keys), as for artifacts.
+    storage_options: dict[str, str] = Field(default_factory=dict)
+    #: Complete restore points kept by the retention policy (the newest ones).
+    keep_last: int = Field(default=7, ge=1)
+    #: An incomplete point (a crashed backup) older than this many hours is deleted.
+    incomplete_hours: float = Field(default=24.0, gt=0)
+    #: Files copied at once.
+    parallelism: int = Field(default=4, ge=1, le=64)
+
+
+class LineageSettings(_Section):
+    """OpenLineage run events (docs/operations.md#openlineage); off by default."""
+
+    #: "none" (the default), "file" (JSON lines) or "http" (an OpenLineage endpoint).
+    transport: Literal["none", "file", "http"] = "none"
+    #: The file for "file" (default ``<home>/openlineage.jsonl``).
+    path: str | None = None
+    #: The server for "http" (e.g. Marquez ``http://localhost:5000``) and its endpoint.
+    url: str | None = None
+    endpoint: str = "api/v1/lineage"
+    api_key: SecretStr | None = None
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    #: The namespace of Shipyard's jobs and datasets (default ``shipyard://<project>``).
+    namespace: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> LineageSettings:
+        if self.transport == "http" and not self.url:
+            raise ValueError("lineage.transport 'http' needs lineage.url")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPYARD_",
@@ -217,6 +254,8 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    lineage: LineageSettings = Field(default_factory=LineageSettings)
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)
@@ -243,6 +282,10 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> str:
         return self.artifacts.root or str(self.home_dir / "artifacts")
+
+    @property
+    def backup_root(self) -> str:
+        return self.backup.root or str(self.home_dir / "backups")
 
     @property
     def import_roots(self) -> list[Path]:

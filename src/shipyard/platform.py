@@ -27,11 +27,13 @@ from shipyard.security.service import SecurityService
 from shipyard.security.store import ensure_principal, load_principal
 
 if TYPE_CHECKING:
+    from shipyard.backup.service import BackupService
     from shipyard.events.service import EventService
     from shipyard.features._base import FeatureState
     from shipyard.features.service import FeatureService
     from shipyard.lake._base import LakeState
     from shipyard.lake.service import LakeService
+    from shipyard.lineage.service import LineageService
     from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
@@ -118,6 +120,7 @@ class Platform:
             catalog=backends.catalog,
             audit=backends.audit,
             principal=acting,
+            observer=_lineage_observer(settings, db, backends),
         )
         return cls(ctx, backends)
 
@@ -339,6 +342,22 @@ class Platform:
                     )
         return state.quota_gate
 
+    @cached_property
+    def backup(self) -> BackupService:
+        from shipyard.backup.archive import Archive
+        from shipyard.backup.service import BackupService
+
+        b = self._backends
+        return BackupService(
+            self._ctx, artifacts=b.artifacts, archive=lambda: Archive(b.backups.get())
+        )
+
+    @cached_property
+    def lineage(self) -> LineageService:
+        from shipyard.lineage.service import LineageService
+
+        return LineageService(self._ctx)
+
     # -- the serving runtime (one per process) ------------------------------------------
 
     @property
@@ -457,6 +476,16 @@ class _State:
             self._vectors.close()
         if self._tracking is not None:
             self._tracking.close()
+
+
+def _lineage_observer(settings: Settings, db: Database, backends: Backends) -> Any:
+    """OpenLineage events from audited changes, when ``lineage.transport`` is set."""
+    if backends.lineage is None:
+        return None
+    from shipyard.lineage.observer import LineageObserver
+
+    namespace = settings.lineage.namespace or f"shipyard://{settings.project}"
+    return LineageObserver(backends.lineage, db, backends.catalog, namespace)
 
 
 def _looks_unreachable(exc: Exception) -> bool:

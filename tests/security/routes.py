@@ -368,6 +368,26 @@ MUTATING_ROUTES: dict[str, Request] = {
     "POST /api/v1/vectors/{name}/query": (
         f"{V1}/vectors/ml_vectors/query",
         {"vector": [0.0, 1.0, 0.0, -1.0], "k": 3},
+    # -- OpenLineage events in: an external dataset created for team ml
+    "POST /api/v1/lineage": (
+        f"{V1}/lineage?owner=ml",
+        {
+            "eventType": "COMPLETE",
+            "eventTime": "2026-12-05T10:00:00Z",
+            "producer": "https://example.com/etl",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": "0b6f4f4e-5f39-4a53-9d0e-0d0f8d7a3c11"},
+            "job": {"namespace": "etl", "name": "ml_job"},
+            "inputs": [{"namespace": "pg://db", "name": "ml_in"}],
+            "outputs": [{"namespace": "s3://ml", "name": "ml_out"}],
+        },
+    ),
+    # -- backups (admins of every team only)
+    "POST /api/v1/backups": (f"{V1}/backups", None),
+    "POST /api/v1/backups/-/prune": (f"{V1}/backups/-/prune", {}),
+    "POST /api/v1/backups/{point_id}/verify": (
+        f"{V1}/backups/20261205T220000000Z-1a2b3c4d/verify",
+        None,
     ),
     # -- MLflow REST API
     f"POST {MF}/experiments/create": (f"{MF}/experiments/create", {"name": "ml_exp3"}),

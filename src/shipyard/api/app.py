@@ -32,6 +32,8 @@ ROUTERS = (
     "vectors",
     "quotas",
     "usage",
+    "backup",
+    "lineage",
 )
 
 

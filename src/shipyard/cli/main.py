@@ -138,6 +138,7 @@ GROUPS = {
     "monitor": "shipyard.cli.monitoring:monitor",
     "quotas": "shipyard.cli.operations:quotas",
     "usage": "shipyard.cli.operations:usage",
+    "backup": "shipyard.cli.backup:app",
 }
 #: Modules whose ``register(app)`` adds commands or groups of their own.
 REGISTRARS = (

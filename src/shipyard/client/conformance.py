@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from shipyard.backup.protocol import BackupAPI
     from shipyard.catalog.protocol import CatalogAPI
     from shipyard.client.platform import RemotePlatform
     from shipyard.events.protocol import EventAPI
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.lineage.protocol import LineageAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.platform import Platform
     from shipyard.quotas.protocol import QuotaAPI
@@ -78,3 +80,11 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
 
     clients += [RemoteQuotaService, RemoteUsageService]
     del clients
+    for side in (p, r):
+        backup: BackupAPI = side.backup
+        lineage: LineageAPI = side.lineage
+        del backup, lineage
+    from shipyard.client.backup import RemoteBackupService
+    from shipyard.client.lineage import RemoteLineageService
+
+    del RemoteBackupService, RemoteLineageService

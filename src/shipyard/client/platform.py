@@ -13,11 +13,13 @@ from shipyard.client.http import HttpTransport
 from shipyard.client.ops import build
 
 if TYPE_CHECKING:
+    from shipyard.backup.protocol import BackupAPI
     from shipyard.catalog.protocol import CatalogAPI
     from shipyard.events.protocol import EventAPI
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.lineage.protocol import LineageAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.quotas.protocol import QuotaAPI
     from shipyard.registry.protocol import RegistryAPI
@@ -107,6 +109,7 @@ class RemotePlatform:
 
         return build(RemoteVectorService, self.http)
 
+    @cached_property
     def quotas(self) -> QuotaAPI:
         from shipyard.client.operations import RemoteQuotaService
 
@@ -117,6 +120,18 @@ class RemotePlatform:
         from shipyard.client.operations import RemoteUsageService
 
         return build(RemoteUsageService, self.http)
+
+    @cached_property
+    def backup(self) -> BackupAPI:
+        from shipyard.client.backup import RemoteBackupService
+
+        return build(RemoteBackupService, self.http)
+
+    @cached_property
+    def lineage(self) -> LineageAPI:
+        from shipyard.client.lineage import RemoteLineageService
+
+        return build(RemoteLineageService, self.http)
 
     def close(self) -> None:
         self.http.close()

@@ -116,15 +116,27 @@ class LakeBase(Service):
             batch_id=batch_id,
         )
         _PENDING.set(marker)
+        # The run (OpenLineage START) begins with the Delta work; the catalog record's
+        # mutation completes it (the observer knows the run is already open).
+        observer = self._ctx.observer
+        seen = (
+            observer.started(action, principal=self.principal.name, asset=asset)
+            if observer
+            else None
+        )
         try:
             yield
         except ShipyardError as exc:
             self._drop_pending(marker)
             self._audit_error(action, team, asset, exc.code)
+            if observer is not None and seen is not None:
+                observer.failed(seen, code=exc.code)
             raise
         except Exception as exc:
             self._drop_pending(marker)
             self._audit_error(action, team, asset, type(exc).__name__)
+            if observer is not None and seen is not None:
+                observer.failed(seen, code=type(exc).__name__)
             raise
 
     @staticmethod

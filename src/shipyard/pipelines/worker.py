@@ -174,10 +174,22 @@ class Worker:
         with self._held_lock:
             self._held[job.id] = stop
         run = _run_measured if job.executor == Executor.INPROCESS else run_subprocess
+        # OpenLineage run events, when configured (a host without a context sends none).
+        observer = getattr(getattr(self.platform, "context", None), "observer", None)
+        seen = (
+            observer.started("jobs.run", principal=job.created_by, asset=f"job:{job.target}")
+            if observer is not None
+            else None
+        )
         outcome: Outcome = run(job, self.settings, stop)
         self.processed += 1
         if outcome.cpu_seconds is not None:
             self._usage.append(_usage_of(job, outcome))
+        if observer is not None and seen is not None:
+            if outcome.ok:
+                observer.completed(seen, asset=None, details={})
+            else:
+                observer.failed(seen, code=(outcome.error or "failed").splitlines()[0][:200])
         return outcome
 
     def _flush_usage(self) -> None:

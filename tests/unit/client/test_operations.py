@@ -30,6 +30,8 @@ CLIENT_MODULES = [
     "events",
     "pipelines",
     "vectors",
+    "backup",
+    "lineage",
 ]
 
 
@@ -77,6 +79,8 @@ def test_every_capability_has_a_table() -> None:
         "CatalogAPI", "SecurityAPI", "AuditAPI", "LakeAPI", "FeatureAPI",
         "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI", "VectorsAPI",
         "QuotaAPI", "UsageAPI",
+        "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI",
+        "BackupAPI", "LineageAPI",
     }  # fmt: skip
 
 

@@ -34,6 +34,8 @@ CAPABILITIES = {
     "vectors": ("vectors.protocol:VectorsAPI", "vectors.service:VectorService", "vectors:RemoteVectorService"),
     "quotas": ("quotas.protocol:QuotaAPI", "quotas.service:QuotaService", "operations:RemoteQuotaService"),
     "usage": ("usage.protocol:UsageAPI", "usage.service:UsageService", "operations:RemoteUsageService"),
+    "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
+    "lineage": ("lineage.protocol:LineageAPI", "lineage.service:LineageService", "lineage:RemoteLineageService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
