@@ -119,3 +119,39 @@ def reports(
 def metrics() -> None:
     """This process's Prometheus exposition (a server's own is at GET /metrics)."""
     typer.echo(platform().monitoring.metrics_text(), nl=False)
+
+
+@monitor.command("performance")
+def performance(
+    deployment: str,
+    window: float = typer.Option(7 * 86400.0, "--window", help="Seconds of predictions."),
+    bucket: float = typer.Option(None, "--bucket", help="Seconds a row covers (default 1/24)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Accuracy, AUC and RMSE per variant and per bucket, from the ground truth posted so far."""
+    rep = platform().monitoring.model_performance(
+        deployment, window_seconds=window, bucket_seconds=bucket
+    )
+    if as_json:
+        print_json(rep)
+        return
+    console.print(
+        f"{rep.deployment}: {rep.task or 'no labels yet'}  "
+        f"({rep.window_start:%Y-%m-%d %H:%M} to {rep.window_end:%Y-%m-%d %H:%M})"
+        + (f"  {rep.message}" if rep.message else "")
+    )
+    cols = ["variant", "start", "predictions", "labeled", "coverage", "accuracy", "auc", "rmse"]
+    rows = [
+        {
+            **{c: getattr(w, c) for c in ("variant", "predictions", "labeled")},
+            "start": "all" if i < len(rep.variants) else f"{w.start:%m-%d %H:%M}",
+            **{c: _round(getattr(w, c)) for c in ("coverage", "accuracy", "auc", "rmse")},
+        }
+        for i, w in enumerate([*rep.variants, *rep.buckets])
+    ]
+    if rows:
+        print_table(rows, cols)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)

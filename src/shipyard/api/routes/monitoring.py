@@ -12,6 +12,7 @@ from shipyard.api.deps import Caller
 from shipyard.api.params import Body, Version
 from shipyard.monitoring.metrics import CONTENT_TYPE
 from shipyard.monitoring.models import DriftReport, Profile
+from shipyard.monitoring.performance import PerformanceReport
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 root_router = APIRouter(tags=["monitoring"])
@@ -57,6 +58,18 @@ def list_drift_reports(
     platform: Caller, name: str, limit: Annotated[int, Interval(ge=1, le=1000)] = 20
 ) -> list[DriftReport]:
     return platform.monitoring.list_drift_reports(name, limit=limit)
+
+
+@router.get("/deployments/{name}/performance")
+def model_performance(
+    platform: Caller,
+    name: str,
+    window_seconds: WindowSeconds = 7 * 86400.0,
+    bucket_seconds: WindowSeconds | None = None,
+) -> PerformanceReport:
+    return platform.monitoring.model_performance(
+        name, window_seconds=window_seconds, bucket_seconds=bucket_seconds
+    )
 
 
 @root_router.get("/metrics", response_class=Response)
