@@ -155,3 +155,47 @@ def performance(
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
+
+
+@monitor.command("quality")
+def table_quality(
+    table: str = typer.Argument(..., help="A lake table, e.g. gold.customer_features."),
+    check: bool = typer.Option(False, "--check", help="Take and store a snapshot first."),
+    limit: int = typer.Option(20, "--limit"),
+    as_json: bool = JsonOption,
+) -> None:
+    """A lake table's data quality over time: rows, freshness, null rates, expectation pass
+    rates, schema changes (one stored snapshot a row, newest first)."""
+    mon = platform().monitoring
+    if check:
+        mon.check_table_quality(table)
+    snaps = mon.table_quality(table, limit=limit)
+    if as_json:
+        print_json(snaps)
+        return
+    rows = [
+        {
+            "at": f"{s.created_at:%Y-%m-%d %H:%M:%S}",
+            "version": s.version,
+            "rows": s.rows,
+            "freshness_s": _round(s.freshness_seconds),
+            "worst_null_rate": _round(max(s.null_rates.values(), default=0.0)),
+            "pass_rate": _round(min((e.pass_rate or 1.0 for e in s.expectations), default=None)),
+            "schema_change": "" if not s.schema_change or s.schema_change.empty else "yes",
+        }
+        for s in snaps
+    ]
+    print_table(rows, list(rows[0]) if rows else ["at"])
+
+
+@monitor.command("freshness")
+def freshness(as_json: bool = JsonOption) -> None:
+    """Per feature view: the newest materialized event time and how far behind now it is."""
+    found = platform().monitoring.feature_freshness()
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        [f.model_dump() for f in found],
+        ["view", "watermark", "lag_seconds", "ttl_seconds", "stale", "last_materialized_at"],
+    )

@@ -30,6 +30,7 @@ from shipyard.monitoring.models import (
     Thresholds,
 )
 from shipyard.monitoring.performance import PerformanceReport
+from shipyard.monitoring.service_quality import QualityMixin
 from shipyard.monitoring.tables import drift_reports, profiles
 from shipyard.security.models import ALL_TEAMS, Permission, Principal, Role
 
@@ -49,8 +50,8 @@ MONITOR_PRINCIPAL = Principal(
 MAX_WINDOW = timedelta(days=366)
 
 
-class MonitoringService(Service):
-    """Reference profiles and drift (see docs/monitoring.md)."""
+class MonitoringService(QualityMixin, Service):
+    """Reference profiles, drift, model performance, data quality (docs/monitoring.md)."""
 
     def __init__(
         self,
@@ -446,7 +447,10 @@ class MonitoringService(Service):
         from shipyard.monitoring.metrics import render
 
         self._ctx.require(Permission.READ, ALL_TEAMS, action="monitoring.metrics")
-        return render(self._serving().runtimes.built(), self.gauges())
+        lags = {
+            f.view: f.lag_seconds for f in self.feature_freshness() if f.lag_seconds is not None
+        }
+        return render(self._serving().runtimes.built(), self.gauges(), lags)
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
         """(ready, checks): the metadata DB answers and no inference worker of this process

@@ -89,13 +89,24 @@ def test_hostile_callers_get_4xx_and_change_nothing(
         ("POST", "/api/v1/monitoring/profiles/model/churn/3", {}),
         ("GET", "/api/v1/monitoring/profiles/model/churn", None),
         ("GET", "/api/v1/monitoring/deployments/churn/performance", None),
+        ("POST", "/api/v1/monitoring/tables/gold.customer_features/quality", None),
+        ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality", None),
         ("GET", "/metrics", None),
     ]:
         r = http.request(method, url, json=body, headers=h)
         assert r.status_code in (403, 404), f"{method} {url}: {r.status_code} {r.text}"
     assert monitored.monitoring.list_drift_reports("churn") == []
     assert http.get("/metrics").status_code == 401  # no token at all
-    assert http.get("/api/v1/monitoring/deployments/churn/performance").status_code == 401
+    assert monitored.monitoring.table_quality("gold.customer_features") == []
+    if who == "nobody":  # a role-less token reads no definitions, so no views
+        r = http.get("/api/v1/monitoring/features/freshness", headers=h)
+        assert r.status_code == 403 or r.json() == [], r.text
+    for url in (
+        "/api/v1/monitoring/deployments/churn/performance",
+        "/api/v1/monitoring/tables/gold.customer_features/quality",
+        "/api/v1/monitoring/features/freshness",
+    ):
+        assert http.get(url).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -130,6 +141,10 @@ def test_hostile_callers_get_4xx_and_change_nothing(
             "/api/v1/monitoring/deployments/churn/performance?window_seconds=60&bucket_seconds=61",
             None,
         ),
+        ("POST", "/api/v1/monitoring/tables/gold.nope/quality", None),
+        ("POST", "/api/v1/monitoring/tables/no-layer/quality", None),
+        ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality?limit=0", None),
+        ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality?limit=x", None),
     ],
 )
 def test_malformed_input_is_4xx_never_500(
@@ -211,3 +226,14 @@ def test_model_performance_over_http(monitored: Platform, http: httpx.Client) ->
         ("a", 30, 10)
     ]
     assert body["variants"][0]["auc"] is not None and body["buckets"]
+
+
+def test_table_quality_and_freshness_over_http(monitored: Platform, http: httpx.Client) -> None:
+    ed = _auth(monitored, "ed")
+    url = "/api/v1/monitoring/tables/gold.customer_features/quality"
+    made = http.post(url, headers=ed)
+    assert made.status_code == 201, made.text
+    assert made.json()["rows"] > 0 and "f0" in made.json()["null_rates"]
+    assert [s["id"] for s in http.get(url, headers=ed).json()] == [made.json()["id"]]
+    fresh = http.get("/api/v1/monitoring/features/freshness", headers=ed)
+    assert fresh.status_code == 200 and fresh.json() and fresh.json()[0]["watermark"]

@@ -13,6 +13,7 @@ from shipyard.api.params import Body, Version
 from shipyard.monitoring.metrics import CONTENT_TYPE
 from shipyard.monitoring.models import DriftReport, Profile
 from shipyard.monitoring.performance import PerformanceReport
+from shipyard.monitoring.quality import FeatureFreshness, QualitySnapshot
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 root_router = APIRouter(tags=["monitoring"])
@@ -70,6 +71,23 @@ def model_performance(
     return platform.monitoring.model_performance(
         name, window_seconds=window_seconds, bucket_seconds=bucket_seconds
     )
+
+
+@router.post("/tables/{name}/quality", status_code=201)
+def check_table_quality(platform: Caller, name: str) -> QualitySnapshot:
+    return platform.monitoring.check_table_quality(name)
+
+
+@router.get("/tables/{name}/quality")
+def table_quality(
+    platform: Caller, name: str, limit: Annotated[int, Interval(ge=1, le=1000)] = 20
+) -> list[QualitySnapshot]:
+    return platform.monitoring.table_quality(name, limit=limit)
+
+
+@router.get("/features/freshness")
+def feature_freshness(platform: Caller) -> list[FeatureFreshness]:
+    return platform.monitoring.feature_freshness()
 
 
 @root_router.get("/metrics", response_class=Response)
