@@ -199,3 +199,32 @@ def freshness(as_json: bool = JsonOption) -> None:
         [f.model_dump() for f in found],
         ["view", "watermark", "lag_seconds", "ttl_seconds", "stale", "last_materialized_at"],
     )
+
+
+def scorecard(
+    days: float = typer.Option(28.0, "--days", help="Days the figures cover."),
+    as_json: bool = JsonOption,
+) -> None:
+    """The platform scorecard: deployments and success rate, lead time, models in
+    production, incidents, adoption per team, feature reuse (needs read on every team)."""
+    card = platform().monitoring.scorecard(days=days)
+    if as_json:
+        print_json(card)
+        return
+    rows = [
+        {"figure": k, "value": v}
+        for k, v in card.model_dump(exclude={"adoption", "reused_feature_views"}).items()
+    ]
+    rows.append({"figure": "reused_feature_views", "value": card.reused_feature_views})
+    print_table(rows, ["figure", "value"])
+    if card.adoption:
+        print_table(
+            [a.model_dump() for a in card.adoption],
+            ["team", "active_principals", "runs", "deployments"],
+            title="adoption",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Top-level commands of this module (``shipyard scorecard``)."""
+    app.command("scorecard")(scorecard)

@@ -91,6 +91,7 @@ def test_hostile_callers_get_4xx_and_change_nothing(
         ("GET", "/api/v1/monitoring/deployments/churn/performance", None),
         ("POST", "/api/v1/monitoring/tables/gold.customer_features/quality", None),
         ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality", None),
+        ("GET", "/api/v1/scorecard", None),
         ("GET", "/metrics", None),
     ]:
         r = http.request(method, url, json=body, headers=h)
@@ -105,6 +106,7 @@ def test_hostile_callers_get_4xx_and_change_nothing(
         "/api/v1/monitoring/deployments/churn/performance",
         "/api/v1/monitoring/tables/gold.customer_features/quality",
         "/api/v1/monitoring/features/freshness",
+        "/api/v1/scorecard",
     ):
         assert http.get(url).status_code == 401
 
@@ -145,6 +147,9 @@ def test_hostile_callers_get_4xx_and_change_nothing(
         ("POST", "/api/v1/monitoring/tables/no-layer/quality", None),
         ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality?limit=0", None),
         ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality?limit=x", None),
+        ("GET", "/api/v1/scorecard?days=0", None),
+        ("GET", "/api/v1/scorecard?days=x", None),
+        ("GET", "/api/v1/scorecard?days=1e300", None),
     ],
 )
 def test_malformed_input_is_4xx_never_500(
@@ -237,3 +242,8 @@ def test_table_quality_and_freshness_over_http(monitored: Platform, http: httpx.
     assert [s["id"] for s in http.get(url, headers=ed).json()] == [made.json()["id"]]
     fresh = http.get("/api/v1/monitoring/features/freshness", headers=ed)
     assert fresh.status_code == 200 and fresh.json() and fresh.json()[0]["watermark"]
+    card = http.get(
+        "/api/v1/scorecard", params={"days": 7}, headers=_auth(monitored, "local-admin")
+    )
+    assert card.status_code == 200, card.text
+    assert card.json()["deployments"] >= 1 and card.json()["models_in_production"] == 1

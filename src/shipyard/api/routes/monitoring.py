@@ -14,6 +14,7 @@ from shipyard.monitoring.metrics import CONTENT_TYPE
 from shipyard.monitoring.models import DriftReport, Profile
 from shipyard.monitoring.performance import PerformanceReport
 from shipyard.monitoring.quality import FeatureFreshness, QualitySnapshot
+from shipyard.monitoring.scorecard import Scorecard
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
 root_router = APIRouter(tags=["monitoring"])
@@ -88,6 +89,11 @@ def table_quality(
 @router.get("/features/freshness")
 def feature_freshness(platform: Caller) -> list[FeatureFreshness]:
     return platform.monitoring.feature_freshness()
+
+
+@root_router.get("/api/v1/scorecard")
+def scorecard(platform: Caller, days: Annotated[float, Interval(gt=0, le=366)] = 28.0) -> Scorecard:
+    return platform.monitoring.scorecard(days=days)
 
 
 @root_router.get("/metrics", response_class=Response)
