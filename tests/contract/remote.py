@@ -42,6 +42,7 @@ PROTOCOLS = {
     "registry": "shipyard.registry.protocol:RegistryAPI",
     "serving": "shipyard.serving.protocol:ServingAPI",
     "events": "shipyard.events.protocol:EventAPI",
+    "monitoring": "shipyard.monitoring.protocol:MonitoringAPI",
 }
 
 Skin = Callable[[Platform], Any]

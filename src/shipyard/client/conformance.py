@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.monitoring.protocol import MonitoringAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.platform import Platform
     from shipyard.registry.protocol import RegistryAPI
@@ -30,6 +31,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
     from shipyard.client.events import RemoteEventService
     from shipyard.client.features import RemoteFeatureService
     from shipyard.client.lake import RemoteLakeService
+    from shipyard.client.monitoring import RemoteMonitoringService
     from shipyard.client.pipelines import RemoteJobService, RemotePipelineService
     from shipyard.client.registry import RemoteRegistryService
     from shipyard.client.security import RemoteAuditService, RemoteSecurityService
@@ -50,6 +52,8 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         pipelines: PipelineAPI = platform.pipelines
         del catalog, security, audit, lake, features, tracking, registry, serving, events
         del jobs, pipelines
+        monitoring: MonitoringAPI = platform.monitoring
+        del monitoring
     # The client classes themselves (their written-out methods are checked as overrides).
     clients: list[type] = [
         RemoteCatalogService,
@@ -63,5 +67,6 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemoteEventService,
         RemoteJobService,
         RemotePipelineService,
+        RemoteMonitoringService,
     ]
     del clients

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.monitoring.protocol import MonitoringAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
@@ -97,6 +98,12 @@ class RemotePlatform:
         from shipyard.client.pipelines import RemotePipelineService
 
         return build(RemotePipelineService, self.http)
+
+    @cached_property
+    def monitoring(self) -> MonitoringAPI:
+        from shipyard.client.monitoring import RemoteMonitoringService
+
+        return build(RemoteMonitoringService, self.http)
 
     def close(self) -> None:
         self.http.close()

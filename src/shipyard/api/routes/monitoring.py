@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from annotated_types import Interval
@@ -31,6 +32,8 @@ class TableProfileIn(Body):
 
 class DriftIn(Body):
     window_seconds: WindowSeconds = 3600.0
+    #: The window's end (default: now), to score a past window again.
+    end: datetime | None = None
 
 
 @router.post("/profiles", status_code=201)
@@ -52,7 +55,7 @@ def get_profile(
 
 @router.post("/deployments/{name}/drift", status_code=201)
 def run_drift(platform: Caller, name: str, body: DriftIn) -> DriftReport:
-    return platform.monitoring.run_drift(name, window_seconds=body.window_seconds)
+    return platform.monitoring.run_drift(name, window_seconds=body.window_seconds, end=body.end)
 
 
 @router.get("/deployments/{name}/drift")
@@ -68,9 +71,10 @@ def model_performance(
     name: str,
     window_seconds: WindowSeconds = 7 * 86400.0,
     bucket_seconds: WindowSeconds | None = None,
+    end: datetime | None = None,
 ) -> PerformanceReport:
     return platform.monitoring.model_performance(
-        name, window_seconds=window_seconds, bucket_seconds=bucket_seconds
+        name, window_seconds=window_seconds, bucket_seconds=bucket_seconds, end=end
     )
 
 
