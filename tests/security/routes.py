@@ -478,6 +478,10 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/monitoring/deployments/ml_dep/drift",
         {"window_seconds": 60},
     ),
+    "POST /api/v1/monitoring/tables/{name}/quality": (
+        f"{V1}/monitoring/tables/silver.ml_clean/quality",
+        None,
+    ),
 }
 
 
