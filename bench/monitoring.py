@@ -13,7 +13,9 @@ typed columns existed (JSON only, typed maps null), so the same run times the ol
 (Arrow's JSON reader over the feature JSON) beside the new one.
 
 Usage: ``python bench/monitoring.py [--rows 100000] [--features 20] [--repeat 5]``.
-Writes ``bench/results/monitoring.json``.
+Writes ``bench/results/monitoring.json``. ``--in-memory 1000000x100`` times only
+profiling a reference and scoring a window of that size, arrays in memory (the
+issue's large case, without writing a log that size).
 """
 
 from __future__ import annotations
@@ -94,12 +96,47 @@ def _timed(fn: object, repeat: int) -> list[float]:
     return out
 
 
+def in_memory(rows: int, features: int) -> dict[str, float]:
+    """The issue's large case without the log: profile a ``rows`` x ``features`` reference,
+    then score a shifted window of the same size against it (arrays in memory)."""
+    import resource
+
+    rng = np.random.default_rng(0)
+    ref = np.asfortranarray(rng.normal(size=(rows, features)))  # columns contiguous
+    cur = np.asfortranarray(rng.normal(loc=0.05, size=(rows, features)))
+    t0 = time.perf_counter()
+    profiles = [sketch.numeric_profile(f"f{j}", ref[:, j], 0) for j in range(features)]
+    profile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    drifted = sum(
+        drift.numeric_drift(profiles[j], cur[:, j], 0, Thresholds()).drifted
+        for j in range(features)
+    )
+    score_s = time.perf_counter() - t0
+    return {
+        "rows": rows,
+        "features": features,
+        "profile_reference_s": round(profile_s, 2),
+        "score_window_s": round(score_s, 2),
+        "drifted": drifted,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--features", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--in-memory", metavar="ROWSxFEATURES", help="only profile+score arrays, e.g. 1000000x100"
+    )
     args = ap.parse_args()
+    if args.in_memory:
+        rows, features = (int(x) for x in args.in_memory.lower().split("x"))
+        print(json.dumps(in_memory(rows, features), indent=2))
+        return
     rng = np.random.default_rng(0)
     names = [f"f{i}" for i in range(args.features)]
     with tempfile.TemporaryDirectory() as tmp:
