@@ -45,6 +45,7 @@ PROTOCOLS = {
     "vectors": "shipyard.vectors.protocol:VectorsAPI",
     "quotas": "shipyard.quotas.protocol:QuotaAPI",
     "usage": "shipyard.usage.protocol:UsageAPI",
+    "monitoring": "shipyard.monitoring.protocol:MonitoringAPI",
 }
 
 Skin = Callable[[Platform], Any]

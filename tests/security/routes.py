@@ -368,6 +368,7 @@ MUTATING_ROUTES: dict[str, Request] = {
     "POST /api/v1/vectors/{name}/query": (
         f"{V1}/vectors/ml_vectors/query",
         {"vector": [0.0, 1.0, 0.0, -1.0], "k": 3},
+    ),
     # -- OpenLineage events in: an external dataset created for team ml
     "POST /api/v1/lineage": (
         f"{V1}/lineage?owner=ml",
@@ -545,6 +546,10 @@ MUTATING_ROUTES: dict[str, Request] = {
         None,
     ),
     "POST /api/v1/usage/meter": (f"{V1}/usage/meter", {}),
+    "POST /api/v1/monitoring/tables/{name}/quality": (
+        f"{V1}/monitoring/tables/silver.ml_clean/quality",
+        None,
+    ),
 }
 
 

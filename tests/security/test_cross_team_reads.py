@@ -42,6 +42,8 @@ DIRECT = (
     "/api/v1/pipelines/ml_pipe",
     "/api/v1/pipelines/ml_pipe/runs",
     "/api/v1/vectors/ml_vectors",
+    "/api/v1/monitoring/deployments/ml_dep/performance",
+    "/api/v1/monitoring/tables/silver.ml_clean/quality",
     "/api/2.0/mlflow/runs/get?run_id={run}",
     "/api/2.0/mlflow/experiments/get?experiment_id={exp}",
     "/api/2.0/mlflow/registered-models/get?name=ml_model",
@@ -63,6 +65,8 @@ LISTINGS = (
     "/api/v1/jobs",
     "/api/v1/features/definitions",
     "/api/v1/deployments",
+    "/api/v1/monitoring/features/freshness",
+    "/api/v1/scorecard",
     "/api/2.0/mlflow/registered-models/search",
 )
 

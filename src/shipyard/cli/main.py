@@ -151,6 +151,7 @@ REGISTRARS = (
     "shipyard.cli.jobs",
     "shipyard.cli.pipelines",
     "shipyard.cli.vectors",
+    "shipyard.cli.monitoring",  # `shipyard scorecard` (the `monitor` group is in GROUPS)
 )
 
 for _name, _target in GROUPS.items():

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
     from shipyard.lineage.protocol import LineageAPI
+    from shipyard.monitoring.protocol import MonitoringAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.platform import Platform
     from shipyard.quotas.protocol import QuotaAPI
@@ -35,6 +36,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
     from shipyard.client.events import RemoteEventService
     from shipyard.client.features import RemoteFeatureService
     from shipyard.client.lake import RemoteLakeService
+    from shipyard.client.monitoring import RemoteMonitoringService
     from shipyard.client.pipelines import RemoteJobService, RemotePipelineService
     from shipyard.client.registry import RemoteRegistryService
     from shipyard.client.security import RemoteAuditService, RemoteSecurityService
@@ -61,6 +63,8 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         quotas: QuotaAPI = platform.quotas
         usage: UsageAPI = platform.usage
         del quotas, usage
+        monitoring: MonitoringAPI = platform.monitoring
+        del monitoring
     # The client classes themselves (their written-out methods are checked as overrides).
     clients: list[type] = [
         RemoteCatalogService,
@@ -75,6 +79,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemoteJobService,
         RemotePipelineService,
         RemoteVectorService,
+        RemoteMonitoringService,
     ]
     from shipyard.client.operations import RemoteQuotaService, RemoteUsageService
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
     from shipyard.lineage.protocol import LineageAPI
+    from shipyard.monitoring.protocol import MonitoringAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.quotas.protocol import QuotaAPI
     from shipyard.registry.protocol import RegistryAPI
@@ -132,6 +133,12 @@ class RemotePlatform:
         from shipyard.client.lineage import RemoteLineageService
 
         return build(RemoteLineageService, self.http)
+
+    @cached_property
+    def monitoring(self) -> MonitoringAPI:
+        from shipyard.client.monitoring import RemoteMonitoringService
+
+        return build(RemoteMonitoringService, self.http)
 
     def close(self) -> None:
         self.http.close()

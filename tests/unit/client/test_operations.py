@@ -32,6 +32,7 @@ CLIENT_MODULES = [
     "vectors",
     "backup",
     "lineage",
+    "monitoring",
 ]
 
 
@@ -79,8 +80,8 @@ def test_every_capability_has_a_table() -> None:
         "CatalogAPI", "SecurityAPI", "AuditAPI", "LakeAPI", "FeatureAPI",
         "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI", "VectorsAPI",
         "QuotaAPI", "UsageAPI",
-        "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI",
         "BackupAPI", "LineageAPI",
+        "MonitoringAPI",
     }  # fmt: skip
 
 

@@ -36,6 +36,7 @@ CAPABILITIES = {
     "usage": ("usage.protocol:UsageAPI", "usage.service:UsageService", "operations:RemoteUsageService"),
     "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
     "lineage": ("lineage.protocol:LineageAPI", "lineage.service:LineageService", "lineage:RemoteLineageService"),
+    "monitoring": ("monitoring.protocol:MonitoringAPI", "monitoring.service:MonitoringService", "monitoring:RemoteMonitoringService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
@@ -77,6 +78,13 @@ SERVICE_ONLY = {
     "jobs": {
         "submit": "no HTTP route: jobs are queued by pipelines and in-process code",
         "submit_many": "no HTTP route: jobs are queued by pipelines and in-process code",
+    },
+    "monitoring": {
+        "thresholds": "the server's settings; every drift report carries the ones it used",
+        "metrics_text": "Prometheus scrapes GET /metrics (text, outside /api/v1)",
+        "readiness": "the probe at /v2/health/ready",
+        "profile_on_register": "the registry's hook on the server",
+        "gauges": "numbers for the server's /metrics",
     },
     "pipelines": {
         "plan": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/plan)",
