@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.ids import new_id
-from shipyard.errors import InvalidArgument, NotFound, ShipyardError
+from shipyard.errors import Conflict, InvalidArgument, NotFound, ShipyardError
 from shipyard.pipelines.functions import check_allowed, resolve
 from shipyard.tracking.models import RunStatus
 from shipyard.training.context import DataRef
@@ -327,15 +327,23 @@ class Tuner:
         return out
 
     def load(self, name: str) -> optuna.Study:
+        """The study ``name`` with its pruner (authorized as a read of its parent run).
+
+        Raises:
+            NotFound: no such study.
+        """
         import optuna
 
+        store = storage(self._ctx.settings)
         try:
-            study = optuna.load_study(study_name=name, storage=storage(self._ctx.settings))
+            attrs = store.get_study_user_attrs(store.get_study_id_from_name(name))
         except KeyError:
             raise NotFound(f"no study '{name}'") from None
         # reading a study is reading its parent run (authorized on the run's team)
-        self._tracking.get_run(study.user_attrs["parent_run_id"])
-        return study
+        self._tracking.get_run(attrs["parent_run_id"])
+        return optuna.load_study(
+            study_name=name, storage=store, pruner=_pruner(attrs.get("pruner", "median"))
+        )
 
     def summary(self, name: str) -> Study:
         """The study's trials by state and its best trial; closes the runs of trials whose
@@ -385,13 +393,18 @@ class Tuner:
         study = self.load(name)
         attrs = study.user_attrs
         parent = attrs["parent_run_id"]
+        if self._tracking.get_run(parent).status.terminal:  # another worker finished it
+            return out
         if out.best is not None and out.best.value is not None:
-            self._tracking.log_batch(
-                parent,
-                metrics=[{"key": f"best_{out.metric}", "value": out.best.value}],
-                tags={"shipyard.training.best_run_id": out.best.run_id or "",
-                      "shipyard.training.best_trial": str(out.best.number)},
-            )
+            try:
+                self._tracking.log_batch(
+                    parent,
+                    metrics=[{"key": f"best_{out.metric}", "value": out.best.value}],
+                    tags={"shipyard.training.best_run_id": out.best.run_id or "",
+                          "shipyard.training.best_trial": str(out.best.number)},
+                )
+            except Conflict:  # another worker finished the study meanwhile
+                return self.summary(name)
             if attrs.get("register_as") and out.best.run_id and not out.model_version:
                 try:
                     mv = self._service._registry().register_model(
@@ -401,6 +414,6 @@ class Tuner:
                     study.set_user_attr("model_version", out.model_version)
                 except ShipyardError:  # e.g. the function logged no model
                     log.warning("best trial of %s logged no model; nothing registered", name)
-        if not self._tracking.get_run(parent).status.terminal:
+        with contextlib.suppress(Conflict):  # two workers finishing at once
             self._tracking.end_run(parent, RunStatus.FINISHED if out.complete else RunStatus.FAILED)
         return out
