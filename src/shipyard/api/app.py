@@ -29,6 +29,7 @@ ROUTERS = (
     "events",
     "pipelines",
     "monitoring",
+    "training",
 )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.training.protocol import TrainingAPI
 
 
 def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - mypy only
@@ -35,6 +36,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
     from shipyard.client.security import RemoteAuditService, RemoteSecurityService
     from shipyard.client.serving import RemoteServingService
     from shipyard.client.tracking import RemoteTrackingService
+    from shipyard.client.training import RemoteTrainingService
 
     for platform in (p, r):
         catalog: CatalogAPI = platform.catalog
@@ -50,6 +52,8 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         pipelines: PipelineAPI = platform.pipelines
         del catalog, security, audit, lake, features, tracking, registry, serving, events
         del jobs, pipelines
+        training: TrainingAPI = platform.training
+        del training
     # The client classes themselves (their written-out methods are checked as overrides).
     clients: list[type] = [
         RemoteCatalogService,
@@ -58,6 +62,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemoteLakeService,
         RemoteFeatureService,
         RemoteTrackingService,
+        RemoteTrainingService,
         RemoteRegistryService,
         RemoteServingService,
         RemoteEventService,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
+    from shipyard.training.protocol import TrainingAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
@@ -97,6 +98,12 @@ class RemotePlatform:
         from shipyard.client.pipelines import RemotePipelineService
 
         return build(RemotePipelineService, self.http)
+
+    @cached_property
+    def training(self) -> TrainingAPI:
+        from shipyard.client.training import RemoteTrainingService
+
+        return build(RemoteTrainingService, self.http)
 
     def close(self) -> None:
         self.http.close()

@@ -9,7 +9,6 @@ is named ``module:function`` and must be allowed like any job target
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -315,8 +314,8 @@ class TrainingService(Service):
 
     def tune(
         self,
-        function: str | Callable[..., Any],
-        space: dict[str, Any] | str | Path,
+        function: str,
+        space: dict[str, Any] | str,
         *,
         n_trials: int = 20,
         metric: str = "auc",

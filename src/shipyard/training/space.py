@@ -60,17 +60,20 @@ Param = Annotated[FloatParam | IntParam | CategoricalParam, Field(discriminator=
 _SPACE = TypeAdapter(dict[str, Param])
 
 
-def parse_space(space: dict[str, Any] | str | Path) -> dict[str, Param]:
-    """The checked search space from a dict, a YAML text or a YAML file path.
+def read_space(path: str | Path) -> str:
+    """The YAML text of a space file (read by the caller's skin, never by the server)."""
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise InvalidArgument(f"cannot read the search space: {exc}") from None
+
+
+def parse_space(space: dict[str, Any] | str) -> dict[str, Param]:
+    """The checked search space from a dict or a YAML text.
 
     Raises:
         InvalidArgument: an empty or malformed space (names the parameter).
     """
-    if isinstance(space, Path) or (isinstance(space, str) and space.endswith((".yaml", ".yml"))):
-        try:
-            space = Path(space).read_text()
-        except OSError as exc:
-            raise InvalidArgument(f"cannot read the search space: {exc}") from None
     if isinstance(space, str):
         import yaml
 

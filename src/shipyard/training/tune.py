@@ -213,7 +213,7 @@ class Tuner:
 
     def tune(
         self,
-        function: str | Callable[..., Any],
+        function: str,
         space: Any,
         *,
         n_trials: int,
@@ -231,13 +231,10 @@ class Tuner:
         ray_address: str | None,
     ) -> Study:
         checked = self._check(space, metric, direction, pruner, workers, backend, n_trials)
-        if callable(function):
-            if backend != "local":
-                raise InvalidArgument(f"backend '{backend}' needs the function as 'module:function'")
-            fn, fname = function, f"{function.__module__}:{function.__qualname__}"
-        else:
-            check_allowed(function, self._ctx.settings.jobs)
-            fn, fname = None, function
+        if not isinstance(function, str):
+            raise InvalidArgument("the function is named 'module:function'")
+        check_allowed(function, self._ctx.settings.jobs)
+        fname = function
         data = self._service.data_ref(training_set)
         name = study_name or f"{fname.rsplit(':', 1)[-1]}-{new_id()[:8]}"
         parent = self._tracking.create_run(
@@ -271,7 +268,7 @@ class Tuner:
             tune_on_ray(self._ctx.settings, self.principal_name, name, attrs, workers,
                         ray_address)
         else:
-            resolved = fn or resolve(fname, self._ctx.settings.jobs)
+            resolved = resolve(fname, self._ctx.settings.jobs)
             run = objective(self._tracking, self._service._registry, resolved, attrs,
                             self._ctx.settings.project_dir)
             optimize(study, run, n_trials, n_jobs=workers, timeout=timeout)

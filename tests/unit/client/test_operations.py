@@ -75,6 +75,7 @@ def test_every_capability_has_a_table() -> None:
     assert {c.protocol.__name__ for c in remote_services()} == {
         "CatalogAPI", "SecurityAPI", "AuditAPI", "LakeAPI", "FeatureAPI",
         "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI",
+            "TrainingAPI",
     }  # fmt: skip
 
 

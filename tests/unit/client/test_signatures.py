@@ -31,6 +31,7 @@ CAPABILITIES = {
     "events": ("events.protocol:EventAPI", "events.service:EventService", "events:RemoteEventService"),
     "jobs": ("pipelines.protocol:JobAPI", "pipelines.service:JobService", "pipelines:RemoteJobService"),
     "pipelines": ("pipelines.protocol:PipelineAPI", "pipelines.pipeline_service:PipelineService", "pipelines:RemotePipelineService"),
+    "training": ("training.protocol:TrainingAPI", "training.service:TrainingService", "training:RemoteTrainingService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
@@ -78,6 +79,10 @@ SERVICE_ONLY = {
         "apply": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/apply)",
         "scheduler": "the server's scheduling loop",
         "validate": "checks a local PipelineSpec object; plan/apply validate on the server",
+    },
+    "training": {
+        "run": "calls a Python function in this process (HTTP callers submit a job)",
+        "data_ref": "a helper: where a training set's rows are in the lake",
     },
 }
 

@@ -7,7 +7,7 @@ import pytest
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
-from shipyard.training.space import parse_space
+from shipyard.training.space import parse_space, read_space
 from tests.unit.training.funcs import build_training_set
 
 F = "tests.unit.training.funcs"
@@ -96,6 +96,7 @@ def test_bad_search_options_are_refused(platform: Platform) -> None:
         platform.training.get_study("nope")
 
 
+@pytest.mark.slow
 def test_queued_search_workers_share_one_study(platform: Platform) -> None:
     p = platform
     study = p.training.tune(
@@ -121,4 +122,4 @@ def test_queued_search_workers_share_one_study(platform: Platform) -> None:
 def test_yaml_file_space(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "space.yaml"
     path.write_text(SPACE_YAML)
-    assert set(parse_space(str(path))) == {"learning_rate", "num_leaves"}
+    assert set(parse_space(read_space(path))) == {"learning_rate", "num_leaves"}
