@@ -110,6 +110,7 @@ def _seed(p: Platform) -> dict[str, str]:
     p.events.publish("ml_topic", [{"a": 1}])
     p.pipelines.apply([ml_pipeline()])
     p.pipelines.run("ml_pipe")  # queued: no worker runs in this world
+    p.training.submit("shipyard.pipelines.builtin:echo", team="ml", experiment="ml_exp")
     return {"run_id": run.id, "experiment_id": exp.id}
 
 
