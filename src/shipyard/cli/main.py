@@ -147,6 +147,7 @@ REGISTRARS = (
     "shipyard.cli.events",
     "shipyard.cli.jobs",
     "shipyard.cli.pipelines",
+    "shipyard.cli.training",
 )
 
 for _name, _target in GROUPS.items():
