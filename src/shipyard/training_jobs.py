@@ -71,8 +71,9 @@ def run_training_job(
     return {"run_id": out.run_id, "metrics": out.metrics, "model_version": out.model_version}
 
 
-def execute_in(project: str, principal: str, req: TrainingRequest, run_id: str,
-               data: dict[str, Any] | None) -> dict[str, Any]:
+def execute_in(
+    project: str, principal: str, req: TrainingRequest, run_id: str, data: dict[str, Any] | None
+) -> dict[str, Any]:
     """The same tracked run, in whatever process calls it (a Ray task)."""
     p = _platform(project, principal)
     fn = resolve(req.function, p.settings.jobs)
@@ -103,8 +104,11 @@ def run_tune_worker(study: str, project: str, principal: str) -> dict[str, Any]:
     s = tuner.load(study)
     attrs = s.user_attrs
     fn = resolve(attrs["function"], p.settings.jobs)
-    optimize(s, objective(p.tracking, lambda: p.registry, fn, attrs, p.settings.project_dir),
-             int(attrs["n_trials"]))
+    optimize(
+        s,
+        objective(p.tracking, lambda: p.registry, fn, attrs, p.settings.project_dir),
+        int(attrs["n_trials"]),
+    )
     p.tracking.flush()
     if not s.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         summary = tuner.finish(study)

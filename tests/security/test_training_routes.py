@@ -38,20 +38,32 @@ def test_another_team_or_no_role_cannot_read_or_cancel_ml_jobs(world: World, who
 @pytest.mark.parametrize("who", ["risk_editor", "nobody"])
 def test_another_team_cannot_train_or_search_into_ml(world: World, who: str) -> None:
     with world.client(who) as c:
-        r = c.post(f"{V1}/jobs", json={"function": "shipyard.pipelines.builtin:echo",
-                                       "team": "ml"})
+        r = c.post(f"{V1}/jobs", json={"function": "shipyard.pipelines.builtin:echo", "team": "ml"})
         assert r.status_code == 403
-        r = c.post(f"{V1}/studies", json={"function": "shipyard.pipelines.builtin:echo",
-                                          "space": SPACE, "experiment": "ml_exp"})
+        r = c.post(
+            f"{V1}/studies",
+            json={
+                "function": "shipyard.pipelines.builtin:echo",
+                "space": SPACE,
+                "experiment": "ml_exp",
+            },
+        )
         assert r.status_code == 403
 
 
 def test_an_ml_study_is_not_readable_by_risk(world: World) -> None:
     with world.client("ml_editor") as c:
-        r = c.post(f"{V1}/studies", json={"function": "shipyard.pipelines.builtin:echo",
-                                          "space": SPACE, "experiment": "ml_exp",
-                                          "n_trials": 1, "study_name": "ml_study",
-                                          "metric": "x"})
+        r = c.post(
+            f"{V1}/studies",
+            json={
+                "function": "shipyard.pipelines.builtin:echo",
+                "space": SPACE,
+                "experiment": "ml_exp",
+                "n_trials": 1,
+                "study_name": "ml_study",
+                "metric": "x",
+            },
+        )
         assert r.status_code == 201, r.text
         study = r.json()
         assert study["trials"] == 1 and study["failed"] == 1  # echo returns no metric
@@ -82,10 +94,18 @@ def test_no_token_is_401(world: World) -> None:
         ("studies", {"function": "shipyard.pipelines.builtin:echo", "space": {}}),
         ("studies", {"function": "shipyard.pipelines.builtin:echo", "space": "x: [1"}),
         ("studies", {"function": "shipyard.pipelines.builtin:echo", "space": "/etc/passwd.yaml"}),
-        ("studies", {"function": "shipyard.pipelines.builtin:echo", "space": SPACE,
-                     "n_trials": 10**9}),
-        ("studies", {"function": "shipyard.pipelines.builtin:echo", "space": SPACE,
-                     "direction": "sideways"}),
+        (
+            "studies",
+            {"function": "shipyard.pipelines.builtin:echo", "space": SPACE, "n_trials": 10**9},
+        ),
+        (
+            "studies",
+            {
+                "function": "shipyard.pipelines.builtin:echo",
+                "space": SPACE,
+                "direction": "sideways",
+            },
+        ),
         ("studies", {"function": "shipyard.pipelines.builtin:echo", "space": {"x": 3}}),
     ],
 )

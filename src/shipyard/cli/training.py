@@ -107,8 +107,10 @@ def _print_study(out: Any) -> None:
         f"{out.failed} failed); parent run {out.parent_run_id}"
     )
     if out.best is not None:
-        console.print(f"best {out.metric} = {out.best.value:.6g} (trial {out.best.number}, "
-                      f"run {out.best.run_id}) with {json.dumps(out.best.params)}")
+        console.print(
+            f"best {out.metric} = {out.best.value:.6g} (trial {out.best.number}, "
+            f"run {out.best.run_id}) with {json.dumps(out.best.params)}"
+        )
     if out.model_version:
         console.print(f"registered {out.model_version}")
     if out.job_ids:

@@ -19,11 +19,11 @@ if TYPE_CHECKING:
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
-    from shipyard.training.protocol import TrainingAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.training.protocol import TrainingAPI
 
 
 class RemotePlatform:

@@ -24,10 +24,15 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
     try:
         import ray
     except ImportError:
-        raise BackendUnavailable("backend 'ray' needs the ray extra: pip install shipyard[ray]") from None
+        raise BackendUnavailable(
+            "backend 'ray' needs the ray extra: pip install shipyard[ray]"
+        ) from None
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"ignore_reinit_error": True, "log_to_driver": False,
-                                  "include_dashboard": False}
+        kwargs: dict[str, Any] = {
+            "ignore_reinit_error": True,
+            "log_to_driver": False,
+            "include_dashboard": False,
+        }
         if address:
             kwargs["address"] = address
         else:
@@ -42,11 +47,14 @@ def connect(address: str | None, num_cpus: int | None = None) -> Any:
 def capacity(ray: Any) -> Resources:
     total = ray.cluster_resources()
     memory = int(total.get("memory", 0) // (1024 * 1024)) or None
-    return Resources(cpus=float(total.get("CPU", 1)), memory_mb=memory, gpus=int(total.get("GPU", 0)))
+    return Resources(
+        cpus=float(total.get("CPU", 1)), memory_mb=memory, gpus=int(total.get("GPU", 0))
+    )
 
 
-def _task(project: str, principal: str, request: dict[str, Any], run_id: str,
-          data: dict[str, Any] | None) -> dict[str, Any]:
+def _task(
+    project: str, principal: str, request: dict[str, Any], run_id: str, data: dict[str, Any] | None
+) -> dict[str, Any]:
     from shipyard.training_jobs import execute_in
 
     return execute_in(project, principal, TrainingRequest.model_validate(request), run_id, data)
@@ -58,8 +66,11 @@ def run_on_ray(
     """Run the job as one Ray task holding its CPUs, GPUs and memory."""
     ray = connect(req.ray_address)
     check_fits(req.resources, capacity(ray), "the Ray cluster")
-    options: dict[str, Any] = {"num_cpus": req.resources.cpus, "num_gpus": req.resources.gpus,
-                               "max_retries": 0}
+    options: dict[str, Any] = {
+        "num_cpus": req.resources.cpus,
+        "num_gpus": req.resources.gpus,
+        "max_retries": 0,
+    }
     if req.resources.memory_mb:
         options["memory"] = req.resources.memory_mb * 1024 * 1024
     remote = ray.remote(_task).options(**options)
@@ -71,9 +82,9 @@ def _trainable(config: dict[str, Any]) -> dict[str, float]:
     """One Ray Tune trial: a child run of the study's parent, recorded like a local trial."""
     from ray import tune
 
+    from shipyard.pipelines.functions import resolve
     from shipyard.step_actions import _platform
     from shipyard.training.tune import objective
-    from shipyard.pipelines.functions import resolve
 
     meta = config["__shipyard"]
     p = _platform(meta["project"], meta["principal"])
@@ -113,7 +124,11 @@ class _FixedTrial:
 
 
 def tune_on_ray(
-    settings: Settings, principal: str, study: str, attrs: dict[str, Any], workers: int,
+    settings: Settings,
+    principal: str,
+    study: str,
+    attrs: dict[str, Any],
+    workers: int,
     address: str | None,
 ) -> None:
     """Ray Tune trials, sampled by Optuna on the study in the catalog DB."""
@@ -136,10 +151,10 @@ def tune_on_ray(
     tuner = tune.Tuner(
         tune.with_resources(_trainable, {"cpu": 1}),
         param_space={"__shipyard": meta},
-        tune_config=tune.TuneConfig(search_alg=search, num_samples=int(attrs["n_trials"]),
-                                    max_concurrent_trials=workers),
-        run_config=tune.RunConfig(storage_path=str(settings.home_dir / "ray_results"),
-                                  verbose=0),
+        tune_config=tune.TuneConfig(
+            search_alg=search, num_samples=int(attrs["n_trials"]), max_concurrent_trials=workers
+        ),
+        run_config=tune.RunConfig(storage_path=str(settings.home_dir / "ray_results"), verbose=0),
     )
     results = tuner.fit()
     _link_runs(study, settings, results)
@@ -156,8 +171,9 @@ def _link_runs(study: str, settings: Settings, results: Any) -> None:
 
     s = optuna.load_study(study_name=study, storage=storage(settings))
     key = lambda params: json.dumps(params, sort_keys=True, default=str)  # noqa: E731
-    open_trials = {key(t.params): t for t in s.get_trials(deepcopy=False)
-                   if "run_id" not in t.user_attrs}
+    open_trials = {
+        key(t.params): t for t in s.get_trials(deepcopy=False) if "run_id" not in t.user_attrs
+    }
     for r in results:
         run_id = (r.metrics or {}).get("run_id")
         config = {k: v for k, v in (r.config or {}).items() if k != "__shipyard"}

@@ -174,8 +174,9 @@ class TrainingService(Service):
             else Executor.SUBPROCESS,
         )
         with self._ctx.mutation("training.submit", team=owner) as m:
-            job = self._jobs.queue.enqueue_many([spec], team=owner, created_by=self.principal.name,
-                                                conn=m.conn)[0]
+            job = self._jobs.queue.enqueue_many(
+                [spec], team=owner, created_by=self.principal.name, conn=m.conn
+            )[0]
             m.asset = job.asset
             m.details = {"function": request.function, "run_id": run.id}
         self._tracking.update_run(run.id, status=RunStatus.SCHEDULED)
@@ -256,8 +257,9 @@ class TrainingService(Service):
         page_token: str | None = None,
     ) -> Page[TrainingJob]:
         """Training jobs newest first, among the teams the caller may read (or ``team``)."""
-        page = self._jobs.list(state=state, pool=POOL, team=team, limit=limit,
-                               page_token=page_token)
+        page = self._jobs.list(
+            state=state, pool=POOL, team=team, limit=limit, page_token=page_token
+        )
         items = [self._present(j) for j in page.items if j.kind == "training"]
         return Page[TrainingJob](items=items, next_page_token=page.next_page_token)
 
@@ -304,8 +306,10 @@ class TrainingService(Service):
             run = self._tracking.get_run(job.run_id)
             if not run.status.terminal:
                 status = RunStatus.KILLED if job.state == "cancelled" else RunStatus.FAILED
-                self._tracking.set_tags(job.run_id, {"shipyard.training.error": job.error or
-                                                     f"the job ended {job.state}"})
+                self._tracking.set_tags(
+                    job.run_id,
+                    {"shipyard.training.error": job.error or f"the job ended {job.state}"},
+                )
                 self._tracking.end_run(job.run_id, status)
         except ShipyardError:  # the caller may read the job but not write the run
             pass

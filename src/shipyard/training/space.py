@@ -1,8 +1,8 @@
 """Search spaces, declared in code (a dict) or YAML, checked before any trial starts.
 
-    learning_rate: {type: float, low: 0.01, high: 0.3, log: true}
-    max_depth: {type: int, low: 2, high: 8}
-    booster: {type: categorical, choices: [gbtree, dart]}
+learning_rate: {type: float, low: 0.01, high: 0.3, log: true}
+max_depth: {type: int, low: 2, high: 8}
+booster: {type: categorical, choices: [gbtree, dart]}
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import contextlib
 import json
 import logging
 import warnings
-from functools import lru_cache
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -194,7 +194,13 @@ class Tuner:
         self._ctx = ctx
 
     def _check(
-        self, space: Any, metric: str, direction: str, pruner: str, workers: int, backend: str,
+        self,
+        space: Any,
+        metric: str,
+        direction: str,
+        pruner: str,
+        workers: int,
+        backend: str,
         n_trials: int,
     ) -> dict[str, Param]:
         if direction not in DIRECTIONS:
@@ -248,16 +254,29 @@ class Tuner:
         )
         self._tracking.log_params(
             parent.id,
-            {"n_trials": n_trials, "metric": metric, "direction": direction, "pruner": pruner,
-             "workers": workers, "backend": backend,
-             **{f"fixed.{k}": v for k, v in params.items()}},
+            {
+                "n_trials": n_trials,
+                "metric": metric,
+                "direction": direction,
+                "pruner": pruner,
+                "workers": workers,
+                "backend": backend,
+                **{f"fixed.{k}": v for k, v in params.items()},
+            },
         )
         attrs = {
-            "study": name, "function": fname, "metric": metric, "experiment": experiment,
+            "study": name,
+            "function": fname,
+            "metric": metric,
+            "experiment": experiment,
             "direction": direction,
-            "parent_run_id": parent.id, "space": space_to_json(checked), "fixed": params,
-            "data": None if data is None else data.__dict__, "register_as": register_as,
-            "n_trials": n_trials, "team": parent.owner,
+            "parent_run_id": parent.id,
+            "space": space_to_json(checked),
+            "fixed": params,
+            "data": None if data is None else data.__dict__,
+            "register_as": register_as,
+            "n_trials": n_trials,
+            "team": parent.owner,
         }
         study = self._create(name, direction, pruner, attrs)
         if backend == "jobs":
@@ -265,12 +284,16 @@ class Tuner:
         if backend == "ray":
             from shipyard.training.ray_backend import tune_on_ray
 
-            tune_on_ray(self._ctx.settings, self.principal_name, name, attrs, workers,
-                        ray_address)
+            tune_on_ray(self._ctx.settings, self.principal_name, name, attrs, workers, ray_address)
         else:
             resolved = resolve(fname, self._ctx.settings.jobs)
-            run = objective(self._tracking, self._service._registry, resolved, attrs,
-                            self._ctx.settings.project_dir)
+            run = objective(
+                self._tracking,
+                self._service._registry,
+                resolved,
+                attrs,
+                self._ctx.settings.project_dir,
+            )
             optimize(study, run, n_trials, n_jobs=workers, timeout=timeout)
         return self.finish(name)
 
@@ -285,7 +308,7 @@ class Tuner:
             study = optuna.create_study(
                 study_name=name,
                 storage=storage(self._ctx.settings),
-                direction=direction,
+                direction=optuna.study.StudyDirection[direction.upper()],
                 pruner=_pruner(pruner),
             )
         except optuna.exceptions.DuplicatedStudyError:
@@ -300,13 +323,15 @@ class Tuner:
         self, name: str, attrs: dict[str, Any], workers: int, timeout: float | None
     ) -> Study:
         from shipyard.pipelines.models import Executor, JobSpec
-
         from shipyard.training.service import TUNE_TARGET
 
         spec = {
             "target": TUNE_TARGET,
-            "args": {"study": name, "project": str(self._ctx.settings.project_dir),
-                     "principal": self.principal_name},
+            "args": {
+                "study": name,
+                "project": str(self._ctx.settings.project_dir),
+                "principal": self.principal_name,
+            },
             "kind": "training",
             "pool": POOL,
             "team": attrs["team"],
@@ -316,7 +341,9 @@ class Tuner:
         with self._ctx.mutation("training.tune", team=attrs["team"]) as m:
             jobs = self._service._jobs.queue.enqueue_many(
                 [JobSpec.model_validate(spec) for _ in range(workers)],
-                team=attrs["team"], created_by=self.principal_name, conn=m.conn,
+                team=attrs["team"],
+                created_by=self.principal_name,
+                conn=m.conn,
             )
             m.details = {"study": name, "workers": workers}
         out = self.summary(name)
@@ -360,8 +387,13 @@ class Tuner:
         complete = [t for t in trials if t.state is TrialState.COMPLETE]
         if complete:
             b = study.best_trial
-            best = TrialResult(number=b.number, state=b.state.name.lower(), value=b.value,
-                               params=b.params, run_id=b.user_attrs.get("run_id"))
+            best = TrialResult(
+                number=b.number,
+                state=b.state.name.lower(),
+                value=b.value,
+                params=b.params,
+                run_id=b.user_attrs.get("run_id"),
+            )
         return Study(
             name=name,
             direction=study.direction.name.lower(),
@@ -397,8 +429,10 @@ class Tuner:
                 self._tracking.log_batch(
                     parent,
                     metrics=[{"key": f"best_{out.metric}", "value": out.best.value}],
-                    tags={"shipyard.training.best_run_id": out.best.run_id or "",
-                          "shipyard.training.best_trial": str(out.best.number)},
+                    tags={
+                        "shipyard.training.best_run_id": out.best.run_id or "",
+                        "shipyard.training.best_trial": str(out.best.number),
+                    },
                 )
             except Conflict:  # another worker finished the study meanwhile
                 return self.summary(name)

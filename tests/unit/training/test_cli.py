@@ -18,8 +18,22 @@ def test_train_run_list_show_and_tune(
     project_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     d = ["-C", str(project_dir)]
-    assert run([*d, "train", "run", f"{F}:quadratic", "--params", '{"x": 1}',
-                "--backend", "inprocess", "--json"]) == 0
+    assert (
+        run(
+            [
+                *d,
+                "train",
+                "run",
+                f"{F}:quadratic",
+                "--params",
+                '{"x": 1}',
+                "--backend",
+                "inprocess",
+                "--json",
+            ]
+        )
+        == 0
+    )
     job = json.loads(capsys.readouterr().out)
     with Platform.open(project_dir) as p:
         Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.3)
@@ -31,8 +45,24 @@ def test_train_run_list_show_and_tune(
 
     space = tmp_path / "space.yaml"
     space.write_text("x: {type: float, low: 0, high: 4}\n")
-    argv = [*d, "train", "tune", f"{F}:quadratic", "--space", str(space), "--trials", "4",
-            "--metric", "loss", "--direction", "minimize", "--study", "cli", "--pruner", "none"]
+    argv = [
+        *d,
+        "train",
+        "tune",
+        f"{F}:quadratic",
+        "--space",
+        str(space),
+        "--trials",
+        "4",
+        "--metric",
+        "loss",
+        "--direction",
+        "minimize",
+        "--study",
+        "cli",
+        "--pruner",
+        "none",
+    ]
     assert run(argv) == 0
     out = capsys.readouterr().out
     assert "study cli: 4 trials (4 complete" in out and "best loss" in out

@@ -86,8 +86,9 @@ def cancel(platform: Caller, job_id: str) -> TrainingJob:
 
 @router.post("/training/studies", status_code=201)
 def tune(platform: Caller, body: TuneIn) -> Study:
-    return platform.training.tune(**body.model_dump(exclude={"function", "space"}),
-                                  function=body.function, space=body.space)
+    return platform.training.tune(
+        **body.model_dump(exclude={"function", "space"}), function=body.function, space=body.space
+    )
 
 
 @router.get("/training/studies/{name}")
