@@ -78,7 +78,7 @@ def run_on_ray(
     return dict(ray.get(ref, timeout=req.timeout))
 
 
-def _trainable(config: dict[str, Any]) -> dict[str, float]:
+def _trainable(config: dict[str, Any]) -> None:
     """One Ray Tune trial: a child run of the study's parent, recorded like a local trial."""
     from ray import tune
 
@@ -91,18 +91,18 @@ def _trainable(config: dict[str, Any]) -> dict[str, float]:
     attrs = meta["attrs"]
     fn = resolve(attrs["function"], p.settings.jobs)
     params = {k: v for k, v in config.items() if k != "__shipyard"}
-    trial = _FixedTrial(params)
+    trial = _FixedTrial(params, attrs["metric"])
     value = objective(p.tracking, lambda: p.registry, fn, attrs, p.settings.project_dir)(trial)
     p.tracking.flush()
     tune.report({attrs["metric"]: value, "run_id": trial.user_attrs["run_id"]})
-    return {attrs["metric"]: value}
 
 
 class _FixedTrial:
     """The params Ray Tune's Optuna searcher chose, offered through Optuna's trial API."""
 
-    def __init__(self, params: dict[str, Any]) -> None:
+    def __init__(self, params: dict[str, Any], metric: str) -> None:
         self.params = params
+        self.metric = metric
         self.user_attrs: dict[str, Any] = {}
         self.number = int(params.get("__number", 0))
 
@@ -117,10 +117,22 @@ class _FixedTrial:
     def report(self, value: float, step: int) -> None:
         from ray import tune
 
-        tune.report({"objective": value, "step": step})
+        tune.report({self.metric: value, "step": step})
 
     def should_prune(self) -> bool:
         return False
+
+
+class _DefineByRun:
+    """Optuna's define-by-run space for Ray's searcher (a class: the searcher is pickled)."""
+
+    def __init__(self, space: dict[str, Any]) -> None:
+        self.space = space
+
+    def __call__(self, trial: Any) -> None:
+        from shipyard.training.space import parse_space, suggest
+
+        suggest(trial, parse_space(self.space))
 
 
 def tune_on_ray(
@@ -136,16 +148,14 @@ def tune_on_ray(
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
-    from shipyard.training.space import parse_space, suggest
     from shipyard.training.tune import storage
 
-    space = parse_space(attrs["space"])
     search = OptunaSearch(
-        space=lambda trial: suggest(trial, space) and None,
+        space=_DefineByRun(attrs["space"]),
         metric=attrs["metric"],
         mode="max" if attrs.get("direction", "maximize") == "maximize" else "min",
         study_name=study,
-        storage=storage(settings),
+        storage=storage(settings, heartbeat=False),
     )
     meta = {"project": str(settings.project_dir), "principal": principal, "attrs": attrs}
     tuner = tune.Tuner(
@@ -174,9 +184,11 @@ def _link_runs(study: str, settings: Settings, results: Any) -> None:
     open_trials = {
         key(t.params): t for t in s.get_trials(deepcopy=False) if "run_id" not in t.user_attrs
     }
+    runs = dict(s.user_attrs.get("trial_runs") or {})
     for r in results:
         run_id = (r.metrics or {}).get("run_id")
         config = {k: v for k, v in (r.config or {}).items() if k != "__shipyard"}
         t = open_trials.pop(key(config), None)
-        if run_id and t is not None:
-            s._storage.set_trial_user_attr(t._trial_id, "run_id", run_id)
+        if run_id and t is not None:  # a finished trial's attributes are frozen: the study's
+            runs[str(t.number)] = run_id
+    s.set_user_attr("trial_runs", runs)

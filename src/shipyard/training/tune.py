@@ -68,15 +68,18 @@ def storage_url(settings: Settings) -> tuple[str, dict[str, Any]]:
 
 
 @lru_cache(maxsize=8)
-def _storage(url: str, kwargs_json: str) -> optuna.storages.RDBStorage:
+def _storage(url: str, kwargs_json: str, heartbeat: bool) -> optuna.storages.RDBStorage:
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with quiet():  # heartbeats are "experimental" in Optuna since 2.9; they are what we need
+        engine = {"pool_pre_ping": True, **json.loads(kwargs_json)}
+        if not heartbeat:  # Ray Tune's searcher asks and tells; Ray watches its trials
+            return RDBStorage(url, engine_kwargs=engine)
         return RDBStorage(
             url,
-            engine_kwargs={"pool_pre_ping": True, **json.loads(kwargs_json)},
+            engine_kwargs=engine,
             heartbeat_interval=HEARTBEAT,
             grace_period=GRACE,
             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
@@ -92,10 +95,10 @@ def quiet() -> Iterator[None]:
         yield
 
 
-def storage(settings: Settings) -> optuna.storages.RDBStorage:
+def storage(settings: Settings, *, heartbeat: bool = True) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage for this project (one per process and URL)."""
     url, kwargs = storage_url(settings)
-    return _storage(url, json.dumps(kwargs, sort_keys=True))
+    return _storage(url, json.dumps(kwargs, sort_keys=True), heartbeat)
 
 
 def _pruner(name: str) -> Any:
@@ -379,10 +382,15 @@ class Tuner:
         with quiet():
             fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
-        for t in trials:
-            if t.state is TrialState.FAIL and "run_id" in t.user_attrs:
-                self._close(t.user_attrs["run_id"])
         attrs = study.user_attrs
+        ray_runs = attrs.get("trial_runs") or {}  # trials Ray Tune ran (frozen when linked)
+
+        def run_of(t: Any) -> str | None:
+            return t.user_attrs.get("run_id") or ray_runs.get(str(t.number))
+
+        for t in trials:
+            if t.state is TrialState.FAIL and run_of(t):
+                self._close(run_of(t))
         best = None
         complete = [t for t in trials if t.state is TrialState.COMPLETE]
         if complete:
@@ -392,7 +400,7 @@ class Tuner:
                 state=b.state.name.lower(),
                 value=b.value,
                 params=b.params,
-                run_id=b.user_attrs.get("run_id"),
+                run_id=run_of(b),
             )
         return Study(
             name=name,
