@@ -54,6 +54,16 @@ def captured(enabled: bool) -> Iterator[io.StringIO]:
         root.removeHandler(handler)
 
 
+@contextlib.contextmanager
+def cpu_threads(cpus: float) -> Iterator[None]:
+    """Native thread pools (OpenMP, BLAS) sized to the CPUs the job asked for: a job
+    asking for 1 CPU does not spread over every core of a shared worker."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=max(1, int(cpus))):
+        yield
+
+
 def _metrics(result: Any) -> dict[str, float]:
     if result is None:
         return {}
@@ -85,7 +95,7 @@ def execute(
     if data is not None:
         tracking.log_input(run_id, data.ref)
     ctx = TrainingContext(run, params, resources, data, trial)
-    with captured(capture) as logs:
+    with captured(capture) as logs, cpu_threads(resources.cpus):
         try:
             metrics = _metrics(fn(ctx))
         except BaseException as exc:
