@@ -71,6 +71,11 @@ def run_training_job(
     return {"run_id": out.run_id, "metrics": out.metrics, "model_version": out.model_version}
 
 
+def open_as(project: str, principal: str) -> Platform:
+    """The project's platform acting for ``principal`` (what a Ray task opens)."""
+    return _platform(project, principal)
+
+
 def execute_in(
     project: str, principal: str, req: TrainingRequest, run_id: str, data: dict[str, Any] | None
 ) -> dict[str, Any]:

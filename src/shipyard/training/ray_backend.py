@@ -52,12 +52,24 @@ def capacity(ray: Any) -> Resources:
     )
 
 
+#: What opens the project inside a Ray worker: named, not imported (it imports ``Platform``,
+#: which imports this package).
+RUNNER = "shipyard.training_jobs"
+
+
+def _runner(name: str) -> Any:
+    import importlib
+
+    return getattr(importlib.import_module(RUNNER), name)
+
+
 def _task(
     project: str, principal: str, request: dict[str, Any], run_id: str, data: dict[str, Any] | None
 ) -> dict[str, Any]:
-    from shipyard.training_jobs import execute_in
-
-    return execute_in(project, principal, TrainingRequest.model_validate(request), run_id, data)
+    execute_in = _runner("execute_in")
+    return dict(
+        execute_in(project, principal, TrainingRequest.model_validate(request), run_id, data)
+    )
 
 
 def run_on_ray(
@@ -83,11 +95,10 @@ def _trainable(config: dict[str, Any]) -> None:
     from ray import tune
 
     from shipyard.pipelines.functions import resolve
-    from shipyard.step_actions import _platform
     from shipyard.training.tune import objective
 
     meta = config["__shipyard"]
-    p = _platform(meta["project"], meta["principal"])
+    p = _runner("open_as")(meta["project"], meta["principal"])
     attrs = meta["attrs"]
     fn = resolve(attrs["function"], p.settings.jobs)
     params = {k: v for k, v in config.items() if k != "__shipyard"}
