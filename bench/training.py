@@ -30,6 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+os.environ["PYTHONPATH"] = str(ROOT / "src")  # Ray's worker processes import shipyard
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 

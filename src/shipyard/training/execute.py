@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.tracking.active_run import ActiveRun
-from shipyard.tracking.models import RunStatus
+from shipyard.tracking.models import Run, RunStatus
 from shipyard.training.code import code_tags
 from shipyard.training.context import DataRef, TrainingContext
 from shipyard.training.models import Resources
@@ -85,14 +85,17 @@ def execute(
     register_as: str | None = None,
     trial: Any = None,
     capture: bool = True,
+    created: Run | None = None,
 ) -> Outcome:
     """Run ``fn`` in the existing run ``run_id`` (created at submit time) and end it."""
-    run = ActiveRun(tracking, tracking.update_run(run_id, status=RunStatus.RUNNING))
+    if created is None or created.status is not RunStatus.RUNNING:  # a queued job's run
+        created = tracking.update_run(run_id, status=RunStatus.RUNNING)
+    run = ActiveRun(tracking, created)
     tags = code_tags(project_dir)
     if data is not None:
         tags["shipyard.training.training_set"] = data.ref
     tracking.log_batch(run_id, params=params, tags=tags)
-    if data is not None:
+    if data is not None and trial is None:  # a search records its input on the parent run
         tracking.log_input(run_id, data.ref)
     ctx = TrainingContext(run, params, resources, data, trial)
     with captured(capture) as logs, cpu_threads(resources.cpus):

@@ -234,6 +234,7 @@ class TrainingService(Service):
             register_as=request.register_as,
             trial=trial,
             capture=trial is None,
+            created=run,
         )
         return {"run_id": out.run_id, "metrics": out.metrics, "model_version": out.model_version}
 

@@ -146,6 +146,7 @@ def objective(
             project_dir=project_dir,
             trial=trial,
             capture=False,
+            created=run,
         )
         if attrs["metric"] not in out.metrics:
             raise InvalidArgument(
@@ -281,6 +282,8 @@ class Tuner:
             "n_trials": n_trials,
             "team": parent.owner,
         }
+        if data is not None:
+            self._tracking.log_input(parent.id, data.ref)
         study = self._create(name, direction, pruner, attrs)
         if backend == "jobs":
             return self._submit_workers(name, attrs, workers, timeout)
@@ -389,8 +392,9 @@ class Tuner:
             return t.user_attrs.get("run_id") or ray_runs.get(str(t.number))
 
         for t in trials:
-            if t.state is TrialState.FAIL and run_of(t):
-                self._close(run_of(t))
+            lost = run_of(t) if t.state is TrialState.FAIL else None
+            if lost:
+                self._close(lost)
         best = None
         complete = [t for t in trials if t.state is TrialState.COMPLETE]
         if complete:
