@@ -14,7 +14,7 @@ Data: the demo's churn training set (``shipyard demo`` in a temporary project, o
 4. The docs' example: default params against a 20-trial search (validation AUC).
 
 Usage: ``python bench/training.py`` (knobs: ``N_JOBS``=20, ``N_TRIALS``=100,
-``BENCH_RAY``=1, ``DEMO_DIR``). Writes ``bench/results/training.json``.
+``BENCH_PHASES``=overhead,bare,bare_rdb,tracked,ray,example, ``DEMO_DIR``). Writes ``bench/results/training.json``.
 """
 
 from __future__ import annotations
@@ -94,7 +94,9 @@ def overhead(p: Platform, frame: Any) -> dict[str, float]:
     return {"bare_ms": b * 1000, "tracked_ms": k * 1000, "overhead_ms": (k - b) * 1000}
 
 
-def bare_optuna(frame: Any) -> dict[str, float]:
+def bare_optuna(frame: Any, storage: str | None = None) -> dict[str, float]:
+    """Bare Optuna: in-memory, or on an RDB ``storage`` URL (the same kind of file the
+    tracked search uses), no runs recorded."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -104,7 +106,9 @@ def bare_optuna(frame: Any) -> dict[str, float]:
         params = {**suggest(trial, space), "log_model": False}
         return train_churn(BareCtx(frame, params))["auc"]
 
-    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.NopPruner(), storage=storage
+    )
     t = time.perf_counter()
     with threadpool_limits(limits=1):  # as a tracked trial asking for 1 CPU
         study.optimize(objective, n_trials=N_TRIALS, n_jobs=2)
@@ -159,20 +163,25 @@ def example(p: Platform) -> dict[str, Any]:
     }
 
 
+PHASES = os.environ.get("BENCH_PHASES", "overhead,bare,bare_rdb,tracked,ray,example").split(",")
+
+
 def main() -> None:
     d = project()
     out: dict[str, Any] = {"cpus": os.cpu_count(), "n_trials": N_TRIALS}
     with Platform.open(d) as p:
         frame = p.training.data_ref("churn_train").arrow().to_pandas()  # type: ignore[union-attr]
         out["rows"] = len(frame)
-        out["overhead"] = overhead(p, frame)
-        print("overhead", out["overhead"], flush=True)
-        out["bare_optuna"] = bare_optuna(frame)
-        print("bare optuna", out["bare_optuna"], flush=True)
-        out["tracked_search"] = tracked_search(p, "local")
-        print("tracked search", out["tracked_search"], flush=True)
-        out["ratio"] = out["tracked_search"]["trials_per_s"] / out["bare_optuna"]["trials_per_s"]
-        if os.environ.get("BENCH_RAY", "1") == "1":
+        if "overhead" in PHASES:
+            out["overhead"] = overhead(p, frame)
+        if "bare" in PHASES:
+            out["bare_optuna"] = bare_optuna(frame)
+        if "bare_rdb" in PHASES:
+            url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-optuna-')}/optuna.db"
+            out["bare_optuna_sqlite"] = bare_optuna(frame, url)
+        if "tracked" in PHASES:
+            out["tracked_search"] = tracked_search(p, "local")
+        if "ray" in PHASES:
             import ray
 
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -180,9 +189,8 @@ def main() -> None:
                 out["ray_search"] = tracked_search(p, "ray")
             finally:
                 ray.shutdown()
-            print("ray search", out["ray_search"], flush=True)
-        out["example"] = example(p)
-        print("example", out["example"], flush=True)
+        if "example" in PHASES:
+            out["example"] = example(p)
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
     (results / "training.json").write_text(json.dumps(out, indent=2))

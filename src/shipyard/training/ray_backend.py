@@ -173,7 +173,10 @@ def tune_on_ray(
         tune.with_resources(_trainable, {"cpu": 1}),
         param_space={"__shipyard": meta},
         tune_config=tune.TuneConfig(
-            search_alg=search, num_samples=int(attrs["n_trials"]), max_concurrent_trials=workers
+            search_alg=search,
+            num_samples=int(attrs["n_trials"]),
+            max_concurrent_trials=workers,
+            reuse_actors=True,  # a trial process keeps its opened project and imports
         ),
         run_config=tune.RunConfig(storage_path=str(settings.home_dir / "ray_results"), verbose=0),
     )
