@@ -51,24 +51,25 @@ def test_another_team_cannot_train_or_search_into_ml(world: World, who: str) -> 
         assert r.status_code == 403
 
 
-def test_an_ml_study_is_not_readable_by_risk(world: World) -> None:
-    with world.client("ml_editor") as c:
-        r = c.post(
-            f"{V1}/studies",
-            json={
-                "function": "shipyard.pipelines.builtin:echo",
-                "space": SPACE,
-                "experiment": "ml_exp",
-                "n_trials": 1,
-                "study_name": "ml_study",
-                "metric": "x",
-            },
-        )
+def test_a_study_is_not_readable_by_another_team(world: World) -> None:
+    # made by risk (the walk checks that ml's assets are untouched), read by ml
+    world.platform.tracking.create_experiment("risk_tuning", owner="risk")
+    body = {
+        "function": "shipyard.pipelines.builtin:echo",
+        "space": SPACE,
+        "experiment": "risk_tuning",
+        "n_trials": 1,
+        "study_name": "risk_study",
+        "metric": "x",
+    }
+    with world.client("risk_editor") as c:
+        r = c.post(f"{V1}/studies", json=body)
         assert r.status_code == 201, r.text
         study = r.json()
         assert study["trials"] == 1 and study["failed"] == 1  # echo returns no metric
-    with world.client("risk_editor") as c:
-        assert c.get(f"{V1}/studies/ml_study").status_code in (403, 404)
+        assert c.get(f"{V1}/studies/risk_study").status_code == 200
+    with world.client("ml_editor") as c:
+        assert c.get(f"{V1}/studies/risk_study").status_code in (403, 404)
         assert c.get(f"{V1}/studies/nope").status_code == 404
 
 
