@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
+import socket
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -91,7 +93,10 @@ def execute(
     if created is None or created.status is not RunStatus.RUNNING:  # a queued job's run
         created = tracking.update_run(run_id, status=RunStatus.RUNNING)
     run = ActiveRun(tracking, created)
-    tags = code_tags(project_dir)
+    tags = {
+        **code_tags(project_dir),
+        "shipyard.training.process": f"{socket.gethostname()}:{os.getpid()}",
+    }
     if data is not None:
         tags["shipyard.training.training_set"] = data.ref
     tracking.log_batch(run_id, params=params, tags=tags)

@@ -124,3 +124,30 @@ def test_a_job_waits_for_the_cpus_older_jobs_hold() -> None:
         wait_for(Resources(cpus=1), cap, lambda: [Resources(cpus=2)], timeout=0.05, poll=0.01)
     # a job alone always runs (it was checked to fit the machine when submitted)
     assert wait_for(Resources(cpus=2), cap, lambda: [], timeout=0) < 0.01
+
+
+def test_a_killed_training_process_leaves_no_running_run(platform: Platform) -> None:
+    """``kill -9`` of the process that trains: the job fails and its run is closed FAILED."""
+    import os
+    import signal
+    import threading
+    import time
+
+    p = platform
+    job = p.training.submit(f"{F}:sleepy", params={"seconds": 60}, max_attempts=1)
+    worker = Worker(p, pools=["training"], poll_interval=0.005)
+    thread = threading.Thread(target=worker.run, kwargs={"idle_exit": 1.0})
+    thread.start()
+    deadline = time.monotonic() + 60
+    tags: dict[str, str] = {}
+    while "shipyard.training.process" not in tags and time.monotonic() < deadline:
+        time.sleep(0.1)
+        tags = p.tracking.get_run(job.run_id).tags
+    pid = int(tags["shipyard.training.process"].rsplit(":", 1)[1])
+    assert pid != os.getpid()  # the subprocess executor's child
+    os.kill(pid, signal.SIGKILL)
+    thread.join(timeout=60)
+    done = p.training.get(job.id)
+    assert done.state in ("failed", "dead")
+    run = p.tracking.get_run(job.run_id)
+    assert run.status == "FAILED" and run.end_time is not None
