@@ -247,43 +247,18 @@ class Tuner:
         fname = function
         data = self._service.data_ref(training_set)
         name = study_name or f"{fname.rsplit(':', 1)[-1]}-{new_id()[:8]}"
-        parent = self._tracking.create_run(
-            experiment,
-            run_name=name,
-            tags={
-                "shipyard.training.study": name,
-                "shipyard.training.function": fname,
-                "shipyard.training.search_space": json.dumps(space_to_json(checked))[:4000],
-            },
-        )
-        self._tracking.log_params(
-            parent.id,
-            {
-                "n_trials": n_trials,
-                "metric": metric,
-                "direction": direction,
-                "pruner": pruner,
-                "workers": workers,
-                "backend": backend,
-                **{f"fixed.{k}": v for k, v in params.items()},
-            },
-        )
-        attrs = {
-            "study": name,
-            "function": fname,
-            "metric": metric,
-            "experiment": experiment,
-            "direction": direction,
-            "parent_run_id": parent.id,
-            "space": space_to_json(checked),
-            "fixed": params,
-            "data": None if data is None else data.__dict__,
-            "register_as": register_as,
+        options = {
             "n_trials": n_trials,
-            "team": parent.owner,
+            "metric": metric,
+            "direction": direction,
+            "pruner": pruner,
+            "workers": workers,
+            "backend": backend,
         }
+        attrs = self._parent(name, fname, checked, experiment, options, params)
+        attrs.update(data=None if data is None else data.__dict__, register_as=register_as)
         if data is not None:
-            self._tracking.log_input(parent.id, data.ref)
+            self._tracking.log_input(attrs["parent_run_id"], data.ref)
         study = self._create(name, direction, pruner, attrs)
         if backend == "jobs":
             return self._submit_workers(name, attrs, workers, timeout)
@@ -302,6 +277,41 @@ class Tuner:
             )
             optimize(study, run, n_trials, n_jobs=workers, timeout=timeout)
         return self.finish(name)
+
+    def _parent(
+        self,
+        name: str,
+        fname: str,
+        space: dict[str, Param],
+        experiment: str,
+        options: dict[str, Any],
+        fixed: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The study's parent run (its options as params); the study's attributes."""
+        parent = self._tracking.create_run(
+            experiment,
+            run_name=name,
+            tags={
+                "shipyard.training.study": name,
+                "shipyard.training.function": fname,
+                "shipyard.training.search_space": json.dumps(space_to_json(space))[:4000],
+            },
+        )
+        self._tracking.log_params(
+            parent.id, {**options, **{f"fixed.{k}": v for k, v in fixed.items()}}
+        )
+        return {
+            "study": name,
+            "function": fname,
+            "metric": options["metric"],
+            "experiment": experiment,
+            "direction": options["direction"],
+            "parent_run_id": parent.id,
+            "space": space_to_json(space),
+            "fixed": fixed,
+            "n_trials": options["n_trials"],
+            "team": parent.owner,
+        }
 
     @property
     def principal_name(self) -> str:
