@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from shipyard.serving.runtime import ServingRuntime
     from shipyard.serving.service import ServingService
     from shipyard.tracking.service import TrackingService, TrackingState
+    from shipyard.training.service import TrainingService
     from shipyard.usage.service import UsageService
     from shipyard.vectors.service import VectorService, VectorState
 
@@ -287,6 +288,19 @@ class Platform:
 
         return PipelineService(
             self._ctx, queue=self._backends.job_queue, events=lambda: self.events
+        )
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from shipyard.training.service import TrainingService
+
+        return TrainingService(
+            self._ctx,
+            jobs=self.jobs,
+            tracking=self.tracking,
+            features=lambda: self.features,
+            lake=lambda: self.lake,
+            registry=lambda: self.registry,
         )
 
     @cached_property

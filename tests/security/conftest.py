@@ -113,6 +113,7 @@ def _seed(p: Platform) -> dict[str, str]:
     p.lake.write("gold.ml_embeddings", ml_embeddings(), owner="ml")
     p.vectors.apply([ml_vector_index()])
     p.vectors.build("ml_vectors")
+    p.training.submit("shipyard.pipelines.builtin:echo", team="ml", experiment="ml_exp")
     return {"run_id": run.id, "experiment_id": exp.id}
 
 

@@ -390,6 +390,24 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/backups/20261205T220000000Z-1a2b3c4d/verify",
         None,
     ),
+    # -- training
+    "POST /api/v1/training/jobs": (
+        f"{V1}/training/jobs",
+        {"function": "shipyard.pipelines.builtin:echo", "team": "ml", "experiment": "ml_exp"},
+    ),
+    "POST /api/v1/training/jobs/{job_id}/cancel": (
+        f"{V1}/training/jobs/{{train_job}}/cancel",
+        None,
+    ),
+    "POST /api/v1/training/studies": (
+        f"{V1}/training/studies",
+        {
+            "function": "shipyard.pipelines.builtin:echo",
+            "space": {"x": {"type": "int", "low": 0, "high": 1}},
+            "experiment": "ml_exp",
+            "n_trials": 1,
+        },
+    ),
     # -- MLflow REST API
     f"POST {MF}/experiments/create": (f"{MF}/experiments/create", {"name": "ml_exp3"}),
     f"POST {MF}/experiments/search": (

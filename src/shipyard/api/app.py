@@ -34,6 +34,7 @@ ROUTERS = (
     "usage",
     "backup",
     "lineage",
+    "training",
 )
 
 

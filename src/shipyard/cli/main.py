@@ -152,6 +152,7 @@ REGISTRARS = (
     "shipyard.cli.pipelines",
     "shipyard.cli.vectors",
     "shipyard.cli.monitoring",  # `shipyard scorecard` (the `monitor` group is in GROUPS)
+    "shipyard.cli.training",
 )
 
 for _name, _target in GROUPS.items():

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.training.protocol import TrainingAPI
     from shipyard.usage.protocol import UsageAPI
     from shipyard.vectors.protocol import VectorsAPI
 
@@ -42,6 +43,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
     from shipyard.client.security import RemoteAuditService, RemoteSecurityService
     from shipyard.client.serving import RemoteServingService
     from shipyard.client.tracking import RemoteTrackingService
+    from shipyard.client.training import RemoteTrainingService
     from shipyard.client.vectors import RemoteVectorService
 
     for platform in (p, r):
@@ -65,6 +67,8 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         del quotas, usage
         monitoring: MonitoringAPI = platform.monitoring
         del monitoring
+        training: TrainingAPI = platform.training
+        del training
     # The client classes themselves (their written-out methods are checked as overrides).
     clients: list[type] = [
         RemoteCatalogService,
@@ -73,6 +77,7 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         RemoteLakeService,
         RemoteFeatureService,
         RemoteTrackingService,
+        RemoteTrainingService,
         RemoteRegistryService,
         RemoteServingService,
         RemoteEventService,

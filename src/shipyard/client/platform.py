@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.training.protocol import TrainingAPI
     from shipyard.usage.protocol import UsageAPI
     from shipyard.vectors.protocol import VectorsAPI
 
@@ -139,6 +140,12 @@ class RemotePlatform:
         from shipyard.client.monitoring import RemoteMonitoringService
 
         return build(RemoteMonitoringService, self.http)
+
+    @cached_property
+    def training(self) -> TrainingAPI:
+        from shipyard.client.training import RemoteTrainingService
+
+        return build(RemoteTrainingService, self.http)
 
     def close(self) -> None:
         self.http.close()

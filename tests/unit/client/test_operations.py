@@ -82,6 +82,7 @@ def test_every_capability_has_a_table() -> None:
         "QuotaAPI", "UsageAPI",
         "BackupAPI", "LineageAPI",
         "MonitoringAPI",
+        "TrainingAPI",
     }  # fmt: skip
 
 

@@ -37,6 +37,7 @@ CAPABILITIES = {
     "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
     "lineage": ("lineage.protocol:LineageAPI", "lineage.service:LineageService", "lineage:RemoteLineageService"),
     "monitoring": ("monitoring.protocol:MonitoringAPI", "monitoring.service:MonitoringService", "monitoring:RemoteMonitoringService"),
+    "training": ("training.protocol:TrainingAPI", "training.service:TrainingService", "training:RemoteTrainingService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
@@ -94,6 +95,10 @@ SERVICE_ONLY = {
     },
     "quotas": {"enforce": "called by other services before they add to a capped resource"},
     "usage": {"record_jobs": "workers record what their jobs used, in-process"},
+    "training": {
+        "run": "calls a Python function in this process (HTTP callers submit a job)",
+        "data_ref": "a helper: where a training set's rows are in the lake",
+    },
 }
 
 
