@@ -26,6 +26,15 @@ log = logging.getLogger("shipyard.ui")
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals["version"] = shipyard.__version__
+#: The main menu: (key, label, href). An area adds its line here; the page passes ``nav=key``.
+NAV: list[tuple[str, str, str]] = [
+    ("home", "Home", "/ui/"),
+    ("catalog", "Catalog", "/ui/catalog"),
+    ("lake", "Lake", "/ui/lake"),
+    ("features", "Features", "/ui/features"),
+    ("audit", "Audit", "/ui/audit"),
+]
+templates.env.globals["main_nav"] = NAV
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
@@ -57,6 +66,16 @@ def error_page(request: Request, status: int, title: str, message: str) -> Respo
     return page(request, name, status=status, title=title, message=message)
 
 
+TITLES = {
+    400: "Invalid input",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Limit reached",
+}
+
+
 class UIRoute(APIRoute):
     """A route whose errors are pages (see the module docstring)."""
 
@@ -69,7 +88,7 @@ class UIRoute(APIRoute):
             except Unauthenticated:
                 return _signin_redirect(request)
             except ShipyardError as exc:
-                title = {403: "Forbidden", 404: "Not found"}.get(exc.http_status, "Error")
+                title = TITLES.get(exc.http_status, "Error")
                 return error_page(request, exc.http_status, title, exc.message)
             except RequestValidationError as exc:
                 fields = ", ".join(".".join(map(str, e["loc"][1:])) for e in exc.errors())
