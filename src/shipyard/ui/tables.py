@@ -55,7 +55,7 @@ def grid(table: pa.Table, offset: int, size: int = PAGE_ROWS) -> Grid:
     return Grid(columns=columns, rows=rows, offset=offset, more=table.num_rows > size)
 
 
-def _parse(text: str, what: str) -> exp.Expression:
+def _parse(text: str, what: str) -> exp.Expr:
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
     except ParseError as exc:
