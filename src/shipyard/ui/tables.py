@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import SqlglotError
 
 from shipyard.errors import InvalidArgument
 
@@ -58,7 +58,7 @@ def grid(table: pa.Table, offset: int, size: int = PAGE_ROWS) -> Grid:
 def _parse(text: str, what: str) -> exp.Expr:
     try:
         tree = sqlglot.parse_one(text, read="duckdb")
-    except ParseError as exc:
+    except SqlglotError as exc:  # a parse or tokenizer error
         raise InvalidArgument(f"the {what} is not valid SQL: {str(exc).splitlines()[0]}") from None
     if tree is None:
         raise InvalidArgument(f"the {what} is empty")
