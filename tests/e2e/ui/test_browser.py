@@ -59,6 +59,27 @@ def test_sign_in_search_and_lineage(ui_world: UIWorld, context: Any, shot: Any) 
     assert session["httpOnly"] and session["sameSite"] == "Strict"
 
 
+def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, shot: Any) -> None:
+    local = ui_world.url
+    # offline: any request that leaves the test server fails
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(local) else route.abort(),
+    )
+    page = context.new_page()
+    sign_in(page, ui_world, "ml_editor")
+    page.goto(f"{local}/ui/lake/sql")
+    page.fill("#q", "SELECT n FROM bronze.ml_clicks ORDER BY n")
+    page.click("#main button[type=submit]")
+    page.wait_for_selector("text=rows 1 to 50")
+    page.click("#sql-result >> text=Next")
+    page.wait_for_selector("text=rows 51 to 100")
+    shot(page, "sql")
+    page.goto(f"{local}/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)  # drawn from vendored files
+    shot(page, "api-docs")
+
+
 def test_viewer_sees_a_403_page(ui_world: UIWorld, context: Any, shot: Any) -> None:
     page = context.new_page()
     sign_in(page, ui_world, "ml_viewer")
