@@ -33,6 +33,8 @@ DIRECT = (
     "/ui/lake/silver.ml_clean/preview?where=x%20%3E%200",
     "/ui/lake/silver.ml_clean/quarantine",
     "/ui/lake/gold.ml_daily",
+    "/ui/lake/gold.ml_daily/columns/x/lineage",
+    "/ui/lake/gold.ml_daily/columns/x/lineage.json",
     "/ui/lake/sql?q=select%20*%20from%20silver.ml_clean",
     "/ui/features/feature_view/ml_view",
     "/ui/features/entity/ml_customer",

@@ -106,6 +106,14 @@ def test_lake_pages(ui: TestClient) -> None:
     assert "rows 101 to 120" in sql
 
 
+def test_column_lineage(ui: TestClient) -> None:
+    assert "upstream</a>" in text(ui, "/ui/lake/silver.orders")
+    assert "Column lineage" in text(ui, "/ui/lake/silver.orders/columns/amount/lineage")
+    graph = ui.get("/ui/lake/silver.orders/columns/amount/lineage.json").json()
+    ids = {e["data"]["id"] for e in graph["elements"] if "source" not in e["data"]}
+    assert ids == {"silver.orders.amount", "bronze.orders.amount"}
+
+
 def test_feature_pages_and_lookup(ui: TestClient) -> None:
     assert "spend" in text(ui, "/ui/features?kind=feature_view")
     view = text(ui, "/ui/features/feature_view/spend")

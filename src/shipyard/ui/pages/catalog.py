@@ -78,7 +78,15 @@ def lineage_data(
     root = _key(graph.root)
     nodes = {_key(n): n for n in graph.nodes}
     elements: list[dict[str, Any]] = [
-        {"data": {"id": key, "label": n.name, "kind": n.kind, "root": key == root}}
+        {
+            "data": {
+                "id": key,
+                "label": n.name,
+                "kind": n.kind,
+                "root": key == root,
+                "href": f"/ui/catalog/{n.kind}/{n.name}",
+            }
+        }
         for key, n in nodes.items()
     ]
     edges = {(_key(e.source), _key(e.target)): e.operation for e in graph.edges}

@@ -3,10 +3,10 @@ previews, and a read-only SQL editor with paging."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from shipyard.errors import NotFound
 from shipyard.lake.models import LAYERS, quarantine_name
@@ -44,6 +44,38 @@ def sql(
         result = grid(session.view.lake.sql(statement_page(q, offset=offset)), offset)
     name = "lake/sql_result.html" if is_fragment(request) else "lake/sql.html"
     return page(request, name, nav="lake", q=q, result=result)
+
+
+@router.get("/lake/{name}/columns/{column}/lineage.json")
+def column_lineage_data(session: Signed, name: str, column: str) -> Response:
+    """The columns that feed ``name.column``, in the lineage graph's element format."""
+    graph = session.view.lake.column_lineage(f"{name}.{column}")
+    columns = {graph.column, *(c for edge in graph.edges for c in edge)}
+    elements: list[dict[str, Any]] = [
+        {
+            "data": {
+                "id": c,
+                "label": c,
+                "kind": "column",
+                "root": c == graph.column,
+                "href": "/ui/lake/{}/columns/{}/lineage".format(*c.rsplit(".", 1)),
+            }
+        }
+        for c in sorted(columns)
+    ]
+    elements += [
+        {"data": {"id": f"e{i}", "source": fed_by, "target": col}}
+        for i, (col, fed_by) in enumerate(graph.edges)
+    ]
+    return JSONResponse({"root": graph.column, "elements": elements})
+
+
+@router.get("/lake/{name}/columns/{column}/lineage")
+def column_lineage(request: Request, session: Signed, name: str, column: str) -> Response:
+    info = session.view.lake.get_table(name)
+    if column not in {c.name for c in info.columns}:
+        raise NotFound(f"table {info.name} has no column '{column[:100]}'")
+    return page(request, "lake/column_lineage.html", nav="lake", info=info, column=column)
 
 
 @router.get("/lake/{name}/preview")

@@ -98,8 +98,8 @@
         var tLayout = performance.now();
         if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }  // a small graph is not blown up
         cy.on("tap", "node", function (evt) {
-          var id = evt.target.id(); var i = id.indexOf(":");
-          window.location.href = "/ui/catalog/" + id.slice(0, i) + "/" + id.slice(i + 1);
+          var href = evt.target.data("href");
+          if (href) { window.location.href = href; }
         });
         var ms = Math.round(performance.now() - t0);
         status.textContent = n + " assets, " + (data.elements.length - n) + " edges; drawn in " + ms + " ms";
