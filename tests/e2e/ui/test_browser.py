@@ -75,6 +75,13 @@ def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, s
     page.click("#sql-result >> text=Next")
     page.wait_for_selector("text=rows 51 to 100")
     shot(page, "sql")
+    # the audit log's first page is live: a record made elsewhere streams in (SSE)
+    page.goto(f"{local}/ui/audit")
+    before = page.locator("#audit-body tr").count()
+    page.evaluate("fetch('/ui/lake/sql?q=SELECT%201%20AS%20one%20FROM%20bronze.ml_clicks%20LIMIT%201')")
+    page.wait_for_function(f"document.querySelectorAll('#audit-body tr').length > {before}")
+    assert "lake.sql" in page.locator("#audit-body tr").first.inner_text()
+    shot(page, "audit-live")
     page.goto(f"{local}/api/v1/docs")
     page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)  # drawn from vendored files
     shot(page, "api-docs")
