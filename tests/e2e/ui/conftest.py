@@ -54,7 +54,8 @@ def seed(p: Platform) -> dict[str, str]:
         sources=["table:gold.ml_churn_features"],
     )
     p.lake.write("bronze.risk_secret_ledger", rows, owner="risk")
-    p.lake.write("bronze.ml_clicks", pd.DataFrame({"n": range(120)}), owner="ml")
+    p.lake.write("bronze.ml_clicks", pd.DataFrame({"n": range(100)}), owner="ml")
+    p.lake.write("bronze.ml_clicks", pd.DataFrame({"n": range(100, 120)}), owner="ml")
     tokens = {"admin": p.security.create_token(name="ui-admin").token}
     for team in ("ml", "risk"):
         for role in ("viewer", "editor"):

@@ -68,6 +68,9 @@ def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, s
     )
     page = context.new_page()
     sign_in(page, ui_world, "ml_editor")
+    page.goto(f"{local}/ui/lake/bronze.ml_clicks")
+    page.wait_for_selector("#rows-chart[data-ready=true] canvas")  # uPlot, from the package
+    shot(page, "lake-table")
     page.goto(f"{local}/ui/lake/sql")
     page.fill("#q", "SELECT n FROM bronze.ml_clicks ORDER BY n")
     page.click("#main button[type=submit]")
@@ -78,7 +81,9 @@ def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, s
     # the audit log's first page is live: a record made elsewhere streams in (SSE)
     page.goto(f"{local}/ui/audit")
     before = page.locator("#audit-body tr").count()
-    page.evaluate("fetch('/ui/lake/sql?q=SELECT%201%20AS%20one%20FROM%20bronze.ml_clicks%20LIMIT%201')")
+    page.evaluate(
+        "fetch('/ui/lake/sql?q=SELECT%201%20AS%20one%20FROM%20bronze.ml_clicks%20LIMIT%201')"
+    )
     page.wait_for_function(f"document.querySelectorAll('#audit-body tr').length > {before}")
     assert "lake.sql" in page.locator("#audit-body tr").first.inner_text()
     shot(page, "audit-live")

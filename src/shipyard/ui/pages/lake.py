@@ -127,6 +127,14 @@ def table(request: Request, session: Signed, name: str) -> Response:
     history = lake.history(info.name, limit=50)
     refreshes = lake.list_refreshes(info.name, limit=20).items if info.defined else []
     definition = lake.get_definition(info.name) if info.defined else None
+    ordered = sorted(history, key=lambda h: h.version)
+    chart = {
+        "x": [h.timestamp.timestamp() for h in ordered],
+        "series": [
+            {"label": "rows added", "values": [h.rows_added or 0 for h in ordered]},
+            {"label": "rows removed", "values": [h.rows_removed or 0 for h in ordered]},
+        ],
+    }
     return page(
         request,
         "lake/table.html",
@@ -135,5 +143,6 @@ def table(request: Request, session: Signed, name: str) -> Response:
         history=history,
         refreshes=refreshes,
         definition=definition,
+        chart=chart,
         can_write=session.can("write", info.owner),
     )
