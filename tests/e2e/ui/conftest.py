@@ -108,12 +108,30 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
+
+def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical accessibility violations on the page (ids and targets)."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in found["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Any:
-    """``shot(page, "name")`` saves a full-page screenshot under test-artifacts/ui/."""
+    """``shot(page, "name")`` saves a full-page screenshot under test-artifacts/ui/ and
+    checks the page with axe (no serious or critical violations)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page: Any, name: str) -> None:
+    def take(page: Any, name: str, *, axe: bool = True) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}.png"), full_page=True)
+        if axe:
+            problems = serious_violations(page)
+            assert not problems, f"{name}: {problems}"
 
     return take
