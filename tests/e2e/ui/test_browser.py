@@ -84,7 +84,7 @@ def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, s
     page.evaluate(
         "fetch('/ui/lake/sql?q=SELECT%201%20AS%20one%20FROM%20bronze.ml_clicks%20LIMIT%201')"
     )
-    page.wait_for_function(f"document.querySelectorAll('#audit-body tr').length > {before}")
+    page.locator("#audit-body tr").nth(before).wait_for()  # one more row than before
     assert "lake.sql" in page.locator("#audit-body tr").first.inner_text()
     shot(page, "audit-live")
     page.goto(f"{local}/api/v1/docs")

@@ -146,3 +146,10 @@ def test_api_docs_page_uses_vendored_assets(client: TestClient) -> None:
     assert r.status_code == 200
     assert "/ui/static/vendor/swagger-ui-bundle.js" in r.text and "cdn" not in r.text.lower()
     assert client.get("/ui/static/vendor/swagger-ui-bundle.js").status_code == 200
+
+
+def test_pages_forbid_framing_and_foreign_scripts(client: TestClient) -> None:
+    r = client.get("/ui/login")
+    assert r.headers["x-frame-options"] == "DENY"
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
