@@ -9,6 +9,7 @@ ASSET = "/catalog/assets/{ref}"
 
 OPS = {
     "search": Op("GET", "/catalog/assets", wire={"text": "q"}),
+    "counts": Op("GET", "/catalog/counts"),
     "get_asset": Op("GET", ASSET),
     "list_versions": Op("GET", ASSET + "/versions"),
     "register_asset": Op("POST", "/catalog/assets"),

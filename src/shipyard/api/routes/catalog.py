@@ -52,6 +52,12 @@ def search_assets(
     )
 
 
+@router.get("/counts")
+def counts(platform: Caller) -> dict[str, dict[str, int]]:
+    """Assets per team and kind, over the teams the caller may read (the UI's scorecard)."""
+    return platform.catalog.counts()
+
+
 @router.post("/assets", status_code=201)
 def register_asset(platform: Caller, body: RegisterAsset) -> Asset:
     return platform.catalog.register_asset(
