@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from shipyard.errors import Unauthenticated
@@ -29,27 +29,30 @@ def login_form(request: Request, next: str | None = None) -> Response:
     return response
 
 
+def _text(form: FormData, name: str, max_length: int) -> str:
+    value = form.get(name)
+    return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
 @router.post("/login")
-def login(
-    request: Request,
-    token: Annotated[str, Form(max_length=4096)],
-    csrf: Annotated[str, Form(max_length=256)] = "",
-    next: Annotated[str, Form(max_length=2048)] = "/ui/",
-) -> Response:
-    sessions.check_login_csrf(request, csrf)
+async def login(request: Request) -> Response:
+    # An HTML form (not a JSON body): read like every UI form, fields bounded here.
+    form = await request.form()
+    token, next_ = _text(form, "token", 4096), _safe_next(_text(form, "next", 2048))
+    sessions.check_login_csrf(request, _text(form, "csrf", 256))
     try:
-        sessions.verify_token(request, token.strip())
+        await run_in_threadpool(sessions.verify_token, request, token)
     except Unauthenticated:
         return page(
             request,
             "login.html",
             status=401,
-            next=_safe_next(next),
+            next=next_,
             error="That token is not valid (unknown, expired or revoked).",
-            csrf=csrf,
+            csrf=sessions.login_csrf(request),
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    sessions.start(request, response, token.strip())
+    response = RedirectResponse(next_, status_code=303)
+    sessions.start(request, response, token)
     return response
 
 
