@@ -132,12 +132,16 @@ def main() -> None:
     ap.add_argument("--lineage", type=int, default=5_000)
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--browser", action="store_true")
+    ap.add_argument("--project", help="keep the seeded project here; reuse it when it exists")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
+        project = Path(args.project or tmp)
+        fresh = not (project / "shipyard.yaml").exists()
+        project.mkdir(parents=True, exist_ok=True)
         (project / "shipyard.yaml").write_text("# bench/ui.py\n")
         with Platform.open(project) as p:
-            seed(p, assets=args.assets, runs=args.runs, lineage=args.lineage)
+            if fresh:
+                seed(p, assets=args.assets, runs=args.runs, lineage=args.lineage)
             token = p.security.create_token(name="bench").token
             with TestClient(create_app(p), base_url="http://testserver") as client:
                 client.get("/ui/login")

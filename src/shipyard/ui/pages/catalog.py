@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from shipyard.catalog.models import KNOWN_KINDS, MAX_LABEL, AssetRef
 from shipyard.catalog.service import MAX_DEPTH
+from shipyard.security.models import ALL_TEAMS
 from shipyard.ui.deps import Signed
 from shipyard.ui.render import UIRoute, is_fragment, page
 from shipyard.ui.session import posted
@@ -51,7 +52,9 @@ def search(
     filters = {"q": q or "", "kind": kind or "", "team": team or "", "tag": tag or ""}
     if is_fragment(request):
         return page(request, "catalog/results.html", found=found, filters=filters)
-    teams = sorted(session.view.catalog.counts())
+    # the team filter offers the user's teams; an all-teams role needs the teams that exist
+    mine = [t for t in session.teams if t != ALL_TEAMS]
+    teams = mine if ALL_TEAMS not in session.teams else sorted(session.view.catalog.counts())
     return page(
         request,
         "catalog/search.html",
