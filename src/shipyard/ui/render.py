@@ -61,6 +61,11 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> Resp
     return response
 
 
+def see_other(*parts: str) -> Response:
+    """A 303 to ``/ui/<parts...>``, each part URL-quoted (names come from the path, decoded)."""
+    return RedirectResponse("/ui/" + "/".join(quote(p, safe="/") for p in parts), status_code=303)
+
+
 def is_fragment(request: Request) -> bool:
     """An htmx request asks for the fragment only (not a history restore, which wants the page)."""
     return (

@@ -11,12 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from shipyard.errors import InvalidArgument
 from shipyard.security.models import ROLE_PERMISSIONS, Role
 from shipyard.ui.deps import Signed
-from shipyard.ui.render import UIRoute, page
+from shipyard.ui.render import UIRoute, page, see_other
 from shipyard.ui.session import posted
 
 router = APIRouter(route_class=UIRoute)
@@ -72,7 +72,7 @@ async def create_principal(request: Request) -> Response:
         team=_field(form, "team"),
         role=_field(form, "role"),
     )
-    return RedirectResponse(f"/ui/admin/principals/{name}", status_code=303)
+    return see_other("admin/principals", name)
 
 
 @router.post("/admin/principals/{name}/roles")
@@ -80,7 +80,7 @@ async def grant(request: Request, name: str) -> Response:
     session, form = await posted(request)
     team, role = _field(form, "team"), _field(form, "role")
     await run_in_threadpool(session.view.security.grant, name, team=team, role=role)
-    return RedirectResponse(f"/ui/admin/principals/{name}", status_code=303)
+    return see_other("admin/principals", name)
 
 
 @router.post("/admin/principals/{name}/roles/revoke")
@@ -88,7 +88,7 @@ async def revoke_role(request: Request, name: str) -> Response:
     session, form = await posted(request)
     team = _field(form, "team")
     await run_in_threadpool(session.view.security.revoke_role, name, team=team)
-    return RedirectResponse(f"/ui/admin/principals/{name}", status_code=303)
+    return see_other("admin/principals", name)
 
 
 @router.post("/admin/principals/{name}/tokens")
@@ -117,4 +117,4 @@ async def create_token(request: Request, name: str) -> Response:
 async def revoke_token(request: Request, token_id: str) -> Response:
     session, _ = await posted(request)
     info = await run_in_threadpool(session.view.security.revoke_token, token_id)
-    return RedirectResponse(f"/ui/admin/principals/{info.principal}", status_code=303)
+    return see_other("admin/principals", info.principal)

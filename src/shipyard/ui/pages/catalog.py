@@ -6,13 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from shipyard.catalog.models import KNOWN_KINDS, MAX_LABEL, AssetRef
 from shipyard.catalog.service import MAX_DEPTH
 from shipyard.security.models import ALL_TEAMS
 from shipyard.ui.deps import Signed
-from shipyard.ui.render import UIRoute, is_fragment, page
+from shipyard.ui.render import UIRoute, is_fragment, page, see_other
 from shipyard.ui.session import posted
 
 router = APIRouter(route_class=UIRoute)
@@ -129,7 +129,7 @@ async def edit_description(request: Request, kind: str, name: str) -> Response:
     ref = AssetRef.parse(f"{kind}:{name}")
     # the service decides: only the owner team's editors may change it (403 otherwise)
     await run_in_threadpool(session.view.catalog.update_asset, ref, description=description)
-    return RedirectResponse(f"/ui/catalog/{kind}/{name}", status_code=303)
+    return see_other("catalog", kind, name)
 
 
 @router.get("/catalog/{kind}/{name:path}")

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from shipyard.errors import InvalidArgument
 from shipyard.platform import Platform
 from shipyard.ui.deps import Signed
-from shipyard.ui.render import UIRoute, is_fragment, page
+from shipyard.ui.render import UIRoute, is_fragment, page, see_other
 from shipyard.ui.session import posted
 
 router = APIRouter(route_class=UIRoute)
@@ -71,7 +71,7 @@ def lookup(request: Request, session: Signed, kind: str, name: str) -> Response:
 async def materialize(request: Request, kind: str, name: str) -> Response:
     session, _ = await posted(request)
     await run_in_threadpool(session.view.features.materialize, [name])
-    return RedirectResponse(f"/ui/features/{kind}/{name}", status_code=303)
+    return see_other("features", kind, name)
 
 
 @router.get("/features/{kind}/{name}")
