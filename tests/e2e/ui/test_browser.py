@@ -52,6 +52,16 @@ def test_sign_in_search_and_lineage(ui_world: UIWorld, context: Any, shot: Any) 
     page.wait_for_selector("#lineage[data-ready=true]")
     assert page.evaluate("window.shipyardLineage.nodes") == 4  # model <- gold <- silver <- bronze
     shot(page, "lineage")
+    # past the dagre limit (lowered here) assets are placed in columns by distance from the root
+    big = context.new_page()
+    big.add_init_script("window.SHIPYARD_DAGRE_MAX = 1")
+    big.goto(f"{ui_world.url}/ui/catalog/model/churn/lineage?depth=5")
+    big.wait_for_selector("#lineage[data-ready=true]")
+    xs = big.evaluate(
+        "['model:churn', 'table:gold.ml_churn_features', 'table:silver.ml_orders', 'table:bronze.ml_orders']"
+        ".map(id => window.shipyardLineage.cy.getElementById(id).position('x'))"
+    )
+    assert xs == sorted(xs, reverse=True) and len(set(xs)) == 4  # upstream runs leftwards
     assert errors == []
 
     cookies = {c["name"]: c for c in context.cookies()}
