@@ -82,7 +82,7 @@ def ui_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIWorld]:
 def chromium_path() -> str | None:
     given = os.environ.get("SHIPYARD_CHROMIUM")
     if given:
-        return given
+        return given if os.path.exists(given) else None
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
