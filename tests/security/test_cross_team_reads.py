@@ -53,6 +53,7 @@ DIRECT = (
 #: Listings and searches: allowed (200) or refused, but never showing ml's assets.
 LISTINGS = (
     "/api/v1/catalog/assets",
+    "/api/v1/catalog/counts",
     "/api/v1/catalog/assets?text=ml",
     "/api/v1/catalog/assets/table:gold.risk_from_ml/lineage",
     "/api/v1/lake/tables",

@@ -17,6 +17,7 @@ REF = {"ref": str}
 
 OPS = {
     "search": Op("GET", "/catalog/assets", wire={"text": "q"}),
+    "counts": Op("GET", "/catalog/counts"),
     "register_asset": Op(
         "POST",
         "/catalog/assets",

@@ -145,8 +145,12 @@ class OnlineMixin(FeatureServiceBase):
         Raises:
             NotFound: no such feature view.
         """
-        self._ctx.require(Permission.READ, self._ctx.default_team, action="features.status")
         view = self._view(self._defs(), name)
+        # the view's owner team, not the default team: each team reads its own views' status
+        team = view.owner or self._ctx.default_team
+        self._ctx.require(
+            Permission.READ, team, action="features.status", asset=f"feature_view:{name}"
+        )
         ns = online.namespace(view)
         t = feature_materializations
         with self._ctx.db.connect() as conn:
