@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from shipyard.features.backends.base import OnlineStore
     from shipyard.lake.pending import PendingWrites
     from shipyard.lake.storage import LakeStorage
+    from shipyard.lineage.emitter import LineageEmitter
     from shipyard.pipelines.backends.base import JobQueue
+    from shipyard.quotas.backends.base import RateLimiter
     from shipyard.serving.worker import WorkerPool
     from shipyard.storage import ArtifactStore
     from shipyard.vectors.backends.base import VectorIndex
@@ -53,6 +55,12 @@ class Backends:
     inference_workers: Shared[WorkerPool]
     #: Opens the index of one spec in the configured vector backend.
     vector_index: Callable[[VectorIndexSpec], VectorIndex]
+    #: Counts API requests against rate quotas (``quotas.rate_storage``).
+    rate_limiter: Shared[RateLimiter]
+    #: Where restore points are written (``backup.root``: a folder or ``s3://``).
+    backups: Shared[ArtifactStore]
+    #: Where OpenLineage run events go (None: ``lineage.transport`` is "none").
+    lineage: LineageEmitter | None = None
 
     @classmethod
     def resolve(cls, settings: Settings, db: Database) -> Backends:
@@ -71,6 +79,9 @@ class Backends:
             job_queue=Shared(lambda: _job_queue(settings, db), _close),
             inference_workers=Shared(lambda: _inference_workers(settings), _close),
             vector_index=lambda spec: _vector_index(settings, spec),
+            rate_limiter=Shared(lambda: _rate_limiter(settings), _close),
+            backups=Shared(lambda: _backup_store(settings)),
+            lineage=_lineage(settings),
         )
 
     def close(self) -> None:
@@ -81,8 +92,11 @@ class Backends:
             self.event_bus,
             self.online_store,
             self.changes,
+            self.rate_limiter,
         ):
             cell.close()
+        if self.lineage is not None:
+            self.lineage.close()
 
 
 def _close(backend: object) -> None:
@@ -96,6 +110,28 @@ def _artifact_store(settings: Settings) -> ArtifactStore:
 
     options = getattr(settings.artifacts, "storage_options", None) or {}
     return open_artifact_store(settings.artifact_root, options)
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    from shipyard.quotas.backends.limits_backend import create_rate_limiter
+
+    return create_rate_limiter(
+        settings.quotas.rate_storage, prefix=f"shipyard:{settings.project or 'default'}"
+    )
+
+
+def _lineage(settings: Settings) -> LineageEmitter | None:
+    if settings.lineage.transport == "none":
+        return None
+    from shipyard.lineage.emitter import build_emitter
+
+    return build_emitter(settings)
+
+
+def _backup_store(settings: Settings) -> ArtifactStore:
+    from shipyard.storage import open_artifact_store
+
+    return open_artifact_store(settings.backup_root, settings.backup.storage_options)
 
 
 def _lake_storage(settings: Settings) -> LakeStorage:

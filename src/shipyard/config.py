@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from shipyard.errors import ConfigError
@@ -114,6 +114,10 @@ class VectorSettings(_Section):
     backend: str = "embedded"
     #: PostgreSQL URL for "pgvector" (default: the catalog URL).
     url: str | None = None
+    #: Seconds a query trusts what it cached of an index (definition, the source
+    #: table's owner, the loaded build) before asking the catalog whether it changed;
+    #: 0 asks at every query (ADR 0022). Writes through this process are seen at once.
+    recheck_seconds: float = Field(default=0.05, ge=0, le=60)
 
 
 class PagingSettings(_Section):
@@ -181,6 +185,65 @@ class MonitoringSettings(_Section):
     alert_topic: str = "monitoring.alerts"
 
 
+class QuotaSettings(_Section):
+    #: Where request rates are counted: ``memory://`` (this process; one API worker)
+    #: or ``redis://host:port/db`` (shared by every worker and host). A ``limits`` URI.
+    rate_storage: str = "memory://"
+    #: Seconds a process keeps its copy of the quota table before reading it again.
+    cache_seconds: float = Field(default=1.0, ge=0, le=300)
+    #: At most one audit record per (scope, subject, resource) refused in this window.
+    audit_window_seconds: float = Field(default=60.0, gt=0)
+    #: ``Retry-After`` of a refusal that waiting alone does not end (jobs, storage, ...).
+    retry_after_seconds: float = Field(default=60.0, gt=0)
+
+
+class UsageSettings(_Section):
+    #: Price per unit of each metric of ``system.usage`` (cpu_seconds, peak_memory_bytes,
+    #: requests, compute_seconds, stored_bytes, online_rows, idle_cpu_seconds).
+    prices: dict[str, float] = Field(default_factory=dict)
+    #: Currency the price list is in (printed in reports).
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    #: CPU cores this deployment pays for per hour (default: this machine's cores).
+    capacity_cores: float | None = Field(default=None, gt=0)
+
+
+class BackupSettings(_Section):
+    """Restore points (docs/operations.md#backup-and-restore)."""
+
+    #: Folder or ``s3://bucket/prefix``; empty means ``<home>/backups``.
+    root: str | None = None
+    #: Options for an S3 root (``endpoint_url``, ``region_name``, keys), as for artifacts.
+    storage_options: dict[str, str] = Field(default_factory=dict)
+    #: Complete restore points kept by the retention policy (the newest ones).
+    keep_last: int = Field(default=7, ge=1)
+    #: An incomplete point (a crashed backup) older than this many hours is deleted.
+    incomplete_hours: float = Field(default=24.0, gt=0)
+    #: Files copied at once.
+    parallelism: int = Field(default=4, ge=1, le=64)
+
+
+class LineageSettings(_Section):
+    """OpenLineage run events (docs/operations.md#openlineage); off by default."""
+
+    #: "none" (the default), "file" (JSON lines) or "http" (an OpenLineage endpoint).
+    transport: Literal["none", "file", "http"] = "none"
+    #: The file for "file" (default ``<home>/openlineage.jsonl``).
+    path: str | None = None
+    #: The server for "http" (e.g. Marquez ``http://localhost:5000``) and its endpoint.
+    url: str | None = None
+    endpoint: str = "api/v1/lineage"
+    api_key: SecretStr | None = None
+    timeout: float = Field(default=5.0, gt=0, le=60)
+    #: The namespace of Shipyard's jobs and datasets (default ``shipyard://<project>``).
+    namespace: str | None = None
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> LineageSettings:
+        if self.transport == "http" and not self.url:
+            raise ValueError("lineage.transport 'http' needs lineage.url")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPYARD_",
@@ -204,6 +267,10 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
+    backup: BackupSettings = Field(default_factory=BackupSettings)
+    lineage: LineageSettings = Field(default_factory=LineageSettings)
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)
@@ -230,6 +297,10 @@ class Settings(BaseSettings):
     @property
     def artifact_root(self) -> str:
         return self.artifacts.root or str(self.home_dir / "artifacts")
+
+    @property
+    def backup_root(self) -> str:
+        return self.backup.root or str(self.home_dir / "backups")
 
     @property
     def import_roots(self) -> list[Path]:

@@ -27,14 +27,18 @@ from shipyard.security.service import SecurityService
 from shipyard.security.store import ensure_principal, load_principal
 
 if TYPE_CHECKING:
+    from shipyard.backup.service import BackupService
     from shipyard.events.service import EventService
     from shipyard.features._base import FeatureState
     from shipyard.features.service import FeatureService
     from shipyard.lake._base import LakeState
     from shipyard.lake.service import LakeService
+    from shipyard.lineage.service import LineageService
     from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
+    from shipyard.quotas.gate import QuotaGate
+    from shipyard.quotas.service import QuotaService
     from shipyard.registry.service import RegistryService, RegistryState
     from shipyard.serving.context import ServingRuntimes
     from shipyard.serving.ports import FeatureLookup, ModelSource
@@ -42,6 +46,8 @@ if TYPE_CHECKING:
     from shipyard.serving.runtime import ServingRuntime
     from shipyard.serving.service import ServingService
     from shipyard.tracking.service import TrackingService, TrackingState
+    from shipyard.training.service import TrainingService
+    from shipyard.usage.service import UsageService
     from shipyard.vectors.service import VectorService, VectorState
 
 LOCAL_ADMIN = "local-admin"
@@ -118,6 +124,7 @@ class Platform:
             # audited changes that are lifecycle events publish them in their transaction
             audit=LifecycleAudit(backends.audit, Lifecycle(backends.event_bus, backends.catalog)),
             principal=acting,
+            observer=_lineage_observer(settings, db, backends),
         )
         return cls(ctx, backends)
 
@@ -188,7 +195,11 @@ class Platform:
 
         b = self._backends
         return LakeService(
-            self._ctx, storage=b.lake_storage, pending=b.lake_pending, state=self._state.lake
+            self._ctx,
+            storage=b.lake_storage,
+            pending=b.lake_pending,
+            state=self._state.lake,
+            quotas=lambda: self.quotas,
         )
 
     @cached_property
@@ -202,6 +213,7 @@ class Platform:
             online=b.online_store,
             changes=b.changes,
             state=self._state.features,
+            quotas=lambda: self.quotas,
         )
 
     @cached_property
@@ -239,6 +251,7 @@ class Platform:
             tracking=lambda: self.tracking,
             events=lambda: self.events,
             log_lake=lambda: self._root.as_principal(RUNTIME_PRINCIPAL).lake,
+            quotas=lambda: self.quotas,
         )
 
     @cached_property
@@ -275,6 +288,7 @@ class Platform:
             self._ctx,
             queue=self._backends.job_queue,
             operation_team=lambda action, params: operation_team(self, action, params),
+            quotas=lambda: self.quotas,
         )
 
     @cached_property
@@ -283,6 +297,19 @@ class Platform:
 
         return PipelineService(
             self._ctx, queue=self._backends.job_queue, events=lambda: self.events
+        )
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from shipyard.training.service import TrainingService
+
+        return TrainingService(
+            self._ctx,
+            jobs=self.jobs,
+            tracking=self.tracking,
+            features=lambda: self.features,
+            lake=lambda: self.lake,
+            registry=lambda: self.registry,
         )
 
     @cached_property
@@ -297,6 +324,62 @@ class Platform:
             open_index=b.vector_index,
             state=self._state.vectors,
         )
+
+    @cached_property
+    def quotas(self) -> QuotaService:
+        from shipyard.quotas.probes import probes
+        from shipyard.quotas.service import QuotaService
+
+        online = self._backends.online_store
+        return QuotaService(self._ctx, gate=self.quota_gate, probes=lambda: probes(online.get))
+
+    @cached_property
+    def usage(self) -> UsageService:
+        from shipyard.usage.service import USAGE_PRINCIPAL, UsageService
+
+        b = self._backends
+        return UsageService(
+            self._ctx,
+            lake=lambda: self._root.as_principal(USAGE_PRINCIPAL).lake,
+            artifacts=b.artifacts.get,
+            online=b.online_store.get,
+        )
+
+    @property
+    def quota_gate(self) -> QuotaGate:
+        """The request-path quota check, one per platform (every view shares it)."""
+        state = self._state
+        if state.quota_gate is None:
+            from shipyard.quotas.gate import QuotaGate
+
+            with state.lock:
+                if state.quota_gate is None:
+                    q = self.settings.quotas
+                    state.quota_gate = QuotaGate(
+                        self._ctx.db,
+                        self._backends.audit,
+                        self._backends.rate_limiter.get(),
+                        cache_seconds=q.cache_seconds,
+                        audit_window=q.audit_window_seconds,
+                        retry_after=q.retry_after_seconds,
+                    )
+        return state.quota_gate
+
+    @cached_property
+    def backup(self) -> BackupService:
+        from shipyard.backup.archive import Archive
+        from shipyard.backup.service import BackupService
+
+        b = self._backends
+        return BackupService(
+            self._ctx, artifacts=b.artifacts, archive=lambda: Archive(b.backups.get())
+        )
+
+    @cached_property
+    def lineage(self) -> LineageService:
+        from shipyard.lineage.service import LineageService
+
+        return LineageService(self._ctx)
 
     # -- the serving runtime (one per process) ------------------------------------------
 
@@ -357,6 +440,7 @@ class _State:
         self.lock = threading.RLock()
         self.refusals = RefusalLimiter()
         self.serving: ServingRuntimes | None = None
+        self.quota_gate: QuotaGate | None = None
         self._lake: LakeState | None = None
         self._features: FeatureState | None = None
         self._tracking: TrackingState | None = None
@@ -415,6 +499,16 @@ class _State:
             self._vectors.close()
         if self._tracking is not None:
             self._tracking.close()
+
+
+def _lineage_observer(settings: Settings, db: Database, backends: Backends) -> Any:
+    """OpenLineage events from audited changes, when ``lineage.transport`` is set."""
+    if backends.lineage is None:
+        return None
+    from shipyard.lineage.observer import LineageObserver
+
+    namespace = settings.lineage.namespace or f"shipyard://{settings.project}"
+    return LineageObserver(backends.lineage, db, backends.catalog, namespace)
 
 
 def _looks_unreachable(exc: Exception) -> bool:

@@ -95,6 +95,12 @@ def _report(p: Platform, deployment: str) -> Any:
     return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
 
 
+def _meter(p: Platform, hour: str | None = None) -> Any:
+    from datetime import datetime
+
+    return p.usage.meter(datetime.fromisoformat(hour) if hour else None).model_dump(mode="json")
+
+
 #: The function that runs each action of ``shipyard.pipelines.actions.ACTIONS``.
 RUNNERS: dict[str, Callable[..., Any]] = {
     "lake.refresh": _refresh,
@@ -106,6 +112,7 @@ RUNNERS: dict[str, Callable[..., Any]] = {
     "registry.promote": _promote,
     "serving.score_table": _score,
     "monitoring.report": _report,
+    "usage.meter": _meter,
 }
 
 

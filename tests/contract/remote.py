@@ -42,6 +42,10 @@ PROTOCOLS = {
     "registry": "shipyard.registry.protocol:RegistryAPI",
     "serving": "shipyard.serving.protocol:ServingAPI",
     "events": "shipyard.events.protocol:EventAPI",
+    "vectors": "shipyard.vectors.protocol:VectorsAPI",
+    "quotas": "shipyard.quotas.protocol:QuotaAPI",
+    "usage": "shipyard.usage.protocol:UsageAPI",
+    "monitoring": "shipyard.monitoring.protocol:MonitoringAPI",
 }
 
 Skin = Callable[[Platform], Any]

@@ -44,6 +44,18 @@ def test_profile_drift_reports_and_metrics_from_the_cli(
     assert code == 0 and 'shipyard_drift_detected{deployment="churn"} 1' in out
     code, out = _cli(project_dir, capsys, "deployments", "stats", "churn")
     assert code == 0 and json.loads(out)["variants"]["a"]["requests"] == 400
+    code, out = _cli(project_dir, capsys, "monitor", "performance", "churn", "--window", "600")
+    assert code == 0 and "no labels yet" in out and "400" in out
+    code, out = _cli(project_dir, capsys, "monitor", "performance", "churn", "--json")
+    assert code == 0 and json.loads(out)["variants"][0]["predictions"] == 400
+    code, out = _cli(project_dir, capsys, "monitor", "performance", "churn", "--bucket", "-1")
+    assert code != 0 and "Traceback" not in out
+    code, out = _cli(project_dir, capsys, "scorecard", "--json")
+    assert code == 0 and json.loads(out)["models_in_production"] == 1
+    code, out = _cli(project_dir, capsys, "monitor", "quality", "gold.customer_features", "--check")
+    assert code == 0 and "version" in out
+    code, out = _cli(project_dir, capsys, "monitor", "freshness", "--json")
+    assert code == 0 and json.loads(out)[0]["watermark"]
     code, out = _cli(project_dir, capsys, "monitor", "drift", "nope")
     assert code != 0 and "Traceback" not in out
     code, out = _cli(project_dir, capsys, "monitor", "show-profile", "bogus:x")

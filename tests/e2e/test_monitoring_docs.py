@@ -16,4 +16,6 @@ def test_monitoring_page_runs_top_to_bottom(tmp_path: Path) -> None:
     assert "model:credit@1" in out  # profiled at registration
     assert "drift ['age']" in out  # only the feature that moved
     assert "['age']" in out.split("drift ['age']", 1)[1]  # the alert names it
-    assert '"requests": 300' in out  # stats from the log, read by the CLI
+    assert '"requests": 320' in out  # stats from the log, read by the CLI (300 + 20 labelled)
+    assert "labeled 20 of 320" in out  # ground truth joined to the window's predictions
+    assert "null rate 0.0" in out and "deployments 1" in out

@@ -24,7 +24,7 @@ from shipyard.platform import Platform
 from shipyard.serving.context import runtime_for
 from shipyard.serving.models import Variant
 from shipyard.serving.ports import FeatureRows, ResolvedModel
-from tests.security.routes import ml_pipeline, ml_view
+from tests.security.routes import ml_embeddings, ml_pipeline, ml_vector_index, ml_view
 from tests.servers import live_server
 
 ROLES = ("viewer", "predictor", "editor", "approver", "admin")
@@ -110,6 +110,10 @@ def _seed(p: Platform) -> dict[str, str]:
     p.events.publish("ml_topic", [{"a": 1}])
     p.pipelines.apply([ml_pipeline()])
     p.pipelines.run("ml_pipe")  # queued: no worker runs in this world
+    p.lake.write("gold.ml_embeddings", ml_embeddings(), owner="ml")
+    p.vectors.apply([ml_vector_index()])
+    p.vectors.build("ml_vectors")
+    p.training.submit("shipyard.pipelines.builtin:echo", team="ml", experiment="ml_exp")
     return {"run_id": run.id, "experiment_id": exp.id}
 
 

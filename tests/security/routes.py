@@ -50,6 +50,27 @@ def ml_pipeline() -> dict[str, Any]:
     }
 
 
+def ml_embeddings() -> Any:
+    """Team ``ml``'s embeddings table: 20 rows of 4-dimensional vectors."""
+    import pyarrow as pa
+
+    vectors = [[float(i), 1.0, 0.0, -1.0] for i in range(20)]
+    return pa.table({"doc_id": list(range(20)), "emb": pa.array(vectors, pa.list_(pa.float32()))})
+
+
+def ml_vector_index(**changes: Any) -> dict[str, Any]:
+    """Team ``ml``'s vector index over its embeddings, as seeded (a mapping, as JSON sends it)."""
+    spec = {
+        "name": "ml_vectors",
+        "table": "gold.ml_embeddings",
+        "id_column": "doc_id",
+        "vector_column": "emb",
+        "dimension": 4,
+        "metric": "l2",
+    }
+    return {**spec, **changes}
+
+
 #: ml's view rewritten under the caller's team name: the attack of finding 6.
 VIEW = definition_to_wire(dataclasses.replace(ml_view(), owner="risk", ttl=timedelta(seconds=1)))
 SQL_DEF = {"name": "silver.ml_clean", "sql": "SELECT * FROM bronze.ml_events", "owner": "risk"}
@@ -67,6 +88,8 @@ ML_NAMES = (
     "ml_dep",
     "ml_topic",
     "ml_pipe",
+    "ml_embeddings",
+    "ml_vectors",
     "secret-ml-bytes",
 )
 
@@ -332,6 +355,59 @@ MUTATING_ROUTES: dict[str, Request] = {
         None,
     ),
     "POST /api/v1/jobs/{job_id}/cancel": (f"{V1}/jobs/{{pipe_job}}/cancel", None),
+    # -- vectors
+    "POST /api/v1/vectors/plan": (
+        f"{V1}/vectors/plan",
+        {"specs": [ml_vector_index(name="risk_vectors")]},
+    ),
+    "POST /api/v1/vectors/apply": (
+        f"{V1}/vectors/apply",
+        {"specs": [ml_vector_index(description="mine")]},
+    ),
+    "POST /api/v1/vectors/{name}/build": (f"{V1}/vectors/ml_vectors/build", {"full": True}),
+    "POST /api/v1/vectors/{name}/query": (
+        f"{V1}/vectors/ml_vectors/query",
+        {"vector": [0.0, 1.0, 0.0, -1.0], "k": 3},
+    ),
+    # -- OpenLineage events in: an external dataset created for team ml
+    "POST /api/v1/lineage": (
+        f"{V1}/lineage?owner=ml",
+        {
+            "eventType": "COMPLETE",
+            "eventTime": "2026-12-05T10:00:00Z",
+            "producer": "https://example.com/etl",
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": "0b6f4f4e-5f39-4a53-9d0e-0d0f8d7a3c11"},
+            "job": {"namespace": "etl", "name": "ml_job"},
+            "inputs": [{"namespace": "pg://db", "name": "ml_in"}],
+            "outputs": [{"namespace": "s3://ml", "name": "ml_out"}],
+        },
+    ),
+    # -- backups (admins of every team only)
+    "POST /api/v1/backups": (f"{V1}/backups", None),
+    "POST /api/v1/backups/-/prune": (f"{V1}/backups/-/prune", {}),
+    "POST /api/v1/backups/{point_id}/verify": (
+        f"{V1}/backups/20261205T220000000Z-1a2b3c4d/verify",
+        None,
+    ),
+    # -- training
+    "POST /api/v1/training/jobs": (
+        f"{V1}/training/jobs",
+        {"function": "shipyard.pipelines.builtin:echo", "team": "ml", "experiment": "ml_exp"},
+    ),
+    "POST /api/v1/training/jobs/{job_id}/cancel": (
+        f"{V1}/training/jobs/{{train_job}}/cancel",
+        None,
+    ),
+    "POST /api/v1/training/studies": (
+        f"{V1}/training/studies",
+        {
+            "function": "shipyard.pipelines.builtin:echo",
+            "space": {"x": {"type": "int", "low": 0, "high": 1}},
+            "experiment": "ml_exp",
+            "n_trials": 1,
+        },
+    ),
     # -- MLflow REST API
     f"POST {MF}/experiments/create": (f"{MF}/experiments/create", {"name": "ml_exp3"}),
     f"POST {MF}/experiments/search": (
@@ -478,6 +554,20 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/monitoring/deployments/ml_dep/drift",
         {"window_seconds": 60},
     ),
+    # -- quotas and usage (admins of every team only: a team's own admin may not lift its cap)
+    "PUT /api/v1/quotas/{scope}/{subject}/{resource}": (
+        f"{V1}/quotas/team/ml/concurrent_jobs",
+        {"limit": 1000},
+    ),
+    "DELETE /api/v1/quotas/{scope}/{subject}/{resource}": (
+        f"{V1}/quotas/team/ml/concurrent_jobs",
+        None,
+    ),
+    "POST /api/v1/usage/meter": (f"{V1}/usage/meter", {}),
+    "POST /api/v1/monitoring/tables/{name}/quality": (
+        f"{V1}/monitoring/tables/silver.ml_clean/quality",
+        None,
+    ),
 }
 
 
@@ -490,6 +580,8 @@ def mutating_routes(app: FastAPI) -> set[str]:
             if ctx is not None:  # an included router (FastAPI keeps it as one node)
                 yield from walk(ctx.included_router.routes, prefix + ctx.prefix)
             elif getattr(route, "methods", None):
+                if (prefix + route.path).startswith("/ui/"):
+                    continue  # web UI forms: session cookies + CSRF, see tests/security/test_ui_routes.py
                 for method in sorted(set(route.methods) & MUTATING):
                     yield f"{method} {prefix}{route.path}"
 

@@ -41,6 +41,9 @@ DIRECT = (
     "/api/v1/events/topics/ml_topic/records",
     "/api/v1/pipelines/ml_pipe",
     "/api/v1/pipelines/ml_pipe/runs",
+    "/api/v1/vectors/ml_vectors",
+    "/api/v1/monitoring/deployments/ml_dep/performance",
+    "/api/v1/monitoring/tables/silver.ml_clean/quality",
     "/api/2.0/mlflow/runs/get?run_id={run}",
     "/api/2.0/mlflow/experiments/get?experiment_id={exp}",
     "/api/2.0/mlflow/registered-models/get?name=ml_model",
@@ -50,6 +53,7 @@ DIRECT = (
 #: Listings and searches: allowed (200) or refused, but never showing ml's assets.
 LISTINGS = (
     "/api/v1/catalog/assets",
+    "/api/v1/catalog/counts",
     "/api/v1/catalog/assets?text=ml",
     "/api/v1/catalog/assets/table:gold.risk_from_ml/lineage",
     "/api/v1/lake/tables",
@@ -58,9 +62,12 @@ LISTINGS = (
     "/api/v1/tracking/experiments",
     "/api/v1/events/topics",
     "/api/v1/pipelines",
+    "/api/v1/vectors",
     "/api/v1/jobs",
     "/api/v1/features/definitions",
     "/api/v1/deployments",
+    "/api/v1/monitoring/features/freshness",
+    "/api/v1/scorecard",
     "/api/2.0/mlflow/registered-models/search",
 )
 

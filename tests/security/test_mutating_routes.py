@@ -38,6 +38,7 @@ def _ids(world: World) -> dict[str, str]:
         "ml_token": ml_token,
         "pipe_run": pipe_run.id,
         "pipe_job": pipe_run.steps["refresh"]["job"],
+        "train_job": world.platform.training.list(team="ml").items[0].id,
     }
 
 

@@ -3,7 +3,8 @@
 A field the route silently dropped looked accepted: an ``owner`` that was never
 applied, ``records`` where the route reads ``rows``. Protocol routes keep their
 protocol's rule: the MLflow REST API ignores unknown fields as MLflow's server
-does, the Open Inference Protocol (``/v2``) follows its specification.
+does, the Open Inference Protocol (``/v2``) follows its specification, and OpenLineage
+events (``/api/v1/lineage``) may carry any producer's extra fields and facets.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.security.conftest import World
 from tests.security.routes import MUTATING_ROUTES, concrete
 
 #: Routes whose body is a protocol's, not Shipyard's.
-PROTOCOLS = ("/api/2.0/", "/api/3.0/", "/v2/")
+PROTOCOLS = ("/api/2.0/", "/api/3.0/", "/v2/", "/api/v1/lineage")
 #: Routes that parse their JSON body themselves (hot paths); the others declare a model.
 HAND_PARSED = {
     "POST /api/v1/deployments/{name}/predict",

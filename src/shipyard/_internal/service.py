@@ -59,23 +59,47 @@ class Mutation:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+class MutationObserver(Protocol):
+    """Told about every audited change (``shipyard.lineage`` sends OpenLineage run events).
+
+    ``started`` returns a token for the other two, or None when the action is of no
+    interest; ``completed`` runs after the transaction committed. An observer never
+    raises: it cannot fail or slow down the change it watches.
+    """
+
+    def started(self, action: str, *, principal: str, asset: str | None) -> Any: ...
+    def completed(self, token: Any, *, asset: str | None, details: dict[str, Any]) -> None: ...
+    def failed(self, token: Any, *, code: str) -> None: ...
+
+
 class ServiceContext:
     """The metadata database, the audit log and the principal a service acts for."""
 
-    __slots__ = ("audit", "db", "principal", "settings")
+    __slots__ = ("audit", "db", "observer", "principal", "settings")
 
     def __init__(
-        self, *, settings: Settings, db: Database, audit: AuditWriter, principal: Principal
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        audit: AuditWriter,
+        principal: Principal,
+        observer: MutationObserver | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.audit = audit
         self.principal = principal
+        self.observer = observer
 
     def for_principal(self, principal: Principal) -> ServiceContext:
         """The same context acting for ``principal`` (one per API caller: keep it cheap)."""
         return ServiceContext(
-            settings=self.settings, db=self.db, audit=self.audit, principal=principal
+            settings=self.settings,
+            db=self.db,
+            audit=self.audit,
+            principal=principal,
+            observer=self.observer,
         )
 
     @property
@@ -164,6 +188,12 @@ class ServiceContext:
         nested = _IN_MUTATION.get()
         token = _IN_MUTATION.set(True)
         failure: tuple[dict[str, Any] | None, str] | None = None
+        observer = self.observer
+        seen = (
+            observer.started(action, principal=self.principal.name, asset=asset)
+            if observer
+            else None
+        )
         try:
             with self.db.begin() if wait is None else self.db.begin_nowait(wait) as conn:
                 m = Mutation(conn=conn, asset=asset)
@@ -177,6 +207,8 @@ class ServiceContext:
                     team=team,
                     details=m.details,
                 )
+            if observer is not None and seen is not None:
+                observer.completed(seen, asset=m.asset, details=m.details)
         except ShipyardError as exc:
             failure = (getattr(exc, "pending_audit", None), exc.code)
             raise
@@ -185,6 +217,8 @@ class ServiceContext:
             raise
         finally:
             _IN_MUTATION.reset(token)
+            if failure is not None and observer is not None and seen is not None:
+                observer.failed(seen, code=failure[1])
             # The transaction has ended (rolled back), so its lock is free. An
             # enclosing mutation still holds one: leave the record to it.
             if failure is not None and not nested:

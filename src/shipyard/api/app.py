@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
 import shipyard
+from shipyard import ui
 from shipyard.api import mlflow
+from shipyard.api.auth import app_check
 from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.middleware import EdgeMiddleware
@@ -29,10 +32,20 @@ ROUTERS = (
     "events",
     "pipelines",
     "monitoring",
+    "vectors",
+    "quotas",
+    "usage",
+    "backup",
+    "lineage",
+    "training",
 )
 
 
 __all__ = ["PUBLIC_PATHS", "ROUTERS", "create_app"]
+
+
+def _authenticate(state: Any, authorization: str) -> Platform:
+    return app_check(state).caller(authorization)
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -48,7 +61,7 @@ def create_app(platform: Platform) -> FastAPI:
         title="Shipyard",
         version=shipyard.__version__,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by the web UI from vendored assets (shipyard.ui.DOCS_PATH)
         redoc_url=None,
         lifespan=drain_on_shutdown,  # the inference log is written before the process ends
     )
@@ -72,4 +85,6 @@ def create_app(platform: Platform) -> FastAPI:
         if extra is not None:
             app.include_router(extra, dependencies=guard)
     app.include_router(mlflow.router, dependencies=guard)  # /api/2.0/mlflow..., /api/3.0/mlflow
+    # the web UI at /ui, signed in with a session cookie (docs/ui.md)
+    ui.install(app, authenticate=_authenticate)
     return app

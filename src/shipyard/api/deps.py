@@ -49,9 +49,15 @@ async def _caller_dependency(request: Request) -> Platform:
 
 
 async def authenticated(request: Request) -> None:
-    """Mounted on every capability router: no route but a liveness probe runs unauthenticated."""
+    """Mounted on every capability router: no route but a liveness probe runs unauthenticated.
+
+    It also counts the request against the caller's rate quotas (``QuotaExceeded``,
+    429 with ``Retry-After``): a dict lookup without a rate quota, a ``limits`` hit
+    with one (see ``shipyard.quotas.gate``).
+    """
     if request.url.path not in PUBLIC_PATHS:
-        await _caller_dependency(request)
+        view = await _caller_dependency(request)
+        view.quota_gate.admit_request(view.principal)
 
 
 Caller = Annotated[Platform, Depends(_caller_dependency)]

@@ -92,20 +92,27 @@ def mlflow_code(exc: ShipyardError) -> str:
     return "INTERNAL_ERROR"  # pragma: no cover - ShipyardError is always in the MRO
 
 
-def _headers(status: int) -> dict[str, str] | None:
-    return {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _headers(status: int, exc: ShipyardError | None = None) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, QuotaExceeded):
+        # A quota refusal says when to come back (whole seconds, RFC 9110 section 10.2.3).
+        wait = exc.details.get("retry_after")
+        if isinstance(wait, int | float) and wait > 0:
+            return {"Retry-After": str(max(1, int(-(-wait // 1))))}
+    return None
 
 
 def shipyard_error(exc: ShipyardError) -> ErrorResponse:
     """``{error_code, message, details}`` at the class's status (API, inference server)."""
     status = exc.http_status
-    return ErrorResponse(exc.to_dict(), status_code=status, headers=_headers(status))
+    return ErrorResponse(exc.to_dict(), status_code=status, headers=_headers(status, exc))
 
 
 def mlflow_error(exc: ShipyardError) -> tuple[dict[str, Any], int, dict[str, str] | None]:
     """MLflow's ``{error_code, message}``, at the same status as every other edge."""
     status = exc.http_status
-    return {"error_code": mlflow_code(exc), "message": exc.message}, status, _headers(status)
+    return {"error_code": mlflow_code(exc), "message": exc.message}, status, _headers(status, exc)
 
 
 def request_id(request: Request) -> str:

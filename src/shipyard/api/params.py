@@ -1,32 +1,23 @@
 """Route parameters and bodies: out-of-range or unknown input is a 422, never a 500 or a no-op.
 
 SQLite and DuckDB bind 64-bit integers; a value past that overflows in the driver.
-Every count, version, offset and timestamp the HTTP API takes uses one of these.
+Every count, version, offset and timestamp the HTTP API takes uses one of the
+bounded types of ``shipyard._internal.ops`` (operation tables use them too).
 Every body model derives from ``Body`` (unknown fields refused); bodies a route
 parses itself go through ``json_object`` with the fields it reads.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict
 
+from shipyard._internal.ops import Limit, Millis, Offset, PageSize, Version
 from shipyard.errors import InvalidArgument
 
-#: Rows per page of a ``list_`` call (``limit``): the service lowers it to
-#: ``paging.max_limit``; this bound only keeps it a 32-bit integer.
-PageSize = Annotated[int, Interval(ge=1, le=2**31 - 1)]
-#: A "how many" bound (history entries, refreshes, records).
-Limit = Annotated[int, Interval(ge=1, le=100_000)]
-#: A table, model or training-set version (Delta and registry versions start at 0 or 1).
-Version = Annotated[int, Interval(ge=0, le=2**53)]
-#: An offset into a log or a result.
-Offset = Annotated[int, Interval(ge=0, le=2**62)]
-#: Milliseconds since the epoch.
-Millis = Annotated[int, Interval(ge=0, le=2**53)]
+__all__ = ["Body", "Limit", "Millis", "Offset", "PageSize", "Version", "json_object"]
 
 
 class Body(BaseModel):

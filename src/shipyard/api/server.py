@@ -44,7 +44,10 @@ def run_server(
     except Exception:
         platform.close()
         raise
-    print(f"Shipyard API on http://{host}:{port}/api/v1  (docs: /api/v1/docs)", flush=True)
+    print(
+        f"Shipyard API on http://{host}:{port}/api/v1  (docs: /api/v1/docs, web UI: /ui)",
+        flush=True,
+    )
     print("every route but /api/v1/health needs a token: shipyard tokens create", flush=True)
     try:
         with _embedded_jobs(platform):

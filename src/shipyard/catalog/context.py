@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shipyard._internal import service as kernel
-from shipyard._internal.service import AuditWriter, Mutation
+from shipyard._internal.service import AuditWriter, Mutation, MutationObserver
 
 if TYPE_CHECKING:
     from shipyard._internal.db import Database
@@ -34,8 +34,11 @@ class ServiceContext(kernel.ServiceContext):
         audit: AuditWriter,
         principal: Principal,
         catalog: SqlCatalogStore,
+        observer: MutationObserver | None = None,
     ) -> None:
-        super().__init__(settings=settings, db=db, audit=audit, principal=principal)
+        super().__init__(
+            settings=settings, db=db, audit=audit, principal=principal, observer=observer
+        )
         self.catalog = catalog
 
     def for_principal(self, principal: Principal) -> ServiceContext:
@@ -45,6 +48,7 @@ class ServiceContext(kernel.ServiceContext):
             audit=self.audit,
             principal=principal,
             catalog=self.catalog,
+            observer=self.observer,
         )
 
 

@@ -37,6 +37,8 @@ TABLE_MODULES = (
     "shipyard.events.tables",
     "shipyard.pipelines.tables",
     "shipyard.monitoring.tables",
+    "shipyard.quotas.tables",
+    "shipyard.usage.tables",
 )
 
 

@@ -31,6 +31,10 @@ class CatalogAPI(Protocol):
         limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[Asset]: ...
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{team: {kind: assets}}`` over the teams the caller may read."""
+        ...
+
     def get_asset(self, ref: str | AssetRef) -> Asset: ...
     def list_versions(
         self, ref: str | AssetRef, *, limit: int | None = None, page_token: str | None = None

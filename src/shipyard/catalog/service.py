@@ -69,6 +69,18 @@ class CatalogService(Service):
             )
         return Page(items=items, next_page_token=token)
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """How many assets of each kind every team the caller may read owns.
+
+        ``{team: {kind: count}}``: the scorecard of the web UI's home page.
+
+        Raises:
+            PermissionDenied: the caller may read no team.
+        """
+        teams = listing_teams(self._ctx, action="catalog.counts")
+        with self._ctx.db.connect() as conn:
+            return self._ctx.catalog.counts(conn, teams=teams)
+
     def get_asset(self, ref: str | AssetRef) -> Asset:
         r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
         with self._ctx.db.connect() as conn:

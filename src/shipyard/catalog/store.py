@@ -266,6 +266,18 @@ class SqlCatalogStore:
         )
         return _to_assets(conn, rows), token
 
+    def counts(self, conn: Connection, *, teams: list[str] | None) -> dict[str, dict[str, int]]:
+        """Assets per owner team and kind, over ``teams`` (None: all): one grouped query."""
+        q = (
+            sa.select(assets.c.owner, assets.c.kind, sa.func.count())
+            .where(team_filter(assets.c.owner, teams))
+            .group_by(assets.c.owner, assets.c.kind)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for owner, kind, n in conn.execute(q):
+            out.setdefault(owner, {})[kind] = int(n)
+        return out
+
     def version_page(
         self, conn: Connection, asset: Asset, *, limit: int, page_token: str | None
     ) -> tuple[list[AssetVersion], str | None]:

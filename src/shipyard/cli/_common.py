@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard._internal.paging import Page, all_items
 from shipyard._internal.progress import OnProgress
 from shipyard.config import find_project
 from shipyard.errors import NotFound
@@ -115,6 +116,52 @@ def _cell(value: Any) -> str:
 
 
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+LimitOption: Any = typer.Option(
+    None, "--limit", help="Rows per page (default and maximum: the paging settings)."
+)
+AllOption: Any = typer.Option(False, "--all", help="Every row: follow the page tokens.")
+T = TypeVar("T")
+
+
+def fetch(call: Callable[..., Page[T]], *, limit: int | None, every: bool) -> Page[T]:
+    """The first page of ``call(limit=, page_token=)``, or with ``every`` all pages joined."""
+    if not every:
+        return call(limit=limit, page_token=None)
+    return Page(items=list(all_items(lambda token: call(limit=limit, page_token=token))))
+
+
+def say_if_more(page: Page[Any]) -> None:
+    """Tell the user (on stderr, so piped output stays clean) that the list goes on."""
+    if page.next_page_token:
+        err_console.print(
+            f"[dim]{len(page.items)} shown, more exist: --all for every one, "
+            "or a larger --limit[/dim]"
+        )
+
+
+def list_command(
+    call: Callable[..., Page[T]],
+    columns: Sequence[str],
+    limit: int | None,
+    every: bool,
+    as_json: bool,
+    *,
+    rows: Callable[[T], Any] | None = None,
+    whole_page: bool = False,
+) -> None:
+    """What a list command does: fetch (``--limit``/``--all``), say if more, print.
+
+    ``--json`` prints the items (the whole page, token included, with ``whole_page``);
+    otherwise a table of ``columns`` from each item (or ``rows(item)``).
+    """
+    page = fetch(call, limit=limit, every=every)
+    say_if_more(page)
+    if as_json:
+        print_json(page if whole_page else page.items)
+        return
+    print_table([rows(i) for i in page.items] if rows else page.items, columns)
+
+
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress output.")
 
 #: Seconds between progress lines when stderr is not a terminal.

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import typer
 
-from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._common import JsonOption, console, platform, print_json
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 
 app = typer.Typer(
     help="Who did what, when, to which asset, and how it ended.", no_args_is_help=True
@@ -27,9 +27,8 @@ def list_audit(
     as_json: bool = JsonOption,
 ) -> None:
     """List audit records, newest first, filtered by who, what and when."""
-    audit = platform().audit
-    page = fetch(
-        lambda **kw: audit.list_records(
+    list_command(
+        lambda **kw: platform().audit.list_records(
             principal=principal,
             action=action,
             asset=asset,
@@ -38,15 +37,13 @@ def list_audit(
             until=until,
             **kw,
         ),
-        limit=limit,
-        every=every,
+        ["id", "ts", "principal", "action", "asset", "outcome"],
+        limit,
+        every,
+        as_json,
+        rows=lambda r: {**r.model_dump(), "ts": f"{r.ts:%Y-%m-%d %H:%M:%S}"},
+        whole_page=True,
     )
-    say_if_more(page)
-    if as_json:
-        print_json(page)
-        return
-    rows = [{**r.model_dump(), "ts": f"{r.ts:%Y-%m-%d %H:%M:%S}"} for r in page.items]
-    print_table(rows, ["id", "ts", "principal", "action", "asset", "outcome"])
 
 
 @app.command("verify")

@@ -7,7 +7,7 @@ from rich.markup import escape
 
 from shipyard._internal.paging import all_items
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 
 app = typer.Typer(help="Search assets, show them, walk their lineage.", no_args_is_help=True)
 
@@ -23,16 +23,15 @@ def search(
     as_json: bool = JsonOption,
 ) -> None:
     """Find assets by text, kind, tag or owner."""
-    search = platform().catalog.search
-    page = fetch(
-        lambda **kw: search(text, kind=kind, tag=tag, owner=owner, **kw), limit=limit, every=every
+    list_command(
+        lambda **kw: platform().catalog.search(text, kind=kind, tag=tag, owner=owner, **kw),
+        ["ref", "version", "owner", "tags", "description"],
+        limit,
+        every,
+        as_json,
+        rows=lambda a: {**a.model_dump(), "ref": f"{a.kind}:{a.name}"},
+        whole_page=True,
     )
-    say_if_more(page)
-    if as_json:
-        print_json(page)
-        return
-    rows = [{**a.model_dump(), "ref": f"{a.kind}:{a.name}"} for a in page.items]
-    print_table(rows, ["ref", "version", "owner", "tags", "description"])
 
 
 @app.command("show")

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 from shipyard.errors import InvalidArgument
 
 events = typer.Typer(help="Event bus: publish records, tail topics.", no_args_is_help=True)
@@ -81,13 +81,8 @@ def tail(
 @events.command("topics")
 def topics(limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption) -> None:
     """List topics with their end offsets."""
-    page = fetch(platform().events.list_topics, limit=limit, every=every)
-    say_if_more(page)
-    items = page.items
-    if as_json:
-        print_json(items)
-        return
-    print_table(items, ["name", "owner", "end_offset"])
+    columns = ["name", "owner", "end_offset"]
+    list_command(platform().events.list_topics, columns, limit, every, as_json)
 
 
 def _report(result: Any, as_json: bool) -> None:

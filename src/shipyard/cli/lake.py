@@ -19,7 +19,7 @@ from shipyard.cli._common import (
     print_table,
     progress,
 )
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 
 lake_app = typer.Typer(
     help="Lake tables: ingest, refresh, inspect, time travel, maintain.", no_args_is_help=True
@@ -140,14 +140,13 @@ def definitions(
     limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
 ) -> None:
     """List curated table definitions (the SQL each defined table is computed from)."""
-    page = fetch(platform().lake.list_definitions, limit=limit, every=every)
-    say_if_more(page)
-    if as_json:
-        print_json(page.items)
-        return
-    print_table(
-        [d.model_dump(exclude={"function"}) for d in page.items],
+    list_command(
+        platform().lake.list_definitions,
         ["name", "source", "incremental", "primary_key", "sql"],
+        limit,
+        every,
+        as_json,
+        rows=lambda d: d.model_dump(exclude={"function"}),
     )
 
 
@@ -159,16 +158,12 @@ def tables(
     as_json: bool = JsonOption,
 ) -> None:
     """List lake tables."""
-    lake = platform().lake
-    page = fetch(lambda **kw: lake.list_tables(layer=layer, **kw), limit=limit, every=every)
-    say_if_more(page)
-    items = page.items
-    if as_json:
-        print_json(items)
-        return
-    print_table(
-        [i.model_dump() for i in items],
+    list_command(
+        lambda **kw: platform().lake.list_tables(layer=layer, **kw),
         ["name", "version", "num_rows", "size_bytes", "owner", "defined"],
+        limit,
+        every,
+        as_json,
     )
 
 
@@ -186,15 +181,11 @@ def show(table: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
         f"{info.size_bytes} bytes  owner {info.owner}"
     )
     console.print(f"location: {info.location}")
-    print_table(
-        [c.model_dump() for c in info.columns],
-        ["name", "type", "nullable", "description", "tags"],
-        title="columns",
-    )
+    print_table(info.columns, ["name", "type", "nullable", "description", "tags"], title="columns")
     if refreshes:
         r = refreshes[0]
         print_table(
-            [e.model_dump() for e in r["expectations"]],
+            r["expectations"],
             ["name", "passed", "failed", "action"],
             title=f"expectations at version {r['version']} ({r['mode']})",
         )

@@ -136,6 +136,9 @@ GROUPS = {
     "principals": "shipyard.cli.security:principals",
     "audit": "shipyard.cli.audit:app",
     "monitor": "shipyard.cli.monitoring:monitor",
+    "quotas": "shipyard.cli.operations:quotas",
+    "usage": "shipyard.cli.operations:usage",
+    "backup": "shipyard.cli.backup:app",
 }
 #: Modules whose ``register(app)`` adds commands or groups of their own.
 REGISTRARS = (
@@ -147,6 +150,9 @@ REGISTRARS = (
     "shipyard.cli.events",
     "shipyard.cli.jobs",
     "shipyard.cli.pipelines",
+    "shipyard.cli.vectors",
+    "shipyard.cli.monitoring",  # `shipyard scorecard` (the `monitor` group is in GROUPS)
+    "shipyard.cli.training",
 )
 
 for _name, _target in GROUPS.items():

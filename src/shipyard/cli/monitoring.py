@@ -119,3 +119,112 @@ def reports(
 def metrics() -> None:
     """This process's Prometheus exposition (a server's own is at GET /metrics)."""
     typer.echo(platform().monitoring.metrics_text(), nl=False)
+
+
+@monitor.command("performance")
+def performance(
+    deployment: str,
+    window: float = typer.Option(7 * 86400.0, "--window", help="Seconds of predictions."),
+    bucket: float = typer.Option(None, "--bucket", help="Seconds a row covers (default 1/24)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Accuracy, AUC and RMSE per variant and per bucket, from the ground truth posted so far."""
+    rep = platform().monitoring.model_performance(
+        deployment, window_seconds=window, bucket_seconds=bucket
+    )
+    if as_json:
+        print_json(rep)
+        return
+    console.print(
+        f"{rep.deployment}: {rep.task or 'no labels yet'}  "
+        f"({rep.window_start:%Y-%m-%d %H:%M} to {rep.window_end:%Y-%m-%d %H:%M})"
+        + (f"  {rep.message}" if rep.message else "")
+    )
+    cols = ["variant", "start", "predictions", "labeled", "coverage", "accuracy", "auc", "rmse"]
+    rows = [
+        {
+            **{c: getattr(w, c) for c in ("variant", "predictions", "labeled")},
+            "start": "all" if i < len(rep.variants) else f"{w.start:%m-%d %H:%M}",
+            **{c: _round(getattr(w, c)) for c in ("coverage", "accuracy", "auc", "rmse")},
+        }
+        for i, w in enumerate([*rep.variants, *rep.buckets])
+    ]
+    if rows:
+        print_table(rows, cols)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+@monitor.command("quality")
+def table_quality(
+    table: str = typer.Argument(..., help="A lake table, e.g. gold.customer_features."),
+    check: bool = typer.Option(False, "--check", help="Take and store a snapshot first."),
+    limit: int = typer.Option(20, "--limit"),
+    as_json: bool = JsonOption,
+) -> None:
+    """A lake table's data quality over time: rows, freshness, null rates, expectation pass
+    rates, schema changes (one stored snapshot a row, newest first)."""
+    mon = platform().monitoring
+    if check:
+        mon.check_table_quality(table)
+    snaps = mon.table_quality(table, limit=limit)
+    if as_json:
+        print_json(snaps)
+        return
+    rows = [
+        {
+            "at": f"{s.created_at:%Y-%m-%d %H:%M:%S}",
+            "version": s.version,
+            "rows": s.rows,
+            "freshness_s": _round(s.freshness_seconds),
+            "worst_null_rate": _round(max(s.null_rates.values(), default=0.0)),
+            "pass_rate": _round(min((e.pass_rate or 1.0 for e in s.expectations), default=None)),
+            "schema_change": "" if not s.schema_change or s.schema_change.empty else "yes",
+        }
+        for s in snaps
+    ]
+    print_table(rows, list(rows[0]) if rows else ["at"])
+
+
+@monitor.command("freshness")
+def freshness(as_json: bool = JsonOption) -> None:
+    """Per feature view: the newest materialized event time and how far behind now it is."""
+    found = platform().monitoring.feature_freshness()
+    if as_json:
+        print_json(found)
+        return
+    print_table(
+        [f.model_dump() for f in found],
+        ["view", "watermark", "lag_seconds", "ttl_seconds", "stale", "last_materialized_at"],
+    )
+
+
+def scorecard(
+    days: float = typer.Option(28.0, "--days", help="Days the figures cover."),
+    as_json: bool = JsonOption,
+) -> None:
+    """The platform scorecard: deployments and success rate, lead time, models in
+    production, incidents, adoption per team, feature reuse (needs read on every team)."""
+    card = platform().monitoring.scorecard(days=days)
+    if as_json:
+        print_json(card)
+        return
+    rows = [
+        {"figure": k, "value": v}
+        for k, v in card.model_dump(exclude={"adoption", "reused_feature_views"}).items()
+    ]
+    rows.append({"figure": "reused_feature_views", "value": card.reused_feature_views})
+    print_table(rows, ["figure", "value"])
+    if card.adoption:
+        print_table(
+            [a.model_dump() for a in card.adoption],
+            ["team", "active_principals", "runs", "deployments"],
+            title="adoption",
+        )
+
+
+def register(app: typer.Typer) -> None:
+    """Top-level commands of this module (``shipyard scorecard``)."""
+    app.command("scorecard")(scorecard)

@@ -6,7 +6,7 @@ import typer
 
 from shipyard._internal.paging import all_items
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 
 models = typer.Typer(help="Model registry: versions, aliases, promotions.", no_args_is_help=True)
 
@@ -16,14 +16,13 @@ def list_models(
     limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
 ) -> None:
     """Registered models with their latest version and aliases."""
-    page = fetch(platform().registry.list_registered_models, limit=limit, every=every)
-    say_if_more(page)
-    if as_json:
-        print_json(page)
-        return
-    print_table(
-        [m.model_dump() for m in page.items],
+    list_command(
+        platform().registry.list_registered_models,
         ["name", "latest_version", "aliases", "owner", "description"],
+        limit,
+        every,
+        as_json,
+        whole_page=True,
     )
 
 
@@ -88,18 +87,12 @@ def promotions(
     as_json: bool = JsonOption,
 ) -> None:
     """Promotion requests (``--status pending`` is the approval queue)."""
-    reg = platform().registry
-    page = fetch(
-        lambda **kw: reg.list_promotions(name=name, status=status, **kw), limit=limit, every=every
-    )
-    say_if_more(page)
-    items = page.items
-    if as_json:
-        print_json(items)
-        return
-    print_table(
-        [r.model_dump() for r in items],
+    list_command(
+        lambda **kw: platform().registry.list_promotions(name=name, status=status, **kw),
         ["id", "name", "alias", "version", "status", "requested_by", "decided_by"],
+        limit,
+        every,
+        as_json,
     )
 
 

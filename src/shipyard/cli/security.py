@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 from shipyard.errors import AlreadyExists, InvalidArgument
 
 tokens = typer.Typer(help="API tokens: shown once, stored hashed.", no_args_is_help=True)
@@ -67,17 +67,14 @@ def list_tokens(
     as_json: bool = JsonOption,
 ) -> None:
     """List API tokens (yours, or a principal's)."""
-    security = platform().security
-    page = fetch(
-        lambda **kw: security.list_tokens(principal=principal, **kw), limit=limit, every=every
+    list_command(
+        lambda **kw: platform().security.list_tokens(principal=principal, **kw),
+        ["id", "name", "principal", "prefix", "active", "expires_at", "revoked_at"],
+        limit,
+        every,
+        as_json,
+        rows=lambda t: {**t.model_dump(), "active": t.active},
     )
-    say_if_more(page)
-    items = page.items
-    if as_json:
-        print_json(items)
-        return
-    rows = [{**t.model_dump(), "active": t.active} for t in items]
-    print_table(rows, ["id", "name", "principal", "prefix", "active", "expires_at", "revoked_at"])
 
 
 @tokens.command("revoke")
@@ -117,17 +114,14 @@ def list_principals(
     limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
 ) -> None:
     """List principals and their roles per team."""
-    page = fetch(platform().security.list_principals, limit=limit, every=every)
-    say_if_more(page)
-    items = page.items
-    if as_json:
-        print_json(items)
-        return
-    rows = [
-        {"name": p.name, "kind": p.kind, "roles": [f"{r.value}@{t}" for t, r in p.roles.items()]}
-        for p in items
-    ]
-    print_table(rows, ["name", "kind", "roles"])
+    list_command(
+        platform().security.list_principals,
+        ["name", "kind", "roles"],
+        limit,
+        every,
+        as_json,
+        rows=lambda p: {**p.model_dump(), "roles": [f"{r.value}@{t}" for t, r in p.roles.items()]},
+    )
 
 
 @principals.command("revoke-role")

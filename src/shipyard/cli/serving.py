@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -17,8 +17,11 @@ from shipyard.cli._common import (
     print_table,
     progress,
 )
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 from shipyard.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from shipyard.serving.models import Deployment
 
 deployments = typer.Typer(help="Deployments: list, show, predict, roll back.", no_args_is_help=True)
 
@@ -92,31 +95,24 @@ def deploy(
 @deployments.command("list")
 def list_(limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption) -> None:
     """Deployments you may read."""
-    page = fetch(platform().serving.list_deployments, limit=limit, every=every)
-    say_if_more(page)
-    items = page.items
-    if as_json:
-        print_json(items)
-        return
-    rows = [
-        {
-            "name": d.name,
-            "version": d.version,
-            "owner": d.owner,
-            "variants": [f"{v.name}={v.model}:{v.weight}" for v in d.variants],
-            "feature_service": d.spec.feature_service,
-        }
-        for d in items
-    ]
-    print_table(rows, ["name", "version", "owner", "variants", "feature_service"])
+    list_command(
+        platform().serving.list_deployments,
+        ["name", "version", "owner", "variants", "feature_service"],
+        limit,
+        every,
+        as_json,
+        rows=lambda d: {**_row(d), "feature_service": d.spec.feature_service},
+    )
+
+
+def _row(d: Deployment) -> dict[str, Any]:
+    return {**d.model_dump(), "variants": [f"{v.name}={v.model}:{v.weight}" for v in d.variants]}
 
 
 @deployments.command("show")
 def show(name: str, as_json: bool = JsonOption) -> None:
     """One deployment's current version."""
-    print_json(platform().serving.get_deployment(name)) if as_json else print_json(
-        platform().serving.get_deployment(name).model_dump(mode="json")
-    )
+    print_json(platform().serving.get_deployment(name))  # a table says less: JSON either way
 
 
 @deployments.command("versions")
@@ -124,25 +120,14 @@ def versions(
     name: str, limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
 ) -> None:
     """Every version of a deployment."""
-    serving = platform().serving
-    page = fetch(
-        lambda **kw: serving.list_deployment_versions(name, **kw), limit=limit, every=every
+    list_command(
+        lambda **kw: platform().serving.list_deployment_versions(name, **kw),
+        ["version", "created_by", "updated_at", "variants"],
+        limit,
+        every,
+        as_json,
+        rows=_row,
     )
-    say_if_more(page)
-    items = page.items
-    if as_json:
-        print_json(items)
-        return
-    rows = [
-        {
-            "version": d.version,
-            "created_by": d.created_by,
-            "updated_at": d.updated_at,
-            "variants": [f"{v.name}={v.model}:{v.weight}" for v in d.variants],
-        }
-        for d in items
-    ]
-    print_table(rows, ["version", "created_by", "updated_at", "variants"])
 
 
 @deployments.command("rollback")
@@ -339,6 +324,11 @@ def delete(name: str, yes: bool = typer.Option(False, "--yes", "-y")) -> None:
     console.print(f"deleted deployment {name}")
 
 
+FormatOption: Any = typer.Option("onnx", "--format", help="Export format (onnx).")
+OutputOption: Any = typer.Option(None, "--output", "-o", help="Where to write the file.")
+ToleranceOption: Any = typer.Option(1e-4, help="Largest allowed output difference.")
+
+
 def _print_export(r: Any, as_json: bool) -> None:
     if as_json:
         print_json(r)
@@ -351,9 +341,9 @@ def _print_export(r: Any, as_json: bool) -> None:
 
 def export(
     model: str = typer.Argument(..., help="churn@champion or churn/3"),
-    format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Where to write the file."),
-    tolerance: float = typer.Option(1e-4, help="Largest allowed output difference."),
+    format: str = FormatOption,
+    output: Path = OutputOption,
+    tolerance: float = ToleranceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Export a model version for the edge (ONNX), checked for parity on held-out rows."""
@@ -366,9 +356,9 @@ def export(
 @deployments.command("export")
 def export_deployment(
     name: str = typer.Argument(..., help="The deployment whose model to export."),
-    format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Where to write the file."),
-    tolerance: float = typer.Option(1e-4, help="Largest allowed output difference."),
+    format: str = FormatOption,
+    output: Path = OutputOption,
+    tolerance: float = ToleranceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Export the model a deployment serves (its main variant) for the edge (ONNX)."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import typer
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, fetch, list_command, say_if_more
 
 runs = typer.Typer(help="Experiment runs: list, search, show, compare.", no_args_is_help=True)
 
@@ -27,12 +27,8 @@ def experiments(
     limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
 ) -> None:
     """List experiments."""
-    page = fetch(platform().tracking.list_experiments, limit=limit, every=every)
-    say_if_more(page)
-    if as_json:
-        print_json(page.items)
-        return
-    print_table([e.model_dump() for e in page.items], ["id", "name", "owner", "created_by"])
+    columns = ["id", "name", "owner", "created_by"]
+    list_command(platform().tracking.list_experiments, columns, limit, every, as_json)
 
 
 @runs.command("list")
@@ -94,7 +90,7 @@ def show(run_id: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
         title="metrics",
     )
     if run.inputs:
-        print_table([i.model_dump() for i in run.inputs], ["ref", "context"], title="inputs")
+        print_table(run.inputs, ["ref", "context"], title="inputs")
     tags = {k: v for k, v in run.tags.items() if not k.startswith(("mlflow.", "shipyard."))}
     if tags:
         print_table(
@@ -156,14 +152,13 @@ def artifacts(
     as_json: bool = JsonOption,
 ) -> None:
     """List a run's artifacts (under PATH)."""
-    tracking = platform().tracking
-    page = fetch(lambda **kw: tracking.list_artifacts(run_id, path, **kw), limit=limit, every=every)
-    say_if_more(page)
-    files = page.items
-    if as_json:
-        print_json(files)
-        return
-    print_table([f.model_dump() for f in files], ["path", "is_dir", "file_size"])
+    list_command(
+        lambda **kw: platform().tracking.list_artifacts(run_id, path, **kw),
+        ["path", "is_dir", "file_size"],
+        limit,
+        every,
+        as_json,
+    )
 
 
 @runs.command("delete")

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
+from shipyard.catalog.ops import OPS
 from shipyard.catalog.protocol import CatalogAPI
-from shipyard.client.ops import Op, RemoteService
-
-ASSET = "/catalog/assets/{ref}"
-
-OPS = {
-    "search": Op("GET", "/catalog/assets", wire={"text": "q"}),
-    "get_asset": Op("GET", ASSET),
-    "list_versions": Op("GET", ASSET + "/versions"),
-    "register_asset": Op("POST", "/catalog/assets"),
-    "update_asset": Op("PATCH", ASSET),
-    "lineage": Op("GET", ASSET + "/lineage"),
-}
+from shipyard.client.ops import RemoteService
 
 
 class RemoteCatalogService(RemoteService, CatalogAPI, ops=OPS):

@@ -2,38 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from shipyard._internal.paging import Page
-from shipyard.client.ops import Op, RemoteService, build
+from shipyard.client.ops import RemoteService, build
 from shipyard.errors import InvalidArgument
 from shipyard.features.models import (
-    MaterializeResult,
     OnlineFeatures,
     PushResult,
     TrainingSet,
 )
+from shipyard.features.ops import OPS
 from shipyard.features.protocol import FeatureAPI
-from shipyard.features.registry import Change, Plan
 from shipyard.features.wire import (
-    definition_from_wire,
-    definition_to_wire,
+    ARROW_STREAM,
     frame_to_records,
     from_ipc,
     jsonable,
 )
 
 API = "/api/v1/features"
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-
-
-def _plan(data: dict[str, Any]) -> Plan:
-    return Plan([Change(**c) for c in data["changes"]])
 
 
 def _entities(entity_df: Any) -> dict[str, Any]:
@@ -44,36 +35,8 @@ def _entities(entity_df: Any) -> dict[str, Any]:
     return {"entity_rows": frame_to_records(entity_df)}
 
 
-OPS = {"get_view_status": Op("GET", "/features/views/{name}/status")}
-
-
 class RemoteFeatureService(RemoteService, FeatureAPI, ops=OPS):
     """``FeatureService`` over HTTP; on-demand views are applied in-process only."""
-
-    # -- definitions -------------------------------------------------------------------
-
-    def plan(self, objects: Iterable[Any], *, prune: bool = False) -> Plan:
-        body = {"definitions": [definition_to_wire(o) for o in objects], "prune": prune}
-        return _plan(self._http.post(f"{API}/plan", body))
-
-    def apply(self, objects: Iterable[Any], *, force: bool = False, prune: bool = False) -> Plan:
-        body = {
-            "definitions": [definition_to_wire(o) for o in objects],
-            "force": force,
-            "prune": prune,
-        }
-        return _plan(self._http.post(f"{API}/apply", body))
-
-    def list_definitions(
-        self, kind: str | None = None, *, limit: int | None = None, page_token: str | None = None
-    ) -> Page[Any]:
-        data = self._http.get(f"{API}/definitions", kind=kind, limit=limit, page_token=page_token)
-        items = [definition_from_wire(d, allow_code=True) for d in data["items"]]
-        return Page[Any](items=items, next_page_token=data["next_page_token"])
-
-    def get_definition(self, kind: str, name: str) -> Any:
-        data = self._http.get(f"{API}/definitions/{kind}/{name}")
-        return definition_from_wire(data, allow_code=True)
 
     # -- offline -------------------------------------------------------------------------
 
@@ -167,24 +130,6 @@ class RemoteFeatureService(RemoteService, FeatureAPI, ops=OPS):
         )
 
     # -- online --------------------------------------------------------------------------
-
-    def materialize(
-        self,
-        views: Sequence[str] | None = None,
-        *,
-        start: datetime | None = None,
-        end: datetime | None = None,
-    ) -> list[MaterializeResult]:
-        body = jsonable({"views": list(views) if views else None, "start": start, "end": end})
-        out = []
-        for r in self._http.request(
-            "POST", f"{API}/materialize", params={"wait": "true"}, json=body
-        ):
-            wm = r.get("watermark")
-            out.append(
-                MaterializeResult(**{**r, "watermark": datetime.fromisoformat(wm) if wm else None})
-            )
-        return out
 
     def get_online_features(
         self,

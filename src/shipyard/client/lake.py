@@ -9,44 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 import pyarrow as pa
 
 from shipyard._internal.paging import Page
-from shipyard.client.ops import API, Op, RemoteService, jsonable, segment
-from shipyard.errors import InvalidArgument
-from shipyard.lake.models import ChangesResult, ExpectationResult, TableDefinition, TableInfo
+from shipyard.client.ops import API, RemoteService, jsonable, segment
+from shipyard.features.wire import ARROW_STREAM, from_ipc, to_ipc
+from shipyard.lake.models import ExpectationResult, TableInfo
+from shipyard.lake.ops import OPS, TABLE
 from shipyard.lake.protocol import LakeAPI
-
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
-TABLE = "/lake/tables/{name}"
-WAIT = {"wait": "true"}
-
-OPS = {
-    "list_tables": Op("GET", "/lake/tables"),
-    "get_table": Op("GET", TABLE),
-    "history": Op("GET", TABLE + "/history"),
-    "get_definition": Op("GET", TABLE + "/definition"),
-    # ``?wait=true``: the call answers the result, not the 202 job (see api/accepted.py)
-    "refresh": Op("POST", TABLE + "/refresh", fixed=WAIT),
-    "refresh_all": Op("POST", "/lake/refresh", fixed=WAIT),
-    "restore": Op("POST", TABLE + "/restore"),
-    "optimize": Op("POST", TABLE + "/optimize"),
-    "vacuum": Op("POST", TABLE + "/vacuum"),
-    "describe_column": Op("PATCH", TABLE + "/columns/{column}"),
-    "column_lineage": Op("GET", "/lake/columns/{column}/lineage"),
-}
-
-
-def _to_ipc(tbl: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, tbl.schema) as w:
-        w.write_table(tbl)
-    return bytes(sink.getvalue().to_pybytes())
-
-
-def _from_ipc(body: bytes) -> pa.Table:
-    return pa.ipc.open_stream(pa.BufferReader(body)).read_all()
 
 
 def _table(name: str) -> str:
@@ -58,7 +28,7 @@ class RemoteLakeService(RemoteService, LakeAPI, ops=OPS):
 
     def _arrow(self, method: str, path: str, **kwargs: Any) -> pa.Table:
         headers = {"accept": ARROW_STREAM, **kwargs.pop("headers", {})}
-        return _from_ipc(self._http.request(method, path, headers=headers, **kwargs))
+        return from_ipc(self._http.request(method, path, headers=headers, **kwargs))
 
     def read(
         self,
@@ -115,49 +85,11 @@ class RemoteLakeService(RemoteService, LakeAPI, ops=OPS):
         body = self._http.request(
             "POST",
             _table(name) + "/rows",
-            content=_to_ipc(to_arrow(data)),
+            content=to_ipc(to_arrow(data)),
             params={k: v for k, v in params.items() if v is not None},
             headers={"content-type": ARROW_STREAM},
         )
         return TableInfo.model_validate(body)
-
-    def define(self, definition: TableDefinition) -> TableInfo:
-        if definition.function is not None:
-            raise InvalidArgument("Python function definitions cannot be sent over HTTP")
-        body = {"definition": definition.model_dump(mode="json")}
-        return TableInfo.model_validate(self._http.post(f"{API}/lake/definitions", body))
-
-    def apply_changes(
-        self,
-        name: str,
-        changes: Any,
-        *,
-        keys: list[str],
-        sequence_by: str,
-        operation_column: str = "op",
-        delete_value: str = "DELETE",
-        batch_id: str | None = None,
-        owner: str | None = None,
-    ) -> ChangesResult:
-        from shipyard.lake.writes import to_arrow
-
-        body = {
-            "records": to_arrow(changes).to_pylist(),
-            "keys": keys,
-            "sequence_by": sequence_by,
-            "operation_column": operation_column,
-            "delete_value": delete_value,
-            "batch_id": batch_id,
-            "owner": owner,
-        }
-        return ChangesResult.model_validate(
-            self._http.request(
-                "POST",
-                _table(name) + "/changes",
-                content=orjson.dumps(body, default=str),
-                headers={"content-type": "application/json"},
-            )
-        )
 
     def list_refreshes(
         self, name: str, *, limit: int | None = None, page_token: str | None = None

@@ -11,16 +11,16 @@ than one request, a file, Arrow or a local object) or generated from its table
 entry: the generated method has the Protocol's signature (so defaults cannot
 drift), sends every argument (path, query or JSON body; none is dropped), and
 parses the response into the Protocol's return type. A Protocol method with
-neither fails at import, so a new service method cannot be forgotten.
+neither fails at import, so a new service method cannot be forgotten. The
+tables live beside each Protocol (``shipyard.<capability>.ops``); the API
+generates its routes from the same ones (ADR 0015).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import quote
@@ -28,48 +28,13 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
+from shipyard._internal.ops import API, BODYLESS, Op, protocol_methods
 from shipyard.client.http import HttpTransport
 from shipyard.errors import InvalidArgument
 
-API = "/api/v1"
-_BODYLESS = {"GET", "DELETE"}
+__all__ = ["API", "Op", "RemoteService", "build", "jsonable", "protocol_methods", "segment"]
+
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Op:
-    """One service method on the wire.
-
-    ``path`` is under ``/api/v1`` with ``{arg}`` for the arguments in the path.
-    The other arguments go to the query string (``GET``/``DELETE``, or those named
-    in ``query``) or to the JSON body, under their own name unless ``wire`` renames
-    them; ``encode`` turns an argument (path ones too) into its wire value. Arguments named in
-    ``omit_default`` are left out while they hold their default (a route that tells
-    "not given" from ``None``). ``unwrap`` names the response field that holds the
-    return value (``{"written": 3}``); ``decode`` rewrites the response before it
-    is parsed. ``fixed`` is sent in the query string on every call (``{"wait": "true"}``:
-    a long operation answers its result instead of a 202 job).
-    """
-
-    verb: str
-    path: str
-    query: tuple[str, ...] = ()
-    wire: Mapping[str, str] = field(default_factory=dict)
-    encode: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
-    omit_default: tuple[str, ...] = ()
-    unwrap: str | None = None
-    decode: Callable[[Any], Any] | None = None
-    fixed: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def path_args(self) -> list[str]:
-        return re.findall(r"{(\w+)}", self.path)
-
-    def encode_arg(self, arg: str, value: Any) -> Any:
-        return self.encode[arg](value) if arg in self.encode else value
-
-    def in_query(self, arg: str) -> bool:
-        return arg not in self.path_args and (self.verb in _BODYLESS or arg in self.query)
 
 
 def jsonable(value: Any) -> Any:
@@ -88,15 +53,6 @@ def jsonable(value: Any) -> Any:
 def segment(value: Any) -> str:
     """A path segment: keeps ``kind:name@version`` punctuation, escapes ``/`` and the rest."""
     return quote(str(value), safe=":@")
-
-
-def protocol_methods(protocol: type) -> dict[str, Callable[..., Any]]:
-    """The public methods a Protocol declares, by name."""
-    return {
-        name: fn
-        for name, fn in vars(protocol).items()
-        if not name.startswith("_") and inspect.isfunction(fn)
-    }
 
 
 class RemoteService:
@@ -122,10 +78,9 @@ class RemoteService:
         if unknown := set(ops) - set(declared):
             raise TypeError(f"{cls.__name__}: operations for unknown methods {sorted(unknown)}")
         for name, fn in declared.items():
-            written = _written_out(cls, name)
-            if written and name in ops:
-                raise TypeError(f"{cls.__name__}.{name} is both written out and in the table")
-            if not written:
+            # A method written out on the class wins; its table entry (if any) still
+            # makes the server's route, which the written-out method calls.
+            if not _written_out(cls, name):
                 if name not in ops:
                     raise TypeError(f"{cls.__name__}.{name}: no operation and no method")
                 setattr(cls, name, _generate(fn, ops[name]))
@@ -141,8 +96,9 @@ def build(service: Callable[[HttpTransport], T], http: HttpTransport) -> T:
 
 
 def _written_out(cls: type, name: str) -> bool:
+    """Defined on the class or a base, other than the Protocol or a mixin's abstract stub."""
     return any(
-        name in vars(klass)
+        name in vars(klass) and not getattr(vars(klass)[name], "__isabstractmethod__", False)
         for klass in cls.__mro__
         if klass is not object and not getattr(klass, "_is_protocol", False)
     )
@@ -150,7 +106,8 @@ def _written_out(cls: type, name: str) -> bool:
 
 def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
     sig = inspect.signature(fn)
-    unknown = {*op.query, *op.wire, *op.encode, *op.omit_default, *op.path_args}
+    unknown = {*op.query, *op.wire, *op.encode, *op.omit_default, *op.path_args, *op.types}
+    unknown |= set(op.job_args)
     unknown -= set(sig.parameters)
     if unknown:
         raise TypeError(f"{fn.__qualname__}: the operation names unknown arguments {unknown}")
@@ -164,7 +121,7 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
         bound = sig.bind(self, *args, **kwargs)
         bound.apply_defaults()
         values = {k: v for k, v in bound.arguments.items() if k != "self"}
-        path = op.path.format(**{a: segment(op.encode_arg(a, values.pop(a))) for a in op.path_args})
+        path = op.fill({a: segment(op.encode_arg(a, values.pop(a))) for a in op.path_args})
         params: dict[str, Any] = {}
         body: dict[str, Any] = {}
         for arg, value in values.items():
@@ -173,8 +130,10 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
             wired = jsonable(op.encode_arg(arg, value))
             target = params if op.in_query(arg) else body
             target[op.wire.get(arg, arg)] = wired
-        params = {**op.fixed, **{k: v for k, v in params.items() if v is not None}}
-        json = None if op.verb in _BODYLESS else body
+        params = {k: v for k, v in params.items() if v is not None}
+        if op.job is not None:  # the result, not the 202 job (ADR 0016)
+            params["wait"] = "true"
+        json = None if op.verb in BODYLESS else body
         data = self._http.request(op.verb, API + path, params=params, json=json)
         if op.unwrap is not None:
             data = data[op.unwrap]

@@ -13,16 +13,23 @@ from shipyard.client.http import HttpTransport
 from shipyard.client.ops import build
 
 if TYPE_CHECKING:
+    from shipyard.backup.protocol import BackupAPI
     from shipyard.catalog.protocol import CatalogAPI
     from shipyard.events.protocol import EventAPI
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
     from shipyard.lake.protocol import LakeAPI
+    from shipyard.lineage.protocol import LineageAPI
+    from shipyard.monitoring.protocol import MonitoringAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
+    from shipyard.quotas.protocol import QuotaAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
     from shipyard.serving.protocol import ServingAPI
     from shipyard.tracking.protocol import TrackingAPI
+    from shipyard.training.protocol import TrainingAPI
+    from shipyard.usage.protocol import UsageAPI
+    from shipyard.vectors.protocol import VectorsAPI
 
 
 class RemotePlatform:
@@ -97,6 +104,48 @@ class RemotePlatform:
         from shipyard.client.pipelines import RemotePipelineService
 
         return build(RemotePipelineService, self.http)
+
+    @cached_property
+    def vectors(self) -> VectorsAPI:
+        from shipyard.client.vectors import RemoteVectorService
+
+        return build(RemoteVectorService, self.http)
+
+    @cached_property
+    def quotas(self) -> QuotaAPI:
+        from shipyard.client.operations import RemoteQuotaService
+
+        return build(RemoteQuotaService, self.http)
+
+    @cached_property
+    def usage(self) -> UsageAPI:
+        from shipyard.client.operations import RemoteUsageService
+
+        return build(RemoteUsageService, self.http)
+
+    @cached_property
+    def backup(self) -> BackupAPI:
+        from shipyard.client.backup import RemoteBackupService
+
+        return build(RemoteBackupService, self.http)
+
+    @cached_property
+    def lineage(self) -> LineageAPI:
+        from shipyard.client.lineage import RemoteLineageService
+
+        return build(RemoteLineageService, self.http)
+
+    @cached_property
+    def monitoring(self) -> MonitoringAPI:
+        from shipyard.client.monitoring import RemoteMonitoringService
+
+        return build(RemoteMonitoringService, self.http)
+
+    @cached_property
+    def training(self) -> TrainingAPI:
+        from shipyard.client.training import RemoteTrainingService
+
+        return build(RemoteTrainingService, self.http)
 
     def close(self) -> None:
         self.http.close()

@@ -7,40 +7,12 @@ from pathlib import Path
 
 from shipyard._internal.paging import Page, all_items
 from shipyard.client.http import HttpTransport
-from shipyard.client.ops import API, Op, RemoteService, segment
+from shipyard.client.ops import API, RemoteService, segment
 from shipyard.registry.models import ModelVersion
+from shipyard.registry.ops import OPS
 from shipyard.registry.protocol import RegistryAPI
 from shipyard.storage import safe_key
 from shipyard.tracking.packaging.loaded import LoadedModel, load_model_dir
-
-MODEL = "/registry/models/{name}"
-VERSION = MODEL + "/versions/{version}"
-PROMOTION = "/registry/promotions/{request_id}"
-
-OPS = {
-    "create_registered_model": Op("POST", "/registry/models"),
-    "get_registered_model": Op("GET", MODEL),
-    "list_registered_models": Op("GET", "/registry/models"),
-    "update_registered_model": Op("PATCH", MODEL),
-    "delete_registered_model": Op("DELETE", MODEL),
-    "register_model": Op("POST", MODEL + "/versions"),
-    "get_model_version": Op("GET", VERSION),
-    "update_model_version": Op("PATCH", VERSION),
-    "delete_model_version": Op("DELETE", VERSION),
-    "set_alias": Op("PUT", MODEL + "/aliases/{alias}"),
-    "delete_alias": Op("DELETE", MODEL + "/aliases/{alias}"),
-    "get_model_version_by_alias": Op("GET", MODEL + "/aliases/{alias}"),
-    "alias_history": Op("GET", MODEL + "/alias-history"),
-    "get_promotion": Op("GET", PROMOTION),
-    "list_promotions": Op("GET", "/registry/promotions"),
-    "approve_promotion": Op("POST", PROMOTION + "/approve"),
-    "reject_promotion": Op("POST", PROMOTION + "/reject"),
-    "set_alias_policy": Op("PUT", "/registry/policies/{alias}"),
-    "get_alias_policy": Op("GET", MODEL + "/policies/{alias}"),
-    "resolve": Op("GET", "/registry/resolve"),
-    "list_model_files": Op("GET", VERSION + "/files"),
-    "read_model_file": Op("GET", VERSION + "/files/content"),
-}
 
 
 class RemoteRegistryService(RemoteService, RegistryAPI, ops=OPS):
@@ -59,14 +31,11 @@ class RemoteRegistryService(RemoteService, RegistryAPI, ops=OPS):
         limit: int | None = None,
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
-        # One model's versions, or every version (of a run) across models: two routes.
-        # The per-model route takes no run_id.
-        paging = {"limit": limit, "page_token": page_token}
-        if name is None:
-            data = self._http.get(f"{API}/registry/versions", run_id=run_id, **paging)
-        else:
-            path = f"{API}/registry/models/{segment(name)}/versions"
-            data = self._http.get(path, **paging)
+        # Every version (of a run) across models, or one model's: two routes.
+        path = (
+            "/registry/versions" if name is None else f"/registry/models/{segment(name)}/versions"
+        )
+        data = self._http.get(API + path, run_id=run_id, limit=limit, page_token=page_token)
         return Page[ModelVersion].model_validate(data)
 
     def download_model(self, uri: str) -> Path:

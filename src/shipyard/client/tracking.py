@@ -7,7 +7,6 @@ packages the model locally (signature, pinned requirements) and uploads it.
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 import threading
@@ -17,63 +16,16 @@ from typing import Any
 
 from shipyard._internal.paging import Page, all_items
 from shipyard.client.http import HttpTransport
-from shipyard.client.ops import API, Op, RemoteService, segment
+from shipyard.client.ops import API, RemoteService, segment
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.storage import safe_key
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
 from shipyard.tracking.models import Experiment, FileInfo, LoggedModel, Metric, Run, RunStatus
+from shipyard.tracking.ops import OPS, RUN, nan_metrics
 from shipyard.tracking.packaging.mlmodel import save_model
 from shipyard.tracking.protocol import TrackingAPI
-
-EXPERIMENT = "/tracking/experiments/{experiment_id}"
-RUN = "/tracking/runs/{run_id}"
-
-
-def _input_ref(data: Any) -> str:
-    from shipyard.tracking.service import input_ref
-
-    return input_ref(data)
-
-
-def nan_metrics(data: Any) -> Any:
-    """Metric values the server wrote as ``null`` (JSON has no NaN) back to NaN.
-
-    A stored metric is never null, so in a run's ``metrics``, ``latest_metrics``
-    or a metric history a ``null`` value can only have been NaN.
-    """
-    if isinstance(data, list):
-        return [nan_metrics(d) for d in data]
-    if not isinstance(data, dict):
-        return data
-    if "key" in data and "value" in data and data["value"] is None:
-        return {**data, "value": math.nan}
-    out = dict(data)
-    if isinstance(out.get("metrics"), dict):
-        out["metrics"] = {k: math.nan if v is None else v for k, v in out["metrics"].items()}
-    for key in ("latest_metrics", "items"):
-        if isinstance(out.get(key), list):
-            out[key] = nan_metrics(out[key])
-    return out
-
-
-OPS = {
-    "get_experiment": Op("GET", EXPERIMENT),
-    "get_experiment_by_name": Op("GET", "/tracking/experiments/by-name/{name}"),
-    "list_experiments": Op("GET", "/tracking/experiments"),
-    "update_experiment": Op("PATCH", EXPERIMENT),
-    "create_run": Op("POST", "/tracking/runs", decode=nan_metrics),
-    "get_run": Op("GET", RUN, decode=nan_metrics),
-    "update_run": Op("PATCH", RUN, decode=nan_metrics),
-    "delete_tag": Op("DELETE", RUN + "/tags/{key}"),
-    "log_input": Op("POST", RUN + "/inputs", wire={"data": "ref"}, encode={"data": _input_ref}),
-    "compare_runs": Op("POST", "/tracking/runs/compare"),
-    "list_artifacts": Op("GET", RUN + "/artifacts"),
-    "read_artifact": Op("GET", RUN + "/artifacts/content"),
-    "record_model": Op("POST", RUN + "/models"),
-    "get_logged_model": Op("GET", "/tracking/logged-models/{model_id}"),
-}
 
 
 def _run(run_id: str) -> str:
@@ -133,21 +85,6 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
         if stage == "deleted":
             return Run.model_validate(self._http.delete(_run(run_id)))
         return Run.model_validate(self._http.post(_run(run_id) + "/restore"))
-
-    def log_batch(
-        self,
-        run_id: str,
-        *,
-        metrics: Iterable[Metric | Mapping[str, Any]] = (),
-        params: Mapping[str, Any] | None = None,
-        tags: Mapping[str, Any] | None = None,
-    ) -> int:
-        body = {
-            "metrics": [m.model_dump() if isinstance(m, Metric) else dict(m) for m in metrics],
-            "params": {k: str(v) for k, v in (params or {}).items()} or None,
-            "tags": {k: str(v) for k, v in (tags or {}).items()} or None,
-        }
-        return int(self._http.post(_run(run_id) + "/log", body)["metrics_written"])
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.flush()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shipyard._internal.outbox import Outbox
@@ -15,6 +14,7 @@ from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import AlreadyExists, ConfigError, InvalidArgument, PermissionDenied
 from shipyard.events import sinks
 from shipyard.events.backends.base import EventBus
+from shipyard.events.consuming import ConsumingMixin
 from shipyard.events.models import (
     KIND,
     Batch,
@@ -62,7 +62,7 @@ def build_bus(settings: Settings, db: Database) -> EventBus:
     return factory(settings.events)
 
 
-class EventService(Service):
+class EventService(ConsumingMixin, Service):
     """Publish records to topics and consume them by group, at least once.
 
     Example:
@@ -260,15 +260,6 @@ class EventService(Service):
                 )
         return Batch(topic=topic, group=group, records=records)
 
-    def commit(self, batch: Batch) -> None:
-        """Mark ``batch`` processed: the group's next read starts after it (audited).
-
-        Raises:
-            PermissionDenied: the caller may not read the topic.
-        """
-        if batch.records:
-            self.commit_offset(batch.topic, batch.group, batch.last_offset + 1)
-
     def commit_offset(self, topic: str, group: str, offset: int) -> None:
         """Set the group's next offset to ``offset`` (what ``commit`` does; also to rewind).
 
@@ -289,39 +280,6 @@ class EventService(Service):
         ) as m:
             self.bus.set_position(topic, group, Position(offset=offset), tx=Outbox(m.conn))
             m.details = {"group": group, "offset": offset}
-
-    def consume(
-        self,
-        topic: str,
-        group: str,
-        *,
-        max_records: int = 100,
-        follow: bool = False,
-        poll_interval: float = 0.5,
-        idle_timeout: float | None = None,
-    ) -> Iterator[Batch]:
-        """Yield the group's batches; each is committed when the loop body returns.
-
-        At least once: a batch whose body raised, or after which the loop was left
-        with ``break``, is not committed and comes again (same offsets) next time.
-
-        Args:
-            follow: keep polling for new records instead of stopping at the end.
-            idle_timeout: with ``follow``, stop after this many seconds without records.
-        """
-        idle_since = time.monotonic()
-        while True:
-            batch = self.read(topic, group, max_records)
-            if not batch.records:
-                if not follow:
-                    return
-                if idle_timeout is not None and time.monotonic() - idle_since >= idle_timeout:
-                    return
-                time.sleep(poll_interval)
-                continue
-            yield batch
-            self.commit(batch)
-            idle_since = time.monotonic()
 
     # -- sinks ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from shipyard.features.registry import Definitions
 from shipyard.features.sources import LakeTables
 
 if TYPE_CHECKING:
+    from shipyard._internal.quota import QuotaCheck
     from shipyard.lake.service import LakeService
 
 #: The asset kinds an online read plan is built from.
@@ -41,8 +42,10 @@ class FeatureServiceBase(Service):
         online: Shared[OnlineStore],
         changes: Shared[ChangeFeed],
         state: FeatureState,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx)
+        self._quotas = quotas  # online_rows caps (issue #16)
         self._lake_service = lake  # built when an offline read or a write first needs it
         self._online = online
         self._changefeed = changes

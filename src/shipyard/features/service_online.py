@@ -77,6 +77,10 @@ class OnlineMixin(FeatureServiceBase):
     ) -> MaterializeResult:
         team = self._team(view)
         self._ctx.require(Permission.WRITE, team, action="features.materialize")
+        if self._quotas is not None:
+            from shipyard._internal.quota import QuotaResource
+
+            self._quotas().enforce(QuotaResource.ONLINE_ROWS, team, action="features.materialize")
         ns = online.namespace(view)
         previous = self._watermark(view.name, ns)
         if start is None:
@@ -141,8 +145,12 @@ class OnlineMixin(FeatureServiceBase):
         Raises:
             NotFound: no such feature view.
         """
-        self._ctx.require(Permission.READ, self._ctx.default_team, action="features.status")
         view = self._view(self._defs(), name)
+        # the view's owner team, not the default team: each team reads its own views' status
+        team = view.owner or self._ctx.default_team
+        self._ctx.require(
+            Permission.READ, team, action="features.status", asset=f"feature_view:{name}"
+        )
         ns = online.namespace(view)
         t = feature_materializations
         with self._ctx.db.connect() as conn:

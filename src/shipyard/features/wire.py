@@ -15,6 +15,9 @@ import pyarrow as pa
 from shipyard.errors import InvalidArgument
 from shipyard.features.models import DEFINITION_KINDS
 
+#: The media type of an Arrow IPC stream (frames and lake rows in bulk).
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
 
 def definition_to_wire(obj: Any) -> dict[str, Any]:
     if getattr(obj, "kind", None) not in DEFINITION_KINDS:

@@ -6,27 +6,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 from deltalake import DeltaTable
 from sqlglot import exp
 
+from shipyard._internal.identity import ALL_TEAMS
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Mutation, Service, ServiceContext
 from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
 from shipyard.lake import records, sandbox
-from shipyard.lake.models import RecoveredWrite, TableInfo, parse_table_name
+from shipyard.lake.models import PLATFORM_TABLES, RecoveredWrite, TableInfo, parse_table_name
 from shipyard.lake.pending import Marker, PendingWrites
 from shipyard.lake.storage import LakeStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.security.models import Permission
+
+if TYPE_CHECKING:
+    from shipyard._internal.quota import QuotaCheck
 
 #: The marker of the write whose Delta work just succeeded, until ``_recording``.
 _PENDING: ContextVar[Marker | None] = ContextVar("shipyard_lake_pending", default=None)
@@ -53,8 +57,10 @@ class LakeBase(Service):
         storage: Shared[LakeStorage],
         pending: Shared[PendingWrites],
         state: LakeState,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx)
+        self._quotas = quotas  # storage_bytes caps (issue #16)
         self._storage = storage
         self._pending = pending
         self._state = state
@@ -73,6 +79,8 @@ class LakeBase(Service):
             asset = self._ctx.catalog.find(conn, records.KIND, name)
         if asset is not None:
             return asset.owner
+        if name in PLATFORM_TABLES:
+            return ALL_TEAMS
         return owner or self._ctx.default_team
 
     @property
@@ -108,15 +116,27 @@ class LakeBase(Service):
             batch_id=batch_id,
         )
         _PENDING.set(marker)
+        # The run (OpenLineage START) begins with the Delta work; the catalog record's
+        # mutation completes it (the observer knows the run is already open).
+        observer = self._ctx.observer
+        seen = (
+            observer.started(action, principal=self.principal.name, asset=asset)
+            if observer
+            else None
+        )
         try:
             yield
         except ShipyardError as exc:
             self._drop_pending(marker)
             self._audit_error(action, team, asset, exc.code)
+            if observer is not None and seen is not None:
+                observer.failed(seen, code=exc.code)
             raise
         except Exception as exc:
             self._drop_pending(marker)
             self._audit_error(action, team, asset, type(exc).__name__)
+            if observer is not None and seen is not None:
+                observer.failed(seen, code=type(exc).__name__)
             raise
 
     @staticmethod

@@ -13,6 +13,9 @@ from shipyard.errors import InvalidArgument
 
 #: The layers of the medallion lake (``datasets`` holds saved training sets and logs).
 LAYERS = ("bronze", "silver", "gold", "datasets")
+#: Tables the platform writes about itself: owned by every team (``*``), so only a
+#: principal with a role on every team may write them, whoever creates them first.
+PLATFORM_TABLES = frozenset({"datasets.usage"})
 QUARANTINE_SUFFIX = "__quarantine"
 # At most 128 characters: a table is a folder, and its quarantine twin adds a suffix.
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")

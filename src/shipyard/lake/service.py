@@ -9,9 +9,10 @@ failure is audited on its own and leaves the table at its previous version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -39,6 +40,9 @@ from shipyard.lake.storage import LakeStorage
 from shipyard.lake.tables import lake_definitions
 from shipyard.lake.transforms import TransformsMixin
 
+if TYPE_CHECKING:
+    from shipyard._internal.quota import QuotaCheck
+
 
 class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin, ReconcileMixin):
     """Medallion Delta tables: ingest, define, refresh, query, time travel."""
@@ -50,8 +54,9 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
         storage: Shared[LakeStorage],
         pending: Shared[PendingWrites],
         state: LakeState,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
-        super().__init__(ctx, storage=storage, pending=pending, state=state)
+        super().__init__(ctx, storage=storage, pending=pending, state=state, quotas=quotas)
         if not state.reconciled:  # once per process: one listing of the marker folder
             state.reconciled = True
             state.recovered_on_open = self._reconcile_pending()
@@ -181,6 +186,10 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
         """
         parse_table_name(name)
         team = self._team(name, owner)
+        if self._quotas is not None:
+            from shipyard._internal.quota import QuotaResource
+
+            self._quotas().enforce(QuotaResource.STORAGE_BYTES, team, action="lake.write")
         with self._audited("lake.write", team, f"table:{name}", batch_id=batch_id):
             tbl = writes.to_arrow(data)
             out = writes.write_table(

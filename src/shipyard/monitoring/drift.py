@@ -14,7 +14,9 @@ reference never has to be kept row by row:
   the bin edges. scipy's ``ks_2samp`` takes the gap over every point, so ours is a
   lower bound that is short by at most the largest bin mass of either sample
   (<= 0.01 + what drift moved into one bin; tests hold it within 0.02); the p-value
-  is scipy's asymptotic one (``kstwo``) for that statistic.
+  is scipy's asymptotic one (``kstwo``) for that statistic, or, once the effective
+  size ``n*m/(n+m)`` passes ``KSTWO_MAX_N``, its limit ``kstwobign`` at ``d*sqrt(n)``
+  (``kstwo`` takes seconds there: 2.5 s at 500k; the two agree within 0.5% relative).
 
 A feature drifts when PSI or JS reaches its threshold and the chi-square p-value is
 below ``pvalue``, or when the KS statistic reaches its threshold and its p-value is.
@@ -30,6 +32,8 @@ from shipyard.monitoring.sketch import bin_counts
 
 EPS = 1e-4
 DECILES = 10
+#: Above this effective sample size the KS p-value uses the limiting distribution.
+KSTWO_MAX_N = 10_000
 
 
 def psi(ref: np.ndarray, cur: np.ndarray) -> float:
@@ -64,6 +68,8 @@ def ks(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     d = float(np.max(np.abs(np.cumsum(ref)[:-1] / n - np.cumsum(cur)[:-1] / m), initial=0.0))
     en = n * m / (n + m)
+    if en > KSTWO_MAX_N:
+        return d, float(min(1.0, st.kstwobign.sf(d * np.sqrt(en))))
     return d, float(min(1.0, st.kstwo.sf(d, round(en))))
 
 

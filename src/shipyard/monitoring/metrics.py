@@ -173,8 +173,27 @@ def _drift_lines(reports: list[dict[str, Any]]) -> list[str]:
     return status + psi
 
 
-def render(served: tuple[Any, Any] | None, reports: list[dict[str, Any]]) -> str:
+def freshness_lines(lags: dict[str, float]) -> list[str]:
+    """``{view: seconds}``: how far each view's newest materialized event time is behind now."""
+    out = [
+        "# HELP shipyard_feature_freshness_seconds Now minus the view's newest materialized "
+        "event time.",
+        "# TYPE shipyard_feature_freshness_seconds gauge",
+    ]
+    out += [
+        f"shipyard_feature_freshness_seconds{_labels([('view', v)])} {_num(lag)}"
+        for v, lag in sorted(lags.items())
+    ]
+    return out
+
+
+def render(
+    served: tuple[Any, Any] | None,
+    reports: list[dict[str, Any]],
+    freshness: dict[str, float] | None = None,
+) -> str:
     """The whole scrape: this process's requests and serving runtime (``served``, or
-    ``None`` when it has not served), and the newest drift ``reports``."""
+    ``None`` when it has not served), the newest drift ``reports`` and feature freshness."""
     lines = REQUESTS.render() + _serving_lines(served) + _drift_lines(reports)
+    lines += freshness_lines(freshness or {})
     return "\n".join(lines) + "\n"

@@ -14,13 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 import sqlalchemy as sa
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.ids import new_id
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.monitoring import drift, sketch, window
+from shipyard.monitoring import drift, performance, sketch, window
 from shipyard.monitoring.models import (
     DriftReport,
     FeatureDrift,
@@ -28,6 +29,9 @@ from shipyard.monitoring.models import (
     Profile,
     Thresholds,
 )
+from shipyard.monitoring.performance import PerformanceReport
+from shipyard.monitoring.service_quality import QualityMixin
+from shipyard.monitoring.service_scorecard import ScorecardMixin
 from shipyard.monitoring.tables import drift_reports, profiles
 from shipyard.security.models import ALL_TEAMS, Permission, Principal, Role
 
@@ -47,8 +51,8 @@ MONITOR_PRINCIPAL = Principal(
 MAX_WINDOW = timedelta(days=366)
 
 
-class MonitoringService(Service):
-    """Reference profiles and drift (see docs/monitoring.md)."""
+class MonitoringService(QualityMixin, ScorecardMixin, Service):
+    """Reference profiles, drift, model performance, data quality (docs/monitoring.md)."""
 
     def __init__(
         self,
@@ -390,6 +394,51 @@ class MonitoringService(Service):
             ).all()
         return [DriftReport.model_validate(r.body) for r in rows]
 
+    # -- model performance -----------------------------------------------------------------
+
+    def model_performance(
+        self,
+        deployment: str,
+        *,
+        window_seconds: float = 7 * 86400.0,
+        bucket_seconds: float | None = None,
+        end: datetime | None = None,
+    ) -> PerformanceReport:
+        """Accuracy/AUC/RMSE per variant and per bucket of the window, from the ground truth
+        posted so far (``serving.log_ground_truth``) joined to the logged predictions.
+        ``bucket_seconds`` defaults to a 24th of the window.
+
+        Raises:
+            NotFound: no such deployment. PermissionDenied: no read on its team.
+            InvalidArgument: a window that is not in (0, 366 days], a bucket longer than the
+                window, or more than 1,000 buckets.
+        """
+        from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE
+
+        self._serving().get_deployment(deployment)  # authorizes the read
+        if not 0 < window_seconds <= MAX_WINDOW.total_seconds():
+            raise InvalidArgument("window_seconds must be in (0, 366 days]")
+        if bucket_seconds is None:
+            bucket_seconds = window_seconds / 24
+        if not 0 < bucket_seconds <= window_seconds or window_seconds / bucket_seconds > 1000:
+            raise InvalidArgument("bucket_seconds must be in (0, window_seconds], <= 1000 buckets")
+        end = end or datetime.now(UTC)
+        start = end - timedelta(seconds=window_seconds)
+        storage = self._internal()._lake().storage
+        try:
+            log_dt = storage.open(LOG_TABLE)
+        except NotFound:
+            return performance.report(deployment, pd.DataFrame(), start, end, bucket_seconds)
+        try:
+            labels_dt = storage.open(GROUND_TRUTH_TABLE)
+        except NotFound:
+            labels_dt = None
+        joined = performance.join(
+            performance.read_log(log_dt, deployment, start, end),
+            performance.read_labels(labels_dt, deployment),
+        )
+        return performance.report(deployment, joined, start, end, bucket_seconds)
+
     def metrics_text(self) -> str:
         """This process's Prometheus exposition (every team's numbers: needs read on ``*``).
 
@@ -399,7 +448,10 @@ class MonitoringService(Service):
         from shipyard.monitoring.metrics import render
 
         self._ctx.require(Permission.READ, ALL_TEAMS, action="monitoring.metrics")
-        return render(self._serving().runtimes.built(), self.gauges())
+        lags = {
+            f.view: f.lag_seconds for f in self.feature_freshness() if f.lag_seconds is not None
+        }
+        return render(self._serving().runtimes.built(), self.gauges(), lags)
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
         """(ready, checks): the metadata DB answers and no inference worker of this process

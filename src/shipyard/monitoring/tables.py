@@ -34,3 +34,16 @@ drift_reports = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_monitoring_drift_deployment", "deployment", "created_at"),
 )
+
+#: One row per data-quality snapshot of a lake table.
+quality_snapshots = sa.Table(
+    "monitoring_quality",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("table_name", sa.String(512), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_monitoring_quality_table", "table_name", "created_at"),
+)

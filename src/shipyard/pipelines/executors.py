@@ -41,6 +41,28 @@ class Outcome:
     logs: str = ""
     #: False for errors that another attempt cannot fix (a refused or missing target).
     retry: bool = True
+    #: What the job used (usage metering): CPU-seconds of its thread or child process,
+    #: and the peak resident memory of the process it ran in. None when not measured.
+    cpu_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory (Linux reports kilobytes)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def measured(run: Any) -> Any:
+    """Wrap an in-process runner: the CPU time of the calling thread is the job's."""
+
+    def wrapper(job: Job, settings: JobSettings, stop: threading.Event) -> Outcome:
+        start = time.thread_time()
+        out: Outcome = run(job, settings, stop)
+        out.cpu_seconds = time.thread_time() - start
+        out.peak_memory_bytes = peak_rss_bytes()
+        return out
+
+    return wrapper
 
 
 class JobTimeout(Exception):
@@ -137,33 +159,49 @@ def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Ou
             assert proc.stdin is not None
             proc.stdin.write(json.dumps(payload).encode())
             proc.stdin.close()
-            reason = _wait(proc, job.timeout, stop)
+            reason, used = _wait(proc, job.timeout, stop)
         logs = log_path.read_text(errors="replace")
-        if reason is not None:
-            return Outcome(ok=False, error=reason, logs=logs)
-        return _read_result(result_path, proc.returncode, logs)
+        out = (
+            Outcome(ok=False, error=reason, logs=logs)
+            if reason is not None
+            else _read_result(result_path, proc.returncode, logs)
+        )
+        # The kernel's account of the child (reaped by wait4): usage metering.
+        out.cpu_seconds = float(used.ru_utime + used.ru_stime)
+        out.peak_memory_bytes = int(used.ru_maxrss) * 1024
+        return out
+
+
+def _reap(proc: subprocess.Popen[bytes], block: bool) -> resource.struct_rusage | None:
+    """Reap the child with ``wait4`` (its exit status and its resource usage)."""
+    pid, status, used = os.wait4(proc.pid, 0 if block else os.WNOHANG)
+    if pid == 0:
+        return None
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return used
 
 
 def _wait(
     proc: subprocess.Popen[bytes], timeout: float | None, stop: threading.Event
-) -> str | None:
+) -> tuple[str | None, resource.struct_rusage]:
     deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.0005  # as Popen.wait polls: a short job is seen ending at once
     while True:
-        try:
-            proc.wait(timeout=0.05)
-            return None
-        except subprocess.TimeoutExpired:
-            pass
+        used = _reap(proc, block=False)
+        if used is not None:
+            return None, used
         reason = None
-        if stop.is_set():
+        delay = min(delay * 2, 0.05)
+        if stop.wait(delay):
             reason = "stopped: the job was cancelled or its lease was lost"
         elif deadline is not None and time.monotonic() > deadline:
             reason = f"timed out after {timeout:g} s"
         if reason is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return reason
+            used = _reap(proc, block=True)
+            assert used is not None  # a blocking wait4 returns once the child is reaped
+            return reason, used
 
 
 def _read_result(path: Path, code: int, logs: str) -> Outcome:

@@ -22,6 +22,8 @@ BUILTIN = "shipyard.pipelines.builtin"
 #: the principal who started the run), so never accepted from a job submitter. The
 #: module opens a ``Platform``, so it lives outside this package (named, not imported).
 ACTIONS = "shipyard.step_actions"
+#: Training jobs and search workers: queued only by ``TrainingService`` (same reason).
+TRAINING = "shipyard.training_jobs"
 _MARK = "__shipyard_job__"
 
 
@@ -47,7 +49,7 @@ def check_allowed(target: str, settings: JobSettings, *, internal: bool = False)
     module = target.split(":", 1)[0]
     if target in settings.functions or module == BUILTIN or module in settings.modules:
         return
-    if internal and module == ACTIONS:
+    if internal and module in (ACTIONS, TRAINING):
         return
     raise _refused(target)
 

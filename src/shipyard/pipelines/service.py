@@ -7,7 +7,7 @@ needs ``read``. A job's target must be an allowed function (``functions.py``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -27,6 +27,9 @@ OPERATION = "operation"
 #: The team a platform action writes to, checked as the caller (``NotFound`` when it cannot
 #: see what the action touches); the composition root provides it (``shipyard.operations``).
 OperationTeam = Callable[[str, dict[str, Any]], str | None]
+
+if TYPE_CHECKING:
+    from shipyard._internal.quota import QuotaCheck
 
 #: Jobs per ``submit_many`` call (one transaction), at most.
 MAX_BATCH = 50_000
@@ -57,10 +60,12 @@ class JobService(Service):
         *,
         queue: Shared[JobQueue],
         operation_team: OperationTeam | None = None,
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx)
         self._queue = queue
         self._operation_team = operation_team
+        self._quotas = quotas  # concurrent_jobs caps (issue #16)
 
     @property
     def queue(self) -> JobQueue:
@@ -88,6 +93,7 @@ class JobService(Service):
             raise InvalidArgument("submit_many takes jobs of one team per call")
         team = teams.pop()
         single = len(parsed) == 1
+        self._enforce_quota(team, len(parsed))
         with self._ctx.mutation("jobs.submit", team=team) as m:
             for target in sorted({s.target for s in parsed}):
                 check_allowed(target, self._ctx.settings.jobs)  # refused: audited as an error
@@ -97,6 +103,15 @@ class JobService(Service):
             m.asset = out[0].asset if single else None
             m.details = {"count": len(out), "targets": sorted({s.target for s in parsed})[:20]}
         return out
+
+    def _enforce_quota(self, team: str, adding: int) -> None:
+        """The team's ``concurrent_jobs`` cap (issue #16), before anything is queued."""
+        if self._quotas is not None:
+            from shipyard._internal.quota import QuotaResource
+
+            self._quotas().enforce(
+                QuotaResource.CONCURRENT_JOBS, team, action="jobs.submit", adding=adding
+            )
 
     def submit_action(
         self,
@@ -121,6 +136,7 @@ class JobService(Service):
         if team is None:
             team = self._operation_team(action, params) if self._operation_team else None
         team = team or self._ctx.default_team
+        self._enforce_quota(team, 1)
         spec = JobSpec(
             target=actions.TARGET,
             args={

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard._internal.ids import new_id
 from shipyard.errors import BackendUnavailable, Conflict
-from shipyard.pipelines.executors import Outcome, run_inprocess, run_subprocess
+from shipyard.pipelines.executors import Outcome, measured, run_inprocess, run_subprocess
 from shipyard.pipelines.models import Executor, Job, JobState
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ class Worker:
         self._held_lock = threading.Lock()
         self._last_requeue = 0.0
         self.processed = 0
+        #: What finished jobs used, written to the usage records after each batch.
+        self._usage: list[dict[str, Any]] = []
 
     def drain(self, *_: Any) -> None:
         """Finish the jobs held now, claim no new one."""
@@ -160,6 +162,7 @@ class Worker:
             with self._held_lock:
                 for job in jobs:
                     self._held.pop(job.id, None)
+            self._flush_usage()
         self._announce(announced)
         self._advance(ended)
 
@@ -184,9 +187,35 @@ class Worker:
         stop = threading.Event()
         with self._held_lock:
             self._held[job.id] = stop
-        outcome: Outcome = _executor(job, self.settings)(job, self.settings, stop)
+        run = _executor(job, self.settings)
+        # OpenLineage run events, when configured (a host without a context sends none).
+        observer = getattr(getattr(self.platform, "context", None), "observer", None)
+        seen = (
+            observer.started("jobs.run", principal=job.created_by, asset=f"job:{job.target}")
+            if observer is not None
+            else None
+        )
+        outcome: Outcome = run(job, self.settings, stop)
         self.processed += 1
+        if outcome.cpu_seconds is not None:
+            self._usage.append(_usage_of(job, outcome))
+        if observer is not None and seen is not None:
+            if outcome.ok:
+                observer.completed(seen, asset=None, details={})
+            else:
+                observer.failed(seen, code=(outcome.error or "failed").splitlines()[0][:200])
         return outcome
+
+    def _flush_usage(self) -> None:
+        """Record what the jobs run since the last flush used (usage metering, issue #16)."""
+        batch, self._usage = self._usage, []
+        usage = getattr(self.platform, "usage", None)
+        if not batch or usage is None:
+            return
+        try:
+            usage.record_jobs(batch)
+        except Exception as exc:  # metering must never fail a job
+            log.warning("usage of %d job(s) not recorded: %s", len(batch), exc)
 
     def run_job(self, job: Job) -> Job | None:
         """Run one claimed job and record its outcome (None when the lease was lost)."""
@@ -195,6 +224,7 @@ class Worker:
         finally:
             with self._held_lock:
                 self._held.pop(job.id, None)
+            self._flush_usage()
         if recorded is not None and recorded.done:
             self._announce([recorded])
             if job.run_id is not None:
@@ -238,7 +268,22 @@ def _executor(job: Job, settings: JobSettings) -> Callable[..., Outcome]:
         from shipyard.pipelines.ray_executor import run_ray
 
         return run_ray
-    return run_inprocess if kind == Executor.INPROCESS else run_subprocess
+    return _run_measured if kind == Executor.INPROCESS else run_subprocess
+
+
+_run_measured = measured(run_inprocess)
+
+
+def _usage_of(job: Job, outcome: Outcome) -> dict[str, Any]:
+    action = job.args.get("action") if isinstance(job.args, dict) else None
+    return {
+        "team": job.team,
+        "principal": job.created_by,
+        "kind": "batch_scoring" if action == "serving.score_table" else "job",
+        "resource": f"action:{action}" if isinstance(action, str) else f"job:{job.target}",
+        "cpu_seconds": outcome.cpu_seconds or 0.0,
+        "peak_memory_bytes": outcome.peak_memory_bytes or 0,
+    }
 
 
 def _worker_process(

@@ -137,7 +137,9 @@ def _convert_booster(model: Any, kind: str, n_features: int) -> tuple[bytes, str
         )
         return onx.SerializeToString(), "onnxmltools.convert_lightgbm"
     model = copy.deepcopy(model)
-    model.get_booster().feature_names = None  # the converter reads splits as f<index>
+    # the converter reads splits as f<index>; a native Booster is its own booster
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    booster.feature_names = None
     onx = onnxmltools.convert_xgboost(model, initial_types=types, target_opset=TARGET_OPSET)
     return onx.SerializeToString(), "onnxmltools.convert_xgboost"
 
@@ -240,8 +242,10 @@ def export_model(
     frame = _holdout(registry.download_model(uri), holdout, list(loaded.input_columns))
     data, converter = _convert(loaded.model, frame.shape[1])
     expected = np.asarray(loaded.predict(frame), dtype=np.float64).reshape(len(frame), -1)
+    # a native classifier Booster's predict is its probabilities (ONNX's second output)
+    native = type(loaded.model).__name__ == "Booster"
     try:
-        got = run_onnx(data, frame, loaded.predict_method)
+        got = run_onnx(data, frame, "predict_proba" if native else loaded.predict_method)
     except Exception as exc:
         log.debug("onnxruntime could not run the export of %s", uri, exc_info=True)
         raise InvalidArgument(

@@ -23,8 +23,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -51,6 +53,11 @@ LOG_SCHEMA = pa.schema(
         ("prediction_json", pa.string()),
         ("latency_ms", pa.float64()),
         ("error", pa.string()),
+        # The features again, typed, so drift reads columns instead of parsing JSON:
+        # numbers (not booleans) in ``feature_values``; text and booleans ("true"/"false")
+        # in ``feature_labels``. Other values (lists, objects) are only in ``features``.
+        ("feature_values", pa.map_(pa.string(), pa.float64())),
+        ("feature_labels", pa.map_(pa.string(), pa.string())),
     ]
 )
 
@@ -70,7 +77,10 @@ LogWriter = Callable[[pa.Table, str], None]
 
 
 _PLAIN = [
-    f.name for f in LOG_SCHEMA if f.name not in ("ts", "features", "prediction", "prediction_json")
+    f.name
+    for f in LOG_SCHEMA
+    if f.name
+    not in ("ts", "features", "prediction", "prediction_json", "feature_values", "feature_labels")
 ]
 
 
@@ -94,7 +104,55 @@ def to_arrow(records: list[dict[str, Any]]) -> pa.Table:
     cols["prediction_json"] = [
         None if n or p is None else dumps(p).decode() for p, n in zip(preds, numeric, strict=True)
     ]
+    feats = [r["features"] if isinstance(r["features"], dict) else {} for r in records]
+    cols["feature_values"], cols["feature_labels"] = typed_features(feats)
     return pa.table({f.name: cols[f.name] for f in LOG_SCHEMA}, schema=LOG_SCHEMA)
+
+
+def typed_features(feats: list[dict[str, Any]]) -> tuple[pa.MapArray, pa.MapArray]:
+    """Rows of features -> (numbers, labels) as two map columns, built from flat arrays.
+
+    The common case (every value an int or a float) takes no per-value Python branch:
+    ~2 us a row for 20 features. Keys go through a dictionary (few distinct names), which
+    Arrow builds several times faster than a plain array of the same strings.
+    """
+    keys = list(chain.from_iterable(f.keys() for f in feats))
+    values = list(chain.from_iterable(f.values() for f in feats))
+    if set(map(type, values)) <= {float, int}:
+        offsets = np.zeros(len(feats) + 1, np.int32)
+        np.cumsum([len(f) for f in feats], out=offsets[1:])
+        numbers = _map(offsets, keys, pa.array(values, pa.float64()))
+        return numbers, _map(np.zeros(len(feats) + 1, np.int32), [], pa.array([], pa.string()))
+    nums: _Flat = ([0], [], [])
+    labels: _Flat = ([0], [], [])
+    for f in feats:
+        for k, v in f.items():
+            if isinstance(v, bool):
+                _put(labels, k, "true" if v else "false")
+            elif isinstance(v, int | float | np.integer | np.floating):
+                _put(nums, k, float(v))
+            elif isinstance(v, str):
+                _put(labels, k, v)
+        nums[0].append(len(nums[1]))
+        labels[0].append(len(labels[1]))
+    return (
+        _map(np.asarray(nums[0], np.int32), nums[1], pa.array(nums[2], pa.float64())),
+        _map(np.asarray(labels[0], np.int32), labels[1], pa.array(labels[2], pa.string())),
+    )
+
+
+#: (offsets, keys, items) of a map column being built.
+_Flat = tuple[list[int], list[str], list[Any]]
+
+
+def _put(flat: _Flat, key: str, value: Any) -> None:
+    flat[1].append(key)
+    flat[2].append(value)
+
+
+def _map(offsets: np.ndarray, keys: list[str], items: pa.Array) -> pa.MapArray:
+    names = pa.array(keys, pa.dictionary(pa.int32(), pa.string())).cast(pa.string())
+    return pa.MapArray.from_arrays(pa.array(offsets), names, items)
 
 
 class PredictionLogger:
@@ -197,6 +255,7 @@ def lake_writer(lake: Callable[[], Any]) -> LogWriter:
             mode="append",
             batch_id=batch_id,
             source="serving",
+            schema_evolution=True,  # logs written before feature_values/labels existed
             description="Every prediction served: request, variant, model version, "
             "features, prediction, latency.",
         )

@@ -39,6 +39,7 @@ from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.streaming import StreamResult, run_stream
 
 if TYPE_CHECKING:
+    from shipyard._internal.quota import QuotaCheck
     from shipyard.events.models import Batch
     from shipyard.events.service import EventService
     from shipyard.lake.service import LakeService
@@ -61,8 +62,10 @@ class ServingService(CanaryOps, Service):
         tracking: Callable[[], TrackingService],
         events: Callable[[], EventService],
         log_lake: Callable[[], LakeService],
+        quotas: Callable[[], QuotaCheck] | None = None,
     ) -> None:
         super().__init__(ctx)
+        self._quotas = quotas  # deployments caps (issue #16)
         #: Shared by every principal's view; built by ``Platform``.
         self.runtimes = runtimes
         # The other capabilities, as this caller; built when first used (predict needs none).
@@ -121,6 +124,12 @@ class ServingService(CanaryOps, Service):
             log_predictions=log_predictions,
         )
         team = owner or self._ctx.default_team
+        if self._quotas is not None:
+            from shipyard._internal.quota import QuotaResource
+
+            self._quotas().enforce(
+                QuotaResource.DEPLOYMENTS, team, action="serving.create_deployment"
+            )
         return self._write(
             name,
             spec,

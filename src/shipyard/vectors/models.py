@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -84,26 +85,36 @@ class VectorIndexSpec(BaseModel):
             raise InvalidArgument(f"invalid vector index: {exc}") from None
 
 
-class Hit(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One neighbour: its row id and distance (smaller is nearer)."""
+
     id: Any
     distance: float
 
 
-class QueryResult(BaseModel):
-    """The nearest rows, best first. ``distance``: L2 (euclidean), cosine (1 - cos) or
-    negative inner product, so smaller is always nearer."""
+@dataclass(slots=True)
+class QueryResult:
+    """The nearest rows, best first, as two parallel lists (``ids``, ``distances``).
+
+    ``distance``: L2 (euclidean), cosine (1 - cos) or negative inner product, so
+    smaller is always nearer. ``hits`` pairs them up. A plain dataclass of columns,
+    not a model with one object per hit: building those was most of a query's cost
+    at small beams (the remote client still validates it, through pydantic).
+    """
 
     index: str
     table_version: int | None = None
-    hits: list[Hit] = Field(default_factory=list)
+    ids: list[Any] = field(default_factory=list)
+    distances: list[float] = field(default_factory=list)
     #: How many indexed rows matched the filter (all rows without one).
     matched: int = 0
-    #: How the answer was computed: "hnsw", "hnsw-filtered" or "exact".
+    #: How the answer was computed: "hnsw" or "exact".
     method: str = "exact"
 
     @property
-    def ids(self) -> list[Any]:
-        return [h.id for h in self.hits]
+    def hits(self) -> list[Hit]:
+        return [Hit(i, d) for i, d in zip(self.ids, self.distances, strict=True)]
 
 
 class IndexState(BaseModel):
@@ -114,3 +125,12 @@ class IndexState(BaseModel):
     backend: str = "embedded"
     built_at: str | None = None
     mode: str | None = None  # how the last update ran: "build", "incremental" or "unchanged"
+
+
+class VectorIndexInfo(BaseModel):
+    """An index as the catalog holds it: its definition, owner and last build's state."""
+
+    name: str
+    owner: str
+    spec: VectorIndexSpec
+    state: IndexState = Field(default_factory=IndexState)

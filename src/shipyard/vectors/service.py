@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,13 @@ from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.vectors.backends.base import Filter, VectorIndex
-from shipyard.vectors.models import MAX_K, Hit, IndexState, QueryResult, VectorIndexSpec
+from shipyard.vectors.models import (
+    MAX_K,
+    IndexState,
+    QueryResult,
+    VectorIndexInfo,
+    VectorIndexSpec,
+)
 
 if TYPE_CHECKING:
     from shipyard.catalog.changes import ChangeFeed
@@ -46,16 +53,29 @@ _VECTOR_TYPE = re.compile(
 )
 
 
+@dataclass(slots=True)
+class _Ready:
+    """What a query needs: valid while the catalog's change fingerprint is ``seen``,
+    trusted without asking until ``until`` (``time.monotonic``)."""
+
+    seen: Hashable
+    owner: str
+    index: VectorIndex
+    version: int | None
+    until: float
+
+
 @dataclass
 class VectorState:
     """The loaded indexes (with the table version each holds) and the asset cache of a platform."""
 
     indexes: dict[str, tuple[VectorIndex, int | None]] = field(default_factory=dict)
     assets: dict[str, Any] = field(default_factory=dict)
+    ready: dict[str, _Ready] = field(default_factory=dict)
 
     def close(self) -> None:
         with _LOCK:
-            held, self.indexes = list(self.indexes.values()), {}
+            held, self.indexes, self.ready = list(self.indexes.values()), {}, {}
         for index, _ in held:
             index.close()
 
@@ -183,6 +203,7 @@ class VectorService(Service):
                     action="vectors.apply",
                     asset=f"vector_index:{spec.name}",
                 )
+            self._state.ready.pop(spec.name, None)
             with self._ctx.mutation(
                 "vectors.apply", team=owner, asset=f"vector_index:{spec.name}"
             ) as m:
@@ -244,6 +265,7 @@ class VectorService(Service):
             cache = self._state.indexes
             old = cache.get(name)
             cache[name] = (index, latest)
+            self._state.ready.pop(name, None)
         if old is not None and old[0] is not index:
             old[0].close()
         return self._record(spec, owner, latest, rows, mode)
@@ -332,17 +354,10 @@ class VectorService(Service):
             raise InvalidArgument(f"k must be an integer in 1..{MAX_K}, got {k!r}")
         if (vector is None) == (id is None):
             raise InvalidArgument("give exactly one of a query vector or a row id")
-        asset, spec, owner = self._asset(name)
-        self._ctx.require(
-            Permission.READ, owner, action="vectors.query", asset=f"vector_index:{name}"
-        )
-        index, version = self._open(spec)
-        built = asset.properties.get("state", {}).get("table_version")
-        if built is not None and (version is None or built > version):  # updated elsewhere
-            self._forget(name)
-            index, version = self._open(spec)
+        ready = self._ready(name)
+        index = ready.index
         if id is None:
-            found = index.query(np.asarray(vector), k, filter)
+            found = index.query(vector, k, filter)  # type: ignore[arg-type]
         else:
             stored = index.get_vector(id)
             if stored is None:
@@ -353,22 +368,81 @@ class VectorService(Service):
             keep = [n for n, i in enumerate(found.ids) if i != id][:k]
             found.ids = [found.ids[n] for n in keep]
             found.distances = [found.distances[n] for n in keep]
-        # built from validated values: skip pydantic's validation on the hot path
-        hits = [
-            Hit.model_construct(id=i, distance=d)
-            for i, d in zip(found.ids, found.distances, strict=True)
-        ]
-        return QueryResult.model_construct(
-            index=name, table_version=version, hits=hits, matched=found.matched, method=found.method
+        return QueryResult(
+            index=name,
+            table_version=ready.version,
+            ids=found.ids,
+            distances=found.distances,
+            matched=found.matched,
+            method=found.method,
         )
 
-    def get(self, name: str) -> dict[str, Any]:
-        """The spec and the last build's state of an index (needs READ on its team)."""
+    def _ready(self, name: str) -> _Ready:
+        """The loaded index of ``name`` once the caller may READ its source table.
+
+        The hot path is two dictionary reads, a clock read and the permission check:
+        what was cached is trusted for ``vectors.recheck_seconds``, then the catalog's
+        change fingerprint says whether it still holds (ADR 0022). Otherwise the asset
+        is read, the permission checked and the index opened (reloaded if another
+        process built a newer version).
+        """
+        hot = self._state.ready.get(name)
+        held = self._state.indexes.get(name)
+        if hot is not None and held is not None and held[0] is hot.index:
+            now = time.monotonic()
+            if now >= hot.until:
+                seen = self._changes.get().fingerprint(_WATCHED)
+                if seen is not None and seen == hot.seen:
+                    hot.until = now + self._ctx.settings.vectors.recheck_seconds
+                else:
+                    hot = None
+            if hot is not None:
+                self._require_read(name, hot.owner)
+                return hot
+        seen = self._changes.get().fingerprint(_WATCHED)
+        asset, spec, owner = self._asset(name)
+        self._require_read(name, owner)
+        index, version = self._open(spec)
+        built = asset.properties.get("state", {}).get("table_version")
+        if built is not None and (version is None or built > version):  # updated elsewhere
+            self._forget(name)
+            index, version = self._open(spec)
+        until = time.monotonic() + self._ctx.settings.vectors.recheck_seconds
+        hot = _Ready(seen, owner, index, version, until)
+        if seen is not None:
+            self._state.ready[name] = hot
+        return hot
+
+    def _require_read(self, name: str, owner: str) -> None:
+        if self.principal.can(Permission.READ, owner):  # the hot path: no audit record to build
+            return
+        self._ctx.require(
+            Permission.READ, owner, action="vectors.query", asset=f"vector_index:{name}"
+        )
+
+    def get(self, name: str) -> VectorIndexInfo:
+        """The definition, owner and last build's state of an index (needs READ on its team)."""
         asset, spec, owner = self._asset(name)
         self._ctx.require(
             Permission.READ, owner, action="vectors.get", asset=f"vector_index:{name}"
         )
-        return {"spec": spec, "state": IndexState.model_validate(asset.properties.get("state", {}))}
+        return _info(asset, spec)
+
+    def list(self) -> list[VectorIndexInfo]:
+        """The indexes the caller may read, by name."""
+        with self._ctx.db.connect() as conn:
+            found = self._ctx.catalog.search(conn, kind=KIND, limit=10_000)
+        infos = [
+            _info(a, VectorIndexSpec.model_validate(a.properties["spec"]))
+            for a in found
+            if self.principal.can(Permission.READ, a.owner)
+        ]
+        return sorted(infos, key=lambda i: i.name)
+
+
+def _info(asset: Asset, spec: VectorIndexSpec) -> VectorIndexInfo:
+    state = IndexState.model_validate(asset.properties.get("state", {}))
+    return VectorIndexInfo(name=asset.name, owner=asset.owner, spec=spec, state=state)
 
 
 def _columns(

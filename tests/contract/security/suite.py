@@ -19,17 +19,18 @@ from shipyard.errors import AlreadyExists, NotFound, Unauthenticated
 from shipyard.platform import Platform
 from shipyard.security.models import Role
 from shipyard.security.tables import tokens
+from tests.contract.remote import Skin, Skins
 
 
-class SecurityContract:
+class SecurityContract(Skins):
     @pytest.fixture
     def catalog_url(self, tmp_path: Path) -> str:
         raise NotImplementedError
 
     @pytest.fixture
-    def plat(self, tmp_path: Path, catalog_url: str) -> Iterator[Platform]:
+    def plat(self, tmp_path: Path, catalog_url: str, skin: Skin) -> Iterator[Platform]:
         p = Platform.open(tmp_path, catalog={"url": catalog_url})
-        yield p
+        yield skin(p)
         p.close()
 
     def test_principals_hold_one_role_per_team(self, plat: Platform) -> None:

@@ -29,6 +29,10 @@ CLIENT_MODULES = [
     "serving",
     "events",
     "pipelines",
+    "vectors",
+    "backup",
+    "lineage",
+    "monitoring",
 ]
 
 
@@ -74,7 +78,11 @@ CASES = [(svc, name) for svc in remote_services() for name in sorted(svc.ops)]
 def test_every_capability_has_a_table() -> None:
     assert {c.protocol.__name__ for c in remote_services()} == {
         "CatalogAPI", "SecurityAPI", "AuditAPI", "LakeAPI", "FeatureAPI",
-        "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI",
+        "TrackingAPI", "RegistryAPI", "ServingAPI", "EventAPI", "JobAPI", "PipelineAPI", "VectorsAPI",
+        "QuotaAPI", "UsageAPI",
+        "BackupAPI", "LineageAPI",
+        "MonitoringAPI",
+        "TrainingAPI",
     }  # fmt: skip
 
 

@@ -31,6 +31,13 @@ CAPABILITIES = {
     "events": ("events.protocol:EventAPI", "events.service:EventService", "events:RemoteEventService"),
     "jobs": ("pipelines.protocol:JobAPI", "pipelines.service:JobService", "pipelines:RemoteJobService"),
     "pipelines": ("pipelines.protocol:PipelineAPI", "pipelines.pipeline_service:PipelineService", "pipelines:RemotePipelineService"),
+    "vectors": ("vectors.protocol:VectorsAPI", "vectors.service:VectorService", "vectors:RemoteVectorService"),
+    "quotas": ("quotas.protocol:QuotaAPI", "quotas.service:QuotaService", "operations:RemoteQuotaService"),
+    "usage": ("usage.protocol:UsageAPI", "usage.service:UsageService", "operations:RemoteUsageService"),
+    "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
+    "lineage": ("lineage.protocol:LineageAPI", "lineage.service:LineageService", "lineage:RemoteLineageService"),
+    "monitoring": ("monitoring.protocol:MonitoringAPI", "monitoring.service:MonitoringService", "monitoring:RemoteMonitoringService"),
+    "training": ("training.protocol:TrainingAPI", "training.service:TrainingService", "training:RemoteTrainingService"),
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
@@ -75,11 +82,24 @@ SERVICE_ONLY = {
         "submit_action": "over HTTP the long-operation routes themselves answer 202 and the job",
         "announce": "what a worker calls when it records jobs (lifecycle events)",
     },
+    "monitoring": {
+        "thresholds": "the server's settings; every drift report carries the ones it used",
+        "metrics_text": "Prometheus scrapes GET /metrics (text, outside /api/v1)",
+        "readiness": "the probe at /v2/health/ready",
+        "profile_on_register": "the registry's hook on the server",
+        "gauges": "numbers for the server's /metrics",
+    },
     "pipelines": {
         "plan": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/plan)",
         "apply": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/apply)",
         "scheduler": "the server's scheduling loop",
         "validate": "checks a local PipelineSpec object; plan/apply validate on the server",
+    },
+    "quotas": {"enforce": "called by other services before they add to a capped resource"},
+    "usage": {"record_jobs": "workers record what their jobs used, in-process"},
+    "training": {
+        "run": "calls a Python function in this process (HTTP callers submit a job)",
+        "data_ref": "a helper: where a training set's rows are in the lake",
     },
 }
 

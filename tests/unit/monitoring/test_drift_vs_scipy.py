@@ -102,3 +102,19 @@ def test_drift_over_100k_rows_of_20_features_is_under_a_second() -> None:
     results = [drift.numeric_drift(ref[k], v, 0, LIMITS) for k, v in window.items()]
     assert time.perf_counter() - t0 < 1.0
     assert not any(r.drifted for r in results)
+
+
+def test_large_windows_take_the_limiting_ks_distribution_quickly() -> None:
+    import time
+
+    from shipyard.monitoring import drift as d
+
+    ref = np.full(100, 10_000.0)  # 1M rows on 100 bins
+    cur = ref.copy()
+    cur[:50] += 60.0
+    cur[50:] -= 60.0
+    t0 = time.perf_counter()
+    stat, p = d.ks(ref, cur)
+    assert time.perf_counter() - t0 < 0.1  # kstwo at n=500k takes seconds
+    en = round(1_000_000 * cur.sum() / (1_000_000 + cur.sum()))
+    assert p == pytest.approx(stats.kstwo.sf(stat, en), rel=0.01)

@@ -88,12 +88,27 @@ def test_hostile_callers_get_4xx_and_change_nothing(
         ("POST", "/api/v1/monitoring/profiles", {"table": "gold.customer_features"}),
         ("POST", "/api/v1/monitoring/profiles/model/churn/3", {}),
         ("GET", "/api/v1/monitoring/profiles/model/churn", None),
+        ("GET", "/api/v1/monitoring/deployments/churn/performance", None),
+        ("POST", "/api/v1/monitoring/tables/gold.customer_features/quality", None),
+        ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality", None),
+        ("GET", "/api/v1/scorecard", None),
         ("GET", "/metrics", None),
     ]:
         r = http.request(method, url, json=body, headers=h)
         assert r.status_code in (403, 404), f"{method} {url}: {r.status_code} {r.text}"
     assert monitored.monitoring.list_drift_reports("churn") == []
     assert http.get("/metrics").status_code == 401  # no token at all
+    assert monitored.monitoring.table_quality("gold.customer_features") == []
+    if who == "nobody":  # a role-less token reads no definitions, so no views
+        r = http.get("/api/v1/monitoring/features/freshness", headers=h)
+        assert r.status_code == 403 or r.json() == [], r.text
+    for url in (
+        "/api/v1/monitoring/deployments/churn/performance",
+        "/api/v1/monitoring/tables/gold.customer_features/quality",
+        "/api/v1/monitoring/features/freshness",
+        "/api/v1/scorecard",
+    ):
+        assert http.get(url).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -117,6 +132,24 @@ def test_hostile_callers_get_4xx_and_change_nothing(
         ("GET", "/api/v1/monitoring/profiles/model/churn?version=abc", None),
         ("GET", "/api/v1/monitoring/deployments/nope/drift", None),
         ("GET", "/api/v1/monitoring/deployments/churn/drift?limit=0", None),
+        ("GET", "/api/v1/monitoring/deployments/nope/performance", None),
+        ("GET", "/api/v1/monitoring/deployments/churn/performance?window_seconds=0", None),
+        ("GET", "/api/v1/monitoring/deployments/churn/performance?window_seconds=x", None),
+        ("GET", "/api/v1/monitoring/deployments/churn/performance?window_seconds=1e300", None),
+        ("GET", "/api/v1/monitoring/deployments/churn/performance?bucket_seconds=-5", None),
+        ("GET", "/api/v1/monitoring/deployments/churn/performance?bucket_seconds=1", None),
+        (
+            "GET",
+            "/api/v1/monitoring/deployments/churn/performance?window_seconds=60&bucket_seconds=61",
+            None,
+        ),
+        ("POST", "/api/v1/monitoring/tables/gold.nope/quality", None),
+        ("POST", "/api/v1/monitoring/tables/no-layer/quality", None),
+        ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality?limit=0", None),
+        ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality?limit=x", None),
+        ("GET", "/api/v1/scorecard?days=0", None),
+        ("GET", "/api/v1/scorecard?days=x", None),
+        ("GET", "/api/v1/scorecard?days=1e300", None),
     ],
 )
 def test_malformed_input_is_4xx_never_500(
@@ -174,3 +207,43 @@ def test_readiness_says_not_ready_without_the_metadata_db(
     finally:
         engine.connect = real  # type: ignore[method-assign]
     assert r.status_code == 503 and r.json()["checks"]["catalog"].startswith("unavailable")
+
+
+def test_model_performance_over_http(monitored: Platform, http: httpx.Client) -> None:
+    write_features(monitored, seed=0)
+    served = [monitored.serving.predict("churn", [{"customer_id": i}]) for i in range(30)]
+    monitored.serving.flush_prediction_log()
+    ed = _auth(monitored, "ed")
+    outcomes = [{"request_id": r.request_id, "outcome": float(i % 2)} for i, r in enumerate(served)]
+    posted = http.post(
+        "/api/v1/deployments/churn/ground-truth", json={"outcomes": outcomes[:10]}, headers=ed
+    )
+    assert posted.status_code == 200, posted.text
+    r = http.get(
+        "/api/v1/monitoring/deployments/churn/performance",
+        params={"window_seconds": 3600, "bucket_seconds": 600},
+        headers=ed,
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["task"] == "classification"
+    assert [(v["variant"], v["predictions"], v["labeled"]) for v in body["variants"]] == [
+        ("a", 30, 10)
+    ]
+    assert body["variants"][0]["auc"] is not None and body["buckets"]
+
+
+def test_table_quality_and_freshness_over_http(monitored: Platform, http: httpx.Client) -> None:
+    ed = _auth(monitored, "ed")
+    url = "/api/v1/monitoring/tables/gold.customer_features/quality"
+    made = http.post(url, headers=ed)
+    assert made.status_code == 201, made.text
+    assert made.json()["rows"] > 0 and "f0" in made.json()["null_rates"]
+    assert [s["id"] for s in http.get(url, headers=ed).json()] == [made.json()["id"]]
+    fresh = http.get("/api/v1/monitoring/features/freshness", headers=ed)
+    assert fresh.status_code == 200 and fresh.json() and fresh.json()[0]["watermark"]
+    card = http.get(
+        "/api/v1/scorecard", params={"days": 7}, headers=_auth(monitored, "local-admin")
+    )
+    assert card.status_code == 200, card.text
+    assert card.json()["deployments"] >= 1 and card.json()["models_in_production"] == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -54,7 +57,7 @@ def test_apply_plans_then_is_unchanged(platform: Platform) -> None:
     assert platform.vectors.plan([SPEC])[0]["action"] == "create"
     platform.vectors.apply([SPEC])
     assert platform.vectors.plan([SPEC])[0]["action"] == "unchanged"
-    assert platform.vectors.get("items")["state"].table_version is None
+    assert platform.vectors.get("items").state.table_version is None
 
 
 @pytest.mark.parametrize(
@@ -190,8 +193,27 @@ def test_a_build_by_another_platform_is_picked_up_by_queries(built: Platform) ->
         other.vectors.build("items")
     finally:
         other.close()
+    time.sleep(built.settings.vectors.recheck_seconds)  # how long a query trusts its cache
     res = built.vectors.query("items", id=300, k=1)
     assert res.table_version == 1 and res.matched == 300
+
+
+def test_every_query_asks_the_catalog_with_recheck_zero(project_dir: Path) -> None:
+    p = Platform.open(project_dir, vectors={"recheck_seconds": 0})
+    try:
+        p.lake.write("gold.items", _table(range(300)))
+        p.vectors.apply([SPEC])
+        p.vectors.build("items")
+        assert p.vectors.query("items", id=1, k=1).table_version == 0
+        other = Platform.open(project_dir)
+        try:
+            other.lake.write("gold.items", _table(range(300, 301), seed=3))
+            other.vectors.build("items")
+        finally:
+            other.close()
+        assert p.vectors.query("items", id=300, k=1).table_version == 1
+    finally:
+        p.close()
 
 
 def test_another_team_cannot_redefine_an_index_onto_its_own_table(built: Platform) -> None:
@@ -201,4 +223,11 @@ def test_another_team_cannot_redefine_an_index_onto_its_own_table(built: Platfor
     hijack = {**SPEC.model_dump(), "table": "gold.eve_items"}
     with pytest.raises(PermissionDenied, match="needs 'write' on team 'default'"):
         as_eve.vectors.apply([hijack])
-    assert built.vectors.get("items")["spec"].table == "gold.items"
+    assert built.vectors.get("items").spec.table == "gold.items"
+
+
+def test_huge_but_finite_query_vectors_are_accepted(built: Platform) -> None:
+    # the finiteness check's dot product overflows here: the element-wise check decides
+    assert len(built.vectors.query("items", [3e38] * D, k=2).ids) == 2
+    with pytest.raises(InvalidArgument, match="NaN or infinite"):
+        built.vectors.query("items", [3e38] * (D - 1) + [float("inf")], k=2)

@@ -1,4 +1,4 @@
-"""Feature store routes: parse, call one service method, serialise.
+"""Feature store routes: made from its operation table (``shipyard.features.ops``) but for frames.
 
 ``POST /features/online`` and ``/features/push`` are ``async`` and parse the body
 with orjson themselves: the lookup takes microseconds, so pydantic and a thread
@@ -7,28 +7,24 @@ hop would be most of the request.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from shipyard.api.accepted import ACCEPTED, Wait, accepted
 from shipyard.api.deps import Caller
-from shipyard.api.params import Body, PageSize, Version, json_object
+from shipyard.api.generated import mount
+from shipyard.api.params import Body, Version, json_object
 from shipyard.errors import InvalidArgument
-from shipyard.features.wire import (
-    definition_from_wire,
-    definition_to_wire,
-    table_to_wire,
-    to_ipc,
-)
+from shipyard.features.ops import OPS
+from shipyard.features.protocol import FeatureAPI
+from shipyard.features.wire import ARROW_STREAM, table_to_wire, to_ipc
 
 router = APIRouter(prefix="/features", tags=["features"])
+mount(router, "features", FeatureAPI, OPS)  # below: frames, as records or Arrow
 
 JSON = "application/json"
-ARROW_STREAM = "application/vnd.apache.arrow.stream"
 
 
 _ONLINE_FIELDS = frozenset({"features", "feature_service", "entity_rows", "full_feature_names"})
@@ -58,63 +54,6 @@ async def push(request: Request, platform: Caller) -> Response:
         str(body.get("push_source", "")), body.get("rows"), to=body.get("to", "online_and_offline")
     )
     return _json(result.to_dict())
-
-
-class Definitions(Body):
-    definitions: list[dict[str, Any]]
-    force: bool = False
-    prune: bool = False
-
-
-@router.post("/plan")
-def plan(body: Definitions, platform: Caller) -> dict[str, Any]:
-    objs = [definition_from_wire(d) for d in body.definitions]
-    return platform.features.plan(objs, prune=body.prune).to_dict()
-
-
-@router.post("/apply")
-def apply(body: Definitions, platform: Caller) -> dict[str, Any]:
-    objs = [definition_from_wire(d) for d in body.definitions]
-    return platform.features.apply(objs, force=body.force, prune=body.prune).to_dict()
-
-
-@router.get("/definitions")
-def list_definitions(
-    platform: Caller,
-    kind: str | None = None,
-    limit: PageSize | None = None,
-    page_token: str | None = None,
-) -> dict[str, Any]:
-    page = platform.features.list_definitions(kind, limit=limit, page_token=page_token)
-    return {
-        "items": [definition_to_wire(d) for d in page.items],
-        "next_page_token": page.next_page_token,
-    }
-
-
-@router.get("/definitions/{kind}/{name}")
-def get_definition(kind: str, name: str, platform: Caller) -> dict[str, Any]:
-    return definition_to_wire(platform.features.get_definition(kind, name))
-
-
-class Materialize(Body):
-    views: list[str] | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-@router.post("/materialize", responses=ACCEPTED)
-def materialize(body: Materialize, platform: Caller, wait: Wait = False) -> Any:
-    if not wait:
-        params = body.model_dump(mode="json", exclude_none=True)
-        return accepted(platform.jobs.submit_action("features.materialize", params))
-    results = platform.features.materialize(body.views, start=body.start, end=body.end)
-    return [r.to_dict() for r in results]
-
-
-@router.get("/views/{name}/status")
-def view_status(name: str, platform: Caller) -> dict[str, Any]:
-    return platform.features.get_view_status(name)
 
 
 class Retrieve(Body):
@@ -166,11 +105,6 @@ def create_training_set(body: CreateTrainingSet, platform: Caller) -> dict[str, 
         description=body.description,
     )
     return ts.to_dict()
-
-
-@router.get("/training-sets/{name}")
-def get_training_set(name: str, platform: Caller, version: Version | None = None) -> dict[str, Any]:
-    return platform.features.get_training_set(name, version).to_dict()
 
 
 @router.post("/training-sets/{name}/rebuild")

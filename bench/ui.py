@@ -1,0 +1,159 @@
+"""Web UI server time per page and fragment, and the lineage graph in a real browser.
+
+Seeds a project through the services: ``--assets`` catalog assets (tables with tags,
+including a lineage graph of ``--lineage`` nodes upstream of ``model:big``) and
+``--runs`` tracked runs (each run is a catalog asset too), then times every page as a
+signed-in admin with the in-process ASGI client (server time: routing, the service
+calls, rendering; no network). With ``--browser`` it also opens the lineage page of
+``model:big`` in Debian's chromium and reports when the graph is laid out and answers
+a pan/zoom.
+
+Usage: ``python bench/ui.py [--assets 10000] [--runs 100000] [--lineage 5000] [--n 30] [--browser]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from shipyard.api.app import create_app
+from shipyard.platform import Platform
+
+WIDTH = 200  # lineage nodes per level (levels = lineage / WIDTH, at most the walk's 25)
+
+
+def seed(p: Platform, *, assets: int, runs: int, lineage: int) -> None:
+    started = time.perf_counter()
+    levels = max(1, lineage // WIDTH)
+    for level in range(levels, 0, -1):  # deepest first: sources exist before their targets
+        for j in range(WIDTH):
+            sources = (
+                []
+                if level == levels
+                else [f"table:gold.l{level + 1}_{j}", f"table:gold.l{level + 1}_{(j + 1) % WIDTH}"]
+            )
+            p.catalog.register_asset(f"table:gold.l{level}_{j}", owner="ml", sources=sources)
+    p.catalog.register_asset(
+        "model:big", owner="ml", sources=[f"table:gold.l1_{j}" for j in range(WIDTH)]
+    )
+    for i in range(max(0, assets - levels * WIDTH)):
+        team = ("ml", "risk", "ops")[i % 3]
+        p.catalog.register_asset(
+            f"table:silver.t{i}", owner=team, description=f"table {i}", tags=[f"tag{i % 50}"]
+        )
+    print(f"seeded {assets} assets in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    exp = p.tracking.create_experiment("bench", owner="ml")
+    for i in range(runs):
+        p.tracking.create_run(experiment_id=exp.id, run_name=f"r{i}")
+        if i and i % 10_000 == 0:
+            print(f"  {i} runs ({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"seeded {runs} runs in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+PAGES = (
+    "/ui/",
+    "/ui/catalog",
+    "/ui/catalog?q=table%2017&kind=table",
+    "/ui/catalog?tag=tag7&team=risk",
+    "/ui/catalog/table/silver.t17",
+    "/ui/catalog/model/big/lineage",
+    "/ui/catalog/model/big/lineage.json?depth=25",
+    "/ui/lake",
+    "/ui/features",
+    "/ui/audit",
+    "/ui/admin",
+)
+FRAGMENTS = ("/ui/catalog?q=t12", "/ui/audit?outcome=ok")
+
+
+def time_pages(client: TestClient, n: int) -> list[tuple[str, float, float]]:
+    out = []
+    for path in PAGES + FRAGMENTS:
+        headers = {"HX-Request": "true"} if path in FRAGMENTS else {}
+        client.get(path, headers=headers)  # warm
+        ms = []
+        for _ in range(n):
+            t = time.perf_counter()
+            r = client.get(path, headers=headers)
+            ms.append(1000 * (time.perf_counter() - t))
+            assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        ms.sort()
+        out.append(
+            (
+                path + (" (fragment)" if headers else ""),
+                statistics.median(ms),
+                ms[int(0.95 * (n - 1))],
+            )
+        )
+    return out
+
+
+def browser_lineage(project: Path, p: Platform, token: str) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+    from tests.e2e.ui.conftest import CHROMIUM_ARGS, chromium_path
+    from tests.servers import live_server
+
+    with live_server(p) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/ui/login")
+        page.fill("#token", token)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/ui/")
+        t = time.perf_counter()
+        page.goto(f"{url}/ui/catalog/model/big/lineage?depth=25")
+        page.wait_for_selector("#lineage[data-ready=true]", timeout=120_000)
+        ready = time.perf_counter() - t
+        # interactive: a zoom and a pan answered, and the next frame drawn
+        interact = page.evaluate(
+            """() => new Promise(done => {
+                const cy = window.shipyardLineage.cy, t = performance.now();
+                cy.zoom(0.5); cy.panBy({x: 100, y: 50});
+                requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t)));
+            })"""
+        )
+        info = page.evaluate("(({cy, ...rest}) => rest)(window.shipyardLineage)")
+        browser.close()
+    return {**info, "ready_s": round(ready, 2), "pan_zoom_ms": round(interact)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--assets", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--lineage", type=int, default=5_000)
+    ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--browser", action="store_true")
+    ap.add_argument("--project", help="keep the seeded project here; reuse it when it exists")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(args.project or tmp)
+        fresh = not (project / "shipyard.yaml").exists()
+        project.mkdir(parents=True, exist_ok=True)
+        (project / "shipyard.yaml").write_text("# bench/ui.py\n")
+        with Platform.open(project) as p:
+            if fresh:
+                seed(p, assets=args.assets, runs=args.runs, lineage=args.lineage)
+            token = p.security.create_token(name="bench").token
+            with TestClient(create_app(p), base_url="http://testserver") as client:
+                client.get("/ui/login")
+                csrf = client.cookies["shipyard_login_csrf"]
+                r = client.post("/ui/login", data={"token": token, "csrf": csrf})
+                assert re.search(r'name="csrf"', r.text)
+                print(f"{'page':60} {'p50 ms':>8} {'p95 ms':>8}")
+                for path, p50, p95 in time_pages(client, args.n):
+                    print(f"{path:60} {p50:8.1f} {p95:8.1f}", flush=True)
+            if args.browser:
+                print(browser_lineage(project, p, token))
+
+
+if __name__ == "__main__":
+    main()

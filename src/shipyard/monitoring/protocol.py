@@ -1,0 +1,76 @@
+"""The interface of monitoring: what ``Platform`` and ``shipyard.connect`` both offer.
+
+The in-process ``MonitoringService`` and the remote client implement it; mypy checks
+both (``shipyard.client.conformance``) and ``tests/unit/client/test_signatures.py``
+compares every signature and default (ADR 0008).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shipyard.monitoring.models import DriftReport, Profile
+from shipyard.monitoring.performance import PerformanceReport
+from shipyard.monitoring.quality import FeatureFreshness, QualitySnapshot
+from shipyard.monitoring.scorecard import Scorecard
+
+
+class MonitoringAPI(Protocol):
+    """What ``MonitoringService`` offers both in-process and over HTTP."""
+
+    def profile_table(
+        self, table: str, *, version: int | None = None, columns: list[str] | None = None
+    ) -> Profile:
+        """Profile a lake table (as of ``version``) and store it as ``table:<name>@<v>``."""
+        ...
+
+    def profile_model_version(self, name: str, version: int) -> Profile:
+        """Profile the training set of model ``name`` version ``version`` (its run's input)."""
+        ...
+
+    def get_profile(self, kind: str, name: str, version: int | None = None) -> Profile:
+        """The newest profile of ``model:<name>@<version>`` or ``table:<name>@<version>``."""
+        ...
+
+    def run_drift(
+        self,
+        deployment: str,
+        *,
+        window_seconds: float = 3600.0,
+        end: datetime | None = None,
+    ) -> DriftReport:
+        """Drift of the deployment's last ``window_seconds`` of logged predictions (stored;
+        a drift is published on ``monitoring.alert_topic``)."""
+        ...
+
+    def list_drift_reports(self, deployment: str, *, limit: int = 20) -> list[DriftReport]:
+        """The deployment's newest drift reports, newest first."""
+        ...
+
+    def model_performance(
+        self,
+        deployment: str,
+        *,
+        window_seconds: float = 7 * 86400.0,
+        bucket_seconds: float | None = None,
+        end: datetime | None = None,
+    ) -> PerformanceReport:
+        """Accuracy/AUC/RMSE per variant and per bucket, from the ground truth posted so far."""
+        ...
+
+    def check_table_quality(self, table: str) -> QualitySnapshot:
+        """Take and store a data-quality snapshot of a lake table at its current version."""
+        ...
+
+    def table_quality(self, table: str, *, limit: int = 20) -> list[QualitySnapshot]:
+        """The table's stored quality snapshots, newest first."""
+        ...
+
+    def feature_freshness(self) -> list[FeatureFreshness]:
+        """Per readable feature view: its newest materialized event time and its lag."""
+        ...
+
+    def scorecard(self, *, days: float = 28.0) -> Scorecard:
+        """The platform's results over the last ``days`` (needs read on every team)."""
+        ...

@@ -1,0 +1,1 @@
+"""Rate limiter backends: ``limits`` over its in-memory or Redis storage."""

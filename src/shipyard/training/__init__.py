@@ -1,0 +1,1 @@
+"""Training compute: tracked training jobs with resources, hyperparameter search, Ray."""

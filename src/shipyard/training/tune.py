@@ -1,0 +1,472 @@
+"""Hyperparameter search with Optuna: the study in the catalog DB, trials as child runs.
+
+The study lives in Optuna's RDB storage on the catalog's own SQLAlchemy URL
+(SQLite or PostgreSQL, ADR 0021), so any process that opens the project (a
+worker, a Ray task) joins it by name. Every trial is a child run of the study's
+parent run; a worker that dies mid-trial stops heartbeating and its trial (and
+run) is closed as failed by the next worker or summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard._internal.ids import new_id
+from shipyard.errors import Conflict, InvalidArgument, NotFound, ShipyardError
+from shipyard.pipelines.functions import check_allowed, resolve
+from shipyard.tracking.models import RunStatus
+from shipyard.training.context import DataRef
+from shipyard.training.execute import execute
+from shipyard.training.models import POOL, Resources, Study, TrialResult
+from shipyard.training.space import Param, parse_space, space_to_json, suggest
+
+if TYPE_CHECKING:
+    import optuna
+
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.config import Settings
+    from shipyard.registry.service import RegistryService
+    from shipyard.tracking.service import TrackingService
+    from shipyard.training.service import TrainingService
+
+log = logging.getLogger(__name__)
+DIRECTIONS = ("maximize", "minimize")
+PRUNERS = ("median", "hyperband", "none")
+BACKENDS = ("local", "jobs", "ray")
+#: Seconds between a running trial's heartbeats; a trial silent for GRACE is failed.
+HEARTBEAT = 5
+GRACE = 20
+
+
+#: PostgreSQL schema of Optuna's tables (its Alembic stamp must not meet the catalog's).
+SCHEMA = "optuna"
+
+
+def storage_url(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """Where studies live: the catalog's PostgreSQL database (schema ``optuna``), or an
+    SQLite file beside the catalog's. Optuna stamps its own Alembic revision in
+    ``alembic_version``, which the catalog's migrations own (ADR 0021)."""
+    url = settings.catalog_url
+    if url.startswith("sqlite"):
+        return f"sqlite:///{settings.home_dir / 'optuna.db'}", {"connect_args": {"timeout": 60}}
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+    finally:
+        engine.dispose()
+    return url, {"connect_args": {"options": f"-csearch_path={SCHEMA}"}}
+
+
+@lru_cache(maxsize=8)
+def _storage(url: str, kwargs_json: str, heartbeat: bool) -> optuna.storages.RDBStorage:
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with quiet():  # heartbeats are "experimental" in Optuna since 2.9; they are what we need
+        engine = {"pool_pre_ping": True, **json.loads(kwargs_json)}
+        if not heartbeat:  # Ray Tune's searcher asks and tells; Ray watches its trials
+            return RDBStorage(url, engine_kwargs=engine)
+        return RDBStorage(
+            url,
+            engine_kwargs=engine,
+            heartbeat_interval=HEARTBEAT,
+            grace_period=GRACE,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+        )
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def storage(settings: Settings, *, heartbeat: bool = True) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage for this project (one per process and URL)."""
+    url, kwargs = storage_url(settings)
+    return _storage(url, json.dumps(kwargs, sort_keys=True), heartbeat)
+
+
+def _pruner(name: str) -> Any:
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner()
+    return optuna.pruners.NopPruner()
+
+
+def objective(
+    tracking: TrackingService,
+    registry: Callable[[], RegistryService],
+    fn: Callable[..., Any],
+    attrs: dict[str, Any],
+    project_dir: Path,
+) -> Callable[[Any], float]:
+    """Optuna's objective: one child run of the study's parent run per trial."""
+    space = parse_space(attrs["space"])
+    data = DataRef(**attrs["data"]) if attrs.get("data") else None
+
+    def run_trial(trial: Any) -> float:
+        params = {**attrs["fixed"], **suggest(trial, space)}
+        run = tracking.create_run(
+            attrs["experiment"],
+            run_name=f"{attrs['study']}-trial-{trial.number}",
+            parent_run_id=attrs["parent_run_id"],
+            tags={
+                "shipyard.training.study": attrs["study"],
+                "shipyard.training.trial": str(trial.number),
+                "shipyard.training.function": attrs["function"],
+            },
+        )
+        trial.set_user_attr("run_id", run.id)
+        out = execute(
+            tracking,
+            registry,
+            fn,
+            run_id=run.id,
+            params=params,
+            resources=Resources(),
+            data=data,
+            project_dir=project_dir,
+            trial=trial,
+            capture=False,
+            created=run,
+        )
+        if attrs["metric"] not in out.metrics:
+            raise InvalidArgument(
+                f"the training function returned no metric '{attrs['metric']}' "
+                f"(it returned {sorted(out.metrics)})"
+            )
+        return out.metrics[attrs["metric"]]
+
+    return run_trial
+
+
+def optimize(
+    study: optuna.Study,
+    fn_objective: Callable[[Any], float],
+    n_trials: int,
+    *,
+    n_jobs: int = 1,
+    timeout: float | None = None,
+) -> None:
+    """Run trials until the study holds ``n_trials`` finished ones (shared by workers)."""
+    import optuna
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    left = n_trials - len(study.get_trials(deepcopy=False, states=done))
+    if left <= 0:
+        return
+    study.optimize(
+        fn_objective,
+        n_trials=left,
+        n_jobs=n_jobs,
+        timeout=timeout,
+        catch=(Exception,),
+        callbacks=[MaxTrialsCallback(n_trials, states=done)],
+        gc_after_trial=False,
+    )
+    del optuna
+
+
+class Tuner:
+    """The search use-cases behind ``TrainingService.tune`` and ``get_study``."""
+
+    def __init__(
+        self, service: TrainingService, tracking: TrackingService, ctx: ServiceContext
+    ) -> None:
+        self._service = service
+        self._tracking = tracking
+        self._ctx = ctx
+
+    def _check(
+        self,
+        space: Any,
+        metric: str,
+        direction: str,
+        pruner: str,
+        workers: int,
+        backend: str,
+        n_trials: int,
+    ) -> dict[str, Param]:
+        if direction not in DIRECTIONS:
+            raise InvalidArgument(f"direction is one of {DIRECTIONS}, not {direction!r}")
+        if pruner not in PRUNERS:
+            raise InvalidArgument(f"pruner is one of {PRUNERS}, not {pruner!r}")
+        if backend not in BACKENDS:
+            raise InvalidArgument(f"backend is one of {BACKENDS}, not {backend!r}")
+        if not 1 <= n_trials <= 100_000:
+            raise InvalidArgument(f"n_trials is between 1 and 100000, not {n_trials}")
+        if not 1 <= workers <= 256:
+            raise InvalidArgument(f"workers is between 1 and 256, not {workers}")
+        if not metric or len(metric) > 250:
+            raise InvalidArgument("metric names the value to optimize")
+        return parse_space(space)
+
+    def tune(
+        self,
+        function: str,
+        space: Any,
+        *,
+        n_trials: int,
+        metric: str,
+        direction: str,
+        training_set: str | None,
+        params: dict[str, Any],
+        experiment: str,
+        study_name: str | None,
+        pruner: str,
+        workers: int,
+        backend: str,
+        register_as: str | None,
+        timeout: float | None,
+        ray_address: str | None,
+    ) -> Study:
+        checked = self._check(space, metric, direction, pruner, workers, backend, n_trials)
+        if not isinstance(function, str):
+            raise InvalidArgument("the function is named 'module:function'")
+        check_allowed(function, self._ctx.settings.jobs)
+        fname = function
+        data = self._service.data_ref(training_set)
+        name = study_name or f"{fname.rsplit(':', 1)[-1]}-{new_id()[:8]}"
+        options = {
+            "n_trials": n_trials,
+            "metric": metric,
+            "direction": direction,
+            "pruner": pruner,
+            "workers": workers,
+            "backend": backend,
+        }
+        attrs = self._parent(name, fname, checked, experiment, options, params)
+        attrs.update(data=None if data is None else data.__dict__, register_as=register_as)
+        if data is not None:
+            self._tracking.log_input(attrs["parent_run_id"], data.ref)
+        study = self._create(name, direction, pruner, attrs)
+        if backend == "jobs":
+            return self._submit_workers(name, attrs, workers, timeout)
+        if backend == "ray":
+            from shipyard.training.ray_backend import tune_on_ray
+
+            tune_on_ray(self._ctx.settings, self.principal_name, name, attrs, workers, ray_address)
+        else:
+            resolved = resolve(fname, self._ctx.settings.jobs)
+            run = objective(
+                self._tracking,
+                self._service._registry,
+                resolved,
+                attrs,
+                self._ctx.settings.project_dir,
+            )
+            optimize(study, run, n_trials, n_jobs=workers, timeout=timeout)
+        return self.finish(name)
+
+    def _parent(
+        self,
+        name: str,
+        fname: str,
+        space: dict[str, Param],
+        experiment: str,
+        options: dict[str, Any],
+        fixed: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The study's parent run (its options as params); the study's attributes."""
+        parent = self._tracking.create_run(
+            experiment,
+            run_name=name,
+            tags={
+                "shipyard.training.study": name,
+                "shipyard.training.function": fname,
+                "shipyard.training.search_space": json.dumps(space_to_json(space))[:4000],
+            },
+        )
+        self._tracking.log_params(
+            parent.id, {**options, **{f"fixed.{k}": v for k, v in fixed.items()}}
+        )
+        return {
+            "study": name,
+            "function": fname,
+            "metric": options["metric"],
+            "experiment": experiment,
+            "direction": options["direction"],
+            "parent_run_id": parent.id,
+            "space": space_to_json(space),
+            "fixed": fixed,
+            "n_trials": options["n_trials"],
+            "team": parent.owner,
+        }
+
+    @property
+    def principal_name(self) -> str:
+        return self._ctx.principal.name
+
+    def _create(self, name: str, direction: str, pruner: str, attrs: dict[str, Any]) -> Any:
+        import optuna
+
+        try:
+            study = optuna.create_study(
+                study_name=name,
+                storage=storage(self._ctx.settings),
+                direction=optuna.study.StudyDirection[direction.upper()],
+                pruner=_pruner(pruner),
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            from shipyard.errors import AlreadyExists
+
+            raise AlreadyExists(f"study '{name}' exists; pick another name") from None
+        for k, v in {**attrs, "pruner": pruner}.items():
+            study.set_user_attr(k, v)
+        return study
+
+    def _submit_workers(
+        self, name: str, attrs: dict[str, Any], workers: int, timeout: float | None
+    ) -> Study:
+        from shipyard.pipelines.models import Executor, JobSpec
+        from shipyard.training.service import TUNE_TARGET
+
+        spec = {
+            "target": TUNE_TARGET,
+            "args": {
+                "study": name,
+                "project": str(self._ctx.settings.project_dir),
+                "principal": self.principal_name,
+            },
+            "kind": "training",
+            "pool": POOL,
+            "team": attrs["team"],
+            "timeout": timeout,
+            "executor": Executor.SUBPROCESS,
+        }
+        with self._ctx.mutation("training.tune", team=attrs["team"]) as m:
+            jobs = self._service._jobs.queue.enqueue_many(
+                [JobSpec.model_validate(spec) for _ in range(workers)],
+                team=attrs["team"],
+                created_by=self.principal_name,
+                conn=m.conn,
+            )
+            m.details = {"study": name, "workers": workers}
+        out = self.summary(name)
+        out.job_ids = [j.id for j in jobs]
+        return out
+
+    def load(self, name: str) -> optuna.Study:
+        """The study ``name`` with its pruner (authorized as a read of its parent run).
+
+        Raises:
+            NotFound: no such study.
+        """
+        import optuna
+
+        store = storage(self._ctx.settings)
+        try:
+            attrs = store.get_study_user_attrs(store.get_study_id_from_name(name))
+        except KeyError:
+            raise NotFound(f"no study '{name}'") from None
+        # reading a study is reading its parent run (authorized on the run's team)
+        self._tracking.get_run(attrs["parent_run_id"])
+        return optuna.load_study(
+            study_name=name, storage=store, pruner=_pruner(attrs.get("pruner", "median"))
+        )
+
+    def summary(self, name: str) -> Study:
+        """The study's trials by state and its best trial; closes the runs of trials whose
+        worker died (Optuna fails a trial after its heartbeat stops)."""
+        from optuna.storages import fail_stale_trials
+        from optuna.trial import TrialState
+
+        study = self.load(name)
+        with quiet():
+            fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        attrs = study.user_attrs
+        ray_runs = attrs.get("trial_runs") or {}  # trials Ray Tune ran (frozen when linked)
+
+        def run_of(t: Any) -> str | None:
+            return t.user_attrs.get("run_id") or ray_runs.get(str(t.number))
+
+        for t in trials:
+            lost = run_of(t) if t.state is TrialState.FAIL else None
+            if lost:
+                self._close(lost)
+        best = None
+        complete = [t for t in trials if t.state is TrialState.COMPLETE]
+        if complete:
+            b = study.best_trial
+            best = TrialResult(
+                number=b.number,
+                state=b.state.name.lower(),
+                value=b.value,
+                params=b.params,
+                run_id=run_of(b),
+            )
+        return Study(
+            name=name,
+            direction=study.direction.name.lower(),
+            metric=attrs["metric"],
+            parent_run_id=attrs["parent_run_id"],
+            trials=len(trials),
+            complete=len(complete),
+            pruned=sum(t.state is TrialState.PRUNED for t in trials),
+            failed=sum(t.state is TrialState.FAIL for t in trials),
+            best=best,
+            model_version=attrs.get("model_version"),
+        )
+
+    def _close(self, run_id: str) -> None:
+        try:
+            run = self._tracking.get_run(run_id)
+            if not run.status.terminal:
+                self._tracking.set_tags(run_id, {"shipyard.training.error": "worker lost"})
+                self._tracking.end_run(run_id, RunStatus.FAILED)
+        except ShipyardError:
+            log.debug("cannot close run %s", run_id, exc_info=True)
+
+    def finish(self, name: str) -> Study:
+        """Record the best trial on the parent run, register its model, end the parent."""
+        out = self.summary(name)
+        study = self.load(name)
+        attrs = study.user_attrs
+        parent = attrs["parent_run_id"]
+        if self._tracking.get_run(parent).status.terminal:  # another worker finished it
+            return out
+        if out.best is not None and out.best.value is not None:
+            try:
+                self._tracking.log_batch(
+                    parent,
+                    metrics=[{"key": f"best_{out.metric}", "value": out.best.value}],
+                    tags={
+                        "shipyard.training.best_run_id": out.best.run_id or "",
+                        "shipyard.training.best_trial": str(out.best.number),
+                    },
+                )
+            except Conflict:  # another worker finished the study meanwhile
+                return self.summary(name)
+            if attrs.get("register_as") and out.best.run_id and not out.model_version:
+                try:
+                    mv = self._service._registry().register_model(
+                        attrs["register_as"], source=f"runs:/{out.best.run_id}/model"
+                    )
+                    out.model_version = f"{mv.name}/{mv.version}"
+                    study.set_user_attr("model_version", out.model_version)
+                except ShipyardError:  # e.g. the function logged no model
+                    log.warning("best trial of %s logged no model; nothing registered", name)
+        with contextlib.suppress(Conflict):  # two workers finishing at once
+            self._tracking.end_run(parent, RunStatus.FINISHED if out.complete else RunStatus.FAILED)
+        return out

@@ -1,0 +1,1 @@
+"""One router module per area of the web UI, each a thin skin over the services."""

@@ -1,0 +1,114 @@
+"""The web UI in a real browser: sign in, search, lineage, a viewer's 403 page (screenshots saved)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.ui.conftest import UIWorld
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(10_000)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
+
+
+def sign_in(page: Any, world: UIWorld, who: str) -> None:
+    page.goto(f"{world.url}/ui/")
+    assert "/ui/login" in page.url  # no session: the sign-in page
+    page.fill("#token", world.tokens[who])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{world.url}/ui/")
+
+
+def test_sign_in_search_and_lineage(ui_world: UIWorld, context: Any, shot: Any) -> None:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{ui_world.url}/ui/login")
+    shot(page, "login")
+    sign_in(page, ui_world, "ml_editor")
+    assert page.locator("#scorecard").inner_text().count("ml") >= 1
+    assert "risk" not in page.locator("#scorecard").inner_text()  # no role there: not shown
+    shot(page, "home")
+
+    page.click("text=Catalog")
+    page.fill("#q", "churn")  # htmx swaps the results in as the user types
+    page.wait_for_selector("#assets a:has-text('churn')")
+    assert "risk_secret_ledger" not in page.content()
+    shot(page, "catalog")
+    page.click("#assets a:has-text('gold.ml_churn_features')")
+    page.wait_for_selector("h1:has-text('gold.ml_churn_features')")
+    shot(page, "asset")
+
+    page.goto(f"{ui_world.url}/ui/catalog/model/churn/lineage?depth=5")
+    page.wait_for_selector("#lineage[data-ready=true]")
+    assert page.evaluate("window.shipyardLineage.nodes") == 4  # model <- gold <- silver <- bronze
+    shot(page, "lineage")
+    # past the dagre limit (lowered here) assets are placed in columns by distance from the root
+    big = context.new_page()
+    big.add_init_script("window.SHIPYARD_DAGRE_MAX = 1")
+    big.goto(f"{ui_world.url}/ui/catalog/model/churn/lineage?depth=5")
+    big.wait_for_selector("#lineage[data-ready=true]")
+    xs = big.evaluate(
+        "['model:churn', 'table:gold.ml_churn_features', 'table:silver.ml_orders', 'table:bronze.ml_orders']"
+        ".map(id => window.shipyardLineage.cy.getElementById(id).position('x'))"
+    )
+    assert xs == sorted(xs, reverse=True) and len(set(xs)) == 4  # upstream runs leftwards
+    assert errors == []
+
+    cookies = {c["name"]: c for c in context.cookies()}
+    session = cookies["shipyard_session"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+
+
+def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, shot: Any) -> None:
+    local = ui_world.url
+    # offline: any request that leaves the test server fails
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(local) else route.abort(),
+    )
+    page = context.new_page()
+    sign_in(page, ui_world, "ml_editor")
+    page.goto(f"{local}/ui/lake/bronze.ml_clicks")
+    page.wait_for_selector("#rows-chart[data-ready=true] canvas")  # uPlot, from the package
+    shot(page, "lake-table")
+    page.goto(f"{local}/ui/lake/sql")
+    page.fill("#q", "SELECT n FROM bronze.ml_clicks ORDER BY n")
+    page.click("#main button[type=submit]")
+    page.wait_for_selector("text=rows 1 to 50")
+    page.click("#sql-result >> text=Next")
+    page.wait_for_selector("text=rows 51 to 100")
+    shot(page, "sql")
+    # the audit log's first page is live: a record made elsewhere streams in (SSE)
+    page.goto(f"{local}/ui/audit")
+    before = page.locator("#audit-body tr").count()
+    page.evaluate(
+        "fetch('/ui/lake/sql?q=SELECT%201%20AS%20one%20FROM%20bronze.ml_clicks%20LIMIT%201')"
+    )
+    page.locator("#audit-body tr").nth(before).wait_for()  # one more row than before
+    assert "lake.sql" in page.locator("#audit-body tr").first.inner_text()
+    shot(page, "audit-live")
+    page.goto(f"{local}/api/v1/docs")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)  # drawn from vendored files
+    shot(page, "api-docs", axe=False)  # Swagger UI's own markup
+
+
+def test_viewer_sees_a_403_page(ui_world: UIWorld, context: Any, shot: Any) -> None:
+    page = context.new_page()
+    sign_in(page, ui_world, "ml_viewer")
+    page.goto(f"{ui_world.url}/ui/catalog/table/bronze.risk_secret_ledger")
+    assert page.locator("h1").inner_text().startswith("403")
+    shot(page, "forbidden")
+    page.goto(f"{ui_world.url}/ui/catalog/table/silver.ml_orders")
+    assert page.locator("textarea#description").count() == 0  # cannot edit: not offered
+    page.click("text=Sign out")
+    page.wait_for_url("**/ui/login")

@@ -1,0 +1,138 @@
+"""Quota and usage routes: 429 with Retry-After, and every hostile caller refused cleanly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from shipyard.platform import Platform
+from tests.unit.api.conftest import bearer
+
+QUOTA = "/api/v1/quotas/team/ml/concurrent_jobs"
+
+
+def test_a_rate_quota_answers_429_with_retry_after_and_the_limit_hit(
+    client: TestClient, platform: Platform, token_for: Callable[..., str]
+) -> None:
+    token = token_for("vera", role="viewer", team="ml")
+    platform.quotas.set_quota("principal", "vera", "requests_per_second", 3)
+    codes = [client.get("/api/v1/whoami", headers=bearer(token)).status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    refused = client.get("/api/v1/whoami", headers=bearer(token))
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "1"
+    body = refused.json()
+    assert body["error_code"] == "QUOTA_EXCEEDED"
+    assert body["details"] | {"retry_after": 1} == {
+        "resource": "requests_per_second",
+        "scope": "principal",
+        "subject": "vera",
+        "limit": 3,
+        "retry_after": 1,
+    }
+    for _ in range(10):
+        assert client.get("/api/v1/whoami", headers=bearer(token)).status_code == 429
+    records = platform.audit.list_records(action="quotas.refused").items
+    assert len(records) == 1 and records[0].principal == "vera"  # once per window
+
+
+def test_a_team_rate_quota_counts_every_member(
+    client: TestClient, platform: Platform, token_for: Callable[..., str]
+) -> None:
+    a, b = token_for("a1", team="ml"), token_for("b1", team="ml")
+    other = token_for("c1", team="risk")
+    platform.quotas.set_quota("team", "ml", "requests_per_second", 2)
+    assert client.get("/api/v1/whoami", headers=bearer(a)).status_code == 200
+    assert client.get("/api/v1/whoami", headers=bearer(b)).status_code == 200
+    assert client.get("/api/v1/whoami", headers=bearer(a)).status_code == 429
+    assert client.get("/api/v1/whoami", headers=bearer(other)).status_code == 200
+
+
+def test_admin_sets_lists_and_lifts_a_quota_over_http(client: TestClient, admin_token: str) -> None:
+    put = client.put(QUOTA, json={"limit": 4}, headers=bearer(admin_token))
+    assert put.status_code == 200 and put.json()["limit"] == 4
+    got = client.get("/api/v1/quotas?with_usage=true", headers=bearer(admin_token)).json()
+    assert [(i["quota"]["subject"], i["used"]) for i in got["items"]] == [("ml", 0.0)]
+    assert client.delete(QUOTA, headers=bearer(admin_token)).status_code == 200
+    assert client.delete(QUOTA, headers=bearer(admin_token)).status_code == 404
+
+
+ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("GET", "/api/v1/quotas", None),
+    ("PUT", QUOTA, {"limit": 1}),
+    ("DELETE", QUOTA, None),
+    ("GET", "/api/v1/usage", None),
+    ("POST", "/api/v1/usage/meter", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_no_token_is_401(
+    client: TestClient, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    r = client.request(method, path, json=body)
+    assert r.status_code == 401 and r.json()["error_code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_a_roleless_token_is_403(
+    client: TestClient,
+    platform: Platform,
+    token_for: Callable[..., str],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    token = token_for("nobody", team="ml")
+    platform.security.revoke_role("nobody", team="ml")
+    r = client.request(method, path, json=body, headers=bearer(token))
+    assert r.status_code == 403, r.text
+
+
+def test_another_teams_editor_cannot_touch_or_read_ml(
+    client: TestClient, platform: Platform, token_for: Callable[..., str]
+) -> None:
+    platform.quotas.set_quota("team", "ml", "deployments", 3)
+    token = token_for("eve", role="editor", team="risk")
+    h = bearer(token)
+    assert client.put(QUOTA, json={"limit": 100}, headers=h).status_code == 403
+    assert client.delete("/api/v1/quotas/team/ml/deployments", headers=h).status_code == 403
+    assert client.get("/api/v1/quotas?subject=ml", headers=h).json()["items"] == []
+    assert client.get("/api/v1/usage?team=ml", headers=h).status_code == 403
+    assert client.post("/api/v1/usage/meter", json={}, headers=h).status_code == 403
+    # Her own team's quotas and usage she may read.
+    assert client.get("/api/v1/usage?team=risk", headers=h).status_code == 200
+    assert platform.quotas.list_quotas().items[0].quota.limit == 3  # unchanged
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", QUOTA, {"limit": "many"}),
+        ("PUT", QUOTA, {"limit": -1}),
+        ("PUT", QUOTA, {"limit": 1, "burst": 2}),
+        ("PUT", QUOTA, None),
+        ("PUT", "/api/v1/quotas/tenant/ml/concurrent_jobs", {"limit": 1}),
+        ("PUT", "/api/v1/quotas/team/ml/gpus", {"limit": 1}),
+        ("PUT", "/api/v1/quotas/team/" + "x" * 300 + "/deployments", {"limit": 1}),
+        ("PUT", "/api/v1/quotas/team/m%20l'--/deployments", {"limit": 1}),
+        ("GET", "/api/v1/quotas?resource=gpus", None),
+        ("GET", "/api/v1/quotas?limit=0", None),
+        ("GET", "/api/v1/quotas?page_token=%00%ff", None),
+        ("GET", "/api/v1/usage?by=color", None),
+        ("GET", "/api/v1/usage?month=2026-13", None),
+        ("GET", "/api/v1/usage?month=12-2026", None),
+        ("POST", "/api/v1/usage/meter", {"hour": "yesterday"}),
+        ("POST", "/api/v1/usage/meter", {"hour": "2999-01-01T00:00:00Z"}),
+        ("POST", "/api/v1/usage/meter", {"when": "now"}),
+    ],
+)
+def test_malformed_input_is_a_4xx_never_a_500(
+    client: TestClient, admin_token: str, method: str, path: str, body: Any
+) -> None:
+    r = client.request(method, path, json=body, headers=bearer(admin_token))
+    assert r.status_code in (400, 422), (r.status_code, r.text)
+    assert r.json()["error_code"] == "INVALID_ARGUMENT"

@@ -1,0 +1,144 @@
+"""Hyperparameter search: Optuna studies in the project's database, trials as child runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
+from shipyard.pipelines.worker import Worker
+from shipyard.platform import Platform
+from shipyard.training.space import parse_space, read_space
+from tests.unit.training.funcs import build_training_set
+
+F = "tests.unit.training.funcs"
+SPACE_YAML = """
+learning_rate: {type: float, low: 0.01, high: 0.3, log: true}
+num_leaves: {type: int, low: 4, high: 31}
+"""
+
+
+def test_a_search_records_every_trial_as_a_child_run_and_registers_the_best(
+    platform: Platform,
+) -> None:
+    p = platform
+    build_training_set(p)
+    study = p.training.tune(
+        f"{F}:train_lgbm",
+        SPACE_YAML,
+        n_trials=6,
+        metric="auc",
+        training_set="churn_train",
+        workers=2,
+        study_name="lgbm-search",
+        register_as="churn",
+    )
+    assert study.trials == 6 and study.complete == 6 and study.model_version == "churn/1"
+    children = p.tracking.search_runs(
+        filter=f"tags.mlflow.parentRunId = '{study.parent_run_id}'"
+    ).items
+    assert len(children) == 6 and all(r.status == "FINISHED" for r in children)
+    best = max(children, key=lambda r: r.metrics["auc"])
+    assert study.best is not None and study.best.run_id == best.id
+    assert p.registry.get_model_version("churn", 1).run_id == best.id
+    parent = p.tracking.get_run(study.parent_run_id)
+    assert parent.status == "FINISHED" and parent.metrics["best_auc"] == best.metrics["auc"]
+    assert p.training.get_study("lgbm-search").complete == 6
+    with pytest.raises(AlreadyExists):
+        p.training.tune(f"{F}:train_lgbm", SPACE_YAML, n_trials=1, study_name="lgbm-search")
+
+
+def test_pruned_trials_end_their_runs_killed(platform: Platform) -> None:
+    study = platform.training.tune(
+        f"{F}:quadratic",
+        {"x": {"type": "float", "low": -10, "high": 10}},
+        n_trials=12,
+        metric="loss",
+        direction="minimize",
+    )
+    assert study.complete + study.pruned == 12  # how many are pruned depends on the sampler
+    runs = platform.tracking.search_runs(
+        filter=f"tags.mlflow.parentRunId = '{study.parent_run_id}'"
+    ).items
+    assert sum(r.status == "KILLED" for r in runs) == study.pruned
+
+
+@pytest.mark.parametrize(
+    ("space", "match"),
+    [
+        ({}, "must map"),
+        ({"x": {"type": "float", "low": 2, "high": 1}}, "low"),
+        ({"x": {"type": "float", "low": 0, "high": 1, "log": True}}, "log scale"),
+        ({"x": {"type": "normal", "mu": 0}}, "x"),
+        ({"x": {"type": "categorical", "choices": []}}, "choices"),
+        ("x: [unclosed", "not YAML"),
+    ],
+)
+def test_bad_spaces_are_refused_before_any_trial(
+    platform: Platform, space: object, match: str
+) -> None:
+    with pytest.raises(InvalidArgument, match=match):
+        platform.training.tune(f"{F}:quadratic", space, metric="loss")  # type: ignore[arg-type]
+    assert platform.tracking.search_runs().items == []
+
+
+def test_bad_search_options_are_refused(platform: Platform) -> None:
+    space = {"x": {"type": "int", "low": 0, "high": 3}}
+    for kw, match in (
+        ({"direction": "up"}, "direction"),
+        ({"pruner": "magic"}, "pruner"),
+        ({"workers": 0}, "workers"),
+        ({"backend": "slurm"}, "backend"),
+        ({"n_trials": 0}, "n_trials"),
+    ):
+        with pytest.raises(InvalidArgument, match=match):
+            platform.training.tune(f"{F}:quadratic", space, **kw)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        platform.training.get_study("nope")
+
+
+@pytest.mark.slow
+def test_queued_search_workers_share_one_study(platform: Platform) -> None:
+    p = platform
+    study = p.training.tune(
+        f"{F}:quadratic",
+        {"x": {"type": "float", "low": -4, "high": 4}},
+        n_trials=8,
+        metric="loss",
+        direction="minimize",
+        pruner="none",
+        workers=2,
+        backend="jobs",
+        study_name="shared",
+    )
+    assert len(study.job_ids) == 2 and study.trials == 0
+    Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.3)
+    done = p.training.get_study("shared")
+    assert done.complete == 8 and done.best is not None
+    for job_id in study.job_ids:
+        assert p.jobs.get(job_id).state == "succeeded"
+    assert p.tracking.get_run(done.parent_run_id).status == "FINISHED"
+
+
+def test_yaml_file_space(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "space.yaml"
+    path.write_text(SPACE_YAML)
+    assert set(parse_space(read_space(path))) == {"learning_rate", "num_leaves"}
+
+
+class _Pruning:
+    """An Optuna trial whose pruner stops it at the first report."""
+
+    def report(self, value: float, step: int) -> None:
+        self.reported = (value, step)
+
+    def should_prune(self) -> bool:
+        return True
+
+
+def test_a_pruned_trial_ends_its_run_killed(platform: Platform) -> None:
+    import optuna
+
+    with pytest.raises(optuna.TrialPruned):
+        platform.training.run(f"{F}:quadratic", params={"x": 0.0}, trial=_Pruning())
+    (run,) = platform.tracking.search_runs().items
+    assert run.status == "KILLED" and run.tags["shipyard.training.pruned"] == "true"
