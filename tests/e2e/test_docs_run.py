@@ -49,7 +49,7 @@ def script(page: Path, port: int) -> str:
 
 def _wait_for(port: int) -> str:
     url = f"http://127.0.0.1:{port}/api/v1/health"
-    return f"for _ in $(seq 100); do curl -sf {url} >/dev/null && break; sleep 0.1; done"
+    return f"for _ in $(seq 300); do curl -sf {url} >/dev/null && break; sleep 0.1; done"
 
 
 def _free_port() -> int:
