@@ -32,6 +32,7 @@ NAV: list[tuple[str, str, str]] = [
     ("catalog", "Catalog", "/ui/catalog"),
     ("lake", "Lake", "/ui/lake"),
     ("features", "Features", "/ui/features"),
+    ("experiments", "Experiments", "/ui/experiments"),
     ("audit", "Audit", "/ui/audit"),
 ]
 templates.env.globals["main_nav"] = NAV
