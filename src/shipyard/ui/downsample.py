@@ -27,7 +27,7 @@ def aligned(
         return [], [[] for _ in histories]
     low, high = min(steps), max(steps)
     width = max(1.0, (high - low + 1) / buckets)
-    count = min(buckets, int(math.ceil((high - low + 1) / width)))
+    count = min(buckets, math.ceil((high - low + 1) / width))
     x = [low + width * (i + f) for i in range(count) for f in (0.0, 0.5)]
     out: list[list[float | None]] = []
     for history in histories:

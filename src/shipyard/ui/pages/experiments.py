@@ -4,8 +4,8 @@ metrics and artifacts, and the compare view with downsampled metric charts."""
 from __future__ import annotations
 
 import mimetypes
-from urllib.parse import quote
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
@@ -25,7 +25,9 @@ MAX_COMPARE = 200
 
 
 @router.get("/experiments")
-def experiments(request: Request, session: Signed, q: Text = None, page_token: Token = None) -> Response:
+def experiments(
+    request: Request, session: Signed, q: Text = None, page_token: Token = None
+) -> Response:
     found = session.view.tracking.list_experiments(
         name_like=f"%{q.strip()}%" if q and q.strip() else None, limit=100, page_token=page_token
     )
@@ -80,7 +82,10 @@ def runs(
 
 @router.get("/runs/{run_id}")
 def run(
-    request: Request, session: Signed, run_id: str, path: Annotated[str, Query(max_length=1000)] = ""
+    request: Request,
+    session: Signed,
+    run_id: str,
+    path: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
     tracking = session.view.tracking
     found = tracking.get_run(run_id)
@@ -106,7 +111,11 @@ def artifact(
     """One artifact's bytes, as a download (never rendered as a page of this origin)."""
     data = session.view.tracking.read_artifact(run_id, path)
     kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    safe = kind if kind.startswith(("text/", "image/png", "image/jpeg")) else "application/octet-stream"
+    safe = (
+        kind
+        if kind.startswith(("text/", "image/png", "image/jpeg"))
+        else "application/octet-stream"
+    )
     name = path.rsplit("/", 1)[-1].replace('"', "")
     headers = dict(SECURITY_HEADERS) | {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(data, media_type=safe, headers=headers)
@@ -135,7 +144,9 @@ def compare(request: Request, session: Signed, runs: RunIds = []) -> Response:  
 
 @router.get("/compare/metric.json")
 def compare_metric(
-    session: Signed, key: Annotated[str, Query(min_length=1, max_length=250)], runs: RunIds = []  # noqa: B006
+    session: Signed,
+    key: Annotated[str, Query(min_length=1, max_length=250)],
+    runs: RunIds = [],  # noqa: B006
 ) -> Response:
     """One metric of the compared runs, downsampled to shared x (steps) for uPlot."""
     ids = _run_ids(runs)
