@@ -33,6 +33,7 @@ NAV: list[tuple[str, str, str]] = [
     ("lake", "Lake", "/ui/lake"),
     ("features", "Features", "/ui/features"),
     ("experiments", "Experiments", "/ui/experiments"),
+    ("registry", "Registry", "/ui/registry"),
     ("audit", "Audit", "/ui/audit"),
 ]
 templates.env.globals["main_nav"] = NAV
