@@ -22,7 +22,7 @@ def aligned(
     At most ``2 * buckets`` points; a series without a value in a bucket has ``None``
     there (the chart leaves a gap). NaN and infinite values are left out.
     """
-    steps = [s for h in histories for s, _ in h[:1] + h[-1:]]
+    steps = [h[i][0] for h in histories if h for i in (0, -1)]
     if not steps:
         return [], [[] for _ in histories]
     low, high = min(steps), max(steps)
@@ -31,22 +31,31 @@ def aligned(
     x = [low + width * (i + f) for i in range(count) for f in (0.0, 0.5)]
     out: list[list[float | None]] = []
     for history in histories:
-        lo: list[tuple[int, float] | None] = [None] * count
-        hi: list[tuple[int, float] | None] = [None] * count
-        for step, value in history:
-            if not math.isfinite(value):
-                continue
-            b = min(count - 1, int((step - low) / width))
-            if lo[b] is None or value < lo[b][1]:  # type: ignore[index]
-                lo[b] = (step, value)
-            if hi[b] is None or value > hi[b][1]:  # type: ignore[index]
-                hi[b] = (step, value)
-        values: list[float | None] = []
-        for a, b in zip(lo, hi, strict=True):
-            if a is None or b is None:
-                values += [None, None]
-            else:
-                first, second = (a, b) if a[0] <= b[0] else (b, a)
-                values += [first[1], second[1]]
-        out.append(values)
+        out.append(_series(history, low, width, count))
     return x, out
+
+
+def _series(
+    history: Sequence[tuple[int, float]], low: int, width: float, count: int
+) -> list[float | None]:
+    """Per bucket, its min and max in step order (``None, None`` for an empty bucket)."""
+    inf = math.inf
+    lo, lo_step = [inf] * count, [0] * count
+    hi, hi_step = [-inf] * count, [0] * count
+    for step, value in history:
+        if not math.isfinite(value):
+            continue
+        b = min(count - 1, int((step - low) / width))
+        if value < lo[b]:
+            lo[b], lo_step[b] = value, step
+        if value > hi[b]:
+            hi[b], hi_step[b] = value, step
+    values: list[float | None] = []
+    for b in range(count):
+        if lo[b] == inf:
+            values += [None, None]
+        elif lo_step[b] <= hi_step[b]:
+            values += [lo[b], hi[b]]
+        else:
+            values += [hi[b], lo[b]]
+    return values

@@ -34,6 +34,8 @@ NAV: list[tuple[str, str, str]] = [
     ("features", "Features", "/ui/features"),
     ("experiments", "Experiments", "/ui/experiments"),
     ("registry", "Registry", "/ui/registry"),
+    ("deployments", "Deployments", "/ui/deployments"),
+    ("pipelines", "Pipelines", "/ui/pipelines"),
     ("audit", "Audit", "/ui/audit"),
 ]
 templates.env.globals["main_nav"] = NAV

@@ -66,7 +66,7 @@ def version(request: Request, session: Signed, name: str, version: int) -> Respo
 
 
 def _field(form: object, key: str, limit: int = 1000) -> str:
-    value = form.get(key) if hasattr(form, "get") else None  # type: ignore[attr-defined]
+    value = form.get(key) if hasattr(form, "get") else None
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
