@@ -1,61 +1,35 @@
-"""Metric histories cut to a few hundred points a series for the compare charts.
+"""The compare charts' data: a metric's buckets (``TrackingService.metric_buckets``, min
+and max per step range, aggregated in the database) as uPlot's aligned series.
 
-Every series of a chart is bucketed over the same step range, so the series share
-one x axis (uPlot's aligned data). Each bucket keeps its lowest and highest value, in
-step order, so a spike survives the cut (min/max decimation).
+Every run shares the buckets, so the series share one x axis. Each bucket gives two
+points, its min and max, ordered so that the line runs on from the previous bucket
+(a falling curve draws max then min): a spike survives the cut.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
-#: Buckets per chart; two points a bucket (its min and its max).
-BUCKETS = 500
+from shipyard.tracking.models import MetricBuckets
 
 
 def aligned(
-    histories: Sequence[Sequence[tuple[int, float]]], buckets: int = BUCKETS
+    found: MetricBuckets, run_ids: list[str]
 ) -> tuple[list[float], list[list[float | None]]]:
-    """``(x, [values per series])`` of ``histories`` ((step, value) pairs, by step).
-
-    At most ``2 * buckets`` points; a series without a value in a bucket has ``None``
-    there (the chart leaves a gap). NaN and infinite values are left out.
-    """
-    steps = [h[i][0] for h in histories if h for i in (0, -1)]
-    if not steps:
-        return [], [[] for _ in histories]
-    low, high = min(steps), max(steps)
-    width = max(1.0, (high - low + 1) / buckets)
-    count = min(buckets, math.ceil((high - low + 1) / width))
-    x = [low + width * (i + f) for i in range(count) for f in (0.0, 0.5)]
-    out: list[list[float | None]] = []
-    for history in histories:
-        out.append(_series(history, low, width, count))
-    return x, out
-
-
-def _series(
-    history: Sequence[tuple[int, float]], low: int, width: float, count: int
-) -> list[float | None]:
-    """Per bucket, its min and max in step order (``None, None`` for an empty bucket)."""
-    inf = math.inf
-    lo, lo_step = [inf] * count, [0] * count
-    hi, hi_step = [-inf] * count, [0] * count
-    for step, value in history:
-        if not math.isfinite(value):
-            continue
-        b = min(count - 1, int((step - low) / width))
-        if value < lo[b]:
-            lo[b], lo_step[b] = value, step
-        if value > hi[b]:
-            hi[b], hi_step[b] = value, step
-    values: list[float | None] = []
-    for b in range(count):
-        if lo[b] == inf:
-            values += [None, None]
-        elif lo_step[b] <= hi_step[b]:
-            values += [lo[b], hi[b]]
-        else:
-            values += [hi[b], lo[b]]
-    return values
+    """``(x, [values per run])``: two points a bucket (one when a bucket is one step);
+    ``None`` where a run has no value in a bucket (the chart leaves a gap)."""
+    per = 2 if found.width > 1 else 1
+    halves = (0.0, 0.5)[:per]
+    x = [found.start + found.width * (b + f) for b in range(found.count) for f in halves]
+    series = []
+    for run_id in run_ids:
+        values: list[float | None] = [None] * (found.count * per)
+        last: float | None = None
+        for b, lo, hi in found.runs.get(run_id, []):
+            if per == 1:
+                values[b] = lo
+            elif last is not None and last > (lo + hi) / 2:
+                values[2 * b], values[2 * b + 1] = hi, lo
+            else:
+                values[2 * b], values[2 * b + 1] = lo, hi
+            last = values[b * per + per - 1]
+        series.append(values)
+    return x, series

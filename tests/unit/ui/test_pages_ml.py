@@ -100,13 +100,25 @@ def test_compare_view_params_diff_and_downsampled_metric(mia: TestClient, seeded
     assert mia.get("/ui/compare").status_code in (400, 422)
 
 
-def test_downsample_keeps_extremes_and_aligns() -> None:
-    spike = [(s, 100.0 if s == 7_777 else 1.0) for s in range(10_000)]
-    short = [(s, float(s)) for s in range(0, 5_000, 10)]
-    x, (a, b) = aligned([spike, short], buckets=500)
+def test_metric_buckets_keep_extremes_and_align(seeded: tuple) -> None:
+    p = seeded[0]
+    spike = p.tracking.create_run("churn-train", run_name="spiky")
+    values = [100.0 if s == 7_777 else 1.0 for s in range(10_000)]
+    points = [Metric(key="m", value=v, step=s, timestamp=s) for s, v in enumerate(values)]
+    p.tracking.log_batch(spike.id, metrics=points)
+    short = p.tracking.create_run("churn-train", run_name="short")
+    half = [Metric(key="m", value=float(s), step=s, timestamp=s) for s in range(0, 5_000, 10)]
+    p.tracking.log_batch(short.id, metrics=half)
+    ids = [spike.id, short.id]
+    found = p.tracking.metric_buckets(ids, "m", buckets=500)
+    assert found.count == 500 and found.width == 20.0
+    x, (a, b) = aligned(found, ids)
     assert len(x) == len(a) == len(b) == 1000
     assert max(v for v in a if v is not None) == 100.0
     assert b[-1] is None and b[0] == 0.0
+    whole = p.tracking.metric_buckets(seeded[1], "loss")  # 50 steps: one point a step
+    x, series = aligned(whole, seeded[1])
+    assert x == [float(s) for s in range(50)] and series[0][:2] == [1.0, 0.5]
 
 
 def test_promotion_needs_a_second_principal(seeded: tuple) -> None:
