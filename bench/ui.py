@@ -134,12 +134,11 @@ def browser_lineage(project: Path, p: Platform, token: str) -> dict[str, Any]:
 METRICS = ("loss", "val_loss", "auc", "lr", "grad_norm")
 
 
-def seed_compare(p: Platform, *, runs: int, steps: int) -> list[str]:
+def seed_compare(p: Platform, *, runs: int, steps: int) -> None:
     from shipyard.tracking.models import Metric
 
     started = time.perf_counter()
     p.tracking.create_experiment("compare", owner="ml")
-    ids = []
     for i in range(runs):
         run = p.tracking.create_run("compare", run_name=f"c{i}")
         p.tracking.log_batch(run.id, params={"lr": str(0.001 * (i + 1)), "depth": str(i % 7)})
@@ -150,16 +149,28 @@ def seed_compare(p: Platform, *, runs: int, steps: int) -> list[str]:
                 for j, k in enumerate(METRICS)
             ]
             p.tracking.log_batch(run.id, metrics=batch)
-        ids.append(run.id)
         if i % 10 == 9:
             print(f"  {i + 1} runs ({time.perf_counter() - started:.0f} s)", flush=True)
-    return ids
 
 
-def time_compare(client: TestClient, ids: list[str], n: int) -> list[tuple[str, float, float]]:
+def time_compare(
+    client: TestClient, ids: list[str], experiment: str, n: int
+) -> list[tuple[str, float, float]]:
     qs = "&".join(f"runs={r}" for r in ids)
     out = []
-    for path in (f"/ui/compare?{qs}", f"/ui/compare/metric.json?key=loss&{qs}"):
+    pages = (
+        "/ui/experiments",
+        f"/ui/experiments/{experiment}",
+        f"/ui/experiments/{experiment}?order=metrics.auc%20DESC&filter=metrics.loss%20%3C%201",
+        f"/ui/runs/{ids[0]}",
+        "/ui/registry",
+        "/ui/deployments",
+        "/ui/pipelines",
+        "/ui/jobs",
+        f"/ui/compare?{qs}",
+        f"/ui/compare/metric.json?key=loss&{qs}",
+    )
+    for path in pages:
         client.get(path)
         ms = []
         for _ in range(n):
@@ -168,7 +179,10 @@ def time_compare(client: TestClient, ids: list[str], n: int) -> list[tuple[str, 
             ms.append(1000 * (time.perf_counter() - t))
             assert r.status_code == 200, (path[:80], r.status_code, r.text[:200])
         ms.sort()
-        out.append((path.split("?")[0], statistics.median(ms), ms[int(0.95 * (n - 1))]))
+        shown = path if "runs=" not in path else path.split("?")[0] + f" ({len(ids)} runs)"
+        out.append(
+            (shown.replace(experiment, "<id>"), statistics.median(ms), ms[int(0.95 * (n - 1))])
+        )
     return out
 
 
@@ -205,17 +219,16 @@ def browser_compare(p: Platform, token: str, ids: list[str]) -> dict[str, Any]:
 def compare_main(args: argparse.Namespace, project: Path, fresh: bool) -> None:
     with Platform.open(project) as p:
         if fresh:
-            ids = seed_compare(p, runs=args.compare, steps=args.steps)
-        else:
-            exp = p.tracking.get_experiment_by_name("compare")
-            ids = [r.id for r in p.tracking.search_runs(exp.id, limit=args.compare).items]
+            seed_compare(p, runs=args.compare, steps=args.steps)
+        exp = p.tracking.get_experiment_by_name("compare")
+        ids = [r.id for r in p.tracking.search_runs(exp.id, limit=args.compare).items]
         token = p.security.create_token(name="bench").token
         with TestClient(create_app(p), base_url="http://testserver") as client:
             client.get("/ui/login")
             csrf = client.cookies["shipyard_login_csrf"]
             client.post("/ui/login", data={"token": token, "csrf": csrf})
             print(f"{'page':60} {'p50 ms':>8} {'p95 ms':>8}")
-            for path, p50, p95 in time_compare(client, ids, args.n):
+            for path, p50, p95 in time_compare(client, ids, exp.id, args.n):
                 print(f"{path:60} {p50:8.1f} {p95:8.1f}", flush=True)
         if args.browser:
             print(browser_compare(p, token, ids))
