@@ -161,6 +161,7 @@ def test_compare_runs_approve_a_promotion_and_see_the_deployment(
     page.click("#deployments a:has-text('churn')")
     page.wait_for_selector("#live-stats")
     assert "churn@champion" in page.locator("#variants").inner_text()
+    assert "version 2" in page.locator("#variants").inner_text()  # the alias moved: v2 serves
     assert "100.0%" in page.locator("#split").inner_text()
     shot(page, "deployment")
     assert errors == []

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from shipyard.errors import InvalidArgument
+from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.serving.models import Variant
 from shipyard.ui.deps import Signed
 from shipyard.ui.render import UIRoute, page, see_other
-from shipyard.ui.session import posted
+from shipyard.ui.session import Session, posted
 
 router = APIRouter(route_class=UIRoute)
 Token = Annotated[str | None, Query(max_length=4096)]
@@ -25,6 +26,20 @@ POLL = "every 5s"
 def deployments(request: Request, session: Signed, page_token: Token = None) -> Response:
     found = session.view.serving.list_deployments(limit=100, page_token=page_token)
     return page(request, "deployments/list.html", nav="deployments", found=found)
+
+
+def _serving_versions(session: Session, variants: list[Variant]) -> dict[str, int | None]:
+    """The model version each variant serves now (an alias resolved in the registry)."""
+    out: dict[str, int | None] = {}
+    for v in variants:
+        model, alias, version = v.parsed_model()
+        if alias:
+            try:
+                version = session.view.registry.get_model_version_by_alias(model, alias).version
+            except ShipyardError:  # not readable or not set: shown as unknown
+                version = None
+        out[v.name] = version
+    return out
 
 
 @router.get("/deployments/{name}")
@@ -40,6 +55,7 @@ def deployment(request: Request, session: Signed, name: str) -> Response:
         d=found,
         versions=list(reversed(versions.items)),
         total=total,
+        serves=_serving_versions(session, found.variants),
         poll=POLL,
         can_write=session.can("write", found.owner),
     )
