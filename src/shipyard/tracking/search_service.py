@@ -137,13 +137,20 @@ class SearchMixin:
         m = metrics_table
         where = sa.and_(m.c.run_id.in_(ids), m.c.key == key, m.c.is_nan.is_(False))
         with self._ctx.db.connect() as conn:
-            low, high = conn.execute(
-                sa.select(sa.func.min(m.c.step), sa.func.max(m.c.step)).where(where)
-            ).one()
-            if low is None:
+            # each run's first and last step: two index seeks a run, not a scan of the rows
+            ends = [
+                sa.select(agg(m.c.step))
+                .where(m.c.run_id == run_id, m.c.key == key)
+                .scalar_subquery()
+                for run_id in ids
+                for agg in (sa.func.min, sa.func.max)
+            ]
+            found_ends = [int(v) for v in conn.execute(sa.select(*ends)).one() if v is not None]
+            if not found_ends:
                 return MetricBuckets(
                     key=key, start=0, width=1.0, count=0, runs={r: [] for r in ids}
                 )
+            low, high = min(found_ends), max(found_ends)
             span = int(high) - int(low) + 1
             count = min(buckets, span)
             bucket = ((m.c.step - int(low)) * count // span).label("b")
