@@ -18,17 +18,25 @@
     fig.dataset.ready = "true";
     if (window.performance && performance.mark) { performance.mark("chart-drawn"); }
   }
-  function draw(fig) {
-    if (fig.dataset.src) {
-      fetch(fig.dataset.src, { credentials: "same-origin" })
-        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-        .then(function (spec) { plot(fig, spec); })
-        .catch(function (e) { fig.dataset.ready = "error"; fig.append(" (could not load: " + e.message + ")"); });
-      return;
-    }
-    plot(fig, JSON.parse(fig.querySelector("script[type='application/json']").textContent));
+  // Charts with data-src load one after another, in page order: the first is drawn as
+  // soon as its own data arrives instead of sharing the server with every other chart.
+  function fetchInTurn(figs) {
+    var fig = figs.shift();
+    if (!fig) { return; }
+    fetch(fig.dataset.src, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (spec) { plot(fig, spec); })
+      .catch(function (e) { fig.dataset.ready = "error"; fig.append(" (could not load: " + e.message + ")"); })
+      .then(function () { fetchInTurn(figs); });
   }
-  function start() { document.querySelectorAll("figure[data-chart]").forEach(draw); }
+  function start() {
+    var remote = [];
+    document.querySelectorAll("figure[data-chart]").forEach(function (fig) {
+      if (fig.dataset.src) { remote.push(fig); return; }
+      plot(fig, JSON.parse(fig.querySelector("script[type='application/json']").textContent));
+    });
+    fetchInTurn(remote);
+  }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }
 })();
