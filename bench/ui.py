@@ -8,7 +8,13 @@ calls, rendering; no network). With ``--browser`` it also opens the lineage page
 ``model:big`` in Debian's chromium and reports when the graph is laid out and answers
 a pan/zoom.
 
-Usage: ``python bench/ui.py [--assets 10000] [--runs 100000] [--lineage 5000] [--n 30] [--browser]``.
+With ``--compare 100`` it seeds an experiment of 100 runs x ``--steps`` steps x 5
+metrics instead and times the compare view: server time of the page and of one
+metric's downsampled JSON, and in chromium the time from navigation to the first
+chart drawn.
+
+Usage: ``python bench/ui.py [--assets 10000] [--runs 100000] [--lineage 5000] [--n 30] [--browser]``
+or ``python bench/ui.py --compare 100 [--steps 10000] [--browser] [--project DIR]``.
 """
 
 from __future__ import annotations
@@ -125,6 +131,106 @@ def browser_lineage(project: Path, p: Platform, token: str) -> dict[str, Any]:
     return {**info, "ready_s": round(ready, 2), "pan_zoom_ms": round(interact)}
 
 
+METRICS = ("loss", "val_loss", "auc", "lr", "grad_norm")
+
+
+def seed_compare(p: Platform, *, runs: int, steps: int) -> None:
+    from shipyard.tracking.models import Metric
+
+    started = time.perf_counter()
+    p.tracking.create_experiment("compare", owner="ml")
+    for i in range(runs):
+        run = p.tracking.create_run("compare", run_name=f"c{i}")
+        p.tracking.log_batch(run.id, params={"lr": str(0.001 * (i + 1)), "depth": str(i % 7)})
+        for lo in range(0, steps, 2000):
+            batch = [
+                Metric(key=k, value=(j + 1) / (s + 1) + 0.01 * i, step=s, timestamp=s)
+                for s in range(lo, min(steps, lo + 2000))
+                for j, k in enumerate(METRICS)
+            ]
+            p.tracking.log_batch(run.id, metrics=batch)
+        if i % 10 == 9:
+            print(f"  {i + 1} runs ({time.perf_counter() - started:.0f} s)", flush=True)
+
+
+def time_compare(
+    client: TestClient, ids: list[str], experiment: str, n: int
+) -> list[tuple[str, float, float]]:
+    qs = "&".join(f"runs={r}" for r in ids)
+    out = []
+    pages = (
+        "/ui/experiments",
+        f"/ui/experiments/{experiment}",
+        f"/ui/experiments/{experiment}?order=metrics.auc%20DESC&filter=metrics.loss%20%3C%201",
+        f"/ui/runs/{ids[0]}",
+        "/ui/registry",
+        "/ui/deployments",
+        "/ui/pipelines",
+        "/ui/jobs",
+        f"/ui/compare?{qs}",
+        f"/ui/compare/metric.json?key=loss&{qs}",
+    )
+    for path in pages:
+        client.get(path)
+        ms = []
+        for _ in range(n):
+            t = time.perf_counter()
+            r = client.get(path)
+            ms.append(1000 * (time.perf_counter() - t))
+            assert r.status_code == 200, (path[:80], r.status_code, r.text[:200])
+        ms.sort()
+        shown = path if "runs=" not in path else path.split("?")[0] + f" ({len(ids)} runs)"
+        out.append(
+            (shown.replace(experiment, "<id>"), statistics.median(ms), ms[int(0.95 * (n - 1))])
+        )
+    return out
+
+
+def browser_compare(p: Platform, token: str, ids: list[str]) -> dict[str, Any]:
+    """Navigation to the first chart drawn, and to every chart drawn, in chromium."""
+    from playwright.sync_api import sync_playwright
+    from tests.e2e.ui.conftest import CHROMIUM_ARGS, chromium_path
+    from tests.servers import live_server
+
+    qs = "&".join(f"runs={r}" for r in ids)
+    with live_server(p) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{url}/ui/login")
+        page.fill("#token", token)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{url}/ui/")
+        runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            page.goto(f"{url}/ui/compare?{qs}")
+            page.wait_for_selector("figure[data-chart][data-ready=true]", timeout=60_000)
+            first = time.perf_counter() - t
+            for i in range(page.locator("figure[data-chart]").count()):  # no eval: the CSP
+                page.wait_for_selector(f"#chart-{i + 1}[data-ready=true]", timeout=120_000)
+            runs.append((round(first, 2), round(time.perf_counter() - t, 2)))
+        browser.close()
+    return {"first_chart_s": [r[0] for r in runs], "all_charts_s": [r[1] for r in runs]}
+
+
+def compare_main(args: argparse.Namespace, project: Path, fresh: bool) -> None:
+    with Platform.open(project) as p:
+        if fresh:
+            seed_compare(p, runs=args.compare, steps=args.steps)
+        exp = p.tracking.get_experiment_by_name("compare")
+        ids = [r.id for r in p.tracking.search_runs(exp.id, limit=args.compare).items]
+        token = p.security.create_token(name="bench").token
+        with TestClient(create_app(p), base_url="http://testserver") as client:
+            client.get("/ui/login")
+            csrf = client.cookies["shipyard_login_csrf"]
+            client.post("/ui/login", data={"token": token, "csrf": csrf})
+            print(f"{'page':60} {'p50 ms':>8} {'p95 ms':>8}")
+            for path, p50, p95 in time_compare(client, ids, exp.id, args.n):
+                print(f"{path:60} {p50:8.1f} {p95:8.1f}", flush=True)
+        if args.browser:
+            print(browser_compare(p, token, ids))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--assets", type=int, default=10_000)
@@ -133,12 +239,17 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--browser", action="store_true")
     ap.add_argument("--project", help="keep the seeded project here; reuse it when it exists")
+    ap.add_argument("--compare", type=int, default=0, help="runs of the compare-view bench")
+    ap.add_argument("--steps", type=int, default=10_000)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(args.project or tmp)
         fresh = not (project / "shipyard.yaml").exists()
         project.mkdir(parents=True, exist_ok=True)
         (project / "shipyard.yaml").write_text("# bench/ui.py\n")
+        if args.compare:
+            compare_main(args, project, fresh)
+            return
         with Platform.open(project) as p:
             if fresh:
                 seed(p, assets=args.assets, runs=args.runs, lineage=args.lineage)

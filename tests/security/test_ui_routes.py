@@ -39,6 +39,22 @@ DIRECT = (
     "/ui/features/feature_view/ml_view",
     "/ui/features/entity/ml_customer",
     "/ui/features/feature_view/ml_view/lookup?customer_id=1",
+    "/ui/experiments/{exp}",
+    "/ui/experiments/{exp}?filter=params.a%20%3D%20%271%27&order=metrics.m%20DESC&cols=params.a",
+    "/ui/runs/{run}",
+    "/ui/runs/{run}/artifact?path=notes.txt",
+    "/ui/compare?runs={run}",
+    "/ui/compare/metric.json?key=loss&runs={run}",
+    "/ui/registry/ml_model",
+    "/ui/registry/ml_model/versions/1",
+    "/ui/deployments/ml_dep",
+    "/ui/deployments/ml_dep/stats",
+    "/ui/deployments/ml_dep/report",
+    "/ui/pipelines/ml_pipe",
+    "/ui/pipelines/ml_pipe/dag.json",
+    "/ui/pipelines/ml_pipe/dag.json?run={pipe_run}",
+    "/ui/pipelines/runs/{pipe_run}",
+    "/ui/jobs/{pipe_job}",
 )
 
 #: Listings: shown (200) or refused (403), never with ml's assets in them.
@@ -53,6 +69,11 @@ LISTINGS = (
     "/ui/lake?layer=silver",
     "/ui/features",
     "/ui/audit",
+    "/ui/experiments",
+    "/ui/registry",
+    "/ui/deployments",
+    "/ui/pipelines",
+    "/ui/jobs",
 )
 
 #: Every UI form, aimed at ml's assets: ``"METHOD /path/template"`` -> (path, form fields).
@@ -84,6 +105,23 @@ UI_MUTATING: dict[str, tuple[str, dict[str, str]]] = {
         {"token_name": "stolen"},
     ),
     "POST /ui/admin/tokens/{token_id}/revoke": ("/ui/admin/tokens/{ml_token}/revoke", {}),
+    "POST /ui/registry/{name}/aliases": (
+        "/ui/registry/ml_model/aliases",
+        {"alias": "champion", "version": "1"},
+    ),
+    "POST /ui/registry/promotions/{request_id}/approve": (
+        "/ui/registry/promotions/{promotion}/approve",
+        {"comment": "pwned"},
+    ),
+    "POST /ui/registry/promotions/{request_id}/reject": (
+        "/ui/registry/promotions/{promotion}/reject",
+        {},
+    ),
+    "POST /ui/deployments/{name}/rollback": ("/ui/deployments/ml_dep/rollback", {}),
+    "POST /ui/pipelines/{name}/run": ("/ui/pipelines/ml_pipe/run", {}),
+    "POST /ui/pipelines/{name}/pause": ("/ui/pipelines/ml_pipe/pause", {}),
+    "POST /ui/pipelines/{name}/resume": ("/ui/pipelines/ml_pipe/resume", {}),
+    "POST /ui/pipelines/runs/{run_id}/cancel": ("/ui/pipelines/runs/{pipe_run}/cancel", {}),
 }
 #: Forms every signed-in user may post (their own session).
 OWN = {"POST /ui/logout", "POST /ui/login"}
@@ -135,9 +173,10 @@ def _leaks(text: str, sent: str) -> list[str]:
 @pytest.mark.parametrize("who", READERS)
 @pytest.mark.parametrize("path", DIRECT)
 def test_ui_reads_of_ml_assets_are_refused(
-    sessions: dict[str, tuple[httpx.Client, str]], path: str, who: str
+    world: World, sessions: dict[str, tuple[httpx.Client, str]], path: str, who: str
 ) -> None:
     http, _ = sessions[who]
+    path = _fill(world, path)
     r = http.get(path)
     assert r.status_code in (403, 404), f"{path} as {who}: {r.status_code} {r.text[:300]}"
     assert not _leaks(r.text, path), f"{path} as {who} names {_leaks(r.text, path)}"
@@ -166,11 +205,32 @@ def test_every_ui_form_is_in_the_table(world: World) -> None:
     assert served == set(UI_MUTATING), served ^ set(UI_MUTATING)
 
 
+_PROMOTION: list[str] = []
+
+
+def _promotion(world: World) -> str:
+    """A pending promotion of ml's model (made once: a version from ml_run and a champion request)."""
+    if not _PROMOTION:
+        registry = world.platform.registry
+        mine = registry.list_promotions(name="ml_model", status="pending").items
+        if not mine:
+            version = registry.register_model("ml_model", f"runs:/{world.run_id}/notes.txt")
+            mine = [registry.set_alias("ml_model", "champion", version.version)]
+        _PROMOTION.append(mine[0].id)
+    return _PROMOTION[0]
+
+
 def _fill(world: World, path: str) -> str:
     if "{ml_token}" in path:
         token = world.platform.security.list_tokens(principal="ml_admin").items[0].id
         path = path.replace("{ml_token}", token)
-    return path
+    if "{pipe_" in path:
+        (pipe_run, *_) = world.platform.pipelines.list_runs("ml_pipe").items
+        path = path.replace("{pipe_run}", pipe_run.id)
+        path = path.replace("{pipe_job}", pipe_run.steps["refresh"].get("job", "x"))
+    if "{promotion}" in path:
+        path = path.replace("{promotion}", _promotion(world))
+    return path.replace("{run}", world.run_id).replace("{exp}", world.experiment_id)
 
 
 @pytest.mark.parametrize("who", ATTACKERS)
@@ -180,8 +240,9 @@ def test_ui_forms_refuse_callers_without_write_on_ml(
 ) -> None:
     http, csrf = sessions[who]
     path, fields = UI_MUTATING[route]
+    path = _fill(world, path)
     before = world.ml_snapshot()
-    r = http.post(_fill(world, path), data={**fields, "csrf": csrf})
+    r = http.post(path, data={**fields, "csrf": csrf})
     assert r.status_code in (403, 404), f"{route} as {who}: {r.status_code} {r.text[:300]}"
     assert world.ml_snapshot() == before
     assert "ml" not in world.platform.security.get_principal("ml_viewer").roles or (
@@ -227,11 +288,61 @@ def test_ui_without_a_session_goes_to_sign_in(world: World) -> None:
         "/ui/features?kind=nope",
         "/ui/features/feature_view/ml_view/lookup?customer_id=abc",
         "/ui/admin?page_token=%00",
+        "/ui/experiments?page_token=garbage",
+        "/ui/experiments/{exp}?filter=((",
+        "/ui/experiments/{exp}?order=metrics.",
+        "/ui/runs/{run}/artifact?path=../../etc/passwd",
+        "/ui/runs/{run}?path=%00",
+        "/ui/compare",
+        "/ui/compare?runs=" + "r" * 300,
+        "/ui/compare/metric.json?key=&runs={run}",
+        "/ui/registry/ml_model/versions/abc",
+        "/ui/registry?page_token=x",
+        "/ui/pipelines/ml_pipe?state=bogus",
+        "/ui/pipelines/ml_pipe/dag.json?run=nope",
+        "/ui/jobs?state=bogus",
+        "/ui/deployments/nope",
     ],
 )
 def test_malformed_ui_input_is_a_4xx_page(
-    sessions: dict[str, tuple[httpx.Client, str]], path: str
+    world: World, sessions: dict[str, tuple[httpx.Client, str]], path: str
 ) -> None:
     http, _ = sessions["ml_editor"]
+    path = _fill(world, path)
     r = http.get(path)
+    assert 400 <= r.status_code < 500, f"{path}: {r.status_code} {r.text[:300]}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in DIRECT if p.startswith(("/ui/exp", "/ui/r", "/ui/c", "/ui/d", "/ui/p", "/ui/j"))],
+)
+def test_ml_pages_render_for_ml(
+    world: World, sessions: dict[str, tuple[httpx.Client, str]], path: str
+) -> None:
+    http, _ = sessions["ml_editor"]
+    _promotion(world)  # ml_model has a version 1
+    r = http.get(_fill(world, path))
+    assert r.status_code == 200, f"{path}: {r.status_code} {r.text[:300]}"
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/ui/registry/ml_model/aliases", {"alias": "", "version": "x"}),
+        ("/ui/registry/ml_model/aliases", {"alias": "champion", "version": "99"}),
+        ("/ui/registry/ml_model/aliases", {"alias": "bad alias!", "version": "1"}),
+        ("/ui/registry/promotions/nope/approve", {}),
+        ("/ui/deployments/ml_dep/rollback", {"to_version": "abc"}),
+        ("/ui/deployments/ml_dep/rollback", {"to_version": "999"}),
+        ("/ui/deployments/ml_dep/rollback", {"canary": "1"}),
+        ("/ui/pipelines/nope/run", {}),
+        ("/ui/pipelines/runs/nope/cancel", {}),
+    ],
+)
+def test_malformed_ui_forms_are_a_4xx_page(
+    sessions: dict[str, tuple[httpx.Client, str]], path: str, fields: dict[str, str]
+) -> None:
+    http, csrf = sessions["ml_editor"]
+    r = http.post(path, data={**fields, "csrf": csrf})
     assert 400 <= r.status_code < 500, f"{path}: {r.status_code} {r.text[:300]}"

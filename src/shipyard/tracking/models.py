@@ -86,6 +86,20 @@ class Run(BaseModel):
         return f"run:{self.id}"
 
 
+class MetricBuckets(BaseModel):
+    """One metric of several runs over ``count`` step ranges shared by every run.
+
+    ``runs[run_id]`` is ``[(bucket, lowest value, highest value)]`` for the buckets the
+    run has values in (NaN left out); bucket ``b`` holds steps from ``start + b * width``.
+    """
+
+    key: str
+    start: int
+    width: float
+    count: int
+    runs: dict[str, list[tuple[int, float, float]]]
+
+
 class RunComparison(BaseModel):
     """Params and metrics of several runs side by side (``None`` = not logged)."""
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from shipyard._internal.identity import Permission
 from shipyard._internal.paging import (
     Page,
     decode_offset_token,
@@ -18,9 +19,10 @@ from shipyard._internal.paging import (
 )
 from shipyard.errors import InvalidArgument
 from shipyard.tracking import store
-from shipyard.tracking.models import Experiment, Run, RunComparison
+from shipyard.tracking.models import Experiment, MetricBuckets, Run, RunComparison
 from shipyard.tracking.search import fetch_page, parse_filter, parse_order_by, to_sql
 from shipyard.tracking.tables import experiments as experiments_table
+from shipyard.tracking.tables import metrics as metrics_table
 from shipyard.tracking.tables import runs
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ class SearchMixin:
         def flush(self) -> None: ...
         def get_run(self, run_id: str) -> Run: ...
         def _present(self, run: Run) -> Run: ...
+        def _owner(self, run_id: str) -> str: ...
 
     # -- search ------------------------------------------------------------------------------
 
@@ -114,4 +117,53 @@ class SearchMixin:
             params=params,
             metrics={k: [r.metrics.get(k) for r in found] for k in mkeys},
             differing_params=[k for k, v in params.items() if len(set(v)) > 1],
+        )
+
+    def metric_buckets(self, run_ids: list[str], key: str, *, buckets: int = 500) -> MetricBuckets:
+        """One metric of ``run_ids`` cut to at most ``buckets`` step ranges shared by every
+        run, with each range's lowest and highest value, aggregated in the database: the
+        compare charts draw 100 runs x 10,000 steps from ~1,000 points a run.
+
+        Raises:
+            NotFound: a run does not exist. InvalidArgument: no runs, or more than 1,000;
+                ``buckets`` outside 1..10,000.
+        """
+        ids = list(dict.fromkeys(run_ids))
+        if not 1 <= len(ids) <= 1000 or not 1 <= buckets <= 10_000:
+            raise InvalidArgument("give 1 to 1,000 runs and 1 to 10,000 buckets", runs=len(ids))
+        for run_id in ids:
+            self._ctx.require(Permission.READ, self._owner(run_id), action="tracking.get_run")
+        self.flush()
+        m = metrics_table
+        where = sa.and_(m.c.run_id.in_(ids), m.c.key == key, m.c.is_nan.is_(False))
+        with self._ctx.db.connect() as conn:
+            # each run's first and last step: two index seeks a run, not a scan of the rows
+            ends = [
+                sa.select(agg(m.c.step))
+                .where(m.c.run_id == run_id, m.c.key == key)
+                .scalar_subquery()
+                for run_id in ids
+                for agg in (sa.func.min, sa.func.max)
+            ]
+            found_ends = [int(v) for v in conn.execute(sa.select(*ends)).one() if v is not None]
+            if not found_ends:
+                return MetricBuckets(
+                    key=key, start=0, width=1.0, count=0, runs={r: [] for r in ids}
+                )
+            low, high = min(found_ends), max(found_ends)
+            span = int(high) - int(low) + 1
+            count = min(buckets, span)
+            bucket = ((m.c.step - int(low)) * count // span).label("b")
+            rows = conn.execute(
+                sa.select(m.c.run_id, bucket, sa.func.min(m.c.value), sa.func.max(m.c.value))
+                .where(where)
+                .group_by(m.c.run_id, bucket)
+            ).all()
+        found: dict[str, list[tuple[int, float, float]]] = {r: [] for r in ids}
+        for run_id, b, lo, hi in rows:
+            found[run_id].append((int(b), float(lo), float(hi)))
+        for points in found.values():
+            points.sort()
+        return MetricBuckets.model_construct(
+            key=key, start=int(low), width=span / count, count=count, runs=found
         )

@@ -19,7 +19,19 @@ from shipyard.ui.render import HERE
 from shipyard.ui.session import Authenticate
 
 #: One router module per area, under ``/ui``.
-PAGES = ("auth", "home", "catalog", "lake", "features", "audit", "admin")
+PAGES = (
+    "auth",
+    "home",
+    "catalog",
+    "lake",
+    "features",
+    "audit",
+    "admin",
+    "experiments",
+    "registry",
+    "deployments",
+    "pipelines",
+)
 STATIC = "/ui/static"
 DOCS_PATH = "/api/v1/docs"
 

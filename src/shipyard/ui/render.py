@@ -32,6 +32,10 @@ NAV: list[tuple[str, str, str]] = [
     ("catalog", "Catalog", "/ui/catalog"),
     ("lake", "Lake", "/ui/lake"),
     ("features", "Features", "/ui/features"),
+    ("experiments", "Experiments", "/ui/experiments"),
+    ("registry", "Registry", "/ui/registry"),
+    ("deployments", "Deployments", "/ui/deployments"),
+    ("pipelines", "Pipelines", "/ui/pipelines"),
     ("audit", "Audit", "/ui/audit"),
 ]
 templates.env.globals["main_nav"] = NAV

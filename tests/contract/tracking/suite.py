@@ -224,3 +224,19 @@ class TrackingContract(Skins):
         assert len(plat.tracking.get_metric_history(run.id, "odd")) == 1
         assert len(plat.tracking.get_metric_history(run.id, "big")) == 1
         assert plat.tracking.get_run(run.id).metrics["loss"] == 0.1
+
+    def test_metric_buckets_share_step_ranges_across_runs(self, plat: Platform) -> None:
+        a, b = plat.tracking.create_run("e"), plat.tracking.create_run("e")
+        up = [{"key": "m", "value": float(s), "step": s, "timestamp": s} for s in range(100)]
+        plat.tracking.log_batch(a.id, metrics=up)
+        nan = [{"key": "m", "value": math.nan, "step": 50, "timestamp": 1}]
+        plat.tracking.log_batch(b.id, metrics=[*up[40:60], *nan])
+        found = plat.tracking.metric_buckets([a.id, b.id], "m", buckets=10)
+        assert (found.start, found.count, found.width) == (0, 10, 10.0)
+        assert found.runs[a.id][0] == (0, 0.0, 9.0) and found.runs[a.id][-1] == (9, 90.0, 99.0)
+        assert found.runs[b.id] == [(4, 40.0, 49.0), (5, 50.0, 59.0)]  # the NaN left out
+        assert plat.tracking.metric_buckets([a.id], "none").runs == {a.id: []}
+        with pytest.raises(NotFound):
+            plat.tracking.metric_buckets(["nope"], "m")
+        with pytest.raises(InvalidArgument):
+            plat.tracking.metric_buckets([], "m")

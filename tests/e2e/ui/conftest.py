@@ -56,13 +56,44 @@ def seed(p: Platform) -> dict[str, str]:
     p.lake.write("bronze.risk_secret_ledger", rows, owner="risk")
     p.lake.write("bronze.ml_clicks", pd.DataFrame({"n": range(100)}), owner="ml")
     p.lake.write("bronze.ml_clicks", pd.DataFrame({"n": range(100, 120)}), owner="ml")
+    seed_models(p)
     tokens = {"admin": p.security.create_token(name="ui-admin").token}
-    for team in ("ml", "risk"):
-        for role in ("viewer", "editor"):
-            name = f"{team}_{role}"
-            p.security.create_principal(name, team=team, role=role)
-            tokens[name] = p.security.create_token(principal=name).token
+    roles = [("ml", "viewer"), ("ml", "editor"), ("ml", "approver"), ("risk", "viewer")]
+    for team, role in [*roles, ("risk", "editor")]:
+        name = f"{team}_{role}"
+        p.security.create_principal(name, team=team, role=role)
+        tokens[name] = p.security.create_token(principal=name).token
     return tokens
+
+
+def seed_models(p: Platform) -> None:
+    """Two training runs of ``churn`` (a small sklearn model, 200 steps of loss), both
+    registered, and the deployment ``churn`` serving ``churn@champion`` (version 1)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from shipyard.serving.models import Variant
+    from shipyard.tracking.models import Metric
+
+    x = pd.DataFrame({"amount": [float(i) for i in range(40)]})
+    y = [int(i > 20) for i in range(40)]
+    p.tracking.create_experiment("churn", owner="ml")
+    for i, c in enumerate((0.1, 1.0)):
+        with p.tracking.start_run(experiment="churn", run_name=f"logreg-c{c}") as run:
+            run.log_params({"C": c, "solver": "lbfgs"})
+            loss = [
+                Metric(key="loss", value=1 / (s + 2 + i), step=s, timestamp=s) for s in range(200)
+            ]
+            p.tracking.log_batch(run.id, metrics=loss)
+            run.log_model(LogisticRegression(C=c).fit(x, y), "model", input_example=x.head(3))
+        p.registry.register_model("churn", source=f"runs:/{run.id}/model", owner="ml")
+    p.registry.set_alias("churn", "staging", 1)
+    first = p.registry.set_alias("churn", "champion", 1)
+    if first.pending:
+        approver = p.security.create_principal("seed-approver", team="ml", role="approver")
+        p.as_principal(approver).registry.approve_promotion(first.id)
+    p.serving.create_deployment(
+        "churn", variants=[Variant(name="champion", model="churn@champion")], owner="ml"
+    )
 
 
 @pytest.fixture(scope="session")

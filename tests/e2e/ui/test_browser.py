@@ -50,7 +50,8 @@ def test_sign_in_search_and_lineage(ui_world: UIWorld, context: Any, shot: Any) 
 
     page.goto(f"{ui_world.url}/ui/catalog/model/churn/lineage?depth=5")
     page.wait_for_selector("#lineage[data-ready=true]")
-    assert page.evaluate("window.shipyardLineage.nodes") == 4  # model <- gold <- silver <- bronze
+    # model <- gold <- silver <- bronze, and the two training runs of its versions
+    assert page.evaluate("window.shipyardLineage.nodes") == 6
     shot(page, "lineage")
     # past the dagre limit (lowered here) assets are placed in columns by distance from the root
     big = context.new_page()
@@ -112,3 +113,55 @@ def test_viewer_sees_a_403_page(ui_world: UIWorld, context: Any, shot: Any) -> N
     assert page.locator("textarea#description").count() == 0  # cannot edit: not offered
     page.click("text=Sign out")
     page.wait_for_url("**/ui/login")
+
+
+def test_compare_runs_approve_a_promotion_and_see_the_deployment(
+    ui_world: UIWorld, context: Any, shot: Any
+) -> None:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, ui_world, "ml_editor")
+    page.click("text=Catalog")
+    page.fill("#q", "churn")
+    page.wait_for_selector("#assets a:has-text('churn')")
+
+    page.click("nav >> text=Experiments")
+    page.click("#experiments a:has-text('churn')")
+    page.wait_for_selector("#run-table")
+    shot(page, "runs")
+    page.check("#run-table input[name=runs] >> nth=0")
+    page.check("#run-table input[name=runs] >> nth=1")
+    page.click("text=Compare selected runs")
+    page.wait_for_selector("figure[data-chart][data-ready=true]")
+    assert "differs" in page.locator("#params-diff").inner_text()  # C differs
+    shot(page, "compare")
+
+    page.goto(f"{ui_world.url}/ui/registry/churn")
+    page.fill("#alias-version", "2")
+    page.click("text=Set alias or request promotion")
+    page.wait_for_selector("text=awaiting another approver")
+    assert page.locator("#aliases").inner_text().count("version 1") == 2  # champion not moved yet
+    shot(page, "registry")
+
+    second = context.browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        approver = second.new_page()
+        sign_in(approver, ui_world, "ml_approver")
+        approver.click("nav >> text=Registry")
+        approver.click(".promotions button:has-text('Approve')")
+        approver.wait_for_selector("#alias-history td:has-text('ml_approver')")
+        assert "champion" in approver.locator("#aliases").inner_text()
+        assert "version 2" in approver.locator("#aliases").inner_text()
+        shot(approver, "approved")
+    finally:
+        second.close()
+
+    page.click("nav >> text=Deployments")
+    page.click("#deployments a:has-text('churn')")
+    page.wait_for_selector("#live-stats")
+    assert "churn@champion" in page.locator("#variants").inner_text()
+    assert "version 2" in page.locator("#variants").inner_text()  # the alias moved: v2 serves
+    assert "100.0%" in page.locator("#split").inner_text()
+    shot(page, "deployment")
+    assert errors == []

@@ -61,6 +61,7 @@ SERVICE_ONLY = {
         "update_logged_model": "MLflow 3 logged models, served by the MLflow routes",
         "log_dataset": "MLflow dataset inputs, served by the MLflow routes",
         "resolve_experiment": "a helper of the MLflow routes",
+        "metric_buckets": "the web UI's compare charts; API clients read whole histories",
     },
     "registry": {
         "latest_versions": "a helper of the MLflow routes' registered-model search",
