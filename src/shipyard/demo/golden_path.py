@@ -344,3 +344,6 @@ def _summary(console: Console, r: DemoResult) -> None:
     console.print(
         "  shipyard serve                           # the API at http://127.0.0.1:8765/api/v1/docs"
     )
+    console.print(
+        "  shipyard tokens create --name me         # then sign in to the web UI at http://127.0.0.1:8765/ui"
+    )
