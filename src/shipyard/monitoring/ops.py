@@ -29,7 +29,10 @@ OPS = {
         },
     ),
     "profile_model_version": Op(
-        "POST", "/monitoring/profiles/model/{name}/{version}", status=201, types={"version": Version}
+        "POST",
+        "/monitoring/profiles/model/{name}/{version}",
+        status=201,
+        types={"version": Version},
     ),
     "get_profile": Op(
         "GET",
@@ -51,7 +54,5 @@ OPS = {
     "check_table_quality": Op("POST", TABLE + "/quality", status=201),
     "table_quality": Op("GET", TABLE + "/quality", types=RECENT),
     "feature_freshness": Op("GET", "/monitoring/features/freshness"),
-    "scorecard": Op(
-        "GET", "/scorecard", types={"days": Annotated[float, Interval(gt=0, le=366)]}
-    ),
+    "scorecard": Op("GET", "/scorecard", types={"days": Annotated[float, Interval(gt=0, le=366)]}),
 }

@@ -11,7 +11,7 @@ while another process loaded the machine; the threaded one stayed at 1.5 ms
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from annotated_types import Interval
