@@ -550,7 +550,7 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/monitoring/profiles/model/ml_model/1",
         {},
     ),
-    "POST /api/v1/monitoring/deployments/{name}/drift": (
+    "POST /api/v1/monitoring/deployments/{deployment}/drift": (
         f"{V1}/monitoring/deployments/ml_dep/drift",
         {"window_seconds": 60},
     ),
@@ -564,7 +564,7 @@ MUTATING_ROUTES: dict[str, Request] = {
         None,
     ),
     "POST /api/v1/usage/meter": (f"{V1}/usage/meter", {}),
-    "POST /api/v1/monitoring/tables/{name}/quality": (
+    "POST /api/v1/monitoring/tables/{table}/quality": (
         f"{V1}/monitoring/tables/silver.ml_clean/quality",
         None,
     ),

@@ -148,6 +148,7 @@ def list_command(
     *,
     rows: Callable[[T], Any] | None = None,
     whole_page: bool = False,
+    title: str | None = None,
 ) -> None:
     """What a list command does: fetch (``--limit``/``--all``), say if more, print.
 
@@ -159,7 +160,7 @@ def list_command(
     if as_json:
         print_json(page if whole_page else page.items)
         return
-    print_table([rows(i) for i in page.items] if rows else page.items, columns)
+    print_table([rows(i) for i in page.items] if rows else page.items, columns, title=title)
 
 
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress output.")

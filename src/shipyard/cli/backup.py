@@ -9,7 +9,7 @@ import typer
 import yaml
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 from shipyard.errors import InvalidArgument
 
 app = typer.Typer(
@@ -36,21 +36,19 @@ def list_points(
     limit: int = LimitOption, every: bool = AllOption, as_json: bool = JsonOption
 ) -> None:
     """Restore points, oldest first; an incomplete one was never finished (never restored)."""
-    backup = platform().backup
-    page = fetch(lambda **kw: backup.list_backups(**kw), limit=limit, every=every)
-    say_if_more(page)
-    if as_json:
-        print_json(page)
-        return
-    rows = [
-        {
+    list_command(
+        platform().backup.list_backups,
+        ["id", "status", "started_at", "tables", "artifacts", "total_bytes"],
+        limit,
+        every,
+        as_json,
+        rows=lambda p: {
             **p.model_dump(),
             "tables": len(p.tables),
             "started_at": f"{p.started_at:%Y-%m-%d %H:%M:%S}",
-        }
-        for p in page.items
-    ]
-    print_table(rows, ["id", "status", "started_at", "tables", "artifacts", "total_bytes"])
+        },
+        whole_page=True,
+    )
 
 
 @app.command("show")

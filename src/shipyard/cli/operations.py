@@ -7,7 +7,7 @@ from datetime import datetime
 import typer
 
 from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 
 quotas = typer.Typer(
     help="Caps per team and per principal: request rate, concurrent jobs, storage, "
@@ -59,19 +59,17 @@ def list_quotas(
 ) -> None:
     """Quotas you may see (admins: all), with current use when asked."""
     svc = platform().quotas
-    page = fetch(
+    list_command(
         lambda **kw: svc.list_quotas(
             scope=scope, subject=subject, resource=resource, with_usage=with_usage, **kw
         ),
-        limit=limit,
-        every=every,
+        ["scope", "subject", "resource", "limit", "used", "updated_by"],
+        limit,
+        every,
+        as_json,
+        rows=lambda s: {**s.quota.model_dump(), "used": s.used},
+        whole_page=True,
     )
-    say_if_more(page)
-    if as_json:
-        print_json(page)
-        return
-    rows = [{**s.quota.model_dump(), "used": s.used} for s in page.items]
-    print_table(rows, ["scope", "subject", "resource", "limit", "used", "updated_by"])
 
 
 @usage.command("meter")

@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from shipyard.cli._common import JsonOption, console, platform, print_json, print_table
-from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
+from shipyard.cli._common import JsonOption, console, platform, print_json
+from shipyard.cli._paging import AllOption, LimitOption, list_command
 from shipyard.errors import InvalidArgument
 from shipyard.training.space import read_space
 
@@ -137,13 +137,14 @@ def list_jobs(
 ) -> None:
     """Training jobs, newest first."""
     svc = platform().training
-    page = fetch(lambda **kw: svc.list(state=job_state, team=team, **kw), limit=limit, every=every)
-    say_if_more(page)
-    if as_json:
-        print_json(page.items)
-        return
-    cols = ["id", "state", "function", "team", "run_id", "training_set", "metrics", "error"]
-    print_table(page.items, cols, title="training jobs")
+    list_command(
+        lambda **kw: svc.list(state=job_state, team=team, **kw),
+        ["id", "state", "function", "team", "run_id", "training_set", "metrics", "error"],
+        limit,
+        every,
+        as_json,
+        title="training jobs",
+    )
 
 
 @train.command("show")

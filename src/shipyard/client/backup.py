@@ -1,17 +1,10 @@
-"""Backups over HTTP: ``BackupAPI`` from its operation table."""
+"""Backups over HTTP: ``BackupAPI`` from its operation table (``shipyard.backup.ops``)."""
 
 from __future__ import annotations
 
+from shipyard.backup.ops import OPS
 from shipyard.backup.protocol import BackupAPI
-from shipyard.client.ops import Op, RemoteService
-
-OPS = {
-    "create_backup": Op("POST", "/backups"),
-    "list_backups": Op("GET", "/backups"),
-    "get_backup": Op("GET", "/backups/{point_id}"),
-    "verify_backup": Op("POST", "/backups/{point_id}/verify"),
-    "prune_backups": Op("POST", "/backups/-/prune"),
-}
+from shipyard.client.ops import RemoteService
 
 
 class RemoteBackupService(RemoteService, BackupAPI, ops=OPS):

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from shipyard.client.ops import Op, RemoteService
+from shipyard.client.ops import RemoteService
+from shipyard.quotas.ops import OPS as QUOTA_OPS
 from shipyard.quotas.protocol import QuotaAPI
+from shipyard.usage.ops import OPS as USAGE_OPS
 from shipyard.usage.protocol import UsageAPI
-
-QUOTA = "/quotas/{scope}/{subject}/{resource}"
-
-QUOTA_OPS = {
-    "set_quota": Op("PUT", QUOTA),
-    "delete_quota": Op("DELETE", QUOTA),
-    "list_quotas": Op("GET", "/quotas"),
-}
-
-USAGE_OPS = {
-    "meter": Op("POST", "/usage/meter"),
-    "report": Op("GET", "/usage"),
-}
 
 
 class RemoteQuotaService(RemoteService, QuotaAPI, ops=QUOTA_OPS):

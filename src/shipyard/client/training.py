@@ -1,21 +1,10 @@
-"""``RemoteTrainingService``: ``TrainingAPI`` over HTTP."""
+"""``RemoteTrainingService``: ``TrainingAPI`` over HTTP (``shipyard.training.ops``)."""
 
 from __future__ import annotations
 
-from shipyard.client.ops import Op, RemoteService
+from shipyard.client.ops import RemoteService
+from shipyard.training.ops import OPS
 from shipyard.training.protocol import TrainingAPI
-
-JOB = "/training/jobs/{job_id}"
-
-OPS = {
-    "submit": Op("POST", "/training/jobs"),
-    "get": Op("GET", JOB),
-    "list": Op("GET", "/training/jobs"),
-    "logs": Op("GET", JOB + "/logs", unwrap="logs"),
-    "cancel": Op("POST", JOB + "/cancel"),
-    "tune": Op("POST", "/training/studies"),
-    "get_study": Op("GET", "/training/studies/{name}"),
-}
 
 
 class RemoteTrainingService(RemoteService, TrainingAPI, ops=OPS):

@@ -1,5 +1,7 @@
 """Vector index routes: declare (plan/apply), build, inspect and query (issue #18).
 
+All but the query are made from ``shipyard.vectors.ops``.
+
 The query route answers with orjson bytes itself (no response-model validation). It
 is a plain ``def`` (run in the thread pool), not ``async``: measured against
 ``shipyard serve`` on loopback, the async version's p50 swung between 1.5 and 22 ms
@@ -9,7 +11,7 @@ while another process loaded the machine; the threaded one stayed at 1.5 ms
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 from annotated_types import Interval
@@ -17,21 +19,15 @@ from fastapi import APIRouter, Response
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from shipyard.api.deps import Caller
+from shipyard.api.generated import mount
 from shipyard.api.params import Body
-from shipyard.vectors.models import MAX_DIMENSION, IndexState, VectorIndexInfo
+from shipyard.vectors.models import MAX_DIMENSION
+from shipyard.vectors.ops import OPS, Name
+from shipyard.vectors.protocol import VectorsAPI
 
 router = APIRouter(prefix="/vectors", tags=["vectors"])
 
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
-Name = Annotated[str, Field(max_length=200)]
-
-
-class SpecsIn(Body):
-    specs: list[dict[str, Any]] = Field(max_length=1000)
-
-
-class BuildIn(Body):
-    full: bool = False
 
 
 class QueryIn(Body):
@@ -41,29 +37,7 @@ class QueryIn(Body):
     filter: dict[str, Scalar | list[Scalar]] | None = Field(default=None, max_length=100)
 
 
-@router.get("")
-def list_indexes(platform: Caller) -> list[VectorIndexInfo]:
-    return platform.vectors.list()
-
-
-@router.post("/plan")
-def plan(platform: Caller, body: SpecsIn) -> list[dict[str, Any]]:
-    return platform.vectors.plan(body.specs)
-
-
-@router.post("/apply")
-def apply(platform: Caller, body: SpecsIn) -> list[dict[str, Any]]:
-    return platform.vectors.apply(body.specs)
-
-
-@router.get("/{name}")
-def get_index(platform: Caller, name: Name) -> VectorIndexInfo:
-    return platform.vectors.get(name)
-
-
-@router.post("/{name}/build")
-def build(platform: Caller, name: Name, body: BuildIn) -> IndexState:
-    return platform.vectors.build(name, full=body.full)
+mount(router, "vectors", VectorsAPI, OPS)
 
 
 @router.post("/{name}/query", response_model=None)
