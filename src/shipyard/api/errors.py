@@ -15,6 +15,7 @@ inference server shares it without loading the full API.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -81,7 +82,10 @@ class ErrorResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=str)
+        try:
+            return orjson.dumps(content, default=str)
+        except TypeError:  # an integer past 64 bits (orjson refuses it): json prints it
+            return json.dumps(content, default=str).encode()
 
 
 def mlflow_code(exc: ShipyardError) -> str:

@@ -96,7 +96,7 @@ def seed_models(p: Platform) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ui_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIWorld]:
     project = tmp_path_factory.mktemp("ui") / "project"
     project.mkdir()
@@ -117,7 +117,7 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     path = chromium_path()
     reason = "chromium is not installed (apt-get install chromium; .ci/run does)"

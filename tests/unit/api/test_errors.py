@@ -134,3 +134,14 @@ def test_error_details_that_json_cannot_hold_still_serialise(
     monkeypatch.setattr(CatalogService, "search", conflict)
     r = client.get("/api/v1/catalog/assets", headers=bearer(admin_token))
     assert r.status_code == 409 and r.json()["details"] == {"retry_after": "0:00:03"}
+
+
+def test_an_integer_past_64_bits_in_error_details_is_not_a_500() -> None:
+    # The fuzzer's find: a score-table body whose huge chunk_rows came back in an error's
+    # details, which orjson cannot write (a 500 instead of the 4xx).
+    import json
+
+    from shipyard.api.errors import ErrorResponse
+
+    body = ErrorResponse({"details": {"chunk_rows": 2**70}}, status_code=422).body
+    assert json.loads(body) == {"details": {"chunk_rows": 2**70}}
