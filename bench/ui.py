@@ -1,8 +1,9 @@
 """Web UI server time per page and fragment, and the lineage graph in a real browser.
 
-Seeds a project through the services: ``--assets`` catalog assets (tables with tags,
-including a lineage graph of ``--lineage`` nodes upstream of ``model:big``) and
-``--runs`` tracked runs (each run is a catalog asset too), then times every page as a
+Seeds a project in bulk (``bench/ui_seed.py``, rows straight into the services'
+tables): ``--assets`` catalog assets (tables with tags, including a lineage graph of
+``--lineage`` nodes upstream of ``model:big``) and ``--runs`` tracked runs (each run
+is a catalog asset too), then times every page as a
 signed-in admin with the in-process ASGI client (server time: routing, the service
 calls, rendering; no network). With ``--browser`` it also opens the lineage page of
 ``model:big`` in Debian's chromium and reports when the graph is laid out and answers
@@ -32,37 +33,10 @@ from fastapi.testclient import TestClient
 from shipyard.api.app import create_app
 from shipyard.platform import Platform
 
-WIDTH = 200  # lineage nodes per level (levels = lineage / WIDTH, at most the walk's 25)
-
-
-def seed(p: Platform, *, assets: int, runs: int, lineage: int) -> None:
-    started = time.perf_counter()
-    levels = max(1, lineage // WIDTH)
-    for level in range(levels, 0, -1):  # deepest first: sources exist before their targets
-        for j in range(WIDTH):
-            sources = (
-                []
-                if level == levels
-                else [f"table:gold.l{level + 1}_{j}", f"table:gold.l{level + 1}_{(j + 1) % WIDTH}"]
-            )
-            p.catalog.register_asset(f"table:gold.l{level}_{j}", owner="ml", sources=sources)
-    p.catalog.register_asset(
-        "model:big", owner="ml", sources=[f"table:gold.l1_{j}" for j in range(WIDTH)]
-    )
-    for i in range(max(0, assets - levels * WIDTH)):
-        team = ("ml", "risk", "ops")[i % 3]
-        p.catalog.register_asset(
-            f"table:silver.t{i}", owner=team, description=f"table {i}", tags=[f"tag{i % 50}"]
-        )
-    print(f"seeded {assets} assets in {time.perf_counter() - started:.0f} s", flush=True)
-    started = time.perf_counter()
-    exp = p.tracking.create_experiment("bench", owner="ml")
-    for i in range(runs):
-        p.tracking.create_run(experiment_id=exp.id, run_name=f"r{i}")
-        if i and i % 10_000 == 0:
-            print(f"  {i} runs ({time.perf_counter() - started:.0f} s)", flush=True)
-    print(f"seeded {runs} runs in {time.perf_counter() - started:.0f} s", flush=True)
-
+try:
+    from bench.ui_seed import seed_bulk
+except ModuleNotFoundError:  # run as a script: bench/ is on sys.path
+    from ui_seed import seed_bulk  # type: ignore[no-redef]
 
 PAGES = (
     "/ui/",
@@ -252,7 +226,7 @@ def main() -> None:
             return
         with Platform.open(project) as p:
             if fresh:
-                seed(p, assets=args.assets, runs=args.runs, lineage=args.lineage)
+                seed_bulk(p, assets_n=args.assets, runs_n=args.runs, lineage=args.lineage)
             token = p.security.create_token(name="bench").token
             with TestClient(create_app(p), base_url="http://testserver") as client:
                 client.get("/ui/login")
