@@ -6,6 +6,7 @@ lineage and its audit record commit in one transaction.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,13 @@ from shipyard._internal.ids import new_id
 from shipyard._internal.paging import Key, Keyset, keyset_page, team_filter
 from shipyard.catalog.changes import announce
 from shipyard.catalog.models import Asset, AssetRef, AssetVersion, LineageEdge
-from shipyard.catalog.tables import asset_tags, asset_versions, assets, lineage_edges
+from shipyard.catalog.tables import (
+    ASSETS_FTS,
+    asset_tags,
+    asset_versions,
+    assets,
+    lineage_edges,
+)
 from shipyard.errors import NotFound
 
 
@@ -65,18 +72,47 @@ def _version(r: Any) -> AssetVersion:
     )
 
 
+def _text_match(conn: Connection, text: str) -> sa.ColumnElement[bool]:
+    """``text`` anywhere in the name or description, case-insensitive (ASCII on SQLite).
+
+    On SQLite with the trigram index (``catalog_0001``) the same ``LIKE`` pattern is
+    asked of the FTS5 table, one column at a time (FTS5 answers each from the index; an
+    ``OR`` of the two would scan): same rows, no scan of the assets. PostgreSQL's
+    trigram GIN indexes serve the plain query.
+    """
+    pattern = f"%{text.lower()}%"
+    if conn.dialect.name == "sqlite" and _has_fts(conn):
+        fts = sa.table(ASSETS_FTS, sa.column("rowid"), sa.column("name"), sa.column("description"))
+        rowids = sa.union(
+            sa.select(fts.c.rowid).where(fts.c.name.like(pattern)),
+            sa.select(fts.c.rowid).where(fts.c.description.like(pattern)),
+        )
+        return sa.literal_column("assets.rowid").in_(rowids)
+    return sa.or_(
+        sa.func.lower(assets.c.name).like(pattern),
+        sa.func.lower(assets.c.description).like(pattern),
+    )
+
+
+_FTS_SEEN: weakref.WeakKeyDictionary[sa.Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def _has_fts(conn: Connection) -> bool:
+    """Whether this SQLite database has the trigram index (asked once per engine)."""
+    found = _FTS_SEEN.get(conn.engine)
+    if found is None:
+        query = sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n")
+        found = conn.execute(query, {"n": ASSETS_FTS}).first() is not None
+        _FTS_SEEN[conn.engine] = found
+    return found
+
+
 def _search_query(
-    *, text: str | None, kind: str | None, tag: str | None, owner: str | None
+    conn: Connection, *, text: str | None, kind: str | None, tag: str | None, owner: str | None
 ) -> sa.Select[Any]:
     q = sa.select(assets)
     if text:
-        pattern = f"%{text.lower()}%"
-        q = q.where(
-            sa.or_(
-                sa.func.lower(assets.c.name).like(pattern),
-                sa.func.lower(assets.c.description).like(pattern),
-            )
-        )
+        q = q.where(_text_match(conn, text))
     if kind:
         q = q.where(assets.c.kind == kind)
     if owner:
@@ -233,7 +269,7 @@ class SqlCatalogStore:
         limit: int = 50,
     ) -> list[Asset]:
         """Every matching asset by (kind, name), for internal scans (callers page with ``page``)."""
-        q = _search_query(text=text, kind=kind, tag=tag, owner=owner)
+        q = _search_query(conn, text=text, kind=kind, tag=tag, owner=owner)
         q = q.order_by(assets.c.kind, assets.c.name).offset(offset).limit(limit)
         return _to_assets(conn, conn.execute(q).all())
 
@@ -255,7 +291,7 @@ class SqlCatalogStore:
 
         ``scope`` names the list the token is for (a deployment token is no catalog token).
         """
-        q = _search_query(text=text, kind=kind, tag=tag, owner=owner)
+        q = _search_query(conn, text=text, kind=kind, tag=tag, owner=owner)
         q = q.where(team_filter(assets.c.owner, teams))
         if name_prefix:
             q = q.where(assets.c.name.startswith(name_prefix, autoescape=True))

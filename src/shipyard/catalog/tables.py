@@ -20,7 +20,12 @@ assets = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("kind", "name", name="uq_assets_kind_name"),
+    sa.Index("ix_assets_owner_kind", "owner", "kind"),
 )
+
+#: SQLite's FTS5 trigram index over assets' name and description (``catalog_0001``:
+#: a virtual table kept in step by triggers, so not part of the metadata).
+ASSETS_FTS = "assets_fts"
 
 asset_tags = sa.Table(
     "asset_tags",

@@ -76,6 +76,28 @@ class CatalogContract(Skins):
         assert names(plat.catalog.search(tag="clean")) == ["churn", "silver.customers"]
         assert names(plat.catalog.search(owner="ml")) == ["churn"]
 
+    def test_text_search_follows_edits_and_short_queries(self, plat: Platform) -> None:
+        """The text index (FTS5 trigrams / pg_trgm) answers exactly as a substring scan."""
+        c = plat.catalog
+        c.register_asset("table:bronze.events", description="Click stream")
+        c.register_asset("table:bronze.e2", description="clickstream copy")
+        c.register_asset("model:ev", description="x")
+        names = lambda text: [a.name for a in c.search(text).items]  # noqa: E731
+        assert names("CLICK") == ["bronze.e2", "bronze.events"]
+        assert names("ev") == ["ev", "bronze.events"]  # two letters: below a trigram
+        assert names("k s") == ["bronze.events"]
+        assert names("click_stream") == ["bronze.events"]  # LIKE's _ stays a wildcard
+        c.update_asset("table:bronze.events", description="page views")
+        assert names("click") == ["bronze.e2"]
+        assert names("page view") == ["bronze.events"]
+        c.register_asset("table:bronze.e2", description="impressions")  # a new version
+        assert names("click") == []
+        assert names("ssion") == ["bronze.e2"]
+        first = c.search("bronze", limit=1)
+        assert [a.name for a in first.items] == ["bronze.e2"]
+        rest = c.search("bronze", limit=1, page_token=first.next_page_token)
+        assert [a.name for a in rest.items] == ["bronze.events"]
+
     def test_search_pages(self, plat: Platform) -> None:
         for i in range(5):
             plat.catalog.register_asset(f"table:bronze.t{i}")

@@ -17,8 +17,17 @@ def alembic_upgrade_heads(url: str) -> None:
     command.upgrade(alembic_config(url), "heads")
 
 
+def _declared(name: str | None, type_: str, parent: Any) -> bool:
+    """Leave out what migrations create outside the metadata: the catalog's text index
+    (SQLite's FTS5 table and its shadow tables, PostgreSQL's trigram indexes)."""
+    if type_ == "table" and name and name.startswith("assets_fts"):
+        return False
+    return not (type_ == "index" and name and name.endswith("_trgm"))
+
+
 def schema_diff(db: Database) -> list[Any]:
     """Differences between the database and the SQLAlchemy metadata (empty when equal)."""
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": _declared}
+        ctx = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(ctx, all_tables_metadata()))
