@@ -34,9 +34,9 @@ from shipyard.api.app import create_app
 from shipyard.platform import Platform
 
 try:
-    from bench.ui_seed import seed_bulk
+    from bench.ui_seed import seed_bulk, seed_compare_bulk
 except ModuleNotFoundError:  # run as a script: bench/ is on sys.path
-    from ui_seed import seed_bulk  # type: ignore[no-redef]
+    from ui_seed import seed_bulk, seed_compare_bulk  # type: ignore[no-redef]
 
 PAGES = (
     "/ui/",
@@ -105,28 +105,6 @@ def browser_lineage(project: Path, p: Platform, token: str) -> dict[str, Any]:
     return {**info, "ready_s": round(ready, 2), "pan_zoom_ms": round(interact)}
 
 
-METRICS = ("loss", "val_loss", "auc", "lr", "grad_norm")
-
-
-def seed_compare(p: Platform, *, runs: int, steps: int) -> None:
-    from shipyard.tracking.models import Metric
-
-    started = time.perf_counter()
-    p.tracking.create_experiment("compare", owner="ml")
-    for i in range(runs):
-        run = p.tracking.create_run("compare", run_name=f"c{i}")
-        p.tracking.log_batch(run.id, params={"lr": str(0.001 * (i + 1)), "depth": str(i % 7)})
-        for lo in range(0, steps, 2000):
-            batch = [
-                Metric(key=k, value=(j + 1) / (s + 1) + 0.01 * i, step=s, timestamp=s)
-                for s in range(lo, min(steps, lo + 2000))
-                for j, k in enumerate(METRICS)
-            ]
-            p.tracking.log_batch(run.id, metrics=batch)
-        if i % 10 == 9:
-            print(f"  {i + 1} runs ({time.perf_counter() - started:.0f} s)", flush=True)
-
-
 def time_compare(
     client: TestClient, ids: list[str], experiment: str, n: int
 ) -> list[tuple[str, float, float]]:
@@ -190,7 +168,7 @@ def browser_compare(p: Platform, token: str, ids: list[str]) -> dict[str, Any]:
 def compare_main(args: argparse.Namespace, project: Path, fresh: bool) -> None:
     with Platform.open(project) as p:
         if fresh:
-            seed_compare(p, runs=args.compare, steps=args.steps)
+            seed_compare_bulk(p, runs_n=args.compare, steps=args.steps)
         exp = p.tracking.get_experiment_by_name("compare")
         ids = [r.id for r in p.tracking.search_runs(exp.id, limit=args.compare).items]
         token = p.security.create_token(name="bench").token

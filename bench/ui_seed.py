@@ -153,3 +153,37 @@ def seed_bulk(p: Platform, *, assets_n: int, runs_n: int, lineage: int) -> None:
                 conn.execute(table.insert(), batch)
     took = time.perf_counter() - started
     print(f"seeded {len(cat.rows)} assets ({runs_n} of them runs) in {took:.1f} s", flush=True)
+
+
+METRICS = ("loss", "val_loss", "auc", "lr", "grad_norm")
+
+
+def seed_compare_bulk(p: Platform, *, runs_n: int, steps: int) -> None:
+    """Experiment ``compare``: ``runs_n`` runs (through the service, with two params) of
+    ``steps`` steps x 5 metrics, the history rows inserted in bulk (5 million rows for
+    100 x 10,000: minutes through ``log_batch``, seconds this way)."""
+    from shipyard.tracking.tables import latest_metrics, metrics
+
+    started = time.perf_counter()
+    p.tracking.create_experiment("compare", owner="ml")
+    for i in range(runs_n):
+        run = p.tracking.create_run("compare", run_name=f"c{i}")
+        p.tracking.log_batch(run.id, params={"lr": str(0.001 * (i + 1)), "depth": str(i % 7)})
+        with p._ctx.db.begin() as conn:
+            for lo in range(0, steps, 2000):
+                rows = [
+                    {
+                        "run_id": run.id,
+                        "key": k,
+                        "value": (j + 1) / (s + 1) + 0.01 * i,
+                        "is_nan": False,
+                        "step": s,
+                        "timestamp": s,
+                    }
+                    for s in range(lo, min(steps, lo + 2000))
+                    for j, k in enumerate(METRICS)
+                ]
+                conn.execute(metrics.insert(), rows)
+            conn.execute(latest_metrics.insert(), rows[-len(METRICS) :])
+        if i % 10 == 9:
+            print(f"  {i + 1} runs ({time.perf_counter() - started:.0f} s)", flush=True)

@@ -236,6 +236,16 @@ class TrackingContract(Skins):
         assert found.runs[a.id][0] == (0, 0.0, 9.0) and found.runs[a.id][-1] == (9, 90.0, 99.0)
         assert found.runs[b.id] == [(4, 40.0, 49.0), (5, 50.0, 59.0)]  # the NaN left out
         assert plat.tracking.metric_buckets([a.id], "none").runs == {a.id: []}
+        # uneven ranges (97 steps from -3 in 10 buckets): every database cuts them alike
+        odd = [
+            {"key": "o", "value": (s * 37) % 11, "step": s, "timestamp": 1} for s in range(-3, 94)
+        ]
+        plat.tracking.log_batch(a.id, metrics=odd)
+        want: dict[int, list[float]] = {}
+        for m in odd:
+            want.setdefault((m["step"] + 3) * 10 // 97, []).append(float(m["value"]))
+        got = plat.tracking.metric_buckets([a.id], "o", buckets=10).runs[a.id]
+        assert got == [(b, min(v), max(v)) for b, v in sorted(want.items())]
         with pytest.raises(NotFound):
             plat.tracking.metric_buckets(["nope"], "m")
         with pytest.raises(InvalidArgument):
