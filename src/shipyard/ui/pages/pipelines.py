@@ -1,5 +1,5 @@
-"""Pipelines and jobs: the DAG (lineage.js), run history, step logs that refresh while
-a run is live, run now / pause / resume / cancel for the owner team's editors."""
+"""Pipelines and jobs: the DAG (lineage.js), run history, step logs streamed (server-sent
+events, ``ui.live``) while a run is live, run now / pause / resume / cancel for the owner team's editors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from shipyard.ui import live
 from shipyard.ui.deps import Signed
 from shipyard.ui.render import UIRoute, is_fragment, page, see_other
 from shipyard.ui.session import posted
@@ -72,12 +73,20 @@ def dag(session: Signed, name: str, run: RunId = None) -> Response:
 
 @router.get("/pipelines/runs/{run_id}")
 def run(request: Request, session: Signed, run_id: str) -> Response:
-    """A run's steps and logs; while it runs, the fragment refreshes itself (htmx polling)."""
+    """A run's steps and logs; while it runs, the page follows ``/stream``."""
     view = session.view.pipelines
     found = view.get_run(run_id)
     logs = view.logs(run_id)
     name = "pipelines/run_steps.html" if is_fragment(request) else "pipelines/run.html"
     return page(request, name, nav="pipelines", r=found, logs=logs)
+
+
+@router.get("/pipelines/runs/{run_id}/stream")
+def run_stream(request: Request, session: Signed, run_id: str) -> Response:
+    """The run's steps and logs as server-sent events (``update``, then ``done``)."""
+    read = live.run_reader(session, run_id)
+    read()  # a missing run or a forbidden one is a 404/403 page, not an empty stream
+    return live.stream(request, read, "pipelines/run_steps_body.html")
 
 
 async def _act(request: Request, name: str, action: str) -> Response:
@@ -128,3 +137,11 @@ def job(request: Request, session: Signed, job_id: str) -> Response:
     jobs_ = session.view.jobs
     found = jobs_.get(job_id)
     return page(request, "pipelines/job.html", nav="pipelines", j=found, logs=jobs_.logs(job_id))
+
+
+@router.get("/jobs/{job_id}/stream")
+def job_stream(request: Request, session: Signed, job_id: str) -> Response:
+    """The job's state and logs as server-sent events (``update``, then ``done``)."""
+    read = live.job_reader(session, job_id)
+    read()
+    return live.stream(request, read, "pipelines/job_body.html")
