@@ -157,11 +157,15 @@ class SearchMixin:
                 rows = _sqlite_buckets(conn, ids, key, low=int(low), span=span, count=count)
             else:
                 bucket = ((m.c.step - int(low)) * count // span).label("b")
-                rows = conn.execute(
-                    sa.select(m.c.run_id, bucket, sa.func.min(m.c.value), sa.func.max(m.c.value))
-                    .where(where)
-                    .group_by(m.c.run_id, bucket)
-                ).all()
+                rows = list(
+                    conn.execute(
+                        sa.select(
+                            m.c.run_id, bucket, sa.func.min(m.c.value), sa.func.max(m.c.value)
+                        )
+                        .where(where)
+                        .group_by(m.c.run_id, bucket)
+                    ).all()
+                )
         found: dict[str, list[tuple[int, float, float]]] = {r: [] for r in ids}
         for run_id, b, lo, hi in rows:
             found[run_id].append((int(b), float(lo), float(hi)))
@@ -202,4 +206,4 @@ def _sqlite_buckets(
     runs_sql = ", ".join(f"(:r{i})" for i in range(len(ids)))
     params: dict[str, Any] = {f"r{i}": run_id for i, run_id in enumerate(ids)}
     params.update(key=key, low=low, span=span, count=count)
-    return conn.execute(sa.text(_SQLITE_BUCKETS.format(runs=runs_sql)), params).all()
+    return list(conn.execute(sa.text(_SQLITE_BUCKETS.format(runs=runs_sql)), params).all())
