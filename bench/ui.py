@@ -133,7 +133,11 @@ def time_compare(
         ms.sort()
         shown = path if "runs=" not in path else path.split("?")[0] + f" ({len(ids)} runs)"
         out.append(
-            (shown.replace(experiment, "<id>"), statistics.median(ms), ms[int(0.95 * (n - 1))])
+            (
+                shown.replace(experiment, "<id>").replace(ids[0], "<run>"),
+                statistics.median(ms),
+                ms[int(0.95 * (n - 1))],
+            )
         )
     return out
 
