@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# Test files spread over the cores; `make test PYTEST_ARGS=...` overrides (e.g. `-n 0 -x`).
+PYTEST_ARGS ?= -q -n auto --dist loadfile
 
 .PHONY: demo test fuzz lint fmt bench install install-dev clean
 
