@@ -48,6 +48,9 @@ def test_apply_build_list_show_query(cli: Cli, project_dir: Path) -> None:
     assert "3 of 100 matching" in out
     hits = json.loads(cli("vectors", "query", "items", "--vector", json.dumps([0.0] * D), "--json"))
     assert len(hits["ids"]) == len(hits["distances"]) == 10
+    assert "has no text_column" in cli(
+        "vectors", "query", "items", "--id", "4", "--text", "x", code=1
+    )
 
 
 def test_bad_input_is_one_line(cli: Cli, project_dir: Path) -> None:
