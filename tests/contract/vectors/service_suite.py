@@ -137,10 +137,8 @@ class VectorServiceContract(Skins):
             built.vectors.query("docs", x[7], k=3, text="rocket")
         with pytest.raises(InvalidArgument, match="no words"):
             built.vectors.query("docs_text", x[7], k=3, text="?! -")
-
-    def test_a_text_column_must_be_a_string_column(self, plat: Any) -> None:
         with pytest.raises(InvalidArgument, match="no string column 'shard'"):
-            plat.vectors.apply([HYBRID.model_copy(update={"text_column": "shard"})])
+            built.vectors.apply([HYBRID.model_copy(update={"text_column": "shard"})])
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),

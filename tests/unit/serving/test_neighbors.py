@@ -91,11 +91,9 @@ def test_neighbours_churn_rate_is_a_model_input(neighbours: Platform) -> None:
     assert out.feature_status[2]["similar_churn"] == "NOT_FOUND"
     spec = neighbours.serving.get_deployment("sim").spec
     assert spec.neighbors == [STEP]
-
-
-def test_filtered_step_and_required_features(neighbours: Platform) -> None:
+    # a filtered step, and rows without features refused
     seg = STEP.model_copy(update={"k": 10, "filter": {"segment": "a"}})
-    _deploy(neighbours, seg, require_features=True)
+    neighbours.serving.update_deployment("sim", neighbors=[seg], require_features=True)
     # segment a is the even ids: 0, 2, 4 churned, 6, 8 stayed; customer 0 itself is left out
     out = neighbours.serving.predict("sim", [{"customer_id": 0, "tenure": 1.0}])
     assert out.predictions == [pytest.approx(0.5)]
