@@ -252,6 +252,7 @@ class Platform:
             events=lambda: self.events,
             log_lake=lambda: self._root.as_principal(RUNTIME_PRINCIPAL).lake,
             quotas=lambda: self.quotas,
+            vectors=lambda: self.vectors,
         )
 
     @cached_property
@@ -407,6 +408,7 @@ class Platform:
         """The runtime acts as ``RUNTIME_PRINCIPAL``: its services are that view's."""
         from shipyard.serving.adapters import FeatureStoreLookup, RegistryModelSource
         from shipyard.serving.context import RUNTIME_PRINCIPAL, build_runtime
+        from shipyard.serving.neighbors import VectorNeighborLookup
         from shipyard.serving.store import CatalogDeployments
 
         internal = self._root.as_principal(RUNTIME_PRINCIPAL)
@@ -421,6 +423,7 @@ class Platform:
             deployments=CatalogDeployments(internal.context),
             models=models or RegistryModelSource(internal.registry, workers.get),
             features=features or FeatureStoreLookup(internal.features),
+            neighbors=VectorNeighborLookup(lambda: internal.vectors, lambda: internal.lake),
             lake=lambda: internal.lake,
             changes=self._backends.changes.get(),
             check_canaries=check_canaries,

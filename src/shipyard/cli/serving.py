@@ -50,6 +50,22 @@ def _fields(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _neighbor_step(text: str) -> Any:
+    """``--neighbors`` JSON as a ``NeighborFeatures`` (``InvalidArgument`` in one line)."""
+    import json
+
+    from pydantic import ValidationError
+
+    from shipyard.serving import NeighborFeatures
+
+    try:
+        return NeighborFeatures.model_validate(json.loads(text))
+    except (ValueError, ValidationError) as exc:
+        first = exc.errors()[0] if isinstance(exc, ValidationError) else {"msg": str(exc)}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise InvalidArgument(f"--neighbors {where}: {first['msg']}".replace(" :", ":")) from None
+
+
 def deploy(
     name: str = typer.Argument(..., help="Deployment name."),
     model: str = typer.Option(
@@ -61,6 +77,12 @@ def deploy(
     entity_key: list[str] = typer.Option([], "--entity-key", "-k", help="Repeatable."),
     request_field: list[str] = typer.Option([], "--request-field", help="NAME:TYPE, repeatable."),
     require_features: bool = typer.Option(False, "--require-features"),
+    neighbors: list[str] = typer.Option(
+        [],
+        "--neighbors",
+        help='A neighbour feature step as JSON, repeatable: \'{"index": "customers", '
+        '"key": "customer_id", "k": 20, "column": "churned", "outputs": {"sim_churn": "mean"}}\'.',
+    ),
     owner: str = typer.Option(None, help="Owning team (new deployments)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -71,6 +93,8 @@ def deploy(
 
         variants.insert(0, Variant(name="main", model=model, weight=100))
     extra: dict[str, Any] = {} if feature_service is None else {"feature_service": feature_service}
+    if neighbors:
+        extra["neighbors"] = [_neighbor_step(n) for n in neighbors]
     dep = platform().serving.apply_deployment(
         name,
         variants=variants or None,

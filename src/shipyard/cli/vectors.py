@@ -113,15 +113,18 @@ def query(
     row: str = typer.Option(None, "--id", help="Neighbours of this row id (itself left out)."),
     k: int = typer.Option(10, "-k", "--k", help="How many neighbours (1..10000)."),
     where: str = typer.Option(None, "--filter", help='JSON filter, e.g. \'{"lang": ["en"]}\'.'),
+    text: str = typer.Option(
+        None, "--text", help="Keywords: rank by vector and BM25 on the index's text_column."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """The k nearest rows to --vector or to row --id, optionally filtered."""
+    """The k nearest rows to --vector or to row --id, optionally filtered or hybrid (--text)."""
     vec = None if vector is None else _parse_json(vector, "--vector")
     flt = None if where is None else _parse_json(where, "--filter")
     row_id: Any = None
     if row is not None:
         row_id = int(row) if row.lstrip("-").isdigit() else row
-    result = platform().vectors.query(name, vec, id=row_id, k=k, filter=flt)
+    result = platform().vectors.query(name, vec, id=row_id, k=k, filter=flt, text=text)
     if as_json:
         print_json(dataclasses.asdict(result))
         return

@@ -4,8 +4,16 @@ from shipyard.serving.models import (
     CanaryPolicy,
     Deployment,
     DeploymentSpec,
+    NeighborFeatures,
     PredictResponse,
     Variant,
 )
 
-__all__ = ["CanaryPolicy", "Deployment", "DeploymentSpec", "PredictResponse", "Variant"]
+__all__ = [
+    "CanaryPolicy",
+    "Deployment",
+    "DeploymentSpec",
+    "NeighborFeatures",
+    "PredictResponse",
+    "Variant",
+]

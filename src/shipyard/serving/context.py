@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shipyard.security.models import ALL_TEAMS, Principal, Role
-from shipyard.serving.ports import FeatureLookup, ModelSource
+from shipyard.serving.ports import FeatureLookup, ModelSource, NeighborLookup
 from shipyard.serving.predlog import PredictionLogger, lake_writer
 from shipyard.serving.runtime import ServingRuntime
 from shipyard.serving.store import CatalogDeployments
@@ -44,6 +44,7 @@ def build_runtime(
     deployments: CatalogDeployments,
     models: ModelSource,
     features: FeatureLookup,
+    neighbors: NeighborLookup | None = None,
     lake: Callable[[], LakeService],
     changes: ChangeFeed,
     check_canaries: Callable[[], None],
@@ -58,6 +59,7 @@ def build_runtime(
         list_versions=deployments.versions,
         models=models,
         features=features,
+        neighbors=neighbors,
         sink=logger,
         **options,
     )

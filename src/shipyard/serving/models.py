@@ -73,6 +73,38 @@ class CanaryState(BaseModel):
     reason: str | None = None
 
 
+#: How a neighbour step sums up the neighbours' column into one feature.
+NEIGHBOR_AGGS = ("mean", "count", "sum", "min", "max")
+NeighborAgg = Literal["mean", "count", "sum", "min", "max"]
+
+
+class NeighborFeatures(BaseModel):
+    """A feature step: the ``k`` nearest neighbours of the request's entity in a vector
+    index, summed up over a column of the index's source table.
+
+    The row's ``key`` field (an entity key or request field) is looked up as a row id
+    of ``index`` (the entity's own embedding; the entity itself is left out), and each
+    of ``outputs`` (``{feature name: aggregation}``) becomes a model input column:
+    ``mean``/``sum``/``min``/``max`` of ``column`` over the neighbours (nulls skipped),
+    or ``count`` of neighbours found. An entity that is not in the index gets ``None``
+    features and the status ``NOT_FOUND``.
+
+    Example:
+        >>> NeighborFeatures(index="customers", key="customer_id", k=20, column="churned",
+        ...                  outputs={"similar_churn_rate": "mean", "similar_n": "count"})
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: str = Field(max_length=200)
+    key: str = Field(max_length=200)
+    k: int = Field(10, ge=1, le=1000)
+    column: str | None = Field(None, max_length=200)
+    outputs: dict[str, NeighborAgg] = Field(min_length=1, max_length=50)
+    #: Only neighbours whose filterable columns match (the index's filter syntax).
+    filter: dict[str, Any] | None = None
+
+
 class DeploymentSpec(BaseModel):
     """What a deployment version serves (stored in the catalog asset's properties)."""
 
@@ -83,6 +115,8 @@ class DeploymentSpec(BaseModel):
     request_fields: dict[str, str] = Field(default_factory=dict)
     #: Refuse rows whose entity has no online features instead of serving them.
     require_features: bool = False
+    #: Nearest-neighbour feature steps, looked up after the feature service.
+    neighbors: list[NeighborFeatures] = Field(default_factory=list)
     #: Log every prediction to the inference log table.
     log_predictions: bool = True
     canary: CanaryState | None = None
@@ -181,3 +215,25 @@ def validate_spec(spec: DeploymentSpec) -> None:
     overlap = set(spec.entity_keys) & set(spec.request_fields)
     if overlap:
         raise InvalidArgument(f"{sorted(overlap)} are both entity keys and request fields")
+    _validate_neighbors(spec)
+
+
+def _validate_neighbors(spec: DeploymentSpec) -> None:
+    """Each step reads a field the row has, and its outputs name new, distinct columns."""
+    given = set(spec.entity_keys) | set(spec.request_fields)
+    seen: set[str] = set()
+    for n, step in enumerate(spec.neighbors):
+        where = f"neighbors[{n}] (index '{step.index}')"
+        if step.key not in given:
+            raise InvalidArgument(
+                f"{where}: key '{step.key}' is not an entity key or request field",
+                field=step.key,
+            )
+        for out, agg in step.outputs.items():
+            if not NAME_RE.match(out):
+                raise InvalidArgument(f"{where}: feature name '{out}' is not valid", field=out)
+            if out in given or out in seen:
+                raise InvalidArgument(f"{where}: feature '{out}' is named twice", field=out)
+            seen.add(out)
+            if agg != "count" and step.column is None:
+                raise InvalidArgument(f"{where}: '{agg}' of what? give the step a column")

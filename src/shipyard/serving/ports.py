@@ -1,4 +1,4 @@
-"""The two ports the serving core needs: online features and model versions.
+"""The ports the serving core needs: online features, neighbour features, model versions.
 
 The serving core never imports the feature store or the registry directly: it
 takes a ``FeatureLookup`` and a ``ModelSource``. ``adapters.py`` adapts the real
@@ -9,7 +9,10 @@ backends (serving has none of its own): they are what serving asks of its neighb
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from shipyard.serving.models import NeighborFeatures
 
 
 @dataclass(slots=True)
@@ -31,6 +34,16 @@ class FeatureLookup(Protocol):
 
         Raises:
             NotFound: the feature service does not exist.
+        """
+        ...
+
+
+class NeighborLookup(Protocol):
+    def __call__(self, step: NeighborFeatures, ids: list[Any]) -> FeatureRows:
+        """The features of one neighbour step for the entities ``ids``, in input order.
+
+        Raises:
+            NotFound: the index does not exist (any more).
         """
         ...
 

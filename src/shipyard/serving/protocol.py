@@ -13,6 +13,7 @@ from shipyard._internal.paging import Page
 from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import (
     Deployment,
+    NeighborFeatures,
     PredictResponse,
     Variant,
 )
@@ -57,6 +58,7 @@ class ServingAPI(Protocol):
         request_fields: dict[str, str] | None = None,
         require_features: bool = False,
         log_predictions: bool = True,
+        neighbors: list[NeighborFeatures] | None = None,
         owner: str | None = None,
         description: str | None = None,
     ) -> Deployment:
@@ -73,6 +75,7 @@ class ServingAPI(Protocol):
         request_fields: dict[str, str] | None = None,
         require_features: bool | None = None,
         log_predictions: bool | None = None,
+        neighbors: list[NeighborFeatures] | None = None,
         description: str | None = None,
     ) -> Deployment:
         """Record a new version of ``name`` with the given fields changed."""
@@ -87,6 +90,7 @@ class ServingAPI(Protocol):
         entity_keys: list[str] | None = None,
         request_fields: dict[str, str] | None = None,
         require_features: bool | None = None,
+        neighbors: list[NeighborFeatures] | None = None,
         owner: str | None = None,
         description: str | None = None,
     ) -> Deployment:

@@ -25,11 +25,12 @@ import pandas as pd
 from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
 from shipyard.serving.fastpath import Scorer, fast_scorer
 from shipyard.serving.inputs import check_rows, entity_key_text
-from shipyard.serving.models import Deployment, PredictResponse, Variant
+from shipyard.serving.models import Deployment, NeighborFeatures, PredictResponse, Variant
 from shipyard.serving.ports import (
     FeatureLookup,
     LoadedModel,
     ModelSource,
+    NeighborLookup,
     ResolvedModel,
 )
 from shipyard.serving.routing import WeightTable, bucket
@@ -133,11 +134,13 @@ class ServingRuntime:
         refresh_interval: float = 1.0,
         watch: Callable[[], Hashable | None] | None = None,
         watch_interval: float = 0.05,
+        neighbors: NeighborLookup | None = None,
     ) -> None:
         self._fetch = fetch
         self._list_versions = list_versions
         self._source = models
         self._lookup = features
+        self._neighbors = neighbors
         self.sink = sink
         self.refresh_interval = refresh_interval
         self._watch = watch
@@ -391,11 +394,33 @@ class ServingRuntime:
             if spec.require_features:
                 _require_features([{k: r[k] for k in keys} for r in rows], statuses)
             data.update(found.columns)
+        if spec.neighbors:
+            statuses = self._neighbor_inputs(spec.neighbors, rows, data, statuses)
+            if spec.require_features:
+                _require_features([{k: r[k] for k in keys} for r in rows], statuses)
         for k in keys:
             data[k] = [r[k] for r in rows]
         for f in active.request_fields:
             data[f] = [r[f] for r in rows]
         return data, statuses
+
+    def _neighbor_inputs(
+        self,
+        steps: list[NeighborFeatures],
+        rows: list[dict[str, Any]],
+        data: dict[str, list[Any]],
+        statuses: list[dict[str, str]],
+    ) -> list[dict[str, str]]:
+        """Add each neighbour step's columns to ``data``; the rows' statuses with theirs."""
+        if self._neighbors is None:
+            raise BackendUnavailable("this serving runtime has no vector search")
+        merged = [dict(s) for s in statuses] if statuses else [{} for _ in rows]
+        for step in steps:
+            found = self._neighbors(step, [r[step.key] for r in rows])
+            data.update(found.columns)
+            for row, st in zip(merged, found.statuses, strict=True):
+                row.update(st)
+        return merged
 
     # -- off the request path -----------------------------------------------------------
 

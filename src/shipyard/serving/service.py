@@ -25,11 +25,13 @@ from shipyard.serving.export import ExportResult, export_model
 from shipyard.serving.models import (
     Deployment,
     DeploymentSpec,
+    NeighborFeatures,
     PredictResponse,
     Variant,
     validate_name,
     validate_spec,
 )
+from shipyard.serving.neighbors import check_neighbor_steps
 from shipyard.serving.ports import ResolvedModel
 from shipyard.serving.predlog import GROUND_TRUTH_TABLE, LOG_TABLE, ground_truth_table
 from shipyard.serving.protocol import UNSET
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from shipyard.lake.service import LakeService
     from shipyard.registry.service import RegistryService
     from shipyard.tracking.service import TrackingService
+    from shipyard.vectors.service import VectorService
 
 _UNSET: Any = UNSET
 
@@ -63,8 +66,10 @@ class ServingService(CanaryOps, Service):
         events: Callable[[], EventService],
         log_lake: Callable[[], LakeService],
         quotas: Callable[[], QuotaCheck] | None = None,
+        vectors: Callable[[], VectorService] | None = None,
     ) -> None:
         super().__init__(ctx)
+        self._vectors = vectors  # neighbour steps are checked as the deployment's writer
         self._quotas = quotas  # deployments caps (issue #16)
         #: Shared by every principal's view; built by ``Platform``.
         self.runtimes = runtimes
@@ -90,6 +95,7 @@ class ServingService(CanaryOps, Service):
         request_fields: dict[str, str] | None = None,
         require_features: bool = False,
         log_predictions: bool = True,
+        neighbors: list[NeighborFeatures] | None = None,
         owner: str | None = None,
         description: str | None = None,
     ) -> Deployment:
@@ -103,6 +109,8 @@ class ServingService(CanaryOps, Service):
             request_fields: fields sent with each row and passed to the model, ``{name: type}``.
             require_features: refuse rows whose entity has no online features.
             log_predictions: write every prediction to the inference log table.
+            neighbors: nearest-neighbour feature steps (``NeighborFeatures``); the caller
+                must be able to read each step's vector index.
             owner: the owning team (default: the settings' default team).
 
         Returns:
@@ -122,6 +130,7 @@ class ServingService(CanaryOps, Service):
             request_fields=dict(request_fields or {}),
             require_features=require_features,
             log_predictions=log_predictions,
+            neighbors=list(neighbors or []),
         )
         team = owner or self._ctx.default_team
         if self._quotas is not None:
@@ -149,6 +158,7 @@ class ServingService(CanaryOps, Service):
         request_fields: dict[str, str] | None = None,
         require_features: bool | None = None,
         log_predictions: bool | None = None,
+        neighbors: list[NeighborFeatures] | None = None,
         description: str | None = None,
     ) -> Deployment:
         """Record a new version of ``name`` with the given fields changed.
@@ -166,6 +176,7 @@ class ServingService(CanaryOps, Service):
                 "request_fields": request_fields,
                 "require_features": require_features,
                 "log_predictions": log_predictions,
+                "neighbors": neighbors,
             }.items()
             if v is not None
         }
@@ -191,6 +202,7 @@ class ServingService(CanaryOps, Service):
         entity_keys: list[str] | None = None,
         request_fields: dict[str, str] | None = None,
         require_features: bool | None = None,
+        neighbors: list[NeighborFeatures] | None = None,
         owner: str | None = None,
         description: str | None = None,
     ) -> Deployment:
@@ -216,6 +228,7 @@ class ServingService(CanaryOps, Service):
                 entity_keys=entity_keys,
                 request_fields=request_fields,
                 require_features=bool(require_features),
+                neighbors=neighbors,
                 owner=owner,
                 description=description,
             )
@@ -226,6 +239,7 @@ class ServingService(CanaryOps, Service):
             entity_keys=entity_keys,
             request_fields=request_fields,
             require_features=require_features,
+            neighbors=neighbors,
             description=description,
         )
 
@@ -645,6 +659,10 @@ class ServingService(CanaryOps, Service):
         details: dict[str, Any] | None = None,
     ) -> Deployment:
         validate_spec(spec)
+        if spec.neighbors:
+            if self._vectors is None:
+                raise InvalidArgument("this platform has no vector search for neighbour steps")
+            check_neighbor_steps(spec.neighbors, self._vectors(), self._lake())
         resolved = self._resolve_variants(spec)
         for ref in resolved.values():  # load before writing: a model that cannot load fails here
             self.runtime.load_model(ref)

@@ -39,6 +39,8 @@ class VectorIndexSpec(BaseModel):
     dimension: int = Field(gt=0, le=MAX_DIMENSION)
     metric: Metric = "cosine"
     filterable: tuple[str, ...] = ()
+    #: A string column searched by keyword (BM25) in hybrid queries (``query(text=...)``).
+    text_column: str | None = None
     index_type: IndexType = "hnsw"
     params: dict[str, int] = Field(default_factory=dict)
     description: str = ""
@@ -63,6 +65,8 @@ class VectorIndexSpec(BaseModel):
         reserved = {self.id_column, self.vector_column}
         if reserved & set(self.filterable):
             raise ValueError("the id and vector columns cannot be filterable columns")
+        if self.text_column in reserved:
+            raise ValueError("the text column cannot be the id or vector column")
         return self
 
     def build_params(self) -> dict[str, int]:
@@ -109,7 +113,8 @@ class QueryResult:
     distances: list[float] = field(default_factory=list)
     #: How many indexed rows matched the filter (all rows without one).
     matched: int = 0
-    #: How the answer was computed: "hnsw" or "exact".
+    #: How the answer was computed: "hnsw", "exact", or "hybrid" (with keywords; then
+    #: ``distances`` are minus the fused reciprocal-rank scores: still smaller is nearer).
     method: str = "exact"
 
     @property

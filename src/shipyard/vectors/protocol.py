@@ -39,8 +39,13 @@ class VectorsAPI(Protocol):
         id: Any = None,
         k: int = 10,
         filter: Filter | None = None,
+        text: str | None = None,
     ) -> QueryResult:
-        """The ``k`` nearest rows to ``vector`` (or to row ``id``), exactly ``k`` when as many match."""
+        """The ``k`` nearest rows to ``vector`` (or to row ``id``), exactly ``k`` when as many match.
+
+        With ``text``, the vector ranking is fused with a keyword (BM25) ranking over the
+        index's ``text_column`` (reciprocal rank fusion; ``method="hybrid"``).
+        """
         ...
 
     def get(self, name: str) -> VectorIndexInfo:

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from shipyard._internal.clock import utcnow
 from shipyard._internal.shared import Shared
@@ -31,6 +30,7 @@ from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.security.models import Permission
 from shipyard.vectors.backends.base import Filter, VectorIndex
+from shipyard.vectors.keywords import KeywordIndex, fuse
 from shipyard.vectors.models import (
     MAX_K,
     IndexState,
@@ -38,6 +38,7 @@ from shipyard.vectors.models import (
     VectorIndexInfo,
     VectorIndexSpec,
 )
+from shipyard.vectors.rows import columns, diff
 
 if TYPE_CHECKING:
     from shipyard.catalog.changes import ChangeFeed
@@ -72,12 +73,19 @@ class VectorState:
     indexes: dict[str, tuple[VectorIndex, int | None]] = field(default_factory=dict)
     assets: dict[str, Any] = field(default_factory=dict)
     ready: dict[str, _Ready] = field(default_factory=dict)
+    #: Keyword (BM25) indexes of hybrid queries: name -> (spec, table version, index).
+    keywords: dict[str, tuple[VectorIndexSpec, int | None, KeywordIndex]] = field(
+        default_factory=dict
+    )
 
     def close(self) -> None:
         with _LOCK:
             held, self.indexes, self.ready = list(self.indexes.values()), {}, {}
+            words, self.keywords = list(self.keywords.values()), {}
         for index, _ in held:
             index.close()
+        for *_, kw in words:
+            kw.close()
 
 
 class VectorService(Service):
@@ -172,6 +180,16 @@ class VectorService(Service):
                     raise InvalidArgument(
                         f"vector index '{spec.name}': table {spec.table} has no column '{col}'"
                     )
+            if spec.text_column is not None and columns.get(spec.text_column) not in (
+                "string",
+                "large_string",
+                "large_utf8",
+                "utf8",
+            ):
+                raise InvalidArgument(
+                    f"vector index '{spec.name}': table {spec.table} has no string column "
+                    f"'{spec.text_column}'"
+                )
             vtype = columns[spec.vector_column].replace(" ", "")
             found = _VECTOR_TYPE.match(vtype)
             if found is None or (found.group(1) and int(found.group(1)) != spec.dimension):
@@ -287,13 +305,13 @@ class VectorService(Service):
     ) -> str:
         new = self._rows(spec, latest)
         if held is None or full:
-            ids, vectors, attrs = _columns(spec, new)
+            ids, vectors, attrs = columns(spec, new)
             index.build(ids, vectors, attrs)
             mode = "build"
         else:
-            gone, changed = _diff(spec, self._rows(spec, held), new)
+            gone, changed = diff(spec, self._rows(spec, held), new)
             index.delete(gone)
-            ids, vectors, attrs = _columns(spec, changed)
+            ids, vectors, attrs = columns(spec, changed)
             if ids:
                 index.upsert(ids, vectors, attrs)
             mode = "incremental"
@@ -339,17 +357,22 @@ class VectorService(Service):
         id: Any = None,
         k: int = 10,
         filter: Filter | None = None,
+        text: str | None = None,
     ) -> QueryResult:
         """The ``k`` nearest rows to ``vector`` (or to row ``id``, itself left out).
 
         Needs READ on the source table's team. Exactly ``k`` hits whenever at least ``k``
-        indexed rows match ``filter``.
+        indexed rows match ``filter``. With ``text``, the nearest ``max(2k, 50)`` rows
+        and the best BM25 matches of ``text`` in the ``text_column`` (both under
+        ``filter``) are fused by reciprocal rank (``keywords.py``; ``method="hybrid"``).
 
         Raises:
             InvalidArgument: k outside 1..10000, a vector of the wrong dimension or with
                 NaNs, an unknown filter column, neither or both of ``vector`` and ``id``.
             NotFound: no such index, or no row ``id`` in it.
         """
+        if text is not None:
+            return self._hybrid(name, vector, id=id, k=k, filter=filter, text=text)
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
             raise InvalidArgument(f"k must be an integer in 1..{MAX_K}, got {k!r}")
         if (vector is None) == (id is None):
@@ -376,6 +399,52 @@ class VectorService(Service):
             matched=found.matched,
             method=found.method,
         )
+
+    def _hybrid(
+        self, name: str, vector: Any, *, id: Any, k: int, filter: Filter | None, text: str
+    ) -> QueryResult:
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise InvalidArgument(f"k must be an integer in 1..{MAX_K}, got {k!r}")
+        pool = min(MAX_K, max(2 * k, 50))
+        near = self.query(name, vector, id=id, k=pool, filter=filter)  # checks READ
+        keyword = self._keywords(name, near.table_version)
+        found = keyword.search(text, pool, filter)
+        if id is not None:
+            found = [i for i in found if i != id]
+        ids, scores = fuse([near.ids, found], k)
+        return QueryResult(
+            index=name,
+            table_version=near.table_version,
+            ids=ids,
+            distances=[-s for s in scores],
+            matched=near.matched,
+            method="hybrid",
+        )
+
+    def _keywords(self, name: str, version: int | None) -> KeywordIndex:
+        """The keyword index of ``name`` at table ``version`` (built from the lake once)."""
+        _, spec, _ = self._asset(name)
+        held = self._state.keywords.get(name)
+        if held is not None and held[0] == spec and held[1] == version:
+            return held[2]
+        if spec.text_column is None:
+            raise InvalidArgument(
+                f"vector index '{name}' has no text_column: it cannot search by keyword"
+            )
+        cols = [spec.id_column, spec.text_column, *spec.filterable]
+        if version is None:
+            rows = pa.table({c: pa.array([], pa.string()) for c in cols})
+        else:
+            rows = self._lake.read(spec.table, version=version, columns=cols)
+        attrs = {c: rows.column(c).to_pylist() for c in spec.filterable}
+        built = KeywordIndex(
+            rows.column(spec.id_column).to_pylist(),
+            rows.column(spec.text_column).to_pylist(),
+            attrs,
+        )
+        with _LOCK:  # the one replaced is left to the collector: a query may still hold it
+            self._state.keywords[name] = (spec, version, built)
+        return built
 
     def _ready(self, name: str) -> _Ready:
         """The loaded index of ``name`` once the caller may READ its source table.
@@ -443,49 +512,3 @@ class VectorService(Service):
 def _info(asset: Asset, spec: VectorIndexSpec) -> VectorIndexInfo:
     state = IndexState.model_validate(asset.properties.get("state", {}))
     return VectorIndexInfo(name=asset.name, owner=asset.owner, spec=spec, state=state)
-
-
-def _columns(
-    spec: VectorIndexSpec, rows: pa.Table
-) -> tuple[list[Any], np.ndarray, dict[str, list[Any]]]:
-    """ids, an (n, dimension) float32 matrix and the filterable values of ``rows``."""
-    ids_col = rows.column(spec.id_column)
-    if ids_col.null_count:
-        raise InvalidArgument(f"vector index '{spec.name}': the id column has nulls")
-    ids = ids_col.to_pylist()
-    vcol = rows.column(spec.vector_column).combine_chunks()
-    if isinstance(vcol.type, pa.FixedSizeListType):
-        vcol = vcol.cast(pa.list_(vcol.type.value_type))
-    lengths = pc.fill_null(pc.list_value_length(vcol), -1).to_numpy(zero_copy_only=False)
-    wrong = np.flatnonzero(lengths != spec.dimension)
-    if len(wrong):
-        got = int(lengths[wrong[0]])
-        raise InvalidArgument(
-            f"vector index '{spec.name}': row id {ids[wrong[0]]!r} has "
-            + ("a null vector" if got < 0 else f"a {got}-dimensional vector")
-            + f", the index wants {spec.dimension}",
-            id=str(ids[wrong[0]]),
-        )
-    flat = pc.list_flatten(vcol).to_numpy(zero_copy_only=False)
-    vectors = np.asarray(flat, dtype=np.float32).reshape(len(ids), spec.dimension)
-    attrs = {c: rows.column(c).to_pylist() for c in spec.filterable}
-    return ids, vectors, attrs
-
-
-def _diff(spec: VectorIndexSpec, old: pa.Table, new: pa.Table) -> tuple[list[Any], pa.Table]:
-    """Ids gone from ``old`` to ``new``, and the rows of ``new`` that are new or changed."""
-
-    def keyed(t: pa.Table) -> dict[Any, Any]:
-        ids = t.column(spec.id_column).to_pylist()
-        vecs = t.column(spec.vector_column).to_pylist()
-        attrs = [t.column(c).to_pylist() for c in spec.filterable]
-        return {
-            i: (tuple(v) if v is not None else None, *(a[n] for a in attrs))
-            for n, (i, v) in enumerate(zip(ids, vecs, strict=True))
-        }
-
-    before, after = keyed(old), keyed(new)
-    gone = [i for i in before if i not in after]
-    ids = new.column(spec.id_column).to_pylist()
-    take = [n for n, i in enumerate(ids) if before.get(i) != after[i]]
-    return gone, new.take(pa.array(take, type=pa.int64()))

@@ -33,6 +33,8 @@ def rows(ids: range, seed: int = 0) -> pa.Table:
             "emb": pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), D),
             "lang": [("en", "de", "fr")[i % 3] for i in ids],
             "shard": [i % 100 for i in ids],
+            # every 50th document is about rockets; the others about boats
+            "title": [f"rocket launch {i}" if i % 50 == 0 else f"boat trip {i}" for i in ids],
         }
     )
 
@@ -46,6 +48,10 @@ SPEC = VectorIndexSpec(
     metric="l2",
     filterable=("lang", "shard"),
 )
+
+
+#: The same documents, with keyword search over their titles (hybrid queries).
+HYBRID = SPEC.model_copy(update={"name": "docs_text", "text_column": "title"})
 
 
 class VectorServiceContract(Skins):
@@ -105,6 +111,34 @@ class VectorServiceContract(Skins):
         assert five.ids == one_pct.ids[:5]
         langs = built.vectors.query("docs", x[7], k=10, filter={"lang": ["de", "fr"], "shard": 7})
         assert len(langs.ids) == 4 and all(i % 3 for i in langs.ids)
+
+    def test_hybrid_queries_fuse_keywords_and_vectors_exactly_k(self, built: Any) -> None:
+        built.vectors.apply([HYBRID])
+        built.vectors.build("docs_text")
+        x = np.stack(rows(range(N)).column("emb").to_numpy(zero_copy_only=False))
+        plain = built.vectors.query("docs_text", x[7], k=5)
+        res = built.vectors.query("docs_text", x[7], k=5, text="Rocket!")
+        assert res.method == "hybrid" and len(res.ids) == len(res.distances) == 5
+        assert plain.ids[0] == 7 and 7 in res.ids  # the nearest row stays
+        pool = built.vectors.query("docs_text", x[7], k=100).ids
+        in_both = [i for i in pool if i % 50 == 0]  # near rows that mention rockets lead
+        assert res.ids[:2] == in_both[:2]
+        assert res.distances == sorted(res.distances)
+        # a filter still gives exactly k (no rocket has shard 7: vectors fill it)
+        few = built.vectors.query("docs_text", x[7], k=4, filter={"shard": 7}, text="rocket")
+        assert len(few.ids) == 4 and all(i % 100 == 7 for i in few.ids)
+        en = built.vectors.query("docs_text", id=7, k=10, filter={"lang": "en"}, text="rocket")
+        assert len(en.ids) == 10 and 7 not in en.ids and all(i % 3 == 0 for i in en.ids)
+        assert {0, 150, 300, 450} & set(en.ids)
+        # FTS syntax in the text is searched for as words, never interpreted
+        odd = built.vectors.query("docs_text", x[7], k=3, text='rocket" OR NEAR(boat* title:')
+        assert len(odd.ids) == 3
+        with pytest.raises(InvalidArgument, match="no text_column"):
+            built.vectors.query("docs", x[7], k=3, text="rocket")
+        with pytest.raises(InvalidArgument, match="no words"):
+            built.vectors.query("docs_text", x[7], k=3, text="?! -")
+        with pytest.raises(InvalidArgument, match="no string column 'shard'"):
+            built.vectors.apply([HYBRID.model_copy(update={"text_column": "shard"})])
 
     @pytest.mark.parametrize(
         ("kwargs", "message"),

@@ -48,6 +48,9 @@ def test_apply_build_list_show_query(cli: Cli, project_dir: Path) -> None:
     assert "3 of 100 matching" in out
     hits = json.loads(cli("vectors", "query", "items", "--vector", json.dumps([0.0] * D), "--json"))
     assert len(hits["ids"]) == len(hits["distances"]) == 10
+    assert "has no text_column" in cli(
+        "vectors", "query", "items", "--id", "4", "--text", "x", code=1
+    )
 
 
 def test_bad_input_is_one_line(cli: Cli, project_dir: Path) -> None:
@@ -55,3 +58,9 @@ def test_bad_input_is_one_line(cli: Cli, project_dir: Path) -> None:
     assert "is not YAML or JSON" in cli("vectors", "plan", str(project_dir / "bad.yaml"), code=1)
     assert "no vector index named 'nope'" in cli("vectors", "show", "nope", code=1)
     assert "--vector is not JSON" in cli("vectors", "query", "x", "--vector", "[1,", code=1)
+    # a deployment's neighbour step: refused in one line before anything is written
+    step = '{"index": "nope", "key": "item_id", "outputs": {"n": "count"}}'
+    args = ["deploy", "d", "-m", "m/1", "-k", "item_id"]
+    assert "--neighbors index: Field required" in cli(*args, "--neighbors", '{"k": 0}', code=1)
+    assert "--neighbors: Expecting" in cli(*args, "--neighbors", "{", code=1)
+    assert "no vector index named 'nope'" in cli(*args, "--neighbors", step, code=1)

@@ -49,6 +49,7 @@ def test_query_get_list_build_over_http(served: tuple[Platform, httpx.Client]) -
 
 ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", QUERY, {"vector": [0.0] * D}),
+    ("POST", QUERY, {"vector": [0.0] * D, "text": "red"}),
     ("POST", "/api/v1/vectors/items/build", {}),
     ("POST", "/api/v1/vectors/apply", {"specs": [SPEC.model_dump(mode="json")]}),
     ("POST", "/api/v1/vectors/plan", {"specs": [SPEC.model_dump(mode="json")]}),
@@ -90,6 +91,11 @@ def test_no_token_roleless_and_another_teams_editor_are_refused(
         ({"vector": [0.0] * D, "id": 1}, 422),
         ({}, 422),
         ({"id": "no-such-row"}, 404),
+        ({"vector": [0.0] * D, "text": 5}, 422),
+        ({"vector": [0.0] * D, "text": ["red"]}, 422),
+        ({"vector": [0.0] * D, "text": "x" * 1001}, 422),
+        ({"vector": [0.0] * D, "text": "red"}, 422),  # items has no text_column
+        ({"text": "red"}, 422),
     ],
 )
 def test_malformed_queries_are_4xx_in_one_line(

@@ -21,6 +21,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
 from shipyard.api.params import Body
+from shipyard.vectors.keywords import MAX_TEXT
 from shipyard.vectors.models import MAX_DIMENSION
 from shipyard.vectors.ops import OPS, Name
 from shipyard.vectors.protocol import VectorsAPI
@@ -35,6 +36,7 @@ class QueryIn(Body):
     id: StrictInt | Annotated[str, Field(max_length=1000)] | None = None
     k: Annotated[int, Interval(ge=-(2**31), le=2**31)] = 10  # the service says 1..10000
     filter: dict[str, Scalar | list[Scalar]] | None = Field(default=None, max_length=100)
+    text: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
 
 
 mount(router, "vectors", VectorsAPI, OPS)
@@ -43,7 +45,9 @@ mount(router, "vectors", VectorsAPI, OPS)
 @router.post("/{name}/query", response_model=None)
 def query(platform: Caller, name: Name, body: QueryIn) -> Response:
     """The ``k`` nearest rows to ``vector`` (or to row ``id``), exactly ``k`` when as many match."""
-    result = platform.vectors.query(name, body.vector, id=body.id, k=body.k, filter=body.filter)
+    result = platform.vectors.query(
+        name, body.vector, id=body.id, k=body.k, filter=body.filter, text=body.text
+    )
     payload = {
         "index": result.index,
         "table_version": result.table_version,
