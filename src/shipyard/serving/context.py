@@ -46,7 +46,6 @@ def build_runtime(
     features: FeatureLookup,
     lake: Callable[[], LakeService],
     changes: ChangeFeed,
-    check_canaries: Callable[[], None],
     log_interval: float,
     options: dict[str, Any],
 ) -> tuple[ServingRuntime, PredictionLogger]:
@@ -61,7 +60,6 @@ def build_runtime(
         sink=logger,
         **options,
     )
-    runtime.tick_hooks.append(check_canaries)
     return runtime, logger
 
 

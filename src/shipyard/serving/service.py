@@ -376,7 +376,7 @@ class ServingService(CanaryOps, Service):
         ``variants`` covers every server process: it is read from the inference log over
         the last ``window_seconds`` (this process's buffer is written first; other
         processes' rows arrive within ``serving.log_flush_seconds``). ``process`` is this
-        process's in-memory book (what its canary checks see).
+        process's in-memory book (canary checks read the shared log, like ``variants``).
         """
         from datetime import UTC, datetime, timedelta
 
