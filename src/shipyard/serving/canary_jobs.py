@@ -27,10 +27,13 @@ KIND = "canary"
 def canary_checks(ctx: ServiceContext, every: float) -> Callable[[datetime], list[JobSpec]]:
     """The scheduler's source of canary checks (none when ``every`` is 0)."""
 
+    last = [-1]  # the period already looked at: one catalog read per period, not per pass
+
     def due(now: datetime) -> list[JobSpec]:
-        if every <= 0:
+        period = int(now.timestamp() // every) if every > 0 else -1
+        if period < 0 or period == last[0]:
             return []
-        period = int(now.timestamp() // every)
+        last[0] = period
         return [
             JobSpec(
                 target=TARGET,

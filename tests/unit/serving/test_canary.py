@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shipyard import step_actions
-from shipyard.errors import Conflict, ShipyardError
+from shipyard.errors import Conflict, PermissionDenied, ShipyardError
 from shipyard.events.lifecycle import topic
 from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
@@ -143,7 +143,9 @@ def test_the_scheduler_queues_one_check_per_period_and_a_worker_runs_it(
     deployed.serving.flush_prediction_log()  # what a server process does every second
     sched = deployed.pipelines.scheduler()
     first = sched.queue_periodic()
-    assert len(first) == 1 and sched.queue_periodic() == []  # pending: not queued again
+    assert len(first) == 1
+    later = datetime.now(UTC) + timedelta(seconds=30)  # a later period: one is still pending
+    assert sched.queue_periodic(later) == []
     job = deployed.jobs.get(first[0])
     assert (job.kind, job.team, job.created_by) == ("canary", "default", "scheduler")
     Worker(deployed, poll_interval=0.005).run(max_jobs=1, idle_exit=0.3)
@@ -155,4 +157,13 @@ def test_the_scheduler_queues_one_check_per_period_and_a_worker_runs_it(
     assert records and records[0].principal == "serving-runtime"
     events = deployed.events.read_records(topic("default", "deployment.updated"), limit=100)
     assert events[-1].value["operation"] == "advance_canary"
-    assert sched.queue_periodic() == []  # completed: no ramp left to check
+    assert sched.queue_periodic(datetime.now(UTC) + timedelta(hours=1)) == []  # completed
+
+
+def test_submitters_cannot_queue_the_canary_check(deployed: Platform) -> None:
+    """It acts as serving-runtime: only the scheduler may queue it (like pipeline actions)."""
+    project = str(deployed.context.settings.project_dir)
+    with pytest.raises(PermissionDenied, match="not allowed"):
+        deployed.jobs.submit(
+            "shipyard.step_actions:check_canary", {"project": project, "deployment": "churn"}
+        )
