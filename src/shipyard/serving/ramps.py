@@ -43,6 +43,7 @@ class CanaryOps:
             description: str | None = None,
             create: bool = False,
             details: dict[str, Any] | None = None,
+            load: bool = True,
         ) -> Deployment: ...
 
     def start_canary(
@@ -104,6 +105,7 @@ class CanaryOps:
             team=dep.owner,
             action="serving.advance_canary",
             details={"canary": spec.canary.policy.variant, "weight": weight},
+            load=False,  # the canary's model was loaded when the ramp started
         )
 
     def rollback_canary(self, name: str, *, reason: str = "by command") -> Deployment:
@@ -115,7 +117,12 @@ class CanaryOps:
         dep = self.get_deployment(name)
         spec = canary.rollback(dep.spec, reason)
         return self._write(
-            name, spec, team=dep.owner, action="serving.rollback_canary", details={"reason": reason}
+            name,
+            spec,
+            team=dep.owner,
+            action="serving.rollback_canary",
+            details={"reason": reason},
+            load=False,  # it only removes a variant
         )
 
     def check_canaries(self, *, now: datetime | None = None) -> list[str]:
@@ -169,7 +176,9 @@ class CanaryOps:
 
     def _log_window(self, name: str, variant: str, since: datetime) -> dict[str, Any] | None:
         """The variant's requests, errors and latency in the inference log since ``since``."""
-        self.runtimes.logger().flush()  # this process's buffer; others flush on their own
+        built = self.runtimes.built()  # a worker that never served starts no runtime here
+        if built is not None:
+            built[1].flush()  # this process's buffer; other processes flush on their own
         lake = self._log_lake()
         try:
             lake.get_table(LOG_TABLE)
