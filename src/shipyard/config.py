@@ -165,6 +165,9 @@ class ServingSettings(_Section):
     #: Seconds between inference-log writes: what ``kill -9`` may lose (a clean stop loses
     #: nothing). 0 writes only on an explicit flush and at shutdown.
     log_flush_seconds: float = Field(default=1.0, ge=0)
+    #: Seconds between the scheduler's checks of each running canary ramp (a job per
+    #: ramp that judges it on the inference log: advance, hold or roll back); 0: none.
+    canary_check_seconds: float = Field(default=10.0, ge=0)
 
 
 class MonitoringSettings(_Section):

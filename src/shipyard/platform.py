@@ -295,9 +295,14 @@ class Platform:
     @cached_property
     def pipelines(self) -> PipelineService:
         from shipyard.pipelines.pipeline_service import PipelineService
+        from shipyard.serving.canary_jobs import canary_checks
 
+        every = self._ctx.settings.serving.canary_check_seconds
         return PipelineService(
-            self._ctx, queue=self._backends.job_queue, events=lambda: self.events
+            self._ctx,
+            queue=self._backends.job_queue,
+            events=lambda: self.events,
+            periodic=[canary_checks(self._root.context, every)],
         )
 
     @cached_property
@@ -416,9 +421,6 @@ class Platform:
         if log_interval is None:
             log_interval = self.settings.serving.log_flush_seconds
 
-        def check_canaries() -> None:
-            internal.serving.check_canaries()
-
         return build_runtime(
             deployments=CatalogDeployments(internal.context),
             models=models or RegistryModelSource(internal.registry, workers.get),
@@ -426,7 +428,6 @@ class Platform:
             neighbors=VectorNeighborLookup(lambda: internal.vectors, lambda: internal.lake),
             lake=lambda: internal.lake,
             changes=self._backends.changes.get(),
-            check_canaries=check_canaries,
             log_interval=log_interval,
             options=options,
         )

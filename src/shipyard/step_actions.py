@@ -150,3 +150,20 @@ def run_action(
     if action == "registry.promote":
         kwargs["inputs"] = inputs
     return RUNNERS[action](_platform(project, principal), **kwargs)
+
+
+@job
+def check_canary(project: str, deployment: str) -> str:
+    """The scheduled canary check of one deployment (queued by the scheduler only).
+
+    Runs as the serving runtime (``serving-runtime``, editor on every team), the
+    principal that checked ramps inside server processes before; what it changes is
+    audited under that name (``serving.advance_canary`` / ``serving.rollback_canary``).
+    """
+    from shipyard.serving.context import RUNTIME_PRINCIPAL
+
+    with _LOCK:
+        root = _ROOTS.get(project)
+        if root is None:
+            root = _ROOTS[project] = Platform.open(project)
+    return root.as_principal(RUNTIME_PRINCIPAL).serving.check_canary(deployment)

@@ -8,7 +8,7 @@ version per change); its runs are rows of ``pipeline_runs`` and, once ended,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from shipyard.pipelines import actions, cron
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
-from shipyard.pipelines.scheduler import Scheduler
+from shipyard.pipelines.scheduler import Periodic, Scheduler
 from shipyard.pipelines.tables import jobs, pipeline_runs
 from shipyard.security.models import Permission
 
@@ -88,10 +88,14 @@ class PipelineService(Service):
         *,
         queue: Shared[JobQueue],
         events: Callable[[], EventService],
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         super().__init__(ctx)
         self._engine = RunEngine(ctx, queue=queue.get)
         self._events = events
+        self._queue = queue
+        #: Jobs each scheduler pass queues besides runs (the canary checks).
+        self._periodic = tuple(periodic)
 
     @property
     def engine(self) -> RunEngine:
@@ -101,7 +105,12 @@ class PipelineService(Service):
     def scheduler(self, *, interval: float = 1.0) -> Scheduler:
         """A scheduler over this project's pipelines (``run()`` it, or call ``tick()``)."""
         return Scheduler(
-            self._ctx, engine=self._engine, topic_offset=self._topic_offset, interval=interval
+            self._ctx,
+            engine=self._engine,
+            topic_offset=self._topic_offset,
+            interval=interval,
+            queue=self._queue.get,
+            periodic=self._periodic,
         )
 
     # -- definitions ---------------------------------------------------------------

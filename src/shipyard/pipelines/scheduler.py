@@ -15,14 +15,17 @@ it or none (the next pass fires it). A scheduler that was down finds the ticks i
 missed behind its cursor and catches up by policy.
 
 Each pass also advances runs whose step jobs ended without the worker advancing
-them (a lease that expired into the dead letter, a worker killed in between).
+them (a lease that expired into the dead letter, a worker killed in between), and
+queues the jobs of its ``periodic`` sources (the canary checks, ADR 0024): each spec's
+idempotency key names its period (``<what>@<period>``), so racing schedulers queue it
+once, and it is skipped while a job of the same ``<what>`` still waits or runs.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,15 +36,22 @@ from sqlalchemy.engine import Connection
 from shipyard._internal.clock import utcnow
 from shipyard.pipelines import cron
 from shipyard.pipelines.definitions import KIND, Catchup, PipelineSpec
-from shipyard.pipelines.tables import pipeline_cursors, pipeline_ticks
+from shipyard.pipelines.models import JobSpec, JobState
+from shipyard.pipelines.tables import jobs, pipeline_cursors, pipeline_ticks
 
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
+    from shipyard.pipelines.backends.base import JobQueue
     from shipyard.pipelines.runs import RunEngine
 
 log = logging.getLogger(__name__)
 #: A tick later than this is "missed" (``skip`` drops it).
 ON_TIME = timedelta(seconds=60)
+#: Jobs a scheduler queues each pass besides runs: ``now -> specs`` (each with a team and
+#: an idempotency key ``<what>@<period>``).
+Periodic = Callable[[datetime], Sequence[JobSpec]]
+#: Who queued them (the jobs' ``created_by``).
+SCHEDULER = "scheduler"
 
 
 class Scheduler:
@@ -58,8 +68,12 @@ class Scheduler:
         engine: RunEngine,
         topic_offset: Callable[[str], int | None],
         interval: float = 1.0,
+        queue: Callable[[], JobQueue] | None = None,
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         self._ctx = ctx
+        self._queue = queue
+        self._periodic = tuple(periodic) if queue is not None else ()
         self.engine = engine
         self._topic_offset = topic_offset
         self.interval = interval
@@ -95,6 +109,7 @@ class Scheduler:
             except Exception as exc:
                 log.warning("pipeline %s: scheduling failed: %s", spec.name, exc)
         self.reconcile(now)
+        self.queue_periodic(now)
         return started
 
     def _pipeline(self, asset: Any, spec: PipelineSpec, now: datetime) -> list[str]:
@@ -236,6 +251,43 @@ class Scheduler:
                 set_={"position": ins.excluded.position, "updated_at": ins.excluded.updated_at},
             )
         )
+
+    # -- periodic jobs ---------------------------------------------------------------
+
+    def queue_periodic(self, now: datetime | None = None) -> list[str]:
+        """Queue the periodic sources' jobs due now; returns the ids of those queued."""
+        now = now or utcnow()
+        queued: list[str] = []
+        for source in self._periodic:
+            try:
+                specs = list(source(now))
+            except Exception as exc:
+                log.warning("periodic jobs: %s", exc)
+                continue
+            for spec in specs:
+                if spec.idempotency_key is None or spec.team is None or self._pending(spec):
+                    continue
+                assert self._queue is not None
+                job = self._queue().enqueue_many([spec], team=spec.team, created_by=SCHEDULER)[0]
+                if job.created_by == SCHEDULER and job.state == JobState.QUEUED:
+                    queued.append(job.id)
+        return queued
+
+    def _pending(self, spec: JobSpec) -> bool:
+        """A job of the same ``<what>`` (the key before ``@``) still waits or runs."""
+        assert spec.idempotency_key is not None
+        what = spec.idempotency_key.rpartition("@")[0] or spec.idempotency_key
+        q = (
+            sa.select(jobs.c.id)
+            .where(
+                jobs.c.team == spec.team,
+                jobs.c.idempotency_key.startswith(f"{what}@", autoescape=True),
+                jobs.c.state.in_([JobState.QUEUED.value, JobState.RUNNING.value]),
+            )
+            .limit(1)
+        )
+        with self._ctx.db.connect() as conn:
+            return conn.execute(q).first() is not None
 
     # -- reconciling ---------------------------------------------------------------
 

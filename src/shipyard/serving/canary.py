@@ -8,10 +8,10 @@ alone. A rollback removes it and restores the weights from before the ramp.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, Literal
 
 from shipyard.errors import Conflict, InvalidArgument
 from shipyard.serving.models import CanaryPolicy, CanaryState, DeploymentSpec, Variant
-from shipyard.serving.stats import VariantStats
 
 
 def split(baseline: dict[str, int], total: int) -> dict[str, int]:
@@ -131,17 +131,37 @@ def _running(spec: DeploymentSpec) -> CanaryState:
     return spec.canary
 
 
-def breach(policy: CanaryPolicy, stats: VariantStats | None) -> str | None:
-    """Why the canary must stop (error rate or p99 over its bound), or ``None``."""
-    if stats is None or len(stats.outcomes) < policy.min_requests:
-        return None
-    rate = stats.window_error_rate()
+Verdict = Literal["advance", "hold", "rollback"]
+
+
+def judge(state: CanaryState, window: dict[str, Any] | None, now: datetime) -> tuple[Verdict, str]:
+    """What the scheduled check does with a running ramp, and why.
+
+    ``window`` is the canary variant's row of the inference log since its current step
+    began (``requests``, ``errors``, ``p99_ms``; ``None`` when it served nothing):
+
+    - ``rollback`` when, over at least ``min_requests`` requests, its error rate or p99
+      latency is over the policy's bound;
+    - ``hold`` when it served fewer than ``min_requests`` (no evidence: never advance
+      blind), or the step's interval has not passed, or the ramp steps by command only;
+    - ``advance`` otherwise.
+    """
+    policy = state.policy
+    requests = int(window["requests"]) if window else 0
+    if requests < policy.min_requests:
+        return "hold", f"{requests} of {policy.min_requests} requests since the step"
+    assert window is not None
+    rate = int(window["errors"]) / requests
     if rate > policy.max_error_rate:
-        return f"error rate {rate:.1%} > {policy.max_error_rate:.1%}"
-    p99 = stats.window_p99()
+        return "rollback", f"error rate {rate:.1%} > {policy.max_error_rate:.1%}"
+    p99 = window.get("p99_ms")
     if policy.max_p99_ms is not None and p99 is not None and p99 > policy.max_p99_ms:
-        return f"p99 {p99:.1f} ms > {policy.max_p99_ms:.1f} ms"
-    return None
+        return "rollback", f"p99 {p99:.1f} ms > {policy.max_p99_ms:.1f} ms"
+    if not due(state, now):
+        return "hold", "healthy; the step's interval has not passed (or steps by command)"
+    return "advance", f"healthy over {requests} requests: error rate {rate:.1%}" + (
+        f", p99 {p99:.1f} ms" if p99 is not None else ""
+    )
 
 
 def due(state: CanaryState, now: datetime) -> bool:

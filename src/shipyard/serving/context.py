@@ -47,7 +47,6 @@ def build_runtime(
     neighbors: NeighborLookup | None = None,
     lake: Callable[[], LakeService],
     changes: ChangeFeed,
-    check_canaries: Callable[[], None],
     log_interval: float,
     options: dict[str, Any],
 ) -> tuple[ServingRuntime, PredictionLogger]:
@@ -63,7 +62,6 @@ def build_runtime(
         sink=logger,
         **options,
     )
-    runtime.tick_hooks.append(check_canaries)
     return runtime, logger
 
 

@@ -390,7 +390,7 @@ class ServingService(CanaryOps, Service):
         ``variants`` covers every server process: it is read from the inference log over
         the last ``window_seconds`` (this process's buffer is written first; other
         processes' rows arrive within ``serving.log_flush_seconds``). ``process`` is this
-        process's in-memory book (what its canary checks see).
+        process's in-memory book (canary checks read the shared log, like ``variants``).
         """
         from datetime import UTC, datetime, timedelta
 
@@ -657,14 +657,20 @@ class ServingService(CanaryOps, Service):
         description: str | None = None,
         create: bool = False,
         details: dict[str, Any] | None = None,
+        load: bool = True,
     ) -> Deployment:
+        """Write a deployment version. ``load=False`` (a canary step or rollback, which
+        serves no model the deployment did not load already) neither loads the models nor
+        starts a serving runtime in a process that has none (a job worker): servers pick
+        the version up on their refresh."""
+        load = load or self.runtimes.built() is not None  # before resolving builds one
         validate_spec(spec)
         if spec.neighbors:
             if self._vectors is None:
                 raise InvalidArgument("this platform has no vector search for neighbour steps")
             check_neighbor_steps(spec.neighbors, self._vectors(), self._lake())
         resolved = self._resolve_variants(spec)
-        for ref in resolved.values():  # load before writing: a model that cannot load fails here
+        for ref in resolved.values() if load else ():  # a model that cannot load fails here
             self.runtime.load_model(ref)
         models = self._model_assets(resolved, action)
         if not create:
@@ -695,7 +701,8 @@ class ServingService(CanaryOps, Service):
             m.asset = str(asset.ref)
             m.details = {"variants": {v: str(r) for v, r in resolved.items()}, **(details or {})}
             dep = store.to_deployment(asset)
-        self.runtime.install(dep)
+        if load:
+            self.runtime.install(dep)
         return dep
 
     def _model_assets(self, resolved: dict[str, ResolvedModel], action: str) -> dict[str, Asset]:

@@ -87,3 +87,15 @@ def record_lineage(
             ctx.catalog.add_edge(
                 conn, svc, deployment, operation="serve_features", created_by=ctx.principal.name
             )
+
+
+def ramping(ctx: ServiceContext, teams: list[str] | None = None) -> list[Asset]:
+    """Deployments (of ``teams``; ``None``: all) whose canary ramp is running."""
+    with ctx.db.connect() as conn:
+        found = ctx.catalog.search(conn, kind=KIND, limit=100_000)
+    return [
+        a
+        for a in found
+        if (teams is None or a.owner in teams)
+        and ((a.properties.get("spec") or {}).get("canary") or {}).get("status") == "running"
+    ]

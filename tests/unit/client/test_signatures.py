@@ -68,7 +68,8 @@ SERVICE_ONLY = {
     },
     "serving": {
         "apredict": "predict on the inference server's event loop; remote callers use predict",
-        "check_canaries": "the server's canary loop",
+        "check_canaries": "what the scheduled canary jobs run, for every ramp",
+        "check_canary": "the scheduled canary job of one deployment (step_actions)",
         "export_deployment": "writes a bundle on the server's disk",
         "export_model": "writes a bundle on the server's disk",
         "run_stream": "a long-running consumer on the server",

@@ -20,5 +20,6 @@ def test_docs_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[-1] == "PRESENT"
     assert "{'a': 75, 'c': 25}" in out
+    assert "['churn: hold (0 of 20 requests since the step)']" in out
     assert "500 1 1" in out
     assert out[-1] == "model_export:churn.v1.onnx@1 True", out
