@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from shipyard.monitoring.service import MonitoringService
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
+    from shipyard.pipelines.worker import Worker
     from shipyard.quotas.gate import QuotaGate
     from shipyard.quotas.service import QuotaService
     from shipyard.registry.service import RegistryService, RegistryState
@@ -282,15 +283,25 @@ class Platform:
 
     @cached_property
     def jobs(self) -> JobService:
+        from shipyard.events.lifecycle import LifecycleAudit
         from shipyard.operations import operation_team
         from shipyard.pipelines.service import JobService
 
+        audit = self._ctx.audit  # ``open`` wraps it: finished jobs are lifecycle events
         return JobService(
             self._ctx,
             queue=self._backends.job_queue,
             operation_team=lambda action, params: operation_team(self, action, params),
             quotas=lambda: self.quotas,
+            lifecycle=audit.lifecycle if isinstance(audit, LifecycleAudit) else None,
         )
+
+    def worker(self, **options: Any) -> Worker:
+        """A job worker on this platform's queue, metering into ``usage`` and sending
+        OpenLineage run events when ``lineage.transport`` is set (options: ``Worker``'s)."""
+        from shipyard.pipelines.worker import Worker
+
+        return Worker(self, observer=self._ctx.observer, usage=self.usage, **options)
 
     @cached_property
     def pipelines(self) -> PipelineService:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from shipyard.client.ops import RemoteService, build
@@ -23,6 +22,9 @@ from shipyard.features.wire import (
     from_ipc,
     jsonable,
 )
+
+if TYPE_CHECKING:  # frames are made by pyarrow's to_pandas, when asked for
+    import pandas as pd
 
 API = "/api/v1/features"
 

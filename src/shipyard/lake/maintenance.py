@@ -10,11 +10,13 @@ from deltalake.exceptions import DeltaError
 
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.lake._base import LakeBase
-from shipyard.lake.models import HistoryEntry, MaintenanceResult, TableInfo
+from shipyard.lake.models import (
+    MIN_RETENTION_HOURS,
+    HistoryEntry,
+    MaintenanceResult,
+    TableInfo,
+)
 from shipyard.lake.storage import META_OPERATION, META_PRINCIPAL
-
-#: Files newer than this are never vacuumed (readers of recent versions need them).
-MIN_RETENTION_HOURS = 168
 
 
 class MaintenanceMixin(LakeBase):

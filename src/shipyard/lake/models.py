@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shipyard.errors import InvalidArgument
 
+#: Files newer than this are never vacuumed (readers of recent versions need them).
+MIN_RETENTION_HOURS = 168
+
 #: The layers of the medallion lake (``datasets`` holds saved training sets and logs).
 LAYERS = ("bronze", "silver", "gold", "datasets")
 #: Tables the platform writes about itself: owned by every team (``*``), so only a

@@ -13,8 +13,8 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa
 
 from shipyard._internal.paging import Page
-from shipyard.lake.maintenance import MIN_RETENTION_HOURS
 from shipyard.lake.models import (
+    MIN_RETENTION_HOURS,
     ChangesResult,
     ColumnLineage,
     HistoryEntry,

@@ -21,40 +21,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
-from pydantic import BaseModel, Field
+
+from shipyard.monitoring.models import PerformanceReport, PerformanceWindow
 
 LOG_COLUMNS = ["request_id", "row", "entity_key", "variant", "shadow", "ts", "prediction"]
-
-
-class PerformanceWindow(BaseModel):
-    """One variant's figures over one bucket (or the whole window when ``start`` is its start)."""
-
-    variant: str
-    shadow: bool
-    start: datetime
-    end: datetime
-    predictions: int
-    labeled: int
-    coverage: float
-    accuracy: float | None = None
-    auc: float | None = None
-    rmse: float | None = None
-    mae: float | None = None
-    outcome_mean: float | None = None
-    median_label_delay_s: float | None = None
-
-
-class PerformanceReport(BaseModel):
-    deployment: str
-    task: Literal["classification", "regression"] | None
-    window_start: datetime
-    window_end: datetime
-    bucket_seconds: float
-    #: Per variant over the whole window.
-    variants: list[PerformanceWindow] = Field(default_factory=list)
-    #: Per bucket and variant, oldest first; buckets without predictions are left out.
-    buckets: list[PerformanceWindow] = Field(default_factory=list)
-    message: str = ""
 
 
 def read_log(dt: Any, deployment: str, start: datetime, end: datetime) -> pd.DataFrame:

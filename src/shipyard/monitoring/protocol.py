@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from shipyard.monitoring.models import DriftReport, Profile
-from shipyard.monitoring.performance import PerformanceReport
+from shipyard.monitoring.models import DriftReport, PerformanceReport, Profile
 from shipyard.monitoring.quality import FeatureFreshness, QualitySnapshot
 from shipyard.monitoring.scorecard import Scorecard
 

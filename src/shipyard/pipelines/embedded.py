@@ -39,7 +39,7 @@ class EmbeddedWorkers:
         pools: tuple[str, ...] = ("default",),
     ) -> None:
         self._platform = platform
-        self.workers = [Worker(platform, pools=pools) for _ in range(max(0, workers))]
+        self.workers = [platform.worker(pools=pools) for _ in range(max(0, workers))]
         self._threads: list[threading.Thread] = []
         self._want_scheduler = scheduler
         self.scheduler: Scheduler | None = None

@@ -30,6 +30,7 @@ OperationTeam = Callable[[str, dict[str, Any]], str | None]
 
 if TYPE_CHECKING:
     from shipyard._internal.quota import QuotaCheck
+    from shipyard.events.lifecycle import Lifecycle
 
 #: Jobs per ``submit_many`` call (one transaction), at most.
 MAX_BATCH = 50_000
@@ -61,9 +62,11 @@ class JobService(Service):
         queue: Shared[JobQueue],
         operation_team: OperationTeam | None = None,
         quotas: Callable[[], QuotaCheck] | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         super().__init__(ctx)
         self._queue = queue
+        self._lifecycle = lifecycle  # job.finished / job.failed events, when set
         self._operation_team = operation_team
         self._quotas = quotas  # concurrent_jobs caps (issue #16)
 
@@ -163,7 +166,7 @@ class JobService(Service):
         calls when it records them: in ``conn``, the recording transaction, or in one of
         its own). A job requeued for a retry is not ended. Not audited: the events are
         the platform's, not the caller's."""
-        lifecycle = getattr(self._ctx.audit, "lifecycle", None)  # Platform's LifecycleAudit
+        lifecycle = self._lifecycle
         done = [j for j in ended if j.state in (JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD)]
         if lifecycle is None or not done or not self._ctx.settings.jobs.events:
             return

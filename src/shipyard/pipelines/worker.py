@@ -46,18 +46,44 @@ class WorkerHost(Protocol):
     @property
     def settings(self) -> Settings: ...
 
+    def worker(self, **options: Any) -> Worker:
+        """A ``Worker`` wired to the host's collaborators (``Platform.worker``)."""
+        ...
+
+
+class RunObserver(Protocol):
+    """OpenLineage run events for the jobs a worker runs (``LineageObserver`` is one)."""
+
+    def started(self, action: str, *, principal: str, asset: str | None) -> Any: ...
+
+    def completed(self, token: Any, *, asset: str | None, details: dict[str, Any]) -> None: ...
+
+    def failed(self, token: Any, *, code: str) -> None: ...
+
+
+class UsageRecorder(Protocol):
+    """Where a worker meters what its jobs used (``UsageService`` is one)."""
+
+    def record_jobs(self, records: list[dict[str, Any]]) -> Any: ...
+
 
 #: Opens the project at a path, e.g. ``Platform.open`` (picklable: worker processes call it).
 OpenPlatform = Callable[[str], AbstractContextManager[WorkerHost]]
 
 
 class Worker:
-    """One worker loop over a platform's queue (one job at a time per ``batch``)."""
+    """One worker loop over a platform's queue (one job at a time per ``batch``).
+
+    ``observer`` and ``usage`` are passed in by the composition root
+    (``Platform.worker``); without them no run events are sent and nothing is metered.
+    """
 
     def __init__(
         self,
         platform: WorkerHost,
         *,
+        observer: RunObserver | None = None,
+        usage: UsageRecorder | None = None,
         pools: Sequence[str] = ("default",),
         worker_id: str | None = None,
         lease_seconds: float | None = None,
@@ -66,6 +92,7 @@ class Worker:
         batch: int = 1,
     ) -> None:
         self.platform = platform
+        self.observer, self.usage = observer, usage
         self.queue = platform.jobs.queue
         self.settings = platform.settings.jobs
         self.pools = list(pools)
@@ -188,8 +215,7 @@ class Worker:
         with self._held_lock:
             self._held[job.id] = stop
         run = _executor(job, self.settings)
-        # OpenLineage run events, when configured (a host without a context sends none).
-        observer = getattr(getattr(self.platform, "context", None), "observer", None)
+        observer = self.observer  # OpenLineage run events, when configured
         seen = (
             observer.started("jobs.run", principal=job.created_by, asset=f"job:{job.target}")
             if observer is not None
@@ -209,7 +235,7 @@ class Worker:
     def _flush_usage(self) -> None:
         """Record what the jobs run since the last flush used (usage metering, issue #16)."""
         batch, self._usage = self._usage, []
-        usage = getattr(self.platform, "usage", None)
+        usage = self.usage
         if not batch or usage is None:
             return
         try:
@@ -290,7 +316,7 @@ def _worker_process(
     open_platform: OpenPlatform, project: str, pools: list[str], options: dict[str, Any]
 ) -> None:
     with open_platform(project) as p:
-        worker = Worker(p, pools=pools, **options)
+        worker = p.worker(pools=pools, **options)
         signal.signal(signal.SIGTERM, worker.drain)
         signal.signal(signal.SIGINT, worker.drain)
         worker.run()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shipyard._internal.paging import Page
 from shipyard.registry.models import (
@@ -19,7 +19,9 @@ from shipyard.registry.models import (
     PromotionRequest,
     RegisteredModel,
 )
-from shipyard.tracking.packaging.loaded import LoadedModel
+
+if TYPE_CHECKING:  # loading a model needs pandas/numpy; the interface does not
+    from shipyard.tracking.packaging.loaded import LoadedModel
 
 
 class RegistryAPI(Protocol):

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from shipyard._internal import progress
 from shipyard.catalog.context import ServiceContext
 from shipyard.errors import InvalidArgument
+from shipyard.serving.ops import MAX_CHUNK_ROWS
 
 if TYPE_CHECKING:
     from shipyard.lake.service import LakeService
@@ -122,8 +123,10 @@ def score_table(
     chunk_rows: int = 250_000,
 ) -> BatchScoreResult:
     """See ``ServingService.score_table``."""
-    if chunk_rows < 1:
-        raise InvalidArgument("chunk_rows must be positive", chunk_rows=chunk_rows)
+    if not 1 <= chunk_rows <= MAX_CHUNK_ROWS:
+        raise InvalidArgument(
+            f"chunk_rows must be between 1 and {MAX_CHUNK_ROWS:,}", chunk_rows=chunk_rows
+        )
     started = time.perf_counter()
     mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
     uri = f"models:/{mv.name}/{mv.version}"

@@ -15,6 +15,9 @@ from shipyard._internal.ops import Op, Version
 DEPLOYMENT = "/deployments/{name}"
 #: Seconds of inference log the stats cover (up to a year).
 StatsWindow = Annotated[float, Interval(gt=0, le=366 * 86400)]
+#: Rows per chunk of a batch scoring run: memory holds one chunk at a time.
+MAX_CHUNK_ROWS = 10_000_000
+ChunkRows = Annotated[int, Interval(ge=1, le=MAX_CHUNK_ROWS)]
 
 OPS = {
     "create_deployment": Op(
@@ -41,7 +44,7 @@ OPS = {
     "score_table": Op(
         "POST",
         "/deployments/-/score-table",
-        types={"version": Version | None},
+        types={"version": Version | None, "chunk_rows": ChunkRows},
         job="serving.score_table",
     ),
     "log_ground_truth": Op("POST", DEPLOYMENT + "/ground-truth", unwrap="written"),

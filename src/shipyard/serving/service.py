@@ -501,7 +501,8 @@ class ServingService(CanaryOps, Service):
             Rows scored, chunks written and skipped (a rerun of the same job skips them all).
 
         Raises:
-            NotFound: no such model version or table. InvalidArgument: missing columns.
+            NotFound: no such model version or table. InvalidArgument: missing columns,
+                or ``chunk_rows`` outside 1..``serving.ops.MAX_CHUNK_ROWS``.
         """
         with progress.reporting(on_progress):
             return score_table(

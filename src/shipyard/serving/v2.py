@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import orjson
 
 from shipyard.errors import InvalidArgument
@@ -75,6 +74,8 @@ def parse_infer(raw: bytes, header_length: str | None) -> tuple[list[dict[str, A
 
 
 def _tensor_values(t: dict[str, Any], binary: bytes, offset: int) -> tuple[list[Any], int]:
+    import numpy as np  # only tensor bodies need it; numpy costs ~0.1 s at start-up
+
     name, datatype = t["name"], str(t.get("datatype", ""))
     size = (t.get("parameters") or {}).get("binary_data_size")
     if size is None:

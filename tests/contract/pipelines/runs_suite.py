@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from shipyard.pipelines.runs import RunState
-from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 
 STEPS = "tests.unit.pipelines.steps"
@@ -54,7 +53,7 @@ class PipelineRunsContract:
         pool = f"pool-{name}"
         threads = [
             threading.Thread(
-                target=Worker(p, pools=[pool], poll_interval=0.005).run, kwargs={"idle_exit": 0.5}
+                target=p.worker(pools=[pool], poll_interval=0.005).run, kwargs={"idle_exit": 0.5}
             )
             for _ in range(workers)
         ]

@@ -23,7 +23,6 @@ from shipyard._internal.clock import utcnow
 from shipyard.errors import Conflict, InvalidArgument, PermissionDenied
 from shipyard.pipelines.backends.sql import SqlJobQueue
 from shipyard.pipelines.models import JobState
-from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,9 +54,8 @@ p.close()
 _WORKER = """
 import sys
 from shipyard.platform import Platform
-from shipyard.pipelines.worker import Worker
 with Platform.open(sys.argv[1]) as p:
-    Worker(p, pools=["slow"], lease_seconds=float(sys.argv[2]), poll_interval=0.02).run()
+    p.worker(pools=["slow"], lease_seconds=float(sys.argv[2]), poll_interval=0.02).run()
 """
 
 
@@ -303,7 +301,7 @@ class JobQueueContract:
         inproc = plat.jobs.submit(f"{FUNCS}:boom", pool=pool, max_attempts=1, executor="inprocess")
         sub = plat.jobs.submit(f"{FUNCS}:boom", {"message": "bang"}, pool=pool, max_attempts=1)
         unmarked = plat.jobs.submit(f"{FUNCS}:not_marked", pool=pool, max_attempts=3)
-        Worker(plat, pools=[pool]).run(idle_exit=0.2)
+        plat.worker(pools=[pool]).run(idle_exit=0.2)
         for job_id, msg in ((inproc.id, "boom"), (sub.id, "bang")):
             job = plat.jobs.get(job_id)
             assert job.state == JobState.DEAD and job.error == f"RuntimeError: {msg}"
@@ -325,7 +323,7 @@ class JobQueueContract:
             f"{FUNCS}:hog", {"megabytes": 2048}, pool=pool, memory_mb=256, max_attempts=1
         )
         started = time.monotonic()
-        Worker(plat, pools=[pool]).run(idle_exit=0.2)
+        plat.worker(pools=[pool]).run(idle_exit=0.2)
         assert time.monotonic() - started < 20
         assert plat.jobs.get(slow.id).error == "timed out after 0.5 s"
         assert "MemoryError" in (plat.jobs.get(hog.id).error or "")
@@ -333,7 +331,7 @@ class JobQueueContract:
     def test_cancelling_a_running_subprocess_job_kills_it(self, plat: Platform) -> None:
         pool = self._pool("kill")
         job = plat.jobs.submit("shipyard.pipelines.builtin:sleep", {"seconds": 60}, pool=pool)
-        worker = Worker(plat, pools=[pool], lease_seconds=0.3)
+        worker = plat.worker(pools=[pool], lease_seconds=0.3)
         thread = threading.Thread(target=worker.run, kwargs={"max_jobs": 1})
         started = time.monotonic()
         thread.start()
@@ -369,7 +367,7 @@ class JobQueueContract:
                 first.kill()
         assert plat.jobs.get(job.id).state == JobState.RUNNING  # until its lease expires
         time.sleep(1.1)
-        Worker(plat, pools=["slow"], lease_seconds=5).run(max_jobs=1, idle_exit=5)
+        plat.worker(pools=["slow"], lease_seconds=5).run(max_jobs=1, idle_exit=5)
         done = plat.jobs.get(job.id)
         assert done.state == JobState.SUCCEEDED and done.attempts == 2, done
         assert out.read_text() == "done\n"  # completed exactly once

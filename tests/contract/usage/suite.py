@@ -18,7 +18,6 @@ import pytest
 import sqlalchemy as sa
 
 from shipyard.errors import InvalidArgument, PermissionDenied
-from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 from shipyard.usage.models import USAGE_TABLE, JobUsage
 from shipyard.usage.tables import usage_records
@@ -60,8 +59,9 @@ class UsageContract(Skins):
             plat.jobs.submit(
                 f"{FUNCS}:burn", {"cpu_seconds": 0.25}, team="ml", executor="inprocess"
             )
+        worker = plat.worker(pools=["default"])  # building it is not the jobs' CPU
         before = resource.getrusage(resource.RUSAGE_SELF)
-        Worker(plat, pools=["default"]).run(max_jobs=4)
+        worker.run(max_jobs=4)
         after = resource.getrusage(resource.RUSAGE_SELF)
         process = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         with plat.context.db.connect() as conn:
@@ -81,7 +81,7 @@ class UsageContract(Skins):
         monkeypatch.setenv("PYTHONPATH", f"{ROOT / 'src'}{os.pathsep}{ROOT}")
         plat.jobs.submit(f"{FUNCS}:burn", {"cpu_seconds": 0.3}, team="ml")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        Worker(plat, pools=["default"]).run(max_jobs=1)
+        plat.worker(pools=["default"]).run(max_jobs=1)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         children = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         with plat.context.db.connect() as conn:

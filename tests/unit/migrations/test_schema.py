@@ -80,3 +80,53 @@ def test_opening_a_platform_again_is_a_fast_no_op(
     assert elapsed < 0.5, elapsed
     again = Platform.open(project_dir)  # and the platform opens without migrating
     again.close()
+
+
+def _dump(db: Database) -> tuple[list[tuple[str, ...]], dict[str, list[str]]]:
+    with db.engine.connect() as conn:
+        objects = sorted(
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master "
+                "WHERE name NOT LIKE 'sqlite_autoindex%'"
+            )
+        )
+        rows = {
+            name: sorted(map(repr, conn.exec_driver_sql(f'SELECT * FROM "{name}"')))
+            for kind, name, _t, _s in objects
+            if kind == "table"
+        }
+    return objects, rows
+
+
+def test_a_new_sqlite_database_is_built_exactly_as_the_migrations_build_it(
+    tmp_path: Path,
+) -> None:
+    """``upgrade`` replays ``sqlite_template`` on an empty file: same objects, same rows."""
+    migrated = Database(f"sqlite:///{tmp_path / 'alembic.db'}")
+    copied = Database(f"sqlite:///{tmp_path / 'template.db'}")
+    try:
+        migrate._alembic_upgrade(migrated)
+        upgrade(copied)
+        expected = _dump(migrated)
+        assert expected[0] and expected[1]["alembic_version"]
+        assert _dump(copied) == expected
+        upgrade(copied)  # current now: nothing replayed twice
+        assert _dump(copied) == expected
+    finally:
+        migrated.dispose()
+        copied.dispose()
+
+
+def test_the_template_is_not_replayed_over_an_existing_schema(tmp_path: Path) -> None:
+    """A database with tables but no ``alembic_version`` goes to Alembic (which says so)."""
+    db = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE someone_elses (id INTEGER)")
+        assert migrate._copy_template(db) is False
+        with db.engine.connect() as conn:
+            names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master")}
+        assert names == {"someone_elses"}
+    finally:
+        db.dispose()
