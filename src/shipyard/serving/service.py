@@ -671,11 +671,12 @@ class ServingService(CanaryOps, Service):
                 raise InvalidArgument("this platform has no vector search for neighbour steps")
             check_neighbor_steps(spec.neighbors, self._vectors(), self._lake())
         resolved = self._resolve_variants(spec)
-        for ref in resolved.values() if load else ():  # a model that cannot load fails here
-            self.runtime.load_model(ref)
         models = self._model_assets(resolved, action)
         if not create:
             self._guard_aliases(name, spec, models, action)
+        # only once the caller may make this change: loading starts model worker processes
+        for ref in resolved.values() if load else ():  # a model that cannot load fails here
+            self.runtime.load_model(ref)
         with self._ctx.mutation(action, team=team, asset=f"deployment:{name}") as m:
             existing = self._ctx.catalog.find(m.conn, store.KIND, name)
             if create and existing is not None:
