@@ -14,6 +14,7 @@ from shipyard.client.ops import build
 
 if TYPE_CHECKING:
     from shipyard.backup.protocol import BackupAPI
+    from shipyard.environments.protocol import EnvironmentAPI
     from shipyard.catalog.protocol import CatalogAPI
     from shipyard.events.protocol import EventAPI
     from shipyard.features.protocol import FeatureAPI
@@ -128,6 +129,12 @@ class RemotePlatform:
         from shipyard.client.backup import RemoteBackupService
 
         return build(RemoteBackupService, self.http)
+
+    @cached_property
+    def environments(self) -> EnvironmentAPI:
+        from shipyard.client.environments import RemoteEnvironmentService
+
+        return build(RemoteEnvironmentService, self.http)
 
     @cached_property
     def lineage(self) -> LineageAPI:
