@@ -351,7 +351,11 @@ class Settings(BaseSettings):
     def catalog_schema(self) -> str | None:
         """The PostgreSQL schema of this environment's catalog (None: the database's default)."""
         url = self.catalog_url
-        if self.environment is None or not url.startswith("postgres") or self.owns("catalog", "url"):
+        if (
+            self.environment is None
+            or not url.startswith("postgres")
+            or self.owns("catalog", "url")
+        ):
             return None
         return env_schema(self.environment)
 
@@ -438,8 +442,10 @@ def environment_url(url: str, environment: str | None, own: bool) -> str:
         if not path or path == ":memory:":
             return url
         stem, dot, ext = path.rpartition(".")
-        return f"{head}:///{stem}.{environment}.{ext}" if dot and "/" not in ext else (
-            f"{head}:///{path}.{environment}"
+        return (
+            f"{head}:///{stem}.{environment}.{ext}"
+            if dot and "/" not in ext
+            else (f"{head}:///{path}.{environment}")
         )
     if url.startswith("postgres"):
         from urllib.parse import quote

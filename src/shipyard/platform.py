@@ -392,12 +392,14 @@ class Platform:
         """Environment ``name`` of this project acting for ``principal`` (opened once, kept)."""
         state = self._state
         with state.lock:
-            if name == self.settings.environment:
-                other = self
-            else:
+            other: Platform | None = self if name == self.settings.environment else None
+            if other is None:
                 other = state.siblings.get(name)
                 if other is None:
-                    other = Platform.from_settings(self.settings.for_environment(name))
+                    # a handle only: every call below acts as the looked-up principal
+                    other = Platform.from_settings(
+                        self.settings.for_environment(name), principal=LOCAL_ADMIN
+                    )
                     state.siblings[name] = other
         with other._ctx.db.connect() as conn:
             acting = load_principal(conn, principal)

@@ -14,8 +14,8 @@ from shipyard.client.ops import build
 
 if TYPE_CHECKING:
     from shipyard.backup.protocol import BackupAPI
-    from shipyard.environments.protocol import EnvironmentAPI
     from shipyard.catalog.protocol import CatalogAPI
+    from shipyard.environments.protocol import EnvironmentAPI
     from shipyard.events.protocol import EventAPI
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI

@@ -111,7 +111,13 @@ class EnvironmentService(Service):
         there = self._there(target, self.principal.name)
         payload = {"name": name, "version": mv.version}
         return self._request(
-            there, target_settings, "model", team, subject, payload, comment,
+            there,
+            target_settings,
+            "model",
+            team,
+            subject,
+            payload,
+            comment,
             apply=lambda: self._copy_model(there, name, mv.version),
         )
 
@@ -146,9 +152,9 @@ class EnvironmentService(Service):
 
     def _definitions(self) -> dict[str, Any]:
         """This environment's definitions, as JSON (what a promotion carries)."""
+        from shipyard.catalog.tables import assets
         from shipyard.features import registry
         from shipyard.features.wire import definition_to_wire
-        from shipyard.catalog.tables import assets
         from shipyard.pipelines.definitions import KIND as PIPELINE
         from shipyard.vectors.service import KIND as VECTOR
 
@@ -205,8 +211,14 @@ class EnvironmentService(Service):
             )
         payload = {"digest": digest, "definitions": defs}
         return self._request(
-            there, target_settings, "definitions", ALL_TEAMS, f"definitions:{digest[:12]}",
-            payload, comment, apply=lambda: apply_definitions(there, defs),
+            there,
+            target_settings,
+            "definitions",
+            ALL_TEAMS,
+            f"definitions:{digest[:12]}",
+            payload,
+            comment,
+            apply=lambda: apply_definitions(there, defs),
         )
 
     # -- requests ------------------------------------------------------------------------
@@ -315,14 +327,17 @@ class EnvironmentService(Service):
                 request_id=row["id"],
             )
         result = self._carry_out(row) if approve else None
-        with self._ctx.mutation(action, team=row["team"], asset=row["subject"],
-                                permission=Permission.APPROVE) as m:
+        with self._ctx.mutation(
+            action, team=row["team"], asset=row["subject"], permission=Permission.APPROVE
+        ) as m:
             done = m.conn.execute(
                 env_promotions.update()
                 .where(env_promotions.c.id == row["id"])
                 .where(env_promotions.c.status == PromotionStatus.PENDING.value)
                 .values(
-                    status=(PromotionStatus.APPROVED if approve else PromotionStatus.REJECTED).value,
+                    status=(
+                        PromotionStatus.APPROVED if approve else PromotionStatus.REJECTED
+                    ).value,
                     decided_by=me,
                     decided_at=utcnow(),
                     comment=comment if comment is not None else row["comment"],

@@ -18,8 +18,10 @@ class Envs:
     project: Path
 
 
-@pytest.fixture
-def envs(project_dir: Path) -> Iterator[Envs]:
+@pytest.fixture(scope="module")
+def envs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Envs]:
+    """Shared by a module's tests (opening two catalogs costs ~1 s): each uses its own names."""
+    project_dir = tmp_path_factory.mktemp("envs")
     (project_dir / "shipyard.yaml").write_text(
         "environments:\n  names: [dev, prod]\n  protected: [prod]\n"
     )

@@ -33,7 +33,10 @@ def test_each_environment_has_its_own_catalog_lake_artifacts_and_online(tmp_path
     assert staging.home_dir == tmp_path / ".shipyard" / "envs" / "staging"
     assert staging.catalog_schema == "shipyard_staging" and prod.catalog_schema == "shipyard_prod"
     assert "search_path%3Dshipyard_prod" in prod.catalog_url
-    assert (staging.lake_root, prod.lake_root) == ("s3://bucket/lake/staging", "s3://bucket/lake/prod")
+    assert (staging.lake_root, prod.lake_root) == (
+        "s3://bucket/lake/staging",
+        "s3://bucket/lake/prod",
+    )
     assert prod.artifact_root == str(tmp_path / "art" / "prod")
     assert (staging.online_key_prefix, prod.online_key_prefix) == ("acme:staging", "acme:prod")
     assert prod.protected and not staging.protected
