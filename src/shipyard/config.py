@@ -360,6 +360,16 @@ class Settings(BaseSettings):
         return env_schema(self.environment)
 
     @property
+    def vectors_url(self) -> str:
+        """pgvector's database: ``vectors.url`` as given, else the environment's catalog."""
+        if self.vectors.url is not None:
+            return self.vectors.url
+        if self.catalog.url is None:
+            return self.catalog_url
+        own = self.owns("catalog", "url")
+        return environment_url(self.catalog.url, self.environment, own, public=True)
+
+    @property
     def lake_root(self) -> str:
         return self._env_root(self.lake.root, "lake", self.owns("lake", "root"))
 
@@ -429,11 +439,13 @@ def env_schema(environment: str) -> str:
     return "shipyard_" + environment.replace("-", "_")
 
 
-def environment_url(url: str, environment: str | None, own: bool) -> str:
+def environment_url(url: str, environment: str | None, own: bool, *, public: bool = False) -> str:
     """A shared catalog URL made this environment's own.
 
     SQLite: a file beside the shared one (``catalog.db`` -> ``catalog.<env>.db``);
-    PostgreSQL: the same database with the environment's schema first on the search path.
+    PostgreSQL: the same database with the environment's schema as the only schema
+    on the search path (a table missing there must never be found in ``public``);
+    ``public`` adds it after, for extension types such as pgvector's ``vector``.
     """
     if environment is None or own:
         return url
@@ -451,7 +463,8 @@ def environment_url(url: str, environment: str | None, own: bool) -> str:
         from urllib.parse import quote
 
         sep = "&" if "?" in url else "?"
-        return f"{url}{sep}options={quote(f'-csearch_path={env_schema(environment)},public')}"
+        path = env_schema(environment) + (",public" if public else "")
+        return f"{url}{sep}options={quote(f'-csearch_path={path}')}"
     return url
 
 

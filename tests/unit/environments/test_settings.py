@@ -32,7 +32,8 @@ def test_each_environment_has_its_own_catalog_lake_artifacts_and_online(tmp_path
     prod = staging.for_environment("prod")
     assert staging.home_dir == tmp_path / ".shipyard" / "envs" / "staging"
     assert staging.catalog_schema == "shipyard_staging" and prod.catalog_schema == "shipyard_prod"
-    assert "search_path%3Dshipyard_prod" in prod.catalog_url
+    assert prod.catalog_url.endswith("options=-csearch_path%3Dshipyard_prod")
+    assert prod.vectors_url.endswith("shipyard_prod%2Cpublic")
     assert (staging.lake_root, prod.lake_root) == (
         "s3://bucket/lake/staging",
         "s3://bucket/lake/prod",
