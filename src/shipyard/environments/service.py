@@ -29,10 +29,11 @@ from shipyard.security.models import ALL_TEAMS, Permission
 
 if TYPE_CHECKING:
     from shipyard.config import Settings
-    from shipyard.platform import Platform
 
+#: A ``shipyard.platform.Platform`` (not imported: the platform imports this package).
+Platform = Any
 #: ``(environment, principal name) -> that environment's Platform acting for them``.
-Opener = Callable[[str, str], "Platform"]
+Opener = Callable[[str, str], Platform]
 
 
 def describe(settings: Settings, current: str | None) -> Environment:
