@@ -327,7 +327,8 @@ class EnvironmentService(Service):
                 "refused; another approver must)",
                 request_id=row["id"],
             )
-        result = self._carry_out(row) if approve else None
+        # Claim the request first (two approvers at once: one wins), then carry it out
+        # outside the transaction (it writes this catalog itself); a failure re-opens it.
         with self._ctx.mutation(
             action, team=row["team"], asset=row["subject"], permission=Permission.APPROVE
         ) as m:
@@ -342,13 +343,30 @@ class EnvironmentService(Service):
                     decided_by=me,
                     decided_at=utcnow(),
                     comment=comment if comment is not None else row["comment"],
-                    result=result,
                 )
             ).rowcount
             if not done:
                 raise Conflict(f"promotion request {row['id']} was decided meanwhile")
             m.details = {"request": row["id"], "source": row["source"]}
+        if approve:
+            self._finish(row)
         return self.get_promotion(row["id"])
+
+    def _finish(self, row: dict[str, Any]) -> None:
+        """Carry out a claimed approval and record its result, or re-open it on failure."""
+        where = env_promotions.c.id == row["id"]
+        try:
+            result = self._carry_out(row)
+        except BaseException:
+            with self._ctx.db.begin() as conn:
+                conn.execute(
+                    env_promotions.update()
+                    .where(where)
+                    .values(status=PromotionStatus.PENDING.value, decided_by=None, decided_at=None)
+                )
+            raise
+        with self._ctx.db.begin() as conn:
+            conn.execute(env_promotions.update().where(where).values(result=result))
 
     def _carry_out(self, row: dict[str, Any]) -> dict[str, Any]:
         """Apply an approved request: the source is read, and the target written, as the requester."""

@@ -179,3 +179,14 @@ def test_definitions_need_an_admin(envs: Envs) -> None:
         ed.environments.plan_definitions("prod")
     with pytest.raises(PermissionDenied):
         ed.environments.promote_definitions("prod", digest="x")
+
+
+def test_an_approval_that_cannot_be_carried_out_leaves_the_request_pending(envs: Envs) -> None:
+    version = model_in(envs.dev, "gone")
+    request = envs.dev.environments.promote_model("gone", version, target="prod")
+    envs.dev.registry.delete_model_version("gone", version)  # the source went away meanwhile
+    dora = person(envs.prod, "dora", "approver")
+    with pytest.raises(NotFound):
+        dora.environments.approve_promotion(request.id)
+    after = envs.prod.environments.get_promotion(request.id)
+    assert (after.status, after.decided_by, after.result) == ("pending", None, None)
