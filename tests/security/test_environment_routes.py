@@ -120,3 +120,39 @@ def test_malformed_input_is_a_4xx(two: Two, method: str, path: str, body: object
 def test_no_token_is_401(two: Two) -> None:
     assert two.dev.get(V1).status_code == 401
     assert two.dev.post(f"{V1}/prod/models/churn/versions/1", json={}).status_code == 401
+
+
+def test_the_remote_client_promotes_and_approves(tmp_path: Path) -> None:
+    """``shipyard.connect(...).environments``: the same calls over HTTP, errors typed."""
+    import shipyard
+    from shipyard.errors import PermissionDenied
+    from tests.servers import live_server
+
+    (tmp_path / "shipyard.yaml").write_text("environments:\n  names: [dev, prod]\n")
+    dev = Platform.open(tmp_path, environment="dev")
+    prod = Platform.open(tmp_path, environment="prod")
+    try:
+        version = model_in(dev, "remote")
+        dev.security.create_principal("ed", team="ml", role="editor")
+        prod.security.create_principal("ed", team="ml", role="editor")
+        prod.security.create_principal("amy", team="ml", role="approver")
+        ed = dev.security.create_token(principal="ed").token
+        amy = prod.security.create_token(principal="amy").token
+        ed_prod = prod.security.create_token(principal="ed").token
+        with live_server(dev) as dev_url, live_server(prod) as prod_url:
+            with (
+                shipyard.connect(dev_url, ed) as asker,
+                shipyard.connect(prod_url, ed_prod) as self_approver,
+                shipyard.connect(prod_url, amy) as approver,
+            ):
+                asked = asker.environments
+                assert [e.name for e in asked.list_environments()] == ["dev", "prod"]
+                request = asked.promote_model("remote", version, target="prod", comment="go")
+                assert request.status == "pending"
+                with pytest.raises(PermissionDenied):
+                    self_approver.environments.approve_promotion(request.id)
+                done = approver.environments.approve_promotion(request.id)
+                assert done.status == "approved" and done.result["version"] == 1
+    finally:
+        dev.close()
+        prod.close()
