@@ -139,20 +139,21 @@ def test_the_remote_client_promotes_and_approves(tmp_path: Path) -> None:
         ed = dev.security.create_token(principal="ed").token
         amy = prod.security.create_token(principal="amy").token
         ed_prod = prod.security.create_token(principal="ed").token
-        with live_server(dev) as dev_url, live_server(prod) as prod_url:
-            with (
-                shipyard.connect(dev_url, ed) as asker,
-                shipyard.connect(prod_url, ed_prod) as self_approver,
-                shipyard.connect(prod_url, amy) as approver,
-            ):
-                asked = asker.environments
-                assert [e.name for e in asked.list_environments()] == ["dev", "prod"]
-                request = asked.promote_model("remote", version, target="prod", comment="go")
-                assert request.status == "pending"
-                with pytest.raises(PermissionDenied):
-                    self_approver.environments.approve_promotion(request.id)
-                done = approver.environments.approve_promotion(request.id)
-                assert done.status == "approved" and done.result["version"] == 1
+        with (
+            live_server(dev) as dev_url,
+            live_server(prod) as prod_url,
+            shipyard.connect(dev_url, ed) as asker,
+            shipyard.connect(prod_url, ed_prod) as self_approver,
+            shipyard.connect(prod_url, amy) as approver,
+        ):
+            asked = asker.environments
+            assert [e.name for e in asked.list_environments()] == ["dev", "prod"]
+            request = asked.promote_model("remote", version, target="prod", comment="go")
+            assert request.status == "pending"
+            with pytest.raises(PermissionDenied):
+                self_approver.environments.approve_promotion(request.id)
+            done = approver.environments.approve_promotion(request.id)
+            assert done.status == "approved" and done.result["version"] == 1
     finally:
         dev.close()
         prod.close()
