@@ -187,5 +187,5 @@ def _vector_index(settings: Settings, spec: VectorIndexSpec) -> VectorIndex:
     if settings.vectors.backend == "pgvector":
         from shipyard.vectors.backends.pgvector import PgVectorIndex
 
-        return PgVectorIndex(spec, settings.vectors.url or settings.catalog_url)
+        return PgVectorIndex(spec, settings.vectors_url)
     raise InvalidArgument(f"unknown vectors.backend '{settings.vectors.backend}'")

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from shipyard.errors import ConfigError
@@ -247,6 +255,34 @@ class LineageSettings(_Section):
         return self
 
 
+_ENV_NAME = r"^[a-z][a-z0-9_-]{0,30}$"
+
+
+class EnvironmentSettings(_Section):
+    """Environments of one project (docs/operations.md#environments, ADR 0028)."""
+
+    #: The environments, in promotion order (each promotes into the next).
+    names: list[str] = Field(default_factory=lambda: ["dev", "staging", "prod"], min_length=1)
+    #: Promotions into these need a second principal with the approve permission.
+    protected: list[str] = Field(default_factory=lambda: ["prod"])
+    #: Settings of one environment over the shared ones (e.g. ``{prod: {catalog: {url: ...}}}``).
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> EnvironmentSettings:
+        import re
+
+        for name in self.names:
+            if not re.match(_ENV_NAME, name):
+                raise ValueError(f"environment name '{name}': lower-case letters, digits, _ and -")
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("an environment is named twice")
+        unknown = sorted((set(self.protected) | set(self.overrides)) - set(self.names))
+        if unknown:
+            raise ValueError(f"unknown environment {unknown[0]!r} (not in environments.names)")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPYARD_",
@@ -257,6 +293,10 @@ class Settings(BaseSettings):
 
     project: str | None = None
     home: Path | None = None
+    #: The environment this process acts in (one of ``environments.names``); none: the
+    #: project as it was before environments (paths and stores unchanged).
+    environment: str | None = None
+    environments: EnvironmentSettings = Field(default_factory=EnvironmentSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     lake: LakeSettings = Field(default_factory=LakeSettings)
     online: OnlineSettings = Field(default_factory=OnlineSettings)
@@ -277,29 +317,115 @@ class Settings(BaseSettings):
 
     # Resolved paths (filled by ``load_settings``).
     project_dir: Path = Field(default=Path("."), exclude=True)
+    #: What the settings were validated from, before the environment's overrides.
+    _raw: dict[str, Any] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _aliases(self) -> Settings:
         if self.serving.auth_cache is not None:  # the key's old home (before 2026-12)
             self.security.auth_cache = self.serving.auth_cache
+        if self.environment is not None and self.environment not in self.environments.names:
+            raise ValueError(
+                f"unknown environment {self.environment!r}; environments.names are "
+                f"{', '.join(self.environments.names)}"
+            )
         return self
 
     @property
-    def home_dir(self) -> Path:
+    def project_home(self) -> Path:
+        """The platform home shared by every environment (``.shipyard/``)."""
         home = self.home or Path(".shipyard")
         return home if home.is_absolute() else (self.project_dir / home)
 
     @property
+    def home_dir(self) -> Path:
+        """This environment's home: ``<home>/envs/<environment>``, or the home without one."""
+        if self.environment is None:
+            return self.project_home
+        return self.project_home / "envs" / self.environment
+
+    @property
     def catalog_url(self) -> str:
-        return self.catalog.url or f"sqlite:///{self.home_dir / 'catalog.db'}"
+        if self.catalog.url is None:
+            return f"sqlite:///{self.home_dir / 'catalog.db'}"
+        return environment_url(self.catalog.url, self.environment, self.owns("catalog", "url"))
+
+    @property
+    def catalog_schema(self) -> str | None:
+        """The PostgreSQL schema of this environment's catalog (None: the database's default)."""
+        url = self.catalog_url
+        if (
+            self.environment is None
+            or not url.startswith("postgres")
+            or self.owns("catalog", "url")
+        ):
+            return None
+        return env_schema(self.environment)
+
+    @property
+    def vectors_url(self) -> str:
+        """pgvector's database: ``vectors.url`` as given, else the environment's catalog."""
+        if self.vectors.url is not None:
+            return self.vectors.url
+        if self.catalog.url is None:
+            return self.catalog_url
+        own = self.owns("catalog", "url")
+        return environment_url(self.catalog.url, self.environment, own, public=True)
 
     @property
     def lake_root(self) -> str:
-        return self.lake.root or str(self.home_dir / "lake")
+        return self._env_root(self.lake.root, "lake", self.owns("lake", "root"))
 
     @property
     def artifact_root(self) -> str:
-        return self.artifacts.root or str(self.home_dir / "artifacts")
+        return self._env_root(self.artifacts.root, "artifacts", self.owns("artifacts", "root"))
+
+    @property
+    def online_key_prefix(self) -> str:
+        """The Redis key prefix of this environment's online store."""
+        base = self.online.key_prefix or f"shipyard:{self.project}"
+        if self.environment is None or self.owns("online", "key_prefix"):
+            return base
+        return f"{base}:{self.environment}"
+
+    @property
+    def protected(self) -> bool:
+        """Promotions into this environment need an approver."""
+        return self.environment in self.environments.protected
+
+    def for_environment(self, name: str) -> Settings:
+        """The settings of environment ``name`` of the same project (its overrides applied).
+
+        Raises:
+            InvalidArgument: ``name`` is not one of ``environments.names``.
+        """
+        from shipyard.errors import InvalidArgument
+
+        if name not in self.environments.names:
+            raise InvalidArgument(
+                f"unknown environment '{name}'; environments are "
+                f"{', '.join(self.environments.names)}",
+                environment=str(name)[:64],
+            )
+        base = self._raw if self._raw is not None else self.model_dump(exclude={"environment"})
+        settings = _build({**base, "environment": name})
+        settings.project_dir = self.project_dir
+        settings.project = self.project
+        return settings
+
+    def owns(self, section: str, key: str) -> bool:
+        """Whether this environment's overrides set ``section.key`` itself (used as given)."""
+        if self.environment is None:
+            return False
+        own = self.environments.overrides.get(self.environment, {})
+        return isinstance(own.get(section), dict) and key in own[section]
+
+    def _env_root(self, root: str | None, default: str, own: bool) -> str:
+        if root is None:
+            return str(self.home_dir / default)
+        if self.environment is None or own:
+            return root
+        return f"{root.rstrip('/')}/{self.environment}"
 
     @property
     def backup_root(self) -> str:
@@ -309,6 +435,54 @@ class Settings(BaseSettings):
     def import_roots(self) -> list[Path]:
         """``registry.import_roots``, absolute and resolved (symlinks followed)."""
         return [(self.project_dir / root).resolve() for root in self.registry.import_roots]
+
+
+def env_schema(environment: str) -> str:
+    """The PostgreSQL schema an environment's catalog lives in."""
+    return "shipyard_" + environment.replace("-", "_")
+
+
+def environment_url(url: str, environment: str | None, own: bool, *, public: bool = False) -> str:
+    """A shared catalog URL made this environment's own.
+
+    SQLite: a file beside the shared one (``catalog.db`` -> ``catalog.<env>.db``);
+    PostgreSQL: the same database with the environment's schema as the only schema
+    on the search path (a table missing there must never be found in ``public``);
+    ``public`` adds it after, for extension types such as pgvector's ``vector``.
+    """
+    if environment is None or own:
+        return url
+    if url.startswith("sqlite"):
+        head, _, path = url.partition(":///")
+        if not path or path == ":memory:":
+            return url
+        stem, dot, ext = path.rpartition(".")
+        return (
+            f"{head}:///{stem}.{environment}.{ext}"
+            if dot and "/" not in ext
+            else (f"{head}:///{path}.{environment}")
+        )
+    if url.startswith("postgres"):
+        from urllib.parse import quote
+
+        sep = "&" if "?" in url else "?"
+        path = env_schema(environment) + (",public" if public else "")
+        return f"{url}{sep}options={quote(f'-csearch_path={path}')}"
+    return url
+
+
+def _build(data: dict[str, Any]) -> Settings:
+    """Validate ``data`` with its environment's overrides on top; keep ``data`` for siblings."""
+    env = data.get("environment")
+    envs = data.get("environments")
+    merged = data
+    if env and isinstance(envs, dict) and isinstance(envs.get("overrides"), dict):
+        own = envs["overrides"].get(env)
+        if isinstance(own, dict):
+            merged = _deep_merge(data, own)
+    settings = Settings.model_validate(merged)
+    settings._raw = data
+    return settings
 
 
 def _env_overrides() -> dict[str, Any]:
@@ -333,7 +507,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     For a child process (the demo's API server): whatever the source of each value
     (file, environment, overrides), the child opens the same catalog, lake and stores.
     """
-    env = {"SHIPYARD_HOME": str(settings.home_dir.resolve())}
+    env = {"SHIPYARD_HOME": str(settings.project_home.resolve())}
     for key, value in settings.model_dump(exclude={"home"}).items():
         if isinstance(value, dict) and key in _SECTIONS:
             for field, inner in value.items():
@@ -397,7 +571,7 @@ def load_settings(project_dir: str | Path = ".", **overrides: Any) -> Settings:
     env_data = _env_overrides()
     merged = _deep_merge(_deep_merge(file_data, env_data), overrides)
     try:
-        settings = Settings.model_validate(merged)
+        settings = _build(merged)
     except ValidationError as exc:
         raise _config_error(exc, path, env=env_data, overrides=overrides) from None
     settings.project_dir = project

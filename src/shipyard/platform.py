@@ -28,6 +28,7 @@ from shipyard.security.store import ensure_principal, load_principal
 
 if TYPE_CHECKING:
     from shipyard.backup.service import BackupService
+    from shipyard.environments.service import EnvironmentService
     from shipyard.events.service import EventService
     from shipyard.features._base import FeatureState
     from shipyard.features.service import FeatureService
@@ -90,10 +91,16 @@ class Platform:
             ConfigError: an unknown or invalid setting (names the key and the file).
             BackendUnavailable: the metadata database cannot be reached (URL masked).
         """
-        settings = load_settings(path, **overrides)
+        return cls.from_settings(load_settings(path, **overrides), principal=principal)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, principal: str | None = None) -> Platform:
+        """Open the project ``settings`` describe (``open`` after reading them)."""
         settings.home_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.catalog_url, busy_timeout=settings.catalog.busy_timeout)
         try:
+            if settings.catalog_schema is not None:
+                db.ensure_schema(settings.catalog_schema)
             upgrade(db)
         except BackendUnavailable:
             raise
@@ -393,6 +400,31 @@ class Platform:
         )
 
     @cached_property
+    def environments(self) -> EnvironmentService:
+        from shipyard.environments.service import EnvironmentService
+
+        return EnvironmentService(self._ctx, here=lambda: self, open_env=self._root._environment)
+
+    def _environment(self, name: str, principal: str) -> Platform:
+        """Environment ``name`` of this project acting for ``principal`` (opened once, kept)."""
+        state = self._state
+        with state.lock:
+            other: Platform | None = self if name == self.settings.environment else None
+            if other is None:
+                other = state.siblings.get(name)
+                if other is None:
+                    # a handle only: every call below acts as the looked-up principal
+                    other = Platform.from_settings(
+                        self.settings.for_environment(name), principal=LOCAL_ADMIN
+                    )
+                    state.siblings[name] = other
+        with other._ctx.db.connect() as conn:
+            acting = load_principal(conn, principal)
+        if acting is None:
+            raise NotFound(f"no principal named '{principal}'", name=principal)
+        return other.as_principal(acting)
+
+    @cached_property
     def lineage(self) -> LineageService:
         from shipyard.lineage.service import LineageService
 
@@ -461,6 +493,8 @@ class _State:
         self._tracking: TrackingState | None = None
         self._registry: RegistryState | None = None
         self._vectors: VectorState | None = None
+        #: The project's other environments, opened by a promotion (closed with this one).
+        self.siblings: dict[str, Platform] = {}
 
     @property
     def lake(self) -> LakeState:
@@ -508,6 +542,9 @@ class _State:
         return self._vectors
 
     def close(self) -> None:
+        for sibling in self.siblings.values():
+            sibling.close()
+        self.siblings.clear()
         if self.serving is not None:
             self.serving.close()  # stops shadow scoring, then the last log flush
         if self._vectors is not None:

@@ -1,4 +1,4 @@
-"""The runnable blocks of docs/operations.md's "Backup and restore" and "OpenLineage"
+"""The runnable blocks of docs/operations.md's "Backup and restore", "Environments" and "OpenLineage"
 sections, run literally in one bash session (as tests/e2e/test_docs_run.py runs the README)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import shipyard
 from tests.e2e.test_docs_run import BLOCK
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("## Backup and restore", "## OpenLineage")
+SECTIONS = ("## Backup and restore", "## Environments", "## OpenLineage")
 
 pytestmark = pytest.mark.slow
 

@@ -390,6 +390,23 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/backups/20261205T220000000Z-1a2b3c4d/verify",
         None,
     ),
+    # -- environments: promotion out of this (environment-less) project into prod
+    "POST /api/v1/environments/{target}/models/{name}/versions/{version}": (
+        f"{V1}/environments/prod/models/ml_model/versions/1",
+        {"comment": "ship it"},
+    ),
+    "POST /api/v1/environments/{target}/definitions": (
+        f"{V1}/environments/prod/definitions",
+        {"digest": "0" * 32},
+    ),
+    "POST /api/v1/environments/-/promotions/{request_id}/approve": (
+        f"{V1}/environments/-/promotions/0123456789abcdef/approve",
+        {},
+    ),
+    "POST /api/v1/environments/-/promotions/{request_id}/reject": (
+        f"{V1}/environments/-/promotions/0123456789abcdef/reject",
+        {},
+    ),
     # -- training
     "POST /api/v1/training/jobs": (
         f"{V1}/training/jobs",

@@ -121,6 +121,13 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def ensure_schema(self, schema: str) -> None:
+        """Create a PostgreSQL schema if missing (an environment's catalog, ADR 0028)."""
+        if self.dialect != "postgresql":
+            return
+        with self.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction; driver errors become Shipyard errors."""

@@ -36,6 +36,7 @@ ROUTERS = (
     "quotas",
     "usage",
     "backup",
+    "environments",
     "lineage",
     "training",
 )

@@ -39,6 +39,7 @@ TABLE_MODULES = (
     "shipyard.monitoring.tables",
     "shipyard.quotas.tables",
     "shipyard.usage.tables",
+    "shipyard.environments.tables",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -45,18 +46,34 @@ class State:
     project: Path = Path(".")
     debug: bool = False
     _platform: Platform | None = None
+    #: ``SHIPYARD_ENVIRONMENT`` before ``--env`` set it (restored at the end of the command).
+    _saved_env: tuple[bool, str | None] = (False, None)
 
-    def reset(self, project: Path = Path("."), debug: bool = False) -> None:
+    def reset(
+        self, project: Path = Path("."), debug: bool = False, environment: str | None = None
+    ) -> None:
         self.close()
         self.project = project
         self.debug = debug
+        if environment is not None:
+            # The environment variable, not an override: ``serve``'s workers, ``worker``'s
+            # jobs and every child process open the same environment (ADR 0028).
+            self._saved_env = (True, os.environ.get(ENVIRONMENT_VAR))
+            os.environ[ENVIRONMENT_VAR] = environment
 
     def close(self) -> None:
         if self._platform is not None:
             self._platform.close()
             self._platform = None
+        saved, self._saved_env = self._saved_env, (False, None)
+        if saved[0]:
+            if saved[1] is None:
+                os.environ.pop(ENVIRONMENT_VAR, None)
+            else:
+                os.environ[ENVIRONMENT_VAR] = saved[1]
 
 
+ENVIRONMENT_VAR = "SHIPYARD_ENVIRONMENT"
 state = State()
 
 

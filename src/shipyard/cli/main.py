@@ -62,11 +62,17 @@ def _root(
         help="Project folder, or any folder inside one (found upwards, like git).",
     ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    env: str = typer.Option(
+        None,
+        "--env",
+        "-E",
+        help="Act in this environment (dev, staging, prod...; sets SHIPYARD_ENVIRONMENT).",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    _common.state.reset(project, debug)
+    _common.state.reset(project, debug, env)
 
 
 @app.command("init")
@@ -139,6 +145,7 @@ GROUPS = {
     "quotas": "shipyard.cli.operations:quotas",
     "usage": "shipyard.cli.operations:usage",
     "backup": "shipyard.cli.backup:app",
+    "env": "shipyard.cli.environments:app",
 }
 #: Modules whose ``register(app)`` adds commands or groups of their own.
 REGISTRARS = (

@@ -15,6 +15,7 @@ from shipyard.client.ops import build
 if TYPE_CHECKING:
     from shipyard.backup.protocol import BackupAPI
     from shipyard.catalog.protocol import CatalogAPI
+    from shipyard.environments.protocol import EnvironmentAPI
     from shipyard.events.protocol import EventAPI
     from shipyard.features.protocol import FeatureAPI
     from shipyard.governance.protocol import AuditAPI
@@ -128,6 +129,12 @@ class RemotePlatform:
         from shipyard.client.backup import RemoteBackupService
 
         return build(RemoteBackupService, self.http)
+
+    @cached_property
+    def environments(self) -> EnvironmentAPI:
+        from shipyard.client.environments import RemoteEnvironmentService
+
+        return build(RemoteEnvironmentService, self.http)
 
     @cached_property
     def lineage(self) -> LineageAPI:

@@ -242,6 +242,38 @@ class RegistryService(PromotionMixin, Service):
         """
         check_model_name(name)
         found = SourceResolver(self._ctx, self.resolve).resolve(source, run_id)
+        return self._register(name, source, found, description=description, tags=tags, owner=owner)
+
+    def register_promoted(
+        self,
+        name: str,
+        folder: Path,
+        *,
+        source: str,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        owner: str | None = None,
+    ) -> ModelVersion:
+        """Register the files of a version promoted from another environment (ADR 0028).
+
+        Not on the wire: ``folder`` is the source version's files, which the environment
+        service fetched as the requester; ``source`` names it (``dev:models:/churn/3``).
+        Needs WRITE on the model's team here, like any registration.
+        """
+        check_model_name(name)
+        found = Source(key=None, run_id=None, folder=folder)
+        return self._register(name, source, found, description=description, tags=tags, owner=owner)
+
+    def _register(
+        self,
+        name: str,
+        source: str,
+        found: Source,
+        *,
+        description: str | None,
+        tags: Mapping[str, str] | None,
+        owner: str | None,
+    ) -> ModelVersion:
         key, run_id = found.key or "", found.run_id
         mlmodel = self._read_mlmodel(found)
         signature = signature_of(mlmodel) if mlmodel else None

@@ -35,6 +35,7 @@ CAPABILITIES = {
     "quotas": ("quotas.protocol:QuotaAPI", "quotas.service:QuotaService", "operations:RemoteQuotaService"),
     "usage": ("usage.protocol:UsageAPI", "usage.service:UsageService", "operations:RemoteUsageService"),
     "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
+    "environments": ("environments.protocol:EnvironmentAPI", "environments.service:EnvironmentService", "environments:RemoteEnvironmentService"),
     "lineage": ("lineage.protocol:LineageAPI", "lineage.service:LineageService", "lineage:RemoteLineageService"),
     "monitoring": ("monitoring.protocol:MonitoringAPI", "monitoring.service:MonitoringService", "monitoring:RemoteMonitoringService"),
     "training": ("training.protocol:TrainingAPI", "training.service:TrainingService", "training:RemoteTrainingService"),
@@ -64,6 +65,7 @@ SERVICE_ONLY = {
         "metric_buckets": "the web UI's compare charts; API clients read whole histories",
     },
     "registry": {
+        "register_promoted": "reads a folder of another environment on the server",
         "latest_versions": "a helper of the MLflow routes' registered-model search",
     },
     "serving": {

@@ -54,8 +54,7 @@ class RedisOnlineStoreConfig:
                 f"online.url must be a redis:// URL for the redis backend (got {url!r})",
                 key="online.url",
             )
-        prefix = getattr(settings.online, "key_prefix", None) or f"shipyard:{settings.project}"
-        return cls(url=url, key_prefix=prefix)
+        return cls(url=url, key_prefix=settings.online_key_prefix)
 
 
 class RedisOnlineStore(OnlineStore):

@@ -113,6 +113,9 @@ class SqliteOnlineStoreConfig:
                 f"online.url for the sqlite backend must be sqlite:///path (got {url!r})",
                 key="online.url",
             )
+        from shipyard.config import environment_url
+
+        url = environment_url(url, settings.environment, settings.owns("online", "url"))
         path = Path(url.removeprefix("sqlite:///"))
         return cls(path if path.is_absolute() else settings.project_dir / path)
 
