@@ -9,36 +9,23 @@ query parameter and body field, so a route can no longer drop an argument.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import shipyard.client
 from shipyard.api.app import create_app
 from shipyard.client.ops import API, Op, RemoteService
 from shipyard.platform import Platform
 
-CLIENT_MODULES = [
-    "catalog",
-    "security",
-    "lake",
-    "features",
-    "tracking",
-    "registry",
-    "serving",
-    "events",
-    "pipelines",
-    "vectors",
-    "backup",
-    "lineage",
-    "monitoring",
-]
-
 
 def remote_services() -> list[type[RemoteService]]:
-    for name in CLIENT_MODULES:
-        importlib.import_module(f"shipyard.client.{name}")
+    # every client module, so the answer does not depend on what earlier tests imported
+    for module in pkgutil.iter_modules(shipyard.client.__path__):
+        importlib.import_module(f"shipyard.client.{module.name}")
     return sorted(RemoteService.__subclasses__(), key=lambda c: c.__name__)
 
 
@@ -83,6 +70,7 @@ def test_every_capability_has_a_table() -> None:
         "BackupAPI", "LineageAPI",
         "MonitoringAPI",
         "TrainingAPI",
+        "EnvironmentAPI",
     }  # fmt: skip
 
 
