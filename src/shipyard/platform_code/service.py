@@ -98,7 +98,7 @@ class PlatformCodeService(Service):
         kinds = self._kinds()
         _check_unique(desired, kinds)
         current = {name: k.current() for name, k in kinds.items()}
-        refs = self._refs(desired, current)
+        refs = self._refs(desired, current, kinds)
         for k in kinds.values():
             k.refs = refs
         for r in desired.resources:
@@ -111,18 +111,22 @@ class PlatformCodeService(Service):
         )
         return plan, kinds
 
-    def _refs(self, desired: Desired, current: dict[str, dict[str, Any]]) -> Refs:
+    def _refs(
+        self, desired: Desired, current: dict[str, dict[str, Any]], kinds: dict[str, Kind]
+    ) -> Refs:
         def names(kind: str) -> set[str]:
             return {r.name for r in desired.of(kind)} | set(current[kind])
 
         services = {
             n.split(":", 1)[1] for n in names("feature") if n.startswith("feature_service:")
         }
-        tables = {t.name for t in every(self._lake().list_tables)} | names("table")
+        tables = list(every(self._lake().list_tables))
+        # A team exists once someone has a role there or it owns something.
+        owners = {t.owner for t in tables} | {o for k in kinds.values() for o in k.owners.values()}
         return Refs(
-            teams=names("team") | {self._ctx.default_team},
+            teams=names("team") | owners | {self._ctx.default_team},
             principals=names("principal"),
-            tables=tables,
+            tables={t.name for t in tables} | names("table"),
             deployments=names("deployment"),
             feature_services=services,
         )
