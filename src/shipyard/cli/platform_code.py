@@ -55,7 +55,9 @@ def plan(
     else:
         _show(result, applied=False)
         if out is not None:
-            console.print(f"plan saved to {out}; apply it with: shipyard platform apply --plan {out}")
+            console.print(
+                f"plan saved to {out}; apply it with: shipyard platform apply --plan {out}"
+            )
 
 
 @app.command("apply")

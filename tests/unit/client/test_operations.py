@@ -33,6 +33,9 @@ CLIENT_MODULES = [
     "backup",
     "lineage",
     "monitoring",
+    "operations",
+    "training",
+    "platform_code",
 ]
 
 
@@ -83,6 +86,7 @@ def test_every_capability_has_a_table() -> None:
         "BackupAPI", "LineageAPI",
         "MonitoringAPI",
         "TrainingAPI",
+        "PlatformCodeAPI",
     }  # fmt: skip
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from shipyard import platform_code as pc
 from shipyard.errors import InvalidArgument
