@@ -222,10 +222,10 @@ def _planned(
     try:
         return kind.diff(declared, current, prune)
     except (InvalidArgument, NotFound) as exc:
-        if exc.message.split(":", 1)[0] in {r.source for r in declared}:
+        if any(r.source and exc.message.startswith(r.source + ":") for r in declared):
             raise
-        named = [r for r in declared if _mentions(exc.message, r.name)]
-        if not named:
+        named = [r for r in declared if _mentions(exc.message, r.name)] or declared[:1]
+        if not named or (len(declared) > 1 and not _mentions(exc.message, named[0].name)):
             raise
         raise InvalidArgument(f"{named[0].source}: {exc.message}", **exc.details) from None
     except ValidationError as exc:
