@@ -36,6 +36,7 @@ CLIENT_MODULES = [
     "operations",
     "training",
     "platform_code",
+    "environments",
 ]
 
 
@@ -87,6 +88,7 @@ def test_every_capability_has_a_table() -> None:
         "MonitoringAPI",
         "TrainingAPI",
         "PlatformCodeAPI",
+        "EnvironmentAPI",
     }  # fmt: skip
 
 
