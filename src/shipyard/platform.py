@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from shipyard.pipelines.pipeline_service import PipelineService
     from shipyard.pipelines.service import JobService
     from shipyard.pipelines.worker import Worker
+    from shipyard.platform_code.service import PlatformCodeService
     from shipyard.quotas.gate import QuotaGate
     from shipyard.quotas.service import QuotaService
     from shipyard.registry.service import RegistryService, RegistryState
@@ -356,6 +357,22 @@ class Platform:
 
         online = self._backends.online_store
         return QuotaService(self._ctx, gate=self.quota_gate, probes=lambda: probes(online.get))
+
+    @cached_property
+    def platform_code(self) -> PlatformCodeService:
+        """``shipyard plan``/``apply`` over every resource kind (ADR 0027)."""
+        from shipyard.platform_code.service import PlatformCodeService
+
+        return PlatformCodeService(
+            self._ctx,
+            security=lambda: self.security,
+            quotas=lambda: self.quotas,
+            lake=lambda: self.lake,
+            features=lambda: self.features,
+            pipelines=lambda: self.pipelines,
+            serving=lambda: self.serving,
+            registry=lambda: self.registry,
+        )
 
     @cached_property
     def usage(self) -> UsageService:

@@ -26,6 +26,19 @@ MF = "/api/2.0/mlflow"
 ROWS = [{"customer_id": 9, "x": 0.9, "event_ts": "2026-01-03T00:00:00Z"}]
 
 
+#: A desired state that repoints team ``ml``'s deployment (platform as code).
+ML_DESIRED = {
+    "resources": [
+        {
+            "kind": "deployment",
+            "name": "ml_dep",
+            "spec": {"owner": "ml", "variants": [{"name": "b", "model": "ml_model/1"}]},
+            "source": "platform.yaml:1",
+        }
+    ]
+}
+
+
 def ml_view() -> FeatureView:
     """Team ``ml``'s feature view, as seeded."""
     return FeatureView(
@@ -570,6 +583,13 @@ MUTATING_ROUTES: dict[str, Request] = {
     "POST /api/v1/monitoring/deployments/{deployment}/drift": (
         f"{V1}/monitoring/deployments/ml_dep/drift",
         {"window_seconds": 60},
+    ),
+    # -- platform as code: a plan that would repoint ml's deployment (planning reads the
+    # whole platform: read on the default team; applying needs write on each owner)
+    "POST /api/v1/platform/plan": (f"{V1}/platform/plan", {"desired": ML_DESIRED}),
+    "POST /api/v1/platform/apply": (
+        f"{V1}/platform/apply",
+        {"plan": {"fingerprint": "0" * 64, "desired": ML_DESIRED}},
     ),
     # -- quotas and usage (admins of every team only: a team's own admin may not lift its cap)
     "PUT /api/v1/quotas/{scope}/{subject}/{resource}": (

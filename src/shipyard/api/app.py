@@ -39,6 +39,7 @@ ROUTERS = (
     "environments",
     "lineage",
     "training",
+    "platform_code",
 )
 
 

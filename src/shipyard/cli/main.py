@@ -146,6 +146,7 @@ GROUPS = {
     "usage": "shipyard.cli.operations:usage",
     "backup": "shipyard.cli.backup:app",
     "env": "shipyard.cli.environments:app",
+    "platform": "shipyard.cli.platform_code:app",
 }
 #: Modules whose ``register(app)`` adds commands or groups of their own.
 REGISTRARS = (

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from shipyard.monitoring.protocol import MonitoringAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
     from shipyard.platform import Platform
+    from shipyard.platform_code.protocol import PlatformCodeAPI
     from shipyard.quotas.protocol import QuotaAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
@@ -96,5 +97,9 @@ def _both_sides(p: Platform, r: RemotePlatform) -> None:  # pragma: no cover - m
         del backup, lineage
     from shipyard.client.backup import RemoteBackupService
     from shipyard.client.lineage import RemoteLineageService
+    from shipyard.client.platform_code import RemotePlatformCodeService
 
-    del RemoteBackupService, RemoteLineageService
+    del RemoteBackupService, RemoteLineageService, RemotePlatformCodeService
+    for side in (p, r):
+        platform_code: PlatformCodeAPI = side.platform_code
+        del platform_code

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shipyard.lineage.protocol import LineageAPI
     from shipyard.monitoring.protocol import MonitoringAPI
     from shipyard.pipelines.protocol import JobAPI, PipelineAPI
+    from shipyard.platform_code.protocol import PlatformCodeAPI
     from shipyard.quotas.protocol import QuotaAPI
     from shipyard.registry.protocol import RegistryAPI
     from shipyard.security.protocol import SecurityAPI
@@ -117,6 +118,12 @@ class RemotePlatform:
         from shipyard.client.operations import RemoteQuotaService
 
         return build(RemoteQuotaService, self.http)
+
+    @cached_property
+    def platform_code(self) -> PlatformCodeAPI:
+        from shipyard.client.platform_code import RemotePlatformCodeService
+
+        return build(RemotePlatformCodeService, self.http)
 
     @cached_property
     def usage(self) -> UsageAPI:

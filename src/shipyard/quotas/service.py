@@ -172,6 +172,17 @@ class QuotaService(Service):
             next_page_token=encode_offset_token(offset + size, digest) if more else None,
         )
 
+    def measure(self, scope: str, subject: str, resource: str) -> float | None:
+        """What ``subject`` uses of ``resource`` now (``None``: not measured on demand).
+
+        Raises:
+            PermissionDenied: the caller is not an admin of every team.
+        """
+        quota = self._parse(scope, subject, resource, 0)
+        self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="quotas.measure")
+        with self._ctx.db.connect() as conn:
+            return self._used(conn, quota)
+
     def _used(self, conn: Connection, quota: Quota) -> float | None:
         probe = self._probes().get(quota.resource)
         return probe(conn, quota.scope, quota.subject) if probe is not None else None

@@ -70,6 +70,7 @@ def test_every_capability_has_a_table() -> None:
         "BackupAPI", "LineageAPI",
         "MonitoringAPI",
         "TrainingAPI",
+        "PlatformCodeAPI",
         "EnvironmentAPI",
     }  # fmt: skip
 

@@ -33,6 +33,7 @@ CAPABILITIES = {
     "pipelines": ("pipelines.protocol:PipelineAPI", "pipelines.pipeline_service:PipelineService", "pipelines:RemotePipelineService"),
     "vectors": ("vectors.protocol:VectorsAPI", "vectors.service:VectorService", "vectors:RemoteVectorService"),
     "quotas": ("quotas.protocol:QuotaAPI", "quotas.service:QuotaService", "operations:RemoteQuotaService"),
+    "platform_code": ("platform_code.protocol:PlatformCodeAPI", "platform_code.service:PlatformCodeService", "platform_code:RemotePlatformCodeService"),
     "usage": ("usage.protocol:UsageAPI", "usage.service:UsageService", "operations:RemoteUsageService"),
     "backup": ("backup.protocol:BackupAPI", "backup.service:BackupService", "backup:RemoteBackupService"),
     "environments": ("environments.protocol:EnvironmentAPI", "environments.service:EnvironmentService", "environments:RemoteEnvironmentService"),
@@ -99,7 +100,10 @@ SERVICE_ONLY = {
         "scheduler": "the server's scheduling loop",
         "validate": "checks a local PipelineSpec object; plan/apply validate on the server",
     },
-    "quotas": {"enforce": "called by other services before they add to a capped resource"},
+    "quotas": {
+        "enforce": "called by other services before they add to a capped resource",
+        "measure": "platform-as-code checks a planned quota against use in-process",
+    },
     "usage": {"record_jobs": "workers record what their jobs used, in-process"},
     "training": {
         "run": "calls a Python function in this process (HTTP callers submit a job)",
