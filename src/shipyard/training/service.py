@@ -100,7 +100,7 @@ class TrainingService(Service):
             features=list(ts.features),
         )
 
-    def training_input(
+    def _training_input(
         self,
         training_set: str | None,
         feature_service: str | None,
@@ -177,7 +177,7 @@ class TrainingService(Service):
 
         With ``feature_service`` and ``entity_df`` (a lake table name or SQL), the job
         trains on their point-in-time retrieval, saved first as a training set
-        (``training_input``).
+        (``_training_input``).
 
         Raises:
             InvalidArgument: bad params or resources, GPUs where there are none.
@@ -203,7 +203,7 @@ class TrainingService(Service):
         check_allowed(request.function, self._ctx.settings.jobs)  # before any retrieval
         if request.backend is not Backend.RAY:  # a Ray cluster is checked where it runs
             check_fits(request.resources, local_capacity())
-        request.training_set = self.training_input(
+        request.training_set = self._training_input(
             request.training_set, feature_service, entity_df, team=owner
         )
         data, run = self._prepare(request, tags=_source_tags(feature_service))
@@ -270,7 +270,7 @@ class TrainingService(Service):
         )
         if request.resources.gpus:
             check_fits(request.resources, local_capacity())
-        source = self.training_input(request.training_set, feature_service, entity_df)
+        source = self._training_input(request.training_set, feature_service, entity_df)
         data = self.data_ref(source)
         run = self._tracking.create_run(
             request.experiment,
@@ -418,7 +418,7 @@ class TrainingService(Service):
             n_trials=n_trials,
             metric=metric,
             direction=direction,
-            training_set=self.training_input(training_set, feature_service, entity_df),
+            training_set=self._training_input(training_set, feature_service, entity_df),
             source_tags=_source_tags(feature_service),
             params=params or {},
             experiment=experiment,
