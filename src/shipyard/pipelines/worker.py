@@ -148,9 +148,8 @@ class Worker:
                 slow = time.monotonic() - idle_since > IDLE_AFTER
                 wait = min(wait * 2, self.idle_poll_interval if slow else self.poll_interval)
                 continue
-            wait = 0.001
+            wait, idle_since = 0.001, time.monotonic()
             self.run_batch(jobs)  # a drain finishes what is already claimed
-            idle_since = time.monotonic()  # idle from the batch's end, not its claim
 
     def _maybe_requeue(self) -> None:
         now = time.monotonic()

@@ -179,7 +179,8 @@ def test_a_search_survives_a_worker_killed_mid_trial(platform: Platform, tmp_pat
 
     t = threading.Thread(target=killer, daemon=True)
     t.start()
-    # the killed attempt's retry waits its backoff (0.1-0.2 s): the worker outwaits it
+    Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.3)
+    # the killed attempt's retry is due after its backoff (0.1-0.2 s): a second worker
     Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.5)
     t.join(5)
     job = p.jobs.get(study.job_ids[0])
