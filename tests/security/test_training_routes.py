@@ -108,6 +108,33 @@ def test_no_token_is_401(world: World) -> None:
             },
         ),
         ("studies", {"function": "shipyard.pipelines.builtin:echo", "space": {"x": 3}}),
+        ("jobs", {"function": "shipyard.pipelines.builtin:echo", "feature_service": "nope"}),
+        ("jobs", {"function": "shipyard.pipelines.builtin:echo", "entity_df": "ml.labels"}),
+        (
+            "jobs",
+            {
+                "function": "shipyard.pipelines.builtin:echo",
+                "feature_service": "nope",
+                "entity_df": "ml.labels",
+            },
+        ),
+        (
+            "jobs",
+            {
+                "function": "shipyard.pipelines.builtin:echo",
+                "feature_service": "nope",
+                "entity_df": "select * from read_csv('/etc/passwd')",
+            },
+        ),
+        (
+            "studies",
+            {
+                "function": "shipyard.pipelines.builtin:echo",
+                "space": SPACE,
+                "feature_service": "x" * 300,
+                "entity_df": "ml.labels",
+            },
+        ),
     ],
 )
 def test_malformed_input_is_4xx_never_500(world: World, path: str, body: dict) -> None:  # type: ignore[type-arg]

@@ -30,6 +30,7 @@ class MetricBuffer:
         self._count = 0
         self._cond = threading.Condition()
         self._writing = False
+        self._flushing = 0  # flush() calls waiting: the writer skips its batching pause
         self._errors: list[BaseException] = []
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -62,7 +63,7 @@ class MetricBuffer:
                     self._cond.wait()
                 if not self._count and self._closed:
                     return
-                if self._count < self._max_batch and not self._closed:
+                if self._count < self._max_batch and not self._closed and not self._flushing:
                     self._cond.wait(self._interval)
                 batch = self._take()
                 self._writing = True
@@ -87,10 +88,14 @@ class MetricBuffer:
         """
         with self._cond:
             if self._thread is not None and self._thread.is_alive():
-                self._cond.notify_all()
-                while self._count or self._writing:
+                self._flushing += 1
+                try:
                     self._cond.notify_all()
-                    self._cond.wait(0.05)
+                    while self._count or self._writing:
+                        self._cond.notify_all()
+                        self._cond.wait(0.05)
+                finally:
+                    self._flushing -= 1
             leftover = self._take() if self._count else {}
         if leftover:  # the writer thread is gone (interpreter exit): write inline
             self._write(leftover)

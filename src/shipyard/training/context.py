@@ -7,6 +7,7 @@ through the submitter's memory.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,37 @@ class DataRef:
 
     def files(self) -> list[str]:
         return list(self._table().file_uris())
+
+
+def _prunes(trial: Any) -> bool:
+    """Whether the trial's study can prune: without a pruner, Optuna's intermediate
+    values are a storage write per step for nothing (the run has them as ``objective``)."""
+    study = getattr(trial, "study", None)
+    pruner = getattr(study, "pruner", None)
+    return pruner is None or type(pruner).__name__ != "NopPruner"
+
+
+@dataclass
+class SearchData(DataRef):
+    """The training set of a search's trials: read from the lake once per process and
+    search, then shared by the trials (a small set re-read per trial costs more than
+    the tracking, ADR 0029). Sets over ``CACHE_BYTES`` are re-read each time."""
+
+    CACHE_BYTES = 256 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[str, ...] | None, pa.Table] = {}
+
+    def arrow(self, columns: list[str] | None = None) -> pa.Table:
+        key = tuple(columns) if columns is not None else None
+        with self._lock:
+            hit = self._rows.get(key)
+            if hit is None:
+                hit = super().arrow(columns)
+                if hit.nbytes <= self.CACHE_BYTES:
+                    self._rows[key] = hit
+        return hit
 
 
 class TrainingContext:
@@ -106,7 +138,7 @@ class TrainingContext:
     def report(self, value: float, step: int) -> None:
         """An intermediate value: in a search, a trial the pruner stops raises here."""
         self.run.log_metric("objective", float(value), step=step)
-        if self.trial is None:
+        if self.trial is None or not _prunes(self.trial):
             return
         self.trial.report(float(value), step)
         if self.trial.should_prune():

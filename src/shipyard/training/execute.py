@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.models import Run, RunStatus
+from shipyard.tracking.validation import now_ms
 from shipyard.training.code import code_tags
 from shipyard.training.context import DataRef, TrainingContext
 from shipyard.training.models import Resources
@@ -92,14 +93,16 @@ def execute(
     """Run ``fn`` in the existing run ``run_id`` (created at submit time) and end it."""
     if created is None or created.status is not RunStatus.RUNNING:  # a queued job's run
         created = tracking.update_run(run_id, status=RunStatus.RUNNING)
-    run = ActiveRun(tracking, created)
+    batched = trial is not None
+    run = TrialRun(tracking, created) if batched else ActiveRun(tracking, created)
     tags = {
         **code_tags(project_dir),
         "shipyard.training.process": f"{socket.gethostname()}:{os.getpid()}",
     }
     if data is not None:
         tags["shipyard.training.training_set"] = data.ref
-    tracking.log_batch(run_id, params=params, tags=tags)
+    if not batched:  # a trial writes them with its metrics when it ends (ADR 0029)
+        tracking.log_batch(run_id, params=params, tags=tags)
     if data is not None and trial is None:  # a search records its input on the parent run
         tracking.log_input(run_id, data.ref)
     ctx = TrainingContext(run, params, resources, data, trial)
@@ -107,10 +110,12 @@ def execute(
         try:
             metrics = _metrics(fn(ctx))
         except BaseException as exc:
-            _failed(run, exc, logs.getvalue())
+            _failed(run, exc, logs.getvalue(), params if batched else {}, tags)
             raise
     if metrics:
         run.log_metrics(metrics)
+    if isinstance(run, TrialRun):
+        run.write(params, tags)
     if logs.getvalue():
         run.log_text(logs.getvalue(), "logs/train.log")
     run.end(RunStatus.FINISHED)
@@ -121,16 +126,51 @@ def execute(
     return Outcome(run_id=run_id, metrics=metrics, model_version=version)
 
 
-def _failed(run: ActiveRun, exc: BaseException, logs: str) -> None:
+class TrialRun(ActiveRun):
+    """A search trial's run: its metrics are kept in memory and written with its params
+    and tags in one transaction when the trial ends (a trial is short and there are
+    many: per-trial transactions were most of a search's tracking cost, ADR 0029)."""
+
+    def __init__(self, service: TrackingService, run: Run) -> None:
+        super().__init__(service, run)
+        self.pending: list[dict[str, Any]] = []
+
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        self._check_open()
+        self.pending.append(
+            {
+                "key": key,
+                "value": value,
+                "step": step or 0,
+                "timestamp": timestamp if timestamp is not None else now_ms(),
+            }
+        )
+
+    def write(self, params: dict[str, Any], tags: dict[str, str]) -> None:
+        pending, self.pending = self.pending, []
+        self._service.log_batch(self.id, params=params, tags=tags, metrics=pending)
+
+
+def _failed(
+    run: ActiveRun,
+    exc: BaseException,
+    logs: str,
+    params: dict[str, Any],
+    tags: dict[str, str],
+) -> None:
     pruned = type(exc).__name__ == "TrialPruned"
     text = "".join(traceback.format_exception(exc))
     try:
-        run.set_tags(
-            {
-                "shipyard.training.error": f"{type(exc).__name__}: {exc}"[:MAX_ERROR],
-                "shipyard.training.pruned": str(pruned).lower(),
-            }
-        )
+        failure = {
+            "shipyard.training.error": f"{type(exc).__name__}: {exc}"[:MAX_ERROR],
+            "shipyard.training.pruned": str(pruned).lower(),
+        }
+        if isinstance(run, TrialRun):
+            run.write(params, {**tags, **failure})
+        else:
+            run.set_tags(failure)
         run.log_text(logs + ("" if pruned else "\n" + text), "logs/train.log")
     finally:
         run.end(RunStatus.KILLED if pruned else RunStatus.FAILED)

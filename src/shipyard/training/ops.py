@@ -23,6 +23,8 @@ COMMON = {
     "register_as": NAME,
     "timeout": Annotated[float, Field(gt=0)] | None,
     "ray_address": _text(512) | None,
+    "feature_service": NAME,
+    "entity_df": _text(20_000) | None,  # a lake table name or SQL over lake tables
 }
 
 OPS = {

@@ -26,6 +26,8 @@ class TrainingAPI(Protocol):
         max_attempts: int = 1,
         backend: str = "subprocess",
         ray_address: str | None = None,
+        feature_service: str | None = None,
+        entity_df: str | None = None,
     ) -> TrainingJob:
         """Queue ``function(ctx)`` as a tracked training job (pool ``training``)."""
         ...
@@ -71,6 +73,8 @@ class TrainingAPI(Protocol):
         register_as: str | None = None,
         timeout: float | None = None,
         ray_address: str | None = None,
+        feature_service: str | None = None,
+        entity_df: str | None = None,
     ) -> Study:
         """Search ``space`` for the params that optimize ``metric`` of ``function``."""
         ...

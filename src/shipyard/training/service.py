@@ -8,6 +8,7 @@ is named ``module:function`` and must be allowed like any job target
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 #: The job target of every training job (``shipyard/training_jobs.py``).
 TARGET = "shipyard.training_jobs:run_training_job"
 TUNE_TARGET = "shipyard.training_jobs:run_tune_worker"
+
+
+def _source_tags(feature_service: str | None) -> dict[str, str]:
+    return {} if feature_service is None else {"shipyard.training.feature_service": feature_service}
 
 
 def parse_request(**fields: Any) -> TrainingRequest:
@@ -95,10 +100,46 @@ class TrainingService(Service):
             features=list(ts.features),
         )
 
+    def _training_input(
+        self,
+        training_set: str | None,
+        feature_service: str | None,
+        entity_df: Any,
+        *,
+        team: str | None = None,
+    ) -> str | None:
+        """The training set a job trains on: ``training_set`` itself, or, given a
+        ``feature_service`` and ``entity_df`` (rows of join keys, timestamps and labels: a
+        DataFrame, Arrow, a lake table name or SQL), the point-in-time correct retrieval of
+        the service's features for those rows, saved as the training set ``training_set``
+        (default ``<service>_input``) and returned as ``name@version``. The new version
+        carries the lineage from the feature views and source tables it read.
+
+        Raises:
+            InvalidArgument: ``entity_df`` without ``feature_service`` or the reverse.
+            NotFound: no such feature service. PermissionDenied: no write on ``team``.
+        """
+        if feature_service is None:
+            if entity_df is not None:
+                raise InvalidArgument("entity_df goes with a feature_service")
+            return training_set
+        if entity_df is None:
+            raise InvalidArgument("a feature_service input needs entity_df (the rows to label)")
+        if training_set is not None and "@" in training_set:
+            raise InvalidArgument(
+                "with a feature_service, training_set names the set to save (no '@version')"
+            )
+        name = training_set or re.sub(r"\W", "_", f"{feature_service}_input")
+        ts = self._features().create_training_set(
+            name,
+            entity_df,
+            feature_service=feature_service,
+            owner=team,
+            description=f"training input: feature service {feature_service}",
+        )
+        return f"{ts.name}@{ts.version}"
+
     def _prepare(self, request: TrainingRequest, *, tags: dict[str, str] | None = None) -> Any:
-        check_allowed(request.function, self._ctx.settings.jobs)
-        if request.backend is not Backend.RAY:  # a Ray cluster is checked where it runs
-            check_fits(request.resources, local_capacity())
         data = self.data_ref(request.training_set)
         run = self._tracking.create_run(
             request.experiment,
@@ -128,9 +169,15 @@ class TrainingService(Service):
         max_attempts: int = 1,
         backend: str = "subprocess",
         ray_address: str | None = None,
+        feature_service: str | None = None,
+        entity_df: str | None = None,
     ) -> TrainingJob:
         """Queue ``function(ctx)`` as a tracked training job; a worker of pool ``training``
         runs it once the resources it asks for are free.
+
+        With ``feature_service`` and ``entity_df`` (a lake table name or SQL), the job
+        trains on their point-in-time retrieval, saved first as a training set
+        (``_training_input``).
 
         Raises:
             InvalidArgument: bad params or resources, GPUs where there are none.
@@ -153,7 +200,13 @@ class TrainingService(Service):
         )
         owner = request.team or self._ctx.default_team
         self._ctx.require(Permission.WRITE, owner, action="training.submit")
-        data, run = self._prepare(request)
+        check_allowed(request.function, self._ctx.settings.jobs)  # before any retrieval
+        if request.backend is not Backend.RAY:  # a Ray cluster is checked where it runs
+            check_fits(request.resources, local_capacity())
+        request.training_set = self._training_input(
+            request.training_set, feature_service, entity_df, team=owner
+        )
+        data, run = self._prepare(request, tags=_source_tags(feature_service))
         spec = JobSpec(
             target=TARGET,
             args={
@@ -195,6 +248,8 @@ class TrainingService(Service):
         register_as: str | None = None,
         parent_run_id: str | None = None,
         trial: Any = None,
+        feature_service: str | None = None,
+        entity_df: Any = None,
     ) -> dict[str, Any]:
         """Run ``function(ctx)`` now, in this process, as a tracked run (no queue).
 
@@ -215,12 +270,17 @@ class TrainingService(Service):
         )
         if request.resources.gpus:
             check_fits(request.resources, local_capacity())
-        data = self.data_ref(request.training_set)
+        source = self._training_input(request.training_set, feature_service, entity_df)
+        data = self.data_ref(source)
         run = self._tracking.create_run(
             request.experiment,
             run_name=request.run_name or getattr(fn, "__name__", "train"),
             parent_run_id=parent_run_id,
-            tags={"shipyard.training.function": name, "shipyard.training.backend": "inprocess"},
+            tags={
+                "shipyard.training.function": name,
+                "shipyard.training.backend": "inprocess",
+                **_source_tags(feature_service),
+            },
         )
         out = execute(
             self._tracking,
@@ -335,6 +395,8 @@ class TrainingService(Service):
         register_as: str | None = None,
         timeout: float | None = None,
         ray_address: str | None = None,
+        feature_service: str | None = None,
+        entity_df: str | None = None,
     ) -> Study:
         """Search ``space`` for the params that optimize ``metric`` of ``function``.
 
@@ -348,13 +410,16 @@ class TrainingService(Service):
         """
         from shipyard.training.tune import Tuner
 
-        return Tuner(self, self._tracking, self._ctx).tune(
+        tuner = Tuner(self, self._tracking, self._ctx)
+        tuner.check(space, metric, direction, pruner, workers, backend, n_trials)
+        return tuner.tune(
             function,
             space,
             n_trials=n_trials,
             metric=metric,
             direction=direction,
-            training_set=training_set,
+            training_set=self._training_input(training_set, feature_service, entity_df),
+            source_tags=_source_tags(feature_service),
             params=params or {},
             experiment=experiment,
             study_name=study_name,

@@ -12,6 +12,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import socket
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from functools import lru_cache
@@ -22,7 +25,7 @@ from shipyard._internal.ids import new_id
 from shipyard.errors import Conflict, InvalidArgument, NotFound, ShipyardError
 from shipyard.pipelines.functions import check_allowed, resolve
 from shipyard.tracking.models import RunStatus
-from shipyard.training.context import DataRef
+from shipyard.training.context import SearchData
 from shipyard.training.execute import execute
 from shipyard.training.models import POOL, Resources, Study, TrialResult
 from shipyard.training.space import Param, parse_space, space_to_json, suggest
@@ -44,6 +47,9 @@ BACKENDS = ("local", "jobs", "ray")
 HEARTBEAT = 5
 GRACE = 20
 
+
+#: Seconds between a worker's checks for trials whose local worker process died.
+REAP_EVERY = 2.0
 
 #: PostgreSQL schema of Optuna's tables (its Alembic stamp must not meet the catalog's).
 SCHEMA = "optuna"
@@ -76,14 +82,34 @@ def _storage(url: str, kwargs_json: str, heartbeat: bool) -> optuna.storages.RDB
     with quiet():  # heartbeats are "experimental" in Optuna since 2.9; they are what we need
         engine = {"pool_pre_ping": True, **json.loads(kwargs_json)}
         if not heartbeat:  # Ray Tune's searcher asks and tells; Ray watches its trials
-            return RDBStorage(url, engine_kwargs=engine)
-        return RDBStorage(
-            url,
-            engine_kwargs=engine,
-            heartbeat_interval=HEARTBEAT,
-            grace_period=GRACE,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-        )
+            store = RDBStorage(url, engine_kwargs=engine)
+        else:
+            store = RDBStorage(
+                url,
+                engine_kwargs=engine,
+                heartbeat_interval=HEARTBEAT,
+                grace_period=GRACE,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+            )
+    if url.startswith("sqlite"):
+        _wal(store)
+    return store
+
+
+def _wal(store: optuna.storages.RDBStorage) -> None:
+    """SQLite in WAL mode with ``synchronous=NORMAL``, like the catalog: Optuna commits
+    several times per trial (each suggested param, each report), and a rollback-journal
+    commit costs an fsync (most of a tracked search's overhead, ADR 0029)."""
+    import sqlalchemy as sa
+
+    def pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    sa.event.listen(store.engine, "connect", pragmas)
+    store.engine.dispose()  # connections opened by Optuna's set-up get the pragmas too
 
 
 @contextlib.contextmanager
@@ -120,9 +146,11 @@ def objective(
 ) -> Callable[[Any], float]:
     """Optuna's objective: one child run of the study's parent run per trial."""
     space = parse_space(attrs["space"])
-    data = DataRef(**attrs["data"]) if attrs.get("data") else None
+    data = SearchData(**attrs["data"]) if attrs.get("data") else None
 
     def run_trial(trial: Any) -> float:
+        if getattr(trial, "study", None) is not None:  # not Ray Tune's fixed trials
+            reap_lost(trial.study, every=REAP_EVERY)
         params = {**attrs["fixed"], **suggest(trial, space)}
         run = tracking.create_run(
             attrs["experiment"],
@@ -135,6 +163,7 @@ def objective(
             },
         )
         trial.set_user_attr("run_id", run.id)
+        trial.set_user_attr("process", _process())
         out = execute(
             tracking,
             registry,
@@ -158,6 +187,54 @@ def objective(
     return run_trial
 
 
+def _process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+_last_reap = [0.0]
+
+
+def reap_lost(study: optuna.Study, *, every: float = 0.0) -> int:
+    """Fail the running trials whose worker process, on this host, is gone (``kill -9``),
+    and queue each one's params once more (a retry is not retried). Workers on other
+    hosts are failed by Optuna's heartbeat after ``GRACE`` seconds instead. Runs at most
+    once per ``every`` seconds per process; returns the trials failed."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    now = time.monotonic()
+    if every and now - _last_reap[0] < every:
+        return 0
+    _last_reap[0] = now
+    host, lost = socket.gethostname(), 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        where, _, pid = str(t.user_attrs.get("process", "")).rpartition(":")
+        if where != host or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        try:  # Optuna's own fail_stale_trials goes through the storage the same way
+            if not study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+                continue
+        except (UpdateFinishedTrialError, RuntimeError):
+            continue  # it finished, or another worker reaped it first
+        lost += 1
+        log.warning("trial %d of %s: its worker %s died", t.number, study.study_name, pid)
+        if "failed_trial" not in t.user_attrs:
+            study.enqueue_trial(
+                t.params, user_attrs={"failed_trial": t.number}, skip_if_exists=False
+            )
+    return lost
+
+
 def optimize(
     study: optuna.Study,
     fn_objective: Callable[[Any], float],
@@ -172,6 +249,7 @@ def optimize(
     from optuna.trial import TrialState
 
     done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    reap_lost(study)
     left = n_trials - len(study.get_trials(deepcopy=False, states=done))
     if left <= 0:
         return
@@ -197,7 +275,7 @@ class Tuner:
         self._tracking = tracking
         self._ctx = ctx
 
-    def _check(
+    def check(
         self,
         space: Any,
         metric: str,
@@ -230,6 +308,7 @@ class Tuner:
         metric: str,
         direction: str,
         training_set: str | None,
+        source_tags: dict[str, str],
         params: dict[str, Any],
         experiment: str,
         study_name: str | None,
@@ -240,7 +319,7 @@ class Tuner:
         timeout: float | None,
         ray_address: str | None,
     ) -> Study:
-        checked = self._check(space, metric, direction, pruner, workers, backend, n_trials)
+        checked = self.check(space, metric, direction, pruner, workers, backend, n_trials)
         if not isinstance(function, str):
             raise InvalidArgument("the function is named 'module:function'")
         check_allowed(function, self._ctx.settings.jobs)
@@ -259,6 +338,8 @@ class Tuner:
         attrs.update(data=None if data is None else data.__dict__, register_as=register_as)
         if data is not None:
             self._tracking.log_input(attrs["parent_run_id"], data.ref)
+        if source_tags:
+            self._tracking.set_tags(attrs["parent_run_id"], source_tags)
         study = self._create(name, direction, pruner, attrs)
         if backend == "jobs":
             return self._submit_workers(name, attrs, workers, timeout)
@@ -353,6 +434,9 @@ class Tuner:
             "team": attrs["team"],
             "timeout": timeout,
             "executor": Executor.SUBPROCESS,
+            # a lost worker's job joins the study again at once: it fails the trial the
+            # dead process held and carries on (a search worker is idempotent)
+            "retry_delay": 0.2,
         }
         with self._ctx.mutation("training.tune", team=attrs["team"]) as m:
             jobs = self._service._jobs.queue.enqueue_many(
@@ -392,6 +476,7 @@ class Tuner:
         from optuna.trial import TrialState
 
         study = self.load(name)
+        reap_lost(study)
         with quiet():
             fail_stale_trials(study)
         trials = study.get_trials(deepcopy=False)

@@ -102,3 +102,20 @@ def hog_memory(ctx: Any) -> None:
 def sleepy(ctx: Any) -> dict[str, float]:
     time.sleep(float(ctx.params.get("seconds", 5)))
     return {"pid": float(os.getpid())}
+
+
+@job
+def hang_once(ctx: Any) -> dict[str, float]:
+    """The first trial anywhere writes its process id to ``ctx.params["pid_file"]`` and
+    hangs (until the test kills its process); every other trial is ``quadratic``."""
+    marker = str(ctx.params["pid_file"])
+    try:
+        os.close(os.open(marker + ".lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        x = float(ctx.params["x"])
+        return {"loss": (x - 2) ** 2}
+    with open(marker + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(marker + ".tmp", marker)
+    time.sleep(30)
+    return {"loss": 1e9}

@@ -151,3 +151,35 @@ def test_a_killed_training_process_leaves_no_running_run(platform: Platform) -> 
     assert done.state in ("failed", "dead")
     run = p.tracking.get_run(job.run_id)
     assert run.status == "FAILED" and run.end_time is not None
+
+
+def test_a_job_takes_its_rows_from_a_feature_service(platform: Platform) -> None:
+    """Feature service + entity rows: a point-in-time retrieval saved as a training set
+    version, which the run records as its input (lineage from the feature view)."""
+    p = platform
+    build_training_set(p)
+    rows = p.training.data_ref("churn_train").arrow(  # type: ignore[union-attr]
+        ["customer_id", "event_timestamp", "churned"]
+    )
+    p.lake.write("gold.churn_labels", rows)
+    out = p.training.run(f"{F}:train_lgbm", feature_service="churn", entity_df="gold.churn_labels")
+    run = p.tracking.get_run(out["run_id"])
+    assert out["metrics"]["auc"] > 0.7
+    assert [i.ref for i in run.inputs] == ["training_set:churn_input@1"]
+    assert run.tags["shipyard.training.feature_service"] == "churn"
+    ts = p.features.get_training_set("churn_input")
+    assert ts.num_rows == rows.num_rows and "gold.customer_features" in ts.sources
+    job = p.training.submit(
+        f"{F}:train_lgbm",
+        feature_service="churn",
+        entity_df="select * from gold.churn_labels limit 300",
+        training_set="churn_sql",
+        backend="inprocess",
+    )
+    assert job.training_set == "training_set:churn_sql@1"
+    with pytest.raises(InvalidArgument, match="feature_service"):
+        p.training.run(f"{F}:train_lgbm", entity_df="gold.churn_labels")
+    with pytest.raises(InvalidArgument, match="entity_df"):
+        p.training.submit(f"{F}:train_lgbm", feature_service="churn")
+    with pytest.raises(NotFound):
+        p.training.run(f"{F}:train_lgbm", feature_service="nope", entity_df="gold.churn_labels")

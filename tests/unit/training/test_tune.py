@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 import pytest
 
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
@@ -145,3 +150,47 @@ def test_a_pruned_trial_ends_its_run_killed(platform: Platform) -> None:
         platform.training.run(f"{F}:quadratic", params={"x": 0.0}, trial=_Pruning())
     (run,) = platform.tracking.search_runs().items
     assert run.status == "KILLED" and run.tags["shipyard.training.pruned"] == "true"
+
+
+@pytest.mark.slow
+def test_a_search_survives_a_worker_killed_mid_trial(platform: Platform, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``kill -9`` of a queued search worker while it holds a trial: its job runs again
+    (jobs are at-least-once), the new attempt fails the lost trial (queueing its params
+    once more) and completes the study; the lost trial's run is closed FAILED."""
+    p, pid_file = platform, tmp_path / "worker.pid"
+    study = p.training.tune(
+        f"{F}:hang_once",
+        {"x": {"type": "float", "low": -4, "high": 4}},
+        n_trials=4,
+        metric="loss",
+        direction="minimize",
+        pruner="none",
+        params={"pid_file": str(pid_file)},
+        workers=1,
+        backend="jobs",
+        study_name="killed",
+    )
+
+    def killer() -> None:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.3)
+    # the killed attempt's retry is due after its backoff (0.1-0.2 s): a second worker
+    Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.5)
+    t.join(5)
+    job = p.jobs.get(study.job_ids[0])
+    assert job.state == "succeeded" and job.attempts == 2
+    done = p.training.get_study("killed")
+    assert done.failed == 1 and done.complete == 3 and done.best is not None
+    children = p.tracking.search_runs(
+        filter=f"tags.mlflow.parentRunId = '{done.parent_run_id}'", limit=100
+    ).items
+    assert not [r for r in children if not r.status.terminal]  # no orphan "running" run
+    lost = [r for r in children if r.tags.get("shipyard.training.error") == "worker lost"]
+    assert len(lost) == 1 and lost[0].status == "FAILED"
+    assert p.tracking.get_run(done.parent_run_id).status == "FINISHED"
