@@ -148,8 +148,9 @@ class Worker:
                 slow = time.monotonic() - idle_since > IDLE_AFTER
                 wait = min(wait * 2, self.idle_poll_interval if slow else self.poll_interval)
                 continue
-            wait, idle_since = 0.001, time.monotonic()
             self.run_batch(jobs)  # a drain finishes what is already claimed
+            # idle from the end of the work: a retry due just after a long job is still claimed
+            wait, idle_since = 0.001, time.monotonic()
 
     def _maybe_requeue(self) -> None:
         now = time.monotonic()

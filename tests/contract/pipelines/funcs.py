@@ -10,7 +10,8 @@ from shipyard.pipelines import job
 
 
 @job
-def boom(message: str = "boom") -> None:
+def boom(message: str = "boom", after: float = 0.0) -> None:
+    time.sleep(after)
     print("about to fail")
     logging.getLogger("tests.jobs").warning("failing on purpose")
     raise RuntimeError(message)

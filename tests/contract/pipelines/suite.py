@@ -310,6 +310,21 @@ class JobQueueContract:
         refused = plat.jobs.get(unmarked.id)
         assert refused.state == JobState.FAILED and "not allowed" in (refused.error or "")
 
+    def test_idle_exit_counts_from_the_end_of_the_last_job(self, plat: Platform) -> None:
+        """A retry due just after a long attempt is still run by an ``idle_exit`` worker."""
+        pool = self._pool("idle")
+        job = plat.jobs.submit(
+            f"{FUNCS}:boom",
+            {"after": 0.5},
+            pool=pool,
+            max_attempts=2,
+            retry_delay=0.2,
+            executor="inprocess",
+        )
+        plat.worker(pools=[pool]).run(idle_exit=0.3)
+        got = plat.jobs.get(job.id)
+        assert got.state == JobState.DEAD and got.attempts == 2
+
     def test_subprocess_timeout_and_memory_limit_fail_the_job(self, plat: Platform) -> None:
         pool = self._pool("limits")
         slow = plat.jobs.submit(
