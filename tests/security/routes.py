@@ -554,6 +554,18 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/monitoring/deployments/ml_dep/drift",
         {"window_seconds": 60},
     ),
+    "PUT /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
+        {"kind": "availability", "objective": 0.99},
+    ),
+    "DELETE /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
+        None,
+    ),
+    "POST /api/v1/monitoring/deployments/{deployment}/slos/evaluate": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/evaluate",
+        {},
+    ),
     # -- quotas and usage (admins of every team only: a team's own admin may not lift its cap)
     "PUT /api/v1/quotas/{scope}/{subject}/{resource}": (
         f"{V1}/quotas/team/ml/concurrent_jobs",

@@ -4,17 +4,46 @@ no data opens nothing; the scorecard counts it; hostile callers get 4xx."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
+import shipyard
+from shipyard.cli.main import run
 from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
 from shipyard.monitoring import slo as slo_math
 from shipyard.monitoring.slo import SLO
 from shipyard.platform import Platform
 from shipyard.serving.predlog import LOG_TABLE, to_arrow
+from tests.servers import live_server
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+ROUTE = "/api/v1/monitoring/deployments/churn/slos"
+MALFORMED = [
+    ("PUT", ROUTE + "/p99", {"kind": "latency", "objective": 0.99}),  # no threshold
+    ("PUT", ROUTE + "/p99", {"kind": "latency", "objective": 2, "threshold_ms": 5}),
+    ("PUT", ROUTE + "/p99", {"kind": "latency", "objective": "x", "threshold_ms": 5}),
+    ("PUT", ROUTE + "/p99", {"kind": "speed", "objective": 0.9}),
+    ("PUT", ROUTE + "/p99", {"kind": "availability", "objective": 0.9, "threshold_ms": 5}),
+    ("PUT", ROUTE + "/p99", {"kind": "availability", "objective": 0.9, "period_seconds": 1e300}),
+    ("PUT", ROUTE + "/p99", {"kind": "availability", "objective": 0.9, "min_requests": -1}),
+    ("PUT", ROUTE + "/Bad%20Name", {"kind": "availability", "objective": 0.9}),
+    ("PUT", ROUTE + "/p99", [1, 2]),
+    ("PUT", ROUTE + "/p99", None),
+    (
+        "PUT",
+        "/api/v1/monitoring/deployments/nope/slos/p99",
+        {"kind": "availability", "objective": 0.9},
+    ),
+    ("DELETE", ROUTE + "/never", None),
+    ("GET", "/api/v1/monitoring/deployments/nope/slos", None),
+    ("POST", ROUTE + "/evaluate", {"end": "yesterday"}),
+    ("POST", "/api/v1/monitoring/deployments/nope/slos/evaluate", None),
+    ("GET", "/api/v1/monitoring/deployments/churn/incidents?limit=0", None),
+    ("GET", "/api/v1/monitoring/deployments/churn/incidents?limit=x", None),
+]
 
 
 def _arrays(
@@ -85,7 +114,10 @@ def _log(p: Platform, end: datetime, n: int, seconds: float, bad_every: int = 0)
     p.lake.write(LOG_TABLE, to_arrow(records), mode="append", schema_evolution=True)
 
 
-def test_burn_opens_an_incident_and_recovery_resolves_it(monitored: Platform) -> None:
+def test_burn_opens_an_incident_recovery_resolves_it_in_process_cli_and_http(
+    monitored: Platform, project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One served deployment (its fixture costs seconds) for every skin."""
     p = monitored
     p.monitoring.put_slo("churn", "avail", kind="availability", objective=0.99)
     assert p.monitoring.evaluate_slos("churn", end=T0)[0].status == "no_data"
@@ -113,7 +145,9 @@ def test_burn_opens_an_incident_and_recovery_resolves_it(monitored: Platform) ->
     assert len(audited) == 4  # every evaluation, incidents or not
     card = p.monitoring.scorecard(days=366)
     assert card.slo_incidents == 1 and card.incidents >= 1
-    _definitions_are_validated_and_authorized(p)  # same fixture: it costs seconds
+    _definitions_are_validated_and_authorized(p)
+    _cli(project_dir, capsys)
+    _over_http(p)
 
 
 def _definitions_are_validated_and_authorized(p: Platform) -> None:
@@ -143,3 +177,51 @@ def _definitions_are_validated_and_authorized(p: Platform) -> None:
         eve.monitoring.evaluate_slos("churn")
     p.monitoring.delete_slo("churn", "p99")
     assert p.monitoring.list_slos("churn") == []
+
+
+def _cli(project_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def cli(*args: str, code: int = 0) -> str:
+        capsys.readouterr()
+        got = run(["-C", str(project_dir), "monitor", *args])
+        out, err = capsys.readouterr()
+        assert got == code, (args, out, err)
+        return out
+
+    cli(
+        "slo",
+        "set",
+        "churn",
+        "lat",
+        "--kind",
+        "latency",
+        "--objective",
+        "0.9",
+        "--threshold-ms",
+        "100",
+    )
+    assert '"name": "lat"' in cli("slo", "list", "churn", "--json")
+    cli("slo", "evaluate", "churn", "--fail-on-burn")  # the log's rows are hours old
+    assert '"state": "resolved"' in cli("incidents", "churn", "--json")
+    cli("slo", "delete", "churn", "lat")
+    cli("slo", "set", "churn", "x", "--kind", "latency", "--objective", "0.9", code=1)
+
+
+def _over_http(p: Platform) -> None:
+    t1 = T0 + timedelta(days=1)
+    with live_server(p) as url:
+        token = p.security.create_token(principal="local-admin").token
+        with shipyard.connect(url, token) as client:
+            remote = client.monitoring
+            made = remote.put_slo("churn", "avail", kind="availability", objective=0.99)
+            assert remote.list_slos("churn") == [made]
+            _log(p, t1, 300, 3600, bad_every=2)
+            [burning] = remote.evaluate_slos("churn", end=t1)
+            assert burning.status == "burning" and burning.incident is not None
+            newest = remote.list_incidents("churn", limit=1)
+            assert [(i.id, i.state) for i in newest] == [(burning.incident.id, "open")]
+            with pytest.raises(InvalidArgument):
+                remote.put_slo("churn", "p99", kind="latency", objective=0.99)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+            for method, path, body in MALFORMED:
+                r = c.request(method, path, json=body)
+                assert 400 <= r.status_code < 500, f"{method} {path} {body}: {r.text}"
