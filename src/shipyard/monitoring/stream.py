@@ -9,10 +9,10 @@ plus ``features x bins`` counters, whatever the window's length.
 Binning every value of a batch with one vectorized pass over all its features (no
 Python loop per feature, no sort): each feature's reference range [min, max] is cut
 into ``GRID`` equal cells, and a table gives the bin each cell starts in; a value's
-cell is one multiply-add, its bin one lookup, then a comparison with the next edge
-moves it up while the cell holds edges above the cell's start (exact: the result is
+cell is one multiply-add, its bin one lookup; only the values of the few cells that
+hold an edge are then compared with the next edge and moved up (exact: the result is
 ``searchsorted(edges, x, side="right")``, tested against it). Values outside the
-reference range fall into the first or last cell and are settled the same way.
+reference range fall into the first or last cell, which are always checked.
 """
 
 from __future__ import annotations
@@ -54,10 +54,24 @@ class StreamingDrift:
         width = np.where(hi > lo, hi - lo, 1.0)
         self._lo = lo[:, None]
         self._scale = (GRID / width)[:, None]
-        starts = lo[:, None] + np.arange(GRID)[None, :] * (width / GRID)[:, None]
-        table = np.stack([np.searchsorted(edges[j], starts[j], side="right") for j in range(n)])
-        self._lut = (table + (np.arange(n) * (k + 1))[:, None]).astype(np.int64).ravel()
-        self._offsets = (np.arange(n) * GRID)[:, None]
+        # Cell c covers [lo + c*w, lo + (c+1)*w); rounding may put a value a hair outside
+        # it, so the table takes the bin a little before the cell starts (never too high:
+        # the correction only moves up) and a cell counts as holding an edge up to a little
+        # past its end.
+        cell_w = (width / GRID)[:, None]
+        starts = lo[:, None] + np.arange(GRID)[None, :] * cell_w
+        below, past = starts - 1e-6 * cell_w, starts + (1 + 1e-6) * cell_w
+        table = np.stack([np.searchsorted(edges[j], below[j], side="right") for j in range(n)])
+        reach = np.stack([np.searchsorted(edges[j], past[j], side="right") for j in range(n)])
+        self._lut = (table + (np.arange(n) * (k + 1))[:, None]).astype(np.intp).ravel()
+        offsets = (np.arange(n) * GRID)[:, None]
+        self._base = offsets - self._lo * self._scale
+        self._first, self._last = offsets, offsets + GRID - 1
+        # Values of a cell may pass their table bin only if an edge lies in the cell; the
+        # first and last cells also take every value outside the reference's range.
+        holds = reach > table
+        holds[:, 0] = holds[:, -1] = True
+        self._holds_edge = holds.ravel()
         self.counts = np.zeros(n * (k + 1), np.int64)
         self.nulls = np.zeros(n, np.int64)
         self.rows = 0
@@ -67,19 +81,20 @@ class StreamingDrift:
         finite = np.isfinite(values)
         missing = values.size - int(np.count_nonzero(finite))
         self.rows += values.shape[1]
-        cell = values - self._lo
-        cell *= self._scale
-        np.clip(cell, 0, GRID - 1, out=cell)
+        cell = values * self._scale  # the cell in the flat grid: x * scale + base
+        cell += self._base
+        np.clip(cell, self._first, self._last, out=cell)
         if missing:
             self.nulls += values.shape[1] - finite.sum(axis=1)
             cell[~finite] = 0  # counted below in the spare slot, then dropped
-        cells = cell.astype(np.int64)
-        cells += self._offsets
-        idx = self._lut[cells.ravel()]
+        cells = cell.astype(np.intp).ravel()
+        idx = self._lut[cells]
         if missing:
             idx[~finite.ravel()] = self._spare
+        # Only values in a cell that holds an edge may lie past their cell's first bin.
+        step = np.flatnonzero(self._holds_edge[cells])
         x = values.ravel()
-        step = np.flatnonzero(x >= self._edges_flat[idx])
+        step = step[x[step] >= self._edges_flat[idx[step]]]
         while step.size:  # move up while a value reaches the end of its bin
             idx[step] += 1
             step = step[x[step] >= self._edges_flat[idx[step]]]
