@@ -554,18 +554,6 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/monitoring/deployments/ml_dep/drift",
         {"window_seconds": 60},
     ),
-    "PUT /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
-        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
-        {"kind": "availability", "objective": 0.99},
-    ),
-    "DELETE /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
-        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
-        None,
-    ),
-    "POST /api/v1/monitoring/deployments/{deployment}/slos/evaluate": (
-        f"{V1}/monitoring/deployments/ml_dep/slos/evaluate",
-        {},
-    ),
     # -- quotas and usage (admins of every team only: a team's own admin may not lift its cap)
     "PUT /api/v1/quotas/{scope}/{subject}/{resource}": (
         f"{V1}/quotas/team/ml/concurrent_jobs",
@@ -579,6 +567,19 @@ MUTATING_ROUTES: dict[str, Request] = {
     "POST /api/v1/monitoring/tables/{table}/quality": (
         f"{V1}/monitoring/tables/silver.ml_clean/quality",
         None,
+    ),
+    # -- monitoring: SLOs of ml's deployment
+    "PUT /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
+        {"kind": "availability", "objective": 0.99},
+    ),
+    "DELETE /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
+        None,
+    ),
+    "POST /api/v1/monitoring/deployments/{deployment}/slos/evaluate": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/evaluate",
+        {},
     ),
 }
 
