@@ -605,6 +605,19 @@ MUTATING_ROUTES: dict[str, Request] = {
         f"{V1}/monitoring/tables/silver.ml_clean/quality",
         None,
     ),
+    # -- monitoring: SLOs of ml's deployment
+    "PUT /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
+        {"kind": "availability", "objective": 0.99},
+    ),
+    "DELETE /api/v1/monitoring/deployments/{deployment}/slos/{name}": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/avail",
+        None,
+    ),
+    "POST /api/v1/monitoring/deployments/{deployment}/slos/evaluate": (
+        f"{V1}/monitoring/deployments/ml_dep/slos/evaluate",
+        {},
+    ),
 }
 
 

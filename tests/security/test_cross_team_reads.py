@@ -43,6 +43,8 @@ DIRECT = (
     "/api/v1/pipelines/ml_pipe/runs",
     "/api/v1/vectors/ml_vectors",
     "/api/v1/monitoring/deployments/ml_dep/performance",
+    "/api/v1/monitoring/deployments/ml_dep/slos",
+    "/api/v1/monitoring/deployments/ml_dep/incidents",
     "/api/v1/monitoring/tables/silver.ml_clean/quality",
     "/api/2.0/mlflow/runs/get?run_id={run}",
     "/api/2.0/mlflow/experiments/get?experiment_id={exp}",

@@ -1,5 +1,5 @@
-"""`shipyard monitor profile|profile-model|show-profile|drift|reports|metrics`: thin over
-``MonitoringService``."""
+"""`shipyard monitor profile|profile-model|show-profile|drift|reports|metrics|slo|incidents`:
+thin over ``MonitoringService``."""
 
 from __future__ import annotations
 
@@ -228,3 +228,13 @@ def scorecard(
 def register(app: typer.Typer) -> None:
     """Top-level commands of this module (``shipyard scorecard``)."""
     app.command("scorecard")(scorecard)
+
+
+def _slo_commands() -> None:
+    from shipyard.cli.slo import incidents, slo
+
+    monitor.add_typer(slo, name="slo")
+    monitor.command("incidents")(incidents)
+
+
+_slo_commands()

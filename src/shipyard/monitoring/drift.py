@@ -82,8 +82,17 @@ def deciles(counts: np.ndarray) -> np.ndarray:
 def numeric_drift(
     ref: FeatureProfile, values: np.ndarray, nulls: int, limits: Thresholds
 ) -> FeatureDrift:
+    c = bin_counts(np.asarray(ref.edges, dtype=np.float64), values)
+    return numeric_drift_counts(ref, c, nulls, limits)
+
+
+def numeric_drift_counts(
+    ref: FeatureProfile, counts: np.ndarray, nulls: int, limits: Thresholds
+) -> FeatureDrift:
+    """``numeric_drift`` from the current window's counts in the reference's bins (they
+    add up over batches: ``monitoring/stream.py``)."""
     r = np.asarray(ref.counts, dtype=np.float64)
-    c = bin_counts(np.asarray(ref.edges, dtype=np.float64), values).astype(np.float64)
+    c = np.asarray(counts, dtype=np.float64)
     d, d_p = ks(r, c)
     return _result(ref, r, c, nulls, limits, psi(deciles(r), deciles(c)), (d, d_p))
 

@@ -15,6 +15,9 @@ TABLE = "/monitoring/tables/{table}"
 #: Seconds of inference log a drift run covers (up to a year).
 WindowSeconds = Annotated[float, Interval(gt=0, le=366 * 86400)]
 #: How many stored reports or snapshots a list returns (newest first).
+#: An SLO's name: lower case, digits, ``-`` and ``_``.
+SLOName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+SLO_PATH = DEPLOYMENT + "/slos/{name}"
 RECENT = {"limit": Annotated[int, Interval(ge=1, le=1000)]}
 
 OPS = {
@@ -54,5 +57,27 @@ OPS = {
     "check_table_quality": Op("POST", TABLE + "/quality", status=201),
     "table_quality": Op("GET", TABLE + "/quality", types=RECENT),
     "feature_freshness": Op("GET", "/monitoring/features/freshness"),
+    "put_slo": Op(
+        "PUT",
+        SLO_PATH,
+        types={
+            "name": SLOName,
+            "kind": Literal["latency", "availability"],
+            "objective": Annotated[float, Interval(gt=0, lt=1)],
+            "threshold_ms": Annotated[float, Interval(gt=0, le=3_600_000)] | None,
+            "period_seconds": Annotated[float, Interval(ge=3600, le=366 * 86400)],
+            "min_requests": Annotated[int, Interval(ge=1, le=10**9)],
+        },
+    ),
+    "list_slos": Op("GET", DEPLOYMENT + "/slos"),
+    "delete_slo": Op("DELETE", SLO_PATH, types={"name": SLOName}),
+    "evaluate_slos": Op(
+        "POST",
+        DEPLOYMENT + "/slos/evaluate",
+        status=200,
+        optional_body=True,
+        types={"end": datetime | None},
+    ),
+    "list_incidents": Op("GET", DEPLOYMENT + "/incidents", types=RECENT),
     "scorecard": Op("GET", "/scorecard", types={"days": Annotated[float, Interval(gt=0, le=366)]}),
 }

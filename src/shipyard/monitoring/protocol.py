@@ -13,6 +13,7 @@ from typing import Protocol
 from shipyard.monitoring.models import DriftReport, PerformanceReport, Profile
 from shipyard.monitoring.quality import FeatureFreshness, QualitySnapshot
 from shipyard.monitoring.scorecard import Scorecard
+from shipyard.monitoring.slo import SLO, Incident, SLOKind, SLOStatus
 
 
 class MonitoringAPI(Protocol):
@@ -68,6 +69,36 @@ class MonitoringAPI(Protocol):
 
     def feature_freshness(self) -> list[FeatureFreshness]:
         """Per readable feature view: its newest materialized event time and its lag."""
+        ...
+
+    def put_slo(
+        self,
+        deployment: str,
+        name: str,
+        *,
+        kind: SLOKind,
+        objective: float,
+        threshold_ms: float | None = None,
+        period_seconds: float = 28 * 86400.0,
+        min_requests: int = 20,
+    ) -> SLO:
+        """Create or replace the deployment's SLO ``name`` (latency or availability)."""
+        ...
+
+    def list_slos(self, deployment: str) -> list[SLO]:
+        """The deployment's SLOs by name."""
+        ...
+
+    def delete_slo(self, deployment: str, name: str) -> None:
+        """Delete the deployment's SLO ``name`` (its incidents stay)."""
+        ...
+
+    def evaluate_slos(self, deployment: str, *, end: datetime | None = None) -> list[SLOStatus]:
+        """Every SLO's burn at ``end``; opens and resolves the deployment's incidents."""
+        ...
+
+    def list_incidents(self, deployment: str, *, limit: int = 20) -> list[Incident]:
+        """The deployment's incidents, newest first."""
         ...
 
     def scorecard(self, *, days: float = 28.0) -> Scorecard:

@@ -7,7 +7,9 @@
 - **Lead time** of a model version: from its training run's finish (the run's audited
   ``tracking.update_run`` to FINISHED) to the first deployment that served it.
 - **Incidents**: a drift report with status ``drift`` opens one for its deployment; the
-  next ``ok`` report of that deployment resolves it (SLO breaches are not tracked yet).
+  next ``ok`` report of that deployment resolves it. An SLO's incidents are rows of
+  their own (opened by an error-budget burn, resolved when the SLO is ok again, see
+  ``monitoring/slo.py``) and are counted with them.
 - **Adoption** per team: active principals, runs created, deployments.
 - **Feature reuse**: feature views that more than one deployed model reads (through the
   deployments' feature services).
@@ -57,6 +59,9 @@ class Scorecard(BaseModel):
     deployments_live: int
     incidents: int
     incidents_open: int
+    #: Of ``incidents`` (and ``incidents_open``), those opened by an SLO's burn.
+    slo_incidents: int = 0
+    slo_incidents_open: int = 0
     time_to_resolve_median_s: float | None
     adoption: list[TeamAdoption] = Field(default_factory=list)
     #: view -> the deployed models that read it (views read by more than one model).
@@ -105,6 +110,13 @@ def incidents(reports: list[Any]) -> tuple[int, int, list[float]]:
         elif status == "ok" and dep in opened:
             resolved.append((at - opened.pop(dep)).total_seconds())
     return count, len(opened), resolved
+
+
+def slo_incidents(rows: list[Any]) -> tuple[int, int, list[float]]:
+    """(incidents, still open, seconds to resolve each closed one) from incident rows
+    ``(opened_at, resolved_at)``."""
+    resolved = [(r[1] - r[0]).total_seconds() for r in rows if r[1] is not None]
+    return len(rows), len(rows) - len(resolved), resolved
 
 
 def adoption(rows: list[Any]) -> list[TeamAdoption]:

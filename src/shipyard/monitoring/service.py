@@ -32,6 +32,7 @@ from shipyard.monitoring.models import (
 from shipyard.monitoring.performance import PerformanceReport
 from shipyard.monitoring.service_quality import QualityMixin
 from shipyard.monitoring.service_scorecard import ScorecardMixin
+from shipyard.monitoring.service_slo import SLOMixin
 from shipyard.monitoring.tables import drift_reports, profiles
 from shipyard.security.models import ALL_TEAMS, Permission, Principal, Role
 
@@ -51,7 +52,7 @@ MONITOR_PRINCIPAL = Principal(
 MAX_WINDOW = timedelta(days=366)
 
 
-class MonitoringService(QualityMixin, ScorecardMixin, Service):
+class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
     """Reference profiles, drift, model performance, data quality (docs/monitoring.md)."""
 
     def __init__(

@@ -1,5 +1,5 @@
 """The platform scorecard (``MonitoringService.scorecard``): reads the audit log, the drift
-reports, the live deployments and their feature services. See ``monitoring/scorecard.py``."""
+reports and SLO incidents, the live deployments and their feature services. See ``monitoring/scorecard.py``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from shipyard.catalog.context import Service
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring import scorecard as sc
 from shipyard.monitoring.scorecard import Scorecard
-from shipyard.monitoring.tables import drift_reports
+from shipyard.monitoring.tables import drift_reports, incidents
 from shipyard.security.models import ALL_TEAMS, Permission
 
 if TYPE_CHECKING:
@@ -59,7 +59,16 @@ class ScorecardMixin(Service):
                     .order_by(drift_reports.c.created_at)
                 )
             ]
+            slo_rows = [
+                (as_utc(r.opened_at), as_utc(r.resolved_at) if r.resolved_at else None)
+                for r in conn.execute(
+                    sa.select(incidents.c.opened_at, incidents.c.resolved_at).where(
+                        incidents.c.opened_at >= since
+                    )
+                )
+            ]
         opened, still_open, resolved = sc.incidents(reports)
+        slo_opened, slo_open, slo_resolved = sc.slo_incidents(slo_rows)
         models, live, views = self._production()
         return Scorecard(
             since=since,
@@ -74,9 +83,11 @@ class ScorecardMixin(Service):
             lead_times_measured=len(leads),
             models_in_production=len(models),
             deployments_live=live,
-            incidents=opened,
-            incidents_open=still_open,
-            time_to_resolve_median_s=sc.median(resolved),
+            incidents=opened + slo_opened,
+            incidents_open=still_open + slo_open,
+            slo_incidents=slo_opened,
+            slo_incidents_open=slo_open,
+            time_to_resolve_median_s=sc.median(resolved + slo_resolved),
             adoption=sc.adoption(recent),
             reused_feature_views=sc.reuse(views),
         )

@@ -47,3 +47,29 @@ quality_snapshots = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Index("ix_monitoring_quality_table", "table_name", "created_at"),
 )
+
+#: One row per SLO of a deployment (the body is the ``SLO``).
+slos = sa.Table(
+    "monitoring_slos",
+    metadata,
+    sa.Column("deployment", sa.String(256), primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: One row per incident: opened by a burning SLO, resolved when it stops burning.
+incidents = sa.Table(
+    "monitoring_incidents",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("deployment", sa.String(256), nullable=False),
+    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("resolved_at", UtcDateTime, nullable=True),
+    sa.Column("body", Json, nullable=False),
+    sa.Index("ix_monitoring_incidents_deployment", "deployment", "opened_at"),
+)

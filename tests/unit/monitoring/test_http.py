@@ -77,6 +77,16 @@ def test_drift_and_profiles_over_http(monitored: Platform, http: httpx.Client) -
     assert 'shipyard_predictions_total{deployment="churn",variant="a"}' in body
 
 
+SLO = "/api/v1/monitoring/deployments/churn/slos"
+SLO_ROUTES = [
+    ("PUT", SLO + "/avail", {"kind": "availability", "objective": 0.99}),
+    ("GET", SLO, None),
+    ("DELETE", SLO + "/avail", None),
+    ("POST", SLO + "/evaluate", None),
+    ("GET", "/api/v1/monitoring/deployments/churn/incidents", None),
+]
+
+
 @pytest.mark.parametrize("who", ["eve", "nobody"])
 def test_hostile_callers_get_4xx_and_change_nothing(
     monitored: Platform, http: httpx.Client, who: str
@@ -93,10 +103,13 @@ def test_hostile_callers_get_4xx_and_change_nothing(
         ("GET", "/api/v1/monitoring/tables/gold.customer_features/quality", None),
         ("GET", "/api/v1/scorecard", None),
         ("GET", "/metrics", None),
+        *SLO_ROUTES,
     ]:
         r = http.request(method, url, json=body, headers=h)
         assert r.status_code in (403, 404), f"{method} {url}: {r.status_code} {r.text}"
     assert monitored.monitoring.list_drift_reports("churn") == []
+    assert monitored.monitoring.list_slos("churn") == []
+    assert monitored.monitoring.list_incidents("churn") == []
     assert http.get("/metrics").status_code == 401  # no token at all
     assert monitored.monitoring.table_quality("gold.customer_features") == []
     if who == "nobody":  # a role-less token reads no definitions, so no views
