@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 
 STEPS = "tests.unit.pipelines.steps"
@@ -24,4 +23,4 @@ def pp(tmp_path: Path) -> Iterator[Platform]:
 
 def drain(p: Platform, *, batch: int = 1) -> int:
     """Run every queued job (and what they unblock) in this process, then stop."""
-    return Worker(p, poll_interval=0.005, batch=batch).run(idle_exit=0.3)
+    return p.worker(poll_interval=0.005, batch=batch).run(idle_exit=0.3)
