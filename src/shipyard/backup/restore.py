@@ -23,9 +23,10 @@ import yaml
 from shipyard._internal.db import Database
 from shipyard.backup.archive import Archive, check_id, sha256_file
 from shipyard.backup.capture import libpq_url, object_store, run
+from shipyard.backup.convert import sqlite_into_postgres
 from shipyard.backup.models import RestorePoint, RestoreReport
 from shipyard.config import CONFIG_FILE, Settings, load_settings
-from shipyard.errors import Conflict, InvalidArgument, mask_url
+from shipyard.errors import BackendUnavailable, Conflict, InvalidArgument, mask_url
 from shipyard.storage import ArtifactStore, open_artifact_store
 
 #: Opens the project at a folder, e.g. ``Platform.open`` (this package does not import it).
@@ -46,8 +47,8 @@ def restore(
     """Restore ``point_id`` into the empty folder ``target`` (created if absent).
 
     Args:
-        catalog_url: a new, empty PostgreSQL database (for a PostgreSQL restore point);
-            empty means a SQLite file in the new project's home.
+        catalog_url: a new, empty PostgreSQL database (a PostgreSQL restore point, or a
+            SQLite one moving to PostgreSQL); empty means a SQLite file in the new home.
         lake_root, artifact_root: folders or ``s3://`` roots (default: the new home).
         open_platform: opens a project (``Platform.open``): the restored one is opened to
             upgrade its catalog schema and, when needed, rebuild its online store.
@@ -56,7 +57,7 @@ def restore(
 
     Raises:
         Conflict: the point is incomplete, ``target`` is not empty, or the database is not.
-        InvalidArgument: the catalog kind of the point and of ``catalog_url`` differ.
+        InvalidArgument: a PostgreSQL point asked into SQLite.
     """
     started = time.perf_counter()
     point = archive.get(check_id(point_id))
@@ -133,10 +134,10 @@ def _restore_catalog(
     archive: Archive, point: RestorePoint, settings: Settings, cache: Path
 ) -> None:
     dialect = "postgresql" if settings.catalog_url.startswith("postgres") else "sqlite"
-    if dialect != point.catalog_dialect:
+    if (point.catalog_dialect, dialect) == ("postgresql", "sqlite"):
         raise InvalidArgument(
-            f"restore point '{point.id}' holds a {point.catalog_dialect} catalog; "
-            f"it restores into {point.catalog_dialect}, not {dialect}"
+            f"restore point '{point.id}' holds a postgresql catalog; "
+            "it restores into a new PostgreSQL database (catalog_url), not into sqlite"
         )
     if dialect == "sqlite":
         target = Path(settings.catalog_url.split("///", 1)[-1])
@@ -146,8 +147,18 @@ def _restore_catalog(
     try:
         if sa.inspect(db.engine).get_table_names():
             raise Conflict("the target PostgreSQL database is not empty: restore into a new one")
+    except sa.exc.OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[-1]
+        raise BackendUnavailable(
+            f"cannot reach the target database {mask_url(settings.catalog_url)}: {reason}"
+        ) from None
     finally:
         db.dispose()
+    if point.catalog_dialect == "sqlite":  # the embedded catalog moves to PostgreSQL
+        sqlite_into_postgres(
+            _checked(archive, point, "catalog/catalog.db", cache), settings.catalog_url
+        )
+        return
     dump = _checked(archive, point, "catalog/catalog.dump", cache)
     run(
         [

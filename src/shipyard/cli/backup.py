@@ -89,7 +89,9 @@ def restore(
         None, "--from", help="Backup root to read (default: this project's backup.root)."
     ),
     catalog_url: str = typer.Option(
-        None, "--catalog-url", help="A new, empty PostgreSQL database (PostgreSQL points)."
+        None,
+        "--catalog-url",
+        help="A new, empty PostgreSQL database (any point: a SQLite catalog moves into it).",
     ),
     lake_root: str = typer.Option(None, help="Lake root of the new project."),
     artifact_root: str = typer.Option(None, help="Artifact root of the new project."),

@@ -11,7 +11,7 @@ import pytest
 
 from shipyard.backup.archive import Archive
 from shipyard.backup.restore import restore as restore_point
-from shipyard.errors import Conflict
+from shipyard.errors import Conflict, InvalidArgument
 from shipyard.platform import Platform
 from tests.unit.backup.conftest import ingest
 
@@ -54,3 +54,39 @@ def test_postgres_catalog_round_trip(tmp_path: Path, pg_url: str, new_db: str) -
         assert (table.version, table.num_rows) == (1, 4)
         assert q.backends.artifacts.get().get_bytes("e/r/artifacts/model.bin") == b"weights"
         assert q.audit.verify().problem is None
+
+
+def test_an_embedded_catalog_moves_into_postgres(tmp_path: Path, new_db: str) -> None:
+    """A SQLite restore point restores into a new PostgreSQL database: every row, the
+    audit chain intact, and new rows get fresh ids after the copied ones."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with Platform.open(src) as p:
+        ingest(p, tmp_path, [1, 2, 3])
+        ingest(p, tmp_path, [4])
+        p.security.create_principal("ann", team="ml", role="editor")
+        audited = p.audit.list_records(limit=1000).items  # the backup's own record comes after
+        point = p.backup.create_backup()
+        assert point.catalog_dialect == "sqlite"
+        archive = Archive(p.backends.backups.get())
+    report = restore(archive, point.id, tmp_path / "dst", catalog_url=new_db)
+    assert report.tables == len(point.tables)
+    with Platform.open(tmp_path / "dst") as q:
+        assert q.settings.catalog_url == new_db
+        table = q.lake.get_table("bronze.events")
+        assert (table.version, table.num_rows) == (1, 4)
+        assert "ml" in q.security.get_principal("ann").roles
+        assert [r.id for r in q.audit.list_records(limit=1000).items] == [r.id for r in audited]
+        assert q.audit.verify().problem is None
+        q.security.create_principal("bob", team="ml", role="viewer")  # ids continue
+        assert q.audit.verify().problem is None
+
+
+def test_a_postgres_point_does_not_restore_into_sqlite(tmp_path: Path, pg_url: str) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    with Platform.open(src, catalog={"url": pg_url}) as p:
+        point = p.backup.create_backup()
+        archive = Archive(p.backends.backups.get())
+    with pytest.raises(InvalidArgument, match="postgresql"):
+        restore(archive, point.id, tmp_path / "dst")

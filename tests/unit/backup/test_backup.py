@@ -11,7 +11,13 @@ from shipyard.backup import capture
 from shipyard.backup.archive import Archive
 from shipyard.backup.restore import restore as restore_point
 from shipyard.backup.service import BackupService
-from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
+from shipyard.errors import (
+    BackendUnavailable,
+    Conflict,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from shipyard.platform import Platform
 from tests.unit.backup.conftest import ingest
 
@@ -127,12 +133,17 @@ def test_restore_refuses_a_folder_that_is_not_empty(seeded: Platform, tmp_path: 
     assert sorted(p.name for p in target.iterdir()) == ["notes.txt"]
 
 
-def test_a_sqlite_point_does_not_restore_into_postgresql(seeded: Platform, tmp_path: Path) -> None:
+def test_an_unreachable_target_database_is_a_backend_error(
+    seeded: Platform, tmp_path: Path
+) -> None:
+    """A SQLite point may move into PostgreSQL (tests/integration/backup); one that is away
+    is named, its password masked, and the half-made project is removed."""
     point = seeded.backup.create_backup()
-    with pytest.raises(InvalidArgument, match="sqlite"):
-        restore(
-            archive(seeded), point.id, tmp_path / "r", catalog_url="postgresql://x@127.0.0.1/none"
-        )
+    url = "postgresql://x:secret@127.0.0.1:1/none"
+    with pytest.raises(BackendUnavailable, match="cannot reach") as err:
+        restore(archive(seeded), point.id, tmp_path / "r", catalog_url=url)
+    assert "secret" not in err.value.message
+    assert not (tmp_path / "r").exists()
 
 
 def test_bad_and_unknown_ids(seeded: Platform) -> None:
