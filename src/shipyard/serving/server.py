@@ -51,7 +51,10 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def _caller(request: Request) -> Platform:
-    return app_check(request.app.state).caller(request.headers.get("authorization"))
+    """The token's platform view; the request counts against its rate quotas (429)."""
+    view = app_check(request.app.state).caller(request.headers.get("authorization"))
+    view.quota_gate.admit_request(view.principal)
+    return view
 
 
 async def predict(request: Request) -> Response:
