@@ -51,6 +51,11 @@ def check_neighbor_steps(
                     index=step.index,
                 )
         if step.column is not None:
+            if info.spec.table is None:
+                raise InvalidArgument(
+                    f"{where}: index '{step.index}' is over a feature view; neighbour "
+                    "features need an index over a lake table"
+                )
             columns = {c.name: c.type for c in lake.get_table(info.spec.table).columns}
             kind = columns.get(step.column)
             if kind is None or not _NUMERIC.match(kind):
