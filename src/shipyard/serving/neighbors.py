@@ -117,8 +117,8 @@ class VectorNeighborLookup:
             held = self._values.get(key)
             if held is None:
                 spec = self._vectors().get(index).spec
-                table = self._lake().read(
-                    spec.table, version=version, columns=[spec.id_column, column]
+                table = self._lake().read(  # an index over a table (checked at write)
+                    spec.source, version=version, columns=[str(spec.id_column), column]
                 )
                 ids = table.column(spec.id_column).to_pylist()
                 held = dict(zip(ids, table.column(column).to_pylist(), strict=True))

@@ -146,7 +146,13 @@ class TestFeatureViewIndexes(Skins):
         with pytest.raises(PermissionDenied):
             other.vectors.build("items_ix")
         with pytest.raises(PermissionDenied):
-            other.vectors.apply([{**SPEC, "name": "mine"}])
+            other.vectors.apply(
+                [
+                    VectorIndexSpec(
+                        name="mine", feature_view="items", vector_column="emb", dimension=D
+                    )
+                ]
+            )
         with pytest.raises(PermissionDenied):
             other.vectors.get("items_ix")
         assert other.vectors.list() == []

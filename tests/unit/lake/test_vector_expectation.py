@@ -21,9 +21,7 @@ def test_vector_expectation_counts_wrong_dimensions_nans_and_null_elements() -> 
         }
     )
     with duckdb.connect() as con:
-        done = check(
-            con, data, [Expectation.vector("emb", 2, action="quarantine")], table="gold.x"
-        )
+        done = check(con, data, [Expectation.vector("emb", 2, action="quarantine")], table="gold.x")
         assert done.results[0].failed == 3  # a null vector passes (use not_null for that)
         assert done.good.column("emb").to_pylist() == [[1.0, 2.0], None]
         assert done.quarantined.column("_failed_expectations").to_pylist() == [["emb_vector"]] * 3
