@@ -223,7 +223,12 @@ class Platform:
             changes=b.changes,
             state=self._state.features,
             quotas=lambda: self.quotas,
+            materialized=self._follow_view,
         )
+
+    def _follow_view(self, view: str) -> None:
+        """After ``view`` is materialized: update the vector indexes over it (issue #18)."""
+        self.vectors.follow_view(view)
 
     @cached_property
     def tracking(self) -> TrackingService:

@@ -81,7 +81,7 @@ def list_indexes(as_json: bool = JsonOption) -> None:
     rows = [
         {
             "name": i.name,
-            "table": i.spec.table,
+            "table": i.spec.source,
             "owner": i.owner,
             "metric": i.spec.metric,
             "type": i.spec.index_type,

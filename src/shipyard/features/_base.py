@@ -43,8 +43,12 @@ class FeatureServiceBase(Service):
         changes: Shared[ChangeFeed],
         state: FeatureState,
         quotas: Callable[[], QuotaCheck] | None = None,
+        materialized: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(ctx)
+        #: Called with a view's name after it is materialized: keeps indexes over the
+        #: view in step (``VectorService.follow_view``, wired by ``Platform``).
+        self._materialized = materialized
         self._quotas = quotas  # online_rows caps (issue #16)
         self._lake_service = lake  # built when an offline read or a write first needs it
         self._online = online

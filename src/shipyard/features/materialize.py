@@ -158,3 +158,21 @@ def materialize_view(
     finally:
         detach(con, "__src", vq.table)
     return stats
+
+
+def latest_rows(con: duckdb.DuckDBPyConnection, vq: ViewQuery) -> pa.Table:
+    """The latest row per entity of the whole source (join keys, ``__n``, ``__ets``, features).
+
+    What materialization writes online, as one Arrow table: indexes over a feature
+    view (``shipyard.vectors``) are built from it, so they can always be rebuilt from
+    the view's offline data.
+    """
+    attach(con, "__src", vq.table)
+    try:
+        return con.sql(_latest_sql(vq, None, None)).to_arrow_table()
+    except duckdb.Error as exc:
+        raise InvalidArgument(
+            f"reading feature view '{vq.view.name}' failed: {str(exc).splitlines()[0]}"
+        ) from None
+    finally:
+        detach(con, "__src", vq.table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,10 +31,26 @@ VALUE_TYPES = {
 }
 
 
+#: Embeddings: ``vector[N]``, N float32 values (an Arrow fixed-size list), N in 1..16000.
+_VECTOR = re.compile(r"^vector\[([1-9][0-9]{0,4})\]$")
+MAX_VECTOR_DIMENSION = 16_000
+
+
+def vector_dimension(dtype: str) -> int | None:
+    """N of a ``vector[N]`` feature type; None for any other type."""
+    found = _VECTOR.match(dtype) if isinstance(dtype, str) else None
+    if found is None or int(found.group(1)) > MAX_VECTOR_DIMENSION:
+        return None
+    return int(found.group(1))
+
+
 def arrow_type(dtype: str) -> Any:
     """The Arrow type of a feature value type."""
     import pyarrow as pa
 
+    dim = vector_dimension(dtype)
+    if dim is not None:
+        return pa.list_(pa.float32(), dim)
     if dtype == "timestamp":
         return pa.timestamp("us", tz="UTC")
     return pa.type_for_alias(VALUE_TYPES[dtype])
@@ -119,10 +136,10 @@ class Feature:
 
     def __post_init__(self) -> None:
         _check_name("feature", self.name)
-        if self.dtype not in VALUE_TYPES:
+        if self.dtype not in VALUE_TYPES and vector_dimension(self.dtype) is None:
             raise InvalidArgument(
                 f"feature '{self.name}': dtype must be one of {', '.join(VALUE_TYPES)}"
-                f" (got {self.dtype!r})",
+                f" or vector[N] (N in 1..{MAX_VECTOR_DIMENSION}; got {self.dtype!r})",
                 feature=self.name,
             )
 

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from shipyard.errors import InvalidArgument
-from shipyard.features.models import FeatureView
+from shipyard.features.models import FeatureView, vector_dimension
 from shipyard.features.sources import OpenTable
 
 DUCK_TYPES = {
@@ -25,6 +25,12 @@ DUCK_TYPES = {
     "string": "VARCHAR",
     "timestamp": "TIMESTAMPTZ",
 }
+
+
+def duck_type(dtype: str) -> str:
+    """The DuckDB type of a feature value type (``vector[N]`` is ``FLOAT[N]``)."""
+    dim = vector_dimension(dtype)
+    return f"FLOAT[{dim}]" if dim is not None else DUCK_TYPES[dtype]
 
 
 @dataclass
@@ -145,7 +151,7 @@ def source_sql(
     )
     cols.append(f"{created} AS __cts")
     types = {f.name: f.dtype for f in v.features}
-    cols += [f"CAST({q(f)} AS {DUCK_TYPES[types[f]]}) AS {q(f)}" for f in vq.features]
+    cols += [f"CAST({q(f)} AS {duck_type(types[f])}) AS {q(f)}" for f in vq.features]
     if row_id:
         cols.append("__rid")
     where = [f"{ets} >= {lo}"] if lo is not None else []

@@ -38,10 +38,10 @@ import pyarrow.compute as pc
 
 from shipyard.errors import InvalidArgument
 from shipyard.features.offline import (
-    DUCK_TYPES,
     ViewQuery,
     attach,
     detach,
+    duck_type,
     literal,
     min_ts,
     q,
@@ -227,7 +227,7 @@ def _band_sql(vq: ViewQuery, lo: str | None, hi: str | None, *, filter_created: 
         k = f"SELECT *, {_bucket('__ets', width)} AS __b FROM ({k})"
     if vq.table.files:  # only the winners' features are read, by Parquet row id
         casts = ", ".join(
-            f"CAST(f.{q(feat)} AS {DUCK_TYPES[_dtype(vq, feat)]}) AS {q(out)}"
+            f"CAST(f.{q(feat)} AS {duck_type(_dtype(vq, feat))}) AS {q(out)}"
             for feat, out in zip(vq.features, vq.out_names, strict=True)
         )
         return (

@@ -70,6 +70,8 @@ class OnlineMixin(FeatureServiceBase):
                 raise InvalidArgument(f"feature view '{name}' is not online")
             with progress.reporting(on_progress):
                 results.append(self._materialize_one(defs, view, start, end))
+            if self._materialized is not None:
+                self._materialized(name)
         return results
 
     def _materialize_one(

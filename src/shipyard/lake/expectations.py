@@ -49,6 +49,11 @@ def failing_predicate(e: Expectation) -> str:
         return f"{cols[0]} NOT IN ({values})"
     if e.kind == "regex":
         return f"NOT regexp_matches(CAST({cols[0]} AS VARCHAR), {_literal(e.pattern)})"
+    if e.kind == "vector":  # ``min`` holds the dimension
+        return (
+            f"(len({cols[0]}) <> {int(e.min or 0)} OR "
+            f"list_bool_or(list_transform({cols[0]}, lambda x: isnan(x) OR x IS NULL)))"
+        )
     return f"NOT ({e.predicate})"
 
 

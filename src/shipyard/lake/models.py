@@ -24,7 +24,9 @@ QUARANTINE_SUFFIX = "__quarantine"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 
 Action = Literal["warn", "quarantine", "fail"]
-ExpectationKind = Literal["not_null", "unique", "range", "accepted_values", "regex", "sql"]
+ExpectationKind = Literal[
+    "not_null", "unique", "range", "accepted_values", "regex", "sql", "vector"
+]
 #: Bronze bookkeeping columns every ingested row carries.
 BRONZE_COLUMNS = ("_ingested_at", "_source", "_batch_id")
 
@@ -136,6 +138,21 @@ class Expectation(BaseModel):
             kind="regex",
             columns=[column],
             pattern=pattern,
+            action=action,
+        )
+
+    @classmethod
+    def vector(
+        cls, column: str, dimension: int, *, action: Action = "warn", name: str | None = None
+    ) -> Expectation:
+        """An embedding column: ``dimension`` values per row, none NaN or null (nulls pass)."""
+        if isinstance(dimension, bool) or not isinstance(dimension, int) or dimension < 1:
+            raise InvalidArgument("Expectation.vector needs a positive dimension", column=column)
+        return cls(
+            name=name or f"{column}_vector",
+            kind="vector",
+            columns=[column],
+            min=dimension,
             action=action,
         )
 

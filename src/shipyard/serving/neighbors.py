@@ -51,6 +51,11 @@ def check_neighbor_steps(
                     index=step.index,
                 )
         if step.column is not None:
+            if info.spec.table is None:
+                raise InvalidArgument(
+                    f"{where}: index '{step.index}' is over a feature view; neighbour "
+                    "features need an index over a lake table"
+                )
             columns = {c.name: c.type for c in lake.get_table(info.spec.table).columns}
             kind = columns.get(step.column)
             if kind is None or not _NUMERIC.match(kind):
@@ -112,8 +117,8 @@ class VectorNeighborLookup:
             held = self._values.get(key)
             if held is None:
                 spec = self._vectors().get(index).spec
-                table = self._lake().read(
-                    spec.table, version=version, columns=[spec.id_column, column]
+                table = self._lake().read(  # an index over a table (checked at write)
+                    spec.source, version=version, columns=[str(spec.id_column), column]
                 )
                 ids = table.column(spec.id_column).to_pylist()
                 held = dict(zip(ids, table.column(column).to_pylist(), strict=True))

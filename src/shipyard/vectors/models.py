@@ -22,19 +22,27 @@ HNSW_DEFAULTS: dict[str, int] = {"m": 16, "ef_construction": 128, "ef_search": 1
 
 
 class VectorIndexSpec(BaseModel):
-    """A vector index over a lake table, declared as code and applied like feature definitions.
+    """A vector index over a lake table or a feature view, declared as code (plan/apply).
+
+    The source is ``table`` (a lake table) or ``feature_view`` (its latest row per
+    entity; the id is the view's entity join key, filled in when the spec is
+    applied). A mapping may say ``source: "feature_view:<name>"`` or
+    ``source: "<layer>.<table>"`` instead.
 
     Example:
         >>> VectorIndexSpec(name="products", table="gold.products", id_column="product_id",
         ...                 vector_column="embedding", dimension=128, metric="cosine",
         ...                 filterable=["category"])
+        >>> VectorIndexSpec(name="items", feature_view="item_embeddings",
+        ...                 vector_column="embedding", dimension=128)
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: Literal["vector_index"] = "vector_index"
     name: str
-    table: str
-    id_column: str
+    table: str | None = None
+    feature_view: str | None = None
+    id_column: str | None = None
     vector_column: str
     dimension: int = Field(gt=0, le=MAX_DIMENSION)
     metric: Metric = "cosine"
@@ -52,8 +60,31 @@ class VectorIndexSpec(BaseModel):
             raise ValueError("must be lower-case letters, digits and '_' (a letter first)")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _source(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "source" in data:
+            data = dict(data)
+            source = data.pop("source")
+            if not isinstance(source, str) or not source:
+                raise ValueError("source must be '<layer>.<table>' or 'feature_view:<name>'")
+            kind, _, name = source.rpartition(":")
+            if kind not in ("", "table", "feature_view"):
+                raise ValueError(f"unknown source kind '{kind}' (table or feature_view)")
+            data["feature_view" if kind == "feature_view" else "table"] = name
+        return data
+
+    @property
+    def source(self) -> str:
+        """``<layer>.<table>`` or ``feature_view:<name>``."""
+        return self.table if self.table is not None else f"feature_view:{self.feature_view}"
+
     @model_validator(mode="after")
     def _check(self) -> VectorIndexSpec:
+        if (self.table is None) == (self.feature_view is None):
+            raise ValueError("give exactly one source: table or feature_view")
+        if self.table is not None and not self.id_column:
+            raise ValueError("an index over a table needs id_column")
         unknown = set(self.params) - set(HNSW_DEFAULTS)
         if unknown:
             raise ValueError(
@@ -65,7 +96,7 @@ class VectorIndexSpec(BaseModel):
         reserved = {self.id_column, self.vector_column}
         if reserved & set(self.filterable):
             raise ValueError("the id and vector columns cannot be filterable columns")
-        if self.text_column in reserved:
+        if self.text_column is not None and self.text_column in reserved:
             raise ValueError("the text column cannot be the id or vector column")
         return self
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,11 @@ import pyarrow.compute as pc
 
 from shipyard.errors import InvalidArgument
 from shipyard.vectors.models import VectorIndexSpec
+
+_STRINGS = ("string", "large_string", "large_utf8", "utf8")
+_VECTOR_TYPE = re.compile(
+    r"^(?:fixed_size_|large_)?list<\w+:(?:float|double|halffloat)>(?:\[(\d+)\])?$"
+)
 
 
 def columns(
@@ -56,3 +62,21 @@ def diff(spec: VectorIndexSpec, old: pa.Table, new: pa.Table) -> tuple[list[Any]
     ids = new.column(spec.id_column).to_pylist()
     take = [n for n, i in enumerate(ids) if before.get(i) != after[i]]
     return gone, new.take(pa.array(take, type=pa.int64()))
+
+
+def check_columns(spec: VectorIndexSpec, types: dict[str, str], where: str) -> None:
+    """Refuse, in one line, a column the source lacks or a vector column of the wrong type."""
+    for col in (spec.id_column, spec.vector_column, *spec.filterable):
+        if col not in types:
+            raise InvalidArgument(f"vector index '{spec.name}': {where} has no column '{col}'")
+    if spec.text_column is not None and types.get(spec.text_column) not in _STRINGS:
+        raise InvalidArgument(
+            f"vector index '{spec.name}': {where} has no string column '{spec.text_column}'"
+        )
+    vtype = types[spec.vector_column].replace(" ", "")
+    found = _VECTOR_TYPE.match(vtype)
+    if found is None or (found.group(1) and int(found.group(1)) != spec.dimension):
+        raise InvalidArgument(
+            f"vector index '{spec.name}': column '{spec.vector_column}' is {vtype}, "
+            f"not a list of {spec.dimension} floats"
+        )

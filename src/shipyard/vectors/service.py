@@ -14,7 +14,6 @@ and the next update starts from there.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -38,7 +37,14 @@ from shipyard.vectors.models import (
     VectorIndexInfo,
     VectorIndexSpec,
 )
-from shipyard.vectors.rows import columns, diff
+from shipyard.vectors.rows import check_columns, columns, diff
+from shipyard.vectors.views import (
+    VIEW_KIND,
+    open_view,
+    source_asset,
+    view_rows,
+    view_version,
+)
 
 if TYPE_CHECKING:
     from shipyard.catalog.changes import ChangeFeed
@@ -48,10 +54,7 @@ if TYPE_CHECKING:
 KIND = "vector_index"
 TABLE_KIND = "table"
 _LOCK = threading.Lock()
-_WATCHED = (KIND, TABLE_KIND)
-_VECTOR_TYPE = re.compile(
-    r"^(?:fixed_size_|large_)?list<\w+:(?:float|double|halffloat)>(?:\[(\d+)\])?$"
-)
+_WATCHED = (KIND, TABLE_KIND, VIEW_KIND)
 
 
 @dataclass(slots=True)
@@ -89,7 +92,7 @@ class VectorState:
 
 
 class VectorService(Service):
-    """Declare, build and query vector indexes over lake tables."""
+    """Declare, build and query vector indexes over lake tables and feature views."""
 
     def __init__(
         self,
@@ -138,8 +141,8 @@ class VectorService(Service):
             if asset is None:
                 raise NotFound(f"no vector index named '{name}'", name=name)
             spec = VectorIndexSpec.model_validate(asset.properties["spec"])
-            table = self._ctx.catalog.find(conn, TABLE_KIND, spec.table)
-        found = (asset, spec, table.owner if table is not None else asset.owner)
+            source = self._ctx.catalog.find(conn, *source_asset(spec))
+        found = (asset, spec, source.owner if source is not None else asset.owner)
         if len(cache) > 1024:
             cache.clear()
         cache[name] = (seen, found)
@@ -165,39 +168,32 @@ class VectorService(Service):
                 action = "unchanged"
             else:
                 action = "update"
-            out.append({"name": spec.name, "table": spec.table, "action": action})
+            out.append({"name": spec.name, "table": spec.source, "action": action})
         return out
 
     def _validated(self, specs: Iterable[Any]) -> list[VectorIndexSpec]:
+        """The specs, checked against their sources (a view's join key filled in as the id)."""
         parsed = [VectorIndexSpec.parse(s) for s in specs]
         names = [s.name for s in parsed]
         if len(set(names)) != len(names):
             raise InvalidArgument("a vector index is declared twice")
+        out = []
         for spec in parsed:
-            columns = {c.name: c.type for c in self._lake.get_table(spec.table).columns}
-            for col in (spec.id_column, spec.vector_column, *spec.filterable):
-                if col not in columns:
+            if spec.feature_view is not None:
+                view = open_view(self._ctx, spec.feature_view)
+                if spec.id_column not in (None, view.join_key):
                     raise InvalidArgument(
-                        f"vector index '{spec.name}': table {spec.table} has no column '{col}'"
+                        f"vector index '{spec.name}': the id of feature view "
+                        f"{spec.feature_view} is its join key '{view.join_key}'"
                     )
-            if spec.text_column is not None and columns.get(spec.text_column) not in (
-                "string",
-                "large_string",
-                "large_utf8",
-                "utf8",
-            ):
-                raise InvalidArgument(
-                    f"vector index '{spec.name}': table {spec.table} has no string column "
-                    f"'{spec.text_column}'"
-                )
-            vtype = columns[spec.vector_column].replace(" ", "")
-            found = _VECTOR_TYPE.match(vtype)
-            if found is None or (found.group(1) and int(found.group(1)) != spec.dimension):
-                raise InvalidArgument(
-                    f"vector index '{spec.name}': column '{spec.vector_column}' is {vtype}, "
-                    f"not a list of {spec.dimension} floats"
-                )
-        return parsed
+                spec = spec.model_copy(update={"id_column": view.join_key})
+                types, where = view.types, f"feature view {spec.feature_view}"
+            else:
+                table = self._lake.get_table(spec.source)
+                types, where = {c.name: c.type for c in table.columns}, f"table {spec.table}"
+            check_columns(spec, types, where)
+            out.append(spec)
+        return out
 
     def apply(self, specs: Iterable[Any]) -> list[dict[str, Any]]:
         """Create or update index definitions (needs WRITE on each source table's team).
@@ -211,7 +207,7 @@ class VectorService(Service):
             if change["action"] == "unchanged":
                 continue
             spec = parsed[change["name"]]
-            owner = self._lake.get_table(spec.table).owner
+            owner = self._owner(spec)
             if change["action"] == "update":  # redefining needs the current owner's WRITE too
                 with self._ctx.db.connect() as conn:
                     current = self._ctx.catalog.get(conn, KIND, spec.name)
@@ -237,11 +233,11 @@ class VectorService(Service):
                         "state": IndexState().model_dump(),
                     },
                 )
-                table = self._ctx.catalog.get(m.conn, TABLE_KIND, spec.table)
+                source = self._ctx.catalog.get(m.conn, *source_asset(spec))
                 self._ctx.catalog.add_edge(
-                    m.conn, table, asset, operation="vector_index", created_by=self.principal.name
+                    m.conn, source, asset, operation="vector_index", created_by=self.principal.name
                 )
-                m.details = {"action": change["action"], "table": spec.table}
+                m.details = {"action": change["action"], "table": spec.source}
             if change["action"] == "update":
                 index, _ = self._open(spec)
                 index.build(
@@ -265,7 +261,7 @@ class VectorService(Service):
         self._ctx.require(
             Permission.WRITE, owner, action="vectors.build", asset=f"vector_index:{name}"
         )
-        latest = self._lake.get_table(spec.table).version
+        latest = self._latest(spec)
         # Update a fresh copy (loaded from its file / its own connection) and swap it in:
         # queries keep reading the one they have meanwhile, and a failure leaves it as is.
         index = self._backend(spec)
@@ -319,8 +315,38 @@ class VectorService(Service):
         return mode
 
     def _rows(self, spec: VectorIndexSpec, version: int) -> pa.Table:
-        cols = [spec.id_column, spec.vector_column, *spec.filterable]
-        return self._lake.read(spec.table, version=version, columns=cols)
+        return self._read(spec, version, [spec.vector_column, *spec.filterable])
+
+    def _read(self, spec: VectorIndexSpec, version: int, cols: list[str]) -> pa.Table:
+        """The id column and ``cols`` of the source at ``version`` (a view: latest per entity)."""
+        cols = [str(spec.id_column), *cols]
+        if spec.feature_view is not None:
+            view = open_view(self._ctx, spec.feature_view)
+            return view_rows(self._ctx, self._lake, view, version, cols)
+        return self._lake.read(spec.source, version=version, columns=cols)
+
+    def _latest(self, spec: VectorIndexSpec) -> int:
+        if spec.feature_view is not None:
+            return view_version(self._ctx, self._lake, open_view(self._ctx, spec.feature_view))
+        return self._lake.get_table(spec.source).version
+
+    def _owner(self, spec: VectorIndexSpec) -> str:
+        if spec.feature_view is not None:
+            return open_view(self._ctx, spec.feature_view).owner
+        return self._lake.get_table(spec.source).owner
+
+    def follow_view(self, view: str) -> list[IndexState]:
+        """Update every index over feature ``view`` (after it is materialized).
+
+        Incremental by version diff like ``build``; needs WRITE on the view's team,
+        which materializing it needed already.
+        """
+        with self._ctx.db.connect() as conn:
+            found = self._ctx.catalog.search(conn, kind=KIND, limit=10_000)
+        names = sorted(
+            a.name for a in found if a.properties.get("spec", {}).get("feature_view") == view
+        )
+        return [self.build(name) for name in names]
 
     def _record(
         self, spec: VectorIndexSpec, owner: str, version: int, rows: int, mode: str
@@ -431,11 +457,11 @@ class VectorService(Service):
             raise InvalidArgument(
                 f"vector index '{name}' has no text_column: it cannot search by keyword"
             )
-        cols = [spec.id_column, spec.text_column, *spec.filterable]
+        cols = [str(spec.id_column), spec.text_column, *spec.filterable]
         if version is None:
             rows = pa.table({c: pa.array([], pa.string()) for c in cols})
         else:
-            rows = self._lake.read(spec.table, version=version, columns=cols)
+            rows = self._read(spec, version, cols[1:])
         attrs = {c: rows.column(c).to_pylist() for c in spec.filterable}
         built = KeywordIndex(
             rows.column(spec.id_column).to_pylist(),

@@ -53,6 +53,9 @@ SERVICE_ONLY = {
         "reconcile": "an operator's repair of the server's lake",
         "list_definitions": "returns Python function definitions",
     },
+    "vectors": {
+        "follow_view": "called by materialize on the server (ADR 0035), not a route",
+    },
     "tracking": {
         "local_cache_dir": "a path on the server",
         "proxy_get": "the MLflow artifact proxy, served by the MLflow routes",
