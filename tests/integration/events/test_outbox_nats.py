@@ -22,9 +22,13 @@ def team() -> str:
     return f"ob{uuid.uuid4().hex[:10]}"  # a stream of this test's own
 
 
-@pytest.fixture
-def plat(tmp_path: Path, nats_url: str, team: str) -> Iterator[Platform]:
-    p = Platform.open(tmp_path, events={"backend": "nats", "url": nats_url})
+@pytest.fixture(params=["sqlite", "postgresql"])
+def plat(
+    request: pytest.FixtureRequest, tmp_path: Path, nats_url: str, team: str
+) -> Iterator[Platform]:
+    """A project with NATS as its bus and its catalog (the outbox) on SQLite or PostgreSQL."""
+    catalog = {"url": request.getfixturevalue("pg_url")} if request.param == "postgresql" else {}
+    p = Platform.open(tmp_path, events={"backend": "nats", "url": nats_url}, catalog=catalog)
     yield p
     p.close()
     _drop_streams(nats_url, [topic(team, "run.finished")])
