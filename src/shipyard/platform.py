@@ -125,13 +125,17 @@ class Platform:
                 )
         backends = Backends.resolve(settings, db)
         from shipyard.events.lifecycle import Lifecycle, LifecycleAudit
+        from shipyard.events.relay import OutboxRelay
 
+        lifecycle = Lifecycle(
+            backends.event_bus, backends.catalog, OutboxRelay(db, backends.event_bus)
+        )
         ctx = ServiceContext(
             settings=settings,
             db=db,
             catalog=backends.catalog,
             # audited changes that are lifecycle events publish them in their transaction
-            audit=LifecycleAudit(backends.audit, Lifecycle(backends.event_bus, backends.catalog)),
+            audit=LifecycleAudit(backends.audit, lifecycle),
             principal=acting,
             observer=_lineage_observer(settings, db, backends),
         )
@@ -318,15 +322,21 @@ class Platform:
 
     @cached_property
     def pipelines(self) -> PipelineService:
+        from shipyard.events.lifecycle import LifecycleAudit
         from shipyard.pipelines.pipeline_service import PipelineService
         from shipyard.serving.canary_jobs import canary_checks
 
         every = self._ctx.settings.serving.canary_check_seconds
+        audit = self._ctx.audit
         return PipelineService(
             self._ctx,
             queue=self._backends.job_queue,
             events=lambda: self.events,
             periodic=[canary_checks(self._root.context, every)],
+            # each scheduler pass re-publishes lifecycle events left in the outbox
+            relay=audit.lifecycle.relay.relay_pending
+            if isinstance(audit, LifecycleAudit)
+            else None,
         )
 
     @cached_property

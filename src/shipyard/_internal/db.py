@@ -6,7 +6,7 @@ as an Alembic migration branch (see ``shipyard/catalog/migrations``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,30 @@ metadata = sa.MetaData(
 #: Timestamps are stored as timezone-aware UTC.
 UtcDateTime = sa.DateTime(timezone=True)
 Json = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+#: ``conn.info`` key of the callbacks ``Database.begin`` runs once the transaction committed.
+_AFTER_COMMIT = "shipyard.after_commit"
+
+
+def after_commit(conn: Connection, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once ``conn``'s transaction (a ``Database.begin``) has committed.
+
+    Dropped if it rolls back. ``fn`` must not raise: the change is already committed.
+    Only transactions begun by ``Database.begin``/``begin_nowait`` run them, so a caller
+    must not depend on ``fn`` running (the event outbox's relay is its safety net).
+    """
+    conn.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+@contextmanager
+def _committed(conn: Connection) -> Iterator[None]:
+    """Run the ``after_commit`` callbacks of the transaction this block commits."""
+    try:
+        yield
+    finally:  # ``conn.info`` outlives the checkout: never leave callbacks behind
+        hooks = conn.info.pop(_AFTER_COMMIT, None)
+    for fn in hooks or ():
+        fn()
 
 
 def _normalise_url(url: str) -> str:
@@ -132,7 +156,7 @@ class Database:
     def begin(self) -> Iterator[Connection]:
         """A transaction; driver errors become Shipyard errors."""
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn, _committed(conn), conn.begin():
                 yield conn
         except IntegrityError as exc:
             raise AlreadyExists(f"already exists: {_integrity_detail(exc)}") from None
@@ -167,7 +191,7 @@ class Database:
             BackendUnavailable: the lock was not free in time.
         """
         try:
-            with self.engine.connect() as conn:
+            with self.engine.connect() as conn, _committed(conn):
                 if self.dialect == "sqlite":
                     raw: Any = conn.connection.driver_connection
                     raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")

@@ -4,10 +4,11 @@ Every change a service makes is an audited mutation, and its audit record alread
 what happened (``lake.write`` of ``table:gold.x@4``, ``registry.set_alias`` with its
 alias and version, ...). ``LifecycleAudit`` wraps the audit writer that ``Platform``
 hands to every service: when a mutation's ``ok`` record is one of ``EVENTS``' actions,
-it publishes the event **in the same transaction** (on the SQL bus; the log is the
-outbox), so an event is published if and only if the change committed, and no service
-can forget to announce one. Job ends are not audited mutations: the worker announces
-them (``JobService.announce``) right after it records them.
+it publishes the event **in the same transaction** (on the SQL bus the log is the
+outbox; with NATS the event is a row of ``event_outbox`` that ``shipyard.events.relay``
+publishes once the change committed), so an event is published if and only if the
+change committed, and no service can forget to announce one. Job ends are not audited
+mutations: the worker announces them (``JobService.announce``) right after it records them.
 
 Events go to the topic ``shipyard.<team>.<event>`` of the team that owns the asset
 (``shipyard.ml.table.committed``), registered in the catalog as that team's topic on
@@ -19,7 +20,6 @@ fields of its kind (``SCHEMAS``).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +38,7 @@ if TYPE_CHECKING:
     from shipyard._internal.shared import Shared
     from shipyard.catalog.store import SqlCatalogStore
     from shipyard.events.backends.base import EventBus
-
-log = logging.getLogger(__name__)
+    from shipyard.events.relay import OutboxRelay
 
 #: Topics of lifecycle events start with this; callers may not publish there.
 PREFIX = "shipyard."
@@ -161,9 +160,12 @@ EVENTS: dict[str, Derive] = {
 class Lifecycle:
     """Publishes lifecycle events on the bus, in the caller's transaction."""
 
-    def __init__(self, bus: Shared[EventBus], catalog: SqlCatalogStore) -> None:
+    def __init__(self, bus: Shared[EventBus], catalog: SqlCatalogStore, relay: OutboxRelay) -> None:
         self._bus = bus
         self._catalog = catalog
+        #: The outbox of a bus outside the transaction (NATS); its periodic pass is the
+        #: scheduler's (``OutboxRelay.relay_pending``).
+        self.relay = relay
         self._known: set[str] = set()  # topics seen in the catalog (never removed)
 
     def announce(
@@ -189,10 +191,9 @@ class Lifecycle:
         if CATALOG_TX in bus.capabilities:
             bus.publish(name, records, tx=Outbox(conn))
             return
-        try:  # a broker outside the transaction: an event it misses must not undo the change
-            bus.publish(name, records)
-        except Exception as exc:
-            log.warning("lifecycle event %s on %s not published: %s", event, name, exc)
+        # a broker outside the transaction: the outbox row commits with the change and is
+        # published after the commit (or by a later relay pass)
+        self.relay.stage(conn, name, records)
 
     def _register(self, conn: Connection, name: str, team: str, principal: str) -> None:
         """The topic as the team's catalog asset (so ``get_topic`` and triggers see it)."""

@@ -46,3 +46,19 @@ event_publish_keys = sa.Table(
     sa.Column("first_offset", sa.BigInteger, nullable=False),
     sa.Column("last_offset", sa.BigInteger, nullable=False),
 )
+
+#: The transactional outbox of a bus outside the metadata DB (NATS): lifecycle events
+#: written in the change's transaction, published after it commits, then marked sent.
+#: ``msg_id`` is the broker's deduplication id (``Nats-Msg-Id``), unique across
+#: catalogs that share a broker; ``id`` orders the rows.
+event_outbox = sa.Table(
+    "event_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("msg_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("topic", sa.String(256), nullable=False),
+    sa.Column("value", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=True),
+    sa.Index("ix_event_outbox_sent_at", "sent_at"),
+)

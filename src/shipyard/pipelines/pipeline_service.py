@@ -89,8 +89,11 @@ class PipelineService(Service):
         queue: Shared[JobQueue],
         events: Callable[[], EventService],
         periodic: Sequence[Periodic] = (),
+        relay: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(ctx)
+        #: Publishes lifecycle events left in the event outbox (each scheduler pass).
+        self._relay = relay
         self._engine = RunEngine(ctx, queue=queue.get)
         self._events = events
         self._queue = queue
@@ -111,6 +114,7 @@ class PipelineService(Service):
             interval=interval,
             queue=self._queue.get,
             periodic=self._periodic,
+            relay=self._relay,
         )
 
     # -- definitions ---------------------------------------------------------------

@@ -19,6 +19,10 @@ them (a lease that expired into the dead letter, a worker killed in between), an
 queues the jobs of its ``periodic`` sources (the canary checks, ADR 0024): each spec's
 idempotency key names its period (``<what>@<period>``), so racing schedulers queue it
 once, and it is skipped while a job of the same ``<what>`` still waits or runs.
+
+Each pass starts by publishing lifecycle events left unsent in the event outbox (a bus
+outside the metadata DB, ADR 0033): at start-up, what a crash between a change's commit
+and its publish left behind; later, what a broker outage held back.
 """
 
 from __future__ import annotations
@@ -70,8 +74,10 @@ class Scheduler:
         interval: float = 1.0,
         queue: Callable[[], JobQueue] | None = None,
         periodic: Sequence[Periodic] = (),
+        relay: Callable[[], object] | None = None,
     ) -> None:
         self._ctx = ctx
+        self._relay = relay
         self._queue = queue
         self._periodic = tuple(periodic) if queue is not None else ()
         self.engine = engine
@@ -98,6 +104,11 @@ class Scheduler:
         """One pass; returns the ids of the runs it started."""
         now = now or utcnow()
         started: list[str] = []
+        if self._relay is not None:  # first, so a start-up publishes what a crash left
+            try:
+                self._relay()
+            except Exception as exc:
+                log.warning("event outbox relay failed: %s", exc)
         with self._ctx.db.connect() as conn:
             found = self._ctx.catalog.search(conn, kind=KIND, limit=100_000)
         for asset in found:

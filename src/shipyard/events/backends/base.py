@@ -48,6 +48,13 @@ class EventBus(ABC):
         ``catalog_tx``, the batch is part of the caller's transaction ``tx``.
         """
 
+    def publish_keyed(self, topic: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Append each value with its own deduplication id (the event outbox's relay): a
+        value whose id was already published is not appended again. Backends whose
+        broker deduplicates by message id override it to use the id as is."""
+        for msg_id, value in items:
+            self.publish(topic, [value], key=msg_id)
+
     @abstractmethod
     def read(self, topic: str, offset: int, limit: int) -> list[Record]:
         """Up to ``limit`` records with offset >= ``offset``, in offset order."""

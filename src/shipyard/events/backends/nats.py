@@ -9,7 +9,8 @@ JetStream has no multi-message transaction here, so a batch is published record
 by record: offsets are unique and gap-free, but concurrent publishers' batches may
 interleave and a failure can leave a batch partly published (no ``atomic_batch``
 capability). ``key`` deduplicates through ``Nats-Msg-Id`` within the stream's
-duplicate window (one hour).
+duplicate window (one hour). Lifecycle events reach NATS through the metadata DB's
+transactional outbox (``shipyard.events.relay``), each with its row's id as ``Nats-Msg-Id``.
 """
 
 from __future__ import annotations
@@ -155,6 +156,24 @@ class NatsEventBus(EventBus):
             return seqs[0] - 1, seqs[-1] - 1, dups == len(values)
 
         return self._run(go())
+
+    def publish_keyed(self, topic: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Each value with ``Nats-Msg-Id`` = its id: JetStream stores it once per window."""
+
+        async def go() -> None:
+            await self._ensure_stream(topic)
+            subject = SUBJECT + _hex(topic)
+            for start in range(0, len(items), WINDOW):
+                await asyncio.gather(
+                    *(
+                        self._js.publish(
+                            subject, json.dumps(v).encode(), headers={"Nats-Msg-Id": msg_id}
+                        )
+                        for msg_id, v in items[start : start + WINDOW]
+                    )
+                )
+
+        self._run(go())
 
     def read(self, topic: str, offset: int, limit: int) -> list[Record]:
         async def go() -> list[Record]:
