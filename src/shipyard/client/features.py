@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from shipyard.client.ops import RemoteService, build
+from shipyard.client.ops import Args, RemoteService, build, local
 from shipyard.errors import InvalidArgument
 from shipyard.features.models import (
     OnlineFeatures,
@@ -42,83 +41,35 @@ class RemoteFeatureService(RemoteService, FeatureAPI, ops=OPS):
 
     # -- offline -------------------------------------------------------------------------
 
-    def get_historical_table(
-        self,
-        entity_df: Any,
-        features: list[str] | None = None,
-        feature_service: str | None = None,
-        *,
-        full_feature_names: bool = False,
-        filter_by_created_timestamp: bool = False,
-        timestamp_column: str | None = None,
-    ) -> pa.Table:
-        body = {
-            **_entities(entity_df),
-            "features": features,
-            "feature_service": feature_service,
-            "full_feature_names": full_feature_names,
-            "filter_by_created_timestamp": filter_by_created_timestamp,
-            "timestamp_column": timestamp_column,
-        }
+    @local(FeatureAPI.get_historical_table)
+    def get_historical_table(self, a: Args) -> pa.Table:
+        body = {**_entities(a.pop("entity_df")), **a}
         raw = self._http.request(
             "POST", f"{API}/historical", json=body, headers={"accept": ARROW_STREAM}
         )
         return from_ipc(raw)
 
-    def get_historical_features(
-        self,
-        entity_df: Any,
-        features: list[str] | None = None,
-        feature_service: str | None = None,
-        *,
-        full_feature_names: bool = False,
-        filter_by_created_timestamp: bool = False,
-        timestamp_column: str | None = None,
-    ) -> pd.DataFrame:
-        return self.get_historical_table(
-            entity_df,
-            features,
-            feature_service,
-            full_feature_names=full_feature_names,
-            filter_by_created_timestamp=filter_by_created_timestamp,
-            timestamp_column=timestamp_column,
-        ).to_pandas()
+    @local(FeatureAPI.get_historical_features)
+    def get_historical_features(self, a: Args) -> pd.DataFrame:
+        return self.get_historical_table(**a).to_pandas()
 
-    def create_training_set(
-        self,
-        name: str,
-        entity_df: Any,
-        features: list[str] | None = None,
-        feature_service: str | None = None,
-        *,
-        full_feature_names: bool = False,
-        filter_by_created_timestamp: bool = False,
-        timestamp_column: str | None = None,
-        owner: str | None = None,
-        description: str = "",
-    ) -> TrainingSet:
-        body = {
-            "name": name,
-            **_entities(entity_df),
-            "features": features,
-            "feature_service": feature_service,
-            "full_feature_names": full_feature_names,
-            "filter_by_created_timestamp": filter_by_created_timestamp,
-            "timestamp_column": timestamp_column,
-            "owner": owner,
-            "description": description,
-        }
+    @local(FeatureAPI.create_training_set)
+    def create_training_set(self, a: Args) -> TrainingSet:
+        body = {"name": a.pop("name"), **_entities(a.pop("entity_df")), **a}
         return self._training_set(self._http.post(f"{API}/training-sets", body))
 
-    def get_training_set(self, name: str, version: int | None = None) -> TrainingSet:
-        return self._training_set(self._http.get(f"{API}/training-sets/{name}", version=version))
+    @local(FeatureAPI.get_training_set)
+    def get_training_set(self, a: Args) -> TrainingSet:
+        data = self._http.get(f"{API}/training-sets/{a['name']}", version=a["version"])
+        return self._training_set(data)
 
-    def rebuild_training_set(self, name: str, version: int | None = None) -> pa.Table:
-        params = {"version": version} if version is not None else {}
+    @local(FeatureAPI.rebuild_training_set)
+    def rebuild_training_set(self, a: Args) -> pa.Table:
+        version = a["version"]
         raw = self._http.request(
             "POST",
-            f"{API}/training-sets/{name}/rebuild",
-            params=params,
+            f"{API}/training-sets/{a['name']}/rebuild",
+            params={"version": version} if version is not None else {},
             headers={"accept": ARROW_STREAM},
         )
         return from_ipc(raw)
@@ -133,28 +84,18 @@ class RemoteFeatureService(RemoteService, FeatureAPI, ops=OPS):
 
     # -- online --------------------------------------------------------------------------
 
-    def get_online_features(
-        self,
-        features: list[str] | None = None,
-        *,
-        feature_service: str | None = None,
-        entity_rows: Sequence[dict[str, Any]],
-        full_feature_names: bool = False,
-    ) -> OnlineFeatures:
-        body = {
-            "features": features,
-            "feature_service": feature_service,
-            "entity_rows": jsonable(list(entity_rows)),
-            "full_feature_names": full_feature_names,
-        }
+    @local(FeatureAPI.get_online_features)
+    def get_online_features(self, a: Args) -> OnlineFeatures:
+        body = {**a, "entity_rows": jsonable(list(a["entity_rows"]))}
         return OnlineFeatures.from_json(self._http.post(f"{API}/online", body))
 
-    def push(self, push_source: str, rows: Any, *, to: str = "online_and_offline") -> PushResult:
+    @local(FeatureAPI.push)
+    def push(self, a: Args) -> PushResult:
+        rows = a["rows"]
         if isinstance(rows, list):
             records = jsonable(rows)
         elif rows is not None and not isinstance(rows, str):
             records = frame_to_records(rows)
         else:
             raise InvalidArgument("push needs a list of rows or a DataFrame")
-        body = {"push_source": push_source, "rows": records, "to": to}
-        return PushResult(**self._http.post(f"{API}/push", body))
+        return PushResult(**self._http.post(f"{API}/push", {**a, "rows": records}))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from shipyard.client.ops import API, RemoteService
+from shipyard.client.ops import API, Args, RemoteService, local
 from shipyard.lineage.models import LineageIngest
 from shipyard.lineage.protocol import LineageAPI
 
@@ -12,8 +10,10 @@ from shipyard.lineage.protocol import LineageAPI
 class RemoteLineageService(RemoteService, LineageAPI, ops={}):
     """``LineageService`` over HTTP: the event is the whole body (as OpenLineage clients send it)."""
 
-    def ingest_event(self, event: dict[str, Any], *, owner: str | None = None) -> LineageIngest:
+    @local(LineageAPI.ingest_event)
+    def ingest_event(self, a: Args) -> LineageIngest:
+        owner = a["owner"]
         data = self._http.request(
-            "POST", API + "/lineage", params={"owner": owner} if owner else {}, json=event
+            "POST", API + "/lineage", params={"owner": owner} if owner else {}, json=a["event"]
         )
         return LineageIngest.model_validate(data)

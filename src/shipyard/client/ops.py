@@ -6,14 +6,20 @@ arguments travel::
 
     class RemoteCatalogService(RemoteService, CatalogAPI, ops=OPS): ...
 
-Every Protocol method is either written out on the class (when it needs more
-than one request, a file, Arrow or a local object) or generated from its table
-entry: the generated method has the Protocol's signature (so defaults cannot
-drift), sends every argument (path, query or JSON body; none is dropped), and
-parses the response into the Protocol's return type. A Protocol method with
-neither fails at import, so a new service method cannot be forgotten. The
-tables live beside each Protocol (``shipyard.<capability>.ops``); the API
-generates its routes from the same ones (ADR 0015).
+Every Protocol method is either generated from its table entry or written out
+with ``@local`` (when it needs more than one request, a file, Arrow, a header or
+a local object). Either way the method has the Protocol's signature, so no
+client re-types one and defaults cannot drift (ADR 0031). The generated method
+sends every argument (path, query or JSON body; none is dropped) and parses the
+response into the Protocol's return type. A ``@local`` body gets the arguments
+by name, defaults applied::
+
+    @local(LakeAPI.read)
+    def read(self, a: Args) -> pa.Table: ...
+
+A Protocol method with neither fails at import, so a new service method cannot
+be forgotten. The tables live beside each Protocol (``shipyard.<capability>.ops``);
+the API generates its routes from the same ones (ADR 0015).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from pathlib import PurePath
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, ParamSpec, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from pydantic import TypeAdapter
@@ -32,9 +38,24 @@ from shipyard._internal.ops import API, BODYLESS, Op, protocol_methods
 from shipyard.client.http import HttpTransport
 from shipyard.errors import InvalidArgument
 
-__all__ = ["API", "Op", "RemoteService", "build", "jsonable", "protocol_methods", "segment"]
+__all__ = [
+    "API",
+    "Args",
+    "Op",
+    "RemoteService",
+    "build",
+    "jsonable",
+    "local",
+    "protocol_methods",
+    "segment",
+]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: A ``@local`` body's arguments: every Protocol parameter by name, defaults applied.
+Args = dict[str, Any]
 
 
 def jsonable(value: Any) -> Any:
@@ -61,8 +82,14 @@ class RemoteService:
     protocol: ClassVar[type]
     ops: ClassVar[Mapping[str, Op]]
 
+    _senders: ClassVar[dict[str, Callable[[RemoteService, Args], Any]]] = {}
+
     def __init__(self, http: HttpTransport) -> None:
         self._http = http
+
+    def _send(self, name: str, a: Args) -> Any:
+        """The table's HTTP call for method ``name``, for a ``@local`` body around it."""
+        return self._senders[name](self, a)
 
     def __init_subclass__(cls, *, ops: Mapping[str, Op] | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,13 +104,16 @@ class RemoteService:
         declared = protocol_methods(cls.protocol)
         if unknown := set(ops) - set(declared):
             raise TypeError(f"{cls.__name__}: operations for unknown methods {sorted(unknown)}")
+        cls._senders = {}
         for name, fn in declared.items():
             # A method written out on the class wins; its table entry (if any) still
-            # makes the server's route, which the written-out method calls.
+            # makes the server's route, which a ``@local`` method may ``_send`` to.
+            if name in ops:
+                cls._senders[name] = _sender(fn, ops[name])
             if not _written_out(cls, name):
                 if name not in ops:
                     raise TypeError(f"{cls.__name__}.{name}: no operation and no method")
-                setattr(cls, name, _generate(fn, ops[name]))
+                setattr(cls, name, _generate(fn, cls._senders[name]))
 
 
 def build(service: Callable[[HttpTransport], T], http: HttpTransport) -> T:
@@ -95,6 +125,40 @@ def build(service: Callable[[HttpTransport], T], http: HttpTransport) -> T:
     return service(http)
 
 
+def local(declared: Callable[P, R]) -> Callable[[Callable[[Any, Args], R]], Callable[P, R]]:
+    """A client method that does local work, with ``declared``'s signature (ADR 0031).
+
+    ``declared`` is the Protocol's method (``LakeAPI.write``). The body is written
+    as ``def write(self, a: Args) -> TableInfo`` and gets every argument by name,
+    defaults applied, so the signature and its defaults are typed once, on the
+    Protocol. The result has the Protocol's ``__signature__`` (the signature test
+    reads it) and type (mypy checks the class against the Protocol).
+    """
+    sig = inspect.signature(declared)
+
+    def bind(body: Callable[[Any, Args], R]) -> Callable[P, R]:
+        @functools.wraps(declared, updated=())  # not the Protocol's ``__dict__``
+        def method(self: Any, /, *args: Any, **kwargs: Any) -> R:
+            return body(self, _arguments(sig, self, args, kwargs))
+
+        method.__signature__ = sig  # type: ignore[attr-defined]
+        method.__module__, method.__qualname__ = body.__module__, body.__qualname__
+        method.local = body  # type: ignore[attr-defined]  # tests tell it from a hand copy
+        return cast(Callable[P, R], method)
+
+    return bind
+
+
+def _arguments(
+    sig: inspect.Signature, self: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Args:
+    bound = sig.bind(self, *args, **kwargs)
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    del values[next(iter(sig.parameters))]  # self
+    return values
+
+
 def _written_out(cls: type, name: str) -> bool:
     """Defined on the class or a base, other than the Protocol or a mixin's abstract stub."""
     return any(
@@ -104,7 +168,21 @@ def _written_out(cls: type, name: str) -> bool:
     )
 
 
-def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
+def _generate(
+    fn: Callable[..., Any], send: Callable[[RemoteService, Args], Any]
+) -> Callable[..., Any]:
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def method(self: RemoteService, /, *args: Any, **kwargs: Any) -> Any:
+        return send(self, _arguments(sig, self, args, kwargs))
+
+    method.__signature__ = sig  # type: ignore[attr-defined]
+    return method
+
+
+def _sender(fn: Callable[..., Any], op: Op) -> Callable[[RemoteService, Args], Any]:
+    """The table's HTTP call for ``fn``: arguments by name in, the parsed result out."""
     sig = inspect.signature(fn)
     unknown = {*op.query, *op.wire, *op.encode, *op.omit_default, *op.path_args, *op.types}
     unknown |= set(op.job_args)
@@ -116,11 +194,8 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
         returns = eval(returns, fn.__globals__)
     adapter = None if returns is None else TypeAdapter(returns)
 
-    @functools.wraps(fn)
-    def method(self: RemoteService, /, *args: Any, **kwargs: Any) -> Any:
-        bound = sig.bind(self, *args, **kwargs)
-        bound.apply_defaults()
-        values = {k: v for k, v in bound.arguments.items() if k != "self"}
+    def send(self: RemoteService, values: Args) -> Any:
+        values = dict(values)
         path = op.fill({a: segment(op.encode_arg(a, values.pop(a))) for a in op.path_args})
         params: dict[str, Any] = {}
         body: dict[str, Any] = {}
@@ -141,5 +216,4 @@ def _generate(fn: Callable[..., Any], op: Op) -> Callable[..., Any]:
             data = op.decode(data)
         return None if adapter is None else adapter.validate_python(data)
 
-    method.__signature__ = sig  # type: ignore[attr-defined]
-    return method
+    return send

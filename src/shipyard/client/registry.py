@@ -7,7 +7,7 @@ from pathlib import Path
 
 from shipyard._internal.paging import Page, all_items
 from shipyard.client.http import HttpTransport
-from shipyard.client.ops import API, RemoteService, segment
+from shipyard.client.ops import API, Args, RemoteService, local
 from shipyard.registry.models import ModelVersion
 from shipyard.registry.ops import OPS
 from shipyard.registry.protocol import RegistryAPI
@@ -23,23 +23,17 @@ class RemoteRegistryService(RemoteService, RegistryAPI, ops=OPS):
         self._cache = cache_dir or Path.home() / ".cache" / "shipyard" / "models"
         self._loaded: dict[tuple[str, int, str], LoadedModel] = {}
 
-    def list_model_versions(
-        self,
-        name: str | None = None,
-        *,
-        run_id: str | None = None,
-        limit: int | None = None,
-        page_token: str | None = None,
-    ) -> Page[ModelVersion]:
-        # Every version (of a run) across models, or one model's: two routes.
-        path = (
-            "/registry/versions" if name is None else f"/registry/models/{segment(name)}/versions"
-        )
-        data = self._http.get(API + path, run_id=run_id, limit=limit, page_token=page_token)
-        return Page[ModelVersion].model_validate(data)
+    @local(RegistryAPI.list_model_versions)
+    def list_model_versions(self, a: Args) -> Page[ModelVersion]:
+        if a["name"] is not None:
+            return self._send("list_model_versions", a)
+        # Every version (of a run) across models: a route of its own.
+        del a["name"]
+        return Page[ModelVersion].model_validate(self._http.get(API + "/registry/versions", **a))
 
-    def download_model(self, uri: str) -> Path:
-        mv = self.resolve(uri)
+    @local(RegistryAPI.download_model)
+    def download_model(self, a: Args) -> Path:
+        mv = self.resolve(a["uri"])
         digest = hashlib.sha256(mv.storage_location.encode()).hexdigest()[:12]
         target = self._cache / safe_key(mv.name.replace(" ", "_"), str(mv.version), digest)
         if not (target / "MLmodel").is_file():
@@ -50,8 +44,9 @@ class RemoteRegistryService(RemoteService, RegistryAPI, ops=OPS):
                 out.write_bytes(self.read_model_file(mv.name, mv.version, rel))
         return target
 
-    def load_model(self, uri: str) -> LoadedModel:
-        mv = self.resolve(uri)
+    @local(RegistryAPI.load_model)
+    def load_model(self, a: Args) -> LoadedModel:
+        mv = self.resolve(a["uri"])
         key = (mv.name, mv.version, mv.storage_location)
         if key not in self._loaded:
             self._loaded[key] = load_model_dir(self.download_model(mv.uri), uri=mv.uri)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from shipyard.client.ops import API, RemoteService, segment
+from shipyard.client.ops import API, Args, RemoteService, local, segment
 from shipyard.serving.models import PredictResponse
 from shipyard.serving.ops import OPS
 from shipyard.serving.protocol import ServingAPI
@@ -13,14 +11,13 @@ from shipyard.serving.protocol import ServingAPI
 class RemoteServingService(RemoteService, ServingAPI, ops=OPS):
     """``ServingService`` over HTTP; the routing key travels as a header."""
 
-    def predict(
-        self, name: str, inputs: list[dict[str, Any]], *, routing_key: str | None = None
-    ) -> PredictResponse:
-        headers = {"x-shipyard-routing-key": routing_key} if routing_key else None
+    @local(ServingAPI.predict)
+    def predict(self, a: Args) -> PredictResponse:
+        routing_key = a["routing_key"]
         data = self._http.request(
             "POST",
-            f"{API}/deployments/{segment(name)}/predict",
-            json={"inputs": inputs},
-            headers=headers,
+            f"{API}/deployments/{segment(a['name'])}/predict",
+            json={"inputs": a["inputs"]},
+            headers={"x-shipyard-routing-key": routing_key} if routing_key else None,
         )
         return PredictResponse.model_validate(data)

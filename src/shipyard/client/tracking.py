@@ -10,20 +10,18 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from shipyard._internal.paging import Page, all_items
 from shipyard.client.http import HttpTransport
-from shipyard.client.ops import API, RemoteService, segment
+from shipyard.client.ops import API, Args, RemoteService, local, segment
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.storage import safe_key
 from shipyard.tracking.active_run import ActiveRun
 from shipyard.tracking.batching import BatchLoggingMixin
 from shipyard.tracking.buffer import MetricBuffer
-from shipyard.tracking.models import Experiment, FileInfo, LoggedModel, Metric, Run, RunStatus
-from shipyard.tracking.ops import OPS, RUN, nan_metrics
+from shipyard.tracking.models import Experiment, FileInfo, LoggedModel, Metric, Run
+from shipyard.tracking.ops import OPS, RUN
 from shipyard.tracking.packaging.mlmodel import save_model
 from shipyard.tracking.protocol import TrackingAPI
 
@@ -40,56 +38,48 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
         self._buffer: MetricBuffer | None = None
         self._lock = threading.Lock()
 
-    def create_experiment(
-        self,
-        name: str,
-        *,
-        owner: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        artifact_location: str | None = None,
-    ) -> Experiment:
-        if artifact_location is not None:
+    @local(TrackingAPI.create_experiment)
+    def create_experiment(self, a: Args) -> Experiment:
+        if a["artifact_location"] is not None:
             # A path on the server's disk is the server's choice (it used to be dropped).
             raise InvalidArgument("artifact_location cannot be chosen over HTTP")
-        body = {"name": name, "owner": owner, "tags": dict(tags) if tags else None}
+        body = {
+            "name": a["name"],
+            "owner": a["owner"],
+            "tags": dict(a["tags"]) if a["tags"] else None,
+        }
         return Experiment.model_validate(self._http.post(f"{API}/tracking/experiments", body))
 
-    def find_experiment(self, name: str) -> Experiment | None:
+    @local(TrackingAPI.find_experiment)
+    def find_experiment(self, a: Args) -> Experiment | None:
         try:
-            return self.get_experiment_by_name(name)
+            return self.get_experiment_by_name(a["name"])
         except NotFound:
             return None
 
-    def start_run(
-        self,
-        experiment: str | None = None,
-        *,
-        run_name: str | None = None,
-        tags: Mapping[str, str] | None = None,
-        parent_run_id: str | None = None,
-        capture_source: bool = True,
-    ) -> ActiveRun:
+    @local(TrackingAPI.start_run)
+    def start_run(self, a: Args) -> ActiveRun:
         from shipyard.tracking.source import source_tags
 
-        all_tags = {**(source_tags() if capture_source else {}), **dict(tags or {})}
-        run = self.create_run(
-            experiment, run_name=run_name, tags=all_tags, parent_run_id=parent_run_id
-        )
-        return ActiveRun(self, run)
+        local_tags = source_tags() if a.pop("capture_source") else {}
+        a["tags"] = {**local_tags, **dict(a["tags"] or {})}
+        return ActiveRun(self, self.create_run(a.pop("experiment"), **a))
 
-    def end_run(self, run_id: str, status: str | RunStatus = RunStatus.FINISHED) -> Run:
+    @local(TrackingAPI.end_run)
+    def end_run(self, a: Args) -> Run:
         self.flush()
-        return self.update_run(run_id, status=status)
+        return self.update_run(a["run_id"], status=a["status"])
 
-    def set_run_lifecycle(self, run_id: str, stage: str) -> Run:
-        if stage == "deleted":
-            return Run.model_validate(self._http.delete(_run(run_id)))
-        return Run.model_validate(self._http.post(_run(run_id) + "/restore"))
+    @local(TrackingAPI.set_run_lifecycle)
+    def set_run_lifecycle(self, a: Args) -> Run:
+        if a["stage"] == "deleted":
+            return Run.model_validate(self._http.delete(_run(a["run_id"])))
+        return Run.model_validate(self._http.post(_run(a["run_id"]) + "/restore"))
 
-    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        self.flush()
-        data = self._http.get(_run(run_id) + f"/metrics/{segment(key)}/history")
-        return [Metric.model_validate(m) for m in nan_metrics(data)]
+    @local(TrackingAPI.get_metric_history)
+    def get_metric_history(self, a: Args) -> list[Metric]:
+        self.flush()  # the queued values are part of the history
+        return self._send("get_metric_history", a)
 
     @property
     def buffer(self) -> MetricBuffer:
@@ -98,72 +88,53 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
                 self._buffer = MetricBuffer(lambda rid, ms: self.log_batch(rid, metrics=ms))
             return self._buffer
 
-    def flush(self) -> None:
+    @local(TrackingAPI.flush)
+    def flush(self, a: Args) -> None:
         if self._buffer is not None:
             self._buffer.flush()
 
-    def search_runs(
-        self,
-        experiments: Iterable[str] | str | None = None,
-        *,
-        filter: str | None = None,
-        order_by: list[str] | None = None,
-        view: str = "active",
-        limit: int | None = None,
-        page_token: str | None = None,
-    ) -> Page[Run]:
-        exps = [experiments] if isinstance(experiments, str) else experiments
-        self.flush()
-        body = {
-            "experiments": list(exps) if exps is not None else None,
-            "filter": filter,
-            "order_by": order_by,
-            "view": view,
-            "limit": limit,
-            "page_token": page_token,
-        }
-        data = self._http.post(f"{API}/tracking/runs/search", body)
-        return Page[Run].model_validate(nan_metrics(data))
+    @local(TrackingAPI.search_runs)
+    def search_runs(self, a: Args) -> Page[Run]:
+        self.flush()  # the queued metrics count in the search
+        return self._send("search_runs", a)
 
     # -- artifacts and models -----------------------------------------------------------------
 
-    def put_artifact(self, run_id: str, path: str, data: bytes) -> str:
-        rel = safe_key(path)
+    @local(TrackingAPI.put_artifact)
+    def put_artifact(self, a: Args) -> str:
+        params = {"path": safe_key(a["path"])}
         out = self._http.request(
-            "PUT", _run(run_id) + "/artifacts/content", params={"path": rel}, content=data
+            "PUT", _run(a["run_id"]) + "/artifacts/content", params=params, content=a["data"]
         )
         return str(out["path"])
 
-    def log_artifact(
-        self, run_id: str, local_path: str | Path, artifact_path: str | None = None
-    ) -> str:
-        src = Path(local_path)
+    @local(TrackingAPI.log_artifact)
+    def log_artifact(self, a: Args) -> str:
+        run_id, src = a["run_id"], Path(a["local_path"])
         if not src.exists():
             raise NotFound(f"no local file {src}", path=str(src))
         if src.is_dir():
-            return self.log_artifacts(run_id, src, safe_key(artifact_path, src.name))
-        return self.put_artifact(run_id, safe_key(artifact_path, src.name), src.read_bytes())
+            return self.log_artifacts(run_id, src, safe_key(a["artifact_path"], src.name))
+        return self.put_artifact(run_id, safe_key(a["artifact_path"], src.name), src.read_bytes())
 
-    def log_artifacts(
-        self, run_id: str, local_dir: str | Path, artifact_path: str | None = None
-    ) -> str:
-        src = Path(local_dir)
+    @local(TrackingAPI.log_artifacts)
+    def log_artifacts(self, a: Args) -> str:
+        src = Path(a["local_dir"])
         if not src.is_dir():
             raise NotFound(f"no local folder {src}", path=str(src))
         for path in sorted(p for p in src.rglob("*") if p.is_file()):
-            self.put_artifact(
-                run_id, safe_key(artifact_path, path.relative_to(src).as_posix()), path.read_bytes()
-            )
-        return safe_key(artifact_path)
+            rel = safe_key(a["artifact_path"], path.relative_to(src).as_posix())
+            self.put_artifact(a["run_id"], rel, path.read_bytes())
+        return safe_key(a["artifact_path"])
 
     def _all_artifacts(self, run_id: str, path: str | None) -> list[FileInfo]:
         return list(all_items(lambda t: self.list_artifacts(run_id, path, page_token=t)))
 
-    def download_artifacts(
-        self, run_id: str, path: str | None = None, dst: str | Path | None = None
-    ) -> Path:
+    @local(TrackingAPI.download_artifacts)
+    def download_artifacts(self, a: Args) -> Path:
+        run_id, dst = a["run_id"], a["dst"]
         target_root = Path(dst) if dst is not None else Path(tempfile.mkdtemp(prefix="shipyard-"))
-        rel = safe_key(path)
+        rel = safe_key(a["path"])
         listing = self._all_artifacts(run_id, rel or None)
         if rel and not listing:  # a single file
             out = target_root / Path(rel).name
@@ -174,48 +145,28 @@ class RemoteTrackingService(RemoteService, BatchLoggingMixin, TrackingAPI, ops=O
         todo = listing
         while todo:
             item = todo.pop()
-            local = base / item.path[len(rel) + 1 if rel else 0 :]
+            local_path = base / item.path[len(rel) + 1 if rel else 0 :]
             if item.is_dir:
                 todo.extend(self._all_artifacts(run_id, item.path))
             else:
-                local.parent.mkdir(parents=True, exist_ok=True)
-                local.write_bytes(self.read_artifact(run_id, item.path))
+                local_path.parent.mkdir(parents=True, exist_ok=True)
+                local_path.write_bytes(self.read_artifact(run_id, item.path))
         return base
 
-    def log_model(
-        self,
-        run_id: str,
-        model: Any,
-        artifact_path: str = "model",
-        *,
-        input_example: Any = None,
-        signature: dict[str, Any] | None = None,
-        predict_method: str = "predict",
-        flavor: str | None = None,
-        pip_requirements: list[str] | None = None,
-        registered_model_name: str | None = None,
-    ) -> LoggedModel:
-        rel = safe_key(artifact_path)
+    @local(TrackingAPI.log_model)
+    def log_model(self, a: Args) -> LoggedModel:
+        run_id, registered = a.pop("run_id"), a.pop("registered_model_name")
+        rel = a["artifact_path"] = safe_key(a["artifact_path"])
         tmp = Path(tempfile.mkdtemp(prefix="shipyard-model-"))
         try:
-            save_model(
-                model,
-                tmp / "model",
-                artifact_path=rel,
-                run_id=run_id,
-                input_example=input_example,
-                signature=signature,
-                predict_method=predict_method,
-                flavor=flavor,
-                pip_requirements=pip_requirements,
-            )
+            save_model(a.pop("model"), tmp / "model", run_id=run_id, **a)
             self.log_artifacts(run_id, tmp / "model", rel)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         logged = self.record_model(run_id, rel)
-        if registered_model_name:
+        if registered:
             self._http.post(
-                f"{API}/registry/models/{segment(registered_model_name)}/versions",
+                f"{API}/registry/models/{segment(registered)}/versions",
                 {"source": f"runs:/{run_id}/{rel}"},
             )
         return logged

@@ -13,7 +13,7 @@ from annotated_types import Interval
 
 from shipyard._internal.ops import Limit, Op, Version
 from shipyard.errors import InvalidArgument
-from shipyard.lake.models import TableDefinition
+from shipyard.lake.models import ExpectationResult, TableDefinition
 
 TABLE = "/lake/tables/{name}"
 
@@ -22,6 +22,13 @@ def _definition(definition: TableDefinition) -> dict[str, Any]:
     if definition.function is not None:
         raise InvalidArgument("Python function definitions cannot be sent over HTTP")
     return definition.model_dump(mode="json")
+
+
+def _refreshes(page: dict[str, Any]) -> dict[str, Any]:
+    """Each refresh's expectation results as models, as the service returns them."""
+    for r in page["items"]:
+        r["expectations"] = [ExpectationResult.model_validate(e) for e in r["expectations"]]
+    return page
 
 
 def _records(changes: Any) -> list[dict[str, Any]]:
@@ -73,7 +80,7 @@ OPS = {
         encode={"changes": _records},
         types={"changes": list[dict[str, Any]]},
     ),
-    "list_refreshes": Op("GET", TABLE + "/refreshes"),
+    "list_refreshes": Op("GET", TABLE + "/refreshes", decode=_refreshes),
     "describe_column": Op("PATCH", TABLE + "/columns/{column}"),
     "column_lineage": Op("GET", "/lake/columns/{column}/lineage"),
 }

@@ -32,6 +32,13 @@ def _input_ref(data: Any) -> str:
     return input_ref(data)
 
 
+def _experiments(experiments: Iterable[str] | str | None) -> list[str] | None:
+    """One experiment's name, or several, travel as a list."""
+    if experiments is None:
+        return None
+    return [experiments] if isinstance(experiments, str) else list(experiments)
+
+
 def nan_metrics(data: Any) -> Any:
     """Metric values the server wrote as ``null`` (JSON has no NaN) back to NaN.
 
@@ -70,6 +77,8 @@ OPS = {
     "search_runs": Op(
         "POST",
         "/tracking/runs/search",
+        encode={"experiments": _experiments},
+        decode=nan_metrics,
         types={"experiments": list[str] | None, "limit": PageSize | None},
     ),
     "compare_runs": Op("POST", "/tracking/runs/compare"),
@@ -89,7 +98,7 @@ OPS = {
         },
     ),
     "delete_tag": Op("DELETE", RUN + "/tags/{key:path}"),
-    "get_metric_history": Op("GET", RUN + "/metrics/{key:path}/history"),
+    "get_metric_history": Op("GET", RUN + "/metrics/{key:path}/history", decode=nan_metrics),
     "log_input": Op(
         "POST",
         RUN + "/inputs",

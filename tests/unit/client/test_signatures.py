@@ -202,3 +202,17 @@ def test_a_drift_is_caught() -> None:
     assert _compare(sig(protocol), sig(dropped), extra_ok=set())
     assert _compare(sig(protocol), sig(other_default), extra_ok=set())
     assert not _compare(sig(protocol), sig(protocol), extra_ok=set())
+
+
+@pytest.mark.parametrize("cap", list(CAPABILITIES))
+def test_no_client_method_retypes_the_protocol_signature(cap: str) -> None:
+    """A client method is generated from its table entry or a ``@local`` body (ADR 0031)."""
+    proto, _, client = _classes(cap)
+    copies = []
+    for name, declared in protocol_methods(proto).items():
+        owner = next(k for k in client.__mro__ if name in vars(k))
+        if not owner.__module__.startswith("shipyard.client."):
+            continue  # a mixin written once and shared with the service
+        if getattr(vars(owner)[name], "__wrapped__", None) is not declared:
+            copies.append(name)
+    assert not copies, f"{client.__name__} re-types {copies}: use @local({proto.__name__}.<name>)"
