@@ -67,6 +67,15 @@ class Kind:
         """The declared spec in the form ``current`` stores (defaults filled in)."""
         return spec
 
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        """The inverse of ``canonical``: a stored resource as a file would declare it.
+
+        ``None`` when it cannot be declared (a table defined by a Python function).
+        Environment promotion reads the source's state this way (ADR 0028).
+        """
+        owner = self.owners.get(name)
+        return {**stored, "owner": owner} if owner and isinstance(stored, dict) else stored
+
     def check(self, r: Resource, refs: Refs) -> None:
         """Raise ``InvalidArgument`` (without the place) if ``r`` is malformed or dangles."""
 
