@@ -14,6 +14,7 @@ YAML_KINDS = {
     "tables": "table",
     "deployments": "deployment",
     "monitors": "monitor",
+    "vector_indexes": "vector_index",
 }
 #: Every kind, in the order ``apply`` creates them (deletions go in reverse).
 KIND_ORDER = (
