@@ -27,6 +27,7 @@ class TeamKind(Kind):
 
     kind = "team"
     prunable = False
+    fingerprinted = False  # derived from principals' roles and owners
 
     def __init__(self, security: SecurityService) -> None:
         self._security = security

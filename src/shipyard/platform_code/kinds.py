@@ -51,6 +51,8 @@ class Kind:
     prunable = True
     #: ``apply`` gets every change at once, deletions included (the kind orders them).
     grouped = False
+    #: Its state counts in the plan's fingerprint (not for what derives from others).
+    fingerprinted = True
 
     #: What declared resources may refer to (set by the service before ``check``/``diff``).
     refs: Refs

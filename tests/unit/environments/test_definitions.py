@@ -137,3 +137,14 @@ def test_a_changed_target_makes_the_plan_stale(dev_qa: tuple[Platform, Platform]
     qa.quotas.set_quota("team", "ml", "deployments", 6)
     with pytest.raises(Conflict, match="stale"):
         dev.environments.promote_definitions("qa", digest=plan.digest)
+
+
+def test_a_new_principal_in_the_target_does_not_make_the_plan_stale(
+    dev_qa: tuple[Platform, Platform],
+) -> None:
+    dev, qa = dev_qa
+    dev.quotas.set_quota("team", "ml", "concurrent_jobs", 3)
+    plan = dev.environments.plan_definitions("qa")
+    qa.security.create_principal("newcomer", team="search", role="approver")  # a new team too
+    done = dev.environments.promote_definitions("qa", digest=plan.digest)
+    assert "team/ml/concurrent_jobs" in [c["name"] for c in done.result["changes"]]
