@@ -387,6 +387,7 @@ class Platform:
             pipelines=lambda: self.pipelines,
             serving=lambda: self.serving,
             registry=lambda: self.registry,
+            vectors=lambda: self.vectors,
         )
 
     @cached_property

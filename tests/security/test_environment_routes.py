@@ -48,6 +48,7 @@ def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Two]:
         "ml_editor": ("ml", "editor"),
         "ml_viewer": ("ml", "viewer"),
         "risk_editor": ("risk", "editor"),
+        "boss": ("*", "admin"),
     }
     _people(dev, "dev", tokens, everyone)
     _people(prod, "prod", tokens, {**everyone, "ml_approver": ("ml", "approver")})
@@ -93,6 +94,17 @@ def test_definitions_are_for_admins(two: Two) -> None:
         assert two.dev.get(f"{V1}/prod/plan", headers=two.as_(who)).status_code == 403
         r = two.dev.post(f"{V1}/prod/definitions", json={"digest": "x"}, headers=two.as_(who))
         assert r.status_code == 403
+
+
+def test_nothing_to_promote_is_a_409_and_no_request(two: Two) -> None:
+    plan = two.dev.get(f"{V1}/prod/plan", headers=two.as_("dev:boss"))
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["refused"] == [] and plan.json()["resources"] == []
+    body = {"digest": plan.json()["digest"]}
+    r = two.dev.post(f"{V1}/prod/definitions", json=body, headers=two.as_("dev:boss"))
+    assert r.status_code == 409 and "nothing to promote" in r.text
+    queue = two.prod.get(f"{V1}/-/promotions", headers=two.as_("prod:boss")).json()
+    assert not [p for p in queue["items"] if p["kind"] == "definitions"]
 
 
 @pytest.mark.parametrize(

@@ -79,20 +79,20 @@ def plan(
         return
     rows = [
         {"kind": c["kind"], "name": c["name"], "action": c["action"]}
-        for c in result.features.get("changes", [])
+        for c in result.resources
+        if c["action"] != "unchanged"
     ]
-    rows += [{"kind": "pipeline", **_short(c)} for c in result.pipelines]
-    rows += [{"kind": "vector_index", **_short(c)} for c in result.vectors]
     print_table(rows, ["kind", "name", "action"], title=f"{result.source} -> {result.target}")
+    for line in result.refused:
+        console.print(f"refused: {line}", markup=False)
+    if not result.changes:
+        console.print(f"nothing to promote into {result.target}", markup=False)
+        return
     console.print(
         f"{result.changes} changes; apply with: shipyard env promote-definitions "
         f"--to {result.target} --digest {result.digest}",
         markup=False,
     )
-
-
-def _short(change: dict) -> dict:
-    return {"name": change["name"], "action": change["action"]}
 
 
 @app.command("promote-definitions")

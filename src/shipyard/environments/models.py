@@ -25,6 +25,11 @@ class Environment(BaseModel):
 class DefinitionsPlan(BaseModel):
     """What promoting the current environment's definitions into ``target`` would change.
 
+    ``resources`` holds every change, of every kind platform as code knows (ADR 0027):
+    teams, quotas, lake table definitions, features, pipelines, monitors, deployments
+    and their traffic, vector indexes. ``features``, ``pipelines`` and ``vectors`` are
+    the same changes in those kinds' own shapes. ``refused`` says, one line each, what
+    the target cannot take (a reference missing there) and is left out of the plan.
     ``digest`` names this plan: ``promote_definitions`` refuses a digest that no longer
     matches (the source or the target changed since the review).
     """
@@ -32,15 +37,15 @@ class DefinitionsPlan(BaseModel):
     source: str
     target: str
     digest: str
+    resources: list[dict[str, Any]] = Field(default_factory=list)
+    refused: list[str] = Field(default_factory=list)
     features: dict[str, Any] = Field(default_factory=dict)
     pipelines: list[dict[str, Any]] = Field(default_factory=list)
     vectors: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def changes(self) -> int:
-        pending = [c for c in self.features.get("changes", []) if c.get("action") != "unchanged"]
-        rest = [c for c in (*self.pipelines, *self.vectors) if c.get("action") != "unchanged"]
-        return len(pending) + len(rest)
+        return sum(1 for c in self.resources if c.get("action") != "unchanged")
 
 
 class EnvPromotion(BaseModel):

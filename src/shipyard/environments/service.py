@@ -9,8 +9,6 @@ approve permission (ADR 0028).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +20,12 @@ from shipyard._internal.ids import new_id
 from shipyard._internal.paging import Page, page_in_memory, resolve_limit
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.environments.models import DefinitionsPlan, Environment, EnvPromotion
+from shipyard.environments.promotion import (
+    PROMOTED_KINDS,
+    Desired,
+    apply_promotion,
+    plan_promotion,
+)
 from shipyard.environments.tables import env_promotions
 from shipyard.errors import Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.registry.models import PromotionStatus
@@ -149,53 +153,16 @@ class EnvironmentService(Service):
         self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="environments.plan_definitions")
         self._target(target)
         there = self._there(target, self.principal.name)
-        return self._plan(there, target, self._definitions())
+        return plan_promotion(there, self._definitions(), source=self._source, target=target)[0]
 
-    def _definitions(self) -> dict[str, Any]:
-        """This environment's definitions, as JSON (what a promotion carries)."""
-        from shipyard.catalog.tables import assets
-        from shipyard.features import registry
-        from shipyard.features.wire import definition_to_wire
-        from shipyard.pipelines.definitions import KIND as PIPELINE
-        from shipyard.vectors.service import KIND as VECTOR
+    @property
+    def _source(self) -> str:
+        return self._ctx.settings.environment or ""
 
-        ctx = self._ctx
-        with ctx.db.connect() as conn:
-            defs = registry.load(conn, ctx.catalog)
-            features = [definition_to_wire(o) for o in defs.all()]
-            rows = conn.execute(
-                sa.select(assets.c.kind, assets.c.properties).where(
-                    assets.c.kind.in_([PIPELINE, VECTOR])
-                )
-            ).all()
-        specs: dict[str, list[Any]] = {PIPELINE: [], VECTOR: []}
-        for kind, props in rows:
-            props = json.loads(props) if isinstance(props, str) else props
-            specs[kind].append(props["spec"])
-        key = lambda d: d.get("name", "")  # noqa: E731
-        return {
-            "features": sorted(features, key=lambda d: json.dumps(d, sort_keys=True)),
-            "pipelines": sorted(specs[PIPELINE], key=key),
-            "vectors": sorted(specs[VECTOR], key=key),
-        }
-
-    def _plan(self, there: Platform, target: str, defs: dict[str, Any]) -> DefinitionsPlan:
-        from shipyard.features.wire import definition_from_wire
-
-        objs = [definition_from_wire(d, allow_code=True) for d in defs["features"]]
-        features = there.features.plan(objs).to_dict() if objs else {"changes": []}
-        pipelines = there.pipelines.plan(defs["pipelines"]) if defs["pipelines"] else []
-        vectors = there.vectors.plan(defs["vectors"]) if defs["vectors"] else []
-        body = {"definitions": defs, "features": features, "pipelines": pipelines, "v": vectors}
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-        return DefinitionsPlan(
-            source=self._ctx.settings.environment or "",
-            target=target,
-            digest=digest[:32],
-            features=features,
-            pipelines=pipelines,
-            vectors=vectors,
-        )
+    def _definitions(self) -> Desired:
+        """This environment's definitions, as platform as code would declare them."""
+        code = self._here().platform_code
+        return code.export(list(PROMOTED_KINDS), origin=self._source)
 
     def promote_definitions(
         self, target: str, *, digest: str, comment: str | None = None
@@ -203,14 +170,26 @@ class EnvironmentService(Service):
         self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="environments.promote_definitions")
         target_settings = self._target(target)
         there = self._there(target, self.principal.name)
-        defs = self._definitions()
-        if self._plan(there, target, defs).digest != digest:
+        plan, code_plan = plan_promotion(
+            there, self._definitions(), source=self._source, target=target
+        )
+        if not plan.changes:
+            raise Conflict(
+                f"nothing to promote: '{target}' already has every definition of "
+                f"'{self._source}'"
+                + (f" it can take ({len(plan.refused)} refused)" if plan.refused else "")
+            )
+        if plan.digest != digest:
             raise Conflict(
                 f"the plan {digest[:12]} is stale: the definitions here or in '{target}' "
                 "changed since it was made; review a new plan",
                 digest=digest[:64],
             )
-        payload = {"digest": digest, "definitions": defs}
+        payload = {
+            "digest": digest,
+            "desired": code_plan.desired.model_dump(mode="json"),
+            "refused": plan.refused,
+        }
         return self._request(
             there,
             target_settings,
@@ -219,7 +198,7 @@ class EnvironmentService(Service):
             f"definitions:{digest[:12]}",
             payload,
             comment,
-            apply=lambda: apply_definitions(there, defs),
+            apply=lambda: apply_promotion(there, code_plan, plan.refused),
         )
 
     # -- requests ------------------------------------------------------------------------
@@ -370,35 +349,28 @@ class EnvironmentService(Service):
 
     def _carry_out(self, row: dict[str, Any]) -> dict[str, Any]:
         """Apply an approved request: the source is read, and the target written, as the requester."""
-        source = self._there(row["source"], row["requested_by"])
+        source = self._there(row["source"], row["requested_by"])  # still a principal there
         here = self._open(self._ctx.settings.environment or "", row["requested_by"])
         payload = row["payload"]
         if row["kind"] == "model":
             svc = source.environments
             return svc._copy_model(here, payload["name"], int(payload["version"]))
-        defs = payload["definitions"]
         target = self._ctx.settings.environment or ""
-        if source.environments._plan(here, target, defs).digest != payload["digest"]:
+        if "desired" not in payload:
+            raise Conflict("this request predates promotion by platform as code; reject it")
+        plan, code_plan = plan_promotion(
+            here,
+            Desired.model_validate(payload["desired"]),
+            source=row["source"],
+            target=target,
+            refused=payload["refused"],
+        )
+        if plan.digest != payload["digest"]:
             raise Conflict(
                 f"'{target}' changed since this promotion was requested; reject it and "
                 "review a new plan"
             )
-        return apply_definitions(here, defs)
-
-
-def apply_definitions(there: Platform, defs: dict[str, Any]) -> dict[str, Any]:
-    """Apply promoted definitions with each kind's own ``apply`` (features, pipelines, vectors)."""
-    from shipyard.features.wire import definition_from_wire
-
-    objs = [definition_from_wire(d, allow_code=True) for d in defs["features"]]
-    out: dict[str, Any] = {}
-    if objs:
-        out["features"] = there.features.apply(objs).to_dict()
-    if defs["pipelines"]:
-        out["pipelines"] = there.pipelines.apply(defs["pipelines"])
-    if defs["vectors"]:
-        out["vectors"] = there.vectors.apply(defs["vectors"])
-    return out
+        return apply_promotion(here, code_plan, plan.refused)
 
 
 def _to_model(row: dict[str, Any], target: str) -> EnvPromotion:

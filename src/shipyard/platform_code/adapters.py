@@ -27,6 +27,7 @@ class TeamKind(Kind):
 
     kind = "team"
     prunable = False
+    fingerprinted = False  # derived from principals' roles and owners
 
     def __init__(self, security: SecurityService) -> None:
         self._security = security
@@ -118,6 +119,10 @@ class QuotaKind(Kind):
     def canonical(self, spec: dict[str, Any]) -> Any:
         return {"limit": spec.get("limit")}
 
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        scope, subject, resource = name.split("/")
+        return {"scope": scope, "subject": subject, "resource": resource, **stored}
+
     def check(self, r: Resource, refs: Refs) -> None:
         from shipyard.quotas.models import Quota
 
@@ -167,6 +172,9 @@ class TableKind(Kind):
         from shipyard.lake.models import TableDefinition
 
         return TableDefinition.model_validate(spec).model_dump(mode="json")
+
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        return stored if stored.get("sql") is not None else None  # functions stay in code
 
     def check(self, r: Resource, refs: Refs) -> None:
         from shipyard.lake.refresh import sources_of

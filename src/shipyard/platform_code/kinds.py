@@ -51,6 +51,8 @@ class Kind:
     prunable = True
     #: ``apply`` gets every change at once, deletions included (the kind orders them).
     grouped = False
+    #: Its state counts in the plan's fingerprint (not for what derives from others).
+    fingerprinted = True
 
     #: What declared resources may refer to (set by the service before ``check``/``diff``).
     refs: Refs
@@ -66,6 +68,15 @@ class Kind:
     def canonical(self, spec: dict[str, Any]) -> Any:
         """The declared spec in the form ``current`` stores (defaults filled in)."""
         return spec
+
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        """The inverse of ``canonical``: a stored resource as a file would declare it.
+
+        ``None`` when it cannot be declared (a table defined by a Python function).
+        Environment promotion reads the source's state this way (ADR 0028).
+        """
+        owner = self.owners.get(name)
+        return {**stored, "owner": owner} if owner and isinstance(stored, dict) else stored
 
     def check(self, r: Resource, refs: Refs) -> None:
         """Raise ``InvalidArgument`` (without the place) if ``r`` is malformed or dangles."""

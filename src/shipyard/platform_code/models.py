@@ -14,6 +14,7 @@ YAML_KINDS = {
     "tables": "table",
     "deployments": "deployment",
     "monitors": "monitor",
+    "vector_indexes": "vector_index",
 }
 #: Every kind, in the order ``apply`` creates them (deletions go in reverse).
 KIND_ORDER = (
@@ -25,6 +26,7 @@ KIND_ORDER = (
     "pipeline",
     "monitor",
     "deployment",
+    "vector_index",
 )
 PLAN_FORMAT = 1
 
@@ -82,6 +84,8 @@ class Plan(BaseModel):
     format: int = PLAN_FORMAT
     fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
     prune: bool = False
+    #: Only these kinds are planned (None: every kind); environment promotion sets it.
+    kinds: list[str] | None = Field(default=None, max_length=len(KIND_ORDER))
     changes: list[Change] = Field(default_factory=list)
     desired: Desired = Field(default_factory=Desired)
 

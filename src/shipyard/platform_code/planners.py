@@ -1,4 +1,4 @@
-"""Kinds whose capability already plans: feature definitions, pipelines, and monitors.
+"""Kinds whose capability already plans: features, pipelines, monitors, vector indexes.
 
 These hand the declared resources to ``features.plan``/``apply`` and
 ``pipelines.plan``/``apply`` and only translate the result. A monitor is a
@@ -16,7 +16,9 @@ from shipyard.platform_code.models import Action, Change, Resource
 
 if TYPE_CHECKING:
     from shipyard.features.service import FeatureService
+    from shipyard.lake.service import LakeService
     from shipyard.pipelines.pipeline_service import PipelineService
+    from shipyard.vectors.service import VectorService
 
 MONITOR_TAG = "monitor"
 
@@ -27,8 +29,11 @@ class FeatureKind(Kind):
     kind = "feature"
     grouped = True
 
-    def __init__(self, features: FeatureService) -> None:
+    def __init__(self, features: FeatureService, *, allow_code: bool = False) -> None:
         self._features = features
+        #: On-demand views carry Python code: only a promotion, whose definitions come
+        #: from the source environment's own catalog, may plan them (never the wire).
+        self._allow_code = allow_code
 
     def current(self) -> dict[str, Any]:
         from shipyard.features.wire import definition_to_wire
@@ -40,11 +45,13 @@ class FeatureKind(Kind):
                 self.owners[f"{d.kind}:{d.name}"] = d.owner
         return out
 
-    @staticmethod
-    def _objects(declared: list[Resource]) -> list[Any]:
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        return dict(stored)
+
+    def _objects(self, declared: list[Resource]) -> list[Any]:
         from shipyard.features.wire import definition_from_wire
 
-        return [definition_from_wire(r.spec) for r in declared]
+        return [definition_from_wire(r.spec, allow_code=self._allow_code) for r in declared]
 
     def diff(self, declared: list[Resource], current: dict[str, Any], prune: bool) -> list[Change]:
         if not declared and not (prune and current):
@@ -92,6 +99,9 @@ class PipelineKind(Kind):
 
     def spec(self, r: Resource) -> dict[str, Any]:
         return r.spec
+
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        return dict(stored["spec"])  # paused or not is each environment's own
 
     def diff(self, declared: list[Resource], current: dict[str, Any], prune: bool) -> list[Change]:
         out = [self._one(r, current) for r in declared]
@@ -152,6 +162,20 @@ class MonitorKind(PipelineKind):
         if r.spec.get("owner") is not None:
             refs.need("team", r.spec["owner"], refs.teams)
 
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        spec = stored["spec"]
+        schedule = spec.get("schedule") or {}
+        if isinstance(schedule, str):
+            schedule = {"cron": schedule}
+        steps = spec.get("steps") or [{}]
+        out = {
+            "name": name,
+            "deployment": (steps[0].get("args") or {}).get("deployment"),
+            "schedule": schedule.get("cron"),
+            "timezone": schedule.get("timezone") or "UTC",
+        }
+        return {**out, "owner": spec["owner"]} if spec.get("owner") else out
+
     def spec(self, r: Resource) -> dict[str, Any]:
         s = r.spec
         return {
@@ -168,3 +192,47 @@ class MonitorKind(PipelineKind):
             "schedule": {"cron": s["schedule"], "timezone": s.get("timezone", "UTC")},
             "tags": [MONITOR_TAG],
         }
+
+
+class VectorKind(Kind):
+    """Vector index definitions (``vectors.apply``); never pruned: an index holds a build."""
+
+    kind = "vector_index"
+    prunable = False
+
+    def __init__(self, vectors: VectorService, lake: LakeService) -> None:
+        self._vectors = vectors
+        self._lake = lake
+
+    def current(self) -> dict[str, Any]:
+        out = {}
+        for info in self._vectors.list():
+            out[info.name] = info.spec.model_dump(mode="json")
+            self.owners[info.name] = info.owner
+        return out
+
+    def canonical(self, spec: dict[str, Any]) -> Any:
+        from shipyard.vectors.models import VectorIndexSpec
+
+        return VectorIndexSpec.parse({**spec}).model_dump(mode="json")
+
+    def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
+        return dict(stored)  # the owner is the source table's
+
+    def check(self, r: Resource, refs: Refs) -> None:
+        from shipyard.errors import NotFound
+
+        table = r.spec.get("table")
+        try:
+            self._lake.get_table(str(table))
+        except NotFound:
+            raise InvalidArgument(
+                f"vector index '{r.name}' needs table '{table}', which does not exist here"
+            ) from None
+        self._vectors.plan([r.spec])  # columns, types and dimension (one line naming it)
+
+    def apply(self, changes: list[Change], declared: list[Resource]) -> None:
+        by_name = {r.name: r for r in declared}
+        specs = [by_name[c.name].spec for c in changes if c.action in ("create", "update")]
+        if specs:
+            self._vectors.apply(specs)

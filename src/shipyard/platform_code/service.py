@@ -8,6 +8,7 @@ is a JSON document carrying a fingerprint of the state it was made against.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from shipyard.platform_code.adapters import (
 )
 from shipyard.platform_code.kinds import Kind, Refs, every
 from shipyard.platform_code.models import KIND_ORDER, Change, Desired, Plan, Resource
-from shipyard.platform_code.planners import FeatureKind, MonitorKind, PipelineKind
+from shipyard.platform_code.planners import FeatureKind, MonitorKind, PipelineKind, VectorKind
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from shipyard.registry.service import RegistryService
     from shipyard.security.service import SecurityService
     from shipyard.serving.service import ServingService
+    from shipyard.vectors.service import VectorService
 
 #: Kinds only an admin of every team may change.
 ADMIN_KINDS = ("principal", "quota")
@@ -57,6 +59,7 @@ class PlatformCodeService(Service):
         pipelines: Callable[[], PipelineService],
         serving: Callable[[], ServingService],
         registry: Callable[[], RegistryService],
+        vectors: Callable[[], VectorService],
     ) -> None:
         super().__init__(ctx)
         self._security = security
@@ -66,6 +69,18 @@ class PlatformCodeService(Service):
         self._pipelines = pipelines
         self._serving = serving
         self._registry = registry
+        self._vectors = vectors
+        self._allow_code = False
+
+    def trusting_code(self) -> PlatformCodeService:
+        """This service, planning on-demand feature views' code too (service-only).
+
+        For environment promotion, whose definitions come from the source
+        environment's own catalog; never for what arrives over the wire.
+        """
+        other = copy.copy(self)
+        other._allow_code = True
+        return other
 
     def _kinds(self) -> dict[str, Kind]:
         kinds: list[Kind] = [
@@ -73,10 +88,11 @@ class PlatformCodeService(Service):
             PrincipalKind(self._security()),
             QuotaKind(self._quotas()),
             TableKind(self._lake()),
-            FeatureKind(self._features()),
+            FeatureKind(self._features(), allow_code=self._allow_code),
             PipelineKind(self._pipelines()),
             MonitorKind(self._pipelines()),
             DeploymentKind(self._serving(), self._registry()),
+            VectorKind(self._vectors(), self._lake()),
         ]
         return {k.kind: k for k in kinds}
 
@@ -90,13 +106,44 @@ class PlatformCodeService(Service):
                 to something that does not exist, a quota below what is used now; the
                 message starts with the declaring ``file:line``.
         """
-        return self._plan(Desired.model_validate(desired), prune)[0]
+        return self._plan(Desired.model_validate(desired), prune, None)[0]
 
-    def _plan(self, desired: Desired, prune: bool) -> tuple[Plan, dict[str, Kind]]:
+    def plan_kinds(self, desired: Desired, kinds: list[str]) -> Plan:
+        """``plan`` of ``kinds`` only: the others are neither changed nor fingerprinted.
+
+        Service-only: environment promotion plans the promoted kinds this way, so a
+        principal created in the target meanwhile does not make its plan stale.
+        """
+        return self._plan(Desired.model_validate(desired), False, list(kinds))[0]
+
+    def export(self, kinds: list[str], *, origin: str) -> Desired:
+        """The current state of ``kinds`` as the resources a file would declare (service-only).
+
+        Each resource's ``source`` is ``<origin>/<kind>/<name>``, so a refusal names it.
+        What cannot be declared (a table defined by a function) is left out.
+        """
+        self._ctx.require(Permission.READ, self._ctx.default_team, action="platform.export")
+        everything = self._kinds()
+        out = []
+        for name in _known(kinds, everything):
+            kind = everything[name]
+            for key, stored in sorted(kind.current().items()):
+                spec = kind.declared(key, stored)
+                if spec is not None:
+                    where = f"{origin}/{name}/{key}"
+                    out.append(Resource(kind=name, name=key, spec=spec, source=where))
+        return Desired(resources=out)
+
+    def _plan(
+        self, desired: Desired, prune: bool, only: list[str] | None
+    ) -> tuple[Plan, dict[str, Kind]]:
         # The plan reads the whole platform, principals included (as list_principals does).
         self._ctx.require(Permission.READ, self._ctx.default_team, action="platform.plan")
         kinds = self._kinds()
         _check_unique(desired, kinds)
+        planned = _known(only, kinds) if only is not None else list(KIND_ORDER)
+        if any(r.kind not in planned for r in desired.resources):
+            raise InvalidArgument(f"this plan covers only {', '.join(planned)}")
         current = {name: k.current() for name, k in kinds.items()}
         refs = self._refs(desired, current, kinds)
         for k in kinds.values():
@@ -104,10 +151,16 @@ class PlatformCodeService(Service):
         for r in desired.resources:
             _at(r, lambda r=r: kinds[r.kind].check(r, refs))  # type: ignore[misc]
         changes: list[Change] = []
-        for name in KIND_ORDER:
+        for name in planned:
             changes += _planned(kinds[name], desired.of(name), current[name], prune)
         plan = Plan(
-            fingerprint=_fingerprint(current), prune=prune, changes=changes, desired=desired
+            fingerprint=_fingerprint(
+                {n: current[n] for n in planned if kinds[n].fingerprinted}
+            ),
+            prune=prune,
+            kinds=only,
+            changes=changes,
+            desired=desired,
         )
         return plan, kinds
 
@@ -143,7 +196,7 @@ class PlatformCodeService(Service):
                 resource of a team the caller may not write; nothing is changed.
         """
         plan = Plan.model_validate(plan)
-        fresh, kinds = self._plan(plan.desired, plan.prune)
+        fresh, kinds = self._plan(plan.desired, plan.prune, plan.kinds)
         if fresh.fingerprint != plan.fingerprint:
             if not fresh.pending:
                 return fresh  # already applied: a second apply changes nothing
@@ -184,6 +237,14 @@ class PlatformCodeService(Service):
             wanted = r.spec.get("owner") if r is not None else None
             asset = f"{c.kind}:{c.name}"
             self._ctx.require_owner(stored, wanted, action="platform.apply", asset=asset)
+
+
+def _known(names: list[str], kinds: dict[str, Kind]) -> list[str]:
+    """``names`` in apply order; an unknown one is refused."""
+    unknown = sorted(set(names) - set(kinds))
+    if unknown:
+        raise InvalidArgument(f"unknown resource kind(s) {unknown}")
+    return [n for n in KIND_ORDER if n in names]
 
 
 def _fingerprint(current: dict[str, dict[str, Any]]) -> str:

@@ -68,6 +68,11 @@ SERVICE_ONLY = {
         "resolve_experiment": "a helper of the MLflow routes",
         "metric_buckets": "the web UI's compare charts; API clients read whole histories",
     },
+    "platform_code": {
+        "export": "environment promotion reads the source's state in-process (ADR 0028)",
+        "plan_kinds": "environment promotion plans its kinds in-process (ADR 0028)",
+        "trusting_code": "plans on-demand view code from another environment's catalog",
+    },
     "registry": {
         "register_promoted": "reads a folder of another environment on the server",
         "latest_versions": "a helper of the MLflow routes' registered-model search",

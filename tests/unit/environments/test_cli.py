@@ -47,6 +47,10 @@ def test_promote_and_approve_from_the_cli(
     monkeypatch.delenv("SHIPYARD_SECURITY_SDK_PRINCIPAL")
     assert run(["-C", str(project), "--env", "prod", "env", "requests", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["decided_by"] == "alice"
+    # dev declares no definitions prod lacks: the plan says so and prints no digest
+    assert run(["-C", str(project), "--env", "dev", "env", "plan"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to promote into prod" in out and "--digest" not in out
     # without an environment the project is the one it always was: dev's model is not there
     assert run(["-C", str(project), "env", "promote", "churn", "1", "--to", "prod"]) == 1
     assert "no registered model named 'churn'" in capsys.readouterr().err

@@ -60,6 +60,18 @@ def _refused(plat: Platform, files: list, pattern: str) -> str:
             2,
             "model 'ghost/1', which does not exist",
         ),
+        (
+            "vector_indexes:\n  - {name: v, table: gold.none, id_column: i, vector_column: e,"
+            " dimension: 4}\n",
+            2,
+            "vector index 'v' needs table 'gold.none', which does not exist here",
+        ),
+        (
+            "vector_indexes:\n  - {name: v, table: bronze.orders, id_column: i,"
+            " vector_column: e, dimension: 4}\n",
+            2,
+            "table bronze.orders has no column 'i'",
+        ),
         ("tables: [\n", 2, "not valid YAML"),
     ],
 )

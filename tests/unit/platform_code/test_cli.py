@@ -35,7 +35,7 @@ def test_plan_out_apply_plan_and_refusals(
     assert (
         err.endswith(
             "platform.yaml:2: unknown resource kind 'clusters' (known: teams, "
-            "principals, quotas, tables, deployments, monitors)"
+            "principals, quotas, tables, deployments, monitors, vector_indexes)"
         )
         and "\n" not in err
     )
