@@ -313,15 +313,19 @@ class Platform:
 
     @cached_property
     def pipelines(self) -> PipelineService:
+        from shipyard.monitoring.slo_jobs import slo_checks
         from shipyard.pipelines.pipeline_service import PipelineService
         from shipyard.serving.canary_jobs import canary_checks
 
-        every = self._ctx.settings.serving.canary_check_seconds
+        settings = self._ctx.settings
         return PipelineService(
             self._ctx,
             queue=self._backends.job_queue,
             events=lambda: self.events,
-            periodic=[canary_checks(self._root.context, every)],
+            periodic=[
+                canary_checks(self._root.context, settings.serving.canary_check_seconds),
+                slo_checks(self._root.context, settings.monitoring.slo_check_seconds),
+            ],
         )
 
     @cached_property
