@@ -32,6 +32,9 @@ from shipyard.monitoring.stream import StreamingDrift
 #: Rows per record batch (x features x 8 bytes is the largest block held).
 BATCH_ROWS = 65_536
 PARTS = ("typed", "legacy")
+#: Decode one file and a few batches ahead (Arrow's defaults, 4 files and 16 batches,
+#: hold several row groups of map columns at once).
+READAHEAD = {"fragment_readahead": 1, "batch_readahead": 2}
 
 
 def _where(deployment: str, start: datetime, end: datetime) -> Any:
@@ -54,6 +57,7 @@ def served(dt: Any, deployment: str, start: datetime, end: datetime) -> tuple[in
         columns=["model", "model_version"],
         filter=_where(deployment, start, end),
         batch_size=BATCH_ROWS,
+        **READAHEAD,
     )
     for batch in scanner.to_batches():
         rows += batch.num_rows
@@ -92,7 +96,7 @@ def batches(
             ("legacy", ["features"], where & ds.field(window.TYPED[0]).is_null()),
         ]
     for part, columns, filt in scans:
-        scanner = data.scanner(columns=columns, filter=filt, batch_size=BATCH_ROWS)
+        scanner = data.scanner(columns=columns, filter=filt, batch_size=BATCH_ROWS, **READAHEAD)
         for batch in scanner.to_batches():
             if batch.num_rows:
                 yield part, pa.table(batch)
