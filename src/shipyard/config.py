@@ -194,6 +194,9 @@ class MonitoringSettings(_Section):
     profile_on_register: bool = True
     #: Event topic drift alerts are published on.
     alert_topic: str = "monitoring.alerts"
+    #: Seconds between the scheduler's evaluations of each deployment's SLOs (a job per
+    #: deployment with an SLO that opens and resolves its incidents); 0: none.
+    slo_check_seconds: float = Field(default=60.0, ge=0)
 
 
 class QuotaSettings(_Section):

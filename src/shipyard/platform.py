@@ -323,16 +323,20 @@ class Platform:
     @cached_property
     def pipelines(self) -> PipelineService:
         from shipyard.events.lifecycle import LifecycleAudit
+        from shipyard.monitoring.slo_jobs import slo_checks
         from shipyard.pipelines.pipeline_service import PipelineService
         from shipyard.serving.canary_jobs import canary_checks
 
-        every = self._ctx.settings.serving.canary_check_seconds
+        settings = self._ctx.settings
         audit = self._ctx.audit
         return PipelineService(
             self._ctx,
             queue=self._backends.job_queue,
             events=lambda: self.events,
-            periodic=[canary_checks(self._root.context, every)],
+            periodic=[
+                canary_checks(self._root.context, settings.serving.canary_check_seconds),
+                slo_checks(self._root.context, settings.monitoring.slo_check_seconds),
+            ],
             # each scheduler pass re-publishes lifecycle events left in the outbox
             relay=audit.lifecycle.relay.relay_pending
             if isinstance(audit, LifecycleAudit)

@@ -167,3 +167,23 @@ def check_canary(project: str, deployment: str) -> str:
         if root is None:
             root = _ROOTS[project] = Platform.open(project)
     return root.as_principal(RUNTIME_PRINCIPAL).serving.check_canary(deployment)
+
+
+@job
+def evaluate_slos(project: str, deployment: str) -> list[dict[str, Any]]:
+    """The scheduled SLO evaluation of one deployment (queued by the scheduler only).
+
+    Runs as the monitoring service principal (editor on every team); the evaluation
+    and the incidents it opens or resolves are audited under that name.
+    """
+    from shipyard.monitoring.service import MONITOR_PRINCIPAL
+
+    with _LOCK:
+        root = _ROOTS.get(project)
+        if root is None:
+            root = _ROOTS[project] = Platform.open(project)
+    statuses = root.as_principal(MONITOR_PRINCIPAL).monitoring.evaluate_slos(deployment)
+    return [
+        {"slo": s.slo.name, "status": s.status, "incident": s.incident.id if s.incident else None}
+        for s in statuses
+    ]

@@ -20,4 +20,5 @@ def test_monitoring_page_runs_top_to_bottom(tmp_path: Path) -> None:
     assert "labeled 20 of 320" in out  # ground truth joined to the window's predictions
     assert "null rate 0.0" in out and "deployments 1" in out
     assert "slo avail ok 320 requests" in out and "incidents 0" in out
+    assert "['slo']" in out and "slo job succeeded" in out  # one scheduler tick, one worker
     assert "['f0']" in out  # the streamed window finds the one shifted feature

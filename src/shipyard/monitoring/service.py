@@ -21,7 +21,7 @@ from shipyard._internal.clock import utcnow
 from shipyard._internal.ids import new_id
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.monitoring import drift, performance, sketch, window
+from shipyard.monitoring import drift, performance, sketch, window, window_stream
 from shipyard.monitoring.models import (
     DriftReport,
     FeatureDrift,
@@ -285,9 +285,8 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         except NotFound:
             report.message = "no predictions logged yet"
             return report
-        table = window.scan(dt, deployment, start, end)
-        report.rows = table.num_rows
-        served = window.served_most(table)
+        report.rows, by_model = window_stream.served(dt, deployment, start, end)
+        served = window_stream.served_most(by_model)
         if served is None or report.rows < limits.min_rows:
             report.message = f"{report.rows} rows in the window; at least {limits.min_rows} needed"
             return report
@@ -298,12 +297,16 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             report.message = f"no profile of model:{report.model}@{report.model_version}"
             return report
         report.reference = reference.subject
-        current = window.only_model(table, *served)
-        report.features = self._feature_drift(reference.features, current, limits)
+        counters = window_stream.WindowDrift(reference.features)
+        for part, batch in window_stream.batches(dt, deployment, start, end, *served):
+            counters.add(part, batch)
+        report.features = counters.report(limits)
         absent = sorted(set(reference.features) - {f.feature for f in report.features})
         report.message = f"not in the logged features, not checked: {absent}" if absent else ""
+        # predictions are one float a row: read whole (the baseline's quantiles need it)
         baseline = window.scan(dt, deployment, start - (end - start), start, ["prediction"])
-        report.prediction = self._prediction_drift(baseline, table, limits)
+        current = window.scan(dt, deployment, start, end, ["prediction"])
+        report.prediction = self._prediction_drift(baseline, current, limits)
         drifted = report.drifted_features or (report.prediction and report.prediction.drifted)
         report.status = "drift" if drifted else "ok"
         return report

@@ -154,9 +154,7 @@ class PlatformCodeService(Service):
         for name in planned:
             changes += _planned(kinds[name], desired.of(name), current[name], prune)
         plan = Plan(
-            fingerprint=_fingerprint(
-                {n: current[n] for n in planned if kinds[n].fingerprinted}
-            ),
+            fingerprint=_fingerprint({n: current[n] for n in planned if kinds[n].fingerprinted}),
             prune=prune,
             kinds=only,
             changes=changes,

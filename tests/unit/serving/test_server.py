@@ -139,9 +139,7 @@ def test_the_inference_server_holds_rate_quotas(served: Platform, url: str) -> N
     served.quotas.set_quota("principal", "pat", "requests_per_second", 2)
     pat = _auth(served, "pat")
     path = f"{url}/api/v1/deployments/churn/predict"
-    codes = [
-        httpx.post(path, json={"inputs": [{"customer_id": 3}]}, headers=pat) for _ in range(4)
-    ]
+    codes = [httpx.post(path, json={"inputs": [{"customer_id": 3}]}, headers=pat) for _ in range(4)]
     refused = [r for r in codes if r.status_code == 429]
     assert refused, [r.status_code for r in codes]
     assert int(refused[0].headers["Retry-After"]) >= 1
