@@ -130,6 +130,7 @@ class TrainingContext:
         features: list[str] | None = None,
         num_boost_round: int = 100,
         valid_fraction: float = 0.25,
+        shuffle_seed: int | None = None,
     ) -> Any:
         """An XGBoost Booster fitted on the training set: data-parallel on Ray Train when
         the job asks for ``resources.workers`` (backend ``ray``), else here. Returns a
@@ -143,6 +144,7 @@ class TrainingContext:
             features=features,
             num_boost_round=num_boost_round,
             valid_fraction=valid_fraction,
+            shuffle_seed=shuffle_seed,
         )
 
     @property

@@ -105,8 +105,11 @@ def _in_process(
     features: list[str],
     rounds: int,
     valid_fraction: float,
+    shuffle_seed: int | None,
 ) -> Fit:
     frame = ctx.arrow([*features, label]).to_pandas()
+    if shuffle_seed is not None:
+        frame = frame.sample(frac=1.0, random_state=shuffle_seed).reset_index(drop=True)
     cut = _split(len(frame), valid_fraction)
     start = time.perf_counter()
     booster, history = _train(
@@ -147,6 +150,7 @@ def _on_ray(
     features: list[str],
     rounds: int,
     valid_fraction: float,
+    shuffle_seed: int | None,
 ) -> Fit:
     import pandas as pd
     import ray.train
@@ -160,7 +164,9 @@ def _on_ray(
     ds = ctx.ray_dataset().select_columns([*features, label])
     datasets = {"train": ds}
     if valid_fraction > 0:
-        datasets["train"], datasets["valid"] = ds.train_test_split(test_size=valid_fraction)
+        datasets["train"], datasets["valid"] = ds.train_test_split(
+            test_size=valid_fraction, shuffle=shuffle_seed is not None, seed=shuffle_seed
+        )
     per_worker: dict[str, float] = {"CPU": ctx.resources.cpus}
     if ctx.resources.gpus:
         per_worker["GPU"] = float(ctx.resources.gpus)
@@ -204,10 +210,15 @@ def fit_xgboost(
     features: list[str] | None = None,
     num_boost_round: int = 100,
     valid_fraction: float = 0.25,
+    shuffle_seed: int | None = None,
 ) -> Fit:
     """Fit on the training set (data-parallel when the job asks for ``workers``) and log
     the XGBoost params, each round's eval metrics (``train_<m>``, ``valid_<m>``, step =
-    round) and how it ran into the job's run."""
+    round) and how it ran into the job's run.
+
+    The validation rows are the last ``valid_fraction`` of the set, or, with
+    ``shuffle_seed``, a seeded random ``valid_fraction`` (then the two paths pick
+    different rows: Ray Data's shuffle is not pandas')."""
     if not 0 <= valid_fraction < 1:
         raise InvalidArgument(f"valid_fraction must be in [0, 1), not {valid_fraction}")
     if num_boost_round < 1:
@@ -217,7 +228,7 @@ def fit_xgboost(
         raise InvalidArgument("fit_xgboost needs features (the training set names none)")
     params = {"nthread": max(1, math.floor(ctx.resources.cpus)), **params}
     how = _on_ray if ctx.resources.workers else _in_process
-    fit = how(ctx, params, label, cols, num_boost_round, valid_fraction)
+    fit = how(ctx, params, label, cols, num_boost_round, valid_fraction, shuffle_seed)
     ctx.run.log_params(
         {f"xgboost.{k}": v for k, v in params.items()}
         | {"xgboost.num_boost_round": num_boost_round}
