@@ -47,15 +47,18 @@ def run_training_job(
     p = _platform(project, principal)
     req = TrainingRequest.model_validate(request)
     ref = DataRef(**data) if data else None
-    if req.backend is Backend.RAY:
+    if req.backend is Backend.RAY and req.resources.workers:
+        _ray_driver(req)  # the function runs here; its fit runs on Ray Train (ADR 0036)
+    elif req.backend is Backend.RAY:
         from shipyard.training.ray_backend import run_on_ray
 
         return run_on_ray(req, run_id, data, project, principal)
-    capacity = local_capacity()
-    check_fits(req.resources, capacity)
-    waited = wait_for(req.resources, capacity, lambda: _ahead(p, run_id), timeout=req.timeout)
-    if waited > 0.5:
-        p.tracking.set_tags(run_id, {"shipyard.training.waited_seconds": f"{waited:.1f}"})
+    else:
+        capacity = local_capacity()
+        check_fits(req.resources, capacity)
+        waited = wait_for(req.resources, capacity, lambda: _ahead(p, run_id), timeout=req.timeout)
+        if waited > 0.5:
+            p.tracking.set_tags(run_id, {"shipyard.training.waited_seconds": f"{waited:.1f}"})
     fn = resolve(req.function, p.settings.jobs)
     out = execute(
         p.tracking,
@@ -67,8 +70,19 @@ def run_training_job(
         data=ref,
         project_dir=p.settings.project_dir,
         register_as=req.register_as,
+        ray_address=req.ray_address,
     )
     return {"run_id": out.run_id, "metrics": out.metrics, "model_version": out.model_version}
+
+
+def _ray_driver(req: TrainingRequest) -> None:
+    """Connect to the job's Ray cluster and check its workers fit there, before the run
+    starts (a data-parallel request larger than the cluster would wait forever)."""
+    from shipyard.training.data_parallel import check_workers
+    from shipyard.training.ray_backend import capacity, connect
+
+    ray = connect(req.ray_address)
+    check_workers(req.resources, capacity(ray))
 
 
 def open_as(project: str, principal: str) -> Platform:

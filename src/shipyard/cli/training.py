@@ -35,6 +35,9 @@ def run(
     cpus: float = typer.Option(1.0, help="CPUs the job needs."),
     memory_mb: int = typer.Option(None, "--memory-mb", help="Memory limit of the job (MiB)."),
     gpus: int = typer.Option(0, help="GPUs the job needs (refused where none exist)."),
+    workers: int = typer.Option(
+        None, help="Ray Train data-parallel workers of --cpus each (backend ray, ADR 0036)."
+    ),
     experiment: str = typer.Option("training", help="Experiment of the job's run."),
     register_as: str = typer.Option(None, "--register-as", help="Register the model on success."),
     team: str = typer.Option(None, help="Owning team (default: security.default_team)."),
@@ -48,7 +51,7 @@ def run(
         function,
         training_set=training_set,
         params=_json_object(params, "--params"),
-        resources={"cpus": cpus, "memory_mb": memory_mb, "gpus": gpus},
+        resources={"cpus": cpus, "memory_mb": memory_mb, "gpus": gpus, "workers": workers},
         experiment=experiment,
         register_as=register_as,
         team=team,

@@ -87,8 +87,10 @@ class TrainingContext:
         resources: Resources,
         data: DataRef | None = None,
         trial: Any = None,
+        ray_address: str | None = None,
     ) -> None:
         self.run = run
+        self.ray_address = ray_address
         self.params = dict(params)
         self.resources = resources
         self.data_ref = data
@@ -119,6 +121,31 @@ class TrainingContext:
 
         ref = self._need_data()
         return ray.data.read_parquet(ref.files(), filesystem=None)
+
+    def fit_xgboost(
+        self,
+        params: dict[str, Any],
+        *,
+        label: str,
+        features: list[str] | None = None,
+        num_boost_round: int = 100,
+        valid_fraction: float = 0.25,
+        shuffle_seed: int | None = None,
+    ) -> Any:
+        """An XGBoost Booster fitted on the training set: data-parallel on Ray Train when
+        the job asks for ``resources.workers`` (backend ``ray``), else here. Returns a
+        ``Fit`` (``booster``, ``metrics``, ``example``); see ``training/data_parallel.py``."""
+        from shipyard.training.data_parallel import fit_xgboost
+
+        return fit_xgboost(
+            self,
+            params,
+            label=label,
+            features=features,
+            num_boost_round=num_boost_round,
+            valid_fraction=valid_fraction,
+            shuffle_seed=shuffle_seed,
+        )
 
     @property
     def features(self) -> list[str]:

@@ -89,6 +89,7 @@ def execute(
     trial: Any = None,
     capture: bool = True,
     created: Run | None = None,
+    ray_address: str | None = None,
 ) -> Outcome:
     """Run ``fn`` in the existing run ``run_id`` (created at submit time) and end it."""
     if created is None or created.status is not RunStatus.RUNNING:  # a queued job's run
@@ -105,7 +106,7 @@ def execute(
         tracking.log_batch(run_id, params=params, tags=tags)
     if data is not None and trial is None:  # a search records its input on the parent run
         tracking.log_input(run_id, data.ref)
-    ctx = TrainingContext(run, params, resources, data, trial)
+    ctx = TrainingContext(run, params, resources, data, trial, ray_address)
     with captured(capture) as logs, cpu_threads(resources.cpus):
         try:
             metrics = _metrics(fn(ctx))

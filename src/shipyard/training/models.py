@@ -30,6 +30,8 @@ class Resources(BaseModel):
     cpus: float = Field(default=1.0, gt=0, le=1024)
     memory_mb: int | None = Field(default=None, ge=64, le=4 * 1024 * 1024)
     gpus: int = Field(default=0, ge=0, le=64)
+    #: Ray Train data-parallel workers (backend ``ray``); each holds ``cpus``/``gpus``.
+    workers: int | None = Field(default=None, ge=1, le=1024)
 
 
 class TrainingRequest(BaseModel):

@@ -22,6 +22,7 @@ from shipyard.pipelines.models import Executor, Job, JobSpec, JobState
 from shipyard.security.models import Permission
 from shipyard.tracking.models import RunStatus
 from shipyard.training.context import DataRef
+from shipyard.training.data_parallel import check_workers
 from shipyard.training.execute import execute
 from shipyard.training.models import (
     POOL,
@@ -203,6 +204,13 @@ class TrainingService(Service):
         check_allowed(request.function, self._ctx.settings.jobs)  # before any retrieval
         if request.backend is not Backend.RAY:  # a Ray cluster is checked where it runs
             check_fits(request.resources, local_capacity())
+            if request.resources.workers:
+                raise InvalidArgument(
+                    "resources.workers (data-parallel fitting on Ray Train) needs backend 'ray'",
+                    workers=request.resources.workers,
+                )
+        elif request.resources.workers and not request.ray_address:  # a local Ray instance
+            check_workers(request.resources, local_capacity(), "this machine")
         request.training_set = self._training_input(
             request.training_set, feature_service, entity_df, team=owner
         )

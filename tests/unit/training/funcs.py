@@ -119,3 +119,18 @@ def hang_once(ctx: Any) -> dict[str, float]:
     os.rename(marker + ".tmp", marker)
     time.sleep(30)
     return {"loss": 1e9}
+
+
+@job
+def train_xgb(ctx: Any) -> dict[str, float]:
+    """XGBoost via ``ctx.fit_xgboost``: data-parallel on Ray Train when the job asks for
+    ``workers``, in this process otherwise; AUC on the last quarter; the model logged."""
+    params = {"objective": "binary:logistic", "eval_metric": "auc", "max_depth": 3, "eta": 0.3}
+    fit = ctx.fit_xgboost(
+        params,
+        label="churned",
+        features=FEATURES,
+        num_boost_round=int(ctx.params.get("rounds", 20)),
+    )
+    ctx.log_model(fit.booster, input_example=fit.example)
+    return {"auc": fit.metrics["valid_auc"]}

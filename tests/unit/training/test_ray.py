@@ -70,3 +70,50 @@ def test_gpus_are_refused_on_a_cluster_without_them(platform: Platform, ray_loca
 
     with pytest.raises(InvalidArgument, match="the Ray cluster has no GPU"):
         check_fits(Resources(gpus=1), capacity(ray_local), "the Ray cluster")
+
+
+def test_a_job_fits_xgboost_data_parallel_on_ray_train(platform: Platform, ray_local: Any) -> None:
+    """``workers: 2`` on the 2-CPU cluster: the function runs in the job's process (the
+    driver), the fit on two Ray Train workers reading the lake's Parquet files."""
+    import numpy as np
+
+    from shipyard.training.data_parallel import check_workers
+    from shipyard.training.models import Resources
+    from shipyard.training.ray_backend import capacity
+    from tests.unit.training.funcs import FEATURES
+
+    p = platform
+    with pytest.raises(
+        InvalidArgument, match=r"3 Ray Train workers of 1 CPU.*has 2: ask for at most 2"
+    ):
+        check_workers(Resources(cpus=1, workers=3), capacity(ray_local))
+    with pytest.raises(InvalidArgument, match=r"workers .* needs backend 'ray'"):
+        p.training.submit(f"{F}:train_xgb", resources={"workers": 2}, backend="inprocess")
+
+    build_training_set(p)
+    job = p.training.submit(
+        f"{F}:train_xgb",
+        training_set="churn_train",
+        backend="ray",
+        ray_address=ray_local.get_runtime_context().gcs_address,  # the job's process joins it
+        resources={"cpus": 1, "workers": 2},
+        register_as="churn_xgb",
+    )
+    Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.3)
+    done = p.training.get(job.id)
+    assert done.state == "succeeded", done.error
+    assert done.model_version == "churn_xgb/1" and done.metrics["auc"] > 0.7
+    run = p.tracking.get_run(done.run_id)
+    tags = run.tags
+    assert tags["shipyard.training.fit"] == "ray_train"
+    assert tags["shipyard.training.world_size"] == "2"  # XGBoost's collective joined both
+    assert run.params["xgboost.max_depth"] == "3"
+    history = p.tracking.get_metric_history(done.run_id, "valid_auc")
+    assert [m.step for m in history] == list(range(1, 21))
+    assert history[-1].value == pytest.approx(done.metrics["auc"])
+
+    loaded = p.registry.load_model("models:/churn_xgb/1")
+    assert type(loaded.model).__name__ == "Booster"
+    rows = p.training.data_ref("churn_train").arrow(FEATURES).to_pandas().head(10)
+    got = np.asarray(loaded.predict(rows), dtype=float)
+    assert got.shape == (10,) and ((got >= 0) & (got <= 1)).all()
