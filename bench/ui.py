@@ -121,6 +121,7 @@ def time_compare(
         "/ui/jobs",
         f"/ui/compare?{qs}",
         f"/ui/compare/metric.json?key=loss&{qs}",
+        f"/ui/compare/metric.json?key=loss&rollup=true&{qs}",
     )
     for path in pages:
         client.get(path)
@@ -132,6 +133,7 @@ def time_compare(
             assert r.status_code == 200, (path[:80], r.status_code, r.text[:200])
         ms.sort()
         shown = path if "runs=" not in path else path.split("?")[0] + f" ({len(ids)} runs)"
+        shown += " rollup" if "rollup=true" in path else ""
         out.append(
             (
                 shown.replace(experiment, "<id>").replace(ids[0], "<run>"),
