@@ -90,14 +90,10 @@ def browser_lineage(project: Path, p: Platform, token: str) -> dict[str, Any]:
         page.wait_for_url(f"{url}/ui/")
         t = time.perf_counter()
         page.goto(f"{url}/ui/catalog/model/big/lineage?depth=25")
+        # data-ready: laid out and the first frame drawn (shipyardLineage.painted, ms
+        # from navigation)
         page.wait_for_selector("#lineage[data-ready=true]", timeout=120_000)
         ready = time.perf_counter() - t
-        page.evaluate(  # the first frame drawn (shipyardLineage.painted, ms from navigation)
-            """() => new Promise(done => {
-                const f = () => window.shipyardLineage.painted ? done() : requestAnimationFrame(f);
-                f();
-            })"""
-        )
         # interactive: a zoom and a pan answered, and the next frame drawn
         interact = page.evaluate(
             """() => new Promise(done => {

@@ -149,9 +149,11 @@
     window.shipyardLineage = { cy: cy, nodes: n, ms: ms, script_at: Math.round(t0), fetch: Math.round(tFetched - t0),
       place: Math.round(tPlaced - tFetched), init: Math.round(tInit - tPlaced),
       layout: Math.round(tLayout - tInit) };
-    box.dataset.ready = "true";
-    requestAnimationFrame(function () {  // the first frame drawn: when the user sees it
-      requestAnimationFrame(function () { window.shipyardLineage.painted = Math.round(performance.now()); });
+    requestAnimationFrame(function () {  // ready once the first frame is drawn: what the user sees
+      requestAnimationFrame(function () {
+        window.shipyardLineage.painted = Math.round(performance.now());
+        box.dataset.ready = "true";
+      });
     });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
