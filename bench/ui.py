@@ -90,6 +90,8 @@ def browser_lineage(project: Path, p: Platform, token: str) -> dict[str, Any]:
         page.wait_for_url(f"{url}/ui/")
         t = time.perf_counter()
         page.goto(f"{url}/ui/catalog/model/big/lineage?depth=25")
+        # data-ready: laid out and the first frame drawn (shipyardLineage.painted, ms
+        # from navigation)
         page.wait_for_selector("#lineage[data-ready=true]", timeout=120_000)
         ready = time.perf_counter() - t
         # interactive: a zoom and a pan answered, and the next frame drawn
@@ -121,6 +123,7 @@ def time_compare(
         "/ui/jobs",
         f"/ui/compare?{qs}",
         f"/ui/compare/metric.json?key=loss&{qs}",
+        f"/ui/compare/metric.json?key=loss&rollup=true&{qs}",
     )
     for path in pages:
         client.get(path)
@@ -132,6 +135,7 @@ def time_compare(
             assert r.status_code == 200, (path[:80], r.status_code, r.text[:200])
         ms.sort()
         shown = path if "runs=" not in path else path.split("?")[0] + f" ({len(ids)} runs)"
+        shown += " rollup" if "rollup=true" in path else ""
         out.append(
             (
                 shown.replace(experiment, "<id>").replace(ids[0], "<run>"),

@@ -162,7 +162,8 @@ def seed_compare_bulk(p: Platform, *, runs_n: int, steps: int) -> None:
     """Experiment ``compare``: ``runs_n`` runs (through the service, with two params) of
     ``steps`` steps x 5 metrics, the history rows inserted in bulk (5 million rows for
     100 x 10,000: minutes through ``log_batch``, seconds this way)."""
-    from shipyard.tracking.tables import latest_metrics, metrics
+    from shipyard.tracking.store import rollup_rows
+    from shipyard.tracking.tables import latest_metrics, metric_rollups, metrics
 
     started = time.perf_counter()
     p.tracking.create_experiment("compare", owner="ml")
@@ -184,6 +185,8 @@ def seed_compare_bulk(p: Platform, *, runs_n: int, steps: int) -> None:
                     for j, k in enumerate(METRICS)
                 ]
                 conn.execute(metrics.insert(), rows)
+                # the rollup the write path keeps (2,000 steps are whole 16-step blocks)
+                conn.execute(metric_rollups.insert(), rollup_rows(run.id, rows))
             conn.execute(latest_metrics.insert(), rows[-len(METRICS) :])
         if i % 10 == 9:
             print(f"  {i + 1} runs ({time.perf_counter() - started:.0f} s)", flush=True)

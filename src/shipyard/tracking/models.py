@@ -91,6 +91,8 @@ class MetricBuckets(BaseModel):
 
     ``runs[run_id]`` is ``[(bucket, lowest value, highest value)]`` for the buckets the
     run has values in (NaN left out); bucket ``b`` holds steps from ``start + b * width``.
+    ``coarse``: read from the rollup (blocks of 16 steps, each counted in the bucket of
+    its first step), so a bucket's edges are off by up to 15 steps.
     """
 
     key: str
@@ -98,6 +100,7 @@ class MetricBuckets(BaseModel):
     width: float
     count: int
     runs: dict[str, list[tuple[int, float, float]]]
+    coarse: bool = False
 
 
 class RunComparison(BaseModel):

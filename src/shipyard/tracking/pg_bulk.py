@@ -23,6 +23,13 @@ WITH b AS (
 ), history AS (
     INSERT INTO tracking_metrics (run_id, key, value, is_nan, step, "timestamp")
     SELECT CAST(:run_id AS text), k, v, n, s, t FROM b ORDER BY o
+), rollup AS (
+    INSERT INTO tracking_metric_rollups AS r (run_id, key, block, min_value, max_value)
+    SELECT CAST(:run_id AS text), k, floor(s / 16.0)::bigint AS blk, min(v), max(v)
+    FROM b WHERE NOT n GROUP BY k, blk
+    ON CONFLICT (run_id, key, block) DO UPDATE
+    SET min_value = LEAST(r.min_value, excluded.min_value),
+        max_value = GREATEST(r.max_value, excluded.max_value)
 )
 INSERT INTO tracking_latest_metrics AS cur (run_id, key, value, is_nan, step, "timestamp")
 SELECT DISTINCT ON (k) CAST(:run_id AS text), k, v, n, s, t FROM b ORDER BY k, s DESC, t DESC, o DESC
@@ -41,7 +48,8 @@ _PARAMS = sa.text(
 
 
 def log_metrics(conn: Connection, run_id: str, rows: Sequence[tuple[str, float, int, int]]) -> None:
-    """Append ``(key, value, step, timestamp)`` rows to the history; move latest values.
+    """Append ``(key, value, step, timestamp)`` rows to the history; move latest values;
+    widen the rollup's blocks of 16 steps (``tables.ROLLUP_STEPS``).
 
     The latest value is the one with the greatest (step, timestamp); on a tie the
     later row of the batch wins, and a stored value is replaced only by one that

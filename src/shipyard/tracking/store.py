@@ -20,9 +20,11 @@ from shipyard.tracking import pg_bulk
 from shipyard.tracking.models import Experiment, Metric, Run, RunInput, RunStatus
 from shipyard.tracking.pg_bulk import MAX_FLOAT
 from shipyard.tracking.tables import (
+    ROLLUP_STEPS,
     experiments,
     inputs,
     latest_metrics,
+    metric_rollups,
     metrics,
     params,
     runs,
@@ -245,11 +247,51 @@ def _latest_upsert(dialect: str) -> Any:
 _LATEST_UPSERT = {d: _latest_upsert(d) for d in ("postgresql", "sqlite")}
 
 
+def _rollup_upsert() -> Any:
+    """Insert a block's min and max, or widen the stored ones (idempotent: logging the
+    same points again leaves the row as it was)."""
+    from sqlalchemy.dialects import sqlite
+
+    stmt: Any = sqlite.insert(metric_rollups)
+    return stmt.on_conflict_do_update(
+        index_elements=[metric_rollups.c.run_id, metric_rollups.c.key, metric_rollups.c.block],
+        set_={
+            "min_value": sa.func.min(metric_rollups.c.min_value, stmt.excluded.min_value),
+            "max_value": sa.func.max(metric_rollups.c.max_value, stmt.excluded.max_value),
+        },
+    )
+
+
+_ROLLUP_UPSERT = _rollup_upsert()
+
+
+def rollup_rows(run_id: str, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rollup rows of history ``rows``: min and max of the non-NaN values per key and
+    block of ``ROLLUP_STEPS`` steps."""
+    blocks: dict[tuple[str, int], list[float]] = {}
+    for row in rows:
+        if row["is_nan"]:
+            continue
+        value = row["value"]
+        cur = blocks.get((row["key"], row["step"] // ROLLUP_STEPS))
+        if cur is None:
+            blocks[(row["key"], row["step"] // ROLLUP_STEPS)] = [value, value]
+        elif value < cur[0]:
+            cur[0] = value
+        elif value > cur[1]:
+            cur[1] = value
+    return [
+        {"run_id": run_id, "key": k, "block": b, "min_value": lo, "max_value": hi}
+        for (k, b), (lo, hi) in blocks.items()
+    ]
+
+
 def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric | MetricRow]) -> int:
-    """Append to the history and move each key's latest value forward (by step, then time).
+    """Append to the history, move each key's latest value forward (by step, then time)
+    and widen the rollup's blocks (``metric_rollups``).
 
     PostgreSQL: one statement for any batch; SQLite: the history rows, then one
-    upsert per distinct key.
+    upsert per distinct key and one per block.
     """
     items = [
         (mt.key, mt.value, mt.step, mt.timestamp) if isinstance(mt, Metric) else mt for mt in batch
@@ -277,6 +319,9 @@ def insert_metrics(conn: Connection, run_id: str, batch: Iterable[Metric | Metri
             latest[key] = row
     conn.execute(metrics.insert(), rows)
     conn.execute(_LATEST_UPSERT["sqlite"], list(latest.values()))
+    rollups = rollup_rows(run_id, rows)
+    if rollups:
+        conn.execute(_ROLLUP_UPSERT, rollups)
     return len(rows)
 
 

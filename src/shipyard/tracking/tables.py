@@ -94,6 +94,22 @@ metrics = sa.Table(
     sa.Index("ix_tracking_metrics_run_key_step_value", "run_id", "key", "step", "value", "is_nan"),
 )
 
+#: Steps a metric rollup row summarises: block ``b`` holds steps ``[b * R, (b + 1) * R)``.
+ROLLUP_STEPS = 16
+
+metric_rollups = sa.Table(
+    # per run, key and block of ROLLUP_STEPS steps: the min and max of the history's
+    # non-NaN values (tracking_0004), upserted with every metric write; the compare
+    # charts' first draw reads these (1/16 of the rows) instead of the history
+    "tracking_metric_rollups",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("block", sa.BigInteger, primary_key=True),
+    sa.Column("min_value", sa.Float, nullable=False),
+    sa.Column("max_value", sa.Float, nullable=False),
+)
+
 latest_metrics = sa.Table(
     "tracking_latest_metrics",
     metadata,

@@ -250,3 +250,24 @@ class TrackingContract(Skins):
             plat.tracking.metric_buckets(["nope"], "m")
         with pytest.raises(InvalidArgument):
             plat.tracking.metric_buckets([], "m")
+
+    def test_metric_rollup_buckets_match_the_history(self, plat: Platform) -> None:
+        """The rollup (blocks of 16 steps, written with the history) answers like the
+        history when buckets fall on block edges: across batches, re-logged points,
+        NaN and negative steps."""
+        run = plat.tracking.create_run("e")
+        pts = [
+            {"key": "r", "value": float((s * 37) % 23), "step": s, "timestamp": 1}
+            for s in range(-16, 144)
+        ]
+        plat.tracking.log_batch(run.id, metrics=pts[:70])
+        plat.tracking.log_batch(run.id, metrics=pts[60:])  # overlaps: idempotent
+        nan = {"key": "r", "value": math.nan, "step": 5, "timestamp": 2}
+        plat.tracking.log_batch(run.id, metrics=[nan, pts[3]])
+        exact = plat.tracking.metric_buckets([run.id], "r", buckets=10)
+        coarse = plat.tracking.metric_buckets([run.id], "r", buckets=10, rollup=True)
+        assert coarse.coarse and not exact.coarse
+        assert (coarse.start, coarse.count, coarse.width) == (-16, 10, 16.0)
+        assert coarse.runs == exact.runs and len(exact.runs[run.id]) == 10
+        # at most one bucket a block: 160 steps in 100 buckets is 10 blocks
+        assert plat.tracking.metric_buckets([run.id], "r", buckets=100, rollup=True).count == 10

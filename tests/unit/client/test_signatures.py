@@ -48,6 +48,7 @@ LOCAL_ONLY = {"on_progress"}
 #: Public service methods that are not part of the remote interface, and why.
 SERVICE_ONLY = {
     "security": {"authenticate": "the server checks tokens; a client holds one"},
+    "catalog": {"lineage_keys": "the web UI's lineage graph; API clients use lineage"},
     "lake": {
         "ingest": "reads files on the server's disk",
         "reconcile": "an operator's repair of the server's lake",

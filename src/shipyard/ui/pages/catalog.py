@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from shipyard.catalog.models import KNOWN_KINDS, MAX_LABEL, AssetRef
 from shipyard.catalog.service import MAX_DEPTH
@@ -20,11 +21,6 @@ PAGE_SIZE = 50
 Text = Annotated[str | None, Query(max_length=200)]
 Label = Annotated[str | None, Query(max_length=MAX_LABEL)]
 Token = Annotated[str | None, Query(max_length=4096)]
-
-
-def _key(ref: AssetRef) -> str:
-    """A node's id: ``kind:name`` (lineage refs carry versions; the graph shows assets)."""
-    return f"{ref.kind}:{ref.name}"
 
 
 def _blank(value: str | None) -> str | None:
@@ -74,31 +70,30 @@ def lineage_data(
     direction: Annotated[str, Query(pattern="^(upstream|downstream)$")] = "upstream",
     depth: Annotated[int, Query(ge=1, le=MAX_DEPTH)] = 5,
 ) -> Response:
-    """Nodes and edges in cytoscape's element format (the service dropped what the user may not read)."""
-    graph = session.view.catalog.lineage(
+    """Nodes and edges in cytoscape's element format (the service dropped what the user
+    may not read), serialised by orjson straight from the walk's rows: at 5,000 nodes
+    and 10,000 edges the validated models and the stdlib encoder were most of the time."""
+    root, nodes, edges = session.view.catalog.lineage_keys(
         AssetRef.parse(f"{kind}:{name}"), direction=direction, depth=depth
     )
-    root = _key(graph.root)
-    nodes = {_key(n): n for n in graph.nodes}
     elements: list[dict[str, Any]] = [
         {
             "data": {
-                "id": key,
-                "label": n.name,
-                "kind": n.kind,
-                "root": key == root,
-                "href": f"/ui/catalog/{n.kind}/{n.name}",
+                "id": f"{k}:{n}",
+                "label": n,
+                "kind": k,
+                "root": f"{k}:{n}" == root,
+                "href": f"/ui/catalog/{k}/{n}",
             }
         }
-        for key, n in nodes.items()
+        for k, n in nodes
     ]
-    edges = {(_key(e.source), _key(e.target)): e.operation for e in graph.edges}
     elements += [
         {"data": {"id": f"e{i}", "source": s, "target": t, "op": op}}
-        for i, ((s, t), op) in enumerate(edges.items())
-        if s in nodes and t in nodes
+        for i, (s, t, op) in enumerate(edges)
     ]
-    return JSONResponse({"root": root, "elements": elements})
+    body = orjson.dumps({"root": root, "elements": elements})
+    return Response(body, media_type="application/json")
 
 
 @router.get("/catalog/{kind}/{name:path}/lineage")

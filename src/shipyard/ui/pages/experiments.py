@@ -7,8 +7,9 @@ import mimetypes
 from typing import Annotated
 from urllib.parse import quote
 
+import orjson
 from fastapi import APIRouter, Query, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from shipyard.errors import InvalidArgument
 from shipyard.ui.deps import Signed
@@ -149,15 +150,23 @@ def compare_metric(
     session: Signed,
     key: Annotated[str, Query(min_length=1, max_length=250)],
     runs: RunIds = [],  # noqa: B006
+    rollup: bool = False,
 ) -> Response:
-    """One metric of the compared runs, downsampled to shared x (steps) for uPlot."""
+    """One metric of the compared runs, downsampled to shared x (steps) for uPlot;
+    ``rollup``: from the rollup of 16-step blocks (the first draw; ``coarse`` in the
+    answer tells the page to fetch the exact buckets when the user zooms)."""
     ids = _run_ids(runs)
     tracking = session.view.tracking
-    x, values = aligned(tracking.metric_buckets(ids, key, buckets=BUCKETS), ids)
+    found = tracking.metric_buckets(ids, key, buckets=BUCKETS, rollup=rollup)
+    x, values = aligned(found, ids)
     names = [n or r for n, r in zip(tracking.compare_runs(ids).run_names, ids, strict=True)]
     body = {
         "x": x,
         "time": False,
+        "coarse": found.coarse,
         "series": [{"label": n, "values": v} for n, v in zip(names, values, strict=True)],
     }
-    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+    # orjson: 100 series of 1,000 points encode in a tenth of the stdlib's time
+    return Response(
+        orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"}
+    )

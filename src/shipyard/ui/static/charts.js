@@ -12,18 +12,36 @@
                spanGaps: true, points: { show: spec.x.length < 60 } };
     }));
     var width = Math.max(300, fig.clientWidth || 600);
+    // a coarse first draw (the rollup) fetches the exact buckets the first time the
+    // user zooms in, and keeps the zoom
+    var hooks = spec.coarse ? { setSelect: [function (u) { refine(fig, u); }] } : {};
     new uPlot({ width: width, height: 220, series: series, legend: { show: spec.series.length <= 12 },
-                scales: { x: { time: spec.time !== false } } },
+                scales: { x: { time: spec.time !== false } }, hooks: hooks },
               data, fig.querySelector(".chart") || fig);
     fig.dataset.ready = "true";
     if (window.performance && performance.mark) { performance.mark("chart-drawn"); }
+  }
+  function refine(fig, u) {
+    if (fig.dataset.refined) { return; }
+    fig.dataset.refined = "loading";
+    fetch(fig.dataset.src, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (spec) {
+        u.setData([spec.x].concat(spec.series.map(function (s) { return s.values; })), false);
+        fig.dataset.refined = "true";
+      })
+      .catch(function () { delete fig.dataset.refined; });
+  }
+  // data-rollup: the first draw asks for the rollup (coarse, a 16th of the rows)
+  function firstUrl(fig) {
+    return fig.dataset.src + (fig.dataset.rollup !== undefined ? "&rollup=true" : "");
   }
   // Charts with data-src load one after another, in page order: the first is drawn as
   // soon as its own data arrives instead of sharing the server with every other chart.
   function fetchInTurn(figs) {
     var fig = figs.shift();
     if (!fig) { return; }
-    fetch(fig.dataset.src, { credentials: "same-origin" })
+    fetch(firstUrl(fig), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (spec) { plot(fig, spec); })
       .catch(function (e) { fig.dataset.ready = "error"; fig.append(" (could not load: " + e.message + ")"); })

@@ -47,68 +47,114 @@
     return positions;
   }
 
+  // The viewport that fits ``pos``, from the positions alone: cytoscape's own fit
+  // measures every element's bounding box first (seconds at 10,000 edges).
+  function fitted(pos, width, height) {
+    var x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    Object.keys(pos).forEach(function (id) {
+      var p = pos[id];
+      if (p.x < x0) { x0 = p.x; } if (p.x > x1) { x1 = p.x; }
+      if (p.y < y0) { y0 = p.y; } if (p.y > y1) { y1 = p.y; }
+    });
+    var pad = 30;
+    var zoom = Math.min(width / (x1 - x0 + 2 * pad), height / (y1 - y0 + 2 * pad));
+    zoom = Math.max(0.02, Math.min(4, zoom));
+    return { zoom: zoom, pan: { x: width / 2 - zoom * (x0 + x1) / 2, y: height / 2 - zoom * (y0 + y1) / 2 } };
+  }
+
   function start() {
     var box = document.getElementById("lineage");
     var status = document.getElementById("lineage-status");
     if (!box || typeof cytoscape === "undefined") { return; }
-    if (typeof cytoscapeDagre !== "undefined") { cytoscape.use(cytoscapeDagre); }
     var t0 = performance.now();
-    fetch(box.dataset.src, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    fetch(box.dataset.src, { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.json(); })
       .then(function (data) {
-        var tFetched = performance.now();
         var n = data.elements.filter(function (e) { return !e.data.source; }).length;
-        var big = n > DAGRE_MAX;
-        var upstream = box.dataset.src.indexOf("direction=downstream") < 0;
-        if (big) {  // placed before cytoscape starts: no second layout pass
-          var pos = columns(data.elements, data.root, upstream);
-          data.elements.forEach(function (e) {
-            if (!e.data.source) { e.position = pos[e.data.id] || { x: 0, y: 0 }; }
-          });
-        }
-        var tPlaced = performance.now();
-        var cy = cytoscape({
-          container: box,
-          elements: data.elements,
-          minZoom: 0.02, maxZoom: 4, wheelSensitivity: 0.3,
-          textureOnViewport: big, hideEdgesOnViewport: big, motionBlur: false,
-          pixelRatio: big ? 1 : "auto",
-          style: [
-            { selector: "node", style: {
-              "label": big ? "" : "data(label)", "font-size": 11,
-              "text-valign": "bottom", "text-margin-y": 3, "width": 18, "height": 18,
-              "background-color": "#1d4e89" } },
-            { selector: "node[?root]", style: { "background-color": "#a40e26", "width": 26, "height": 26 } },
-            { selector: "node[kind = 'model'], node[kind = 'model_version']", style: { "shape": "diamond" } },
-            { selector: "node[kind = 'run']", style: { "shape": "round-rectangle" } },
-            { selector: "edge", style: {
-              "width": 1, "line-color": "#8c959f", "target-arrow-color": "#8c959f",
-              "target-arrow-shape": big ? "none" : "triangle", "curve-style": big ? "haystack" : "bezier" } },
-            { selector: ":selected", style: { "background-color": "#bf8700", "label": "data(label)" } },
-            { selector: "node.hover", style: { "label": "data(label)", "z-index": 10 } }
-          ],
-          layout: big ? { name: "preset", fit: true } : { name: "null" }
+        if (n > DAGRE_MAX) { draw(box, status, data, n, t0); return; }
+        withDagre(function () {
+          try { draw(box, status, data, n, t0); }
+          catch (err) { status.textContent = "Could not draw the graph: " + err.message; }
         });
-        var tInit = performance.now();
-        if (!big) {
-          cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 8, rankSep: 60, animate: false }).run();
-        }
-        cy.on("mouseover", "node", function (evt) { evt.target.addClass("hover"); });
-        cy.on("mouseout", "node", function (evt) { evt.target.removeClass("hover"); });
-        var tLayout = performance.now();
-        if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }  // a small graph is not blown up
-        cy.on("tap", "node", function (evt) {
-          var href = evt.target.data("href");
-          if (href) { window.location.href = href; }
-        });
-        var ms = Math.round(performance.now() - t0);
-        status.textContent = n + " assets, " + (data.elements.length - n) + " edges; drawn in " + ms + " ms";
-        window.shipyardLineage = { cy: cy, nodes: n, ms: ms, fetch: Math.round(tFetched - t0),
-          place: Math.round(tPlaced - tFetched), init: Math.round(tInit - tPlaced),
-          layout: Math.round(tLayout - tInit) };
-        box.dataset.ready = "true";
       })
       .catch(function (err) { status.textContent = "Could not load the graph: " + err.message; });
+  }
+
+  // dagre (small graphs only) is loaded when a graph needs it, unless the page has it
+  var dagreUsed = false;
+  function withDagre(done) {
+    function use() {
+      if (!dagreUsed && typeof cytoscapeDagre !== "undefined") { cytoscape.use(cytoscapeDagre); dagreUsed = true; }
+      done();
+    }
+    if (typeof cytoscapeDagre !== "undefined") { use(); return; }
+    function load(src, next) {
+      var s = document.createElement("script");
+      s.src = src; s.onload = next; s.onerror = next;
+      document.head.appendChild(s);
+    }
+    load("/ui/static/vendor/dagre.min.js", function () { load("/ui/static/vendor/cytoscape-dagre.js", use); });
+  }
+
+  function draw(box, status, data, n, t0) {
+    var tFetched = performance.now();
+    var big = n > DAGRE_MAX;
+    var upstream = box.dataset.src.indexOf("direction=downstream") < 0;
+    var view = null;
+    if (big) {  // placed before cytoscape starts: no second layout pass
+      var pos = columns(data.elements, data.root, upstream);
+      data.elements.forEach(function (e) {
+        if (!e.data.source) { e.position = pos[e.data.id] || { x: 0, y: 0 }; }
+      });
+      view = fitted(pos, box.clientWidth || 800, box.clientHeight || 600);
+    }
+    var tPlaced = performance.now();
+    var cy = cytoscape({
+      container: box,
+      elements: data.elements,
+      minZoom: 0.02, maxZoom: 4, wheelSensitivity: 0.3,
+      zoom: view ? view.zoom : 1, pan: view ? view.pan : { x: 0, y: 0 },
+      textureOnViewport: big, hideEdgesOnViewport: big, motionBlur: false,
+      pixelRatio: big ? 1 : "auto",
+      style: [
+        { selector: "node", style: {
+          "label": big ? "" : "data(label)", "font-size": 11,
+          "text-valign": "bottom", "text-margin-y": 3, "width": 18, "height": 18,
+          "background-color": "#1d4e89" } },
+        { selector: "node[?root]", style: { "background-color": "#a40e26", "width": 26, "height": 26 } },
+        { selector: "node[kind = 'model'], node[kind = 'model_version']", style: { "shape": "diamond" } },
+        { selector: "node[kind = 'run']", style: { "shape": "round-rectangle" } },
+        { selector: "edge", style: {
+          "width": 1, "line-color": "#8c959f", "target-arrow-color": "#8c959f",
+          "target-arrow-shape": big ? "none" : "triangle", "curve-style": big ? "haystack" : "bezier" } },
+        { selector: ":selected", style: { "background-color": "#bf8700", "label": "data(label)" } },
+        { selector: "node.hover", style: { "label": "data(label)", "z-index": 10 } }
+      ],
+      layout: big ? { name: "preset", fit: false } : { name: "null" }
+    });
+    var tInit = performance.now();
+    if (!big) {
+      cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 8, rankSep: 60, animate: false }).run();
+    }
+    cy.on("mouseover", "node", function (evt) { evt.target.addClass("hover"); });
+    cy.on("mouseout", "node", function (evt) { evt.target.removeClass("hover"); });
+    var tLayout = performance.now();
+    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }  // a small graph is not blown up
+    cy.on("tap", "node", function (evt) {
+      var href = evt.target.data("href");
+      if (href) { window.location.href = href; }
+    });
+    var ms = Math.round(performance.now() - t0);
+    status.textContent = n + " assets, " + (data.elements.length - n) + " edges; drawn in " + ms + " ms";
+    window.shipyardLineage = { cy: cy, nodes: n, ms: ms, script_at: Math.round(t0), fetch: Math.round(tFetched - t0),
+      place: Math.round(tPlaced - tFetched), init: Math.round(tInit - tPlaced),
+      layout: Math.round(tLayout - tInit) };
+    requestAnimationFrame(function () {  // ready once the first frame is drawn: what the user sees
+      requestAnimationFrame(function () {
+        window.shipyardLineage.painted = Math.round(performance.now());
+        box.dataset.ready = "true";
+      });
+    });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }
