@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -132,7 +132,7 @@ def _run(p: Platform, steps: _Steps, result: DemoResult, *, requests: int, **dat
         f"pipeline {spec.name}: {len(spec.spec.steps)} steps, run by a worker in this process"
     )
     workers = EmbeddedWorkers(p, workers=1, scheduler=False).start()
-    run = _Run(p, p.pipelines.run(spec.name).id)
+    run = _Run(p, p.pipelines.run(spec.name).id, lambda: sum(w.processed for w in workers.workers))
     result.pipeline_run = run.id
     try:
         _pipeline_steps(p, steps, result, run)
@@ -197,31 +197,30 @@ def _pipeline_steps(p: Platform, steps: _Steps, result: DemoResult, run: _Run) -
 
 
 class _Run:
-    """The demo's pipeline run, seen from the demo: wait for steps, read their results."""
+    """The demo's pipeline run, seen from the demo: wait for steps, read their results.
 
-    POLL = 0.02
+    It reads the run row often just after the worker ended a job (``progress`` moved)
+    and seldom during a long step, so that polling takes little from the step's thread.
+    """
 
-    def __init__(self, p: Platform, run_id: str) -> None:
-        self.p, self.id = p, run_id
-        self.started = time.perf_counter()
-        self.took = 0.0
-        self.state = "running"
+    def __init__(self, p: Platform, run_id: str, progress: Callable[[], int]) -> None:
+        self.p, self.id, self.progress = p, run_id, progress
 
     def wait(self, *names: str, timeout: float = 900.0) -> dict[str, Any]:
         """The results of steps ``names`` once they all succeeded (raises if the run failed)."""
         deadline = time.monotonic() + timeout
+        pause, seen = 0.005, self.progress()
         while True:
             run = self.p.pipelines.get_run(self.id)
-            self.state = str(run.state)
-            if run.state != "running" and run.state != "succeeded":
+            if run.state not in ("running", "succeeded"):
                 raise RuntimeError(f"pipeline run {self.id} {run.state}: {run.error}")
             if all(run.steps[n].get("state") == "succeeded" for n in names):
-                if run.state == "succeeded":
-                    self.took = time.perf_counter() - self.started
                 return {n: self.p.jobs.get(run.steps[n]["job"]).result for n in names}
             if time.monotonic() > deadline:
                 raise TimeoutError(f"pipeline run {self.id}: {', '.join(names)} not done")
-            time.sleep(self.POLL)
+            time.sleep(pause)
+            now = self.progress()
+            pause, seen = (0.005, now) if now != seen else (min(pause * 2, 0.1), seen)
 
     def cancel(self) -> None:
         with contextlib.suppress(Exception):
