@@ -132,7 +132,12 @@ def _run(p: Platform, steps: _Steps, result: DemoResult, *, requests: int, **dat
         f"pipeline {spec.name}: {len(spec.spec.steps)} steps, run by a worker in this process"
     )
     workers = EmbeddedWorkers(p, workers=1, scheduler=False).start()
-    run = _Run(p, p.pipelines.run(spec.name).id, lambda: sum(w.processed for w in workers.workers))
+    run = _Run(
+        p,
+        p.pipelines.run(spec.name).id,
+        progress=lambda: sum(w.processed for w in workers.workers),
+        alive=lambda: workers.running,
+    )
     result.pipeline_run = run.id
     try:
         _pipeline_steps(p, steps, result, run)
@@ -186,7 +191,8 @@ def _pipeline_steps(p: Platform, steps: _Steps, result: DemoResult, run: _Run) -
     )
     with steps.step("Train a classifier; track the run"):
         trained = run.wait("train")["train"]
-        result.auc, result.run_id = trained["auc"], trained["run_id"]
+        auc = trained["auc"]  # null when undefined (one class only in a tiny test split)
+        result.auc, result.run_id = float("nan") if auc is None else auc, trained["run_id"]
     steps.note(f"run {result.run_id}: AUC {result.auc:.3f}")
     with steps.step("Register the model version; promote it to champion after approval"):
         result.model_version = run.wait("register", "promote", "approve")["register"]["version"]
@@ -203,8 +209,10 @@ class _Run:
     and seldom during a long step, so that polling takes little from the step's thread.
     """
 
-    def __init__(self, p: Platform, run_id: str, progress: Callable[[], int]) -> None:
-        self.p, self.id, self.progress = p, run_id, progress
+    def __init__(
+        self, p: Platform, run_id: str, progress: Callable[[], int], alive: Callable[[], bool]
+    ) -> None:
+        self.p, self.id, self.progress, self.alive = p, run_id, progress, alive
 
     def wait(self, *names: str, timeout: float = 900.0) -> dict[str, Any]:
         """The results of steps ``names`` once they all succeeded (raises if the run failed)."""
@@ -214,6 +222,8 @@ class _Run:
             run = self.p.pipelines.get_run(self.id)
             if run.state not in ("running", "succeeded"):
                 raise RuntimeError(f"pipeline run {self.id} {run.state}: {run.error}")
+            if not self.alive():  # its error is logged; the run would wait forever
+                raise RuntimeError(f"pipeline run {self.id}: the demo's worker stopped")
             if all(run.steps[n].get("state") == "succeeded" for n in names):
                 return {n: self.p.jobs.get(run.steps[n]["job"]).result for n in names}
             if time.monotonic() > deadline:

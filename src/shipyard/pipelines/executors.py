@@ -79,7 +79,9 @@ def retryable(exc: BaseException) -> bool:
 
 
 def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """The result as the job row stores it: NaN and infinities become null (PostgreSQL's
+    json refuses them, and the worker's completion transaction with them)."""
+    return json.loads(json.dumps(value, default=str), parse_constant=lambda _: None)
 
 
 def _describe(exc: BaseException) -> str:

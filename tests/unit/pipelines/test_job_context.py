@@ -49,3 +49,12 @@ def test_a_job_captures_its_own_threads_output_only(capsys: pytest.CaptureFixtur
     assert "printed by the job" in logs and "logged by the job" in logs
     assert "another thread" not in logs and "after the job" not in logs
     assert "printed by another thread" in out.out and "after the job" in out.out
+
+
+def test_a_nan_result_is_stored_as_null() -> None:
+    from shipyard.pipelines.executors import _json_safe
+
+    assert _json_safe({"auc": float("nan"), "x": [float("inf"), 1.5]}) == {
+        "auc": None,
+        "x": [None, 1.5],
+    }
