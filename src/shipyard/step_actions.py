@@ -18,7 +18,7 @@ from typing import Any
 
 from shipyard.errors import InvalidArgument, PermissionDenied
 from shipyard.pipelines.actions import check_args
-from shipyard.pipelines.functions import job
+from shipyard.pipelines.functions import current_job, job
 from shipyard.platform import Platform
 from shipyard.security.store import load_principal
 
@@ -133,6 +133,30 @@ def _platform(project: str, principal: str) -> Platform:
     if acting is None:
         raise PermissionDenied(f"the run's principal {principal} no longer exists")
     return root.as_principal(acting)
+
+
+def job_platform() -> Platform:
+    """What a project's own ``@shipyard.step`` functions use to call the platform: the
+    project's platform acting for the principal who queued the running job (for a
+    pipeline step: who started the run), like an action. Only in a job the worker runs
+    in-process (a step's default executor).
+
+    Raises:
+        InvalidArgument: not called inside an in-process job.
+    """
+    job = current_job()
+    if job is None:
+        raise InvalidArgument("job_platform() works only inside a job run in-process")
+    return _platform(job.project, job.principal)
+
+
+def release(project: str) -> None:
+    """Close the root platform this process opened for ``project``'s jobs (a process
+    that ran them on an embedded worker and is done with the project, like the demo)."""
+    with _LOCK:
+        root = _ROOTS.pop(project, None)
+    if root is not None:
+        root.close()
 
 
 @job

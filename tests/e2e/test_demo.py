@@ -78,3 +78,22 @@ def test_summary_printed(demo: DemoResult) -> None:
 
 def test_project_left_to_explore(demo: DemoResult) -> None:
     assert (Path(demo.project) / ".shipyard" / "catalog.db").exists()
+
+
+def test_the_golden_path_ran_as_a_pipeline(demo: DemoResult) -> None:
+    with Platform.open(demo.project) as p:
+        run = p.pipelines.get_run(demo.pipeline_run)
+        runs = p.pipelines.list_runs("churn").items
+        job = p.catalog.get_asset(run.asset)
+        graph = p.catalog.lineage(run.asset, depth=2)
+        logs = p.pipelines.logs(run.id)
+    assert [r.id for r in runs] == [run.id] and run.state == "succeeded"
+    assert list(run.steps) == [
+        "ingest", "curate", "training_set", "train", "register", "promote", "approve",
+        "materialize", "deploy",
+    ]  # fmt: skip
+    assert {s["state"] for s in run.steps.values()} == {"succeeded"}
+    assert job.kind == "job" and set(logs) == set(run.steps)
+    assert ("pipeline", "churn") in {(n.kind, n.name) for n in graph.nodes}
+    text = demo.output  # type: ignore[attr-defined]
+    assert f"pipeline run {run.id}: succeeded, 9/9 steps" in text

@@ -82,7 +82,7 @@ def test_models_export_from_the_cli(project_dir: Path, capsys: pytest.CaptureFix
     assert result["rows_checked"] == 5  # the input example logged with the model
 
 
-#: The demo's own model (shipyard.demo.golden_path._train): a histogram gradient-boosted tree.
+#: The demo's own model (shipyard.demo.pipeline.train): a histogram gradient-boosted tree.
 DEMO_PARAMS = {"max_iter": 150, "learning_rate": 0.05, "max_depth": 4, "random_state": 0}
 
 

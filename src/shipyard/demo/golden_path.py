@@ -1,6 +1,8 @@
 """`shipyard demo`: raw files to a served prediction, through the services only.
 
-Each step is one or two service calls -- the same calls a user's project makes.
+Each step is one or two service calls -- the same calls a user's project makes --,
+run as the steps of a Shipyard pipeline (``shipyard.demo.pipeline``) by a worker in
+this process: the platform runs its own golden path.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,10 +26,13 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
-from shipyard.config import settings_env
+from shipyard.config import Settings, load_settings, settings_env
+from shipyard.demo import pipeline as demo_pipeline
 from shipyard.demo.data import DemoFiles, generate
-from shipyard.demo.definitions import FEATURES, feature_definitions, table_definitions
+from shipyard.demo.definitions import FEATURES
+from shipyard.pipelines.embedded import EmbeddedWorkers
 from shipyard.platform import Platform
+from shipyard.step_actions import release
 
 TOTAL_STEPS = 9
 
@@ -46,6 +51,8 @@ class DemoResult:
     feature_statuses: dict[str, int] = field(default_factory=dict)
     wall_seconds: float = 0.0
     files: DemoFiles | None = None
+    #: The id of the ``churn`` pipeline's run that did steps 2 to 8.
+    pipeline_run: str = ""
 
     def latency(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
@@ -80,56 +87,161 @@ def run_demo(
     seed: int = 7,
     console: Console | None = None,
 ) -> DemoResult:
-    """Run the golden path in ``directory`` (a new folder if omitted) and leave it there."""
+    """Run the golden path in ``directory`` (a new folder if omitted) and leave it there.
+
+    Steps 2 to 8 are the ``churn`` pipeline (``shipyard.demo.pipeline``), run through
+    the job queue by a worker on a thread of this process; each line is printed as
+    its steps end.
+    """
     console = console or Console()
     started = time.perf_counter()
     project = _new_project_dir(directory)
     console.print(f"[bold]Shipyard golden path[/bold] in {escape(str(project))}")
     steps = _Steps(console)
     result = DemoResult(project=project)
-    with Platform.open(project) as p:
-        with steps.step("Generate raw e-commerce data"):
-            files = generate(project / "raw", customers=customers, days=days, seed=seed)
-            result.files = files
-        steps.note(
-            f"{files.n_customers} customers, {files.bronze_orders + files.n_malformed} order lines "
-            f"({files.n_malformed} malformed, {files.n_invalid} invalid, {files.n_duplicates} duplicates)"
-        )
-        with steps.step("Ingest raw files into bronze Delta tables"):
-            _ingest(p, files, result)
-        steps.note(_counts(result, "bronze"))
-        with steps.step("Build silver (typed, deduplicated, quarantined) and gold with DuckDB"):
-            _curate(p, result)
-        steps.note(_counts(result, "silver", "gold"))
-        with steps.step("Register features; build a point-in-time correct training set"):
-            training_set = _features(p)
-            result.rows["datasets.churn_train"] = training_set.num_rows
-        steps.note(
-            f"training set datasets.churn_train v{training_set.version}: "
-            f"{training_set.num_rows} rows x {len(FEATURES)} features"
-        )
-        with steps.step("Train a classifier; track the run"):
-            auc, run_id = _train(p, training_set)
-            result.auc, result.run_id = auc, run_id
-        steps.note(f"run {run_id}: AUC {auc:.3f}")
-        with steps.step("Register the model version; promote it to champion after approval"):
-            result.model_version = _register(p, run_id)
-        steps.note(f"models:/churn@champion -> version {result.model_version}")
-        with steps.step("Materialize the latest features into the online store"):
-            materialized = p.features.materialize()
-        steps.note(", ".join(f"{m.view}: {m.entities} entities" for m in materialized))
-        with steps.step("Serve over HTTP and score customers with online features"):
-            _deploy(p)
-            _serve_and_score(p, result, requests)
-        steps.note(
-            f"{len(result.latencies_ms)} requests: p50 {result.latency(50):.2f} ms, "
-            f"p99 {result.latency(99):.2f} ms; HTTP == in-process "
-            f"(max diff {result.http_vs_inprocess_max_diff:.1e})"
-        )
-        with steps.step("Summarise"):
-            result.wall_seconds = time.perf_counter() - started
-        _summary(console, result)
+    try:
+        with Platform.from_settings(_settings(project)) as p:
+            _run(p, steps, result, customers=customers, days=days, requests=requests, seed=seed)
+            with steps.step("Summarise"):
+                result.wall_seconds = time.perf_counter() - started
+            _summary(console, result)
+    finally:
+        release(str(project))  # the platform the worker's steps opened
     return result
+
+
+def _settings(project: Path) -> Settings:
+    """The project's settings, with the demo's steps allowed to run as jobs."""
+    settings = load_settings(project)
+    if demo_pipeline.MODULE in settings.jobs.modules:
+        return settings
+    modules = [*settings.jobs.modules, demo_pipeline.MODULE]
+    return load_settings(project, jobs={"modules": modules})
+
+
+def _run(p: Platform, steps: _Steps, result: DemoResult, *, requests: int, **data: Any) -> None:
+    with steps.step("Generate raw e-commerce data; apply the golden-path pipeline"):
+        files = generate(p.settings.project_dir / "raw", **data)
+        result.files = files
+        spec = _declare(p, files)
+    steps.note(
+        f"{files.n_customers} customers, {files.bronze_orders + files.n_malformed} order lines "
+        f"({files.n_malformed} malformed, {files.n_invalid} invalid, {files.n_duplicates} duplicates)"
+    )
+    steps.note(
+        f"pipeline {spec.name}: {len(spec.spec.steps)} steps, run by a worker in this process"
+    )
+    workers = EmbeddedWorkers(p, workers=1, scheduler=False).start()
+    run = _Run(
+        p,
+        p.pipelines.run(spec.name).id,
+        progress=lambda: sum(w.processed for w in workers.workers),
+        alive=lambda: workers.running,
+    )
+    result.pipeline_run = run.id
+    try:
+        _pipeline_steps(p, steps, result, run)
+        with steps.step("Serve over HTTP and score customers with online features"):
+            run.wait("deploy")
+            workers.stop()  # the run is over: the API server gets the CPU
+            _serve_and_score(p, result, requests)
+    except BaseException:
+        run.cancel()
+        raise
+    finally:
+        workers.stop()
+    steps.note(
+        f"{len(result.latencies_ms)} requests: p50 {result.latency(50):.2f} ms, "
+        f"p99 {result.latency(99):.2f} ms; HTTP == in-process "
+        f"(max diff {result.http_vs_inprocess_max_diff:.1e})"
+    )
+    steps.note(f"pipeline run {run.id}: {run.summary()}")
+
+
+def _declare(p: Platform, files: DemoFiles) -> Any:
+    """Apply the pipeline (its steps declare the tables and features, as code, once
+    what they read exists)."""
+    raw = {
+        "bronze.customers": str(files.customers),
+        "bronze.orders": str(files.orders),
+        "bronze.labels": str(files.labels),
+    }
+    spec = demo_pipeline.golden_path(raw)
+    p.pipelines.apply([spec])
+    return spec
+
+
+def _pipeline_steps(p: Platform, steps: _Steps, result: DemoResult, run: _Run) -> None:
+    with steps.step("Ingest raw files into bronze Delta tables"):
+        ingested = run.wait("ingest")["ingest"]
+        result.rows.update(ingested["rows"])
+        result.quarantined.update(ingested["quarantined"])
+    steps.note(_counts(result, "bronze"))
+    with steps.step("Build silver (typed, deduplicated, quarantined) and gold with DuckDB"):
+        curated = run.wait("curate")["curate"]
+        result.rows.update(curated["rows"])
+        result.quarantined.update(curated["quarantined"])
+    steps.note(_counts(result, "silver", "gold"))
+    with steps.step("Register features; build a point-in-time correct training set"):
+        ts = run.wait("training_set")["training_set"]
+        result.rows["datasets.churn_train"] = ts["rows"]
+    steps.note(
+        f"training set datasets.churn_train v{ts['version']}: "
+        f"{ts['rows']} rows x {len(FEATURES)} features"
+    )
+    with steps.step("Train a classifier; track the run"):
+        trained = run.wait("train")["train"]
+        auc = trained["auc"]  # null when undefined (one class only in a tiny test split)
+        result.auc, result.run_id = float("nan") if auc is None else auc, trained["run_id"]
+    steps.note(f"run {result.run_id}: AUC {result.auc:.3f}")
+    with steps.step("Register the model version; promote it to champion after approval"):
+        result.model_version = run.wait("register", "promote", "approve")["register"]["version"]
+    steps.note(f"models:/churn@champion -> version {result.model_version}")
+    with steps.step("Materialize the latest features into the online store"):
+        materialized = run.wait("materialize")["materialize"]
+    steps.note(", ".join(f"{m['view']}: {m['entities']} entities" for m in materialized))
+
+
+class _Run:
+    """The demo's pipeline run, seen from the demo: wait for steps, read their results.
+
+    It reads the run row often just after the worker ended a job (``progress`` moved)
+    and seldom during a long step, so that polling takes little from the step's thread.
+    """
+
+    def __init__(
+        self, p: Platform, run_id: str, progress: Callable[[], int], alive: Callable[[], bool]
+    ) -> None:
+        self.p, self.id, self.progress, self.alive = p, run_id, progress, alive
+
+    def wait(self, *names: str, timeout: float = 900.0) -> dict[str, Any]:
+        """The results of steps ``names`` once they all succeeded (raises if the run failed)."""
+        deadline = time.monotonic() + timeout
+        pause, seen = 0.005, self.progress()
+        while True:
+            run = self.p.pipelines.get_run(self.id)
+            if run.state not in ("running", "succeeded"):
+                raise RuntimeError(f"pipeline run {self.id} {run.state}: {run.error}")
+            if not self.alive():  # its error is logged; the run would wait forever
+                raise RuntimeError(f"pipeline run {self.id}: the demo's worker stopped")
+            if all(run.steps[n].get("state") == "succeeded" for n in names):
+                return {n: self.p.jobs.get(run.steps[n]["job"]).result for n in names}
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pipeline run {self.id}: {', '.join(names)} not done")
+            time.sleep(pause)
+            now = self.progress()
+            pause, seen = (0.005, now) if now != seen else (min(pause * 2, 0.1), seen)
+
+    def cancel(self) -> None:
+        with contextlib.suppress(Exception):
+            self.p.pipelines.cancel_run(self.id)
+
+    def summary(self) -> str:
+        run = self.p.pipelines.get_run(self.id)
+        done = sum(1 for s in run.steps.values() if s.get("state") == "succeeded")
+        return (
+            f"{run.state}, {done}/{len(run.steps)} steps (shipyard pipelines runs {run.pipeline})"
+        )
 
 
 def _new_project_dir(directory: Path | None) -> Path:
@@ -145,89 +257,6 @@ def _counts(result: DemoResult, *layers: str) -> str:
     parts = [f"{name}: {n}" for name, n in result.rows.items() if name.split(".")[0] in layers]
     q = [f"{name}: {n}" for name, n in result.quarantined.items() if name.split(".")[0] in layers]
     return "; ".join(parts) + (f"  [quarantined] {'; '.join(q)}" if q else "")
-
-
-def _ingest(p: Platform, files: DemoFiles, result: DemoResult) -> None:
-    for table, path in (
-        ("bronze.customers", files.customers),
-        ("bronze.orders", files.orders),
-        ("bronze.labels", files.labels),
-    ):
-        r = p.lake.ingest(table, path)
-        result.rows[table] = r.rows_written
-        if r.rows_quarantined:
-            result.quarantined[table] = r.rows_quarantined
-
-
-def _curate(p: Platform, result: DemoResult) -> None:
-    for definition in table_definitions():
-        p.lake.define(definition)
-    for r in p.lake.refresh_all():
-        result.rows[r.table] = p.lake.get_table(r.table).num_rows
-        if r.rows_quarantined:
-            result.quarantined[r.table] = r.rows_quarantined
-
-
-def _features(p: Platform) -> Any:
-    p.features.apply(feature_definitions())
-    labels = p.lake.sql(
-        "SELECT customer_id, CAST(event_timestamp AS TIMESTAMPTZ) AS event_timestamp, churned "
-        "FROM bronze.labels ORDER BY event_timestamp, customer_id"
-    ).to_pandas()
-    return p.features.create_training_set("churn_train", labels, feature_service="churn")
-
-
-def _train(p: Platform, training_set: Any) -> tuple[float, str]:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import train_test_split
-
-    df = training_set.to_pandas()
-    x = df[list(FEATURES)].astype("float64")
-    y = df["churned"].astype(int)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.25, random_state=0, stratify=y
-    )
-    params = {"max_iter": 150, "learning_rate": 0.05, "max_depth": 4, "random_state": 0}
-    with p.tracking.start_run(experiment="churn", run_name="hist-gbt") as run:
-        run.log_input(training_set)
-        run.log_params(params)
-        model = HistGradientBoostingClassifier(**params).fit(x_train, y_train)
-        auc = float(roc_auc_score(y_test, model.predict_proba(x_test)[:, 1]))
-        run.log_metrics(
-            {"auc": auc, "train_rows": float(len(x_train)), "test_rows": float(len(x_test))}
-        )
-        run.log_model(model, "model", input_example=x_train.head(5), predict_method="predict_proba")
-    return auc, run.id
-
-
-def _register(p: Platform, run_id: str) -> int:
-    mv = p.registry.register_model("churn", source=f"runs:/{run_id}/model")
-    request = p.registry.set_alias("churn", "champion", mv.version)
-    if getattr(request, "status", "approved") != "approved":
-        approver = _ensure_principal(p, "demo-approver", role="approver")
-        p.as_principal(approver).registry.approve_promotion(request.id)
-    return int(mv.version)
-
-
-def _ensure_principal(p: Platform, name: str, *, role: str) -> Any:
-    from shipyard.errors import AlreadyExists
-
-    try:
-        return p.security.create_principal(name, kind="service", role=role)
-    except AlreadyExists:
-        return p.security.get_principal(name)
-
-
-def _deploy(p: Platform) -> None:
-    from shipyard.serving import Variant
-
-    p.serving.create_deployment(
-        "churn",
-        variants=[Variant(name="champion", model="churn@champion", weight=100)],
-        feature_service="churn",
-        entity_keys=["customer_id"],
-    )
 
 
 def _free_port() -> int:
@@ -252,7 +281,7 @@ def _server(p: Platform) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60  # a loaded machine starts it slowly
             while True:
                 try:
                     if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
@@ -274,7 +303,7 @@ def _server(p: Platform) -> Iterator[str]:
 
 
 def _serve_and_score(p: Platform, result: DemoResult, requests: int) -> None:
-    client_principal = _ensure_principal(p, "demo-client", role="predictor")
+    client_principal = demo_pipeline.ensure_principal(p, "demo-client", role="predictor")
     token = p.security.create_token(principal=client_principal.name, name="demo").token
     ids = p.lake.sql("SELECT customer_id FROM silver.customers ORDER BY customer_id").to_pandas()
     customer_ids = [int(c) for c in ids["customer_id"]]
@@ -332,6 +361,7 @@ def _summary(console: Console, r: DemoResult) -> None:
         f"  serving    {len(r.latencies_ms)} HTTP predictions, p50 {r.latency(50):.2f} ms, "
         f"p99 {r.latency(99):.2f} ms"
     )
+    console.print(f"  pipeline   churn, run {r.pipeline_run}", markup=False)
     console.print(f"  wall time  {r.wall_seconds:.1f} s")
     console.print()
     console.print("Where to look next (the project stays in place):")
@@ -340,6 +370,7 @@ def _summary(console: Console, r: DemoResult) -> None:
         "  shipyard catalog lineage model:churn     # from the model back to the raw files"
     )
     console.print("  shipyard catalog search                  # every asset the demo made")
+    console.print("  shipyard pipelines runs churn            # the run that did it, step by step")
     console.print("  shipyard audit list                      # who did what")
     console.print(
         "  shipyard serve                           # the API at http://127.0.0.1:8765/api/v1/docs"

@@ -198,11 +198,19 @@ class PipelineBuilder:
         name: str | None = None,
         after: Sequence[str] = (),
         options: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
         **args: Any,
     ) -> StepRef:
         """A platform action (``lake.refresh``, ``features.materialize``, ... see
         ``shipyard.pipelines.actions.ACTIONS``); ``options`` are step options
-        (executor, pool, timeout, max_attempts, retry_delay, memory_mb)."""
+        (executor, pool, timeout, max_attempts, retry_delay, memory_mb).
+
+        ``params``: the action's arguments given as a dict, for those whose names the
+        builder takes itself (``registry.promote``'s ``name`` is the model's, not the
+        step's): ``p.action("registry.promote", name="promote", params={"name":
+        "churn", "alias": "champion"})``.
+        """
+        args = {**(params or {}), **args}
         main = next((str(v) for v in args.values() if isinstance(v, str)), "")
         default = re.sub(r"\W+", "_", f"{action.rsplit('.', 1)[-1]}_{main}").strip("_")
         return self._add(name or default, {"action": action}, after, args, options)

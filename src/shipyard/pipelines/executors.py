@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import resource
 import signal
@@ -29,6 +28,7 @@ from shipyard.errors import (
     PermissionDenied,
     Unauthenticated,
 )
+from shipyard.pipelines.capture import captured
 from shipyard.pipelines.functions import call, resolve
 from shipyard.pipelines.models import Job, tail
 
@@ -79,7 +79,9 @@ def retryable(exc: BaseException) -> bool:
 
 
 def _json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """The result as the job row stores it: NaN and infinities become null (PostgreSQL's
+    json refuses them, and the worker's completion transaction with them)."""
+    return json.loads(json.dumps(value, default=str), parse_constant=lambda _: None)
 
 
 def _describe(exc: BaseException) -> str:
@@ -94,13 +96,9 @@ def run_inprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Out
     except (PermissionDenied, LookupError) as exc:
         return Outcome(ok=False, error=_describe(exc), retry=False)
     buf = io.StringIO()
-    handler = logging.StreamHandler(buf)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
     alarm = job.timeout is not None and threading.current_thread() is threading.main_thread()
     try:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        with captured(buf):  # this thread's output only (other threads print as before)
             if alarm:
                 signal.signal(signal.SIGALRM, _raise_timeout)
                 signal.setitimer(signal.ITIMER_REAL, job.timeout or 0)
@@ -114,8 +112,6 @@ def run_inprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Out
         return Outcome(ok=False, error=f"timed out after {job.timeout:g} s", logs=buf.getvalue())
     except Exception as exc:
         return Outcome(ok=False, error=_describe(exc), logs=buf.getvalue(), retry=retryable(exc))
-    finally:
-        root.removeHandler(handler)
 
 
 def _raise_timeout(_sig: int, _frame: Any) -> None:

@@ -8,9 +8,12 @@ before it runs anything, so a row written straight into the table is refused too
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shipyard.config import JobSettings
@@ -78,3 +81,32 @@ def call(fn: Callable[..., Any], args: dict[str, Any], kind: str) -> Any:
         if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             args = {k: v for k, v in args.items() if k not in RUN_ARGS or k in params}
     return fn(**args)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """The job a function runs as (``current_job``): its project, and the principal who
+    queued it (a run's steps: who started the run), whom its platform calls act as."""
+
+    project: str
+    principal: str
+    job_id: str
+    team: str
+
+
+_CURRENT: ContextVar[JobContext | None] = ContextVar("shipyard_job", default=None)
+
+
+def current_job() -> JobContext | None:
+    """The job running on this thread, when a worker runs it in-process (else None)."""
+    return _CURRENT.get()
+
+
+@contextlib.contextmanager
+def running(context: JobContext) -> Iterator[None]:
+    """Mark ``context`` as the job running on this thread (the worker, around a job)."""
+    token = _CURRENT.set(context)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shipyard._internal.ids import new_id
 from shipyard.errors import BackendUnavailable, Conflict
 from shipyard.pipelines.executors import Outcome, measured, run_inprocess, run_subprocess
+from shipyard.pipelines.functions import JobContext, running
 from shipyard.pipelines.models import Executor, Job, JobState
 
 if TYPE_CHECKING:
@@ -222,7 +223,9 @@ class Worker:
             if observer is not None
             else None
         )
-        outcome: Outcome = run(job, self.settings, stop)
+        project = str(self.platform.settings.project_dir)
+        with running(JobContext(project, job.created_by, job.id, job.team)):
+            outcome: Outcome = run(job, self.settings, stop)
         self.processed += 1
         if outcome.cpu_seconds is not None:
             self._usage.append(_usage_of(job, outcome))

@@ -23,3 +23,14 @@ def add(inputs: dict[str, Any], plus: int = 1) -> dict[str, Any]:
 def fail(**_: Any) -> None:
     print("failing on purpose")
     raise RuntimeError("step failed on purpose")
+
+
+@shipyard.step
+def whoami() -> dict[str, Any]:
+    """Whom the job's platform calls act as (``job_platform``), and the job's context."""
+    from shipyard.pipelines.functions import current_job
+    from shipyard.step_actions import job_platform
+
+    job = current_job()
+    assert job is not None
+    return {"acting": job_platform().principal.name, "job": job.job_id, "team": job.team}

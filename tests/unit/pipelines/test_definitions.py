@@ -47,6 +47,16 @@ def test_decorators_build_the_dag_in_order() -> None:
     assert parse_spec(churn.to_spec()) == spec  # the JSON form round-trips
 
 
+def test_an_action_argument_named_like_a_builder_argument_goes_in_params(pp: Platform) -> None:
+    @shipyard.pipeline
+    def promote(p: Any) -> None:
+        p.action("registry.promote", name="to_champion", params={"name": "churn", "alias": "c"})
+
+    step = promote.spec.step("to_champion")
+    assert step.action == "registry.promote" and step.args == {"name": "churn", "alias": "c"}
+    assert pp.pipelines.plan([promote])[0]["action"] == "create"
+
+
 def test_a_cycle_is_refused_naming_it(pp: Platform) -> None:
     spec = _spec([_fn("a", ["c"]), _fn("b", ["a"]), _fn("c", ["b"])])
     message = _refused(pp, spec)
