@@ -11,14 +11,12 @@ shape as the canary checks (ADR 0024); see ADR 0037.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from shipyard.monitoring.tables import slos
-from shipyard.pipelines.models import Executor, JobSpec
+from shipyard.pipelines.periodic import PeriodicSource, per_deployment
 
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
@@ -34,29 +32,6 @@ def with_slos(ctx: ServiceContext) -> list[tuple[str, str]]:
         return [(r.deployment, r.owner) for r in conn.execute(q)]
 
 
-def slo_checks(ctx: ServiceContext, every: float) -> Callable[[datetime], list[JobSpec]]:
+def slo_checks(ctx: ServiceContext, every: float) -> PeriodicSource:
     """The scheduler's source of SLO evaluations (none when ``every`` is 0)."""
-
-    last = [-1]  # the period already looked at: one catalog read per period, not per pass
-
-    def due(now: datetime) -> list[JobSpec]:
-        period = int(now.timestamp() // every) if every > 0 else -1
-        if period < 0 or period == last[0]:
-            return []
-        last[0] = period
-        return [
-            JobSpec(
-                target=TARGET,
-                args={"project": str(ctx.settings.project_dir), "deployment": name},
-                kind=KIND,
-                team=owner,
-                executor=Executor.INPROCESS,
-                max_attempts=1,  # a failed evaluation is simply made again next period
-                timeout=max(every * 6, 60.0),
-                priority=10,
-                idempotency_key=f"slo:{name}@{period}",
-            )
-            for name, owner in with_slos(ctx)
-        ]
-
-    return due
+    return per_deployment(ctx, every, target=TARGET, kind=KIND, subjects=with_slos)

@@ -10,11 +10,9 @@ ramp on the shared inference log (``CanaryOps.check_canary``). See ADR 0024.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shipyard.pipelines.models import Executor, JobSpec
+from shipyard.pipelines.periodic import PeriodicSource, per_deployment
 from shipyard.serving.store import ramping
 
 if TYPE_CHECKING:
@@ -24,29 +22,12 @@ TARGET = "shipyard.step_actions:check_canary"
 KIND = "canary"
 
 
-def canary_checks(ctx: ServiceContext, every: float) -> Callable[[datetime], list[JobSpec]]:
+def canary_checks(ctx: ServiceContext, every: float) -> PeriodicSource:
     """The scheduler's source of canary checks (none when ``every`` is 0)."""
-
-    last = [-1]  # the period already looked at: one catalog read per period, not per pass
-
-    def due(now: datetime) -> list[JobSpec]:
-        period = int(now.timestamp() // every) if every > 0 else -1
-        if period < 0 or period == last[0]:
-            return []
-        last[0] = period
-        return [
-            JobSpec(
-                target=TARGET,
-                args={"project": str(ctx.settings.project_dir), "deployment": a.name},
-                kind=KIND,
-                team=a.owner,
-                executor=Executor.INPROCESS,
-                max_attempts=1,  # a failed check is simply made again next period
-                timeout=max(every * 6, 60.0),
-                priority=10,
-                idempotency_key=f"canary:{a.name}@{period}",
-            )
-            for a in ramping(ctx)
-        ]
-
-    return due
+    return per_deployment(
+        ctx,
+        every,
+        target=TARGET,
+        kind=KIND,
+        subjects=lambda c: [(a.name, a.owner) for a in ramping(c)],
+    )

@@ -1,0 +1,56 @@
+"""Checks the scheduler queues once per period for each deployment (canaries, SLOs).
+
+``per_deployment`` builds the source that ``Scheduler(periodic=...)`` asks on every
+pass: each ``every`` seconds, one in-process job per ``(deployment, team)`` the
+``subjects`` query returns, owned by that team, with an idempotency key naming the
+period (``<kind>:<deployment>@<n>``). Two schedulers therefore queue one job per
+period, and a job still waiting blocks the next (ADR 0024).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from shipyard.pipelines.models import Executor, JobSpec
+
+if TYPE_CHECKING:
+    from shipyard.catalog.context import ServiceContext
+
+PeriodicSource = Callable[[datetime], list[JobSpec]]
+
+
+def per_deployment(
+    ctx: ServiceContext,
+    every: float,
+    *,
+    target: str,
+    kind: str,
+    subjects: Callable[[ServiceContext], Iterable[tuple[str, str]]],
+) -> PeriodicSource:
+    """The scheduler's source of ``target`` jobs (none when ``every`` is 0)."""
+
+    last = [-1]  # the period already looked at: one catalog read per period, not per pass
+
+    def due(now: datetime) -> list[JobSpec]:
+        period = int(now.timestamp() // every) if every > 0 else -1
+        if period < 0 or period == last[0]:
+            return []
+        last[0] = period
+        return [
+            JobSpec(
+                target=target,
+                args={"project": str(ctx.settings.project_dir), "deployment": name},
+                kind=kind,
+                team=team,
+                executor=Executor.INPROCESS,
+                max_attempts=1,  # a failed check is simply made again next period
+                timeout=max(every * 6, 60.0),
+                priority=10,
+                idempotency_key=f"{kind}:{name}@{period}",
+            )
+            for name, team in subjects(ctx)
+        ]
+
+    return due
