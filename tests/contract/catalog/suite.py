@@ -226,6 +226,10 @@ class CatalogContract(Skins):
             assert created != before
             with plat.context.db.begin() as conn:
                 plat.context.catalog.delete(conn, plat.context.catalog.get(conn, "model", "churn"))
+            # PostgreSQL's signal is a NOTIFY, delivered asynchronously: within a second
+            deadline = time.monotonic() + 1.0
+            while feed.fingerprint(("model",)) in (created, None) and time.monotonic() < deadline:
+                time.sleep(0.01)
             assert feed.fingerprint(("model",)) not in (created, None)
         finally:
             feed.close()
