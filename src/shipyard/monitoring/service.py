@@ -386,17 +386,8 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         Raises:
             NotFound: no such deployment. PermissionDenied: no read on its team.
         """
-        self._serving().get_deployment(deployment)  # authorizes the read
-        if not 1 <= limit <= 1000:
-            raise InvalidArgument("limit must be in [1, 1000]")
-        with self._ctx.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(drift_reports.c.body)
-                .where(drift_reports.c.deployment == deployment)
-                .order_by(drift_reports.c.created_at.desc())
-                .limit(limit)
-            ).all()
-        return [DriftReport.model_validate(r.body) for r in rows]
+        rows = self._newest_bodies(drift_reports, drift_reports.c.created_at, deployment, limit)
+        return [DriftReport.model_validate(body) for body in rows]
 
     # -- model performance -----------------------------------------------------------------
 

@@ -163,19 +163,33 @@ class SLOMixin(Service):
         Raises:
             NotFound: no such deployment. PermissionDenied: no read on its team.
         """
+        rows = self._newest_bodies(incidents, incidents.c.opened_at, deployment, limit)
+        return [Incident.model_validate(body) for body in rows]
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _newest_bodies(
+        self, table: sa.Table, order: sa.Column[Any], deployment: str, limit: int
+    ) -> list[Any]:
+        """The JSON bodies of a deployment's newest rows of ``table`` (incidents, drift
+        reports), newest first by ``order``; reading them needs read access on the
+        deployment's team.
+
+        Raises:
+            NotFound: no such deployment. PermissionDenied: no read on its team.
+            InvalidArgument: ``limit`` outside [1, 1000].
+        """
         self._serving().get_deployment(deployment)  # authorizes the read
         if not 1 <= limit <= 1000:
             raise InvalidArgument("limit must be in [1, 1000]")
         with self._ctx.db.connect() as conn:
             rows = conn.execute(
-                sa.select(incidents.c.body)
-                .where(incidents.c.deployment == deployment)
-                .order_by(incidents.c.opened_at.desc(), incidents.c.id)
+                sa.select(table.c.body)
+                .where(table.c.deployment == deployment)
+                .order_by(order.desc(), table.c.id)
                 .limit(limit)
             ).all()
-        return [Incident.model_validate(r.body) for r in rows]
-
-    # -- internals --------------------------------------------------------------------------
+        return [r.body for r in rows]
 
     def _slos(self, deployment: str) -> list[SLO]:
         with self._ctx.db.connect() as conn:
