@@ -179,7 +179,7 @@ def gate_under_load(redis: str, rate: int, seconds: float, lease: float) -> dict
 
 def enforce_cost(url: str | None, n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        overrides = {"catalog": {"url": url}} if url else {}
+        overrides: dict[str, Any] = {"catalog": {"url": url}} if url else {}
         with Platform.open(Path(tmp), **overrides) as p:
             p.jobs.submit_many([{"target": "shipyard.pipelines.builtin:noop", "team": "ml"}] * 1000)
             p.quotas.set_quota("team", "ml", "concurrent_jobs", 10**6)
