@@ -116,7 +116,9 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
     from shipyard.quotas.backends.limits_backend import create_rate_limiter
 
     return create_rate_limiter(
-        settings.quotas.rate_storage, prefix=f"shipyard:{settings.project or 'default'}"
+        settings.quotas.rate_storage,
+        prefix=f"shipyard:{settings.project or 'default'}",
+        lease_seconds=settings.quotas.rate_lease_seconds,
     )
 
 

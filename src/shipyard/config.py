@@ -203,6 +203,10 @@ class QuotaSettings(_Section):
     #: Where request rates are counted: ``memory://`` (this process; one API worker)
     #: or ``redis://host:port/db`` (shared by every worker and host). A ``limits`` URI.
     rate_storage: str = "memory://"
+    #: With Redis: each process leases batches of the shared count and spends them
+    #: locally, so a request does not wait on Redis; unspent tokens lapse after this
+    #: many seconds. 0: every request is one exact moving-window round trip to Redis.
+    rate_lease_seconds: float = Field(default=1.0, ge=0, le=60)
     #: Seconds a process keeps its copy of the quota table before reading it again.
     cache_seconds: float = Field(default=1.0, ge=0, le=300)
     #: At most one audit record per (scope, subject, resource) refused in this window.

@@ -1,4 +1,8 @@
-"""CLI of the feature store: ``shipyard plan|apply|materialize`` and ``shipyard features ...``."""
+"""CLI of the feature store: ``shipyard materialize`` and ``shipyard features ...``.
+
+``shipyard features plan|apply`` plan feature definitions alone and prune by default (what
+the top-level ``shipyard plan|apply`` did before they covered every kind; ADR 0043).
+"""
 
 from __future__ import annotations
 
@@ -56,6 +60,7 @@ def _print_plan(plan: Any, *, applied: bool) -> None:
     console.print(f"{len(pending)} change(s) {verb}, {unchanged} unchanged")
 
 
+@features_app.command("plan")
 def plan(
     paths: list[Path] = PathsArg,
     prune: bool = typer.Option(
@@ -63,7 +68,7 @@ def plan(
     ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Show what `shipyard apply` would create, change or delete."""
+    """Show what `shipyard features apply` would create, change or delete."""
     result = platform().features.plan(_definitions(paths), prune=prune)
     if as_json:
         print_json(result.to_dict())
@@ -71,13 +76,14 @@ def plan(
         _print_plan(result, applied=False)
 
 
+@features_app.command("apply")
 def apply(
     paths: list[Path] = PathsArg,
     force: bool = typer.Option(False, "--force", help="Apply changes that break readers."),
     prune: bool = typer.Option(True, "--prune/--no-prune", help="Delete undeclared definitions."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Create, update and delete definitions in the catalog (all or nothing)."""
+    """Create, update and delete feature definitions (all or nothing; prunes by default)."""
     result = platform().features.apply(_definitions(paths), force=force, prune=prune)
     if as_json:
         print_json(result.to_dict())
@@ -232,7 +238,5 @@ def training_set(
 
 def register(app: typer.Typer) -> None:
     """Add this capability's commands to the root `shipyard` app."""
-    app.command("plan")(plan)
-    app.command("apply")(apply)
     app.command("materialize")(materialize)
     app.add_typer(features_app, name="features")

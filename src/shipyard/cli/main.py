@@ -161,6 +161,7 @@ REGISTRARS = (
     "shipyard.cli.vectors",
     "shipyard.cli.monitoring",  # `shipyard scorecard` (the `monitor` group is in GROUPS)
     "shipyard.cli.training",
+    "shipyard.cli.platform_code",  # `shipyard plan|apply` (the `platform` group is in GROUPS)
 )
 
 for _name, _target in GROUPS.items():

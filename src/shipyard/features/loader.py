@@ -1,7 +1,7 @@
 """Definitions as code: import the project's definition files and collect what they declare.
 
-``shipyard plan``/``apply`` read ``features.py`` and ``features/*.py`` in the
-project (or the paths given). Every module-level Entity, FeatureView,
+``shipyard features plan|apply`` and ``shipyard plan|apply`` read ``features.py`` and
+``features/*.py`` in the project (or the paths given). Every module-level Entity, FeatureView,
 OnDemandFeatureView and FeatureService is a definition. A file that does not
 import is reported with its file and line.
 """

@@ -70,7 +70,7 @@ class FeatureService(OfflineMixin, OnlineMixin, FeatureServiceBase):
             objects: Entity, FeatureView, OnDemandFeatureView and FeatureService objects.
             force: apply even changes that break readers.
             prune: delete definitions that ``objects`` does not declare (what
-                ``shipyard apply`` does for the project's definition files).
+                ``shipyard features apply`` does for the project's definition files).
 
         Returns:
             The plan that was carried out.

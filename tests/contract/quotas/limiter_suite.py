@@ -38,8 +38,12 @@ class RateLimiterContract:
         assert limiter.hit(key, 3) is None
 
     def test_the_window_moves(self, limiter: RateLimiter, key: str) -> None:
-        for _ in range(20):
-            limiter.hit(key, 20)
+        started = time.monotonic()
+        admitted = sum(limiter.hit(key, 20) is None for _ in range(40))
+        if limiter.exact:
+            assert admitted == 20
+        else:  # a token bucket refills while the burst runs
+            assert 20 <= admitted <= 20 + 20 * (time.monotonic() - started) + 1
         assert limiter.hit(key, 20) is not None
         time.sleep(1.05)
         assert limiter.hit(key, 20) is None
@@ -47,6 +51,7 @@ class RateLimiterContract:
     def test_concurrent_clients_never_pass_the_rate(self, limiter: RateLimiter, key: str) -> None:
         admitted: list[int] = []
         lock = threading.Lock()
+        started = time.monotonic()
 
         def client() -> None:
             n = sum(limiter.hit(key, 50) is None for _ in range(20))
@@ -58,4 +63,8 @@ class RateLimiterContract:
             t.start()
         for t in threads:
             t.join()
-        assert sum(admitted) == 50  # 320 tries within well under a second
+        if limiter.exact:
+            assert sum(admitted) == 50  # 320 tries within well under a second
+        else:  # the bucket refills meanwhile; a lease may be left unspent (ADR 0043)
+            refilled = 50 * (time.monotonic() - started)
+            assert 50 - 2 * (50 // 20) <= sum(admitted) <= 50 + refilled + 1

@@ -1,4 +1,4 @@
-"""`shipyard plan|apply|materialize|features` over definition files in the project."""
+"""`shipyard features plan|apply`, `materialize` and `features ...` over definition files."""
 
 from __future__ import annotations
 
@@ -38,12 +38,12 @@ def _run(project: Path, *args: str) -> int:
 
 
 def test_plan_apply_materialize_show(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(project, "plan") == 0
+    assert _run(project, "features", "plan") == 0
     out = capsys.readouterr().out
     assert "+ entity customer" in out and "3 change(s) to apply" in out
-    assert _run(project, "apply") == 0
+    assert _run(project, "features", "apply") == 0
     assert "3 change(s) applied" in capsys.readouterr().out
-    assert _run(project, "plan", "--json") == 0
+    assert _run(project, "features", "plan", "--json") == 0
     assert {c["action"] for c in json.loads(capsys.readouterr().out)["changes"]} == {"unchanged"}
 
     assert _run(project, "materialize", "--json") == 0
@@ -61,13 +61,13 @@ def test_plan_apply_materialize_show(project: Path, capsys: pytest.CaptureFixtur
 def test_breaking_change_is_refused_then_forced(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _run(project, "apply") == 0
+    assert _run(project, "features", "apply") == 0
     (project / "features.py").write_text(DEFS.format(dtype="int64"))
     capsys.readouterr()
-    assert _run(project, "apply") == 1
+    assert _run(project, "features", "apply") == 1
     err = capsys.readouterr().err
     assert "breaking" in err and "feature_service:churn" in err
-    assert _run(project, "apply", "--force") == 0
+    assert _run(project, "features", "apply", "--force") == 0
 
 
 def test_a_file_that_does_not_import_names_file_and_line(
@@ -76,11 +76,11 @@ def test_a_file_that_does_not_import_names_file_and_line(
     bad = project / "features" / "broken.py"
     bad.parent.mkdir()
     bad.write_text("from shipyard.features import Entity\n\nx = Entity(name='e', join_keys=[])\n")
-    assert _run(project, "plan", str(bad)) == 1
+    assert _run(project, "features", "plan", str(bad)) == 1
     err = capsys.readouterr().err
     assert f"{bad}:3" in err and "join key" in err
     bad.write_text("def broken(:\n")
-    assert _run(project, "plan", str(bad)) == 1
+    assert _run(project, "features", "plan", str(bad)) == 1
     assert f"{bad}:1" in capsys.readouterr().err
 
 
@@ -88,7 +88,7 @@ def test_training_set_and_push_commands(project: Path, capsys: pytest.CaptureFix
     from shipyard.features import Entity, Feature, FeatureView, PushSource
     from shipyard.platform import Platform
 
-    assert _run(project, "apply") == 0
+    assert _run(project, "features", "apply") == 0
     p = Platform.open(project)
     try:
         labels = pd.DataFrame({"customer_id": [1, 2], "event_timestamp": [day(3), day(3)]})

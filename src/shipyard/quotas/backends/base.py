@@ -14,6 +14,9 @@ class RateLimiter(ABC):
 
     #: True when every process that points at the same storage shares the count.
     shared: bool = False
+    #: True when "at most N in any one second" holds exactly (a moving window); False
+    #: when the admitted rate may pass N by a bounded amount (leased batches, ADR 0043).
+    exact: bool = True
 
     @abstractmethod
     def hit(self, key: str, per_second: int) -> float | None:

@@ -64,6 +64,15 @@ class LimitsRateLimiter(RateLimiter):
             raise BackendUnavailable(f"rate limit storage unavailable: {exc}") from None
 
 
-def create_rate_limiter(uri: str, *, prefix: str) -> RateLimiter:
-    """The limiter ``quotas.rate_storage`` names (a ``limits`` storage URI)."""
+def create_rate_limiter(uri: str, *, prefix: str, lease_seconds: float = 0.0) -> RateLimiter:
+    """The limiter ``quotas.rate_storage`` names (a ``limits`` storage URI).
+
+    Redis with ``lease_seconds`` > 0 (``quotas.rate_lease_seconds``) counts in leased
+    batches so a request does not wait on Redis (ADR 0043); otherwise every hit is one
+    exact moving-window round trip.
+    """
+    if lease_seconds > 0 and uri.startswith(("redis://", "rediss://", "unix://")):
+        from shipyard.quotas.backends.leased import RedisLeasedRateLimiter
+
+        return RedisLeasedRateLimiter(uri, prefix=prefix, lease_seconds=lease_seconds)
     return LimitsRateLimiter(uri, prefix=prefix)

@@ -1,5 +1,8 @@
 """Feature definitions: ``shipyard plan`` shows what ``shipyard apply`` would change.
 
+(Both also read ``platform.yaml`` if the project has one, and delete nothing without
+``--prune``; ``shipyard features plan|apply`` look at feature definitions alone.)
+
 Every module-level Entity, FeatureView and FeatureService here is a definition.
 """
 
