@@ -284,6 +284,22 @@ class VectorService(Service):
             old[0].close()
         return self._record(spec, owner, latest, rows, mode)
 
+    def _restore(self, spec: VectorIndexSpec, version: int) -> tuple[VectorIndex, int]:
+        """Rebuild an index whose saved content is gone (deleted files or objects) at the
+        table version the catalog says it was built at, save it and swap it in."""
+        index = self._backend(spec)
+        try:
+            self._update(spec, index, None, version, full=True)
+        except BaseException:
+            index.close()
+            raise
+        with _LOCK:
+            old = self._state.indexes.get(spec.name)
+            self._state.indexes[spec.name] = (index, version)
+        if old is not None and old[0] is not index:
+            old[0].close()
+        return index, version
+
     def _forget(self, name: str) -> None:
         with _LOCK:
             held = self._state.indexes.pop(name, None)
@@ -502,6 +518,8 @@ class VectorService(Service):
         if built is not None and (version is None or built > version):  # updated elsewhere
             self._forget(name)
             index, version = self._open(spec)
+            if version is None:  # built, but its files are lost: the lake has the rows
+                index, version = self._restore(spec, built)
         until = time.monotonic() + self._ctx.settings.vectors.recheck_seconds
         hot = _Ready(seen, owner, index, version, until)
         if seen is not None:
