@@ -14,6 +14,7 @@ and the next update starts from there.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -55,6 +56,8 @@ KIND = "vector_index"
 TABLE_KIND = "table"
 _LOCK = threading.Lock()
 _WATCHED = (KIND, TABLE_KIND, VIEW_KIND)
+#: Largest ``k`` ``aquery`` answers on the event loop (a wider beam is worth a thread).
+INLINE_K = 100
 
 
 @dataclass(slots=True)
@@ -440,6 +443,45 @@ class VectorService(Service):
             distances=found.distances,
             matched=found.matched,
             method=found.method,
+        )
+
+    async def aquery(
+        self,
+        name: str,
+        vector: Sequence[float] | np.ndarray | None = None,
+        *,
+        id: Any = None,
+        k: int = 10,
+        filter: Filter | None = None,
+        text: str | None = None,
+    ) -> QueryResult:
+        """``query`` for a server's event loop (the HTTP route): the same answers and errors.
+
+        Answered on the loop when that is microseconds of work: the index is in this
+        process's memory, what was cached of it is still trusted (``recheck_seconds``),
+        the caller may read it, and the query has no filter, no text and ``k <= 100``.
+        Anything else (a load or download, a catalog read, an audited denial, a filtered
+        or keyword search, a server-side backend) runs in a worker thread: handing a
+        query to a thread and back costs two thread wake-ups, which on a busy machine
+        were most of the request's time.
+        """
+        if text is None and not filter and type(k) is int and k <= INLINE_K and self._hot(name):
+            return self.query(name, vector, id=id, k=k)
+        return await asyncio.to_thread(
+            self.query, name, vector, id=id, k=k, filter=filter, text=text
+        )
+
+    def _hot(self, name: str) -> bool:
+        """Whether ``query(name)`` would take its hot path and pass the permission check."""
+        hot = self._state.ready.get(name)
+        held = self._state.indexes.get(name)
+        return (
+            hot is not None
+            and held is not None
+            and held[0] is hot.index
+            and hot.index.capabilities.files  # searched in memory, not on a server
+            and time.monotonic() < hot.until
+            and self.principal.can(Permission.READ, hot.owner)
         )
 
     def _hybrid(
