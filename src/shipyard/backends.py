@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipyard._internal.shared import Shared
@@ -204,8 +203,9 @@ def _vector_index(
         from shipyard.vectors.backends.files import StoreIndexFiles
 
         store = files.get()
-        if store is None:
-            return FaissIndex(spec, Path(settings.vectors_root[0]) / f"{spec.name}.npz")
+        if store is None:  # a folder; a relative one is under the project
+            folder = settings.project_dir / settings.vectors_root[0]
+            return FaissIndex(spec, folder / f"{spec.name}.npz")
         return FaissIndex(spec, StoreIndexFiles(store, spec.name))
     if settings.vectors.backend == "pgvector":
         from shipyard.vectors.backends.pgvector import PgVectorIndex

@@ -195,3 +195,14 @@ def test_the_vectors_root_follows_s3_artifacts_or_lake_unless_set(tmp_path: Path
     finally:
         for p in (local, explicit, lake):
             p.close()
+
+
+def test_a_relative_vectors_root_is_a_folder_of_the_project(tmp_path: Path) -> None:
+    p = Platform.open(tmp_path, vectors={"root": "indexes"})
+    try:
+        p.lake.write("gold.items", _table(range(10)))
+        p.vectors.apply([SPEC])
+        p.vectors.build("items")
+    finally:
+        p.close()
+    assert (tmp_path / "indexes" / "items.npz").is_file()
