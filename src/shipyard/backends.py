@@ -78,7 +78,7 @@ class Backends:
             event_bus=Shared(lambda: _event_bus(settings, db), _close),
             job_queue=Shared(lambda: _job_queue(settings, db), _close),
             inference_workers=Shared(lambda: _inference_workers(settings), _close),
-            vector_index=lambda spec: _vector_index(settings, spec),
+            vector_index=_vector_opener(settings),
             rate_limiter=Shared(lambda: _rate_limiter(settings), _close),
             backups=Shared(lambda: _backup_store(settings)),
             lineage=_lineage(settings),
@@ -181,11 +181,34 @@ def _inference_workers(settings: Settings) -> WorkerPool:
     )
 
 
-def _vector_index(settings: Settings, spec: VectorIndexSpec) -> VectorIndex:
+def _vector_opener(settings: Settings) -> Callable[[VectorIndexSpec], VectorIndex]:
+    """Opens indexes of the configured backend (one S3 client shared by every index)."""
+    files = Shared(lambda: _vector_files(settings))
+    return lambda spec: _vector_index(settings, spec, files)
+
+
+def _vector_files(settings: Settings) -> ArtifactStore | None:
+    """The store of an ``s3://`` embedded-index root (``None``: a local folder)."""
+    root, options = settings.vectors_root
+    if "://" not in root:
+        return None
+    from shipyard.storage import open_artifact_store
+
+    return open_artifact_store(root, options)
+
+
+def _vector_index(
+    settings: Settings, spec: VectorIndexSpec, files: Shared[ArtifactStore | None]
+) -> VectorIndex:
     if settings.vectors.backend == "embedded":
         from shipyard.vectors.backends.faiss_hnsw import FaissIndex
+        from shipyard.vectors.backends.files import StoreIndexFiles
 
-        return FaissIndex(spec, settings.home_dir / "vectors" / f"{spec.name}.npz")
+        store = files.get()
+        if store is None:  # a folder; a relative one is under the project
+            folder = settings.project_dir / settings.vectors_root[0]
+            return FaissIndex(spec, folder / f"{spec.name}.npz")
+        return FaissIndex(spec, StoreIndexFiles(store, spec.name))
     if settings.vectors.backend == "pgvector":
         from shipyard.vectors.backends.pgvector import PgVectorIndex
 

@@ -118,8 +118,14 @@ class JobSettings(_Section):
 
 
 class VectorSettings(_Section):
-    #: "embedded" (faiss files under ``<home>/vectors``) or "pgvector" (PostgreSQL).
+    #: "embedded" (faiss index files, see ``root``) or "pgvector" (PostgreSQL).
     backend: str = "embedded"
+    #: Where the embedded backend keeps its index files: a folder or ``s3://bucket/prefix``.
+    #: Empty: beside the artifacts when they are on S3 (``<artifacts>/vectors``), else
+    #: beside an S3 lake (``<lake>/_vectors``), else ``<home>/vectors``.
+    root: str | None = None
+    #: boto3 options of an ``s3://`` ``root`` (``endpoint_url``, ``region_name``, ...).
+    storage_options: dict[str, str] = Field(default_factory=dict)
     #: PostgreSQL URL for "pgvector" (default: the catalog URL).
     url: str | None = None
     #: Seconds a query trusts what it cached of an index (definition, the source
@@ -380,6 +386,23 @@ class Settings(BaseSettings):
         return environment_url(self.catalog.url, self.environment, own, public=True)
 
     @property
+    def vectors_root(self) -> tuple[str, dict[str, str]]:
+        """The embedded vector backend's root and its boto3 options (see ``vectors.root``)."""
+        if self.vectors.root is not None:
+            own = self.owns("vectors", "root")
+            return self._env_root(self.vectors.root, "vectors", own), self.vectors.storage_options
+        if self.artifact_root.startswith("s3://"):
+            return f"{self.artifact_root.rstrip('/')}/vectors", self.artifacts.storage_options
+        if self.lake_root.startswith("s3://"):
+            options = {
+                boto: self.lake.storage_options[delta]
+                for delta, boto in _DELTA_TO_BOTO3.items()
+                if delta in self.lake.storage_options
+            }
+            return f"{self.lake_root.rstrip('/')}/_vectors", options
+        return str(self.home_dir / "vectors"), {}
+
+    @property
     def lake_root(self) -> str:
         return self._env_root(self.lake.root, "lake", self.owns("lake", "root"))
 
@@ -442,6 +465,15 @@ class Settings(BaseSettings):
     def import_roots(self) -> list[Path]:
         """``registry.import_roots``, absolute and resolved (symlinks followed)."""
         return [(self.project_dir / root).resolve() for root in self.registry.import_roots]
+
+
+#: delta-rs (object_store) S3 keys and the boto3 client keywords they match.
+_DELTA_TO_BOTO3 = {
+    "AWS_ENDPOINT_URL": "endpoint_url",
+    "AWS_REGION": "region_name",
+    "AWS_ACCESS_KEY_ID": "aws_access_key_id",
+    "AWS_SECRET_ACCESS_KEY": "aws_secret_access_key",
+}
 
 
 def env_schema(environment: str) -> str:

@@ -14,6 +14,7 @@ from shipyard.api.auth import app_check
 from shipyard.api.deps import PUBLIC_PATHS, authenticated
 from shipyard.api.errors import install_error_handlers
 from shipyard.api.middleware import EdgeMiddleware
+from shipyard.api.routing import API_PREFIX
 from shipyard.monitoring.metrics import MetricsMiddleware
 from shipyard.platform import Platform
 from shipyard.serving.server import drain_on_shutdown
@@ -75,14 +76,14 @@ def create_app(platform: Platform) -> FastAPI:
     health = APIRouter(tags=["health"])
 
     @health.get("/api/v1/health")
-    def _health() -> dict[str, str]:
+    async def _health() -> dict[str, str]:  # no work: not worth a trip to a worker thread
         return {"status": "ok", "version": shipyard.__version__}
 
     app.include_router(health)
     guard = [Depends(authenticated)]
     for name in ROUTERS:
         module = importlib.import_module(f"shipyard.api.routes.{name}")
-        app.include_router(module.router, prefix="/api/v1", dependencies=guard)
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=guard)
         extra = getattr(module, "root_router", None)  # e.g. protocol routes outside /api/v1
         if extra is not None:
             app.include_router(extra, dependencies=guard)

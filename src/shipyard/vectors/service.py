@@ -14,6 +14,7 @@ and the next update starts from there.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -55,6 +56,8 @@ KIND = "vector_index"
 TABLE_KIND = "table"
 _LOCK = threading.Lock()
 _WATCHED = (KIND, TABLE_KIND, VIEW_KIND)
+#: Largest ``k`` ``aquery`` answers on the event loop (a wider beam is worth a thread).
+INLINE_K = 100
 
 
 @dataclass(slots=True)
@@ -284,6 +287,22 @@ class VectorService(Service):
             old[0].close()
         return self._record(spec, owner, latest, rows, mode)
 
+    def _restore(self, spec: VectorIndexSpec, version: int) -> tuple[VectorIndex, int]:
+        """Rebuild an index whose saved content is gone (deleted files or objects) at the
+        table version the catalog says it was built at, save it and swap it in."""
+        index = self._backend(spec)
+        try:
+            self._update(spec, index, None, version, full=True)
+        except BaseException:
+            index.close()
+            raise
+        with _LOCK:
+            old = self._state.indexes.get(spec.name)
+            self._state.indexes[spec.name] = (index, version)
+        if old is not None and old[0] is not index:
+            old[0].close()
+        return index, version
+
     def _forget(self, name: str) -> None:
         with _LOCK:
             held = self._state.indexes.pop(name, None)
@@ -426,6 +445,45 @@ class VectorService(Service):
             method=found.method,
         )
 
+    async def aquery(
+        self,
+        name: str,
+        vector: Sequence[float] | np.ndarray | None = None,
+        *,
+        id: Any = None,
+        k: int = 10,
+        filter: Filter | None = None,
+        text: str | None = None,
+    ) -> QueryResult:
+        """``query`` for a server's event loop (the HTTP route): the same answers and errors.
+
+        Answered on the loop when that is microseconds of work: the index is in this
+        process's memory, what was cached of it is still trusted (``recheck_seconds``),
+        the caller may read it, and the query has no filter, no text and ``k <= 100``.
+        Anything else (a load or download, a catalog read, an audited denial, a filtered
+        or keyword search, a server-side backend) runs in a worker thread: handing a
+        query to a thread and back costs two thread wake-ups, which on a busy machine
+        were most of the request's time.
+        """
+        if text is None and not filter and type(k) is int and k <= INLINE_K and self._hot(name):
+            return self.query(name, vector, id=id, k=k)
+        return await asyncio.to_thread(
+            self.query, name, vector, id=id, k=k, filter=filter, text=text
+        )
+
+    def _hot(self, name: str) -> bool:
+        """Whether ``query(name)`` would take its hot path and pass the permission check."""
+        hot = self._state.ready.get(name)
+        held = self._state.indexes.get(name)
+        return (
+            hot is not None
+            and held is not None
+            and held[0] is hot.index
+            and hot.index.capabilities.files  # searched in memory, not on a server
+            and time.monotonic() < hot.until
+            and self.principal.can(Permission.READ, hot.owner)
+        )
+
     def _hybrid(
         self, name: str, vector: Any, *, id: Any, k: int, filter: Filter | None, text: str
     ) -> QueryResult:
@@ -502,6 +560,8 @@ class VectorService(Service):
         if built is not None and (version is None or built > version):  # updated elsewhere
             self._forget(name)
             index, version = self._open(spec)
+            if version is None:  # built, but its files are lost: the lake has the rows
+                index, version = self._restore(spec, built)
         until = time.monotonic() + self._ctx.settings.vectors.recheck_seconds
         hot = _Ready(seen, owner, index, version, until)
         if seen is not None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from shipyard.platform import Platform
@@ -124,3 +125,26 @@ def test_malformed_requests_elsewhere_are_4xx(
     p, http = served
     r = http.request(method, path, json=body, headers=_auth(p, None))
     assert 400 <= r.status_code < 500, f"{r.status_code} {r.text}"
+
+
+def test_a_hot_index_still_refuses_and_audits_another_team_and_bad_input(
+    served: tuple[Platform, httpx.Client],
+) -> None:
+    # The route answers a loaded index on the event loop (ADR 0040): warm it, then ask
+    # as someone who may not read it, and with input only the service refuses.
+    p, http = served
+    admin = _auth(p, None)
+    for _ in range(3):
+        assert http.post(QUERY, json={"vector": [0.0] * D, "k": 2}, headers=admin).is_success
+    p.security.create_principal("otto", team="other", role=Role.EDITOR)
+    r = http.post(QUERY, json={"vector": [0.0] * D, "k": 2}, headers=_auth(p, "otto"))
+    assert r.status_code == 403 and "needs 'read'" in r.json()["message"]
+    denied = p.audit.list_records(action="vectors.query", outcome="denied").items
+    assert [d.principal for d in denied] == ["otto"]
+    for body in ({"vector": [float("nan")] * D}, {"vector": [0.0] * (D + 1)}, {"id": 10**9}):
+        r = http.post(
+            QUERY,
+            content=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
+            headers={**admin, "content-type": "application/json"},
+        )
+        assert 400 <= r.status_code < 500, r.text

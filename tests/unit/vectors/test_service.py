@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -231,3 +232,45 @@ def test_huge_but_finite_query_vectors_are_accepted(built: Platform) -> None:
     assert len(built.vectors.query("items", [3e38] * D, k=2).ids) == 2
     with pytest.raises(InvalidArgument, match="NaN or infinite"):
         built.vectors.query("items", [3e38] * (D - 1) + [float("inf")], k=2)
+
+
+def test_aquery_answers_hot_unfiltered_queries_on_the_loop_and_the_rest_in_a_thread(
+    built: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    from shipyard.vectors import service as vector_service
+
+    threads: list[str] = []
+    query = vector_service.VectorService.query
+
+    def traced(self: Any, *args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return query(self, *args, **kwargs)
+
+    monkeypatch.setattr(vector_service.VectorService, "query", traced)
+    monkeypatch.setattr(built.settings.vectors, "recheck_seconds", 60.0)
+    otto = built.as_principal(built.security.create_principal("otto", team="other"))
+
+    async def calls() -> list[Any]:
+        v = [0.0] * D
+        return [
+            await built.vectors.aquery("items", v, k=3),  # cold: loads, in a thread
+            await built.vectors.aquery("items", v, k=3),  # hot: on the loop
+            await built.vectors.aquery("items", id=4, k=3),  # hot, by id: on the loop
+            await built.vectors.aquery("items", v, k=3, filter={"color": "red"}),  # thread
+            await built.vectors.aquery("items", v, k=101),  # a wide beam: thread
+        ]
+
+    loop = threading.current_thread().name
+    got = asyncio.run(calls())
+    assert [t == loop for t in threads] == [False, True, True, False, False]
+    assert got[1] == built.vectors.query("items", [0.0] * D, k=3)
+    assert len(got[4].ids) == 101 and all(i % 3 == 0 for i in got[3].ids)
+    threads.clear()
+    with pytest.raises(PermissionDenied):  # another team: refused, audited, off the loop
+        asyncio.run(otto.vectors.aquery("items", [0.0] * D, k=3))
+    assert threads and threads[0] != loop
+    denied = built.audit.list_records(action="vectors.query", outcome="denied").items
+    assert [r.principal for r in denied] == ["otto"]

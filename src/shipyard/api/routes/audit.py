@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.governance.models import ChainReport
 from shipyard.governance.ops import OPS
 from shipyard.governance.protocol import AuditAPI
 
-router = APIRouter(tags=["audit"])
+router = CapabilityRouter(tags=["audit"])
 mount(router, "audit", AuditAPI, OPS)
 
 

@@ -5,11 +5,10 @@ Made from ``shipyard.backup.ops``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.backup.ops import OPS
 from shipyard.backup.protocol import BackupAPI
 
-router = APIRouter(tags=["backup"])
+router = CapabilityRouter(tags=["backup"])
 mount(router, "backup", BackupAPI, OPS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.catalog.ops import OPS
 from shipyard.catalog.protocol import CatalogAPI
 
-router = APIRouter(prefix="/catalog", tags=["catalog"])
+router = CapabilityRouter(prefix="/catalog", tags=["catalog"])
 mount(router, "catalog", CatalogAPI, OPS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.environments.ops import OPS
 from shipyard.environments.protocol import EnvironmentAPI
 
-router = APIRouter(tags=["environments"])
+router = CapabilityRouter(tags=["environments"])
 mount(router, "environments", EnvironmentAPI, OPS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.events.ops import OPS
 from shipyard.events.protocol import EventAPI
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = CapabilityRouter(prefix="/events", tags=["events"])
 mount(router, "events", EventAPI, OPS)

@@ -10,18 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import Field
 
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
 from shipyard.api.params import Body, Version, json_object
+from shipyard.api.routing import CapabilityRouter
 from shipyard.errors import InvalidArgument
 from shipyard.features.ops import OPS
 from shipyard.features.protocol import FeatureAPI
 from shipyard.features.wire import ARROW_STREAM, table_to_wire, to_ipc
 
-router = APIRouter(prefix="/features", tags=["features"])
+router = CapabilityRouter(prefix="/features", tags=["features"])
 mount(router, "features", FeatureAPI, OPS)  # below: frames, as records or Arrow
 
 JSON = "application/json"

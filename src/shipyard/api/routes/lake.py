@@ -11,20 +11,21 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import pyarrow as pa
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
 from shipyard.api.params import Body, PageSize, Version
+from shipyard.api.routing import CapabilityRouter
 from shipyard.errors import InvalidArgument
 from shipyard.features.wire import ARROW_STREAM, to_ipc
 from shipyard.lake.models import TableDefinition, TableInfo
 from shipyard.lake.ops import OPS
 from shipyard.lake.protocol import LakeAPI
 
-router = APIRouter(prefix="/lake", tags=["lake"])
+router = CapabilityRouter(prefix="/lake", tags=["lake"])
 mount(router, "lake", LakeAPI, OPS)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import Body, Query
 
 from shipyard.api.deps import Caller
+from shipyard.api.routing import CapabilityRouter
 from shipyard.lineage.models import LineageIngest
 
-router = APIRouter(tags=["lineage"])
+router = CapabilityRouter(tags=["lineage"])
 
 
 @router.post("/lineage", status_code=201)

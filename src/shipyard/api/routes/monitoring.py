@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response
 
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.monitoring.metrics import CONTENT_TYPE
 from shipyard.monitoring.ops import OPS
 from shipyard.monitoring.protocol import MonitoringAPI
 
-router = APIRouter(tags=["monitoring"])  # ``/monitoring/...`` and ``/scorecard``
+router = CapabilityRouter(tags=["monitoring"])  # ``/monitoring/...`` and ``/scorecard``
 mount(router, "monitoring", MonitoringAPI, OPS)
 root_router = APIRouter(tags=["monitoring"])
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
 from shipyard.api.params import Body, PageSize
+from shipyard.api.routing import CapabilityRouter
 from shipyard.pipelines.models import Job
 from shipyard.pipelines.pipeline_service import BackfillResult, PipelineInfo
 from shipyard.pipelines.runs import PipelineRun
 
-router = APIRouter(tags=["pipelines"])
+router = CapabilityRouter(tags=["pipelines"])
 
 
 class SpecsIn(Body):

@@ -6,11 +6,10 @@ desired state (JSON) and the saved plan travel, so the server never runs user co
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.platform_code.ops import OPS
 from shipyard.platform_code.protocol import PlatformCodeAPI
 
-router = APIRouter(tags=["platform"])
+router = CapabilityRouter(tags=["platform"])
 mount(router, "platform_code", PlatformCodeAPI, OPS)

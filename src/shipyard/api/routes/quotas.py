@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.quotas.ops import OPS
 from shipyard.quotas.protocol import QuotaAPI
 
-router = APIRouter(tags=["quotas"])
+router = CapabilityRouter(tags=["quotas"])
 mount(router, "quotas", QuotaAPI, OPS)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
 from shipyard.api.params import PageSize
+from shipyard.api.routing import CapabilityRouter
 from shipyard.registry.models import ModelVersion
 from shipyard.registry.ops import OPS
 from shipyard.registry.protocol import RegistryAPI
 
-router = APIRouter(prefix="/registry", tags=["registry"])
+router = CapabilityRouter(prefix="/registry", tags=["registry"])
 mount(router, "registry", RegistryAPI, OPS)
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.security.models import Principal
 from shipyard.security.ops import OPS
 from shipyard.security.protocol import SecurityAPI
 
-router = APIRouter(tags=["security"])
+router = CapabilityRouter(tags=["security"])
 
 
 @router.get("/whoami")

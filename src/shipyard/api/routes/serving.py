@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from shipyard.api.deps import Caller, caller
 from shipyard.api.generated import mount
 from shipyard.api.params import predict_inputs
+from shipyard.api.routing import CapabilityRouter
 from shipyard.serving import v2
 from shipyard.serving.ops import OPS
 from shipyard.serving.protocol import ServingAPI
@@ -39,7 +40,7 @@ async def _preload(app: Any) -> AsyncIterator[None]:
     yield
 
 
-router = APIRouter(prefix="/deployments", tags=["serving"], lifespan=_preload)
+router = CapabilityRouter(prefix="/deployments", tags=["serving"], lifespan=_preload)
 root_router = APIRouter(prefix="/v2", tags=["serving-v2"])
 
 log = logging.getLogger("shipyard.api.serving")

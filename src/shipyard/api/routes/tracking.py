@@ -7,17 +7,18 @@ body). The MLflow REST API (``/api/2.0/mlflow/...``) is ``shipyard.api.mlflow``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
 from shipyard.api.params import Body
+from shipyard.api.routing import CapabilityRouter
 from shipyard.tracking.models import Experiment, Run
 from shipyard.tracking.ops import OPS
 from shipyard.tracking.protocol import TrackingAPI
 
-router = APIRouter(prefix="/tracking", tags=["tracking"])
+router = CapabilityRouter(prefix="/tracking", tags=["tracking"])
 
 
 class CreateExperiment(Body):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.training.ops import OPS
 from shipyard.training.protocol import TrainingAPI
 
-router = APIRouter(tags=["training"])
+router = CapabilityRouter(tags=["training"])
 mount(router, "training", TrainingAPI, OPS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from shipyard.api.generated import mount
+from shipyard.api.routing import CapabilityRouter
 from shipyard.usage.ops import OPS
 from shipyard.usage.protocol import UsageAPI
 
-router = APIRouter(tags=["usage"])
+router = CapabilityRouter(tags=["usage"])
 mount(router, "usage", UsageAPI, OPS)

@@ -3,10 +3,11 @@
 All but the query are made from ``shipyard.vectors.ops``.
 
 The query route answers with orjson bytes itself (no response-model validation). It
-is a plain ``def`` (run in the thread pool), not ``async``: measured against
-``shipyard serve`` on loopback, the async version's p50 swung between 1.5 and 22 ms
-while another process loaded the machine; the threaded one stayed at 1.5 ms
-(bench/vectors.py, docs/vectors.md).
+is ``async`` and calls ``VectorService.aquery``, which answers a loaded, unfiltered
+query on the loop (tens of microseconds) and sends anything that may block (a load,
+a catalog read, a filtered or keyword search) to a worker thread. (An earlier
+all-on-the-loop version swung between 1.5 and 22 ms under load, and the all-threaded
+one paid two thread wake-ups per request: bench/vectors_http.py, docs/vectors.md.)
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from typing import Annotated
 
 import orjson
 from annotated_types import Interval
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from shipyard.api.deps import Caller
 from shipyard.api.generated import mount
 from shipyard.api.params import Body
+from shipyard.api.routing import CapabilityRouter
 from shipyard.vectors.keywords import MAX_TEXT
 from shipyard.vectors.models import MAX_DIMENSION
 from shipyard.vectors.ops import OPS, Name
 from shipyard.vectors.protocol import VectorsAPI
 
-router = APIRouter(prefix="/vectors", tags=["vectors"])
+router = CapabilityRouter(prefix="/vectors", tags=["vectors"])
 
 Scalar = StrictBool | StrictInt | StrictFloat | StrictStr
 
@@ -43,9 +45,9 @@ mount(router, "vectors", VectorsAPI, OPS)
 
 
 @router.post("/{name}/query", response_model=None)
-def query(platform: Caller, name: Name, body: QueryIn) -> Response:
+async def query(platform: Caller, name: Name, body: QueryIn) -> Response:
     """The ``k`` nearest rows to ``vector`` (or to row ``id``), exactly ``k`` when as many match."""
-    result = platform.vectors.query(
+    result = await platform.vectors.aquery(
         name, body.vector, id=body.id, k=body.k, filter=body.filter, text=body.text
     )
     payload = {

@@ -8,15 +8,15 @@ matching rows as a faiss ID selector, and a short answer is retried with a four 
 wider beam and finally answered exactly. Deleted rows stay in the graph, masked out,
 until the dead share passes ``COMPACT_FRACTION`` (then ``save`` rebuilds the graph).
 
-The file is written to a temporary name, flushed to disk and renamed over the old one,
-so a crash mid-save leaves the previous file intact.
+The index is saved as one ``.npz`` blob through ``IndexFiles`` (``files.py``): a local file
+replaced by rename, or versioned objects in S3 behind a pointer written last; either way
+a crash mid-save leaves the previous version loadable.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ import numpy as np
 
 from shipyard.errors import InvalidArgument
 from shipyard.vectors.backends.base import Filter, Neighbours, VectorIndex, filter_values
+from shipyard.vectors.backends.files import IndexFiles, LocalIndexFile
 from shipyard.vectors.models import HNSW_DEFAULTS, VectorIndexSpec
 
 EXACT_BELOW = 2_000
@@ -38,9 +39,9 @@ FORMAT = 1
 class FaissIndex(VectorIndex):
     """HNSW (``faiss.IndexHNSWFlat``) or exact search, with dictionary-coded filter columns."""
 
-    def __init__(self, spec: VectorIndexSpec, path: Path) -> None:
+    def __init__(self, spec: VectorIndexSpec, files: IndexFiles | Path) -> None:
         super().__init__(spec)
-        self.path = Path(path)
+        self.files = files if isinstance(files, IndexFiles) else LocalIndexFile(files)
         self._ef: int = spec.params.get("ef_search", HNSW_DEFAULTS["ef_search"])
         self._reset()
 
@@ -280,26 +281,19 @@ class FaissIndex(VectorIndex):
         }
         if self._hnsw is not None:
             arrays["graph"] = faiss.serialize_index(self._hnsw)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _drop_stale_temporaries(self.path)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]
-        with open(tmp, "wb") as fh:
-            fh.write(buf.getbuffer())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        self.files.write(buf.getvalue())
 
     def load(self) -> int | None:
-        if not self.path.exists():
+        saved = self.files.read()
+        if saved is None:
             self._reset()
             return None
-        with np.load(self.path, allow_pickle=False) as data:
+        with np.load(io.BytesIO(saved), allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             if meta.get("format") != FORMAT:
-                raise InvalidArgument(f"index file {self.path.name} has an unknown format")
+                raise InvalidArgument(f"index file {self.files.where()} has an unknown format")
             self._reset()
             self._ids = (
                 [str(i) for i in data["ids"]]
@@ -347,26 +341,3 @@ def _hashable(stored: Any) -> Any:
 
 def _unkey(key: Any) -> Any:
     return key[1]
-
-
-def _drop_stale_temporaries(path: Path) -> None:
-    """Remove the temporary files of saves whose process died (``kill -9`` mid-save)."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        try:
-            pid = int(tmp.name.rsplit(".", 2)[-2])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except (ValueError, PermissionError, OSError):
-            continue
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
