@@ -18,6 +18,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -94,12 +95,35 @@ def _safely(check: Any, url: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class PgVectorServer:
+    url: str
+    #: The tests' own server, deleted whole at the end: its databases need no dropping.
+    throwaway: bool
+
+    @contextmanager
+    def database(self, template: str | None = None) -> Iterator[str]:
+        """A new database (a copy of ``template`` if given), dropped afterwards."""
+        import psycopg
+
+        name = f"shipyard_v_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
+        try:
+            yield with_database(self.url, name)
+        finally:
+            if not self.throwaway:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
-def pgvector_server_url() -> Iterator[str]:
-    """A server URL with the ``vector`` extension available (see the module docstring)."""
+def pgvector_server() -> Iterator[PgVectorServer]:
+    """A server with the ``vector`` extension available (see the module docstring)."""
     machine = os.environ.get("SHIPYARD_TEST_PG_URL", DEFAULT_PG)
     if _reachable(machine, 5432) and _safely(has_pgvector, machine):
-        yield machine
+        yield PgVectorServer(machine, throwaway=False)
         return
     try:
         server, home = _start_pgserver()
@@ -112,29 +136,13 @@ def pgvector_server_url() -> Iterator[str]:
             pytest.fail(message + " (SHIPYARD_REQUIRE_SERVICES=1)")
         pytest.skip(message)
     try:
-        yield server.get_uri()
+        yield PgVectorServer(server.get_uri(), throwaway=True)
     finally:
         _stop_pgserver(server, home)
 
 
-@contextmanager
-def fresh_database(server_url: str, template: str | None = None) -> Iterator[str]:
-    """A new database (a copy of ``template`` if given) on the server, dropped afterwards."""
-    import psycopg
-
-    name = f"shipyard_v_{uuid.uuid4().hex[:12]}"
-    copy = f' TEMPLATE "{template}"' if template else ""
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{copy}')
-    try:
-        yield with_database(server_url, name)
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture
-def pgvector_url(pgvector_server_url: str) -> Iterator[str]:
-    """A fresh, empty database on a server with pgvector, dropped afterwards."""
-    with fresh_database(pgvector_server_url) as url:
+def pgvector_url(pgvector_server: PgVectorServer) -> Iterator[str]:
+    """A fresh, empty database on a server with pgvector."""
+    with pgvector_server.database() as url:
         yield url

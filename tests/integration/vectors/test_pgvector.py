@@ -21,17 +21,17 @@ from shipyard.vectors.backends.base import VectorIndex
 from shipyard.vectors.backends.pgvector import PgVectorIndex
 from shipyard.vectors.models import VectorIndexSpec
 from tests.contract.vectors.suite import Factory, N, VectorIndexContract, brute, data, spec
-from tests.integration.vectors.conftest import fresh_database
+from tests.integration.vectors.conftest import PgVectorServer
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def built_template(pgvector_server_url: str) -> Iterator[str]:
+def built_template(pgvector_server: PgVectorServer) -> Iterator[str]:
     """A database holding the suite's ``data()`` indexed as ``items`` (built, not saved at
     any table version): each test's database is a copy, so the 4,000-row HNSW index is
     built once per run instead of once per test."""
-    with fresh_database(pgvector_server_url) as url:
+    with pgvector_server.database() as url:
         ix = PgVectorIndex(spec(), url)
         ix.build(*data())
         ix.save(None)
@@ -46,9 +46,9 @@ class TestPgVectorIndex(VectorIndexContract):
         monkeypatch.setattr(pgvector, "EXACT_BELOW", 100)
 
     @pytest.fixture
-    def make(self, pgvector_server_url: str, built_template: str) -> Iterator[Factory]:
+    def make(self, pgvector_server: PgVectorServer, built_template: str) -> Iterator[Factory]:
         made: list[VectorIndex] = []
-        with fresh_database(pgvector_server_url, template=built_template) as url:
+        with pgvector_server.database(template=built_template) as url:
 
             def factory(s: VectorIndexSpec) -> VectorIndex:
                 ix = PgVectorIndex(s, url)

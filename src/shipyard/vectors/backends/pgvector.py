@@ -2,10 +2,15 @@
 
 Whether the server has the extension is detected (``pg_available_extensions``); without
 it ``BackendUnavailable`` says so in one line. Changes run in one transaction that
-``save`` commits together with the table version, so a crash mid-update rolls back to
-the previous version. HNSW answers are checked: a filtered scan that comes back short
-(pgvector's HNSW stops at ``ef_search`` candidates) is redone exactly with index scans
-off, so at least-k matches always give k hits.
+``save`` commits together with the table version and the row count, so a crash
+mid-update rolls back to the previous version.
+
+Filtered queries never come back short. pgvector 0.6 (no iterative index scans) filters
+the ``ef_search`` HNSW candidates *after* the scan, so: few or rare matches are searched
+exactly up front (over the GIN index of the filter attributes); otherwise the beam is
+widened to expect ``2k`` passing candidates; and an answer still short of
+``min(k, matched)`` is redone exactly. "Exactly" is a materialized CTE, which no plan can
+serve from the HNSW index (docs/adr/0039-pgvector-tested-on-a-real-server.md).
 """
 
 from __future__ import annotations
