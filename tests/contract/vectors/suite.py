@@ -112,6 +112,21 @@ class VectorIndexContract:
         assert sorted(res.ids) == list(range(0, N, 100)) and res.matched == 40
         assert ix.query(x[0], 5, {"shard": 1000}).ids == []
 
+    def test_a_filter_matching_only_far_rows_still_gives_exactly_k(self, make: Factory) -> None:
+        """Three quarters of the rows match, but none near the query: a beam around the
+        query finds no match, so the answer must come from further away and still have k
+        rows. Repeated: a plan cached by the server must not change that."""
+        ix = make(spec())
+        ids, x, attrs = data(1000)
+        near = np.arange(1000) < 250
+        x = np.where(near[:, None], x + 3, x - 3).astype(np.float32)
+        ix.build(ids, x, {**attrs, "tag": ["near" if n else "far" for n in near]})
+        far_rows = np.flatnonzero(~near)
+        for q in x[:12] + 0.05:
+            res = ix.query(q, 10, {"tag": "far"})
+            assert res.matched == len(far_rows) and len(res.ids) == 10
+            assert all(not near[i] for i in res.ids) and res.distances == sorted(res.distances)
+
     @pytest.mark.parametrize("metric", ["l2", "cosine", "ip"])
     @pytest.mark.parametrize("index_type", ["exact", "hnsw"])
     def test_metrics_order_and_distances(self, make: Factory, metric: str, index_type: str) -> None:

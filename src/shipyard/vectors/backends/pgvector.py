@@ -2,10 +2,15 @@
 
 Whether the server has the extension is detected (``pg_available_extensions``); without
 it ``BackendUnavailable`` says so in one line. Changes run in one transaction that
-``save`` commits together with the table version, so a crash mid-update rolls back to
-the previous version. HNSW answers are checked: a filtered scan that comes back short
-(pgvector's HNSW stops at ``ef_search`` candidates) is redone exactly with index scans
-off, so at least-k matches always give k hits.
+``save`` commits together with the table version and the row count, so a crash
+mid-update rolls back to the previous version.
+
+Filtered queries never come back short. pgvector 0.6 (no iterative index scans) filters
+the ``ef_search`` HNSW candidates *after* the scan, so: few or rare matches are searched
+exactly up front (over the GIN index of the filter attributes); otherwise the beam is
+widened to expect ``2k`` passing candidates; and an answer still short of
+``min(k, matched)`` is redone exactly. "Exactly" is a materialized CTE, which no plan can
+serve from the HNSW index (docs/adr/0039-pgvector-tested-on-a-real-server.md).
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ _OPS = {
     "cosine": ("vector_cosine_ops", "<=>"),
     "ip": ("vector_ip_ops", "<#>"),
 }
+#: Filters matching at most this many rows, or under this share of the index, are
+#: searched exactly (over the GIN index of the filterable columns).
+EXACT_BELOW = 2_000
+EXACT_FRACTION = 0.05
+#: pgvector's largest ``hnsw.ef_search``.
+MAX_EF = 1000
 
 
 class PgVectorIndex(VectorIndex):
@@ -88,6 +99,8 @@ class PgVectorIndex(VectorIndex):
             f"CREATE TABLE IF NOT EXISTS {META} (name text PRIMARY KEY, "
             "table_version bigint, id_kind text)"
         )
+        # the row count as saved: an unfiltered query reads it instead of counting rows
+        conn.execute(f"ALTER TABLE {META} ADD COLUMN IF NOT EXISTS row_count bigint")
         conn.autocommit = False
         return conn
 
@@ -157,6 +170,9 @@ class PgVectorIndex(VectorIndex):
                 f"CREATE INDEX ON {t} USING hnsw (embedding {ops}) "
                 f"WITH (m = {int(p['m'])}, ef_construction = {int(p['ef_construction'])})"
             )
+        if self.spec.filterable:  # filters (``attrs @> ...``) find their rows through it
+            cur.execute(f"CREATE INDEX ON {t} USING gin (attrs jsonb_path_ops)")
+        cur.execute(f"ANALYZE {t}")  # the planner's row estimates for filters, from the start
         self._dirty = True
 
     def _exists(self) -> bool:
@@ -186,6 +202,11 @@ class PgVectorIndex(VectorIndex):
         self._dirty = True
         return int(cur.rowcount)
 
+    def _count_rows(self) -> int | None:
+        if not self._exists():
+            return None
+        return int(self.conn.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])
+
     def count(self) -> int:
         try:
             if not self._exists():
@@ -203,11 +224,15 @@ class PgVectorIndex(VectorIndex):
             ).fetchone()
         finally:
             self._end_read()
-        return None if row is None else np.asarray(row[0], dtype=np.float32)
+        if row is None:
+            return None
+        value = row[0]  # pgvector >= 0.3 loads a ``Vector``, earlier ones an array
+        return np.asarray(getattr(value, "to_numpy", lambda: value)(), dtype=np.float32)
 
     # -- queries -----------------------------------------------------------------------------
 
     def _where(self, filter: Filter | None) -> tuple[str, list[Any]]:
+        """The filter as an SQL condition (``true`` for none) and its parameters."""
         from psycopg.types.json import Jsonb
 
         clauses: list[str] = []
@@ -215,41 +240,87 @@ class PgVectorIndex(VectorIndex):
         for column, value in (filter or {}).items():
             values = filter_values(value)
             if not values:
-                return "WHERE false", []
+                return "false", []
             clauses.append("(" + " OR ".join(["attrs @> %s"] * len(values)) + ")")
             args.extend(Jsonb({column: _plain(v)}) for v in values)
-        return ("WHERE " + " AND ".join(clauses) if clauses else ""), args
+        return (" AND ".join(clauses) if clauses else "true"), args
 
     def query(self, vector: np.ndarray, k: int, filter: Filter | None = None) -> Neighbours:
         q = self.check_query(vector, k, filter)
         if self.spec.metric == "cosine" and not np.linalg.norm(q):
             raise InvalidArgument("a zero query vector has no cosine direction")
         try:
-            if not self._exists():
+            exists, saved, kind = self.conn.execute(
+                f"SELECT to_regclass(%s) IS NOT NULL, m.row_count, m.id_kind FROM (SELECT 1) "
+                f"AS one LEFT JOIN {META} AS m ON m.name = %s",
+                (self._table, self.spec.name),
+            ).fetchone()
+            if not exists:
                 return Neighbours([], [], 0, "exact")
-            return self._query(q, k, filter)
+            self._id_kind = self._id_kind or kind
+            # the count ``save`` committed with the rows, unless changes are pending
+            return self._query(q, k, filter, None if self._dirty else saved)
         finally:
             self._end_read()
 
-    def _query(self, q: np.ndarray, k: int, filter: Filter | None) -> Neighbours:
-        where, args = self._where(filter)
+    def _query(self, q: np.ndarray, k: int, filter: Filter | None, total: int | None) -> Neighbours:
+        cond, args = self._where(filter)
+        if total is None:
+            total = int(self.conn.execute(f"SELECT count(*) FROM {self._table}").fetchone()[0])
+        matched = total
+        if filter:  # through the GIN index of the filterable columns
+            sql = f"SELECT count(*) FROM {self._table} WHERE {cond}"
+            matched = int(self.conn.execute(sql, args).fetchone()[0])
+        ef = self._beam(k, matched, total)
+        if ef is not None:
+            rows = self._hnsw(q, k, ef, cond, args)
+            if len(rows) >= min(k, matched):
+                return self._answer(rows, int(matched), "hnsw")
+        # Few matches, or HNSW came back short (pgvector filters the ef_search candidates
+        # after the scan): answer exactly
+        return self._answer(self._exact(q, k, cond, args), int(matched), "exact")
+
+    def _beam(self, k: int, matched: int, total: int) -> int | None:
+        """The ``hnsw.ef_search`` for this query, or None to search exactly.
+
+        pgvector 0.6 filters HNSW candidates after the scan, so about ``ef * matched /
+        total`` of them pass: the beam is widened to expect ``2k`` passing rows. Few or
+        rare matches (or a beam past pgvector's limit) are searched exactly instead.
+        """
+        if self.spec.index_type != "hnsw" or matched <= k:
+            return None
+        if matched <= EXACT_BELOW or matched < EXACT_FRACTION * total:
+            return None
+        ef = max(self.spec.build_params()["ef_search"], k, -(-2 * k * total // matched))
+        return ef if ef <= MAX_EF else None
+
+    def _hnsw(self, q: np.ndarray, k: int, ef: int, cond: str, args: list[Any]) -> list[Any]:
         op = _OPS[self.spec.metric][1]
-        matched = int(
-            self.conn.execute(f"SELECT count(*) FROM {self._table} {where}", args).fetchone()[0]
+        with self.conn.pipeline():  # one round trip; SET LOCAL ends with the transaction
+            self.conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
+            return list(
+                self.conn.execute(
+                    f"SELECT id, embedding {op} %s AS d FROM {self._table} WHERE {cond} "
+                    "ORDER BY d LIMIT %s",
+                    [q, *args, k],
+                ).fetchall()
+            )
+
+    def _exact(self, q: np.ndarray, k: int, cond: str, args: list[Any]) -> list[Any]:
+        """Distances to every matching row, sorted: a materialized CTE cannot be served
+        by the HNSW index, whatever plan the server has cached for this statement (a
+        planner setting such as ``enable_indexscan = off`` is not enough: psycopg
+        prepares a statement run five times and the server then reuses its plan)."""
+        op = _OPS[self.spec.metric][1]
+        return list(
+            self.conn.execute(
+                f"WITH m AS MATERIALIZED (SELECT id, embedding FROM {self._table} "
+                f"WHERE {cond}) SELECT id, embedding {op} %s AS d FROM m ORDER BY d LIMIT %s",
+                [*args, q, k],
+            ).fetchall()
         )
-        sql = f"SELECT id, embedding {op} %s AS d FROM {self._table} {where} ORDER BY d LIMIT %s"
-        method = "hnsw" if self.spec.index_type == "hnsw" else "exact"
-        with self.conn.transaction():
-            if method == "hnsw":
-                ef = min(max(self.spec.build_params()["ef_search"], k), 1000)
-                self.conn.execute(f"SET LOCAL hnsw.ef_search = {ef}")
-            rows = self.conn.execute(sql, [q, *args, k]).fetchall()
-        if len(rows) < min(k, matched):  # HNSW came back short: answer exactly
-            with self.conn.transaction():
-                self.conn.execute("SET LOCAL enable_indexscan = off")
-                rows = self.conn.execute(sql, [q, *args, k]).fetchall()
-                self.conn.execute("SET LOCAL enable_indexscan = on")
-            method = "exact"
+
+    def _answer(self, rows: list[Any], matched: int, method: str) -> Neighbours:
         kind = self._kind()
         ids = [int(r[0]) if kind == "int" else r[0] for r in rows]
         return Neighbours(ids, [float(r[1]) for r in rows], matched, method)
@@ -266,10 +337,12 @@ class PgVectorIndex(VectorIndex):
 
     def save(self, table_version: int | None) -> None:
         self.conn.execute(
-            f"INSERT INTO {META} (name, table_version, id_kind) VALUES (%s, %s, %s) "
+            f"INSERT INTO {META} (name, table_version, id_kind, row_count) "
+            "VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (name) DO UPDATE SET table_version = EXCLUDED.table_version, "
-            f"id_kind = COALESCE(EXCLUDED.id_kind, {META}.id_kind)",
-            (self.spec.name, table_version, self._id_kind),
+            f"id_kind = COALESCE(EXCLUDED.id_kind, {META}.id_kind), "
+            "row_count = EXCLUDED.row_count",
+            (self.spec.name, table_version, self._id_kind, self._count_rows()),
         )
         self.conn.commit()
         self._dirty = False
