@@ -252,6 +252,9 @@ class Tuner:
             "workers": workers,
             "backend": backend,
         }
+        if backend == "jobs":  # its search workers are jobs: the team's concurrent_jobs cap
+            owner = self._tracking.resolve_experiment(experiment).owner
+            self._service._jobs.enforce_quota(owner, workers)
         attrs = self._parent(name, fname, checked, experiment, options, params)
         attrs.update(data=None if data is None else data.__dict__, register_as=register_as)
         if data is not None:
