@@ -26,7 +26,7 @@ def test_jobs_and_a_search_over_the_remote_client(platform: Platform) -> None:
         Worker(p, pools=["training"], poll_interval=0.005).run(idle_exit=0.3)
         done = remote.get(job.id)
         assert done.state == "succeeded" and done.metrics == {"loss": 1.0}
-        assert p.tracking.get_run(done.run_id).params["x"] == "1.0"  # type: ignore[arg-type]
+        assert p.tracking.get_run(done.run_id).params["x"] == "1.0"
         assert {j.id for j in remote.list(state="succeeded").items} == {job.id}
         assert isinstance(remote.logs(job.id), str)
         study = remote.tune(
