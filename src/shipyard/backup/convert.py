@@ -32,7 +32,9 @@ def sqlite_into_postgres(source: Path, url: str) -> int:
         migrate.upgrade(src)
         migrate.upgrade(dst)
         tables = [
-            t for t in migrate.all_tables_metadata().sorted_tables if t.name != "alembic_version"
+            t
+            for t in migrate.all_tables_metadata().sorted_tables
+            if t.name != migrate.VERSION_TABLE
         ]
         copied = 0
         with src.engine.connect() as read, dst.engine.begin() as write:

@@ -24,6 +24,35 @@ if TYPE_CHECKING:  # alembic is imported only when a migration must run (~0.2-0.
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+#: Where Alembic records the catalog's revisions. Not Alembic's default
+#: ``alembic_version``: that name is left to Optuna's RDB storage, whose tables share
+#: the catalog's database (and PostgreSQL schema) and whose Alembic stamp is not
+#: configurable (ADR 0045).
+VERSION_TABLE = "shipyard_alembic_version"
+#: The catalog's version table before ADR 0045; adopted once by ``upgrade``.
+LEGACY_VERSION_TABLE = "alembic_version"
+#: Tables other software keeps in the catalog's database (Optuna's studies, ADR 0045):
+#: never the catalog's, left out of autogenerate comparisons.
+FOREIGN_TABLES = frozenset(
+    {
+        "alembic_version",
+        "studies",
+        "study_directions",
+        "study_user_attributes",
+        "study_system_attributes",
+        "trials",
+        "trial_user_attributes",
+        "trial_system_attributes",
+        "trial_params",
+        "trial_values",
+        "trial_intermediate_values",
+        "trial_heartbeats",
+        "version_info",
+    }
+)
+#: ``pg_advisory_xact_lock`` key serialising the version-table adoption.
+_ADOPT_LOCK = 0x5348_4950_5944_0045
+
 #: Modules that declare tables on the shared metadata.
 TABLE_MODULES = (
     "shipyard.catalog.tables",
@@ -97,11 +126,56 @@ def _literals(path: Path) -> dict[str, Any]:
     return out
 
 
-def _db_heads(conn: sa.Connection) -> set[str] | None:
-    """The revisions in ``alembic_version`` (None before the first migration)."""
-    if not sa.inspect(conn).has_table("alembic_version"):
+def _db_heads(conn: sa.Connection, table: str = VERSION_TABLE) -> set[str] | None:
+    """The revisions in the version ``table`` (None before the first migration)."""
+    if not sa.inspect(conn).has_table(table):
         return None
-    return {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
+    return {r[0] for r in conn.execute(sa.text(f"SELECT version_num FROM {table}"))}
+
+
+def _legacy_heads(conn: sa.Connection) -> set[str]:
+    """The catalog's own revisions still in ``alembic_version`` (a catalog migrated
+    before ADR 0045); Optuna's revisions there are not the catalog's."""
+    _heads, parents = _graph()
+    return (_db_heads(conn, LEGACY_VERSION_TABLE) or set()) & parents.keys()
+
+
+def version_table() -> sa.Table:
+    """The version table as Alembic creates it (``version_num``, primary key ``<name>_pkc``)."""
+    return sa.Table(
+        VERSION_TABLE,
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+    )
+
+
+def adopt_legacy_version_table(db: Database) -> set[str] | None:
+    """Move the catalog's revisions from ``alembic_version`` into ``VERSION_TABLE``.
+
+    One transaction, serialised between processes (SQLite: ``BEGIN IMMEDIATE``;
+    PostgreSQL: an advisory lock), re-checked under it: the process that comes second
+    finds the new table and changes nothing. Revisions that are not the catalog's stay
+    in ``alembic_version``; the table is dropped once empty. Returns the heads now in
+    ``VERSION_TABLE`` (None: neither table holds the catalog's revisions).
+    """
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADOPT_LOCK})
+        current = _db_heads(conn)
+        if current is not None:
+            return current
+        ours = _legacy_heads(conn)
+        if not ours:
+            return None
+        table = version_table()
+        table.create(conn)
+        conn.execute(table.insert(), [{"version_num": rev} for rev in sorted(ours)])
+        legacy = sa.table(LEGACY_VERSION_TABLE, sa.column("version_num"))
+        conn.execute(legacy.delete().where(legacy.c.version_num.in_(sorted(ours))))
+        if not conn.execute(sa.select(sa.func.count()).select_from(legacy)).scalar():
+            conn.execute(sa.text(f"DROP TABLE {LEGACY_VERSION_TABLE}"))
+    return ours
 
 
 def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -113,7 +187,7 @@ def _as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
 def is_current(db_heads: set[str]) -> bool:
     """Whether a database at ``db_heads`` already has every script head applied.
 
-    ``alembic_version`` keeps only the database's own heads: a revision other
+    The version table keeps only the database's own heads: a revision other
     branches depend on (``core_0001``) is applied but not listed, so compare
     against the ancestors of what is listed, not the list itself.
     """
@@ -139,7 +213,10 @@ def upgrade(db: Database) -> None:
     try:
         with db.engine.connect() as conn:
             current = _db_heads(conn)
+            legacy = current is None and bool(_legacy_heads(conn))
             conn.rollback()
+        if legacy:
+            current = adopt_legacy_version_table(db)
         if current is not None and is_current(current):
             return
         if current is None and db.dialect == "sqlite" and _copy_template(db):

@@ -96,7 +96,7 @@ class JobService(Service):
             raise InvalidArgument("submit_many takes jobs of one team per call")
         team = teams.pop()
         single = len(parsed) == 1
-        self._enforce_quota(team, len(parsed))
+        self.enforce_quota(team, len(parsed))
         with self._ctx.mutation("jobs.submit", team=team) as m:
             for target in sorted({s.target for s in parsed}):
                 check_allowed(target, self._ctx.settings.jobs)  # refused: audited as an error
@@ -107,7 +107,7 @@ class JobService(Service):
             m.details = {"count": len(out), "targets": sorted({s.target for s in parsed})[:20]}
         return out
 
-    def _enforce_quota(self, team: str, adding: int) -> None:
+    def enforce_quota(self, team: str, adding: int) -> None:
         """The team's ``concurrent_jobs`` cap (issue #16), before anything is queued."""
         if self._quotas is not None:
             from shipyard._internal.quota import QuotaResource
@@ -139,7 +139,7 @@ class JobService(Service):
         if team is None:
             team = self._operation_team(action, params) if self._operation_team else None
         team = team or self._ctx.default_team
-        self._enforce_quota(team, 1)
+        self.enforce_quota(team, 1)
         spec = JobSpec(
             target=actions.TARGET,
             args={

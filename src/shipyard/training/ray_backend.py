@@ -159,7 +159,7 @@ def tune_on_ray(
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
-    from shipyard.training.tune import storage
+    from shipyard.training.storage import storage
 
     search = OptunaSearch(
         space=_DefineByRun(attrs["space"]),
@@ -191,7 +191,7 @@ def _link_runs(study: str, settings: Settings, results: Any) -> None:
 
     import optuna
 
-    from shipyard.training.tune import storage
+    from shipyard.training.storage import storage
 
     s = optuna.load_study(study_name=study, storage=storage(settings))
     key = lambda params: json.dumps(params, sort_keys=True, default=str)  # noqa: E731

@@ -211,6 +211,7 @@ class TrainingService(Service):
                 )
         elif request.resources.workers and not request.ray_address:  # a local Ray instance
             check_workers(request.resources, local_capacity(), "this machine")
+        self._jobs.enforce_quota(owner, 1)  # the team's concurrent_jobs cap, before any run
         request.training_set = self._training_input(
             request.training_set, feature_service, entity_df, team=owner
         )

@@ -1,10 +1,10 @@
 """Hyperparameter search with Optuna: the study in the catalog DB, trials as child runs.
 
-The study lives in Optuna's RDB storage on the catalog's own SQLAlchemy URL
-(SQLite or PostgreSQL, ADR 0021), so any process that opens the project (a
-worker, a Ray task) joins it by name. Every trial is a child run of the study's
-parent run; a worker that dies mid-trial stops heartbeating and its trial (and
-run) is closed as failed by the next worker or summary.
+The study lives in Optuna's RDB storage in the catalog's own database (SQLite or
+PostgreSQL, ADRs 0021 and 0045, ``training/storage.py``), so any process that opens
+the project (a worker, a Ray task) joins it by name. Every trial is a child run of
+the study's parent run; a worker that dies mid-trial stops heartbeating and its
+trial (and run) is closed as failed by the next worker or summary.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import logging
 import os
 import socket
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from functools import lru_cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +27,12 @@ from shipyard.training.context import SearchData
 from shipyard.training.execute import execute
 from shipyard.training.models import POOL, Resources, Study, TrialResult
 from shipyard.training.space import Param, parse_space, space_to_json, suggest
+from shipyard.training.storage import quiet, storage
 
 if TYPE_CHECKING:
     import optuna
 
     from shipyard.catalog.context import ServiceContext
-    from shipyard.config import Settings
     from shipyard.registry.service import RegistryService
     from shipyard.tracking.service import TrackingService
     from shipyard.training.service import TrainingService
@@ -43,88 +41,8 @@ log = logging.getLogger(__name__)
 DIRECTIONS = ("maximize", "minimize")
 PRUNERS = ("median", "hyperband", "none")
 BACKENDS = ("local", "jobs", "ray")
-#: Seconds between a running trial's heartbeats; a trial silent for GRACE is failed.
-HEARTBEAT = 5
-GRACE = 20
-
-
 #: Seconds between a worker's checks for trials whose local worker process died.
 REAP_EVERY = 2.0
-
-#: PostgreSQL schema of Optuna's tables (its Alembic stamp must not meet the catalog's).
-SCHEMA = "optuna"
-
-
-def storage_url(settings: Settings) -> tuple[str, dict[str, Any]]:
-    """Where studies live: the catalog's PostgreSQL database (schema ``optuna``), or an
-    SQLite file beside the catalog's. Optuna stamps its own Alembic revision in
-    ``alembic_version``, which the catalog's migrations own (ADR 0021)."""
-    url = settings.catalog_url
-    if url.startswith("sqlite"):
-        return f"sqlite:///{settings.home_dir / 'optuna.db'}", {"connect_args": {"timeout": 60}}
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
-    finally:
-        engine.dispose()
-    return url, {"connect_args": {"options": f"-csearch_path={SCHEMA}"}}
-
-
-@lru_cache(maxsize=8)
-def _storage(url: str, kwargs_json: str, heartbeat: bool) -> optuna.storages.RDBStorage:
-    import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with quiet():  # heartbeats are "experimental" in Optuna since 2.9; they are what we need
-        engine = {"pool_pre_ping": True, **json.loads(kwargs_json)}
-        if not heartbeat:  # Ray Tune's searcher asks and tells; Ray watches its trials
-            store = RDBStorage(url, engine_kwargs=engine)
-        else:
-            store = RDBStorage(
-                url,
-                engine_kwargs=engine,
-                heartbeat_interval=HEARTBEAT,
-                grace_period=GRACE,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-            )
-    if url.startswith("sqlite"):
-        _wal(store)
-    return store
-
-
-def _wal(store: optuna.storages.RDBStorage) -> None:
-    """SQLite in WAL mode with ``synchronous=NORMAL``, like the catalog: Optuna commits
-    several times per trial (each suggested param, each report), and a rollback-journal
-    commit costs an fsync (most of a tracked search's overhead, ADR 0029)."""
-    import sqlalchemy as sa
-
-    def pragmas(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    sa.event.listen(store.engine, "connect", pragmas)
-    store.engine.dispose()  # connections opened by Optuna's set-up get the pragmas too
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    import optuna
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        yield
-
-
-def storage(settings: Settings, *, heartbeat: bool = True) -> optuna.storages.RDBStorage:
-    """Optuna's RDB storage for this project (one per process and URL)."""
-    url, kwargs = storage_url(settings)
-    return _storage(url, json.dumps(kwargs, sort_keys=True), heartbeat)
 
 
 def _pruner(name: str) -> Any:
@@ -334,6 +252,9 @@ class Tuner:
             "workers": workers,
             "backend": backend,
         }
+        if backend == "jobs":  # its search workers are jobs: the team's concurrent_jobs cap
+            owner = self._tracking.resolve_experiment(experiment).owner
+            self._service._jobs.enforce_quota(owner, workers)
         attrs = self._parent(name, fname, checked, experiment, options, params)
         attrs.update(data=None if data is None else data.__dict__, register_as=register_as)
         if data is not None:

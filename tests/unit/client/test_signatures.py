@@ -95,6 +95,7 @@ SERVICE_ONLY = {
         "submit_many": "no HTTP route: jobs are queued by pipelines and in-process code",
         "submit_action": "over HTTP the long-operation routes themselves answer 202 and the job",
         "announce": "what a worker calls when it records jobs (lifecycle events)",
+        "enforce_quota": "training checks the concurrent_jobs cap before it queues its jobs",
     },
     "monitoring": {
         "thresholds": "the server's settings; every drift report carries the ones it used",

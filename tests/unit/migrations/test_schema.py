@@ -76,7 +76,7 @@ def test_opening_a_platform_again_is_a_fast_no_op(
     elapsed = time.perf_counter() - started
     db.dispose()
     queries = [s for s in statements if not s.upper().startswith(("BEGIN", "PRAGMA", "ROLLBACK"))]
-    assert len(queries) <= 1, queries  # SELECT version_num FROM alembic_version
+    assert len(queries) <= 1, queries  # SELECT version_num FROM shipyard_alembic_version
     assert elapsed < 0.5, elapsed
     again = Platform.open(project_dir)  # and the platform opens without migrating
     again.close()
@@ -109,7 +109,7 @@ def test_a_new_sqlite_database_is_built_exactly_as_the_migrations_build_it(
         migrate._alembic_upgrade(migrated)
         upgrade(copied)
         expected = _dump(migrated)
-        assert expected[0] and expected[1]["alembic_version"]
+        assert expected[0] and expected[1][migrate.VERSION_TABLE]
         assert _dump(copied) == expected
         upgrade(copied)  # current now: nothing replayed twice
         assert _dump(copied) == expected
@@ -119,7 +119,7 @@ def test_a_new_sqlite_database_is_built_exactly_as_the_migrations_build_it(
 
 
 def test_the_template_is_not_replayed_over_an_existing_schema(tmp_path: Path) -> None:
-    """A database with tables but no ``alembic_version`` goes to Alembic (which says so)."""
+    """A database with tables but no version table goes to Alembic (which says so)."""
     db = Database(f"sqlite:///{tmp_path / 'other.db'}")
     try:
         with db.engine.begin() as conn:

@@ -183,3 +183,26 @@ def test_a_job_takes_its_rows_from_a_feature_service(platform: Platform) -> None
         p.training.submit(f"{F}:train_lgbm", feature_service="churn")
     with pytest.raises(NotFound):
         p.training.run(f"{F}:train_lgbm", feature_service="nope", entity_df="gold.churn_labels")
+
+
+def test_training_jobs_count_against_the_teams_concurrent_jobs_quota(tmp_path: Path) -> None:
+    """A job's and a queued search's workers are jobs: refused past the team's cap,
+    before any run or study is made."""
+    from shipyard.errors import QuotaExceeded
+
+    d = tmp_path / "p"
+    d.mkdir()
+    (d / "shipyard.yaml").write_text("jobs:\n  modules: [tests.unit.training.funcs]\n")
+    with Platform.open(d, quotas={"cache_seconds": 0}) as p:
+        p.quotas.set_quota("team", p.context.default_team, "concurrent_jobs", 2)
+        p.training.submit(f"{F}:quadratic", params={"x": 0.0}, backend="inprocess")
+        with pytest.raises(QuotaExceeded):
+            p.training.tune(
+                f"{F}:quadratic", {"x": {"type": "float", "low": -1, "high": 1}},
+                metric="loss", workers=2, backend="jobs", study_name="capped",
+            )  # fmt: skip
+        p.training.submit(f"{F}:quadratic", params={"x": 1.0}, backend="inprocess")
+        with pytest.raises(QuotaExceeded):
+            p.training.submit(f"{F}:quadratic", params={"x": 2.0}, backend="inprocess")
+        assert len(p.training.list().items) == 2
+        assert len(p.tracking.search_runs().items) == 2  # no run for what was refused

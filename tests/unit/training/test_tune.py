@@ -194,3 +194,46 @@ def test_a_search_survives_a_worker_killed_mid_trial(platform: Platform, tmp_pat
     lost = [r for r in children if r.tags.get("shipyard.training.error") == "worker lost"]
     assert len(lost) == 1 and lost[0].status == "FAILED"
     assert p.tracking.get_run(done.parent_run_id).status == "FINISHED"
+
+
+def test_a_trial_whose_worker_on_another_host_went_silent_is_failed_after_its_grace(
+    platform: Platform,
+) -> None:
+    """A worker on another host cannot be probed by pid: its trial is failed once its
+    heartbeat is older than the grace period, its params queued once more, its run
+    closed FAILED (Optuna's heartbeat, read when the study is summarised)."""
+    import sqlite3
+    import warnings
+
+    import optuna
+
+    from shipyard.training.storage import GRACE, quiet, storage
+
+    p = platform
+    study = p.training.tune(
+        f"{F}:quadratic", {"x": {"type": "float", "low": -4, "high": 4}}, n_trials=2,
+        metric="loss", direction="minimize", pruner="none", backend="jobs",
+        study_name="elsewhere",
+    )  # fmt: skip
+    store = storage(p.settings)
+    s = optuna.load_study(study_name="elsewhere", storage=store)
+    with warnings.catch_warnings():  # "heartbeat is supposed to be used with optimize"
+        warnings.simplefilter("ignore", UserWarning)
+        trial = s.ask({"x": optuna.distributions.FloatDistribution(-4, 4)})
+    run = p.tracking.create_run("tuning", parent_run_id=study.parent_run_id)
+    trial.set_user_attr("run_id", run.id)
+    trial.set_user_attr("process", "another-host:4242")
+    with quiet():
+        store.record_heartbeat(trial._trial_id)
+    assert p.training.get_study("elsewhere").failed == 0  # heart-beating: left alone
+    con = sqlite3.connect(p.settings.home_dir / "catalog.db")
+    with con:
+        con.execute(
+            "UPDATE trial_heartbeats SET heartbeat = datetime('now', ?)", (f"-{GRACE + 5} seconds",)
+        )
+    con.close()
+    assert p.training.get_study("elsewhere").failed == 1
+    closed = p.tracking.get_run(run.id)
+    assert closed.status == "FAILED" and closed.tags["shipyard.training.error"] == "worker lost"
+    (retry,) = s.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert retry.params == trial.params

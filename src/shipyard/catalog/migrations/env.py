@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from shipyard.catalog.migrate import all_tables_metadata
+from shipyard.catalog.migrate import FOREIGN_TABLES, VERSION_TABLE, all_tables_metadata
 
 config = context.config
 target_metadata = all_tables_metadata()
@@ -26,12 +26,19 @@ def run() -> None:
     _configure_and_run(connection)
 
 
+def _ours(name: str | None, type_: str, _parent: object) -> bool:
+    """Autogenerate leaves alone the tables other software keeps here (Optuna's)."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        version_table=VERSION_TABLE,
+        include_name=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()
