@@ -70,6 +70,58 @@ def test_sign_in_search_and_lineage(ui_world: UIWorld, context: Any, shot: Any) 
     assert session["httpOnly"] and session["sameSite"] == "Strict"
 
 
+def _drawn(page: Any) -> int:
+    """Pixels of the graph's node colour (#1d4e89) in a screenshot of the graph."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image  # Pillow: a dependency of the dev extra's mlflow (matplotlib)
+
+    shot = Image.open(BytesIO(page.locator("#lineage").screenshot())).convert("RGB")
+    rgb = np.asarray(shot, dtype=np.int16).reshape(-1, 3)
+    return int((np.abs(rgb - (0x1D, 0x4E, 0x89)).sum(axis=1) < 60).sum())
+
+
+def test_large_lineage_draws_with_webgl_or_falls_back_to_canvas(
+    ui_world: UIWorld, context: Any
+) -> None:
+    """Past the dagre limit (lowered here) the graph is drawn by cytoscape's WebGL
+    renderer when the browser has WebGL 2, and by the 2D canvas when it has not."""
+    errors: list[str] = []
+    url = f"{ui_world.url}/ui/catalog/model/churn/lineage?depth=5"
+    pages = {}
+    for name, script in (
+        ("webgl", "window.SHIPYARD_DAGRE_MAX = 1"),
+        (  # no WebGL at all, as with a GPU blocklist or policy
+            "canvas",
+            "window.SHIPYARD_DAGRE_MAX = 1;"
+            "const get = HTMLCanvasElement.prototype.getContext;"
+            "HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {"
+            "  return kind.startsWith('webgl') ? null : get.call(this, kind, ...rest); };",
+        ),
+    ):
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script(script)
+        if not pages:
+            sign_in(page, ui_world, "ml_viewer")
+        page.goto(url)
+        page.wait_for_selector("#lineage[data-ready=true]")
+        pages[name] = page
+    has_webgl = pages["webgl"].evaluate("!!document.createElement('canvas').getContext('webgl2')")
+    assert pages["webgl"].evaluate("window.shipyardLineage.renderer") == (
+        "webgl" if has_webgl else "canvas"
+    )
+    assert pages["canvas"].evaluate("window.shipyardLineage.renderer") == "canvas"
+    for page in pages.values():
+        assert page.evaluate("window.shipyardLineage.nodes") == 6
+        assert _drawn(page) > 50  # the nodes are on screen, whichever renderer drew them
+        # still a graph to use: a zoom answers
+        page.evaluate("() => { window.shipyardLineage.cy.zoom(0.8); }")
+        assert abs(page.evaluate("window.shipyardLineage.cy.zoom()") - 0.8) < 1e-9
+    assert errors == []
+
+
 def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, shot: Any) -> None:
     local = ui_world.url
     # offline: any request that leaves the test server fails
