@@ -111,7 +111,8 @@ def browser_lineage(
     p: Platform, token: str, renderers: list[str], reps: int
 ) -> list[dict[str, Any]]:
     """The lineage page of ``model:big`` in chromium, each renderer in turn (``webgl``:
-    the page's choice, ``canvas``: WebGL turned off), ``reps`` times; with the CPU
+    WebGL asked for, even a software one; ``canvas``: WebGL off; ``auto``: the page's
+    choice), ``reps`` times; with the CPU
     seconds chromium's renderer and GPU processes and the server spent meanwhile."""
     from playwright.sync_api import sync_playwright
     from tests.e2e.ui.conftest import CHROMIUM_ARGS, chromium_path
@@ -123,8 +124,10 @@ def browser_lineage(
         for _ in range(reps):
             for renderer in renderers:
                 context = browser.new_context(viewport={"width": 1400, "height": 900})
-                if renderer == "canvas":
-                    context.add_init_script("window.SHIPYARD_WEBGL = false")
+                if renderer in ("webgl", "canvas"):  # else the page's choice
+                    context.add_init_script(
+                        f"window.SHIPYARD_WEBGL = {str(renderer == 'webgl').lower()}"
+                    )
                 page = context.new_page()
                 page.goto(f"{url}/ui/login")
                 page.fill("#token", token)
@@ -260,7 +263,7 @@ def main() -> None:
     ap.add_argument("--lineage", type=int, default=5_000)
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--browser", action="store_true")
-    ap.add_argument("--renderers", default="webgl", help="lineage renderers: webgl,canvas")
+    ap.add_argument("--renderers", default="auto", help="lineage renderers: auto,webgl,canvas")
     ap.add_argument("--reps", type=int, default=1, help="lineage page loads per renderer")
     ap.add_argument("--skip-pages", action="store_true", help="only the browser")
     ap.add_argument("--project", help="keep the seeded project here; reuse it when it exists")

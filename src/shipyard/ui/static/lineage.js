@@ -8,11 +8,24 @@
   "use strict";
   var DAGRE_MAX = window.SHIPYARD_DAGRE_MAX || 400;  // tests lower it to reach the column layout
 
-  // Whether this browser gives WebGL 2 (cytoscape's WebGL renderer needs it): without it
-  // (a disabled GPU and no software fallback, a policy) large graphs use the 2D canvas.
-  function webglAvailable() {
-    try { return !!document.createElement("canvas").getContext("webgl2"); }
-    catch (err) { return false; }
+  // Which renderer draws a large graph: "webgl" (cytoscape's WebGL renderer, WebGL 2)
+  // when the browser has a GPU behind WebGL 2, else "canvas" (the 2D canvas). A software
+  // WebGL (SwiftShader, llvmpipe: headless or GPU-less machines) draws the first frame no
+  // sooner than the 2D canvas and pans slower (docs/ui.md), so it gets the canvas too.
+  // window.SHIPYARD_WEBGL = true takes any WebGL 2, false never uses it.
+  var SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|basic render/i;
+  function largeRenderer() {
+    var wanted = window.SHIPYARD_WEBGL;
+    if (wanted === false) { return "canvas"; }
+    try {
+      var gl = document.createElement("canvas").getContext("webgl2");
+      if (!gl) { return "canvas"; }
+      var info = gl.getExtension("WEBGL_debug_renderer_info");
+      var name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+      var lose = gl.getExtension("WEBGL_lose_context");
+      if (lose) { lose.loseContext(); }
+      return wanted === true || !SOFTWARE_GL.test(name) ? "webgl" : "canvas";
+    } catch (err) { return "canvas"; }
   }
 
   // Positions {id: {x, y}} from the element list alone (plain arrays: cytoscape's
@@ -115,9 +128,7 @@
       });
       view = fitted(pos, box.clientWidth || 800, box.clientHeight || 600);
     }
-    // Large graphs are drawn by cytoscape's WebGL renderer when the browser has WebGL 2:
-    // the 2D canvas spends seconds on the first frame of 15,000 elements.
-    var webgl = big && window.SHIPYARD_WEBGL !== false && webglAvailable();
+    var webgl = big && largeRenderer() === "webgl";
     var tPlaced = performance.now();
     var cy = cytoscape({
       container: box,
