@@ -81,6 +81,17 @@ class CatalogService(Service):
         with self._ctx.db.connect() as conn:
             return self._ctx.catalog.counts(conn, teams=teams)
 
+    def teams(self) -> list[str]:
+        """The teams owning assets among those the caller may read, sorted (the
+        catalog's team filter): one index seek a team, not a count of every asset.
+
+        Raises:
+            PermissionDenied: the caller may read no team.
+        """
+        teams = listing_teams(self._ctx, action="catalog.counts")
+        with self._ctx.db.connect() as conn:
+            return self._ctx.catalog.owner_teams(conn, teams=teams)
+
     def get_asset(self, ref: str | AssetRef) -> Asset:
         r = ref if isinstance(ref, AssetRef) else AssetRef.parse(ref)
         with self._ctx.db.connect() as conn:

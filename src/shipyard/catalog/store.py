@@ -314,6 +314,28 @@ class SqlCatalogStore:
             out.setdefault(owner, {})[kind] = int(n)
         return out
 
+    def owner_teams(self, conn: Connection, *, teams: list[str] | None) -> list[str]:
+        """The teams owning assets, over ``teams`` (None: all), sorted.
+
+        A loose index scan of ``ix_assets_owner_kind`` (each step seeks the next owner
+        past the last): one seek per team, where ``DISTINCT`` or the ``counts`` grouping
+        read every asset (110k index entries, most of the catalog page's time).
+        """
+        lowest = sa.func.min(assets.c.owner).label("owner")
+        seen = (
+            sa.select(lowest)
+            .where(team_filter(assets.c.owner, teams))
+            .cte("owners", recursive=True)
+        )
+        after = (
+            sa.select(sa.func.min(assets.c.owner))
+            .where(assets.c.owner > seen.c.owner, team_filter(assets.c.owner, teams))
+            .scalar_subquery()
+        )
+        seen = seen.union_all(sa.select(after).where(seen.c.owner.is_not(None)))
+        q = sa.select(seen.c.owner).where(seen.c.owner.is_not(None))
+        return [r[0] for r in conn.execute(q)]
+
     def version_page(
         self, conn: Connection, asset: Asset, *, limit: int, page_token: str | None
     ) -> tuple[list[AssetVersion], str | None]:

@@ -107,7 +107,12 @@ class SearchMixin:
         """Params and metrics of ``run_ids`` side by side."""
         if len(run_ids) < 1:
             raise InvalidArgument("compare needs at least one run id")
-        found = [self.get_run(r) for r in run_ids]
+        # one read of every run (5 queries), not a get_run each: 100 runs took 100 ms
+        with self._ctx.db.connect() as conn:
+            loaded = store.load_runs(conn, store.run_rows(conn, run_ids))
+        for run in loaded:
+            self._ctx.require(Permission.READ, run.owner, action="tracking.get_run", asset=run.ref)
+        found = [self._present(r) for r in loaded]
         pkeys = sorted({k for r in found for k in r.params})
         mkeys = sorted({k for r in found for k in r.metrics})
         params = {k: [r.params.get(k) for r in found] for k in pkeys}

@@ -77,6 +77,7 @@ def find_experiment(
 _RUN = sa.select(runs).where(runs.c.id == sa.bindparam("run_id"))
 _RUN_LOCKED = _RUN.with_for_update()
 _IDS: sa.BindParameter[str] = sa.bindparam("ids", expanding=True)
+_RUNS = sa.select(runs).where(runs.c.id.in_(_IDS))
 _PARAMS = sa.select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(_IDS))
 _TAGS = sa.select(tags.c.run_id, tags.c.key, tags.c.value).where(tags.c.run_id.in_(_IDS))
 _LATEST = (
@@ -93,6 +94,16 @@ def run_row(conn: Connection, run_id: str, *, lock: bool = False) -> Any:
     if row is None:
         raise NotFound(f"no run with id '{run_id}'", run_id=run_id)
     return row
+
+
+def run_rows(conn: Connection, run_ids: Sequence[str]) -> list[Any]:
+    """The rows of ``run_ids`` in that order, in one query (NotFound names the first
+    missing one)."""
+    found = {r.id: r for r in conn.execute(_RUNS, {"ids": list(run_ids)})}
+    for run_id in run_ids:
+        if run_id not in found:
+            raise NotFound(f"no run with id '{run_id}'", run_id=run_id)
+    return [found[r] for r in run_ids]
 
 
 def require_active(row: Any) -> None:

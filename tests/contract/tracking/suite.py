@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from shipyard.errors import AlreadyExists, Conflict, InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
 from tests.contract.remote import Skin, Skins
 
@@ -224,6 +224,28 @@ class TrackingContract(Skins):
         assert len(plat.tracking.get_metric_history(run.id, "odd")) == 1
         assert len(plat.tracking.get_metric_history(run.id, "big")) == 1
         assert plat.tracking.get_run(run.id).metrics["loss"] == 0.1
+
+    def test_compare_runs_reads_every_run_at_once_in_order(self, plat: Platform) -> None:
+        """compare_runs loads the runs in one read: still in the order asked, a missing
+        id is NotFound, and a run of a team the caller may not read is refused."""
+        plat.tracking.create_experiment("mine", owner="ml")
+        plat.tracking.create_experiment("theirs", owner="risk")
+        a, b = plat.tracking.create_run("mine"), plat.tracking.create_run("mine")
+        secret = plat.tracking.create_run("theirs")
+        plat.tracking.log_batch(a.id, params={"lr": "0.1", "depth": "3"}, metrics=[])
+        plat.tracking.log_batch(b.id, params={"lr": "0.2", "depth": "3"}, metrics=[])
+        plat.tracking.log_metric(b.id, "auc", 0.9, step=1)
+        found = plat.tracking.compare_runs([b.id, a.id])
+        assert found.run_ids == [b.id, a.id] and found.run_names == [b.name, a.name]
+        assert found.params == {"depth": ["3", "3"], "lr": ["0.2", "0.1"]}
+        assert found.differing_params == ["lr"] and found.metrics == {"auc": [0.9, None]}
+        with pytest.raises(NotFound):
+            plat.tracking.compare_runs([a.id, "nope"])
+        viewer = plat.security.create_principal("val", team="ml", role="viewer")
+        mine = plat.as_principal(viewer).tracking
+        assert mine.compare_runs([a.id]).run_ids == [a.id]
+        with pytest.raises(PermissionDenied):
+            mine.compare_runs([a.id, secret.id])
 
     def test_metric_buckets_share_step_ranges_across_runs(self, plat: Platform) -> None:
         a, b = plat.tracking.create_run("e"), plat.tracking.create_run("e")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +69,67 @@ def test_sign_in_search_and_lineage(ui_world: UIWorld, context: Any, shot: Any) 
     cookies = {c["name"]: c for c in context.cookies()}
     session = cookies["shipyard_session"]
     assert session["httpOnly"] and session["sameSite"] == "Strict"
+
+
+def _drawn(page: Any) -> int:
+    """Pixels of the graph's node colour (#1d4e89) in a screenshot of the graph."""
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image  # Pillow: a dependency of the dev extra's mlflow (matplotlib)
+
+    shot = Image.open(BytesIO(page.locator("#lineage").screenshot())).convert("RGB")
+    rgb = np.asarray(shot, dtype=np.int16).reshape(-1, 3)
+    return int((np.abs(rgb - (0x1D, 0x4E, 0x89)).sum(axis=1) < 60).sum())
+
+
+def test_large_lineage_draws_with_webgl_or_falls_back_to_canvas(
+    ui_world: UIWorld, context: Any
+) -> None:
+    """Past the dagre limit (lowered here) the graph is drawn by cytoscape's WebGL
+    renderer on a hardware WebGL 2, by the 2D canvas on a software one (this headless
+    chromium's SwiftShader) unless WebGL is asked for, and by the canvas without WebGL."""
+    errors: list[str] = []
+    url = f"{ui_world.url}/ui/catalog/model/churn/lineage?depth=5"
+    no_webgl = (  # as with a GPU blocklist or a policy
+        "const get = HTMLCanvasElement.prototype.getContext;"
+        "HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {"
+        "  return kind.startsWith('webgl') ? null : get.call(this, kind, ...rest); };"
+    )
+    pages = {}
+    for name, script in (
+        ("default", ""),
+        ("asked", "window.SHIPYARD_WEBGL = true;"),
+        ("none", "window.SHIPYARD_WEBGL = true;" + no_webgl),
+    ):
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script("window.SHIPYARD_DAGRE_MAX = 1;" + script)
+        if not pages:
+            sign_in(page, ui_world, "ml_viewer")
+        page.goto(url)
+        page.wait_for_selector("#lineage[data-ready=true]")
+        pages[name] = page
+    gl = pages["default"].evaluate(
+        """() => { const gl = document.createElement('canvas').getContext('webgl2');
+            if (!gl) { return null; }
+            const info = gl.getExtension('WEBGL_debug_renderer_info');
+            return String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)); }"""
+    )
+    software = gl is None or re.search("swiftshader|llvmpipe|software", gl, re.I) is not None
+    renderer = {n: p.evaluate("window.shipyardLineage.renderer") for n, p in pages.items()}
+    assert renderer == {
+        "default": "canvas" if software else "webgl",
+        "asked": "canvas" if gl is None else "webgl",
+        "none": "canvas",
+    }
+    for page in pages.values():
+        assert page.evaluate("window.shipyardLineage.nodes") == 6
+        assert _drawn(page) > 50  # the nodes are on screen, whichever renderer drew them
+        # still a graph to use: a zoom answers
+        page.evaluate("() => { window.shipyardLineage.cy.zoom(0.8); }")
+        assert abs(page.evaluate("window.shipyardLineage.cy.zoom()") - 0.8) < 1e-9
+    assert errors == []
 
 
 def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, shot: Any) -> None:

@@ -46,3 +46,24 @@ def test_counts_over_http(platform: Platform) -> None:
     assert r.status_code == 403
     r = client.get("/api/v1/catalog/counts?limit=abc", headers={"Authorization": "Bearer x"})
     assert r.status_code == 401  # no parameters to get wrong; a bad token is still refused first
+
+
+def check_teams(platform: Platform) -> None:
+    """``teams()`` (the catalog page's team filter): the owners of assets, sorted, over the
+    teams the caller may read; the loose index scan finds each owner once."""
+    assert platform.catalog.teams() == []
+    for i in range(30):
+        platform.catalog.register_asset(f"table:bronze.t{i}", owner=("ml", "risk", "ops")[i % 3])
+    platform.catalog.register_asset("model:m", owner="ml")
+    assert platform.catalog.teams() == ["ml", "ops", "risk"]
+    both = platform.security.create_principal("two", team="risk", role="viewer")
+    both = platform.security.grant("two", team="hr", role="viewer")  # no assets: not listed
+    assert platform.as_principal(both).catalog.teams() == ["risk"]
+    nobody = platform.security.create_principal("nobody", team="ml", role="viewer")
+    nobody = platform.security.revoke_role("nobody", team="ml")
+    with pytest.raises(PermissionDenied):
+        platform.as_principal(nobody).catalog.teams()
+
+
+def test_teams_are_the_owners_of_readable_assets(platform: Platform) -> None:
+    check_teams(platform)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +81,20 @@ def test_catalog_search_filters_and_fragment(ui: TestClient) -> None:
     assert "bronze.orders" in text(ui, "/ui/catalog?kind=table&team=ml")
     fragment = text(ui, "/ui/catalog?q=churn", **{"HX-Request": "true"})
     assert "<html" not in fragment and "churn" in fragment and "bronze.orders" not in fragment
+
+
+def test_catalog_team_filter_for_an_admin(seeded: tuple[Platform, str]) -> None:
+    """An all-teams role is offered the teams that own assets (CatalogService.teams)."""
+    p, _ = seeded
+    p.catalog.register_asset("table:bronze.risk_ledger", owner="risk")
+    with TestClient(create_app(p), base_url="http://testserver") as admin:
+        admin.get("/ui/login")
+        token = p.security.create_token(name="ui-admin").token
+        admin.post("/ui/login", data={"token": token, "csrf": admin.cookies["shipyard_login_csrf"]})
+        page = text(admin, "/ui/catalog?team=risk")
+    options = re.findall(r'<option value="([^"]*)"( selected)?>', page.split('id="team"')[1])
+    assert [o for o in options if o[0]][:2] == [("ml", ""), ("risk", " selected")]
+    assert "bronze.risk_ledger" in page and "bronze.orders" not in page
 
 
 def test_asset_page_schema_and_lineage_data(ui: TestClient) -> None:

@@ -50,7 +50,7 @@ def search(
         return page(request, "catalog/results.html", found=found, filters=filters)
     # the team filter offers the user's teams; an all-teams role needs the teams that exist
     mine = [t for t in session.teams if t != ALL_TEAMS]
-    teams = mine if ALL_TEAMS not in session.teams else sorted(session.view.catalog.counts())
+    teams = mine if ALL_TEAMS not in session.teams else session.view.catalog.teams()
     return page(
         request,
         "catalog/search.html",

@@ -48,6 +48,31 @@ def _columns(runs: list, picked: list[str]) -> tuple[list[str], list[str]]:
     return every, shown + [f"params.{k}" for k in params[:DEFAULT_COLUMNS]]
 
 
+def _cells(runs: list, shown: list[str]) -> list[list[tuple[bool, str]]]:
+    """Each run's shown columns as (numeric, text), built here rather than in the
+    template: 100 runs x 8 columns of Jinja lookups and filters were a third of the
+    page's time."""
+    picked = [c.split(".", 1) for c in shown]
+    rows = []
+    for r in runs:
+        row = []
+        for kind, key in picked:
+            if kind == "metrics":
+                v = r.metrics.get(key)
+                row.append((True, str(round(v, 5)) if isinstance(v, int | float) else ""))
+            else:
+                row.append((False, _truncate(r.params.get(key, ""))))
+        rows.append(row)
+    return rows
+
+
+def _truncate(text: str, length: int = 40) -> str:
+    """Jinja's ``truncate(40)``: cut at a word past ``length`` + 5 characters, then "..."."""
+    if len(text) <= length + 5:
+        return text
+    return text[: length - 3].rsplit(" ", 1)[0] + "..."
+
+
 @router.get("/experiments/{experiment_id}")
 def runs(
     request: Request,
@@ -75,6 +100,7 @@ def runs(
         nav="experiments",
         experiment=experiment,
         found=found,
+        cells=_cells(found.items, shown),
         every=every,
         shown=shown,
         filter=filter or "",

@@ -8,6 +8,26 @@
   "use strict";
   var DAGRE_MAX = window.SHIPYARD_DAGRE_MAX || 400;  // tests lower it to reach the column layout
 
+  // Which renderer draws a large graph: "webgl" (cytoscape's WebGL renderer, WebGL 2)
+  // when the browser has a GPU behind WebGL 2, else "canvas" (the 2D canvas). A software
+  // WebGL (SwiftShader, llvmpipe: headless or GPU-less machines) draws the first frame no
+  // sooner than the 2D canvas and pans slower (docs/ui.md), so it gets the canvas too.
+  // window.SHIPYARD_WEBGL = true takes any WebGL 2, false never uses it.
+  var SOFTWARE_GL = /swiftshader|llvmpipe|softpipe|software|basic render/i;
+  function largeRenderer() {
+    var wanted = window.SHIPYARD_WEBGL;
+    if (wanted === false) { return "canvas"; }
+    try {
+      var gl = document.createElement("canvas").getContext("webgl2");
+      if (!gl) { return "canvas"; }
+      var info = gl.getExtension("WEBGL_debug_renderer_info");
+      var name = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+      var lose = gl.getExtension("WEBGL_lose_context");
+      if (lose) { lose.loseContext(); }
+      return wanted === true || !SOFTWARE_GL.test(name) ? "webgl" : "canvas";
+    } catch (err) { return "canvas"; }
+  }
+
   // Positions {id: {x, y}} from the element list alone (plain arrays: cytoscape's
   // collection calls cost seconds at 5,000 nodes).
   function columns(elements, rootId, upstream) {
@@ -108,13 +128,15 @@
       });
       view = fitted(pos, box.clientWidth || 800, box.clientHeight || 600);
     }
+    var webgl = big && largeRenderer() === "webgl";
     var tPlaced = performance.now();
     var cy = cytoscape({
       container: box,
       elements: data.elements,
       minZoom: 0.02, maxZoom: 4, wheelSensitivity: 0.3,
       zoom: view ? view.zoom : 1, pan: view ? view.pan : { x: 0, y: 0 },
-      textureOnViewport: big, hideEdgesOnViewport: big, motionBlur: false,
+      renderer: { name: "canvas", webgl: webgl },
+      textureOnViewport: big && !webgl, hideEdgesOnViewport: big && !webgl, motionBlur: false,
       pixelRatio: big ? 1 : "auto",
       style: [
         { selector: "node", style: {
@@ -146,7 +168,7 @@
     });
     var ms = Math.round(performance.now() - t0);
     status.textContent = n + " assets, " + (data.elements.length - n) + " edges; drawn in " + ms + " ms";
-    window.shipyardLineage = { cy: cy, nodes: n, ms: ms, script_at: Math.round(t0), fetch: Math.round(tFetched - t0),
+    window.shipyardLineage = { cy: cy, nodes: n, renderer: webgl ? "webgl" : "canvas", ms: ms, script_at: Math.round(t0), fetch: Math.round(tFetched - t0),
       place: Math.round(tPlaced - tFetched), init: Math.round(tInit - tPlaced),
       layout: Math.round(tLayout - tInit) };
     requestAnimationFrame(function () {  // ready once the first frame is drawn: what the user sees
