@@ -1,5 +1,6 @@
-"""The handoff without polling: a dependent step is claimed in the transaction that
-records its upstream, and an idle worker wakes when its own process queues a job."""
+"""The handoff without polling: a draining worker claims nothing with its completion, and
+an idle worker wakes when its own process queues a job. (The dependent step claimed in
+the transaction that records its upstream is in the runs contract, SQLite and PostgreSQL.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import threading
 import time
 
 from shipyard.pipelines.models import JobState
-from shipyard.pipelines.runs import RunState
 from shipyard.platform import Platform
 from tests.unit.pipelines.conftest import STEPS
 
@@ -18,21 +18,6 @@ def _chain(pp: Platform) -> None:
         {"name": "b", "function": f"{STEPS}:add", "after": ["a"]},
     ]
     pp.pipelines.apply([{"name": "p", "steps": steps}])
-
-
-def test_the_dependent_step_is_claimed_as_its_upstream_is_recorded(pp: Platform) -> None:
-    _chain(pp)
-    run = pp.pipelines.run("p")
-    worker = pp.worker()
-    [a] = pp.jobs.queue.claim(worker.worker_id, ["default"])
-    worker.run_batch([a])
-    b = pp.jobs.get(pp.pipelines.get_run(run.id).steps["b"]["job"])
-    # held by this worker already: no poll, no claim transaction of its own
-    assert b.state == JobState.RUNNING and b.worker_id == worker.worker_id
-    assert pp.jobs.get(a.id).state == JobState.SUCCEEDED
-    worker.run(idle_exit=0.1)  # runs what it holds, even when nothing is left to claim
-    assert pp.pipelines.get_run(run.id).state == RunState.SUCCEEDED
-    assert pp.jobs.get(b.id).result == {"value": 2}
 
 
 def test_a_draining_worker_claims_nothing_with_its_completion(pp: Platform) -> None:
