@@ -105,7 +105,9 @@ def main() -> None:
         (project / "shipyard.yaml").write_text("{}\n")
         step = {"name": "a", "after": [], "function": "shipyard.pipelines.builtin:noop"}
         with Platform.open(project) as p:
-            p.pipelines.apply([{"name": "daily", "schedule": {"cron": "0 3 * * *"}, "steps": [step]}])
+            p.pipelines.apply(
+                [{"name": "daily", "schedule": {"cron": "0 3 * * *"}, "steps": [step]}]
+            )
         results = [
             measure(project, [["worker"], ["scheduler"]]),
             measure(project, [["worker", "--scheduler"]]),
