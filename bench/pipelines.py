@@ -21,11 +21,16 @@ Phases, per metadata database (SQLite always, PostgreSQL when reachable):
 Targets (issue #13): >= 2,000 jobs/s embedded, >= 1,000 jobs/s on PostgreSQL with 2
 workers; handoff p95 <= 25 ms embedded, <= 50 ms PostgreSQL; 10,000 enqueued < 5 s;
 10,000 backfill partitions enqueued < 5 s.
-The comparison with Prefect is for a later session.
+6. Beside Prefect 3 (``bench/prefect_compare.py``): the same 3-step no-op chain run
+   embedded by each, same run, when Prefect's own virtualenv exists (``PREFECT_PYTHON``,
+   default ``/tmp/prefect-venv/bin/python``; Prefect is not a Shipyard dependency:
+   ``python -m venv /tmp/prefect-venv && /tmp/prefect-venv/bin/pip install "prefect==3.*"``).
+   Target: the chain >= 20x faster end to end than Prefect's.
 
 Usage: ``python bench/pipelines.py`` (knobs: ``N_JOBS``=10000, ``N_LAT``=200, ``BATCH``=64,
 ``N_CHAIN``=100, ``BENCH_BACKENDS``=sqlite,postgresql, ``JOB_EVENTS``=0 to run without
-the workers' job lifecycle events). Writes ``bench/results/pipelines.json``.
+the workers' job lifecycle events, ``N_PREFECT``=30 chains per side). Writes
+``bench/results/pipelines.json`` (and ``prefect_compare.json``).
 """
 
 from __future__ import annotations
@@ -269,6 +274,16 @@ def main() -> None:
     out = ROOT / "bench" / "results" / "pipelines.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
+    prefect = os.environ.get("PREFECT_PYTHON", "/tmp/prefect-venv/bin/python")
+    if not Path(prefect).exists():
+        print(f"no Prefect at {prefect}: comparison skipped", file=sys.stderr)
+        return
+    sys.path.insert(0, str(ROOT / "bench"))
+    from prefect_compare import compare
+
+    vs = compare(prefect, int(os.environ.get("N_PREFECT", "30")))
+    print(json.dumps(vs), flush=True)
+    (out.parent / "prefect_compare.json").write_text(json.dumps(vs, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ import io
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 import typer
 
 from shipyard.cli._common import (
@@ -20,6 +20,9 @@ from shipyard.cli._common import (
     progress,
 )
 from shipyard.cli._paging import AllOption, LimitOption, list_command
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # the commands that print a table import it as they run
 
 lake_app = typer.Typer(
     help="Lake tables: ingest, refresh, inspect, time travel, maintain.", no_args_is_help=True

@@ -16,10 +16,12 @@ and resolves soon after it stops (the short window recovers first).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, Field, model_validator
+
+if TYPE_CHECKING:
+    import numpy as np  # annotations only: the CLI and an idle worker load this module
 
 SLOKind = Literal["latency", "availability"]
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"

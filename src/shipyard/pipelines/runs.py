@@ -194,33 +194,39 @@ class RunEngine:
 
     # -- advancing -----------------------------------------------------------------
 
-    def advance(self, run_id: str) -> PipelineRun | None:
+    def advance(self, run_id: str, *, conn: Connection | None = None) -> PipelineRun | None:
         """Bring the run up to date with its jobs: queue unblocked steps, skip the
-        downstream of failures, finish the run when every step has ended."""
-        with self._ctx.db.begin() as conn:
-            q = sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)
-            row = conn.execute(
-                q.with_for_update() if self._ctx.db.dialect == "postgresql" else q
-            ).first()
-            if row is None or row.state != RunState.RUNNING.value:
-                return None
-            spec = PipelineSpec.model_validate(row.spec)
-            steps = {k: dict(v) for k, v in row.steps.items()}
-            found = self._jobs(conn, [v["job"] for v in steps.values() if "job" in v])
-            for st in steps.values():
-                job = found.get(st.get("job", ""))
-                if job is not None:
-                    st["state"] = _FROM_JOB[job.state]
-            ready = self._unblock(spec, steps)
-            if ready:
-                self._enqueue(conn, row, spec, steps, found, ready)
-            values: dict[str, Any] = {"steps": steps}
-            if all(s["state"] in STEP_DONE for s in steps.values()):
-                values |= self._finish(conn, row, spec, steps, found)
-            conn.execute(
-                pipeline_runs.update().where(pipeline_runs.c.id == run_id).values(**values)
-            )
-            out = conn.execute(sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)).one()
+        downstream of failures, finish the run when every step has ended.
+
+        ``conn``: in that transaction (a worker's completion: the upstream's success and
+        its dependents queued commit together)."""
+        if conn is not None:
+            return self._advance(conn, run_id)
+        with self._ctx.db.begin() as own:
+            return self._advance(own, run_id)
+
+    def _advance(self, conn: Connection, run_id: str) -> PipelineRun | None:
+        q = sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)
+        row = conn.execute(
+            q.with_for_update() if self._ctx.db.dialect == "postgresql" else q
+        ).first()
+        if row is None or row.state != RunState.RUNNING.value:
+            return None
+        spec = PipelineSpec.model_validate(row.spec)
+        steps = {k: dict(v) for k, v in row.steps.items()}
+        found = self._jobs(conn, [v["job"] for v in steps.values() if "job" in v])
+        for st in steps.values():
+            job = found.get(st.get("job", ""))
+            if job is not None:
+                st["state"] = _FROM_JOB[job.state]
+        ready = self._unblock(spec, steps)
+        if ready:
+            self._enqueue(conn, row, spec, steps, found, ready)
+        values: dict[str, Any] = {"steps": steps}
+        if all(s["state"] in STEP_DONE for s in steps.values()):
+            values |= self._finish(conn, row, spec, steps, found)
+        conn.execute(pipeline_runs.update().where(pipeline_runs.c.id == run_id).values(**values))
+        out = conn.execute(sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)).one()
         return run_from_row(out)
 
     def _jobs(self, conn: Connection, ids: list[str]) -> dict[str, Job]:

@@ -108,20 +108,35 @@ class Worker:
         self._held_lock = threading.Lock()
         self._last_requeue = 0.0
         self.processed = 0
+        #: Set when this process queues jobs (or on a drain): an idle worker claims at once.
+        self._wake = threading.Event()
+        #: Jobs claimed in the transaction that recorded the last batch (the dependents
+        #: it unblocked), run next without a claim of their own.
+        self._next: list[Job] = []
+        self._max_jobs: int | None = None
+        self._retry_advance: list[str] = []
         #: What finished jobs used, written to the usage records after each batch.
         self._usage: list[dict[str, Any]] = []
 
     def drain(self, *_: Any) -> None:
         """Finish the jobs held now, claim no new one."""
         self.draining.set()
+        self._wake.set()
 
     def run(self, *, max_jobs: int | None = None, idle_exit: float | None = None) -> int:
         """Loop until drained (or ``max_jobs`` ran, or idle ``idle_exit`` seconds)."""
         beat = threading.Thread(target=self._heartbeats, name="job-heartbeat", daemon=True)
         beat.start()
+        self._max_jobs = max_jobs
+        self.queue.watch(self._wake)
         try:
             self._loop(max_jobs, idle_exit)
+            self.draining.set()  # claim no more; run what the last completion claimed
+            while self._next:
+                held, self._next = self._next, []
+                self.run_batch(held)
         finally:
+            self.queue.unwatch(self._wake)
             self.draining.set()
             self._stopped.set()
             beat.join(timeout=5)
@@ -132,9 +147,11 @@ class Worker:
         while not self.draining.is_set():
             if max_jobs is not None and self.processed >= max_jobs:
                 return
+            jobs, self._next = self._next, []
             try:
                 self._maybe_requeue()
-                jobs = self.queue.claim(
+                self._wake.clear()  # a commit from here on wakes the wait below
+                jobs = jobs or self.queue.claim(
                     self.worker_id, self.pools, limit=self.batch, lease_seconds=self.lease
                 )
             except BackendUnavailable as exc:  # the database is away: wait, don't die
@@ -144,7 +161,7 @@ class Worker:
             if not jobs:
                 if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
                     return
-                self.draining.wait(wait)
+                self._wake.wait(wait)  # a job queued by this process ends the wait
                 # idle for a while: poll slower (an idle worker then costs < 1% of a core)
                 slow = time.monotonic() - idle_since > IDLE_AFTER
                 wait = min(wait * 2, self.idle_poll_interval if slow else self.poll_interval)
@@ -166,9 +183,11 @@ class Worker:
         transaction), each failure at once. A worker killed before the end leaves
         them running: their leases expire and they run again (at least once)."""
         done: list[tuple[str, Any, str | None]] = []
-        ended: list[str] = []  # pipeline runs with a step that ended
+        ended: list[str] = []  # pipeline runs with a step that failed, advanced afterwards
+        advanced: list[str] = []  # runs with a step that succeeded: advanced as it is recorded
         succeeded: list[Job] = []  # job.finished, announced in the completion transaction
         announced: list[Job] = []  # job.failed, announced after each is recorded
+        ran_all = False
         try:
             for job in jobs:
                 outcome = self._execute(job)
@@ -176,24 +195,63 @@ class Worker:
                     done.append((job.id, outcome.result, outcome.logs or None))
                     succeeded.append(job.model_copy(update={"state": JobState.SUCCEEDED}))
                     if job.run_id is not None:
-                        ended.append(job.run_id)
+                        advanced.append(job.run_id)
                 else:
                     recorded = self._record(job, outcome)
                     if recorded is not None and recorded.done:
                         announced.append(recorded)
                         if job.run_id is not None:
                             ended.append(job.run_id)
+            ran_all = True
         finally:
             if done:
-                self.queue.complete_many(
-                    self.worker_id, done, then=lambda conn: self._announce(succeeded, conn)
-                )
+                try:
+                    self.queue.complete_many(
+                        self.worker_id,
+                        done,
+                        then=lambda conn: self._recorded(succeeded, advanced, ran_all, conn),
+                    )
+                except BaseException:
+                    self._next = []  # rolled back with the completion: not held
+                    raise
             with self._held_lock:
                 for job in jobs:
                     self._held.pop(job.id, None)
             self._flush_usage()
         self._announce(announced)
-        self._advance(ended)
+        retry, self._retry_advance = self._retry_advance, []
+        self._advance(ended + retry)
+
+    def _recorded(
+        self, succeeded: Sequence[Job], run_ids: list[str], claim: bool, conn: Any
+    ) -> None:
+        """In the transaction that records a batch's successes: announce them, queue the
+        steps they unblock, and (``claim``) take the next jobs, so a dependent step
+        starts as its upstream is recorded, without a poll or a transaction of its own.
+        A run that cannot be advanced here is left to ``_advance`` after the commit."""
+        self._announce(succeeded, conn)
+        engine = self.platform.pipelines.engine
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                with conn.begin_nested():
+                    engine.advance(run_id, conn=conn)
+            except Exception as exc:
+                log.warning("pipeline run %s: not advanced with its step: %s", run_id, exc)
+                self._retry_advance.append(run_id)
+        left = None if self._max_jobs is None else self._max_jobs - self.processed
+        if not claim or not run_ids or self.draining.is_set() or (left is not None and left < 1):
+            return
+        try:
+            with conn.begin_nested():
+                self._next = self.queue.claim(
+                    self.worker_id,
+                    self.pools,
+                    limit=min(self.batch, left or self.batch),
+                    lease_seconds=self.lease,
+                    conn=conn,
+                )
+        except Exception as exc:  # the next claim of the loop takes them
+            log.warning("cannot claim with the completion: %s", exc)
 
     def _announce(self, jobs: Sequence[Job], conn: Any = None) -> None:
         try:

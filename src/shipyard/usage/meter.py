@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard.catalog.tables import assets
-from shipyard.usage.models import NOBODY, USAGE_SCHEMA
+from shipyard.usage.models import NOBODY, USAGE_COLUMNS
 from shipyard.usage.tables import usage_records
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ HOUR = timedelta(hours=1)
 
 
 def row(hour: datetime, team: str, principal: str, kind: str, resource: str, **m: Any) -> Row:
-    out: Row = {f.name: 0 for f in USAGE_SCHEMA}
+    out: Row = {name: 0 for name in USAGE_COLUMNS}
     out.update(hour=hour, team=team, principal=principal, kind=kind, resource=resource)
     out.update(m)
     out["cpu_seconds"] = float(out["cpu_seconds"])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pyarrow as pa
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: The lake table of metered usage (one row per team, principal, resource and hour): the
 #: issue's ``system.usage``. DuckDB reserves the catalog name ``system``, so a lake
@@ -23,22 +26,30 @@ METRICS = (
     "online_rows",
 )
 
-USAGE_SCHEMA = pa.schema(
-    [
-        ("hour", pa.timestamp("us", tz="UTC")),
-        ("team", pa.string()),
-        ("principal", pa.string()),
-        #: job, batch_scoring, deployment, table, artifacts, online, idle
-        ("kind", pa.string()),
-        ("resource", pa.string()),
-        ("cpu_seconds", pa.float64()),
-        ("peak_memory_bytes", pa.int64()),
-        ("requests", pa.int64()),
-        ("compute_seconds", pa.float64()),
-        ("stored_bytes", pa.int64()),
-        ("online_rows", pa.int64()),
-    ]
+#: The columns of ``usage_schema()`` (what a usage row holds), in order.
+USAGE_COLUMNS = (
+    "hour",
+    "team",
+    "principal",
+    "kind",  # job, batch_scoring, deployment, table, artifacts, online, idle
+    "resource",
+    *METRICS,
 )
+
+
+@functools.cache
+def usage_schema() -> pa.Schema:
+    """The Arrow schema of the usage table, built on first use (a worker that meters its
+    jobs does not import pyarrow)."""
+    import pyarrow as pa
+
+    floats = ("cpu_seconds", "compute_seconds")
+    return pa.schema(
+        [("hour", pa.timestamp("us", tz="UTC"))]
+        + [(c, pa.string()) for c in USAGE_COLUMNS[1:5]]
+        + [(c, pa.float64() if c in floats else pa.int64()) for c in METRICS]
+    )
+
 
 #: Team and principal of rows that belong to no one (idle capacity, unowned artifacts).
 NOBODY = "-"

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import sqlalchemy as sa
 
 from shipyard._internal.clock import utcnow
@@ -25,12 +24,12 @@ from shipyard.errors import InvalidArgument, NotFound
 from shipyard.usage import meter as m
 from shipyard.usage.models import (
     METRICS,
-    USAGE_SCHEMA,
     USAGE_TABLE,
     JobUsage,
     MeterResult,
     UsageLine,
     UsageReport,
+    usage_schema,
 )
 from shipyard.usage.tables import usage_gauges, usage_records
 
@@ -122,7 +121,9 @@ class UsageService(Service):
         ) as mut:
             rows = self._measure(start, mut.conn)
             mut.details = {"hour": start.isoformat(), "rows": len(rows)}
-        table = pa.Table.from_pylist(rows, schema=USAGE_SCHEMA)
+        import pyarrow as pa
+
+        table = pa.Table.from_pylist(rows, schema=usage_schema())
         # The batch id makes a second writer of the same hour (a race) a no-op.
         self._lake().write(
             USAGE_TABLE,

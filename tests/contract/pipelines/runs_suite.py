@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from shipyard.pipelines.models import JobState
 from shipyard.pipelines.runs import RunState
 from shipyard.platform import Platform
 
@@ -82,6 +83,24 @@ class PipelineRunsContract:
         }
         assert done.state == RunState.FAILED
         assert plat.jobs.get(done.steps["b"]["job"]).result == {"value": 3}
+
+    def test_the_dependent_step_is_claimed_as_its_upstream_is_recorded(
+        self, plat: Platform
+    ) -> None:
+        name = self._name("handoff")
+        pool = f"pool-{name}"
+        self._apply(plat, name, [_step("a"), _step("b", "add", ["a"])])
+        run = plat.pipelines.run(name)
+        worker = plat.worker(pools=[pool])
+        [a] = plat.jobs.queue.claim(worker.worker_id, [pool])
+        worker.run_batch([a])
+        b = plat.jobs.get(plat.pipelines.get_run(run.id).steps["b"]["job"])
+        # held by this worker as a's success committed: no poll, no claim of its own
+        assert b.state == JobState.RUNNING and b.worker_id == worker.worker_id
+        assert plat.jobs.get(a.id).state == JobState.SUCCEEDED
+        worker.run(idle_exit=0.1)  # runs what it holds though nothing is left to claim
+        assert plat.pipelines.get_run(run.id).state == RunState.SUCCEEDED
+        assert plat.jobs.get(b.id).result == {"value": 2}
 
     def test_wide_joins_under_two_workers_queue_each_step_once(self, plat: Platform) -> None:
         name = self._name("wide")

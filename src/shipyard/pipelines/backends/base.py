@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,11 +39,25 @@ class JobQueue(ABC):
 
     @abstractmethod
     def claim(
-        self, worker_id: str, pools: Sequence[str], *, limit: int = 1, lease_seconds: float = 30.0
+        self,
+        worker_id: str,
+        pools: Sequence[str],
+        *,
+        limit: int = 1,
+        lease_seconds: float = 30.0,
+        conn: Any = None,
     ) -> list[Job]:
         """Lease up to ``limit`` due jobs of ``pools``, highest priority first, oldest
         first within one priority, within the pool and team concurrency limits.
-        No job is handed to two claimers at once."""
+        No job is handed to two claimers at once. ``conn``: claim in that transaction
+        (a worker takes the step it just unblocked as it records the upstream)."""
+
+    def watch(self, wake: threading.Event) -> None:  # noqa: B027 - optional
+        """Set ``wake`` whenever jobs this process queued are committed (an idle worker
+        of this process then claims at once instead of at its next poll)."""
+
+    def unwatch(self, wake: threading.Event) -> None:  # noqa: B027 - optional
+        """Stop setting ``wake``."""
 
     @abstractmethod
     def heartbeat(self, job_id: str, worker_id: str, *, lease_seconds: float = 30.0) -> bool:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import functools
 import random
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -58,6 +60,30 @@ class SqlJobQueue(JobQueue):
         self.pool_limits = dict(pool_limits or {})
         self.team_limits = dict(team_limits or {})
         self._rng = random.Random()
+        # idle workers of this process, woken when a transaction that queued jobs commits
+        self._watchers: weakref.WeakSet[threading.Event] = weakref.WeakSet()
+        self._flag = f"shipyard.jobs.enqueued.{id(self)}"
+        sa.event.listen(db.engine, "commit", self._committed)
+        sa.event.listen(db.engine, "rollback", self._rolled_back)
+
+    def watch(self, wake: threading.Event) -> None:
+        self._watchers.add(wake)
+
+    def unwatch(self, wake: threading.Event) -> None:
+        self._watchers.discard(wake)
+
+    def _committed(self, conn: Connection) -> None:
+        if conn.info.pop(self._flag, False):
+            for wake in list(self._watchers):
+                wake.set()
+
+    def _rolled_back(self, conn: Connection) -> None:
+        conn.info.pop(self._flag, None)
+
+    def close(self) -> None:
+        for name, fn in (("commit", self._committed), ("rollback", self._rolled_back)):
+            if sa.event.contains(self._db.engine, name, fn):
+                sa.event.remove(self._db.engine, name, fn)
 
     @contextmanager
     def _tx(self, conn: Connection | None) -> Iterator[Connection]:
@@ -94,6 +120,7 @@ class SqlJobQueue(JobQueue):
         keyed = {r["idempotency_key"] for r in rows if r["idempotency_key"] is not None}
         found: dict[str, Job] = {}
         with self._tx(conn) as c:
+            c.info[self._flag] = True  # wake this process's idle workers at the commit
             if keyed:
                 c.execute(self._insert(), rows)
                 for chunk in _chunks(sorted(keyed), 500):
@@ -112,13 +139,19 @@ class SqlJobQueue(JobQueue):
     # -- consuming -------------------------------------------------------------------
 
     def claim(
-        self, worker_id: str, pools: Sequence[str], *, limit: int = 1, lease_seconds: float = 30.0
+        self,
+        worker_id: str,
+        pools: Sequence[str],
+        *,
+        limit: int = 1,
+        lease_seconds: float = 30.0,
+        conn: Any = None,
     ) -> list[Job]:
         if limit < 1 or not pools:
             return []
         now = utcnow()
         limited = bool(self.team_limits) or any(p in self.pool_limits for p in pools)
-        with self._db.begin() as conn:
+        with self._tx(conn) as conn:
             if limited and self._pg:
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_LIMIT_LOCK)))
             q = (
