@@ -187,13 +187,51 @@ def freshness_lines(lags: dict[str, float]) -> list[str]:
     return out
 
 
+#: At most this many pools are exported one by one; the rest add up under ``other``.
+MAX_POOLS = 50
+
+
+def queue_lines(depth: dict[tuple[str, str], int]) -> list[str]:
+    """``{(pool, state): jobs}`` of the job queue (states ``queued`` and ``running``)."""
+    pools = sorted({p for p, _ in depth})
+    kept = set(pools[:MAX_POOLS])
+    bounded: dict[tuple[str, str], int] = {}
+    for (pool, state), n in depth.items():
+        key = (pool if pool in kept else "other", state)
+        bounded[key] = bounded.get(key, 0) + n
+    out = [
+        "# HELP shipyard_job_queue_depth Jobs waiting (queued) or running, per pool.",
+        "# TYPE shipyard_job_queue_depth gauge",
+    ]
+    for state in ("queued", "running"):  # both states of every pool: absent means 0
+        for pool in sorted({p for p, _ in bounded}):
+            labels = _labels([("pool", pool), ("state", state)])
+            out.append(f"shipyard_job_queue_depth{labels} {bounded.get((pool, state), 0)}")
+    return out
+
+
+def alert_lines(sent: int, failed: int) -> list[str]:
+    return [
+        "# HELP shipyard_alert_deliveries_total Alert webhook deliveries by outcome (this process).",
+        "# TYPE shipyard_alert_deliveries_total counter",
+        f'shipyard_alert_deliveries_total{{outcome="sent"}} {sent}',
+        f'shipyard_alert_deliveries_total{{outcome="failed"}} {failed}',
+    ]
+
+
 def render(
     served: tuple[Any, Any] | None,
     reports: list[dict[str, Any]],
     freshness: dict[str, float] | None = None,
+    queue: dict[tuple[str, str], int] | None = None,
 ) -> str:
     """The whole scrape: this process's requests and serving runtime (``served``, or
-    ``None`` when it has not served), the newest drift ``reports`` and feature freshness."""
+    ``None`` when it has not served), the newest drift ``reports``, feature freshness,
+    the job ``queue``'s depth and alert deliveries."""
+    from shipyard.monitoring.alerts import DELIVERIES
+
     lines = REQUESTS.render() + _serving_lines(served) + _drift_lines(reports)
     lines += freshness_lines(freshness or {})
+    lines += queue_lines(queue or {})
+    lines += alert_lines(DELIVERIES.sent, DELIVERIES.failed)
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """Monitoring use-cases: reference profiles, drift runs over the inference log, alerts.
 
 Profiles and drift reports are rows in the catalog DB (``monitoring/tables.py``). A
-drift report whose status is ``drift`` is published on ``monitoring.alert_topic``.
+drift incident opens on the first ``drift`` report and resolves on the next ``ok``
+one; both are alerts (``monitoring/alerts.py``).
 The log and training sets are read as the monitoring service principal once the
 caller is authorized on the deployment or model they ask about.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from shipyard._internal.clock import utcnow
 from shipyard._internal.ids import new_id
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.monitoring import drift, performance, sketch, window, window_stream
+from shipyard.monitoring import alerts, drift, performance, sketch, window, window_stream
 from shipyard.monitoring.models import (
     DriftReport,
     FeatureDrift,
@@ -213,8 +214,14 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
 
     # -- drift ------------------------------------------------------------------------------
 
-    def thresholds(self, deployment: str) -> Thresholds:
-        """The settings' thresholds, with the deployment's overrides."""
+    def thresholds(
+        self, deployment: str, overrides: Mapping[str, float] | None = None
+    ) -> Thresholds:
+        """The settings' thresholds, with the deployment's overrides, then ``overrides``.
+
+        Raises:
+            InvalidArgument: an unknown threshold or a value out of its range.
+        """
         s = self._ctx.settings.monitoring
         base = {
             "psi": s.drift_psi,
@@ -223,7 +230,7 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             "pvalue": s.drift_pvalue,
             "min_rows": s.drift_min_rows,
         }
-        return Thresholds.model_validate({**base, **s.deployments.get(deployment, {})})
+        return Thresholds.merged({**base, **s.deployments.get(deployment, {})}, overrides)
 
     def run_drift(
         self,
@@ -231,16 +238,23 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         *,
         window_seconds: float = 3600.0,
         end: datetime | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        features: list[str] | None = None,
     ) -> DriftReport:
         """Drift of the deployment's last ``window_seconds`` of logged predictions.
 
         Features are compared with the reference profile of the model version that
         served most of the window; predictions with the window before it. The report is
-        stored; a ``drift`` status is also published on ``monitoring.alert_topic``.
+        stored. The first ``drift`` report opens an incident and fires an alert, the next
+        ``ok`` one resolves it (``monitoring/alerts.py``); alerts are published on
+        ``monitoring.alert_topic`` and POSTed to ``monitoring.alert_webhooks``.
+        ``thresholds`` replace the deployment's for this run (a monitor's);
+        ``features`` limits the scored features to these.
 
         Raises:
             NotFound: no such deployment. PermissionDenied: no write on its team.
-            InvalidArgument: a window that is not positive or longer than a year.
+            InvalidArgument: a window that is not positive or longer than a year, a bad
+                threshold.
         """
         dep = self._serving().get_deployment(deployment)
         self._ctx.require(
@@ -253,18 +267,25 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             raise InvalidArgument("window_seconds must be in (0, 366 days]")
         end = end or datetime.now(UTC)
         start = end - timedelta(seconds=window_seconds)
+        limits = self.thresholds(deployment, thresholds)
         t0 = time.perf_counter()
-        report = self._drift(deployment, start, end)
+        report = self._drift(deployment, start, end, limits, features)
         report.seconds = time.perf_counter() - t0
-        self._save_report(report, dep.owner)
-        if report.status == "drift":
-            self._alert(report)
+        alert = self._save_report(report, dep.owner)
+        if alert is not None:
+            self._alert(alert)
         return report
 
-    def _drift(self, deployment: str, start: datetime, end: datetime) -> DriftReport:
+    def _drift(
+        self,
+        deployment: str,
+        start: datetime,
+        end: datetime,
+        limits: Thresholds,
+        only: list[str] | None,
+    ) -> DriftReport:
         from shipyard.serving.predlog import LOG_TABLE
 
-        limits = self.thresholds(deployment)
         report = DriftReport(
             id=new_id(),
             deployment=deployment,
@@ -297,11 +318,18 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             report.message = f"no profile of model:{report.model}@{report.model_version}"
             return report
         report.reference = reference.subject
-        counters = window_stream.WindowDrift(reference.features)
+        feats = reference.features
+        if only is not None:
+            feats = {k: v for k, v in feats.items() if k in set(only)}
+            if not feats:
+                report.status = "no_reference"
+                report.message = f"none of {sorted(only)} is in {reference.subject}"
+                return report
+        counters = window_stream.WindowDrift(feats)
         for part, batch in window_stream.batches(dt, deployment, start, end, *served):
             counters.add(part, batch)
         report.features = counters.report(limits)
-        absent = sorted(set(reference.features) - {f.feature for f in report.features})
+        absent = sorted(set(feats) - {f.feature for f in report.features})
         report.message = f"not in the logged features, not checked: {absent}" if absent else ""
         # predictions are one float a row: read whole (the baseline's quantiles need it)
         baseline = window.scan(dt, deployment, start - (end - start), start, ["prediction"])
@@ -348,7 +376,8 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         values, nulls = window.numeric(table.column("prediction"))
         return drift.numeric_drift(ref, values, nulls, limits)
 
-    def _save_report(self, report: DriftReport, owner: str) -> None:
+    def _save_report(self, report: DriftReport, owner: str) -> dict[str, Any] | None:
+        """Store the report, open/join/resolve its incident: the alert to send, if any."""
         with self._ctx.mutation(
             "monitoring.run_drift", team=owner, asset=f"deployment:{report.deployment}"
         ) as m:
@@ -363,22 +392,19 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
                     created_at=report.created_at,
                 )
             )
+            alert = alerts.record_drift(m.conn, report, owner)
             m.details = {"status": report.status, "drifted": report.drifted_features}
+            if alert is not None:
+                m.details["alert"] = alert["state"]
+        return alert
 
-    def _alert(self, report: DriftReport) -> None:
-        record = {
-            "type": "drift",
-            "deployment": report.deployment,
-            "report_id": report.id,
-            "model": report.model,
-            "model_version": report.model_version,
-            "features": report.drifted_features,
-            "prediction_drifted": bool(report.prediction and report.prediction.drifted),
-            "worst_psi": max((f.psi for f in report.features), default=0.0),
-            "window_end": report.window_end.isoformat(),
-        }
-        topic = self._ctx.settings.monitoring.alert_topic
-        self._internal()._events().publish(topic, [record], key=f"drift-{report.id}")
+    def _alert(self, alert: dict[str, Any]) -> None:
+        """Publish an alert on the event bus and POST it to the configured webhooks."""
+        s = self._ctx.settings.monitoring
+        key = f"{alert['type']}-{alert['id']}-{alert['state']}"
+        self._internal()._events().publish(s.alert_topic, [alert], key=key)
+        if s.alert_webhooks:
+            alerts.deliver(list(s.alert_webhooks), alert)
 
     def list_drift_reports(self, deployment: str, *, limit: int = 20) -> list[DriftReport]:
         """The deployment's newest drift reports, newest first.
@@ -455,7 +481,19 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         lags = {
             f.view: f.lag_seconds for f in self.feature_freshness() if f.lag_seconds is not None
         }
-        return render(self._serving().runtimes.built(), self.gauges(), lags)
+        return render(self._serving().runtimes.built(), self.gauges(), lags, self._queue())
+
+    def _queue(self) -> dict[tuple[str, str], int]:
+        """Jobs queued and running per pool (one indexed count; no authorization)."""
+        from shipyard.pipelines.tables import jobs
+
+        with self._ctx.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.pool, jobs.c.state, sa.func.count())
+                .where(jobs.c.state.in_(("queued", "running")))
+                .group_by(jobs.c.pool, jobs.c.state)
+            ).all()
+        return {(r[0], r[1]): int(r[2]) for r in rows}
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
         """(ready, checks): the metadata DB answers and no inference worker of this process

@@ -260,3 +260,43 @@ def test_table_quality_and_freshness_over_http(monitored: Platform, http: httpx.
     )
     assert card.status_code == 200, card.text
     assert card.json()["deployments"] >= 1 and card.json()["models_in_production"] == 1
+
+
+def test_drift_run_settings_over_http_and_the_client(
+    monitored: Platform, http: httpx.Client
+) -> None:
+    """``thresholds`` and ``features`` in the drift POST body (a monitor's settings)."""
+    import shipyard
+
+    url = "/api/v1/monitoring/deployments/churn/drift"
+    admin = _auth(monitored, "local-admin")
+    body: object
+    for body in (
+        {"thresholds": {"psi": "high"}},
+        {"thresholds": {"psi": -1}},
+        {"thresholds": {"nope": 1}},
+        {"thresholds": [0.1]},
+        {"thresholds": {f"k{i}": 1 for i in range(6)}},
+        {"features": "f0"},
+        {"features": [1, 2]},
+        {"features": ["x" * 600]},
+    ):
+        r = http.post(url, json=body, headers=admin)
+        assert 400 <= r.status_code < 500, f"{body}: {r.status_code} {r.text}"
+    for who in ("eve", "nobody"):  # another team's editor, a role-less token
+        body = {"thresholds": {"min_rows": 1}, "features": ["f0"]}
+        r = http.post(url, json=body, headers=_auth(monitored, who))
+        assert r.status_code in (403, 404), r.text
+    assert monitored.monitoring.list_drift_reports("churn") == []
+
+    write_features(monitored, shift=1.5, seed=2)
+    serve(monitored, n=120)
+    with shipyard.connect(str(http.base_url), admin["Authorization"][7:]) as client:
+        report = client.monitoring.run_drift(
+            "churn", window_seconds=600, thresholds={"min_rows": 200}, features=["f0"]
+        )
+        assert report.status == "insufficient_data" and report.thresholds.min_rows == 200
+        report = client.monitoring.run_drift(
+            "churn", window_seconds=600, thresholds={"min_rows": 50}, features=["f0"]
+        )
+    assert [f.feature for f in report.features] == ["f0"] and report.status == "drift"

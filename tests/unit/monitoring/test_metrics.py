@@ -1,0 +1,52 @@
+"""`/metrics` text: the job queue's depth, bounded labels, Prometheus naming rules."""
+
+from __future__ import annotations
+
+import re
+
+from shipyard.monitoring import metrics
+from shipyard.platform import Platform
+
+ECHO = "shipyard.pipelines.builtin:echo"
+#: Prometheus metric and label names; counters end in _total, durations in _seconds.
+NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+
+
+def _samples(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def test_queue_depth_per_pool_and_the_naming_rules(platform: Platform) -> None:
+    platform.jobs.submit(ECHO, {"x": 1}, executor="inprocess")
+    platform.jobs.submit(ECHO, {"x": 2}, executor="inprocess")
+    platform.jobs.submit(ECHO, {"x": 3}, executor="inprocess", pool="gpu")
+    text = platform.monitoring.metrics_text()
+    got = _samples(text)
+    assert got['shipyard_job_queue_depth{pool="default",state="queued"}'] == 2
+    assert got['shipyard_job_queue_depth{pool="gpu",state="queued"}'] == 1
+    assert got['shipyard_job_queue_depth{pool="gpu",state="running"}'] == 0
+    assert 'shipyard_alert_deliveries_total{outcome="failed"}' in got
+
+    types = dict(
+        line.split(" ", 3)[2:4] for line in text.splitlines() if line.startswith("# TYPE ")
+    )
+    for name, kind in types.items():
+        assert NAME.match(name) and name.startswith("shipyard_"), name
+        assert (kind == "counter") == name.endswith("_total"), name
+    for key in got:
+        name = key.split("{", 1)[0]
+        assert name in types or re.sub(r"_(bucket|sum|count)$", "", name) in types, key
+        for label in re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', key):
+            assert NAME.match(label) and not label.startswith("__"), key
+
+
+def test_pool_labels_are_bounded() -> None:
+    depth = {(f"pool{i:03d}", "queued"): 1 for i in range(metrics.MAX_POOLS + 30)}
+    lines = [x for x in metrics.queue_lines(depth) if 'state="queued"' in x]
+    assert len(lines) == metrics.MAX_POOLS + 1
+    assert 'shipyard_job_queue_depth{pool="other",state="queued"} 30' in lines
