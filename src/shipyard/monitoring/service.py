@@ -515,7 +515,11 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             log.warning("model %s v%s: profiling failed", name, version, exc_info=True)
 
     def gauges(self) -> list[dict[str, Any]]:
-        """The newest report of every deployment (for /metrics), no authorization: numbers only."""
+        """Status and PSIs of every deployment's newest report (for /metrics), no
+        authorization: numbers only. A report's body is decoded once per process (a
+        stored report never changes), so a scrape reads ids, not 100 JSON bodies."""
+        from shipyard.monitoring.metrics import drift_gauges
+
         with self._ctx.db.connect() as conn:
             newest = (
                 sa.select(
@@ -525,13 +529,33 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
                 .group_by(drift_reports.c.deployment)
                 .subquery()
             )
-            rows = conn.execute(
-                sa.select(drift_reports.c.body).join(
-                    newest,
-                    sa.and_(
-                        newest.c.deployment == drift_reports.c.deployment,
-                        newest.c.at == drift_reports.c.created_at,
-                    ),
+            ids = [
+                r.id
+                for r in conn.execute(
+                    sa.select(drift_reports.c.id).join(
+                        newest,
+                        sa.and_(
+                            newest.c.deployment == drift_reports.c.deployment,
+                            newest.c.at == drift_reports.c.created_at,
+                        ),
+                    )
                 )
-            ).all()
-        return [r.body for r in rows]
+            ]
+            missing = [i for i in ids if i not in _GAUGES]
+            for chunk in range(0, len(missing), 500):
+                for r in conn.execute(
+                    sa.select(drift_reports.c.id, drift_reports.c.body).where(
+                        drift_reports.c.id.in_(missing[chunk : chunk + 500])
+                    )
+                ):
+                    _GAUGES[r.id] = drift_gauges(r.body)
+        if len(_GAUGES) > 4 * max(len(ids), 1000):  # keep the cache to the newest
+            keep = set(ids)
+            for key in [k for k in list(_GAUGES) if k not in keep]:
+                _GAUGES.pop(key, None)
+        found = [_GAUGES.get(i) for i in ids]
+        return [g for g in found if g is not None]
+
+
+#: Report id -> its ``/metrics`` gauges (reports are immutable once stored).
+_GAUGES: dict[str, dict[str, Any]] = {}

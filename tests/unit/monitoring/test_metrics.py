@@ -50,3 +50,22 @@ def test_pool_labels_are_bounded() -> None:
     lines = [x for x in metrics.queue_lines(depth) if 'state="queued"' in x]
     assert len(lines) == metrics.MAX_POOLS + 1
     assert 'shipyard_job_queue_depth{pool="other",state="queued"} 30' in lines
+
+
+def test_histogram_lines_and_label_escaping() -> None:
+    m = metrics.RequestMetrics()
+    m.observe('odd"route', "GET", 200, 0.003)
+    lines = m.render()
+    head = 'shipyard_http_request_duration_seconds_bucket{route="odd\\"route",le='
+    assert f'{head}"0.0025"}} 0' in lines and f'{head}"0.005"}} 1' in lines
+    assert f'{head}"1"}} 1' in lines and f'{head}"+Inf"}} 1' in lines
+    body = {
+        "deployment": "d",
+        "status": "drift",
+        "features": [{"feature": "a\nb", "psi": 0.25}],
+        "prediction": {"feature": "prediction", "psi": 0.0},
+    }
+    lines = metrics._drift_lines([metrics.drift_gauges(body)])
+    assert 'shipyard_drift_detected{deployment="d"} 1' in lines
+    assert 'shipyard_drift_psi{deployment="d",feature="a\\nb"} 0.25' in lines
+    assert 'shipyard_drift_psi{deployment="d",feature="prediction"} 0' in lines
