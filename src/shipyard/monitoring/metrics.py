@@ -235,6 +235,26 @@ def alert_lines(sent: int, failed: int) -> list[str]:
     ]
 
 
+def online_lines() -> list[str]:
+    """This process's online store read latency (``shipyard/_internal/latency.py``)."""
+    from shipyard._internal.latency import ONLINE_READS
+
+    counts, total = ONLINE_READS.snapshot()
+    name = "shipyard_online_store_read_duration_seconds"
+    out = [
+        f"# HELP {name} Online feature reads (get_online_features), this process.",
+        f"# TYPE {name} histogram",
+    ]
+    running = 0
+    for bound, n in zip((*ONLINE_READS.buckets, float("inf")), counts, strict=True):
+        running += n
+        out.append(
+            f'{name}_bucket{{le="{_num(bound) if bound != float("inf") else "+Inf"}"}} {running}'
+        )
+    out += [f"{name}_sum {total!r}", f"{name}_count {running}"]
+    return out
+
+
 def render(
     served: tuple[Any, Any] | None,
     reports: list[dict[str, Any]],
@@ -249,5 +269,6 @@ def render(
     lines = REQUESTS.render() + _serving_lines(served) + _drift_lines(reports)
     lines += freshness_lines(freshness or {})
     lines += queue_lines(queue or {})
+    lines += online_lines()
     lines += alert_lines(DELIVERIES.sent, DELIVERIES.failed)
     return "\n".join(lines) + "\n"

@@ -496,11 +496,14 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
-        """(ready, checks): the metadata DB answers and no inference worker of this process
-        died. No authorization: the probe is public and its checks name no asset."""
+        """(ready, checks): the metadata DB and the online store answer and no inference
+        worker of this process died. No authorization: the probe is public and its checks name no asset."""
         from shipyard.monitoring.health import readiness
 
-        return readiness(self._ctx.db, self._serving().runtimes.worker_pids())
+        def online() -> None:
+            self._internal()._features().online_store.read_one("__readiness__", "probe")
+
+        return readiness(self._ctx.db, self._serving().runtimes.worker_pids(), online)
 
     def profile_on_register(self, name: str, version: int) -> None:
         """The registry's hook: profile a new version's training set (as the caller who

@@ -188,6 +188,9 @@ def test_inference_server_metrics_and_readiness(monitored: Platform) -> None:
         assert r.status_code == 200
         body = c.get("/metrics", headers=admin).text
         assert 'shipyard_http_requests_total{route="predict",method="POST",status="2xx"}' in body
+        # the prediction read its features from the online store: its latency is exported
+        assert _value(body, "shipyard_online_store_read_duration_seconds_count") >= 1
+        assert 'shipyard_online_store_read_duration_seconds_bucket{le="+Inf"}' in body
         assert c.get("/metrics", headers=_auth(monitored, "ed")).status_code in (401, 403)
         pids = workers_for(monitored.serving).pids()
         assert pids, "the model is served by a worker process"
@@ -220,6 +223,21 @@ def test_readiness_says_not_ready_without_the_metadata_db(
     finally:
         engine.connect = real  # type: ignore[method-assign]
     assert r.status_code == 503 and r.json()["checks"]["catalog"].startswith("unavailable")
+    assert http.get("/v2/health/ready").json()["checks"]["online_store"] == "ok"
+
+    store = monitored.features.online_store  # the same store the probe reads
+
+    def down(*a: object, **k: object) -> object:
+        raise ConnectionError("online store down")
+
+    store.read_one = down  # type: ignore[method-assign]
+    try:
+        r = http.get("/v2/health/ready")
+    finally:
+        del store.read_one
+    assert r.status_code == 503, r.text
+    assert r.json()["checks"]["online_store"] == "unavailable (ConnectionError)"
+    assert http.get("/v2/health/ready").status_code == 200
 
 
 def test_model_performance_over_http(monitored: Platform, http: httpx.Client) -> None:
