@@ -210,7 +210,32 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
                 )
             )
             m.details = {"rows": profile.rows, "features": len(profile.features)}
+            if kind == "model":
+                self._show_in_catalog(m.conn, profile)
         return profile
+
+    def _show_in_catalog(self, conn: Any, profile: Profile) -> None:
+        """The model's catalog asset lists its versions' reference profiles (newest 20)."""
+        asset = self._ctx.catalog.find(conn, "model", profile.name)
+        if asset is None:
+            return
+        shown = dict(asset.properties.get("reference_profiles") or {})
+        shown[str(profile.version)] = {
+            "profile_id": profile.id,
+            "source": profile.source,
+            "rows": profile.rows,
+            "features": sorted(profile.features),
+            "created_at": profile.created_at.isoformat(),
+        }
+        newest = sorted(shown, key=int)[-20:]
+        self._ctx.catalog.update(
+            conn,
+            asset,
+            description=None,
+            owner=None,
+            tags=None,
+            properties={"reference_profiles": {k: shown[k] for k in newest}},
+        )
 
     # -- drift ------------------------------------------------------------------------------
 
