@@ -9,7 +9,7 @@ Each seam has one ``backend`` choice: a short alias or ``module:Class``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -200,6 +200,10 @@ class MonitoringSettings(_Section):
     profile_on_register: bool = True
     #: Event topic drift alerts are published on.
     alert_topic: str = "monitoring.alerts"
+    #: URLs every alert (drift and SLO, firing and resolved) is POSTed to as JSON.
+    alert_webhooks: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = Field(
+        default_factory=list, max_length=20
+    )
     #: Seconds between the scheduler's evaluations of each deployment's SLOs (a job per
     #: deployment with an SLO that opens and resolves its incidents); 0: none.
     slo_check_seconds: float = Field(default=60.0, ge=0)

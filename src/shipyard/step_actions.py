@@ -95,6 +95,19 @@ def _report(p: Platform, deployment: str) -> Any:
     return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
 
 
+def _drift(
+    p: Platform,
+    deployment: str,
+    window_seconds: float = 3600.0,
+    thresholds: dict[str, float] | None = None,
+    features: list[str] | None = None,
+) -> Any:
+    r = p.monitoring.run_drift(
+        deployment, window_seconds=window_seconds, thresholds=thresholds, features=features
+    )
+    return {**r.summary(), "window_end": r.window_end.isoformat(), "message": r.message}
+
+
 def _meter(p: Platform, hour: str | None = None) -> Any:
     from datetime import datetime
 
@@ -112,6 +125,7 @@ RUNNERS: dict[str, Callable[..., Any]] = {
     "registry.promote": _promote,
     "serving.score_table": _score,
     "monitoring.report": _report,
+    "monitoring.drift": _drift,
     "usage.meter": _meter,
 }
 

@@ -19,6 +19,7 @@ def test_monitoring_page_runs_top_to_bottom(tmp_path: Path) -> None:
     assert '"requests": 320' in out  # stats from the log, read by the CLI (300 + 20 labelled)
     assert "labeled 20 of 320" in out  # ground truth joined to the window's predictions
     assert "null rate 0.0" in out and "deployments 1" in out
-    assert "slo avail ok 320 requests" in out and "incidents 0" in out
+    assert "slo avail ok 320 requests" in out
+    assert "incidents [('drift', 'open')]" in out  # the drift above opened one, once
     assert "['slo']" in out and "slo job succeeded" in out  # one scheduler tick, one worker
     assert "['f0']" in out  # the streamed window finds the one shifted feature

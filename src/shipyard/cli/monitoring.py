@@ -1,5 +1,5 @@
-"""`shipyard monitor profile|profile-model|show-profile|drift|reports|metrics|slo|incidents`:
-thin over ``MonitoringService``."""
+"""`shipyard monitor profile|profile-model|show-profile|drift|reports|metrics|slo|incidents`,
+`shipyard drift`, `shipyard scorecard`: thin over ``MonitoringService``."""
 
 from __future__ import annotations
 
@@ -90,15 +90,39 @@ def show_profile(
 def drift(
     deployment: str,
     window: float = typer.Option(3600.0, "--window", help="Seconds of inference log."),
+    threshold: list[str] = typer.Option(
+        [], "--threshold", "-t", help="NAME=VALUE replacing one threshold (psi, js, ks, ...)."
+    ),
+    feature: list[str] = typer.Option([], "--feature", "-f", help="Score only these features."),
     fail_on_drift: bool = typer.Option(False, "--fail-on-drift", help="Exit 3 on drift."),
     as_json: bool = JsonOption,
 ) -> None:
     """Drift of a deployment's recent predictions against its model's reference profile
-    (stored; a drift is published on monitoring.alert_topic)."""
-    report = platform().monitoring.run_drift(deployment, window_seconds=window)
+    (stored; the first drift of an incident and its resolution are alerts)."""
+    report = platform().monitoring.run_drift(
+        deployment,
+        window_seconds=window,
+        thresholds=_thresholds(threshold) or None,
+        features=feature or None,
+    )
     _show_report(report, as_json)
     if fail_on_drift and report.status == "drift":
         raise typer.Exit(3)
+
+
+def _thresholds(pairs: list[str]) -> dict[str, float]:
+    from shipyard.errors import InvalidArgument
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise InvalidArgument(f"--threshold {pair!r}: write NAME=NUMBER (e.g. psi=0.1)")
+    return out
 
 
 @monitor.command("reports")
@@ -226,8 +250,13 @@ def scorecard(
 
 
 def register(app: typer.Typer) -> None:
-    """Top-level commands of this module (``shipyard scorecard``)."""
+    """Top-level commands of this module: ``shipyard scorecard``, ``shipyard drift``
+    (``monitor drift``) and the ``shipyard monitors`` group."""
+    from shipyard.cli.monitors import monitors
+
     app.command("scorecard")(scorecard)
+    app.command("drift")(drift)
+    app.add_typer(monitors, name="monitors")
 
 
 def _slo_commands() -> None:

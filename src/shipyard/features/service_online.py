@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from shipyard._internal import progress
 from shipyard._internal.clock import as_utc, utcnow
+from shipyard._internal.latency import ONLINE_READS
 from shipyard._internal.progress import OnProgress
 from shipyard.errors import InvalidArgument, NotFound, QuotaExceeded
 from shipyard.features import online, registry
@@ -225,7 +227,11 @@ class OnlineMixin(FeatureServiceBase):
                     Permission.READ_FEATURES, team, action="features.get_online_features"
                 )
                 allowed.add(team)
-        return online.read(self.online_store, plan, entity_rows)
+        t0 = time.perf_counter()
+        try:
+            return online.read(self.online_store, plan, entity_rows)
+        finally:
+            ONLINE_READS.observe(time.perf_counter() - t0)  # /metrics: online store latency
 
     def _read_plan(
         self, features: list[str] | None, feature_service: str | None, full: bool

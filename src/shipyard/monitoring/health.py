@@ -1,7 +1,9 @@
-"""Readiness: the metadata DB answers and no inference worker of this process is dead."""
+"""Readiness: the metadata DB and the online store answer, and no inference worker of
+this process is dead."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +18,13 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def readiness(db: Any, worker_pids: list[int]) -> tuple[bool, dict[str, str]]:
+def readiness(
+    db: Any, worker_pids: list[int], online: Callable[[], Any] | None = None
+) -> tuple[bool, dict[str, str]]:
     """(ready, checks) for ``/v2/health/ready``; the checks name no asset (the probe is public).
 
-    ``db``: the metadata database; ``worker_pids``: this process's inference workers.
+    ``db``: the metadata database; ``worker_pids``: this process's inference workers;
+    ``online``: one read of the online store (a key that does not exist).
     """
     checks: dict[str, str] = {}
     try:
@@ -28,6 +33,13 @@ def readiness(db: Any, worker_pids: list[int]) -> tuple[bool, dict[str, str]]:
         checks["catalog"] = "ok"
     except Exception as exc:  # any driver error: the probe says so, never a 500
         checks["catalog"] = f"unavailable ({type(exc).__name__})"
+    if online is not None:
+        try:
+            online()
+            checks["online_store"] = "ok"
+        except Exception as exc:  # Redis down, a locked file: not ready, never a 500
+            checks["online_store"] = f"unavailable ({type(exc).__name__})"
     dead = [p for p in worker_pids if not _alive(p)]
     checks["workers"] = f"{len(worker_pids) - len(dead)} of {len(worker_pids)} alive"
-    return checks["catalog"] == "ok" and not dead, checks
+    ok = all(v == "ok" for k, v in checks.items() if k != "workers")
+    return ok and not dead, checks

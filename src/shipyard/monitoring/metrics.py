@@ -21,9 +21,16 @@ from typing import Any
 #: Upper bounds (seconds) of the request latency histogram.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: The ``le`` label of each bucket, written once.
+_LE = tuple(
+    "+Inf" if b == float("inf") else (str(int(b)) if float(b).is_integer() else repr(b))
+    for b in (*BUCKETS, float("inf"))
+)
 
 
 def _escape(value: str) -> str:
+    if "\\" not in value and "\n" not in value and '"' not in value:
+        return value  # the common case: catalog names need no escaping
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
@@ -81,10 +88,10 @@ class RequestMetrics:
         ]
         for route, hist in sorted(buckets.items()):
             running = 0
-            for bound, n in zip((*BUCKETS, float("inf")), hist, strict=True):
+            head = f'shipyard_http_request_duration_seconds_bucket{{route="{_escape(route)}",le="'
+            for le, n in zip(_LE, hist, strict=True):
                 running += n
-                labels = _labels([("route", route), ("le", _num(bound))])
-                out.append(f"shipyard_http_request_duration_seconds_bucket{labels} {running}")
+                out.append(f'{head}{le}"}} {running}')
             labels = _labels([("route", route)])
             out.append(f"shipyard_http_request_duration_seconds_sum{labels} {sums[route]!r}")
             out.append(f"shipyard_http_request_duration_seconds_count{labels} {running}")
@@ -151,7 +158,20 @@ def _serving_lines(served: tuple[Any, Any] | None) -> list[str]:
     return out
 
 
+def drift_gauges(body: dict[str, Any]) -> dict[str, Any]:
+    """What ``/metrics`` keeps of a stored drift report: its status and each PSI."""
+    feats = list(body.get("features") or [])
+    if body.get("prediction"):
+        feats.append(body["prediction"])
+    return {
+        "deployment": body["deployment"],
+        "status": body["status"],
+        "psi": [(f["feature"], float(f["psi"])) for f in feats],
+    }
+
+
 def _drift_lines(reports: list[dict[str, Any]]) -> list[str]:
+    """``reports``: ``drift_gauges`` of each deployment's newest report."""
     status = [
         "# HELP shipyard_drift_detected 1 when the newest drift report of a deployment found drift.",
         "# TYPE shipyard_drift_detected gauge",
@@ -161,15 +181,11 @@ def _drift_lines(reports: list[dict[str, Any]]) -> list[str]:
         "# TYPE shipyard_drift_psi gauge",
     ]
     for r in sorted(reports, key=lambda r: r["deployment"]):
-        dep = r["deployment"]
+        dep = _escape(r["deployment"])
         flag = 1 if r["status"] == "drift" else 0
-        status.append(f"shipyard_drift_detected{_labels([('deployment', dep)])} {flag}")
-        feats = list(r.get("features") or [])
-        if r.get("prediction"):
-            feats.append(r["prediction"])
-        for f in feats:
-            labels = _labels([("deployment", dep), ("feature", f["feature"])])
-            psi.append(f"shipyard_drift_psi{labels} {_num(f['psi'])}")
+        status.append(f'shipyard_drift_detected{{deployment="{dep}"}} {flag}')
+        head = f'shipyard_drift_psi{{deployment="{dep}",feature="'
+        psi += [f'{head}{_escape(name)}"}} {_num(value)}' for name, value in r["psi"]]
     return status + psi
 
 
@@ -187,13 +203,72 @@ def freshness_lines(lags: dict[str, float]) -> list[str]:
     return out
 
 
+#: At most this many pools are exported one by one; the rest add up under ``other``.
+MAX_POOLS = 50
+
+
+def queue_lines(depth: dict[tuple[str, str], int]) -> list[str]:
+    """``{(pool, state): jobs}`` of the job queue (states ``queued`` and ``running``)."""
+    pools = sorted({p for p, _ in depth})
+    kept = set(pools[:MAX_POOLS])
+    bounded: dict[tuple[str, str], int] = {}
+    for (pool, state), n in depth.items():
+        key = (pool if pool in kept else "other", state)
+        bounded[key] = bounded.get(key, 0) + n
+    out = [
+        "# HELP shipyard_job_queue_depth Jobs waiting (queued) or running, per pool.",
+        "# TYPE shipyard_job_queue_depth gauge",
+    ]
+    for state in ("queued", "running"):  # both states of every pool: absent means 0
+        for pool in sorted({p for p, _ in bounded}):
+            labels = _labels([("pool", pool), ("state", state)])
+            out.append(f"shipyard_job_queue_depth{labels} {bounded.get((pool, state), 0)}")
+    return out
+
+
+def alert_lines(sent: int, failed: int) -> list[str]:
+    return [
+        "# HELP shipyard_alert_deliveries_total Alert webhook deliveries by outcome (this process).",
+        "# TYPE shipyard_alert_deliveries_total counter",
+        f'shipyard_alert_deliveries_total{{outcome="sent"}} {sent}',
+        f'shipyard_alert_deliveries_total{{outcome="failed"}} {failed}',
+    ]
+
+
+def online_lines() -> list[str]:
+    """This process's online store read latency (``shipyard/_internal/latency.py``)."""
+    from shipyard._internal.latency import ONLINE_READS
+
+    counts, total = ONLINE_READS.snapshot()
+    name = "shipyard_online_store_read_duration_seconds"
+    out = [
+        f"# HELP {name} Online feature reads (get_online_features), this process.",
+        f"# TYPE {name} histogram",
+    ]
+    running = 0
+    for bound, n in zip((*ONLINE_READS.buckets, float("inf")), counts, strict=True):
+        running += n
+        out.append(
+            f'{name}_bucket{{le="{_num(bound) if bound != float("inf") else "+Inf"}"}} {running}'
+        )
+    out += [f"{name}_sum {total!r}", f"{name}_count {running}"]
+    return out
+
+
 def render(
     served: tuple[Any, Any] | None,
     reports: list[dict[str, Any]],
     freshness: dict[str, float] | None = None,
+    queue: dict[tuple[str, str], int] | None = None,
 ) -> str:
     """The whole scrape: this process's requests and serving runtime (``served``, or
-    ``None`` when it has not served), the newest drift ``reports`` and feature freshness."""
+    ``None`` when it has not served), the newest drift ``reports``, feature freshness,
+    the job ``queue``'s depth and alert deliveries."""
+    from shipyard.monitoring.alerts import DELIVERIES
+
     lines = REQUESTS.render() + _serving_lines(served) + _drift_lines(reports)
     lines += freshness_lines(freshness or {})
+    lines += queue_lines(queue or {})
+    lines += online_lines()
+    lines += alert_lines(DELIVERIES.sent, DELIVERIES.failed)
     return "\n".join(lines) + "\n"

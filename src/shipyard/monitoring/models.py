@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from shipyard.errors import InvalidArgument
 
 Kind = Literal["numeric", "categorical"]
 
@@ -68,6 +71,26 @@ class Thresholds(BaseModel):
     pvalue: float = Field(default=0.01, gt=0, le=1)
     #: A window with fewer rows is reported as insufficient, never as drift.
     min_rows: int = Field(default=100, ge=1)
+
+    @classmethod
+    def merged(cls, base: dict[str, Any], overrides: Mapping[str, Any] | None) -> Thresholds:
+        """``base`` (the settings') with ``overrides`` (a monitor's or a caller's) on top.
+
+        Raises:
+            InvalidArgument: an unknown threshold or a value out of its range.
+        """
+        overrides = overrides or {}
+        unknown = sorted(set(overrides) - set(cls.model_fields))
+        if unknown:
+            raise InvalidArgument(
+                f"unknown threshold(s) {unknown} (known: {sorted(cls.model_fields)})"
+            )
+        try:
+            return cls.model_validate({**base, **overrides})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise InvalidArgument(f"threshold {where}: {err['msg']}") from None
 
 
 class FeatureDrift(BaseModel):

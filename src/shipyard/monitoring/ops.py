@@ -46,7 +46,15 @@ OPS = {
         "POST",
         DEPLOYMENT + "/drift",
         status=201,
-        types={"window_seconds": WindowSeconds, "end": datetime | None},
+        types={
+            "window_seconds": WindowSeconds,
+            "end": datetime | None,
+            "thresholds": Annotated[dict[str, float], Field(max_length=5)] | None,
+            "features": Annotated[
+                list[Annotated[str, Field(max_length=512)]], Field(max_length=10_000)
+            ]
+            | None,
+        },
     ),
     "list_drift_reports": Op("GET", DEPLOYMENT + "/drift", types=RECENT),
     "model_performance": Op(

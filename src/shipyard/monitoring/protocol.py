@@ -7,6 +7,7 @@ compares every signature and default (ADR 0008).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -39,9 +40,12 @@ class MonitoringAPI(Protocol):
         *,
         window_seconds: float = 3600.0,
         end: datetime | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        features: list[str] | None = None,
     ) -> DriftReport:
         """Drift of the deployment's last ``window_seconds`` of logged predictions (stored;
-        a drift is published on ``monitoring.alert_topic``)."""
+        the first drift of an incident and its resolution are alerts). ``thresholds``
+        replace the deployment's for this run; ``features`` limits what is scored."""
         ...
 
     def list_drift_reports(self, deployment: str, *, limit: int = 20) -> list[DriftReport]:

@@ -1,7 +1,8 @@
 """Monitoring use-cases: reference profiles, drift runs over the inference log, alerts.
 
 Profiles and drift reports are rows in the catalog DB (``monitoring/tables.py``). A
-drift report whose status is ``drift`` is published on ``monitoring.alert_topic``.
+drift incident opens on the first ``drift`` report and resolves on the next ``ok``
+one; both are alerts (``monitoring/alerts.py``).
 The log and training sets are read as the monitoring service principal once the
 caller is authorized on the deployment or model they ask about.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from shipyard._internal.clock import utcnow
 from shipyard._internal.ids import new_id
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.monitoring import drift, performance, sketch, window, window_stream
+from shipyard.monitoring import alerts, drift, performance, sketch, window, window_stream
 from shipyard.monitoring.models import (
     DriftReport,
     FeatureDrift,
@@ -30,6 +31,7 @@ from shipyard.monitoring.models import (
     Thresholds,
 )
 from shipyard.monitoring.performance import PerformanceReport
+from shipyard.monitoring.service_metrics import MetricsMixin
 from shipyard.monitoring.service_quality import QualityMixin
 from shipyard.monitoring.service_scorecard import ScorecardMixin
 from shipyard.monitoring.service_slo import SLOMixin
@@ -52,7 +54,7 @@ MONITOR_PRINCIPAL = Principal(
 MAX_WINDOW = timedelta(days=366)
 
 
-class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
+class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, MetricsMixin, Service):
     """Reference profiles, drift, model performance, data quality (docs/monitoring.md)."""
 
     def __init__(
@@ -209,12 +211,43 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
                 )
             )
             m.details = {"rows": profile.rows, "features": len(profile.features)}
+            if kind == "model":
+                self._show_in_catalog(m.conn, profile)
         return profile
+
+    def _show_in_catalog(self, conn: Any, profile: Profile) -> None:
+        """The model's catalog asset lists its versions' reference profiles (newest 20)."""
+        asset = self._ctx.catalog.find(conn, "model", profile.name)
+        if asset is None:
+            return
+        shown = dict(asset.properties.get("reference_profiles") or {})
+        shown[str(profile.version)] = {
+            "profile_id": profile.id,
+            "source": profile.source,
+            "rows": profile.rows,
+            "features": sorted(profile.features),
+            "created_at": profile.created_at.isoformat(),
+        }
+        newest = sorted(shown, key=int)[-20:]
+        self._ctx.catalog.update(
+            conn,
+            asset,
+            description=None,
+            owner=None,
+            tags=None,
+            properties={"reference_profiles": {k: shown[k] for k in newest}},
+        )
 
     # -- drift ------------------------------------------------------------------------------
 
-    def thresholds(self, deployment: str) -> Thresholds:
-        """The settings' thresholds, with the deployment's overrides."""
+    def thresholds(
+        self, deployment: str, overrides: Mapping[str, float] | None = None
+    ) -> Thresholds:
+        """The settings' thresholds, with the deployment's overrides, then ``overrides``.
+
+        Raises:
+            InvalidArgument: an unknown threshold or a value out of its range.
+        """
         s = self._ctx.settings.monitoring
         base = {
             "psi": s.drift_psi,
@@ -223,7 +256,7 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             "pvalue": s.drift_pvalue,
             "min_rows": s.drift_min_rows,
         }
-        return Thresholds.model_validate({**base, **s.deployments.get(deployment, {})})
+        return Thresholds.merged({**base, **s.deployments.get(deployment, {})}, overrides)
 
     def run_drift(
         self,
@@ -231,16 +264,23 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         *,
         window_seconds: float = 3600.0,
         end: datetime | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        features: list[str] | None = None,
     ) -> DriftReport:
         """Drift of the deployment's last ``window_seconds`` of logged predictions.
 
         Features are compared with the reference profile of the model version that
         served most of the window; predictions with the window before it. The report is
-        stored; a ``drift`` status is also published on ``monitoring.alert_topic``.
+        stored. The first ``drift`` report opens an incident and fires an alert, the next
+        ``ok`` one resolves it (``monitoring/alerts.py``); alerts are published on
+        ``monitoring.alert_topic`` and POSTed to ``monitoring.alert_webhooks``.
+        ``thresholds`` replace the deployment's for this run (a monitor's);
+        ``features`` limits the scored features to these.
 
         Raises:
             NotFound: no such deployment. PermissionDenied: no write on its team.
-            InvalidArgument: a window that is not positive or longer than a year.
+            InvalidArgument: a window that is not positive or longer than a year, a bad
+                threshold.
         """
         dep = self._serving().get_deployment(deployment)
         self._ctx.require(
@@ -253,18 +293,25 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             raise InvalidArgument("window_seconds must be in (0, 366 days]")
         end = end or datetime.now(UTC)
         start = end - timedelta(seconds=window_seconds)
+        limits = self.thresholds(deployment, thresholds)
         t0 = time.perf_counter()
-        report = self._drift(deployment, start, end)
+        report = self._drift(deployment, start, end, limits, features)
         report.seconds = time.perf_counter() - t0
-        self._save_report(report, dep.owner)
-        if report.status == "drift":
-            self._alert(report)
+        alert = self._save_report(report, dep.owner)
+        if alert is not None:
+            self._alert(alert)
         return report
 
-    def _drift(self, deployment: str, start: datetime, end: datetime) -> DriftReport:
+    def _drift(
+        self,
+        deployment: str,
+        start: datetime,
+        end: datetime,
+        limits: Thresholds,
+        only: list[str] | None,
+    ) -> DriftReport:
         from shipyard.serving.predlog import LOG_TABLE
 
-        limits = self.thresholds(deployment)
         report = DriftReport(
             id=new_id(),
             deployment=deployment,
@@ -297,11 +344,18 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             report.message = f"no profile of model:{report.model}@{report.model_version}"
             return report
         report.reference = reference.subject
-        counters = window_stream.WindowDrift(reference.features)
+        feats = reference.features
+        if only is not None:
+            feats = {k: v for k, v in feats.items() if k in set(only)}
+            if not feats:
+                report.status = "no_reference"
+                report.message = f"none of {sorted(only)} is in {reference.subject}"
+                return report
+        counters = window_stream.WindowDrift(feats)
         for part, batch in window_stream.batches(dt, deployment, start, end, *served):
             counters.add(part, batch)
         report.features = counters.report(limits)
-        absent = sorted(set(reference.features) - {f.feature for f in report.features})
+        absent = sorted(set(feats) - {f.feature for f in report.features})
         report.message = f"not in the logged features, not checked: {absent}" if absent else ""
         # predictions are one float a row: read whole (the baseline's quantiles need it)
         baseline = window.scan(dt, deployment, start - (end - start), start, ["prediction"])
@@ -348,7 +402,8 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         values, nulls = window.numeric(table.column("prediction"))
         return drift.numeric_drift(ref, values, nulls, limits)
 
-    def _save_report(self, report: DriftReport, owner: str) -> None:
+    def _save_report(self, report: DriftReport, owner: str) -> dict[str, Any] | None:
+        """Store the report, open/join/resolve its incident: the alert to send, if any."""
         with self._ctx.mutation(
             "monitoring.run_drift", team=owner, asset=f"deployment:{report.deployment}"
         ) as m:
@@ -363,22 +418,19 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
                     created_at=report.created_at,
                 )
             )
+            alert = alerts.record_drift(m.conn, report, owner)
             m.details = {"status": report.status, "drifted": report.drifted_features}
+            if alert is not None:
+                m.details["alert"] = alert["state"]
+        return alert
 
-    def _alert(self, report: DriftReport) -> None:
-        record = {
-            "type": "drift",
-            "deployment": report.deployment,
-            "report_id": report.id,
-            "model": report.model,
-            "model_version": report.model_version,
-            "features": report.drifted_features,
-            "prediction_drifted": bool(report.prediction and report.prediction.drifted),
-            "worst_psi": max((f.psi for f in report.features), default=0.0),
-            "window_end": report.window_end.isoformat(),
-        }
-        topic = self._ctx.settings.monitoring.alert_topic
-        self._internal()._events().publish(topic, [record], key=f"drift-{report.id}")
+    def _alert(self, alert: dict[str, Any]) -> None:
+        """Publish an alert on the event bus and POST it to the configured webhooks."""
+        s = self._ctx.settings.monitoring
+        key = f"{alert['type']}-{alert['id']}-{alert['state']}"
+        self._internal()._events().publish(s.alert_topic, [alert], key=key)
+        if s.alert_webhooks:
+            alerts.deliver(list(s.alert_webhooks), alert)
 
     def list_drift_reports(self, deployment: str, *, limit: int = 20) -> list[DriftReport]:
         """The deployment's newest drift reports, newest first.
@@ -434,27 +486,6 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
         )
         return performance.report(deployment, joined, start, end, bucket_seconds)
 
-    def metrics_text(self) -> str:
-        """This process's Prometheus exposition (every team's numbers: needs read on ``*``).
-
-        Raises:
-            PermissionDenied: the caller may not read every team.
-        """
-        from shipyard.monitoring.metrics import render
-
-        self._ctx.require(Permission.READ, ALL_TEAMS, action="monitoring.metrics")
-        lags = {
-            f.view: f.lag_seconds for f in self.feature_freshness() if f.lag_seconds is not None
-        }
-        return render(self._serving().runtimes.built(), self.gauges(), lags)
-
-    def readiness(self) -> tuple[bool, dict[str, str]]:
-        """(ready, checks): the metadata DB answers and no inference worker of this process
-        died. No authorization: the probe is public and its checks name no asset."""
-        from shipyard.monitoring.health import readiness
-
-        return readiness(self._ctx.db, self._serving().runtimes.worker_pids())
-
     def profile_on_register(self, name: str, version: int) -> None:
         """The registry's hook: profile a new version's training set (as the caller who
         registered it); never fails the register."""
@@ -466,25 +497,3 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, Service):
             log.info("model %s v%s not profiled: %s", name, version, exc.message)
         except Exception:  # a profile is evidence, not a gate: the version is registered
             log.warning("model %s v%s: profiling failed", name, version, exc_info=True)
-
-    def gauges(self) -> list[dict[str, Any]]:
-        """The newest report of every deployment (for /metrics), no authorization: numbers only."""
-        with self._ctx.db.connect() as conn:
-            newest = (
-                sa.select(
-                    drift_reports.c.deployment,
-                    sa.func.max(drift_reports.c.created_at).label("at"),
-                )
-                .group_by(drift_reports.c.deployment)
-                .subquery()
-            )
-            rows = conn.execute(
-                sa.select(drift_reports.c.body).join(
-                    newest,
-                    sa.and_(
-                        newest.c.deployment == drift_reports.c.deployment,
-                        newest.c.at == drift_reports.c.created_at,
-                    ),
-                )
-            ).all()
-        return [r.body for r in rows]

@@ -62,8 +62,9 @@ class ScorecardMixin(Service):
             slo_rows = [
                 (as_utc(r.opened_at), as_utc(r.resolved_at) if r.resolved_at else None)
                 for r in conn.execute(
+                    # drift incidents are counted from the reports' episodes (above)
                     sa.select(incidents.c.opened_at, incidents.c.resolved_at).where(
-                        incidents.c.opened_at >= since
+                        incidents.c.opened_at >= since, incidents.c.source.like("slo:%")
                     )
                 )
             ]

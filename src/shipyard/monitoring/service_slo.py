@@ -151,10 +151,7 @@ class SLOMixin(Service):
         statuses = [slo_math.evaluate(s, end, ts, latency, failed) for s in specs]
         alerts = self._record(deployment, dep.owner, statuses)
         for alert in alerts:
-            topic = self._ctx.settings.monitoring.alert_topic
-            self._internal()._events().publish(
-                topic, [alert], key=f"slo-{alert['id']}-{alert['state']}"
-            )
+            self._internal()._alert(alert)  # the event bus and the webhooks
         return statuses
 
     def list_incidents(self, deployment: str, *, limit: int = 20) -> list[Incident]:

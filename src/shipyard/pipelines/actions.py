@@ -56,6 +56,8 @@ ACTIONS: dict[str, Action] = {
         lambda a: [f"table:{a['output']}"],
     ),
     "monitoring.report": Action(("deployment",)),
+    #: A drift run of the deployment's window (a monitor's first step).
+    "monitoring.drift": Action(("deployment",), ("window_seconds", "thresholds", "features")),
     #: Meter the last complete hour of usage (or ``hour``); a metered hour is skipped.
     "usage.meter": Action((), ("hour",), writes=lambda a: ["table:datasets.usage"]),
 }

@@ -37,6 +37,9 @@ class Refs:
     tables: set[str] = field(default_factory=set)
     deployments: set[str] = field(default_factory=set)
     feature_services: set[str] = field(default_factory=set)
+    #: What each deployment logs per row (its request fields, entity keys and the
+    #: features of its feature service): what a monitor may name.
+    deployment_inputs: dict[str, set[str]] = field(default_factory=dict)
 
     def need(self, what: str, name: Any, known: set[str]) -> None:
         if name not in known:

@@ -145,22 +145,56 @@ class PipelineKind(Kind):
 
 
 class MonitorKind(PipelineKind):
-    """``{deployment, schedule}``: a drift and performance report on a cron schedule."""
+    """``{deployment, schedule}`` and optionally ``window_seconds``, ``thresholds``
+    (``psi``, ``js``, ``ks``, ``pvalue``, ``min_rows``) and ``features``: a drift run and
+    the A/B report of the deployment on a cron schedule (docs/monitoring.md#monitors)."""
 
     kind = "monitor"
+    FIELDS = ("deployment", "schedule", "timezone", "window_seconds", "thresholds", "features")
 
     def _mine(self, info: Any) -> bool:
         return not super()._mine(info)
 
     def check(self, r: Resource, refs: Refs) -> None:
-        unknown = set(r.spec) - {"name", "deployment", "schedule", "timezone", "owner"}
+        from shipyard.monitoring.models import Thresholds
+
+        unknown = set(r.spec) - {"name", "owner", *self.FIELDS}
         if unknown:
             raise InvalidArgument(f"monitor '{r.name}': unknown field(s) {sorted(unknown)}")
-        refs.need("deployment", r.spec.get("deployment"), refs.deployments)
+        deployment = r.spec.get("deployment")
+        refs.need("deployment", deployment, refs.deployments)
         if not isinstance(r.spec.get("schedule"), str):
             raise InvalidArgument(f"monitor '{r.name}': schedule must be a cron expression")
         if r.spec.get("owner") is not None:
             refs.need("team", r.spec["owner"], refs.teams)
+        window = r.spec.get("window_seconds", 3600)
+        if isinstance(window, bool) or not isinstance(window, int | float):
+            raise InvalidArgument(f"monitor '{r.name}': window_seconds must be a number")
+        if not 0 < window <= 366 * 86400:
+            raise InvalidArgument(f"monitor '{r.name}': window_seconds must be in (0, 366 days]")
+        limits = r.spec.get("thresholds")
+        if limits is not None:
+            if not isinstance(limits, dict):
+                raise InvalidArgument(f"monitor '{r.name}': thresholds must be a mapping")
+            try:
+                Thresholds.merged({}, limits)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"monitor '{r.name}': {exc.message}") from None
+        self._check_features(r, refs.deployment_inputs.get(str(deployment), set()))
+
+    @staticmethod
+    def _check_features(r: Resource, known: set[str]) -> None:
+        features = r.spec.get("features")
+        if features is None:
+            return
+        if not isinstance(features, list) or not features:
+            raise InvalidArgument(f"monitor '{r.name}': features must be a non-empty list")
+        missing = sorted(str(f) for f in features if f not in known)
+        if missing:
+            raise InvalidArgument(
+                f"monitor '{r.name}': unknown feature(s) {missing} of deployment "
+                f"'{r.spec['deployment']}' (it logs {sorted(known)})"
+            )
 
     def declared(self, name: str, stored: Any) -> dict[str, Any] | None:
         spec = stored["spec"]
@@ -168,26 +202,31 @@ class MonitorKind(PipelineKind):
         if isinstance(schedule, str):
             schedule = {"cron": schedule}
         steps = spec.get("steps") or [{}]
+        args = dict(steps[0].get("args") or {})
         out = {
             "name": name,
-            "deployment": (steps[0].get("args") or {}).get("deployment"),
+            "deployment": args.pop("deployment", None),
             "schedule": schedule.get("cron"),
             "timezone": schedule.get("timezone") or "UTC",
+            **args,
         }
         return {**out, "owner": spec["owner"]} if spec.get("owner") else out
 
     def spec(self, r: Resource) -> dict[str, Any]:
         s = r.spec
+        drift = {"deployment": s["deployment"]}
+        drift.update({k: s[k] for k in ("window_seconds", "thresholds", "features") if k in s})
         return {
             "name": r.name,
             "owner": s.get("owner"),
             "description": f"monitor of deployment {s['deployment']}",
             "steps": [
+                {"name": "drift", "action": "monitoring.drift", "args": drift},
                 {
                     "name": "report",
                     "action": "monitoring.report",
                     "args": {"deployment": s["deployment"]},
-                }
+                },
             ],
             "schedule": {"cron": s["schedule"], "timezone": s.get("timezone", "UTC")},
             "tags": [MONITOR_TAG],

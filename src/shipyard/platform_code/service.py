@@ -180,6 +180,7 @@ class PlatformCodeService(Service):
             tables={t.name for t in tables} | names("table"),
             deployments=names("deployment"),
             feature_services=services,
+            deployment_inputs=_deployment_inputs(desired, current),
         )
 
     # -- apply -----------------------------------------------------------------------
@@ -296,3 +297,25 @@ def _planned(
 def _mentions(message: str, name: str) -> bool:
     short = name.split(":", 1)[-1]
     return any(q in message for q in (f"'{short}'", f"{short}:", f" {short} "))
+
+
+def _deployment_inputs(desired: Desired, current: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """Per deployment (declared, else current), the feature names its log rows carry."""
+    feats = dict(current.get("feature", {}))
+    feats.update({r.name: r.spec for r in desired.of("feature")})
+    deps = dict(current.get("deployment", {}))
+    deps.update({r.name: r.spec for r in desired.of("deployment")})
+    out: dict[str, set[str]] = {}
+    for name, spec in deps.items():
+        names = set(spec.get("request_fields") or {}) | set(spec.get("entity_keys") or [])
+        service = feats.get(f"feature_service:{spec.get('feature_service')}") or {}
+        for ref in (service.get("spec") or {}).get("features") or []:
+            view, _, feature = str(ref).partition(":")
+            if feature != "*":
+                names.add(feature)
+                continue
+            for kind in ("feature_view", "on_demand_feature_view"):
+                body = (feats.get(f"{kind}:{view}") or {}).get("spec") or {}
+                names |= {str(f.get("name")) for f in body.get("features") or []}
+        out[name] = names
+    return out

@@ -188,6 +188,9 @@ def test_inference_server_metrics_and_readiness(monitored: Platform) -> None:
         assert r.status_code == 200
         body = c.get("/metrics", headers=admin).text
         assert 'shipyard_http_requests_total{route="predict",method="POST",status="2xx"}' in body
+        # the prediction read its features from the online store: its latency is exported
+        assert _value(body, "shipyard_online_store_read_duration_seconds_count") >= 1
+        assert 'shipyard_online_store_read_duration_seconds_bucket{le="+Inf"}' in body
         assert c.get("/metrics", headers=_auth(monitored, "ed")).status_code in (401, 403)
         pids = workers_for(monitored.serving).pids()
         assert pids, "the model is served by a worker process"
@@ -220,6 +223,21 @@ def test_readiness_says_not_ready_without_the_metadata_db(
     finally:
         engine.connect = real  # type: ignore[method-assign]
     assert r.status_code == 503 and r.json()["checks"]["catalog"].startswith("unavailable")
+    assert http.get("/v2/health/ready").json()["checks"]["online_store"] == "ok"
+
+    store = monitored.features.online_store  # the same store the probe reads
+
+    def down(*a: object, **k: object) -> object:
+        raise ConnectionError("online store down")
+
+    store.read_one = down  # type: ignore[method-assign]
+    try:
+        r = http.get("/v2/health/ready")
+    finally:
+        del store.read_one
+    assert r.status_code == 503, r.text
+    assert r.json()["checks"]["online_store"] == "unavailable (ConnectionError)"
+    assert http.get("/v2/health/ready").status_code == 200
 
 
 def test_model_performance_over_http(monitored: Platform, http: httpx.Client) -> None:
@@ -260,3 +278,43 @@ def test_table_quality_and_freshness_over_http(monitored: Platform, http: httpx.
     )
     assert card.status_code == 200, card.text
     assert card.json()["deployments"] >= 1 and card.json()["models_in_production"] == 1
+
+
+def test_drift_run_settings_over_http_and_the_client(
+    monitored: Platform, http: httpx.Client
+) -> None:
+    """``thresholds`` and ``features`` in the drift POST body (a monitor's settings)."""
+    import shipyard
+
+    url = "/api/v1/monitoring/deployments/churn/drift"
+    admin = _auth(monitored, "local-admin")
+    body: object
+    for body in (
+        {"thresholds": {"psi": "high"}},
+        {"thresholds": {"psi": -1}},
+        {"thresholds": {"nope": 1}},
+        {"thresholds": [0.1]},
+        {"thresholds": {f"k{i}": 1 for i in range(6)}},
+        {"features": "f0"},
+        {"features": [1, 2]},
+        {"features": ["x" * 600]},
+    ):
+        r = http.post(url, json=body, headers=admin)
+        assert 400 <= r.status_code < 500, f"{body}: {r.status_code} {r.text}"
+    for who in ("eve", "nobody"):  # another team's editor, a role-less token
+        body = {"thresholds": {"min_rows": 1}, "features": ["f0"]}
+        r = http.post(url, json=body, headers=_auth(monitored, who))
+        assert r.status_code in (403, 404), r.text
+    assert monitored.monitoring.list_drift_reports("churn") == []
+
+    write_features(monitored, shift=1.5, seed=2)
+    serve(monitored, n=120)
+    with shipyard.connect(str(http.base_url), admin["Authorization"][7:]) as client:
+        report = client.monitoring.run_drift(
+            "churn", window_seconds=600, thresholds={"min_rows": 200}, features=["f0"]
+        )
+        assert report.status == "insufficient_data" and report.thresholds.min_rows == 200
+        report = client.monitoring.run_drift(
+            "churn", window_seconds=600, thresholds={"min_rows": 50}, features=["f0"]
+        )
+    assert [f.feature for f in report.features] == ["f0"] and report.status == "drift"

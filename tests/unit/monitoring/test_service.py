@@ -17,6 +17,10 @@ def test_registering_a_version_profiles_its_training_table(monitored: Platform) 
     f0 = prof.features["f0"]
     assert f0.kind == "numeric" and f0.count == N and f0.nulls == 0 and sum(f0.counts) == N
     assert f0.distinct == N and len(f0.edges) == 99
+    # shown in the catalog: the model's asset lists its versions' reference profiles
+    shown = monitored.catalog.get_asset("model:churn").properties["reference_profiles"]
+    assert list(shown) == ["3"] and shown["3"]["profile_id"] == prof.id
+    assert shown["3"]["rows"] == N and "f0" in shown["3"]["features"]
     # versions 1 and 2 logged no training data: registered all the same, without a profile
     with pytest.raises(NotFound):
         monitored.monitoring.get_profile("model", "churn", 1)
