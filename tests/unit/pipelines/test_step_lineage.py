@@ -20,23 +20,19 @@ def _edges(p: Platform, ref: str) -> tuple[set[str], set[str]]:
 
 def test_a_custom_steps_reads_and_writes_are_the_runs_lineage(pp: Platform) -> None:
     pp.lake.write("bronze.src", pa.table({"x": [1, 2, 3]}))
-    step = {"function": f"{STEPS}:copy_table", "args": {"source": "bronze.src"}}
-    pp.pipelines.apply(
-        [
-            {
-                "name": "copy",
-                "steps": [
-                    {"name": "silver", **step, "args": {**step["args"], "target": "silver.dst"}},
-                    {
-                        "name": "gold",
-                        "function": f"{STEPS}:copy_table",
-                        "args": {"source": "silver.dst", "target": "gold.dst"},
-                        "after": ["silver"],
-                    },
-                ],
-            }
-        ]
-    )
+    copy = f"{STEPS}:copy_table"
+    silver = {
+        "name": "silver",
+        "function": copy,
+        "args": {"source": "bronze.src", "target": "silver.dst"},
+    }
+    gold = {
+        "name": "gold",
+        "function": copy,
+        "args": {"source": "silver.dst", "target": "gold.dst"},
+        "after": ["silver"],
+    }
+    pp.pipelines.apply([{"name": "copy", "steps": [silver, gold]}])
     run = pp.pipelines.run("copy")
     drain(pp)
     assert pp.pipelines.get_run(run.id).state == "succeeded"
