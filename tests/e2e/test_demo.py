@@ -179,6 +179,9 @@ def test_a_rerun_writes_nothing_new_and_its_gold_commit_retrains_once(demo: Demo
             assert p.pipelines.get_run(again.id).state == "succeeded"
             assert _snapshot(p) == before
             assert scheduler.tick() == []  # nothing committed: no retrain
+            down = p.catalog.lineage(again.asset, direction="downstream", depth=1)
+            wrote = {e.target.name for e in down.edges}
+            assert not wrote & {"bronze.orders", "silver.orders", "churn_train"}, wrote
 
             # A new day's orders dropped in raw/: the next run ingests that file only,
             # its own gold commit starts exactly one churn_retrain run, which writes no
