@@ -67,7 +67,7 @@ class Mutation:
 
 class AccessListener(Protocol):
     """Told what the calls made in a context (``listening``) wrote and read: a pipeline
-    step's platform calls become its job's lineage (``shipyard.pipelines.access``).
+    step's platform calls become its job's lineage (``shipyard.pipelines.run_lineage``).
 
     ``wrote`` runs after the change committed, with catalog refs (``kind:name`` or
     ``kind:name@version``); ``read`` after an audited read. A listener never raises.

@@ -41,7 +41,7 @@ RETRAIN = "churn_retrain"
 GOLD = "gold.customer_daily"
 #: ``churn`` runs every day at 03:00 in this time zone (a missed day runs once).
 SCHEDULE, TIMEZONE = "0 3 * * *", "Europe/Paris"
-#: One try: a failed step is looked at, not retried blindly (each is idempotent).
+#: One try: a demo fails visibly (ADR 0032); a rerun of the whole pipeline is safe.
 ONCE = {"max_attempts": 1}
 #: The classifier's parameters; a change retrains even on the same training set.
 PARAMS = {"max_iter": 150, "learning_rate": 0.05, "max_depth": 4, "random_state": 0}
