@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from shipyard.errors import InvalidArgument, PermissionDenied
+from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
 from shipyard.pipelines.actions import check_args
 from shipyard.pipelines.functions import current_job, job
 from shipyard.platform import Platform
@@ -81,8 +81,18 @@ def _promote(
                 f"promote {name}@{alias}: no version given or registered upstream"
             )
         version = int(found[-1]["version"])
+    if _alias_version(p, name, alias) == version:  # a rerun: nothing to ask or approve
+        return {"name": name, "alias": alias, "version": version, "status": "unchanged"}
     req = p.registry.set_alias(name, alias, version)
     return {"name": name, "alias": alias, "version": version, "status": str(req.status)}
+
+
+def _alias_version(p: Platform, name: str, alias: str) -> int | None:
+    """The version ``name@alias`` points at now (None: the alias is not set)."""
+    try:
+        return int(p.registry.resolve(f"models:/{name}@{alias}").version)
+    except NotFound:
+        return None
 
 
 def _score(p: Platform, model: str, source: str, output: str, **kw: Any) -> Any:

@@ -10,7 +10,7 @@ bus, ...) is passed to its constructor by ``Platform``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -57,6 +57,59 @@ class Mutation:
     conn: Connection
     asset: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    #: Further assets the change wrote (``asset`` names one; an apply of several
+    #: definitions names none there and lists them here).
+    also: list[str] = field(default_factory=list)
+    #: The change changed nothing (an ingest of a file seen before, a definition
+    #: applied again as it was): audited, but not reported as a write.
+    noop: bool = False
+
+
+class AccessListener(Protocol):
+    """Told what the calls made in a context (``listening``) wrote and read: a pipeline
+    step's platform calls become its job's lineage (``shipyard.pipelines.run_lineage``).
+
+    ``wrote`` runs after the change committed, with catalog refs (``kind:name`` or
+    ``kind:name@version``); ``read`` after an audited read. A listener never raises.
+    """
+
+    def wrote(self, action: str, assets: Sequence[str]) -> None: ...
+    def read(self, action: str, assets: Sequence[str]) -> None: ...
+
+
+_LISTENERS: ContextVar[tuple[AccessListener, ...]] = ContextVar("shipyard_access", default=())
+
+
+@contextmanager
+def listening(listener: AccessListener) -> Iterator[None]:
+    """Tell ``listener`` what the service calls made in this context write and read."""
+    token = _LISTENERS.set((*_LISTENERS.get(), listener))
+    try:
+        yield
+    finally:
+        _LISTENERS.reset(token)
+
+
+def notify_read(action: str, assets: Sequence[str]) -> None:
+    """An audited read of ``assets`` (the lake's queries call it): tell the listeners."""
+    for listener in _LISTENERS.get():
+        with suppress(Exception):
+            listener.read(action, assets)
+
+
+def _notify_wrote(action: str, m: Mutation, permission: Permission) -> None:
+    listeners = _LISTENERS.get()
+    if not listeners or m.noop:
+        return
+    assets = [a for a in [m.asset, *m.also] if a]
+    if not assets:
+        return
+    for listener in listeners:
+        with suppress(Exception):
+            if permission == Permission.READ:
+                listener.read(action, assets)
+            else:
+                listener.wrote(action, assets)
 
 
 class MutationObserver(Protocol):
@@ -209,6 +262,7 @@ class ServiceContext:
                 )
             if observer is not None and seen is not None:
                 observer.completed(seen, asset=m.asset, details=m.details)
+            _notify_wrote(action, m, permission)
         except ShipyardError as exc:
             failure = (getattr(exc, "pending_audit", None), exc.code)
             raise

@@ -109,6 +109,8 @@ def show(name: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
     for kind in ("tables", "topics"):
         if trig.get(kind):
             console.print(f"on {kind}: {', '.join(trig[kind])}", markup=False)
+    for other, table in platform().pipelines.downstream(name):
+        console.print(f"its runs start: {other} (on {table})", markup=False)
     for s in spec["steps"]:
         what = s.get("action") or s.get("function")
         after = f" after {', '.join(s['after'])}" if s["after"] else ""

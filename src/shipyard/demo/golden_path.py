@@ -23,10 +23,11 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+import yaml
 from rich.console import Console
 from rich.markup import escape
 
-from shipyard.config import Settings, load_settings, settings_env
+from shipyard.config import CONFIG_FILE, Settings, load_settings, settings_env
 from shipyard.demo import pipeline as demo_pipeline
 from shipyard.demo.data import DemoFiles, generate
 from shipyard.demo.definitions import FEATURES
@@ -53,6 +54,8 @@ class DemoResult:
     files: DemoFiles | None = None
     #: The id of the ``churn`` pipeline's run that did steps 2 to 8.
     pipeline_run: str = ""
+    #: What the demo leaves scheduled: the daily run and the retrain trigger.
+    schedule: list[str] = field(default_factory=list)
 
     def latency(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
@@ -111,12 +114,18 @@ def run_demo(
 
 
 def _settings(project: Path) -> Settings:
-    """The project's settings, with the demo's steps allowed to run as jobs."""
+    """The project's settings, with the demo's steps allowed to run as jobs: added to
+    ``jobs.modules`` in its ``shipyard.yaml``, so the schedule and the trigger the demo
+    leaves run in any worker of the project (``shipyard worker --scheduler``)."""
     settings = load_settings(project)
     if demo_pipeline.MODULE in settings.jobs.modules:
         return settings
-    modules = [*settings.jobs.modules, demo_pipeline.MODULE]
-    return load_settings(project, jobs={"modules": modules})
+    path = project / CONFIG_FILE
+    config = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    jobs = config.setdefault("jobs", {})
+    jobs["modules"] = [*(jobs.get("modules") or []), demo_pipeline.MODULE]
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return load_settings(project)
 
 
 def _run(p: Platform, steps: _Steps, result: DemoResult, *, requests: int, **data: Any) -> None:
@@ -144,6 +153,7 @@ def _run(p: Platform, steps: _Steps, result: DemoResult, *, requests: int, **dat
         with steps.step("Serve over HTTP and score customers with online features"):
             run.wait("deploy")
             workers.stop()  # the run is over: the API server gets the CPU
+            result.schedule = _leave_schedule(p)
             _serve_and_score(p, result, requests)
     except BaseException:
         run.cancel()
@@ -156,19 +166,43 @@ def _run(p: Platform, steps: _Steps, result: DemoResult, *, requests: int, **dat
         f"(max diff {result.http_vs_inprocess_max_diff:.1e})"
     )
     steps.note(f"pipeline run {run.id}: {run.summary()}")
+    for line in result.schedule:
+        steps.note(line)
 
 
 def _declare(p: Platform, files: DemoFiles) -> Any:
     """Apply the pipeline (its steps declare the tables and features, as code, once
-    what they read exists)."""
+    what they read exists). Each bronze table ingests a glob of ``raw/``: a file
+    dropped there (``orders-2026-12-07.csv``) is ingested by the next daily run, the
+    files already in bronze are skipped."""
     raw = {
-        "bronze.customers": str(files.customers),
-        "bronze.orders": str(files.orders),
-        "bronze.labels": str(files.labels),
+        "bronze.customers": _glob(files.customers),
+        "bronze.orders": _glob(files.orders),
+        "bronze.labels": _glob(files.labels),
     }
     spec = demo_pipeline.golden_path(raw)
     p.pipelines.apply([spec])
     return spec
+
+
+def _glob(path: Path) -> str:
+    """``raw/orders.csv`` -> ``raw/orders*.csv``."""
+    return str(path.with_name(f"{path.stem}*{path.suffix}"))
+
+
+def _leave_schedule(p: Platform) -> list[str]:
+    """Apply ``churn_retrain`` (gold exists now: a trigger's table must) and describe
+    what stays scheduled: ``churn`` daily, ``churn_retrain`` on each gold commit.
+    Nothing fires in the demo: a scheduler does (``shipyard worker --scheduler``,
+    ``shipyard serve``), from its first pass on."""
+    p.pipelines.apply([demo_pipeline.retrain()])
+    churn = p.pipelines.get(demo_pipeline.NAME).spec["schedule"]
+    return [
+        f"schedule: {demo_pipeline.NAME} daily, cron '{churn['cron']}' {churn['timezone']} "
+        f"(catch-up {churn['catchup']})",
+        f"trigger: {demo_pipeline.RETRAIN} (training set -> ... -> materialize) on each "
+        f"commit to {demo_pipeline.GOLD}",
+    ]
 
 
 def _pipeline_steps(p: Platform, steps: _Steps, result: DemoResult, run: _Run) -> None:
@@ -362,6 +396,8 @@ def _summary(console: Console, r: DemoResult) -> None:
         f"p99 {r.latency(99):.2f} ms"
     )
     console.print(f"  pipeline   churn, run {r.pipeline_run}", markup=False)
+    for line in r.schedule:
+        console.print(f"             {line}", markup=False)
     console.print(f"  wall time  {r.wall_seconds:.1f} s")
     console.print()
     console.print("Where to look next (the project stays in place):")
@@ -371,6 +407,10 @@ def _summary(console: Console, r: DemoResult) -> None:
     )
     console.print("  shipyard catalog search                  # every asset the demo made")
     console.print("  shipyard pipelines runs churn            # the run that did it, step by step")
+    console.print("  shipyard pipelines show churn            # its steps, daily schedule, retrain")
+    console.print(
+        "  shipyard worker --scheduler              # runs it daily; retrains on gold commits"
+    )
     console.print("  shipyard audit list                      # who did what")
     console.print(
         "  shipyard serve                           # the API at http://127.0.0.1:8765/api/v1/docs"

@@ -97,6 +97,8 @@ class FeatureService(OfflineMixin, OnlineMixin, FeatureServiceBase):
                 self._write_change(m.conn, change, owners[(change.kind, change.name)], after)
             m.details = {"changes": [c.to_dict() for c in pending]}
             m.asset = f"{pending[0].kind}:{pending[0].name}" if len(pending) == 1 else None
+            if m.asset is None:  # lineage of a job that applied several (AccessListener)
+                m.also = [f"{c.kind}:{c.name}" for c in pending if c.action != "delete"]
         self._invalidate()
         return plan
 

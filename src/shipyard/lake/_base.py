@@ -19,6 +19,7 @@ from deltalake import DeltaTable
 from sqlglot import exp
 
 from shipyard._internal.identity import ALL_TEAMS
+from shipyard._internal.service import notify_read
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Mutation, Service, ServiceContext
 from shipyard.errors import BackendUnavailable, InvalidArgument, NotFound, ShipyardError
@@ -286,3 +287,4 @@ class LakeBase(Service):
                 team=next(iter(teams)) if len(teams) == 1 else None,
                 details={"tables": tables, "rows": rows},
             )
+        notify_read(action, [f"table:{t}" for t in tables])

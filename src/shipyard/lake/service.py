@@ -134,6 +134,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
                 "skipped": out.skipped,
                 "files": out.files[:20],
             }
+            m.noop = out.skipped
         return IngestResult(
             table=name,
             version=out.version,
@@ -207,6 +208,7 @@ class LakeService(TransformsMixin, MaintenanceMixin, ChangesMixin, ColumnsMixin,
             self._edges(m.conn, asset, sources or [], operation, out.version)
             m.asset = f"table:{name}@{out.version}"
             m.details = {"mode": mode, "rows": out.rows_written, "skipped": out.skipped}
+            m.noop = out.skipped
             if out.batch_id:
                 m.details["batch_id"] = out.batch_id
         return self.get_table(name)

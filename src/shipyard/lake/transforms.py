@@ -62,6 +62,10 @@ class TransformsMixin(LakeBase):
         if d.function is not None:
             body["function"] = f"{d.function.__module__}:{d.function.__qualname__}"
         with self._recording("lake.define", team=team, asset=f"table:{d.name}") as m:
+            stored = m.conn.execute(
+                sa.select(lake_definitions.c.definition).where(lake_definitions.c.name == d.name)
+            ).first()
+            m.noop = stored is not None and stored.definition == body
             m.conn.execute(sa.delete(lake_definitions).where(lake_definitions.c.name == d.name))
             m.conn.execute(
                 lake_definitions.insert().values(

@@ -23,6 +23,7 @@ from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.pipelines import actions, cron
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
+from shipyard.pipelines.run_lineage import downstream_pipelines
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
 from shipyard.pipelines.scheduler import Periodic, Scheduler
 from shipyard.pipelines.tables import jobs, pipeline_runs
@@ -283,6 +284,14 @@ class PipelineService(Service):
 
     def get(self, name: str) -> PipelineInfo:
         return _info(self._asset(name))
+
+    def downstream(self, name: str) -> list[tuple[str, str]]:
+        """``(pipeline, table)``: the readable pipelines that ``name``'s runs start, by
+        writing a table they watch (``on_tables``), from what its recent runs wrote."""
+        asset = self._asset(name)
+        with self._ctx.db.connect() as conn:
+            found = downstream_pipelines(self._ctx, conn, asset)
+        return [(p, t) for p, owner, t in found if self.principal.can(Permission.READ, owner)]
 
     def list(self) -> list[PipelineInfo]:
         """The pipelines the caller may read, by name."""

@@ -28,9 +28,14 @@ from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.definitions import KIND as PIPELINE_KIND
 from shipyard.pipelines.definitions import PipelineSpec, StepSpec
 from shipyard.pipelines.models import Job, JobSpec, JobState
+from shipyard.pipelines.run_lineage import (
+    RUN_KIND,
+    STEP_EDGE,
+    StepAccess,
+    job_asset,
+    record_step_access,
+)
 from shipyard.pipelines.tables import jobs, pipeline_runs
-
-RUN_KIND = "job"
 
 
 class RunState(StrEnum):
@@ -304,19 +309,7 @@ class RunEngine:
         pipeline = catalog.find(conn, PIPELINE_KIND, row.pipeline)
         if pipeline is None:
             return
-        asset = catalog.upsert(
-            conn,
-            kind=RUN_KIND,
-            name=row.id,
-            owner=row.team,
-            created_by=row.created_by,
-            description=f"run of pipeline {row.pipeline}",
-            properties={
-                "pipeline": row.pipeline,
-                "trigger": row.trigger,
-                "partition": row.partition,
-            },
-        )
+        asset = job_asset(self._ctx, conn, row)
         catalog.add_edge(
             conn,
             pipeline,
@@ -340,8 +333,13 @@ class RunEngine:
                     continue
                 source, target = (asset, other) if outgoing else (other, asset)
                 catalog.add_edge(
-                    conn, source, target, operation="pipeline_step", created_by=row.created_by
+                    conn, source, target, operation=STEP_EDGE, created_by=row.created_by
                 )
+
+    def record_access(self, run_id: str, access: StepAccess) -> None:
+        """What a step of run ``run_id`` wrote and read through the platform, as the
+        run's lineage (``run_lineage``; the worker calls it when the step ends)."""
+        record_step_access(self._ctx, run_id, access)
 
     # -- cancelling and reading ----------------------------------------------------
 

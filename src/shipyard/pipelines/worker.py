@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shipyard._internal.ids import new_id
+from shipyard._internal.service import listening
 from shipyard.errors import BackendUnavailable, Conflict
 from shipyard.pipelines.executors import Outcome, measured, run_inprocess, run_subprocess
 from shipyard.pipelines.functions import JobContext, running
 from shipyard.pipelines.models import Executor, Job, JobState
+from shipyard.pipelines.run_lineage import StepAccess
 
 if TYPE_CHECKING:
     from shipyard.config import JobSettings, Settings
@@ -282,9 +284,15 @@ class Worker:
             else None
         )
         project = str(self.platform.settings.project_dir)
-        with running(JobContext(project, job.created_by, job.id, job.team)):
+        access = StepAccess()  # what an in-process step's platform calls touch
+        with running(JobContext(project, job.created_by, job.id, job.team)), listening(access):
             outcome: Outcome = run(job, self.settings, stop)
         self.processed += 1
+        if job.run_id is not None and access:
+            try:
+                self.platform.pipelines.engine.record_access(job.run_id, access)
+            except Exception as exc:  # lineage lost is logged; the step's outcome stands
+                log.warning("pipeline run %s: step lineage not recorded: %s", job.run_id, exc)
         if outcome.cpu_seconds is not None:
             self._usage.append(_usage_of(job, outcome))
         if observer is not None and seen is not None:

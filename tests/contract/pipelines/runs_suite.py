@@ -147,3 +147,30 @@ class PipelineRunsContract:
         (run,) = plat.pipelines.list_runs(name).items
         assert run.trigger_key == "cron:2026-06-01T17:00:00+00:00"
         assert run.partition == "2026-05-31"
+
+    def test_a_step_functions_reads_and_writes_are_the_runs_lineage(self, plat: Platform) -> None:
+        """What a step function does through the platform links its run's ``job:`` asset
+        (ADR 0041), seen through the catalog's lineage API."""
+        import pyarrow as pa
+
+        name = self._name("copy")
+        src, mid, out = f"bronze.{name}", f"silver.{name}", f"gold.{name}"
+        plat.lake.write(src, pa.table({"x": [1, 2, 3]}))
+        steps = [
+            _step("silver", "copy_table", args={"source": src, "target": mid}),
+            _step("gold", "copy_table", ["silver"], args={"source": mid, "target": out}),
+        ]
+        self._apply(plat, name, steps)
+
+        def hop(ref: str) -> tuple[set[str], set[str]]:
+            up = plat.catalog.lineage(ref, direction="upstream", depth=1).edges
+            down = plat.catalog.lineage(ref, direction="downstream", depth=1).edges
+            return {e.source.name for e in up}, {e.target.name for e in down}
+
+        for _ in range(2):  # a rerun reads and writes the same: the same lineage
+            run = plat.pipelines.run(name)
+            self._drain(plat, name)
+            assert plat.pipelines.get_run(run.id).state == RunState.SUCCEEDED
+            # read src; wrote mid and out; mid, which the second step read after the
+            # first wrote it, is not also an input (no cycle)
+            assert hop(run.asset) == ({name, src}, {mid, out})

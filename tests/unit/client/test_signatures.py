@@ -109,6 +109,7 @@ SERVICE_ONLY = {
         "apply": "takes Python pipeline objects; over HTTP specs travel as JSON (POST /pipelines/apply)",
         "scheduler": "the server's scheduling loop",
         "validate": "checks a local PipelineSpec object; plan/apply validate on the server",
+        "downstream": "`shipyard pipelines show` in the project (ADR 0041); no route yet",
     },
     "quotas": {
         "enforce": "called by other services before they add to a capped resource",

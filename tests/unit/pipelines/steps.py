@@ -34,3 +34,13 @@ def whoami() -> dict[str, Any]:
     job = current_job()
     assert job is not None
     return {"acting": job_platform().principal.name, "job": job.job_id, "team": job.team}
+
+
+@shipyard.step
+def copy_table(source: str, target: str) -> dict[str, Any]:
+    """Read ``source`` with SQL and write it to ``target`` through the job's platform."""
+    from shipyard.step_actions import job_platform
+
+    p = job_platform()
+    info = p.lake.write(target, p.lake.sql(f"SELECT * FROM {source}"), mode="overwrite")
+    return {"table": target, "version": info.version}
