@@ -83,8 +83,9 @@ def _continue_identity(conn: sa.Connection, table: sa.Table) -> None:
         )
 
 
-def postgres_dump_into_sqlite(dump: Path, target: Path) -> int:
-    """Copy the catalog rows of the ``pg_dump`` archive ``dump`` into a new SQLite file.
+def postgres_dump_into_sqlite(dump: Path, target: Path, schema: str = "public") -> int:
+    """Copy the catalog rows in ``schema`` of the ``pg_dump`` archive ``dump`` into a
+    new SQLite file.
 
     The file gets its schema (and version stamp) from the migrations; only the
     catalog's own tables are copied (not its version table, not Optuna's tables). The
@@ -95,7 +96,7 @@ def postgres_dump_into_sqlite(dump: Path, target: Path) -> int:
         InvalidArgument: the archive's catalog schema is not this release's.
         BackendUnavailable: ``pg_restore`` is missing or cannot read the archive.
     """
-    _check_schema(dump)
+    _check_schema(dump, schema)
     tables = {
         t.name: t
         for t in migrate.all_tables_metadata().sorted_tables
@@ -110,7 +111,7 @@ def postgres_dump_into_sqlite(dump: Path, target: Path) -> int:
             write.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
             for table in reversed(list(tables.values())):
                 write.execute(table.delete())  # rows the migrations seeded: the source's win
-            for name, columns, rows in read_blocks(dump):
+            for name, columns, rows in read_blocks(dump, schema):
                 into = tables.get(name)
                 if into is None:
                     for _row in rows:  # another program's table in the same database
@@ -124,11 +125,11 @@ def postgres_dump_into_sqlite(dump: Path, target: Path) -> int:
         db.dispose()
 
 
-def _check_schema(dump: Path) -> None:
+def _check_schema(dump: Path, schema: str) -> None:
     heads: set[str] = set()
     known = migrate.known_revisions()
     for name, columns, rows in read_blocks(
-        dump, [migrate.VERSION_TABLE, migrate.LEGACY_VERSION_TABLE]
+        dump, schema, [migrate.VERSION_TABLE, migrate.LEGACY_VERSION_TABLE]
     ):
         at = columns.index("version_num")
         found = {str(r[at]) for r in rows}

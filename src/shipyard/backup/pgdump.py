@@ -67,8 +67,10 @@ def _rows(lines: Iterator[str]) -> Iterator[list[str | None]]:
     raise BackendUnavailable("pg_restore: the archive ended inside a table's rows")
 
 
-def read_blocks(dump: Path, tables: list[str] | None = None) -> Iterator[Block]:
-    """Every table's rows in ``dump`` (only ``tables``, when given), streamed.
+def read_blocks(
+    dump: Path, schema: str = "public", tables: list[str] | None = None
+) -> Iterator[Block]:
+    """Every table's rows in ``schema`` of ``dump`` (only ``tables``, when given), streamed.
 
     Each block's rows must be consumed before the next block is asked for.
 
@@ -77,7 +79,7 @@ def read_blocks(dump: Path, tables: list[str] | None = None) -> Iterator[Block]:
     """
     if shutil.which("pg_restore") is None:
         raise BackendUnavailable("reading a PostgreSQL restore point needs pg_restore on the PATH")
-    cmd = ["pg_restore", "--data-only", "--file=-"]
+    cmd = ["pg_restore", "--data-only", f"--schema={schema}", "--file=-"]
     cmd += [f"--table={t}" for t in tables or ()]
     proc = subprocess.Popen([*cmd, str(dump)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None

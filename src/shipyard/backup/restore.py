@@ -142,7 +142,8 @@ def _restore_catalog(
         if target.exists():
             raise Conflict(f"'{target}' exists: restore into a new catalog file")
         if point.catalog_dialect == "postgresql":  # the catalog moves into the embedded one
-            postgres_dump_into_sqlite(_checked(archive, point, _DUMP, cache), target)
+            dump = _checked(archive, point, _DUMP, cache)
+            postgres_dump_into_sqlite(dump, target, point.catalog_schema or "public")
         else:
             shutil.copyfile(_checked(archive, point, "catalog/catalog.db", cache), target)
         return

@@ -121,10 +121,16 @@ def test_a_postgres_point_restores_into_an_embedded_project(tmp_path: Path, pg_u
         expected = p.registry.load_model("models:/churn@live").predict(X)
         audited = p.audit.list_records(limit=1000).items
         assets = sorted((a.kind, a.name, a.version) for a in p.catalog.search(limit=1000).items)
+        engine = sa.create_engine(_driver(pg_url))
+        with engine.begin() as conn:  # another schema in the database is not the catalog's
+            conn.execute(sa.text("CREATE SCHEMA other"))
+            conn.execute(sa.text("CREATE TABLE other.assets (id text, stray text)"))
+            conn.execute(sa.text("INSERT INTO other.assets VALUES ('x', 'y')"))
+        engine.dispose()
         searched = sorted(a.name for a in p.catalog.search("quarantine").items)
         history = [(m.step, m.value) for m in p.tracking.get_metric_history(run.id, "loss")]
         point = p.backup.create_backup()
-        assert point.catalog_dialect == "postgresql"
+        assert (point.catalog_dialect, point.catalog_schema) == ("postgresql", "public")
         assert p.backup.verify_backup(point.id).ok
         archive = Archive(p.backends.backups.get())
     report = restore(archive, point.id, tmp_path / "dst")  # no --catalog-url: embedded
