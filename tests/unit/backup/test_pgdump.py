@@ -1,15 +1,20 @@
-"""COPY text from a pg_dump archive turns into the catalog's column values."""
+"""COPY text from a pg_dump archive turns into the catalog's column values
+(the whole restore: tests/integration/backup/test_backup_postgres.py)."""
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from shipyard.backup.convert import _null, _reader
-from shipyard.backup.pgdump import _field, _identifiers, _table
+from shipyard.backup.pgdump import _field, _identifiers, _table, read_blocks
+from shipyard.errors import BackendUnavailable
 
 
 def test_copy_fields_unescape() -> None:
@@ -36,3 +41,17 @@ def test_values_read_as_the_column_types() -> None:
     assert _reader(sa.Text())("x") == "x"
     # SQL NULL stays SQL NULL in a JSON column (None would be stored as JSON 'null')
     assert isinstance(_null(sa.JSON()), sa.sql.elements.Null) and _null(sa.Text()) is None
+
+
+def test_a_missing_program_or_a_broken_archive_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    junk = tmp_path / "catalog.dump"
+    junk.write_bytes(b"PGDMP not really an archive")
+    if shutil.which("pg_restore") is not None:
+        with pytest.raises(BackendUnavailable, match=r"^pg_restore failed: ") as err:
+            list(read_blocks(junk))
+        assert "\n" not in err.value.message
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BackendUnavailable, match="needs pg_restore on the PATH"):
+        list(read_blocks(junk))
