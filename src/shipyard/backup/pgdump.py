@@ -13,6 +13,7 @@ import io
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,22 +82,24 @@ def read_blocks(
         raise BackendUnavailable("reading a PostgreSQL restore point needs pg_restore on the PATH")
     cmd = ["pg_restore", "--data-only", f"--schema={schema}", "--file=-"]
     cmd += [f"--table={t}" for t in tables or ()]
-    proc = subprocess.Popen([*cmd, str(dump)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    # Split on \n only: COPY escapes every newline and carriage return inside a value.
-    stdout = io.TextIOWrapper(proc.stdout, encoding="utf-8", newline="\n")
-    try:
-        lines = iter(stdout)
-        for line in lines:
-            found = _COPY.match(line.rstrip("\n"))
-            if found:
-                columns = _identifiers(found["columns"])
-                yield _table(found["table"]), columns, _rows(lines)
-        error = proc.stderr.read().decode(errors="replace")
-    finally:
-        stdout.close()
-        proc.stderr.close()
-        code = proc.wait()
+    # stderr goes to a file: a pipe nobody reads while stdout streams could fill and block.
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen([*cmd, str(dump)], stdout=subprocess.PIPE, stderr=errors)
+        assert proc.stdout is not None
+        # Split on \n only: COPY escapes every newline and carriage return inside a value.
+        stdout = io.TextIOWrapper(proc.stdout, encoding="utf-8", newline="\n")
+        try:
+            lines = iter(stdout)
+            for line in lines:
+                found = _COPY.match(line.rstrip("\n"))
+                if found:
+                    columns = _identifiers(found["columns"])
+                    yield _table(found["table"]), columns, _rows(lines)
+        finally:
+            stdout.close()
+            code = proc.wait()
+        errors.seek(0)
+        error = errors.read().decode(errors="replace")
     if code != 0:
         last = (error.strip().splitlines() or ["failed"])[-1]
         raise BackendUnavailable(f"pg_restore failed: {last[:300]}")
