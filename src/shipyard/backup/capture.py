@@ -46,6 +46,8 @@ class CatalogSnapshot:
     dialect: str
     #: ``layer.name`` -> the Delta version the snapshot records.
     tables: dict[str, int]
+    #: PostgreSQL: the catalog's schema (the first on its search path).
+    schema: str | None = None
 
 
 def libpq_url(url: str) -> str:
@@ -82,6 +84,7 @@ def _postgres_snapshot(db: Database, target: Path) -> CatalogSnapshot:
     engine = db.engine.execution_options(isolation_level="REPEATABLE READ")
     with engine.connect() as conn, conn.begin():
         snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+        schema = str(conn.exec_driver_sql("SELECT current_schema()").scalar_one())
         rows = conn.exec_driver_sql(_TABLE_VERSIONS).fetchall()
         tables: dict[str, int] = {str(name): int(version) for name, version in rows}
         # pg_dump sees exactly what this transaction sees while it stays open.
@@ -97,7 +100,7 @@ def _postgres_snapshot(db: Database, target: Path) -> CatalogSnapshot:
             ],
             what="pg_dump",
         )
-    return CatalogSnapshot(target, "postgresql", tables)
+    return CatalogSnapshot(target, "postgresql", tables, schema)
 
 
 def run(cmd: list[str], *, what: str) -> None:

@@ -38,6 +38,9 @@ class RestorePoint(BaseModel):
     project: str | None = None
     #: ``sqlite`` (a SQLite backup-API copy) or ``postgresql`` (a ``pg_dump`` archive).
     catalog_dialect: str | None = None
+    #: PostgreSQL: the schema the catalog lives in (``pg_dump`` copies the whole
+    #: database, which may hold other environments' schemas); None means ``public``.
+    catalog_schema: str | None = None
     tables: list[TableEntry] = Field(default_factory=list)
     #: Artifact files (tracking runs and model versions), counted.
     artifacts: int = 0

@@ -23,14 +23,16 @@ import yaml
 from shipyard._internal.db import Database
 from shipyard.backup.archive import Archive, check_id, sha256_file
 from shipyard.backup.capture import libpq_url, object_store, run
-from shipyard.backup.convert import sqlite_into_postgres
+from shipyard.backup.convert import postgres_dump_into_sqlite, sqlite_into_postgres
 from shipyard.backup.models import RestorePoint, RestoreReport
 from shipyard.config import CONFIG_FILE, Settings, load_settings
-from shipyard.errors import BackendUnavailable, Conflict, InvalidArgument, mask_url
+from shipyard.errors import BackendUnavailable, Conflict, mask_url
 from shipyard.storage import ArtifactStore, open_artifact_store
 
 #: Opens the project at a folder, e.g. ``Platform.open`` (this package does not import it).
 OpenPlatform = Callable[[Path], AbstractContextManager[Any]]
+#: A PostgreSQL restore point's catalog: a ``pg_dump`` custom-format archive.
+_DUMP = "catalog/catalog.dump"
 
 
 def restore(
@@ -47,8 +49,9 @@ def restore(
     """Restore ``point_id`` into the empty folder ``target`` (created if absent).
 
     Args:
-        catalog_url: a new, empty PostgreSQL database (a PostgreSQL restore point, or a
-            SQLite one moving to PostgreSQL); empty means a SQLite file in the new home.
+        catalog_url: a new, empty PostgreSQL database (either kind of restore point);
+            empty means a SQLite file in the new home (either kind too: a PostgreSQL
+            point's rows are read from its ``pg_dump`` archive, no server needed).
         lake_root, artifact_root: folders or ``s3://`` roots (default: the new home).
         open_platform: opens a project (``Platform.open``): the restored one is opened to
             upgrade its catalog schema and, when needed, rebuild its online store.
@@ -57,7 +60,7 @@ def restore(
 
     Raises:
         Conflict: the point is incomplete, ``target`` is not empty, or the database is not.
-        InvalidArgument: a PostgreSQL point asked into SQLite.
+        InvalidArgument: a PostgreSQL point of another release's schema asked into SQLite.
     """
     started = time.perf_counter()
     point = archive.get(check_id(point_id))
@@ -134,14 +137,15 @@ def _restore_catalog(
     archive: Archive, point: RestorePoint, settings: Settings, cache: Path
 ) -> None:
     dialect = "postgresql" if settings.catalog_url.startswith("postgres") else "sqlite"
-    if (point.catalog_dialect, dialect) == ("postgresql", "sqlite"):
-        raise InvalidArgument(
-            f"restore point '{point.id}' holds a postgresql catalog; "
-            "it restores into a new PostgreSQL database (catalog_url), not into sqlite"
-        )
     if dialect == "sqlite":
         target = Path(settings.catalog_url.split("///", 1)[-1])
-        shutil.copyfile(_checked(archive, point, "catalog/catalog.db", cache), target)
+        if target.exists():
+            raise Conflict(f"'{target}' exists: restore into a new catalog file")
+        if point.catalog_dialect == "postgresql":  # the catalog moves into the embedded one
+            dump = _checked(archive, point, _DUMP, cache)
+            postgres_dump_into_sqlite(dump, target, point.catalog_schema or "public")
+        else:
+            shutil.copyfile(_checked(archive, point, "catalog/catalog.db", cache), target)
         return
     db = Database(settings.catalog_url)
     try:
@@ -159,7 +163,7 @@ def _restore_catalog(
             _checked(archive, point, "catalog/catalog.db", cache), settings.catalog_url
         )
         return
-    dump = _checked(archive, point, "catalog/catalog.dump", cache)
+    dump = _checked(archive, point, _DUMP, cache)
     run(
         [
             "pg_restore",

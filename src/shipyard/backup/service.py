@@ -88,7 +88,7 @@ class BackupService(Service):
         with tempfile.TemporaryDirectory(prefix="shipyard-backup-") as tmp:
             work = Path(tmp)
             snap = capture.snapshot_catalog(self._ctx.db, work)
-            point.catalog_dialect = snap.dialect
+            point.catalog_dialect, point.catalog_schema = snap.dialect, snap.schema
             point.files.append(archive.put_file(point.id, snap.path, f"catalog/{snap.path.name}"))
             online = capture.online_snapshot(settings, work)
             point.online = "sqlite" if online is not None else "rebuild"

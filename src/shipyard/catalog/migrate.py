@@ -110,6 +110,11 @@ def _graph() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     return frozenset(parents.keys() - downs), parents
 
 
+def known_revisions() -> frozenset[str]:
+    """Every catalog revision this release's scripts declare."""
+    return frozenset(_graph()[1])
+
+
 def _literals(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for node in ast.parse(path.read_text()).body:

@@ -91,7 +91,8 @@ def restore(
     catalog_url: str = typer.Option(
         None,
         "--catalog-url",
-        help="A new, empty PostgreSQL database (any point: a SQLite catalog moves into it).",
+        help="A new, empty PostgreSQL database (any point: a SQLite catalog moves into it). "
+        "Without it the catalog is a SQLite file in the new project, from any point too.",
     ),
     lake_root: str = typer.Option(None, help="Lake root of the new project."),
     artifact_root: str = typer.Option(None, help="Artifact root of the new project."),
