@@ -48,7 +48,10 @@ LOCAL_ONLY = {"on_progress"}
 #: Public service methods that are not part of the remote interface, and why.
 SERVICE_ONLY = {
     "security": {"authenticate": "the server checks tokens; a client holds one"},
-    "catalog": {"lineage_keys": "the web UI's lineage graph; API clients use lineage"},
+    "catalog": {
+        "lineage_keys": "the web UI's lineage graph; API clients use lineage",
+        "teams": "the web UI's team filter; API clients list teams through security",
+    },
     "lake": {
         "ingest": "reads files on the server's disk",
         "reconcile": "an operator's repair of the server's lake",
@@ -56,6 +59,7 @@ SERVICE_ONLY = {
     },
     "vectors": {
         "follow_view": "called by materialize on the server (ADR 0035), not a route",
+        "aquery": "the query route's event-loop path (ADR 0040); clients call query",
     },
     "tracking": {
         "local_cache_dir": "a path on the server",
