@@ -133,6 +133,26 @@ def test_only_an_admin_of_every_team_sets_cpu_and_gpu_quotas(
     assert [(i["quota"]["limit"], i["used"]) for i in got.json()["items"]] == [(2, 0.0)]
 
 
+def test_a_training_job_larger_than_its_teams_cpus_quota_is_a_429_naming_it(
+    client: TestClient, platform: Platform, token_for: Callable[..., str]
+) -> None:
+    platform.quotas.set_quota("team", "ml", "cpus", 1)
+    job = {"function": "shipyard.pipelines.builtin:echo", "team": "ml"}
+    big = {**job, "resources": {"cpus": 2}}
+    r = client.post(
+        "/api/v1/training/jobs", json=big, headers=bearer(token_for("ed", team="ml", role="editor"))
+    )
+    assert r.status_code == 429 and "Retry-After" not in r.headers  # waiting would not help
+    body = r.json()
+    assert body["error_code"] == "QUOTA_EXCEEDED"
+    assert "the cpus quota of team 'ml' is 1" in body["message"]
+    # another team's editor is refused for lack of rights, not told about ml's quota
+    eve = bearer(token_for("eve", role="editor", team="risk"))
+    r = client.post("/api/v1/training/jobs", json=big, headers=eve)
+    assert r.status_code == 403 and "quota" not in r.text
+    assert platform.training.list().items == []  # nothing queued
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
