@@ -98,7 +98,9 @@ def _wait(p: Platform, req: TrainingRequest, run_id: str) -> float:
 
     caps = _caps(p, mine, lambda: snapshot)
     holding = holds(req.resources)
-    return wait_for(req.resources, capacity, machine, timeout=req.timeout, caps=caps, holds=holding)
+    return wait_for(
+        req.resources, capacity, machine, timeout=req.timeout, caps=caps, counted=holding
+    )
 
 
 @job

@@ -108,11 +108,11 @@ def wait_for(
     timeout: float | None,
     poll: float = 0.2,
     caps: Sequence[Cap] = (),
-    holds: Resources | None = None,
+    counted: Resources | None = None,
 ) -> float:
     """Block until ``wanted`` fits beside what the jobs started before this one hold
-    (``ahead``) and what it ``holds`` fits under each of its quotas (``caps``) beside
-    the older jobs under them; returns the seconds waited. A job waits only for older
+    (``ahead``) and what it counts against its quotas (``counted``, default ``wanted``)
+    fits under each of them (``caps``) beside the older jobs under it; returns the seconds waited. A job waits only for older
     jobs, so two jobs never wait for each other.
 
     Raises:
@@ -127,7 +127,7 @@ def wait_for(
         fits = cpus <= capacity.cpus and gpus <= capacity.gpus
         if capacity.memory_mb:
             fits = fits and mem <= capacity.memory_mb
-        blocked = [c.name for c in caps if not c.room_for(holds or wanted)]
+        blocked = [c.name for c in caps if not c.room_for(counted or wanted)]
         if (fits or not held) and not blocked:
             return time.monotonic() - start
         if timeout is not None and time.monotonic() - start > timeout:
