@@ -8,31 +8,99 @@ the composition root rather than in ``shipyard.training``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from shipyard._internal.clock import utcnow
+from shipyard._internal.quota import QuotaResource
 from shipyard.pipelines.functions import job, resolve
-from shipyard.pipelines.models import JobState
+from shipyard.pipelines.models import Job, JobState
 from shipyard.platform import Platform
+from shipyard.quotas.models import QuotaScope
 from shipyard.step_actions import _platform
 from shipyard.training.context import DataRef
 from shipyard.training.execute import execute
 from shipyard.training.models import POOL, Backend, Resources, TrainingRequest
-from shipyard.training.resources import check_fits, local_capacity, wait_for
+from shipyard.training.resources import Cap, check_fits, held_by, holds, local_capacity, wait_for
 
 
-def _ahead(p: Platform, run_id: str) -> list[Resources]:
-    """Resources held by the training jobs that started before this one (all teams)."""
+def _older(p: Platform, run_id: str) -> tuple[Job | None, list[Job]]:
+    """This job and the running training jobs and search workers (all teams) that
+    started before it (ties broken by id); a job whose lease has expired (its worker
+    died) holds nothing, whether or not it was requeued yet."""
     running = p.jobs.queue.list(state=JobState.RUNNING, pool=POOL, teams=None, limit=1000).items
     mine = next((j for j in running if j.args.get("run_id") == run_id), None)
-    started = mine.started_at if mine is not None else None
+    now = utcnow()
     out = []
     for j in running:
-        if j is mine or j.kind != "training" or "request" not in j.args:
+        if j is mine or j.kind != "training":
             continue
-        if started is not None and j.started_at is not None and j.started_at > started:
-            continue  # younger jobs wait for this one, never the other way round
-        out.append(Resources.model_validate(j.args["request"].get("resources") or {}))
-    return out
+        if j.lease_until is not None and j.lease_until < now:
+            continue
+        if mine is None or not _younger(j, mine):  # younger jobs wait for this one
+            out.append(j)
+    return mine, out
+
+
+def _younger(j: Job, mine: Job) -> bool:
+    if j.started_at is None or mine.started_at is None:
+        return False
+    return (j.started_at, j.id) > (mine.started_at, mine.id)
+
+
+def _caps(p: Platform, mine: Job | None, older: Callable[[], list[Job]]) -> list[Cap]:
+    """The ``cpus``/``gpus`` quotas of the job's principal and team, each with what the
+    older jobs under it hold."""
+    if mine is None:
+        return []
+    found: dict[tuple[QuotaScope, str], dict[str, float]] = {}
+    for resource in (QuotaResource.CPUS, QuotaResource.GPUS):
+        for scope, subject, limit in p.quotas.caps(resource, mine.team):
+            found.setdefault((scope, subject), {})[resource.value] = limit
+
+    def held(scope: QuotaScope, subject: str) -> Callable[[], list[Resources]]:
+        def under() -> list[Resources]:
+            return [
+                held_by(j.args)
+                for j in older()
+                if (j.team if scope is QuotaScope.TEAM else j.created_by) == subject
+            ]
+
+        return under
+
+    return [
+        Cap(f"{scope.value} '{subject}'", lim.get("cpus"), lim.get("gpus"), held(scope, subject))
+        for (scope, subject), lim in found.items()
+    ]
+
+
+def _wait(p: Platform, req: TrainingRequest, run_id: str) -> float:
+    """Wait for room on this machine (not for a Ray job: its cluster schedules it) and
+    under the job's CPU/GPU quotas (ADR 0047); the seconds waited."""
+    local = req.backend is not Backend.RAY
+    capacity = (
+        local_capacity() if local else Resources.model_construct(cpus=float("inf"), gpus=2**31)
+    )
+    if local:
+        check_fits(req.resources, capacity)
+    mine, snapshot = _older(p, run_id)
+
+    def machine() -> list[Resources]:  # read once per poll; the caps reuse the snapshot
+        nonlocal snapshot
+        _, snapshot = _older(p, run_id)
+        if not local:
+            return []
+        return [
+            Resources.model_validate(j.args["request"].get("resources") or {})
+            for j in snapshot
+            if "request" in j.args
+        ]
+
+    caps = _caps(p, mine, lambda: snapshot)
+    holding = holds(req.resources)
+    return wait_for(
+        req.resources, capacity, machine, timeout=req.timeout, caps=caps, counted=holding
+    )
 
 
 @job
@@ -47,18 +115,15 @@ def run_training_job(
     p = _platform(project, principal)
     req = TrainingRequest.model_validate(request)
     ref = DataRef(**data) if data else None
+    waited = _wait(p, req, run_id)
+    if waited > 0.5:
+        p.tracking.set_tags(run_id, {"shipyard.training.waited_seconds": f"{waited:.1f}"})
     if req.backend is Backend.RAY and req.resources.workers:
         _ray_driver(req)  # the function runs here; its fit runs on Ray Train (ADR 0036)
     elif req.backend is Backend.RAY:
         from shipyard.training.ray_backend import run_on_ray
 
         return run_on_ray(req, run_id, data, project, principal)
-    else:
-        capacity = local_capacity()
-        check_fits(req.resources, capacity)
-        waited = wait_for(req.resources, capacity, lambda: _ahead(p, run_id), timeout=req.timeout)
-        if waited > 0.5:
-            p.tracking.set_tags(run_id, {"shipyard.training.waited_seconds": f"{waited:.1f}"})
     fn = resolve(req.function, p.settings.jobs)
     out = execute(
         p.tracking,

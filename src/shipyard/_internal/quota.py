@@ -26,9 +26,21 @@ class QuotaResource(StrEnum):
     DEPLOYMENTS = "deployments"
     #: Rows in the online store (over the team's feature views).
     ONLINE_ROWS = "online_rows"
+    #: CPUs that running training jobs and search workers hold at once (a job asks for
+    #: ``resources.cpus``; a search worker holds one). A job past it waits its turn.
+    CPUS = "cpus"
+    #: GPUs that running training jobs hold at once, like ``cpus``.
+    GPUS = "gpus"
 
 
 class QuotaCheck(Protocol):
     def enforce(self, resource: QuotaResource, team: str, *, action: str, adding: int = 1) -> None:
         """Raise ``QuotaExceeded`` if the caller or ``team`` would pass its cap."""
+        ...
+
+    def enforce_request(
+        self, resource: QuotaResource, team: str, *, action: str, amount: float
+    ) -> None:
+        """Raise ``QuotaExceeded`` if ``amount`` is more than the caller's or ``team``'s
+        whole cap of a held resource (it could never run)."""
         ...

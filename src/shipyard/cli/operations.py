@@ -23,7 +23,8 @@ def set_quota(
     subject: str = typer.Argument(..., help="The team's or principal's name."),
     resource: str = typer.Argument(
         ...,
-        help="requests_per_second, concurrent_jobs, storage_bytes, deployments or online_rows",
+        help="requests_per_second, concurrent_jobs, storage_bytes, deployments, online_rows, "
+        "cpus or gpus",
     ),
     limit: int = typer.Argument(..., help="The cap (0 refuses everything)."),
     as_json: bool = JsonOption,

@@ -116,6 +116,17 @@ class JobService(Service):
                 QuotaResource.CONCURRENT_JOBS, team, action="jobs.submit", adding=adding
             )
 
+    def enforce_held(self, team: str, *, cpus: float, gpus: float, action: str) -> None:
+        """The team's ``cpus``/``gpus`` caps (ADR 0047): a job asking for more than the
+        whole cap could never run, so it is refused before it is queued."""
+        if self._quotas is not None:
+            from shipyard._internal.quota import QuotaResource
+
+            check = self._quotas()
+            check.enforce_request(QuotaResource.CPUS, team, action=action, amount=cpus)
+            if gpus:
+                check.enforce_request(QuotaResource.GPUS, team, action=action, amount=gpus)
+
     def submit_action(
         self,
         action: str,

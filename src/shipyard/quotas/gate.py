@@ -170,6 +170,27 @@ class QuotaGate:
             **details,
         )
 
+    def refuse_request(
+        self, caller: str, scope: QuotaScope, subject: str, resource: QuotaResource, limit: int,
+        asked: float,
+    ) -> QuotaExceeded:  # fmt: skip
+        """The error for a request larger than a whole cap (no ``retry_after``: waiting
+        would not help), audited as ``refuse`` is."""
+        details: dict[str, Any] = {
+            "resource": resource.value,
+            "scope": scope.value,
+            "subject": subject,
+            "limit": limit,
+            "asked": asked,
+        }
+        self._audit(caller, details)
+        return QuotaExceeded(
+            f"quota exceeded: the job asks for {asked:g} {resource.value} but the "
+            f"{resource.value} quota of {scope.value} '{subject}' is {limit}; "
+            "ask for less or have an admin raise the quota",
+            **details,
+        )
+
     def _audit(self, caller: str, details: dict[str, Any]) -> None:
         key = f"{details['scope']}:{details['subject']}:{details['resource']}"
         suppressed = self.refusals.admit(key, utcnow())

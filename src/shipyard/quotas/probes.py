@@ -4,13 +4,15 @@ Counts are one indexed query each. Storage is the lake tables' Delta bytes as th
 catalog recorded them at their last write, plus the artifact bytes the last usage
 metering pass measured (listing an artifact store on every write would cost
 seconds). Online rows are counted by the online store for each of the team's
-feature views' current namespace.
+feature views' current namespace. CPUs and GPUs are what the running training jobs
+and search workers asked for (a job whose worker died holds nothing once its lease
+has expired).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -41,6 +43,32 @@ def active_jobs(conn: Connection, scope: QuotaScope, subject: str) -> float:
         _who(jobs.c.team, jobs.c.created_by, scope, subject),
     )
     return float(conn.execute(q).scalar_one())
+
+
+def held_training(conn: Connection, scope: QuotaScope, subject: str) -> list[Any]:
+    """What the subject's running training jobs and search workers hold (``Resources``),
+    a job whose lease has expired (its worker died) holding nothing."""
+    from shipyard._internal.clock import utcnow
+    from shipyard.pipelines.tables import jobs
+    from shipyard.training.models import POOL
+    from shipyard.training.resources import held_by
+
+    q = sa.select(jobs.c.args).where(
+        jobs.c.state == "running",
+        jobs.c.pool == POOL,
+        jobs.c.kind == "training",
+        jobs.c.lease_until >= utcnow(),
+        _who(jobs.c.team, jobs.c.created_by, scope, subject),
+    )
+    return [held_by(args or {}) for (args,) in conn.execute(q)]
+
+
+def training_cpus(conn: Connection, scope: QuotaScope, subject: str) -> float:
+    return float(sum(r.cpus for r in held_training(conn, scope, subject)))
+
+
+def training_gpus(conn: Connection, scope: QuotaScope, subject: str) -> float:
+    return float(sum(r.gpus for r in held_training(conn, scope, subject)))
 
 
 def deployments(conn: Connection, scope: QuotaScope, subject: str) -> float:
@@ -91,4 +119,6 @@ def probes(online: Callable[[], OnlineStore]) -> dict[QuotaResource, Probe]:
         QuotaResource.DEPLOYMENTS: deployments,
         QuotaResource.STORAGE_BYTES: storage_bytes,
         QuotaResource.ONLINE_ROWS: online_rows_probe(online),
+        QuotaResource.CPUS: training_cpus,
+        QuotaResource.GPUS: training_gpus,
     }

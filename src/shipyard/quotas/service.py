@@ -8,7 +8,10 @@ Other services call ``enforce`` before they add to a capped resource: a job
 submission, a new deployment, a lake write, a materialization. Counted resources
 (jobs, deployments) are refused when one more would pass the cap; growing ones
 (storage bytes, online rows), whose growth is known only after the write, are
-refused once their use has reached it.
+refused once their use has reached it. Held ones (CPUs and GPUs of running training
+jobs) are checked twice: a request larger than the whole cap is refused when it is
+submitted (``enforce_request``); one that fits waits, when it runs, until the older
+jobs under the same cap leave room (``caps``, read by ``shipyard.training_jobs``).
 """
 
 from __future__ import annotations
@@ -189,6 +192,34 @@ class QuotaService(Service):
 
     # -- what other services call ------------------------------------------------------------
 
+    def caps(self, resource: QuotaResource, team: str) -> list[tuple[QuotaScope, str, int]]:
+        """The caps of ``resource`` on the caller and on ``team`` (the cached table, no
+        query): what a training job waits under."""
+        return [
+            (scope, subject, limit)
+            for scope, subject in (
+                (QuotaScope.PRINCIPAL, self.principal.name),
+                (QuotaScope.TEAM, team),
+            )
+            if (limit := self._gate.limit_for(scope, subject, resource)) is not None
+        ]
+
+    def enforce_request(
+        self, resource: QuotaResource, team: str, *, action: str, amount: float
+    ) -> None:
+        """Raise ``QuotaExceeded`` (audited once per window) if ``amount`` of a held
+        resource (``cpus``, ``gpus``) is more than the caller's or ``team``'s whole cap:
+        such a job could never start. Within the cap it waits for room when it runs."""
+        caps = self.caps(resource, team)
+        if not caps:
+            return
+        self._ctx.require(Permission.WRITE, team, action=action)
+        for scope, subject, limit in caps:
+            if amount > limit:
+                raise self._gate.refuse_request(
+                    self.principal.name, scope, subject, resource, limit, amount
+                )
+
     def enforce(self, resource: QuotaResource, team: str, *, action: str, adding: int = 1) -> None:
         """Raise ``QuotaExceeded`` (audited once per window) if the caller or ``team``
         would pass its cap of ``resource`` by adding ``adding`` of it.
@@ -198,14 +229,7 @@ class QuotaService(Service):
         ``write`` permission on ``team`` is checked first (as ``action``), so a refusal
         for lack of rights is never reported as a quota.
         """
-        caps = [
-            (scope, subject, limit)
-            for scope, subject in (
-                (QuotaScope.PRINCIPAL, self.principal.name),
-                (QuotaScope.TEAM, team),
-            )
-            if (limit := self._gate.limit_for(scope, subject, resource)) is not None
-        ]
+        caps = self.caps(resource, team)
         if not caps:
             return
         self._ctx.require(Permission.WRITE, team, action=action)

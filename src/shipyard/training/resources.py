@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from shipyard.errors import InvalidArgument
 from shipyard.training.models import Resources
@@ -27,6 +28,22 @@ def local_gpus() -> int:
     except (OSError, subprocess.SubprocessError):
         return 0
     return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
+
+
+def holds(asked: Resources) -> Resources:
+    """What a job asking for ``asked`` holds against a quota: its request times its
+    Ray Train workers."""
+    n = asked.workers or 1
+    return Resources.model_construct(cpus=asked.cpus * n, gpus=asked.gpus * n, workers=None)
+
+
+def held_by(args: dict[str, Any]) -> Resources:
+    """What a running job of pool ``training`` holds, from its args: a training job what
+    its request ``holds``, a search worker one CPU."""
+    request = args.get("request")
+    if not isinstance(request, dict):
+        return Resources()  # a search worker: one process, one CPU
+    return holds(Resources.model_validate(request.get("resources") or {}))
 
 
 def local_capacity() -> Resources:
@@ -65,6 +82,24 @@ def check_fits(wanted: Resources, capacity: Resources, where: str = "this machin
         )
 
 
+class Cap(NamedTuple):
+    """A quota the job counts against (``None``: that resource is not capped) and what
+    the older running jobs under the same quota hold (``held``)."""
+
+    name: str
+    cpus: float | None
+    gpus: float | None
+    held: Callable[[], list[Resources]]
+
+    def room_for(self, wanted: Resources) -> bool:
+        held = self.held()
+        if not held:  # alone under the cap: it fits (it was checked at submission)
+            return True
+        cpus = sum(r.cpus for r in held) + wanted.cpus
+        gpus = sum(r.gpus for r in held) + wanted.gpus
+        return (self.cpus is None or cpus <= self.cpus) and (self.gpus is None or gpus <= self.gpus)
+
+
 def wait_for(
     wanted: Resources,
     capacity: Resources,
@@ -72,10 +107,13 @@ def wait_for(
     *,
     timeout: float | None,
     poll: float = 0.2,
+    caps: Sequence[Cap] = (),
+    counted: Resources | None = None,
 ) -> float:
     """Block until ``wanted`` fits beside what the jobs started before this one hold
-    (``ahead``); returns the seconds waited. A job waits only for older jobs, so
-    two jobs never wait for each other.
+    (``ahead``) and what it counts against its quotas (``counted``, default ``wanted``)
+    fits under each of them (``caps``) beside the older jobs under it; returns the seconds waited. A job waits only for older
+    jobs, so two jobs never wait for each other.
 
     Raises:
         TimeoutError: still no room after ``timeout`` seconds.
@@ -89,8 +127,10 @@ def wait_for(
         fits = cpus <= capacity.cpus and gpus <= capacity.gpus
         if capacity.memory_mb:
             fits = fits and mem <= capacity.memory_mb
-        if fits or not held:
+        blocked = [c.name for c in caps if not c.room_for(counted or wanted)]
+        if (fits or not held) and not blocked:
             return time.monotonic() - start
         if timeout is not None and time.monotonic() - start > timeout:
-            raise TimeoutError(f"no room for {wanted} after {timeout:g} s")
+            why = f" under the {', '.join(blocked)} quota" if blocked else ""
+            raise TimeoutError(f"no room for {wanted}{why} after {timeout:g} s")
         time.sleep(poll)

@@ -32,7 +32,7 @@ from shipyard.training.models import (
     TrainingJob,
     TrainingRequest,
 )
-from shipyard.training.resources import check_fits, local_capacity
+from shipyard.training.resources import check_fits, holds, local_capacity
 
 if TYPE_CHECKING:
     from shipyard.features.service import FeatureService
@@ -212,6 +212,8 @@ class TrainingService(Service):
         elif request.resources.workers and not request.ray_address:  # a local Ray instance
             check_workers(request.resources, local_capacity(), "this machine")
         self._jobs.enforce_quota(owner, 1)  # the team's concurrent_jobs cap, before any run
+        held = holds(request.resources)
+        self._jobs.enforce_held(owner, cpus=held.cpus, gpus=held.gpus, action="training.submit")
         request.training_set = self._training_input(
             request.training_set, feature_service, entity_df, team=owner
         )

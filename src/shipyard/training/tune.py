@@ -255,6 +255,8 @@ class Tuner:
         if backend == "jobs":  # its search workers are jobs: the team's concurrent_jobs cap
             owner = self._tracking.resolve_experiment(experiment).owner
             self._service._jobs.enforce_quota(owner, workers)
+            # each search worker holds one CPU: a cpus cap of 0 could never run one
+            self._service._jobs.enforce_held(owner, cpus=1, gpus=0, action="training.tune")
         attrs = self._parent(name, fname, checked, experiment, options, params)
         attrs.update(data=None if data is None else data.__dict__, register_as=register_as)
         if data is not None:

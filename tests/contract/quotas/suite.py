@@ -61,15 +61,16 @@ class QuotaContract(Skins):
         q = plat.quotas
         for args in (
             ("tenant", "ml", "deployments", 1),
-            ("team", "ml", "gpus", 1),
+            ("team", "ml", "tpus", 1),
             ("team", "ml", "deployments", -1),
+            ("team", "ml", "cpus", 0.5),
             ("team", "m l;--", "deployments", 1),
             ("team", "ml", "deployments", 1.5),
         ):
             with pytest.raises(InvalidArgument):
                 q.set_quota(*args)  # type: ignore[arg-type]
         with pytest.raises(InvalidArgument):
-            q.list_quotas(resource="gpus")
+            q.list_quotas(resource="tpus")
 
     def test_only_admins_change_quotas_and_others_see_their_own(self, plat: Platform) -> None:
         plat.quotas.set_quota("team", "ml", "deployments", 2)
@@ -79,10 +80,13 @@ class QuotaContract(Skins):
             ml_admin.quotas.set_quota("team", "ml", "deployments", 100)
         with pytest.raises(PermissionDenied):
             ml_admin.quotas.delete_quota("team", "ml", "deployments")
+        for resource in ("cpus", "gpus"):  # nor its team's training compute (ADR 0047)
+            with pytest.raises(PermissionDenied):
+                ml_admin.quotas.set_quota("team", "ml", resource, 64)
         seen = [s.quota.subject for s in ml_admin.quotas.list_quotas().items]
         assert seen == ["ml"]
         denied = plat.audit.list_records(action="quotas.set", outcome="denied").items
-        assert [r.principal for r in denied] == ["ada"]
+        assert {r.principal for r in denied} == {"ada"}
 
     def test_list_pages(self, plat: Platform) -> None:
         for i in range(5):

@@ -12,6 +12,7 @@ from shipyard.platform import Platform
 from tests.unit.api.conftest import bearer
 
 QUOTA = "/api/v1/quotas/team/ml/concurrent_jobs"
+CPUS, GPUS = "/api/v1/quotas/team/ml/cpus", "/api/v1/quotas/team/ml/gpus"
 
 
 def test_a_rate_quota_answers_429_with_retry_after_and_the_limit_hit(
@@ -64,6 +65,9 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/quotas", None),
     ("PUT", QUOTA, {"limit": 1}),
     ("DELETE", QUOTA, None),
+    ("PUT", CPUS, {"limit": 64}),
+    ("PUT", GPUS, {"limit": 8}),
+    ("DELETE", CPUS, None),
     ("GET", "/api/v1/usage", None),
     ("POST", "/api/v1/usage/meter", {}),
 ]
@@ -108,6 +112,47 @@ def test_another_teams_editor_cannot_touch_or_read_ml(
     assert platform.quotas.list_quotas().items[0].quota.limit == 3  # unchanged
 
 
+def test_only_an_admin_of_every_team_sets_cpu_and_gpu_quotas(
+    client: TestClient, platform: Platform, token_for: Callable[..., str], admin_token: str
+) -> None:
+    """A team's own admin must not lift its CPU/GPU caps; nor may another team's editor."""
+    platform.quotas.set_quota("team", "ml", "cpus", 2)
+    for token in (
+        token_for("ml-admin", role="admin", team="ml"),
+        token_for("eve", role="editor", team="risk"),
+    ):
+        h = bearer(token)
+        assert client.put(CPUS, json={"limit": 1000}, headers=h).status_code == 403
+        assert client.put(GPUS, json={"limit": 8}, headers=h).status_code == 403
+        assert client.delete(CPUS, headers=h).status_code == 403
+    kept = platform.quotas.list_quotas(subject="ml").items
+    assert [(q.quota.resource, q.quota.limit) for q in kept] == [("cpus", 2)]
+    put = client.put(GPUS, json={"limit": 1}, headers=bearer(admin_token))
+    assert put.status_code == 200 and put.json()["resource"] == "gpus"
+    got = client.get("/api/v1/quotas?resource=cpus&with_usage=true", headers=bearer(admin_token))
+    assert [(i["quota"]["limit"], i["used"]) for i in got.json()["items"]] == [(2, 0.0)]
+
+
+def test_a_training_job_larger_than_its_teams_cpus_quota_is_a_429_naming_it(
+    client: TestClient, platform: Platform, token_for: Callable[..., str]
+) -> None:
+    platform.quotas.set_quota("team", "ml", "cpus", 1)
+    job = {"function": "shipyard.pipelines.builtin:echo", "team": "ml"}
+    big = {**job, "resources": {"cpus": 2}}
+    r = client.post(
+        "/api/v1/training/jobs", json=big, headers=bearer(token_for("ed", team="ml", role="editor"))
+    )
+    assert r.status_code == 429 and "Retry-After" not in r.headers  # waiting would not help
+    body = r.json()
+    assert body["error_code"] == "QUOTA_EXCEEDED"
+    assert "the cpus quota of team 'ml' is 1" in body["message"]
+    # another team's editor is refused for lack of rights, not told about ml's quota
+    eve = bearer(token_for("eve", role="editor", team="risk"))
+    r = client.post("/api/v1/training/jobs", json=big, headers=eve)
+    assert r.status_code == 403 and "quota" not in r.text
+    assert platform.training.list().items == []  # nothing queued
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
@@ -116,10 +161,11 @@ def test_another_teams_editor_cannot_touch_or_read_ml(
         ("PUT", QUOTA, {"limit": 1, "burst": 2}),
         ("PUT", QUOTA, None),
         ("PUT", "/api/v1/quotas/tenant/ml/concurrent_jobs", {"limit": 1}),
-        ("PUT", "/api/v1/quotas/team/ml/gpus", {"limit": 1}),
+        ("PUT", "/api/v1/quotas/team/ml/tpus", {"limit": 1}),
+        ("PUT", "/api/v1/quotas/team/ml/cpus", {"limit": 1.5}),
         ("PUT", "/api/v1/quotas/team/" + "x" * 300 + "/deployments", {"limit": 1}),
         ("PUT", "/api/v1/quotas/team/m%20l'--/deployments", {"limit": 1}),
-        ("GET", "/api/v1/quotas?resource=gpus", None),
+        ("GET", "/api/v1/quotas?resource=tpus", None),
         ("GET", "/api/v1/quotas?limit=0", None),
         ("GET", "/api/v1/quotas?page_token=%00%ff", None),
         ("GET", "/api/v1/usage?by=color", None),

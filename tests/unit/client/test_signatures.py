@@ -100,6 +100,7 @@ SERVICE_ONLY = {
         "submit_action": "over HTTP the long-operation routes themselves answer 202 and the job",
         "announce": "what a worker calls when it records jobs (lifecycle events)",
         "enforce_quota": "training checks the concurrent_jobs cap before it queues its jobs",
+        "enforce_held": "training checks the cpus/gpus caps before it queues its jobs",
     },
     "monitoring": {
         "thresholds": "the server's settings; every drift report carries the ones it used",
@@ -118,6 +119,8 @@ SERVICE_ONLY = {
     "quotas": {
         "enforce": "called by other services before they add to a capped resource",
         "measure": "platform-as-code checks a planned quota against use in-process",
+        "caps": "a training job's worker reads the cpus/gpus caps it waits under",
+        "enforce_request": "training refuses a job larger than a whole cpus/gpus cap",
     },
     "usage": {"record_jobs": "workers record what their jobs used, in-process"},
     "training": {

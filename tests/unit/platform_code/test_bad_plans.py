@@ -124,3 +124,18 @@ def test_a_pipeline_with_an_unknown_action_names_its_line(plat: Platform, write:
 def test_the_same_resource_declared_twice_names_both_places(plat: Platform, write: Write) -> None:
     files = write(yaml="teams: [ml]\n" + PLATFORM_YAML.split("\n", 1)[1] * 2, features="")
     _refused(plat, files, "is also declared at")
+
+
+def test_cpu_and_gpu_quotas_are_declared_like_any_other(plat: Platform, write: Write) -> None:
+    """``cpus`` and ``gpus`` are quota kinds of ``platform.yaml`` (ADR 0047); an unknown
+    one is refused with its line."""
+    lines = (
+        "quotas:\n  - {scope: team, subject: ml, resource: cpus, limit: 8}\n"
+        "  - {scope: team, subject: ml, resource: gpus, limit: 1}\n"
+    )
+    files = write(yaml=lines, features="", pipelines="")
+    pc.apply(plat, pc.plan(plat, files))
+    got = {(s.quota.resource.value, s.quota.limit) for s in plat.quotas.list_quotas().items}
+    assert {("cpus", 8), ("gpus", 1)} <= got
+    files = write(yaml=lines.replace("gpus", "tpus"), features="", pipelines="")
+    assert _refused(plat, files, "tpus").startswith(f"{files[0]}:3: ")

@@ -134,3 +134,11 @@ def train_xgb(ctx: Any) -> dict[str, float]:
     )
     ctx.log_model(fit.booster, input_example=fit.example)
     return {"auc": fit.metrics["valid_auc"]}
+
+
+@job
+def stamp(ctx: Any) -> dict[str, float]:
+    """When the function started and ended (wall clock), ``seconds`` apart."""
+    t0 = time.time()
+    time.sleep(float(ctx.params.get("seconds", 0.3)))
+    return {"t0": t0, "t1": time.time()}
