@@ -135,9 +135,7 @@ def test_large_lineage_draws_with_webgl_or_falls_back_to_canvas(
 def _at(page: Any, node: str) -> tuple[float, float]:
     """Where ``node`` is on the page, in CSS pixels (for a real mouse)."""
     box = page.locator("#lineage").bounding_box()
-    p = page.evaluate(
-        f"window.shipyardLineage.cy.getElementById({node!r}).renderedPosition()"
-    )
+    p = page.evaluate(f"window.shipyardLineage.cy.getElementById({node!r}).renderedPosition()")
     return box["x"] + p["x"], box["y"] + p["y"]
 
 
@@ -193,7 +191,9 @@ def test_large_lineage_draws_bundled_edges_then_real_ones_on_demand(
     shown = page.evaluate(f"{edges}.filter(':visible').map(e => e.id())")
     assert shown and set(shown) <= real  # the real edges in view, the bundles hidden
 
-    page.evaluate("() => { window.shipyardLineage.cy.zoom(1); window.shipyardLineage.cy.center(); }")
+    page.evaluate(
+        "() => { window.shipyardLineage.cy.zoom(1); window.shipyardLineage.cy.center(); }"
+    )
     page.mouse.click(*_at(page, "model:churn"))
     page.wait_for_url(f"{ui_world.url}/ui/catalog/model/churn")
     assert errors == []
