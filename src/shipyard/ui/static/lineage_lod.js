@@ -53,7 +53,7 @@ window.ShipyardLineageLOD = (function () {
       (byNode[d.target] = byNode[d.target] || []).push(d);
     });
     return { elements: out, byNode: byNode, pos: pos, ids: nodes.map(function (e) { return e.data.id; }),
-      state: { bundles: bundles, edges: edges.length, real: 0, focus: null, detail: false } };
+      state: { bundles: bundles, edges: edges.length, real: 0, focus: null, detail: false, sync_ms: 0 } };
   }
 
   var style = [
@@ -103,6 +103,7 @@ window.ShipyardLineageLOD = (function () {
     var named = cy.collection();
     var focus = null; var lastZoom = cy.zoom();
     function sync() {
+      var t0 = performance.now();
       var zoom = cy.zoom();
       var detail = zoom >= DETAIL_ZOOM;
       var view = detail ? inView(lod, cy.extent(), MAX_EDGES) : { edges: {}, nodes: [] };
@@ -135,6 +136,8 @@ window.ShipyardLineageLOD = (function () {
       lod.state.real = Object.keys(drawn).length;
       lod.state.focus = focus;
       lod.state.detail = detail;
+      // what the last change cost, to the next frame drawn with it (bench/ui.py)
+      requestAnimationFrame(function () { lod.state.sync_ms = Math.round(performance.now() - t0); });
     }
     var timer = null;
     function later() { clearTimeout(timer); timer = setTimeout(sync, 120); }
