@@ -9,7 +9,8 @@ window.ShipyardLineageLOD = (function () {
   var GROUP = window.SHIPYARD_LOD_GROUP || 40;           // assets per group in a column
   var DETAIL_ZOOM = window.SHIPYARD_DETAIL_ZOOM || 0.35;  // real edges from this zoom on
   var LABEL_ZOOM = 0.7;                                   // names of the visible assets
-  var MAX_EDGES = 4000;  // real edges drawn at most (viewport plus the focused chains)
+  var MAX_EDGES = 4000;  // real edges of the viewport drawn at most
+  var MAX_CHAIN = 1500;  // and of the pointed-at asset's chains (1,500: 0.5 s to the next frame, load 5)
 
   // The elements of the first frame: the assets, one invisible anchor per group, one
   // bundled edge per pair of connected groups. ``placed`` is the column layout's
@@ -107,7 +108,7 @@ window.ShipyardLineageLOD = (function () {
       var zoom = cy.zoom();
       var detail = zoom >= DETAIL_ZOOM;
       var view = detail ? inView(lod, cy.extent(), MAX_EDGES) : { edges: {}, nodes: [] };
-      var lit = focus ? chains(lod, focus, MAX_EDGES) : {};
+      var lit = focus ? chains(lod, focus, MAX_CHAIN) : {};
       var want = {}; var add = []; var gone = [];
       Object.keys(view.edges).forEach(function (k) { want[k] = view.edges[k]; });
       Object.keys(lit).forEach(function (k) { want[k] = lit[k]; });
@@ -144,7 +145,7 @@ window.ShipyardLineageLOD = (function () {
     cy.on("viewport", later);
     cy.on("mouseover select", "node", function (evt) {
       if (evt.target.hasClass("anchor")) { return; }
-      focus = evt.target.id(); sync();
+      focus = evt.target.id(); later();  // a pointer crossing a column: one change
     });
     cy.on("mouseout unselect", "node", function (evt) {
       if (focus !== evt.target.id() || evt.target.selected()) { return; }
