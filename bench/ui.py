@@ -152,6 +152,12 @@ def browser_lineage(
                             () => done(performance.now() - t)));
                     })"""
                 )
+                if page.evaluate("window.shipyardLineage.lod != null"):
+                    # level of detail (ADR 0049): past zoom 0.35 the viewport's real
+                    # edges are added after a 120 ms debounce; sync_ms is that addition
+                    # to the next frame
+                    page.wait_for_function("() => window.shipyardLineage.lod.detail")
+                    page.wait_for_timeout(100)
                 info = page.evaluate("(({cy, ...rest}) => rest)(window.shipyardLineage)")
                 found.append(
                     {

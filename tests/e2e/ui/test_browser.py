@@ -132,6 +132,73 @@ def test_large_lineage_draws_with_webgl_or_falls_back_to_canvas(
     assert errors == []
 
 
+def _at(page: Any, node: str) -> tuple[float, float]:
+    """Where ``node`` is on the page, in CSS pixels (for a real mouse)."""
+    box = page.locator("#lineage").bounding_box()
+    p = page.evaluate(f"window.shipyardLineage.cy.getElementById({node!r}).renderedPosition()")
+    return box["x"] + p["x"], box["y"] + p["y"]
+
+
+def test_large_lineage_draws_bundled_edges_then_real_ones_on_demand(
+    ui_world: UIWorld, context: Any
+) -> None:
+    """Past the level-of-detail threshold (lowered here, as the dagre one) the first
+    frame has bundled edges between groups of assets and none of the real ones; an
+    asset pointed at gets its upstream and downstream edges, a zoom past the detail
+    zoom those of the viewport, and a click still opens the asset."""
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(
+        "window.SHIPYARD_DAGRE_MAX = 1; window.SHIPYARD_LOD_MIN = 1;"
+        "window.SHIPYARD_DETAIL_ZOOM = 2;"
+    )
+    sign_in(page, ui_world, "ml_viewer")
+    graph = page.request.get(f"{ui_world.url}/ui/catalog/model/churn/lineage.json?depth=5").json()
+    real = {e["data"]["id"] for e in graph["elements"] if "source" in e["data"]}
+    page.goto(f"{ui_world.url}/ui/catalog/model/churn/lineage?depth=5")
+    page.wait_for_selector("#lineage[data-ready=true]")
+    page.wait_for_timeout(300)  # past the viewport's debounce: the overview as it stays
+    edges = "window.shipyardLineage.cy.edges()"
+    overview = page.evaluate(
+        f"{edges}.map(e => [e.id(), e.hasClass('bundle'), e.data('count') || 0])"
+    )
+    bundles = [(i, c) for i, b, c in overview if b]
+    assert len(bundles) == len(overview) and 0 < len(bundles) < len(real)
+    assert sum(c for _, c in bundles) <= len(real)  # no real edge drawn, each counted once
+    assert page.evaluate("window.shipyardLineage.lod.real") == 0
+
+    page.mouse.move(*_at(page, "table:silver.ml_orders"))  # upstream and downstream lit
+    page.wait_for_function("() => window.shipyardLineage.lod.real > 0")
+    lit = set(page.evaluate(f"{edges}.filter('.focus').map(e => e.id())"))
+    chain = {
+        e["data"]["id"]
+        for e in graph["elements"]
+        if (e["data"].get("source"), e["data"].get("target"))
+        in {
+            ("table:bronze.ml_orders", "table:silver.ml_orders"),
+            ("table:silver.ml_orders", "table:gold.ml_churn_features"),
+            ("table:gold.ml_churn_features", "model:churn"),
+        }
+    }
+    assert len(chain) == 3 and chain <= lit <= real
+    box = page.locator("#lineage").bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)  # pointed away: back to the bundles alone
+    page.wait_for_function("() => window.shipyardLineage.lod.real === 0")
+
+    page.evaluate("() => { window.shipyardLineage.cy.zoom(2.5); }")  # past the detail zoom
+    page.wait_for_function("() => window.shipyardLineage.lod.detail")
+    shown = page.evaluate(f"{edges}.filter(':visible').map(e => e.id())")
+    assert shown and set(shown) <= real  # the real edges in view, the bundles hidden
+
+    page.evaluate(
+        "() => { window.shipyardLineage.cy.zoom(1); window.shipyardLineage.cy.center(); }"
+    )
+    page.mouse.click(*_at(page, "model:churn"))
+    page.wait_for_url(f"{ui_world.url}/ui/catalog/model/churn")
+    assert errors == []
+
+
 def test_lake_sql_paging_and_offline_api_docs(ui_world: UIWorld, context: Any, shot: Any) -> None:
     local = ui_world.url
     # offline: any request that leaves the test server fails

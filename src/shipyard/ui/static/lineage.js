@@ -7,6 +7,8 @@
 (function () {
   "use strict";
   var DAGRE_MAX = window.SHIPYARD_DAGRE_MAX || 400;  // tests lower it to reach the column layout
+  var LOD = window.ShipyardLineageLOD;  // lineage_lod.js: bundled edges past LOD_MIN assets
+  var LOD_MIN = window.SHIPYARD_LOD_MIN || 1500;
 
   // Which renderer draws a large graph: "webgl" (cytoscape's WebGL renderer, WebGL 2)
   // when the browser has a GPU behind WebGL 2, else "canvas" (the 2D canvas). A software
@@ -64,7 +66,7 @@
         positions[id] = { x: (upstream ? -1 : 1) * d * 260, y: (i - ids.length / 2) * 26 };
       });
     });
-    return positions;
+    return { positions: positions, depth: depth, rank: rank };
   }
 
   // The viewport that fits ``pos``, from the positions alone: cytoscape's own fit
@@ -122,17 +124,19 @@
     var upstream = box.dataset.src.indexOf("direction=downstream") < 0;
     var view = null;
     if (big) {  // placed before cytoscape starts: no second layout pass
-      var pos = columns(data.elements, data.root, upstream);
+      var placed = columns(data.elements, data.root, upstream);
+      var pos = placed.positions;
       data.elements.forEach(function (e) {
         if (!e.data.source) { e.position = pos[e.data.id] || { x: 0, y: 0 }; }
       });
       view = fitted(pos, box.clientWidth || 800, box.clientHeight || 600);
     }
     var webgl = big && largeRenderer() === "webgl";
+    var lod = big && LOD && n > LOD_MIN ? LOD.bundle(data.elements, placed, view.zoom) : null;
     var tPlaced = performance.now();
     var cy = cytoscape({
       container: box,
-      elements: data.elements,
+      elements: lod ? lod.elements : data.elements,
       minZoom: 0.02, maxZoom: 4, wheelSensitivity: 0.3,
       zoom: view ? view.zoom : 1, pan: view ? view.pan : { x: 0, y: 0 },
       renderer: { name: "canvas", webgl: webgl },
@@ -151,10 +155,11 @@
           "target-arrow-shape": big ? "none" : "triangle", "curve-style": big ? "haystack" : "bezier" } },
         { selector: ":selected", style: { "background-color": "#bf8700", "label": "data(label)" } },
         { selector: "node.hover", style: { "label": "data(label)", "z-index": 10 } }
-      ],
+      ].concat(lod ? LOD.style : []),
       layout: big ? { name: "preset", fit: false } : { name: "null" }
     });
     var tInit = performance.now();
+    if (lod) { LOD.attach(cy, lod); }
     if (!big) {
       cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 8, rankSep: 60, animate: false }).run();
     }
@@ -167,8 +172,9 @@
       if (href) { window.location.href = href; }
     });
     var ms = Math.round(performance.now() - t0);
-    status.textContent = n + " assets, " + (data.elements.length - n) + " edges; drawn in " + ms + " ms";
-    window.shipyardLineage = { cy: cy, nodes: n, renderer: webgl ? "webgl" : "canvas", ms: ms, script_at: Math.round(t0), fetch: Math.round(tFetched - t0),
+    status.textContent = n + " assets, " + (data.elements.length - n) + " edges; drawn in " + ms + " ms" +
+      (lod ? " (edges bundled between groups of assets: zoom in or point at an asset for its own)" : "");
+    window.shipyardLineage = { cy: cy, nodes: n, lod: lod ? lod.state : null, renderer: webgl ? "webgl" : "canvas", ms: ms, script_at: Math.round(t0), fetch: Math.round(tFetched - t0),
       place: Math.round(tPlaced - tFetched), init: Math.round(tInit - tPlaced),
       layout: Math.round(tLayout - tInit) };
     requestAnimationFrame(function () {  // ready once the first frame is drawn: what the user sees
