@@ -109,6 +109,33 @@ def drift_families(reports: list[dict[str, Any]]) -> list[Metric]:
     return [status, psi]
 
 
+_DRIFT_HELP = (
+    b"# HELP shipyard_drift_detected 1 when the newest drift report of a deployment found drift."
+    b"\n# TYPE shipyard_drift_detected gauge\n",
+    b"# HELP shipyard_drift_psi Population stability index per feature (newest report)."
+    b"\n# TYPE shipyard_drift_psi gauge\n",
+)
+
+
+def _sample_lines(family: Metric) -> bytes:
+    text = generate_latest(ScrapeCollector([family]))
+    return b"".join(x for x in text.splitlines(keepends=True) if not x.startswith(b"#"))
+
+
+def drift_text(reports: list[dict[str, Any]]) -> bytes:
+    """``drift_families`` as text. A stored report never changes, so each report's lines
+    are written once (by ``generate_latest``) and kept in its ``drift_gauges`` dict, which
+    ``MonitoringService.gauges`` caches per report: a scrape of 100 deployments joins bytes."""
+    status, psi = [], []
+    for r in sorted(reports, key=lambda r: r["deployment"]):
+        lines = r.get("_lines")
+        if lines is None:
+            lines = r["_lines"] = tuple(_sample_lines(f) for f in drift_families([r]))
+        status.append(lines[0])
+        psi.append(lines[1])
+    return _DRIFT_HELP[0] + b"".join(status) + _DRIFT_HELP[1] + b"".join(psi)
+
+
 def freshness_family(lags: dict[str, float]) -> Metric:
     """``{view: seconds}``: how far each view's newest materialized event time is behind now."""
     out = GaugeMetricFamily(
@@ -176,8 +203,7 @@ def render(
     """The whole scrape: the recorded metrics (of every worker process), the newest drift
     ``reports``, feature freshness, the job ``queue``'s depth and, when this process has
     served (``served``: its runtime and inference log writer), its log buffer."""
-    families = drift_families(reports)
-    families += [freshness_family(freshness or {}), queue_family(queue or {})]
+    families = [freshness_family(freshness or {}), queue_family(queue or {})]
     families += log_families(served[1] if served is not None else None)
-    text = generate_latest(scrape_registry()) + generate_latest(ScrapeCollector(families))
-    return text.decode()
+    recorded = generate_latest(scrape_registry())
+    return (recorded + drift_text(reports) + generate_latest(ScrapeCollector(families))).decode()
