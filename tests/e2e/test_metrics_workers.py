@@ -46,7 +46,7 @@ def _metrics_dir(server: int) -> Path:
 
 def _health_per_worker(folder: Path) -> dict[str, float]:
     """Each worker's own count of /api/v1/health (its counter file, read directly)."""
-    out = {}
+    out: dict[str, float] = {}
     for f in folder.glob("counter_*.db"):
         for key, value, _ts, _pos in MmapedDict.read_all_values_from_file(str(f)):
             _metric, name, labels, _help = json.loads(key)
