@@ -37,7 +37,7 @@ from sklearn.linear_model import LogisticRegression
 
 from shipyard._internal.ids import new_id
 from shipyard.api.app import create_app
-from shipyard.monitoring.metrics import REQUESTS
+from shipyard.monitoring.metrics import observe
 from shipyard.monitoring.tables import drift_reports
 from shipyard.platform import Platform
 from shipyard.serving import Variant
@@ -130,7 +130,7 @@ def scrape(p: Platform, model: str, deployments: int, repeat: int) -> dict[str, 
                 id=body["id"], deployment=dep, owner="default", status="ok", rows=1000,
                 body=body, created_at=pd.Timestamp.now(tz="UTC").to_pydatetime()))  # fmt: skip
     for i in range(deployments):  # 100 routes' histograms too
-        REQUESTS.observe(f"route_{i}", "GET", 200, 0.003)
+        observe(f"route_{i}", "GET", 200, 0.003)
     inproc = []
     for _ in range(repeat):
         t0 = time.perf_counter()

@@ -41,7 +41,7 @@ def test_profile_drift_reports_and_metrics_from_the_cli(
     code, out = _cli(project_dir, capsys, "monitor", "reports", "churn", "--json")
     assert code == 0 and [r["status"] for r in json.loads(out)] == ["drift", "drift"]
     code, out = _cli(project_dir, capsys, "monitor", "metrics")
-    assert code == 0 and 'shipyard_drift_detected{deployment="churn"} 1' in out
+    assert code == 0 and 'shipyard_drift_detected{deployment="churn"} 1.0' in out
     code, out = _cli(project_dir, capsys, "deployments", "stats", "churn")
     assert code == 0 and json.loads(out)["variants"]["a"]["requests"] == 400
     code, out = _cli(project_dir, capsys, "monitor", "performance", "churn", "--window", "600")

@@ -15,11 +15,13 @@ if TYPE_CHECKING:
 
 def app_from_env() -> FastAPI:
     """Factory used by uvicorn workers: the project comes from the environment."""
+    from shipyard._internal.prom import mark_dead_at_exit
     from shipyard._internal.threads import limit_native_threads
     from shipyard.api.app import create_app
     from shipyard.platform import Platform
 
     limit_native_threads()
+    mark_dead_at_exit()
     return create_app(Platform.open(os.environ.get("SHIPYARD_PROJECT_DIR", ".")))
 
 
@@ -75,16 +77,19 @@ def _serve(
     import uvicorn
 
     if workers > 1:
+        from shipyard._internal.prom import multiprocess_dir
+
         os.environ["SHIPYARD_PROJECT_DIR"] = str(Path(project).resolve())
-        uvicorn.run(
-            "shipyard.api.server:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=log_level,
-            access_log=False,
-        )
+        with multiprocess_dir(workers):  # /metrics sums the workers' counters (ADR 0051)
+            uvicorn.run(
+                "shipyard.api.server:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+                access_log=False,
+            )
         return
     from shipyard._internal.threads import limit_native_threads
     from shipyard.api.app import create_app

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from shipyard._internal import progress
 from shipyard._internal.clock import as_utc, utcnow
-from shipyard._internal.latency import ONLINE_READS
 from shipyard._internal.progress import OnProgress
+from shipyard._internal.prom import ONLINE_READS
 from shipyard.errors import InvalidArgument, NotFound, QuotaExceeded
 from shipyard.features import online, registry
 from shipyard.features._base import DEFINITION_ASSET_KINDS, FeatureServiceBase

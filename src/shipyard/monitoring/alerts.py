@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import urllib.request
 from typing import Any
 
 import sqlalchemy as sa
 
 from shipyard._internal.ids import new_id
+from shipyard._internal.prom import ALERT_DELIVERIES
 from shipyard.monitoring.models import DriftReport
 from shipyard.monitoring.slo import Incident
 from shipyard.monitoring.tables import incidents
@@ -32,25 +32,6 @@ log = logging.getLogger("shipyard.monitoring.alerts")
 DRIFT_SOURCE = "drift"
 #: Seconds one webhook delivery may take.
 WEBHOOK_TIMEOUT = 5.0
-
-
-class Deliveries:
-    """Counts of webhook deliveries of this process (exported on ``/metrics``)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.sent = 0
-        self.failed = 0
-
-    def count(self, ok: bool) -> None:
-        with self._lock:
-            if ok:
-                self.sent += 1
-            else:
-                self.failed += 1
-
-
-DELIVERIES = Deliveries()
 
 
 def record_drift(conn: Any, report: DriftReport, owner: str) -> dict[str, Any] | None:
@@ -146,6 +127,6 @@ def deliver(urls: list[str], alert: dict[str, Any]) -> int:
         except Exception as exc:  # a chat being down never fails the report
             log.warning("alert %s to %s not delivered: %s", alert.get("id"), url, exc)
             delivered = False
-        DELIVERIES.count(delivered)
+        ALERT_DELIVERIES.labels("sent" if delivered else "failed").inc()  # /metrics
         ok += delivered
     return ok

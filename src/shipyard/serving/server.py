@@ -203,6 +203,9 @@ def _settle(platform: Platform) -> None:
 
 def serving_app_from_env() -> Starlette:
     """Factory for uvicorn worker processes (the project comes from the environment)."""
+    from shipyard._internal.prom import mark_dead_at_exit
+
+    mark_dead_at_exit()
     platform = Platform.open(os.environ.get("SHIPYARD_PROJECT_DIR", "."))
     app = create_serving_app(platform)
     _settle(platform)
@@ -224,15 +227,18 @@ def run_serving_server(
         os.environ["SHIPYARD_PROJECT_DIR"] = str(Path(project).resolve())
         if auth_cache_seconds is not None:  # the workers read it through Settings
             os.environ["SHIPYARD_SECURITY_AUTH_CACHE"] = str(auth_cache_seconds)
-        uvicorn.run(
-            "shipyard.serving.server:serving_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            access_log=False,
-        )
+        from shipyard._internal.prom import multiprocess_dir
+
+        with multiprocess_dir(workers):  # /metrics sums the workers' counters (ADR 0051)
+            uvicorn.run(
+                "shipyard.serving.server:serving_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="warning",
+                access_log=False,
+            )
         return
     platform = Platform.open(project)
     app = create_serving_app(platform, auth_cache_seconds=auth_cache_seconds)

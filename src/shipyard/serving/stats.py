@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from shipyard._internal.prom import PREDICTION_ERRORS, PREDICTIONS
 
 WINDOW = 2048
 
@@ -19,10 +22,17 @@ class VariantStats:
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=WINDOW))
     #: 1 for an error, 0 for a success, for the same window.
     outcomes: deque[int] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    #: The Prometheus counters of this variant (``/metrics``; summed across worker processes).
+    counted: Any = None
+    failed: Any = None
 
     def record(self, latency_ms: float, error: bool) -> None:
         self.requests += 1
         self.errors += error
+        if self.counted is not None:
+            self.counted.inc()
+            if error:
+                self.failed.inc()
         self.latencies.append(latency_ms)
         self.outcomes.append(1 if error else 0)
 
@@ -59,7 +69,12 @@ class StatsBook:
         found = self._stats.get(key)
         if found is None:
             with self._lock:
-                found = self._stats.setdefault(key, VariantStats())
+                found = self._stats.get(key)
+                if found is None:
+                    found = self._stats[key] = VariantStats(
+                        counted=PREDICTIONS.labels(deployment, variant),
+                        failed=PREDICTION_ERRORS.labels(deployment, variant),
+                    )
         return found
 
     def reset(self, deployment: str, variant: str) -> None:

@@ -38,8 +38,8 @@ def _value(body: str, series: str) -> float:
     return 0.0
 
 
-RUN_DRIFT_OK = 'shipyard_http_requests_total{route="run_drift",method="POST",status="2xx"}'
-RUN_DRIFT_ALL = 'shipyard_http_request_duration_seconds_bucket{route="run_drift",le="+Inf"}'
+RUN_DRIFT_OK = 'shipyard_http_requests_total{method="POST",route="run_drift",status="2xx"}'
+RUN_DRIFT_ALL = 'shipyard_http_request_duration_seconds_bucket{le="+Inf",route="run_drift"}'
 
 
 def test_drift_and_profiles_over_http(monitored: Platform, http: httpx.Client) -> None:
@@ -70,7 +70,7 @@ def test_drift_and_profiles_over_http(monitored: Platform, http: httpx.Client) -
     text = http.get("/metrics", headers=admin)
     assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
     body = text.text
-    assert 'shipyard_drift_detected{deployment="churn"} 1' in body
+    assert 'shipyard_drift_detected{deployment="churn"} 1.0' in body
     assert 'shipyard_drift_psi{deployment="churn",feature="f0"}' in body
     assert _value(body, RUN_DRIFT_OK) == _value(before, RUN_DRIFT_OK) + 1
     assert _value(body, RUN_DRIFT_ALL) == _value(before, RUN_DRIFT_ALL) + 1
@@ -187,7 +187,7 @@ def test_inference_server_metrics_and_readiness(monitored: Platform) -> None:
         )
         assert r.status_code == 200
         body = c.get("/metrics", headers=admin).text
-        assert 'shipyard_http_requests_total{route="predict",method="POST",status="2xx"}' in body
+        assert 'shipyard_http_requests_total{method="POST",route="predict",status="2xx"}' in body
         # the prediction read its features from the online store: its latency is exported
         assert _value(body, "shipyard_online_store_read_duration_seconds_count") >= 1
         assert 'shipyard_online_store_read_duration_seconds_bucket{le="+Inf"}' in body

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from prometheus_client import generate_latest
+
+from shipyard._internal.prom import REGISTRY
 from shipyard.monitoring import metrics
 from shipyard.platform import Platform
 
@@ -45,27 +48,30 @@ def test_queue_depth_per_pool_and_the_naming_rules(platform: Platform) -> None:
             assert NAME.match(label) and not label.startswith("__"), key
 
 
+def _text(*families: object) -> str:
+    return generate_latest(metrics.ScrapeCollector(list(families))).decode()  # type: ignore[arg-type]
+
+
 def test_pool_labels_are_bounded() -> None:
     depth = {(f"pool{i:03d}", "queued"): 1 for i in range(metrics.MAX_POOLS + 30)}
-    lines = [x for x in metrics.queue_lines(depth) if 'state="queued"' in x]
-    assert len(lines) == metrics.MAX_POOLS + 1
-    assert 'shipyard_job_queue_depth{pool="other",state="queued"} 30' in lines
+    got = _samples(_text(metrics.queue_family(depth)))
+    assert len([k for k in got if 'state="queued"' in k]) == metrics.MAX_POOLS + 1
+    assert got['shipyard_job_queue_depth{pool="other",state="queued"}'] == 30
 
 
 def test_histogram_lines_and_label_escaping() -> None:
-    m = metrics.RequestMetrics()
-    m.observe('odd"route', "GET", 200, 0.003)
-    lines = m.render()
-    head = 'shipyard_http_request_duration_seconds_bucket{route="odd\\"route",le='
-    assert f'{head}"0.0025"}} 0' in lines and f'{head}"0.005"}} 1' in lines
-    assert f'{head}"1"}} 1' in lines and f'{head}"+Inf"}} 1' in lines
+    metrics.observe('odd"route', "GET", 200, 0.003)
+    lines = generate_latest(REGISTRY).decode().splitlines()
+    head = 'shipyard_http_request_duration_seconds_bucket{le="%s",route="odd\\"route"}'
+    assert f"{head % '0.0025'} 0.0" in lines and f"{head % '0.005'} 1.0" in lines
+    assert f"{head % '1.0'} 1.0" in lines and f"{head % '+Inf'} 1.0" in lines
     body = {
         "deployment": "d",
         "status": "drift",
         "features": [{"feature": "a\nb", "psi": 0.25}],
         "prediction": {"feature": "prediction", "psi": 0.0},
     }
-    lines = metrics._drift_lines([metrics.drift_gauges(body)])
-    assert 'shipyard_drift_detected{deployment="d"} 1' in lines
-    assert 'shipyard_drift_psi{deployment="d",feature="a\\nb"} 0.25' in lines
-    assert 'shipyard_drift_psi{deployment="d",feature="prediction"} 0' in lines
+    got = _samples(_text(*metrics.drift_families([metrics.drift_gauges(body)])))
+    assert got['shipyard_drift_detected{deployment="d"}'] == 1
+    assert got['shipyard_drift_psi{deployment="d",feature="a\\nb"}'] == 0.25
+    assert got['shipyard_drift_psi{deployment="d",feature="prediction"}'] == 0
