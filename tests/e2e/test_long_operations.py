@@ -27,6 +27,7 @@ V1 = "/api/v1"
 REFRESH = f"{V1}/lake/tables/gold.n/refresh"
 MATERIALIZE = f"{V1}/features/materialize"
 SCORE = f"{V1}/deployments/-/score-table"
+EXPORT = f"{V1}/deployments/-/export"
 SCORE_BODY = {"model": "churn/1", "source": "gold.customer_features", "output": "datasets.s"}
 
 
@@ -107,6 +108,20 @@ def test_wait_true_answers_the_result_in_the_request(world: World) -> None:
     assert r.status_code == 200 and r.json()[0]["view"] == "customer_features"
     r = world.post("editor", f"{SCORE}?wait=true", SCORE_BODY)
     assert r.status_code == 200 and r.json()["rows"] == N
+    r = world.post("editor", f"{EXPORT}?wait=true", {"model": "churn/1"})
+    assert r.status_code == 200 and r.json()["model_version"] == "churn/1", r.text
+
+
+def test_export_is_a_job_whose_result_is_the_recorded_export(world: World) -> None:
+    job = _accepted(world.post("editor", EXPORT, {"model": "churn/1", "tolerance": 0.01}))
+    assert job["args"]["params"] == {"model": "churn/1", "format": "onnx", "tolerance": 0.01}
+    world.work()
+    done = world.get("viewer", f"{V1}/jobs/{job['id']}").json()
+    assert done["state"] == "succeeded", done
+    result = done["result"]
+    assert result["asset"].startswith("model_export:churn.v1.onnx") and result["tolerance"] == 0.01
+    assert result["max_abs_diff"] <= 0.01 and result["size_bytes"] > 0
+    assert Path(result["path"]).read_bytes()[:2]  # written where the server keeps exports
 
 
 def test_a_job_whose_caller_lost_the_role_fails_once_with_the_error(world: World) -> None:
@@ -135,6 +150,7 @@ def test_a_queued_operation_can_be_cancelled(world: World) -> None:
         (MATERIALIZE, {"views": ["customer_features"]}),
         (MATERIALIZE, {}),
         (SCORE, SCORE_BODY),
+        (EXPORT, {"model": "churn/1"}),
     ],
 )
 @pytest.mark.parametrize("wait", ["", "?wait=true"])
@@ -164,6 +180,14 @@ def test_callers_without_write_queue_nothing(
         (SCORE, {**SCORE_BODY, "source": "gold.nope"}, 404),
         (SCORE, {"model": "churn/1"}, 422),
         (SCORE, {**SCORE_BODY, "chunk_rows": "x" * 100_000}, 422),
+        (EXPORT, {"model": "churn/99"}, 404),
+        (EXPORT, {"model": "nope/1"}, 404),
+        (EXPORT, {}, 422),
+        (EXPORT, {"model": "churn/1", "tolerance": -1}, 422),
+        (EXPORT, {"model": "churn/1", "tolerance": "NaN"}, 422),
+        (EXPORT, {"model": "churn/1", "holdout": [[1, 2]]}, 422),  # no DataFrames over HTTP
+        (EXPORT, {"model": "churn/1", "output": "/etc/x.onnx"}, 422),  # nor server paths
+        (EXPORT, {"model": "churn/1", "format": "pickle"}, 422),
     ],
 )
 def test_junk_is_refused_before_anything_is_queued(

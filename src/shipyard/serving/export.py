@@ -238,6 +238,9 @@ def export_model(
         raise InvalidArgument(f"unknown export format '{format}' (one of {', '.join(FORMATS)})")
     mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
     uri = f"models:/{mv.name}/{mv.version}"
+    with ctx.db.connect() as conn:  # refused before the conversion writes anything
+        owner = ctx.catalog.get(conn, "model", mv.name).owner
+    ctx.require(Permission.WRITE, owner, action="serving.export_model", asset=f"model:{mv.name}")
     loaded = registry.load_model(uri)
     frame = _holdout(registry.download_model(uri), holdout, list(loaded.input_columns))
     data, converter = _convert(loaded.model, frame.shape[1])

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from shipyard._internal.paging import Page
 from shipyard.serving.batch import BatchScoreResult
+from shipyard.serving.export import ExportResult
 from shipyard.serving.models import (
     Deployment,
     NeighborFeatures,
@@ -155,4 +156,10 @@ class ServingAPI(Protocol):
         chunk_rows: int = 250000,
     ) -> BatchScoreResult:
         """Score a lake table (or a training set's ``datasets.<name>``) with a model version."""
+        ...
+
+    def export_model(
+        self, model: str, *, format: str = "onnx", tolerance: float = 1e-4
+    ) -> ExportResult:
+        """Convert a model version to ONNX, check parity on its input example, record it."""
         ...

@@ -592,17 +592,20 @@ class ServingService(CanaryOps, Service):
         model: str,
         *,
         format: str = "onnx",
-        holdout: Any = None,
         tolerance: float = 1e-4,
+        holdout: Any = None,
         output: str | None = None,
     ) -> ExportResult:
         """Convert a model version to ONNX, check parity on held-out rows, record it.
 
         Args:
             model: ``churn@champion``, ``churn/3`` or a ``models:/`` URI.
-            holdout: a DataFrame of rows to compare on (default: the model's input example).
             tolerance: the largest allowed absolute difference between the two outputs.
+            holdout: a DataFrame of rows to compare on (default: the model's input
+                example). In-process only: over HTTP the input example is used.
             output: where to write the ``.onnx`` file (default: ``<home>/exports/``).
+                In-process only: over HTTP the file goes to ``<home>/exports/`` and
+                the caller downloads the run artifact.
 
         Returns:
             The file, the run artifact, the catalog asset and the measured difference.
