@@ -246,6 +246,7 @@ def _submit_all(skin: Any, output: str) -> list[Any]:
         skin.features.materialize(["customer_features"], submit=True),
         skin.serving.score_table("churn/1", "gold.customer_features", output, submit=True),
         skin.serving.export_model("churn/1", submit=True),
+        skin.lake.refresh_all(submit=True),
     ]
 
 
@@ -256,6 +257,7 @@ def _check_queued(skin: Any, queued: list[Job]) -> None:
         "features.materialize",
         "serving.score_table",
         "serving.export_model",
+        "lake.refresh_all",
     ]
     assert all(j.created_by == "editor" for j in queued)
     assert skin.jobs.wait(queued[0].id, timeout=0).state == "queued"  # not run yet
@@ -267,8 +269,9 @@ def test_submit_true_queues_the_call_a_worker_then_completes(world: World) -> No
     _check_queued(ed, queued)
     world.work()
     done = [ed.jobs.wait(j.id, timeout=5) for j in queued]
-    assert [j.state for j in done] == ["succeeded"] * 4, [j.error for j in done]
-    refresh, mat, score, export = (j.result for j in done)
+    assert [j.state for j in done] == ["succeeded"] * 5, [j.error for j in done]
+    refresh, mat, score, export, everything = (j.result for j in done)
+    assert everything == [r.table for r in ed.lake.refresh_all()]
     # the same results as the synchronous calls
     assert refresh["table"] == ed.lake.refresh("gold.n").table
     assert mat[0]["view"] == ed.features.materialize(["customer_features"])[0].view
@@ -288,7 +291,7 @@ def test_submit_true_over_http_returns_the_job(world: World) -> None:
         assert remote.serving.export_model("churn/1").model_version == "churn/1"  # still sync
         world.work()
         done = [remote.jobs.wait(j.id, timeout=5) for j in queued]
-        assert [j.state for j in done] == ["succeeded"] * 4, [j.error for j in done]
+        assert [j.state for j in done] == ["succeeded"] * 5, [j.error for j in done]
         assert done[2].result["rows"] == N and done[3].result["model_version"] == "churn/1"
         with shipyard.connect(url, world.tokens["viewer"]) as viewer:
             before = len(world.p.jobs.list(limit=1000).items)
@@ -303,6 +306,7 @@ _CALLS = [
     lambda s: s.features.materialize(["customer_features"], submit=True),
     lambda s: s.serving.score_table("churn/1", "gold.customer_features", "datasets.x", submit=True),
     lambda s: s.serving.export_model("churn/1", submit=True),
+    lambda s: s.lake.refresh_all(submit=True),
 ]
 
 

@@ -122,8 +122,15 @@ class LakeAPI(Protocol):
         """Recompute a defined table from its sources (``submit=True``: queue it, return the job)."""
         ...
 
-    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
-        """Refresh every defined table, upstream before downstream."""
+    @overload
+    def refresh_all(
+        self, *, full: bool = False, submit: Literal[False] = False
+    ) -> list[RefreshResult]: ...
+    @overload
+    def refresh_all(self, *, full: bool = False, submit: Literal[True]) -> Job: ...
+    def refresh_all(self, *, full: bool = False, submit: bool = False) -> list[RefreshResult] | Job:
+        """Refresh every defined table, upstream before downstream (``submit=True``: queue
+        it, return the job)."""
         ...
 
     def list_refreshes(

@@ -253,13 +253,28 @@ class TransformsMixin(LakeBase):
                 "failed_expectations": {e.name: e.failed for e in r.expectations if e.failed},
             }
 
+    @overload
     def refresh_all(
-        self, *, full: bool = False, on_progress: OnProgress | None = None
-    ) -> list[RefreshResult]:
+        self,
+        *,
+        full: bool = False,
+        submit: Literal[False] = False,
+        on_progress: OnProgress | None = None,
+    ) -> list[RefreshResult]: ...
+    @overload
+    def refresh_all(
+        self, *, full: bool = False, submit: Literal[True], on_progress: None = None
+    ) -> Job: ...
+    def refresh_all(
+        self, *, full: bool = False, submit: bool = False, on_progress: OnProgress | None = None
+    ) -> list[RefreshResult] | Job:
         """Refresh every defined table, upstream before downstream.
 
         ``on_progress`` is called with (tables refreshed, tables in all) after each one.
+        ``submit=True`` queues it as a job for the caller and returns the job.
         """
+        if submit:
+            return self._queue_action("lake.refresh_all", full=full)
         from shipyard.lake.definitions import dependency_order
 
         with self._ctx.db.connect() as conn:
