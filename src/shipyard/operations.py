@@ -77,11 +77,19 @@ def _score(p: Platform, params: dict[str, Any]) -> str | None:
         return None
 
 
+def _export(p: Platform, params: dict[str, Any]) -> str | None:
+    """The model's owner (the export is cataloged as theirs)."""
+    model = str(params["model"])
+    mv = p.registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
+    return p.registry.get_registered_model(mv.name).owner or None
+
+
 #: Per action: the team it writes to (None: the default team).
 TEAMS: dict[str, Callable[[Platform, dict[str, Any]], str | None]] = {
     "lake.refresh": _refresh,
     "features.materialize": _materialize,
     "serving.score_table": _score,
+    "serving.export_model": _export,
 }
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shipyard._internal.db import Database
 from shipyard.backends import Backends
-from shipyard.catalog.context import ServiceContext
+from shipyard.catalog.context import Service, ServiceContext
 from shipyard.catalog.migrate import upgrade
 from shipyard.catalog.service import CatalogService
 from shipyard.config import Settings, load_settings
@@ -54,6 +54,10 @@ if TYPE_CHECKING:
     from shipyard.vectors.service import VectorService, VectorState
 
 LOCAL_ADMIN = "local-admin"
+
+
+#: A capability service (``_submits``).
+S = TypeVar("S", bound="Service")
 
 
 class Platform:
@@ -207,20 +211,21 @@ class Platform:
         from shipyard.lake.service import LakeService
 
         b = self._backends
-        return LakeService(
+        lake = LakeService(
             self._ctx,
             storage=b.lake_storage,
             pending=b.lake_pending,
             state=self._state.lake,
             quotas=lambda: self.quotas,
         )
+        return self._submits(lake)
 
     @cached_property
     def features(self) -> FeatureService:
         from shipyard.features.service import FeatureService
 
         b = self._backends
-        return FeatureService(
+        features = FeatureService(
             self._ctx,
             lake=lambda: self.lake,
             online=b.online_store,
@@ -229,6 +234,12 @@ class Platform:
             quotas=lambda: self.quotas,
             materialized=self._follow_view,
         )
+        return self._submits(features)
+
+    def _submits(self, service: S) -> S:
+        """``service`` with ``submit=True`` queueing its long operations as this caller."""
+        service._submitter = lambda action, params: self.jobs.submit_action(action, params)
+        return service
 
     def _follow_view(self, view: str) -> None:
         """After ``view`` is materialized: update the vector indexes over it (issue #18)."""
@@ -261,7 +272,7 @@ class Platform:
         from shipyard.serving.context import RUNTIME_PRINCIPAL
         from shipyard.serving.service import ServingService
 
-        return ServingService(
+        serving = ServingService(
             self._ctx,
             runtimes=self._serving_runtimes,
             lake=lambda: self.lake,
@@ -272,6 +283,7 @@ class Platform:
             quotas=lambda: self.quotas,
             vectors=lambda: self.vectors,
         )
+        return self._submits(serving)
 
     @cached_property
     def monitoring(self) -> MonitoringService:

@@ -100,6 +100,10 @@ def _score(p: Platform, model: str, source: str, output: str, **kw: Any) -> Any:
     return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
 
 
+def _export(p: Platform, model: str, **kw: Any) -> Any:
+    return p.serving.export_model(model, **kw).model_dump(mode="json")
+
+
 def _report(p: Platform, deployment: str) -> Any:
     r = p.serving.get_report(deployment)
     return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
@@ -134,6 +138,7 @@ RUNNERS: dict[str, Callable[..., Any]] = {
     "registry.register": _register,
     "registry.promote": _promote,
     "serving.score_table": _score,
+    "serving.export_model": _export,
     "monitoring.report": _report,
     "monitoring.drift": _drift,
     "usage.meter": _meter,

@@ -1,6 +1,7 @@
-"""Long HTTP operations answer 202 with a job (materialize, refresh, score-table), as
+"""Long HTTP operations answer 202 with a job (materialize, refresh, score-table, export), as
 the owning team, a viewer, another team's editor, a role-less token, no token and a
-client sending junk would drive them; ``?wait=true`` keeps the synchronous answer."""
+client sending junk would drive them; ``?wait=true`` keeps the synchronous answer. The
+SDK's and the remote client's ``submit=True`` return the same queued job."""
 
 from __future__ import annotations
 
@@ -17,16 +18,22 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
+import shipyard
 from shipyard.api.app import create_app
+from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
 from shipyard.lake import TableDefinition
+from shipyard.pipelines.models import Job
 from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
+from shipyard.security.store import load_principal
 from tests.contract.serving.suite import N, build_served_model
+from tests.servers import live_server
 
 V1 = "/api/v1"
 REFRESH = f"{V1}/lake/tables/gold.n/refresh"
 MATERIALIZE = f"{V1}/features/materialize"
 SCORE = f"{V1}/deployments/-/score-table"
+EXPORT = f"{V1}/deployments/-/export"
 SCORE_BODY = {"model": "churn/1", "source": "gold.customer_features", "output": "datasets.s"}
 
 
@@ -107,6 +114,20 @@ def test_wait_true_answers_the_result_in_the_request(world: World) -> None:
     assert r.status_code == 200 and r.json()[0]["view"] == "customer_features"
     r = world.post("editor", f"{SCORE}?wait=true", SCORE_BODY)
     assert r.status_code == 200 and r.json()["rows"] == N
+    r = world.post("editor", f"{EXPORT}?wait=true", {"model": "churn/1"})
+    assert r.status_code == 200 and r.json()["model_version"] == "churn/1", r.text
+
+
+def test_export_is_a_job_whose_result_is_the_recorded_export(world: World) -> None:
+    job = _accepted(world.post("editor", EXPORT, {"model": "churn/1", "tolerance": 0.01}))
+    assert job["args"]["params"] == {"model": "churn/1", "format": "onnx", "tolerance": 0.01}
+    world.work()
+    done = world.get("viewer", f"{V1}/jobs/{job['id']}").json()
+    assert done["state"] == "succeeded", done
+    result = done["result"]
+    assert result["asset"].startswith("model_export:churn.v1.onnx") and result["tolerance"] == 0.01
+    assert result["max_abs_diff"] <= 0.01 and result["size_bytes"] > 0
+    assert Path(result["path"]).read_bytes()[:2]  # written where the server keeps exports
 
 
 def test_a_job_whose_caller_lost_the_role_fails_once_with_the_error(world: World) -> None:
@@ -135,6 +156,7 @@ def test_a_queued_operation_can_be_cancelled(world: World) -> None:
         (MATERIALIZE, {"views": ["customer_features"]}),
         (MATERIALIZE, {}),
         (SCORE, SCORE_BODY),
+        (EXPORT, {"model": "churn/1"}),
     ],
 )
 @pytest.mark.parametrize("wait", ["", "?wait=true"])
@@ -164,6 +186,14 @@ def test_callers_without_write_queue_nothing(
         (SCORE, {**SCORE_BODY, "source": "gold.nope"}, 404),
         (SCORE, {"model": "churn/1"}, 422),
         (SCORE, {**SCORE_BODY, "chunk_rows": "x" * 100_000}, 422),
+        (EXPORT, {"model": "churn/99"}, 404),
+        (EXPORT, {"model": "nope/1"}, 404),
+        (EXPORT, {}, 422),
+        (EXPORT, {"model": "churn/1", "tolerance": -1}, 422),
+        (EXPORT, {"model": "churn/1", "tolerance": "NaN"}, 422),
+        (EXPORT, {"model": "churn/1", "holdout": [[1, 2]]}, 422),  # no DataFrames over HTTP
+        (EXPORT, {"model": "churn/1", "output": "/etc/x.onnx"}, 422),  # nor server paths
+        (EXPORT, {"model": "churn/1", "format": "pickle"}, 422),
     ],
 )
 def test_junk_is_refused_before_anything_is_queued(
@@ -200,3 +230,100 @@ def test_shipyard_serve_runs_the_job_itself(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, job
             time.sleep(0.05)
         assert job["state"] == "succeeded" and job["result"]["rows_written"] == 1, job
+
+
+def _as(world: World, name: str) -> Platform:
+    with world.p.context.db.connect() as conn:
+        principal = load_principal(conn, name)
+    assert principal is not None
+    return world.p.as_principal(principal)
+
+
+def _submit_all(skin: Any, output: str) -> list[Any]:
+    """The four long operations with ``submit=True`` (``skin``: a platform or a client)."""
+    return [
+        skin.lake.refresh("gold.n", submit=True),
+        skin.features.materialize(["customer_features"], submit=True),
+        skin.serving.score_table("churn/1", "gold.customer_features", output, submit=True),
+        skin.serving.export_model("churn/1", submit=True),
+        skin.lake.refresh_all(submit=True),
+    ]
+
+
+def _check_queued(skin: Any, queued: list[Job]) -> None:
+    assert all(isinstance(j, Job) and j.state == "queued" for j in queued)
+    assert [j.args["action"] for j in queued] == [
+        "lake.refresh",
+        "features.materialize",
+        "serving.score_table",
+        "serving.export_model",
+        "lake.refresh_all",
+    ]
+    assert all(j.created_by == "editor" for j in queued)
+    assert skin.jobs.wait(queued[0].id, timeout=0).state == "queued"  # not run yet
+
+
+def test_submit_true_queues_the_call_a_worker_then_completes(world: World) -> None:
+    ed = _as(world, "editor")
+    queued = _submit_all(ed, "datasets.sub_in")
+    _check_queued(ed, queued)
+    world.work()
+    done = [ed.jobs.wait(j.id, timeout=5) for j in queued]
+    assert [j.state for j in done] == ["succeeded"] * 5, [j.error for j in done]
+    refresh, mat, score, export, everything = (j.result for j in done)
+    assert everything == [r.table for r in ed.lake.refresh_all()]
+    # the same results as the synchronous calls
+    assert refresh["table"] == ed.lake.refresh("gold.n").table
+    assert mat[0]["view"] == ed.features.materialize(["customer_features"])[0].view
+    assert (
+        score["rows"]
+        == ed.serving.score_table("churn/1", "gold.customer_features", "datasets.sub_sync").rows
+        == N
+    )
+    sync = ed.serving.export_model("churn/1")
+    assert export["model_version"] == sync.model_version and export["size_bytes"] == sync.size_bytes
+
+
+def test_submit_true_over_http_returns_the_job(world: World) -> None:
+    with live_server(world.p) as url, shipyard.connect(url, world.tokens["editor"]) as remote:
+        queued = _submit_all(remote, "datasets.sub_remote")
+        _check_queued(remote, queued)
+        assert remote.serving.export_model("churn/1").model_version == "churn/1"  # still sync
+        world.work()
+        done = [remote.jobs.wait(j.id, timeout=5) for j in queued]
+        assert [j.state for j in done] == ["succeeded"] * 5, [j.error for j in done]
+        assert done[2].result["rows"] == N and done[3].result["model_version"] == "churn/1"
+        with shipyard.connect(url, world.tokens["viewer"]) as viewer:
+            before = len(world.p.jobs.list(limit=1000).items)
+            for call in _CALLS:
+                with pytest.raises(PermissionDenied):
+                    call(viewer)
+            assert len(world.p.jobs.list(limit=1000).items) == before
+
+
+_CALLS = [
+    lambda s: s.lake.refresh("gold.n", submit=True),
+    lambda s: s.features.materialize(["customer_features"], submit=True),
+    lambda s: s.serving.score_table("churn/1", "gold.customer_features", "datasets.x", submit=True),
+    lambda s: s.serving.export_model("churn/1", submit=True),
+    lambda s: s.lake.refresh_all(submit=True),
+]
+
+
+@pytest.mark.parametrize(
+    ("who", "error"),
+    [
+        ("viewer", PermissionDenied),
+        ("risk_editor", (PermissionDenied, NotFound)),
+        ("nobody", PermissionDenied),
+    ],
+)
+def test_submit_true_is_refused_at_once_not_in_the_job(world: World, who: str, error: Any) -> None:
+    p = _as(world, who)
+    before = len(world.p.jobs.list(limit=1000).items)
+    for call in _CALLS:
+        with pytest.raises(error):
+            call(p)
+    assert len(world.p.jobs.list(limit=1000).items) == before
+    with pytest.raises(InvalidArgument):  # a DataFrame or a path cannot travel to a job
+        world.p.serving.export_model("churn/1", submit=True, output="/tmp/x.onnx")

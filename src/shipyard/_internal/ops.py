@@ -13,7 +13,8 @@ import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from annotated_types import Interval
 
@@ -100,3 +101,14 @@ def protocol_methods(protocol: type) -> dict[str, Callable[..., Any]]:
         for name, fn in vars(protocol).items()
         if not name.startswith("_") and inspect.isfunction(fn)
     }
+
+
+def without_job(returns: Any) -> Any:
+    """A long operation's result type: its return annotation without the ``| Job`` that
+    ``submit=True`` returns (ADR 0016)."""
+    from shipyard.pipelines.models import Job
+
+    kept = [a for a in get_args(returns) if a is not Job]
+    if get_origin(returns) in (Union, UnionType) and len(kept) == 1:
+        return kept[0]
+    return returns

@@ -1,10 +1,10 @@
 """Long operations answer ``202 Accepted`` with the job that runs them.
 
-``POST /features/materialize``, ``/lake/tables/{name}/refresh``, ``/lake/refresh`` and
-``/deployments/-/score-table`` queue the operation (``JobService.submit_action``) and
+``POST /features/materialize``, ``/lake/tables/{name}/refresh``, ``/lake/refresh``,
+``/deployments/-/score-table`` and ``/deployments/-/export`` queue the operation (``JobService.submit_action``) and
 answer the job, with ``Location: /api/v1/jobs/{id}`` to poll for its state, attempts
 and result. ``?wait=true`` runs it inside the request and answers its result, as
-before (the remote client's synchronous calls send it).
+before (the remote client's synchronous calls send it; its ``submit=True`` does not).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from pydantic import create_model
 from pydantic_core import to_jsonable_python
 
-from shipyard._internal.ops import Op, protocol_methods
+from shipyard._internal.ops import Op, protocol_methods, without_job
 from shipyard.api.accepted import ACCEPTED, Wait, accepted
 from shipyard.api.deps import Caller
 from shipyard.api.params import Body, PageSize
@@ -53,8 +53,10 @@ class _Route:
 
     def __init__(self, capability: str, name: str, fn: Callable[..., Any], op: Op) -> None:
         self.capability, self.name, self.fn, self.op = capability, name, fn, op
-        self.args = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
-        self.returns = _hint(fn, "return")
+        # ``submit=True`` of a long operation is the route without ``?wait=true``
+        skip = {"self", "submit"} if op.job is not None else {"self"}
+        self.args = [p for p in inspect.signature(fn).parameters.values() if p.name not in skip]
+        self.returns = without_job(_hint(fn, "return"))
         self.path = [p for p in self.args if p.name in op.path_args]
         self.query = [p for p in self.args if op.in_query(p.name)]
         self.body = [p for p in self.args if p not in self.path and p not in self.query]

@@ -34,9 +34,10 @@ from urllib.parse import quote
 from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
-from shipyard._internal.ops import API, BODYLESS, Op, protocol_methods
+from shipyard._internal.ops import API, BODYLESS, Op, protocol_methods, without_job
 from shipyard.client.http import HttpTransport
 from shipyard.errors import InvalidArgument
+from shipyard.pipelines.models import Job
 
 __all__ = [
     "API",
@@ -192,10 +193,12 @@ def _sender(fn: Callable[..., Any], op: Op) -> Callable[[RemoteService, Args], A
     returns = fn.__annotations__["return"]
     if isinstance(returns, str):  # evaluated among the Protocol module's own names
         returns = eval(returns, fn.__globals__)
-    adapter = None if returns is None else TypeAdapter(returns)
+    adapter = None if returns is None else TypeAdapter(without_job(returns))
+    queued = TypeAdapter(Job)
 
     def send(self: RemoteService, values: Args) -> Any:
         values = dict(values)
+        submit = bool(values.pop("submit", False)) and op.job is not None
         path = op.fill({a: segment(op.encode_arg(a, values.pop(a))) for a in op.path_args})
         params: dict[str, Any] = {}
         body: dict[str, Any] = {}
@@ -206,10 +209,12 @@ def _sender(fn: Callable[..., Any], op: Op) -> Callable[[RemoteService, Args], A
             target = params if op.in_query(arg) else body
             target[op.wire.get(arg, arg)] = wired
         params = {k: v for k, v in params.items() if v is not None}
-        if op.job is not None:  # the result, not the 202 job (ADR 0016)
+        if op.job is not None and not submit:  # the result, not the 202 job (ADR 0016)
             params["wait"] = "true"
         json = None if op.verb in BODYLESS else body
         data = self._http.request(op.verb, API + path, params=params, json=json)
+        if submit:  # the 202 job
+            return queued.validate_python(data)
         if op.unwrap is not None:
             data = data[op.unwrap]
         if op.decode is not None:

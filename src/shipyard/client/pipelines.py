@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shipyard.client.ops import Op, RemoteService
+from shipyard.client.ops import Args, Op, RemoteService, local
+from shipyard.pipelines.models import Job, wait_for
 from shipyard.pipelines.protocol import JobAPI, PipelineAPI
 
 JOB = "/jobs/{job_id}"
@@ -39,6 +40,10 @@ PIPELINE_OPS = {
 
 class RemoteJobService(RemoteService, JobAPI, ops=JOB_OPS):
     """``JobService`` over HTTP."""
+
+    @local(JobAPI.wait)
+    def wait(self, a: Args) -> Job:
+        return wait_for(self.get, a["job_id"], a["timeout"])
 
 
 class RemotePipelineService(RemoteService, PipelineAPI, ops=PIPELINE_OPS):

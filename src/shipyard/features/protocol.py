@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 import pyarrow as pa
 
@@ -21,6 +21,7 @@ from shipyard.features.models import (
     TrainingSet,
 )
 from shipyard.features.registry import Plan
+from shipyard.pipelines.models import Job
 
 if TYPE_CHECKING:  # pandas costs ~0.6 s to import: only the calls that return frames load it
     import pandas as pd
@@ -29,14 +30,34 @@ if TYPE_CHECKING:  # pandas costs ~0.6 s to import: only the calls that return f
 class FeatureAPI(Protocol):
     """What ``FeatureService`` offers both in-process and over HTTP."""
 
+    @overload
     def materialize(
         self,
         views: Sequence[str] | None = None,
         *,
         start: datetime | None = None,
         end: datetime | None = None,
-    ) -> list[MaterializeResult]:
-        """Write the latest value per entity of online views into the online store."""
+        submit: Literal[False] = False,
+    ) -> list[MaterializeResult]: ...
+    @overload
+    def materialize(
+        self,
+        views: Sequence[str] | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        submit: Literal[True],
+    ) -> Job: ...
+    def materialize(
+        self,
+        views: Sequence[str] | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        submit: bool = False,
+    ) -> list[MaterializeResult] | Job:
+        """Write the latest value per entity of online views into the online store
+        (``submit=True``: queue it, return the job)."""
         ...
 
     def get_view_status(self, name: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from shipyard.features.offline import connect as duck_connect
 from shipyard.features.push import push_schema, to_push_table
 from shipyard.features.registry import Definitions
 from shipyard.features.tables import feature_materializations
+from shipyard.pipelines.models import Job
 from shipyard.security.models import Permission
 
 PUSH_TARGETS = ("online", "offline", "online_and_offline")
@@ -39,14 +40,35 @@ PUSH_TARGETS = ("online", "offline", "online_and_offline")
 class OnlineMixin(FeatureServiceBase):
     # -- materialize -------------------------------------------------------------------------
 
+    @overload
     def materialize(
         self,
         views: Sequence[str] | None = None,
         *,
         start: datetime | None = None,
         end: datetime | None = None,
+        submit: Literal[False] = False,
         on_progress: OnProgress | None = None,
-    ) -> list[MaterializeResult]:
+    ) -> list[MaterializeResult]: ...
+    @overload
+    def materialize(
+        self,
+        views: Sequence[str] | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        submit: Literal[True],
+        on_progress: None = None,
+    ) -> Job: ...
+    def materialize(
+        self,
+        views: Sequence[str] | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        submit: bool = False,
+        on_progress: OnProgress | None = None,
+    ) -> list[MaterializeResult] | Job:
         """Write the latest value per entity of online views into the online store.
 
         Without ``start`` each view continues from its watermark (the newest event
@@ -55,8 +77,12 @@ class OnlineMixin(FeatureServiceBase):
         Raises:
             NotFound: an unknown view. InvalidArgument: the view is not online.
 
-        ``on_progress`` is called with (entities written so far, None).
+        ``on_progress`` is called with (entities written so far, None). ``submit=True``
+        queues it as a job for the caller (authorized first) and returns the job.
         """
+        if submit:
+            views = list(views) if views is not None else None
+            return self._queue_action("features.materialize", views=views, start=start, end=end)
         defs = self._defs()
         names = (
             list(views) if views is not None else [v.name for v in defs.views.values() if v.online]

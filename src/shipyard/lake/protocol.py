@@ -8,7 +8,7 @@ The in-process service and the remote client implement it; mypy checks both
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, overload
 
 import pyarrow as pa
 
@@ -23,6 +23,7 @@ from shipyard.lake.models import (
     TableDefinition,
     TableInfo,
 )
+from shipyard.pipelines.models import Job
 
 
 class LakeAPI(Protocol):
@@ -109,12 +110,27 @@ class LakeAPI(Protocol):
         """The stored definition of a curated table (``NotFound`` if it has none)."""
         ...
 
-    def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
-        """Recompute a defined table from its sources."""
+    @overload
+    def refresh(
+        self, name: str, *, full: bool = False, submit: Literal[False] = False
+    ) -> RefreshResult: ...
+    @overload
+    def refresh(self, name: str, *, full: bool = False, submit: Literal[True]) -> Job: ...
+    def refresh(
+        self, name: str, *, full: bool = False, submit: bool = False
+    ) -> RefreshResult | Job:
+        """Recompute a defined table from its sources (``submit=True``: queue it, return the job)."""
         ...
 
-    def refresh_all(self, *, full: bool = False) -> list[RefreshResult]:
-        """Refresh every defined table, upstream before downstream."""
+    @overload
+    def refresh_all(
+        self, *, full: bool = False, submit: Literal[False] = False
+    ) -> list[RefreshResult]: ...
+    @overload
+    def refresh_all(self, *, full: bool = False, submit: Literal[True]) -> Job: ...
+    def refresh_all(self, *, full: bool = False, submit: bool = False) -> list[RefreshResult] | Job:
+        """Refresh every defined table, upstream before downstream (``submit=True``: queue
+        it, return the job)."""
         ...
 
     def list_refreshes(

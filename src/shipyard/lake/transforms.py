@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import sqlalchemy as sa
 from deltalake import DeltaTable
@@ -30,6 +30,7 @@ from shipyard.lake.models import (
     quarantine_name,
 )
 from shipyard.lake.tables import lake_definitions, lake_refreshes
+from shipyard.pipelines.models import Job
 from shipyard.security.models import Permission
 
 
@@ -132,7 +133,15 @@ class TransformsMixin(LakeBase):
             rows, token = keyset_page(conn, q, keyset, limit=size, page_token=page_token)
         return Page(items=[self._definition(r) for r in rows], next_page_token=token)
 
-    def refresh(self, name: str, *, full: bool = False) -> RefreshResult:
+    @overload
+    def refresh(
+        self, name: str, *, full: bool = False, submit: Literal[False] = False
+    ) -> RefreshResult: ...
+    @overload
+    def refresh(self, name: str, *, full: bool = False, submit: Literal[True]) -> Job: ...
+    def refresh(
+        self, name: str, *, full: bool = False, submit: bool = False
+    ) -> RefreshResult | Job:
         """Recompute a defined table from its sources.
 
         Incremental tables process only rows appended upstream since their last
@@ -142,12 +151,16 @@ class TransformsMixin(LakeBase):
         Returns:
             RefreshResult with the new version, rows written/quarantined and the
             per-expectation counts (``mode`` is ``noop`` when nothing changed upstream).
+            With ``submit=True``: the queued job (``p.jobs.wait(job.id)``), whose result
+            is that, once a worker has run it; the caller is authorized before it is queued.
 
         Raises:
             NotFound: the table has no definition, or a source is missing.
             InvalidArgument: a ``fail`` expectation failed, or the result does not fit
                 the table's schema (nothing is written in either case).
         """
+        if submit:
+            return self._queue_action("lake.refresh", table=name, full=full)
         d = self.get_definition(name)
         team = self._team(name, d.owner)
         with self._audited("lake.refresh", team, f"table:{name}"):
@@ -244,13 +257,28 @@ class TransformsMixin(LakeBase):
                 "failed_expectations": {e.name: e.failed for e in r.expectations if e.failed},
             }
 
+    @overload
     def refresh_all(
-        self, *, full: bool = False, on_progress: OnProgress | None = None
-    ) -> list[RefreshResult]:
+        self,
+        *,
+        full: bool = False,
+        submit: Literal[False] = False,
+        on_progress: OnProgress | None = None,
+    ) -> list[RefreshResult]: ...
+    @overload
+    def refresh_all(
+        self, *, full: bool = False, submit: Literal[True], on_progress: None = None
+    ) -> Job: ...
+    def refresh_all(
+        self, *, full: bool = False, submit: bool = False, on_progress: OnProgress | None = None
+    ) -> list[RefreshResult] | Job:
         """Refresh every defined table, upstream before downstream.
 
         ``on_progress`` is called with (tables refreshed, tables in all) after each one.
+        ``submit=True`` queues it as a job for the caller and returns the job.
         """
+        if submit:
+            return self._queue_action("lake.refresh_all", full=full)
         from shipyard.lake.definitions import dependency_order
 
         with self._ctx.db.connect() as conn:

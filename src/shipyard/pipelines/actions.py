@@ -55,6 +55,9 @@ ACTIONS: dict[str, Action] = {
         ("source",),
         lambda a: [f"table:{a['output']}"],
     ),
+    #: ONNX export of a model version, checked on its input example (the file is the
+    #: version's run artifact ``exports/<name>.v<n>.onnx``).
+    "serving.export_model": Action(("model",), ("format", "tolerance")),
     "monitoring.report": Action(("deployment",)),
     #: A drift run of the deployment's window (a monitor's first step).
     "monitoring.drift": Action(("deployment",), ("window_seconds", "thresholds", "features")),

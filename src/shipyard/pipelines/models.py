@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -34,6 +36,19 @@ class JobState(StrEnum):
 
 
 TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD, JobState.CANCELLED})
+
+
+def wait_for(get: Callable[[str], Job], job_id: str, timeout: float) -> Job:
+    """``get(job_id)`` until the job has ended or ``timeout`` seconds have passed (then
+    the job as it is); polls every 20 ms, backing off to 0.5 s."""
+    deadline = time.monotonic() + timeout
+    pause = 0.02
+    while True:
+        job = get(job_id)
+        if job.state in TERMINAL or time.monotonic() >= deadline:
+            return job
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+        pause = min(pause * 1.5, 0.5)
 
 
 class Executor(StrEnum):

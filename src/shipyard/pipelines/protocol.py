@@ -43,6 +43,10 @@ class JobAPI(Protocol):
         """Cancel a queued or running job (a running one is stopped at its next heartbeat)."""
         ...
 
+    def wait(self, job_id: str, *, timeout: float = 60.0) -> Job:
+        """The job once it has ended, or as it is after ``timeout`` seconds."""
+        ...
+
 
 class PipelineAPI(Protocol):
     """What ``PipelineService`` offers both in-process and over HTTP."""

@@ -19,7 +19,7 @@ from shipyard.errors import InvalidArgument
 from shipyard.pipelines import actions
 from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.functions import check_allowed
-from shipyard.pipelines.models import KIND, Executor, Job, JobSpec, JobState
+from shipyard.pipelines.models import KIND, Executor, Job, JobSpec, JobState, wait_for
 from shipyard.security.models import Permission
 
 #: The ``kind`` of a job that runs one platform action for a caller (``submit_action``).
@@ -232,6 +232,11 @@ class JobService(Service):
         return self.queue.list(
             state=wanted, pool=pool, teams=teams, limit=size, page_token=page_token
         )
+
+    def wait(self, job_id: str, *, timeout: float = 60.0) -> Job:
+        """The job once it has ended (succeeded, failed, dead or cancelled), or as it is
+        after ``timeout`` seconds: what a ``submit=True`` caller polls."""
+        return wait_for(self.get, job_id, timeout)
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a queued or running job (a running one is stopped at its next heartbeat).

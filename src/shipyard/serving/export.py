@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
 from shipyard.catalog.context import ServiceContext
 from shipyard.errors import InvalidArgument
 from shipyard.security.models import Permission
+from shipyard.serving.models import ExportResult
 
 if TYPE_CHECKING:
     from shipyard.registry.service import RegistryService
@@ -35,19 +35,6 @@ TARGET_OPSET = 15
 ML_OPSET = 3
 
 log = logging.getLogger(__name__)
-
-
-class ExportResult(BaseModel):
-    model_version: str
-    format: str
-    converter: str
-    path: str
-    artifact: str | None
-    asset: str
-    rows_checked: int
-    max_abs_diff: float
-    tolerance: float
-    size_bytes: int
 
 
 def _short(exc: BaseException) -> str:
@@ -238,6 +225,9 @@ def export_model(
         raise InvalidArgument(f"unknown export format '{format}' (one of {', '.join(FORMATS)})")
     mv = registry.resolve(model if model.startswith("models:/") else f"models:/{model}")
     uri = f"models:/{mv.name}/{mv.version}"
+    with ctx.db.connect() as conn:  # refused before the conversion writes anything
+        owner = ctx.catalog.get(conn, "model", mv.name).owner
+    ctx.require(Permission.WRITE, owner, action="serving.export_model", asset=f"model:{mv.name}")
     loaded = registry.load_model(uri)
     frame = _holdout(registry.download_model(uri), holdout, list(loaded.input_columns))
     data, converter = _convert(loaded.model, frame.shape[1])

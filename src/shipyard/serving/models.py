@@ -237,3 +237,19 @@ def _validate_neighbors(spec: DeploymentSpec) -> None:
             seen.add(out)
             if agg != "count" and step.column is None:
                 raise InvalidArgument(f"{where}: '{agg}' of what? give the step a column")
+
+
+class ExportResult(BaseModel):
+    """An edge export (``ServingService.export_model``): the file, the run artifact, the
+    catalog asset and the measured difference on the rows checked."""
+
+    model_version: str
+    format: str
+    converter: str
+    path: str
+    artifact: str | None
+    asset: str
+    rows_checked: int
+    max_abs_diff: float
+    tolerance: float
+    size_bytes: int

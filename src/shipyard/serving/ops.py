@@ -6,7 +6,7 @@ Inference Protocol routes are written out.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from annotated_types import Interval
 
@@ -18,6 +18,10 @@ StatsWindow = Annotated[float, Interval(gt=0, le=366 * 86400)]
 #: Rows per chunk of a batch scoring run: memory holds one chunk at a time.
 MAX_CHUNK_ROWS = 10_000_000
 ChunkRows = Annotated[int, Interval(ge=1, le=MAX_CHUNK_ROWS)]
+#: The largest allowed difference between a model's and its ONNX export's outputs.
+Tolerance = Annotated[float, Interval(ge=0, le=1e6)]
+#: The export formats (``shipyard.serving.export.FORMATS``).
+ExportFormat = Literal["onnx"]
 
 OPS = {
     "create_deployment": Op(
@@ -46,6 +50,12 @@ OPS = {
         "/deployments/-/score-table",
         types={"version": Version | None, "chunk_rows": ChunkRows},
         job="serving.score_table",
+    ),
+    "export_model": Op(
+        "POST",
+        "/deployments/-/export",
+        types={"tolerance": Tolerance, "format": ExportFormat},
+        job="serving.export_model",
     ),
     "log_ground_truth": Op("POST", DEPLOYMENT + "/ground-truth", unwrap="written"),
     "get_report": Op("GET", DEPLOYMENT + "/report"),

@@ -7,12 +7,14 @@ The in-process service and the remote client implement it; mypy checks both
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, overload
 
 from shipyard._internal.paging import Page
+from shipyard.pipelines.models import Job
 from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import (
     Deployment,
+    ExportResult,
     NeighborFeatures,
     PredictResponse,
     Variant,
@@ -144,6 +146,7 @@ class ServingAPI(Protocol):
         """Per variant: requests, errors, latency percentiles, outcome and Brier score with 95% confidence intervals, and Welch's t-test against the first live variant."""
         ...
 
+    @overload
     def score_table(
         self,
         model: str,
@@ -153,6 +156,51 @@ class ServingAPI(Protocol):
         version: int | None = None,
         keep_columns: list[str] | None = None,
         chunk_rows: int = 250000,
-    ) -> BatchScoreResult:
-        """Score a lake table (or a training set's ``datasets.<name>``) with a model version."""
+        submit: Literal[False] = False,
+    ) -> BatchScoreResult: ...
+    @overload
+    def score_table(
+        self,
+        model: str,
+        source: str,
+        output: str,
+        *,
+        version: int | None = None,
+        keep_columns: list[str] | None = None,
+        chunk_rows: int = 250000,
+        submit: Literal[True],
+    ) -> Job: ...
+    def score_table(
+        self,
+        model: str,
+        source: str,
+        output: str,
+        *,
+        version: int | None = None,
+        keep_columns: list[str] | None = None,
+        chunk_rows: int = 250000,
+        submit: bool = False,
+    ) -> BatchScoreResult | Job:
+        """Score a lake table (or a training set's ``datasets.<name>``) with a model version
+        (``submit=True``: queue it, return the job)."""
+        ...
+
+    @overload
+    def export_model(
+        self,
+        model: str,
+        *,
+        format: str = "onnx",
+        tolerance: float = 1e-4,
+        submit: Literal[False] = False,
+    ) -> ExportResult: ...
+    @overload
+    def export_model(
+        self, model: str, *, format: str = "onnx", tolerance: float = 1e-4, submit: Literal[True]
+    ) -> Job: ...
+    def export_model(
+        self, model: str, *, format: str = "onnx", tolerance: float = 1e-4, submit: bool = False
+    ) -> ExportResult | Job:
+        """Convert a model version to ONNX, check parity on its input example, record it
+        (``submit=True``: queue it, return the job)."""
         ...

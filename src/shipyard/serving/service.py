@@ -9,7 +9,7 @@ request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from shipyard._internal import progress
 from shipyard._internal.paging import Page, readable_teams, resolve_limit
@@ -17,6 +17,7 @@ from shipyard._internal.progress import OnProgress
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.catalog.models import Asset
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, QuotaExceeded
+from shipyard.pipelines.models import Job
 from shipyard.security.models import ALL_TEAMS, Permission
 from shipyard.serving import guards, store
 from shipyard.serving.batch import BatchScoreResult, score_table
@@ -474,6 +475,7 @@ class ServingService(CanaryOps, Service):
 
     # -- batch ----------------------------------------------------------------------------
 
+    @overload
     def score_table(
         self,
         model: str,
@@ -483,8 +485,34 @@ class ServingService(CanaryOps, Service):
         version: int | None = None,
         keep_columns: list[str] | None = None,
         chunk_rows: int = 250_000,
+        submit: Literal[False] = False,
         on_progress: OnProgress | None = None,
-    ) -> BatchScoreResult:
+    ) -> BatchScoreResult: ...
+    @overload
+    def score_table(
+        self,
+        model: str,
+        source: str,
+        output: str,
+        *,
+        version: int | None = None,
+        keep_columns: list[str] | None = None,
+        chunk_rows: int = 250_000,
+        submit: Literal[True],
+        on_progress: None = None,
+    ) -> Job: ...
+    def score_table(
+        self,
+        model: str,
+        source: str,
+        output: str,
+        *,
+        version: int | None = None,
+        keep_columns: list[str] | None = None,
+        chunk_rows: int = 250_000,
+        submit: bool = False,
+        on_progress: OnProgress | None = None,
+    ) -> BatchScoreResult | Job:
         """Score a lake table (or a training set's ``datasets.<name>``) with a model version.
 
         Args:
@@ -495,6 +523,8 @@ class ServingService(CanaryOps, Service):
             version: score the input as of this Delta version (default: the current one).
             keep_columns: input columns copied to the output (default: all but ``_*``).
             chunk_rows: rows per chunk; memory holds one chunk at a time.
+            submit: queue it as a job for the caller (authorized first) and return the
+                job instead of scoring in this call.
             on_progress: called with (rows scored so far, None) after each chunk.
 
         Returns:
@@ -504,6 +534,16 @@ class ServingService(CanaryOps, Service):
             NotFound: no such model version or table. InvalidArgument: missing columns,
                 or ``chunk_rows`` outside 1..``serving.ops.MAX_CHUNK_ROWS``.
         """
+        if submit:
+            return self._queue_action(
+                "serving.score_table",
+                model=model,
+                source=source,
+                output=output,
+                version=version,
+                keep_columns=keep_columns,
+                chunk_rows=chunk_rows,
+            )
         with progress.reporting(on_progress):
             return score_table(
                 self._ctx,
@@ -587,22 +627,50 @@ class ServingService(CanaryOps, Service):
 
     # -- edge export ----------------------------------------------------------------------
 
+    @overload
     def export_model(
         self,
         model: str,
         *,
         format: str = "onnx",
-        holdout: Any = None,
         tolerance: float = 1e-4,
+        submit: Literal[False] = False,
+        holdout: Any = None,
         output: str | None = None,
-    ) -> ExportResult:
+    ) -> ExportResult: ...
+    @overload
+    def export_model(
+        self,
+        model: str,
+        *,
+        format: str = "onnx",
+        tolerance: float = 1e-4,
+        submit: Literal[True],
+        holdout: None = None,
+        output: None = None,
+    ) -> Job: ...
+    def export_model(
+        self,
+        model: str,
+        *,
+        format: str = "onnx",
+        tolerance: float = 1e-4,
+        submit: bool = False,
+        holdout: Any = None,
+        output: str | None = None,
+    ) -> ExportResult | Job:
         """Convert a model version to ONNX, check parity on held-out rows, record it.
 
         Args:
             model: ``churn@champion``, ``churn/3`` or a ``models:/`` URI.
-            holdout: a DataFrame of rows to compare on (default: the model's input example).
             tolerance: the largest allowed absolute difference between the two outputs.
+            submit: queue it as a job for the caller (checked first) and return the job;
+                the job checks parity on the input example and writes to ``<home>/exports/``.
+            holdout: a DataFrame of rows to compare on (default: the model's input
+                example). In-process only: over HTTP the input example is used.
             output: where to write the ``.onnx`` file (default: ``<home>/exports/``).
+                In-process only: over HTTP the file goes to ``<home>/exports/`` and
+                the caller downloads the run artifact.
 
         Returns:
             The file, the run artifact, the catalog asset and the measured difference.
@@ -610,6 +678,12 @@ class ServingService(CanaryOps, Service):
         Raises:
             InvalidArgument: an unsupported model or format, or outputs that differ.
         """
+        if submit:
+            if holdout is not None or output is not None:
+                raise InvalidArgument("submit=True takes no holdout or output (they stay here)")
+            return self._queue_action(
+                "serving.export_model", model=model, format=format, tolerance=tolerance
+            )
         return export_model(
             self._ctx,
             self._registry(),
@@ -629,7 +703,8 @@ class ServingService(CanaryOps, Service):
         """
         served = [v for v in self.get_deployment(name).variants if not v.shadow]
         primary = max(served, key=lambda v: v.weight)
-        return self.export_model(primary.model, **options)
+        result: ExportResult = self.export_model(primary.model, **options)
+        return result
 
     # -- internals ----------------------------------------------------------------------
 

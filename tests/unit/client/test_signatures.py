@@ -43,7 +43,8 @@ CAPABILITIES = {
 }  # fmt: skip
 
 #: Keyword arguments a service may add: callbacks that cannot cross HTTP.
-LOCAL_ONLY = {"on_progress"}
+#: ``export_model``'s ``holdout`` (a DataFrame) and ``output`` (a path on the server's disk).
+LOCAL_ONLY = {"on_progress", "holdout", "output"}
 
 #: Public service methods that are not part of the remote interface, and why.
 SERVICE_ONLY = {
@@ -87,7 +88,6 @@ SERVICE_ONLY = {
         "check_canaries": "what the scheduled canary jobs run, for every ramp",
         "check_canary": "the scheduled canary job of one deployment (step_actions)",
         "export_deployment": "writes a bundle on the server's disk",
-        "export_model": "writes a bundle on the server's disk",
         "run_stream": "a long-running consumer on the server",
     },
     "events": {
