@@ -48,7 +48,11 @@ def test_a_teams_second_job_waits_for_its_cpus_and_another_team_does_not(p: Plat
     p.quotas.set_quota("team", "a", "cpus", 2)
     p.quotas.set_quota("team", "b", "cpus", 2)
     two = {"cpus": 2}
-    first = p.training.submit(f"{F}:stamp", resources=two, team="a", backend="inprocess")
+    # the first job runs long enough that, even on a loaded machine, the second one is
+    # claimed while it runs and must wait for team a's quota (not for a free worker)
+    first = p.training.submit(
+        f"{F}:stamp", resources=two, team="a", backend="inprocess", params={"seconds": 1.5}
+    )
     second = p.training.submit(f"{F}:stamp", resources=two, team="a", backend="inprocess")
     other = p.training.submit(f"{F}:stamp", resources=two, team="b", backend="inprocess")
     _workers(p, 3)  # one worker each: only the quota can make one wait
