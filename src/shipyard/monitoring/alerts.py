@@ -25,7 +25,7 @@ from shipyard._internal.ids import new_id
 from shipyard._internal.prom import ALERT_DELIVERIES
 from shipyard.monitoring.models import DriftReport
 from shipyard.monitoring.slo import Incident
-from shipyard.monitoring.tables import incidents
+from shipyard.monitoring.tables import incident_row, incidents
 
 log = logging.getLogger("shipyard.monitoring.alerts")
 
@@ -56,7 +56,7 @@ def record_drift(conn: Any, report: DriftReport, owner: str) -> dict[str, Any] |
             summary=f"{report.deployment}: drift in {', '.join(_drifted(report)) or '-'}",
             details={"opened_by": report.id, "reports": 1},
         )
-        conn.execute(incidents.insert().values(**_row(current, owner)))
+        conn.execute(incidents.insert().values(**incident_row(current, owner)))
         return _alert("firing", current, report)
     if current is None:
         return None
@@ -64,13 +64,17 @@ def record_drift(conn: Any, report: DriftReport, owner: str) -> dict[str, Any] |
         current.details["reports"] = int(current.details.get("reports", 1)) + 1
         current.details["last_report"] = report.id
         conn.execute(
-            incidents.update().where(incidents.c.id == current.id).values(**_row(current, owner))
+            incidents.update()
+            .where(incidents.c.id == current.id)
+            .values(**incident_row(current, owner))
         )
         return None
     current.state, current.resolved_at = "resolved", report.created_at
     current.details["resolved_by"] = report.id
     conn.execute(
-        incidents.update().where(incidents.c.id == current.id).values(**_row(current, owner))
+        incidents.update()
+        .where(incidents.c.id == current.id)
+        .values(**incident_row(current, owner))
     )
     return _alert("resolved", current, report)
 
@@ -80,19 +84,6 @@ def _drifted(report: DriftReport) -> list[str]:
     if report.prediction is not None and report.prediction.drifted:
         names = [*names, "prediction"]
     return names
-
-
-def _row(incident: Incident, owner: str) -> dict[str, Any]:
-    return {
-        "id": incident.id,
-        "deployment": incident.deployment,
-        "source": incident.source,
-        "owner": owner,
-        "state": incident.state,
-        "opened_at": incident.opened_at,
-        "resolved_at": incident.resolved_at,
-        "body": incident.model_dump(mode="json"),
-    }
 
 
 def _alert(state: str, incident: Incident, report: DriftReport) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from shipyard.catalog.context import Service
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.monitoring import slo as slo_math
 from shipyard.monitoring.slo import SLO, Incident, SLOKind, SLOStatus
-from shipyard.monitoring.tables import incidents, slos
+from shipyard.monitoring.tables import incident_row, incidents, slos
 from shipyard.security.models import Permission
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ class SLOMixin(Service):
                 current = Incident.model_validate(row.body) if row else None
                 if st.status == "burning" and current is None:
                     current = _open(deployment, owner, st)
-                    m.conn.execute(incidents.insert().values(**_row(current, owner)))
+                    m.conn.execute(incidents.insert().values(**incident_row(current, owner)))
                     alerts.append(_alert("firing", current, st))
                 elif st.status == "ok" and current is not None:
                     current.state, current.resolved_at = "resolved", st.evaluated_at
@@ -250,7 +250,7 @@ class SLOMixin(Service):
                     m.conn.execute(
                         incidents.update()
                         .where(incidents.c.id == current.id)
-                        .values(**_row(current, owner))
+                        .values(**incident_row(current, owner))
                     )
                     alerts.append(_alert("resolved", current, st))
                 st.incident = current
@@ -277,19 +277,6 @@ def _evidence(st: SLOStatus) -> dict[str, Any]:
         "firing": st.firing,
         "budget_remaining": st.budget_remaining,
         "windows": [w.model_dump() for w in st.windows],
-    }
-
-
-def _row(incident: Incident, owner: str) -> dict[str, Any]:
-    return {
-        "id": incident.id,
-        "deployment": incident.deployment,
-        "source": incident.source,
-        "owner": owner,
-        "state": incident.state,
-        "opened_at": incident.opened_at,
-        "resolved_at": incident.resolved_at,
-        "body": incident.model_dump(mode="json"),
     }
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import sqlalchemy as sa
 
 from shipyard._internal.db import Json, UtcDateTime, metadata
+
+if TYPE_CHECKING:
+    from shipyard.monitoring.slo import Incident
 
 #: One row per profile; the newest of a (kind, name, version) is the reference.
 profiles = sa.Table(
@@ -73,3 +78,17 @@ incidents = sa.Table(
     sa.Column("body", Json, nullable=False),
     sa.Index("ix_monitoring_incidents_deployment", "deployment", "opened_at"),
 )
+
+
+def incident_row(incident: Incident, owner: str) -> dict[str, Any]:
+    """The ``incidents`` row of an incident (drift or SLO): its columns and its JSON body."""
+    return {
+        "id": incident.id,
+        "deployment": incident.deployment,
+        "source": incident.source,
+        "owner": owner,
+        "state": incident.state,
+        "opened_at": incident.opened_at,
+        "resolved_at": incident.resolved_at,
+        "body": incident.model_dump(mode="json"),
+    }
