@@ -96,7 +96,17 @@ async def live(_request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    ok, checks = request.app.state.platform.monitoring.readiness()
+    platform = request.app.state.platform
+    ok, checks = platform.monitoring.readiness()
+    unloaded: list[str] = getattr(request.app.state, "unloaded", [])
+    if unloaded:  # deployments that failed to load at start: ready once each has loaded
+        cached = platform.serving.runtime.cached()
+        unloaded = request.app.state.unloaded = [n for n in unloaded if n not in cached]
+    if unloaded:
+        checks["models"] = f"{len(unloaded)} deployment(s) not loaded"  # names no asset
+        ok = False
+    elif hasattr(request.app.state, "unloaded"):
+        checks["models"] = "ok"
     return _json({"ready": ok, "checks": checks}, 200 if ok else 503)
 
 
@@ -174,29 +184,30 @@ def create_serving_app(platform: Platform, *, auth_cache_seconds: float | None =
     return app
 
 
-def preload(platform: Platform) -> int:
+def preload(platform: Platform) -> list[str]:
     """Load every deployment's models now, so the first request does not wait for a load.
 
-    Returns the number loaded; a deployment that cannot load is logged and skipped (it
-    answers with its error when asked).
+    Returns the deployments that could not load: each is logged and skipped (it answers
+    with its error when asked), and readiness says "not ready" until it has loaded.
     """
     serving = platform.serving
-    loaded = 0
+    unloaded = []
     for dep in all_items(lambda token: serving.list_deployments(page_token=token)):
         try:
             serving.runtime.get(dep.name)
-            loaded += 1
         except ShipyardError as exc:
             log.warning("deployment %s not loaded at start: %s", dep.name, exc.message)
-    return loaded
+            unloaded.append(dep.name)
+    return unloaded
 
 
-def _settle(platform: Platform) -> None:
-    """Preload, then move start-up objects out of the collector's way (fewer long pauses)."""
+def settle(app: Starlette, platform: Platform) -> None:
+    """Preload (readiness then knows what failed to load), then move start-up objects out
+    of the collector's way (fewer long pauses)."""
     from shipyard._internal.threads import limit_native_threads
 
     limit_native_threads()
-    preload(platform)
+    app.state.unloaded = preload(platform)
     gc.collect()
     gc.freeze()
 
@@ -208,7 +219,7 @@ def serving_app_from_env() -> Starlette:
     mark_dead_at_exit()
     platform = Platform.open(os.environ.get("SHIPYARD_PROJECT_DIR", "."))
     app = create_serving_app(platform)
-    _settle(platform)
+    settle(app, platform)
     return app
 
 
@@ -242,7 +253,7 @@ def run_serving_server(
         return
     platform = Platform.open(project)
     app = create_serving_app(platform, auth_cache_seconds=auth_cache_seconds)
-    _settle(platform)
+    settle(app, platform)
     uvicorn.run(
         app,
         host=host,

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from shipyard.errors import BackendUnavailable
 from shipyard.platform import Platform
 from shipyard.serving.context import workers_for
-from shipyard.serving.server import create_serving_app
+from shipyard.serving.server import create_serving_app, settle
 from tests.servers import live_server
 from tests.unit.monitoring.conftest import serve, write_features
 
@@ -205,6 +206,39 @@ def test_inference_server_metrics_and_readiness(monitored: Platform) -> None:
             headers=admin,
         )
         assert c.get("/v2/health/ready").status_code == 200
+
+
+def test_readiness_waits_for_deployments_that_failed_to_load_at_start(
+    monitored: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deployment whose models could not load at start (here: the model store is down
+    for the preload) keeps the inference server not ready, naming no asset, until a
+    later request has loaded it."""
+    runtime = monitored.serving.runtime
+    runtime.forget("churn")
+    load = runtime._load
+
+    def store_down(name: str):  # type: ignore[no-untyped-def]
+        raise BackendUnavailable("model store unavailable")
+
+    monkeypatch.setattr(runtime, "_load", store_down)
+    app = create_serving_app(monitored)
+    settle(app, monitored)
+    assert app.state.unloaded == ["churn"]
+    monkeypatch.setattr(runtime, "_load", load)  # the store is back
+    with live_server(monitored, lambda _p: app) as url, httpx.Client(base_url=url) as c:
+        r = c.get("/v2/health/ready")
+        assert r.status_code == 503
+        assert r.json()["checks"]["models"] == "1 deployment(s) not loaded"
+        assert "churn" not in r.text
+        predicted = c.post(
+            "/api/v1/deployments/churn/predict",
+            json={"inputs": [{"customer_id": 1}]},
+            headers=_auth(monitored, "local-admin"),
+        )
+        assert predicted.status_code == 200
+        r = c.get("/v2/health/ready")
+        assert r.status_code == 200 and r.json()["checks"]["models"] == "ok"
 
 
 def test_readiness_says_not_ready_without_the_metadata_db(
