@@ -225,3 +225,16 @@ def test_the_construction_check_finds_a_service_built_in_a_function() -> None:
         ),
     }
     assert _constructions(modules) == ["shipyard.serving.batch:3 builds LakeService"]
+
+
+
+def test_the_pipelines_job_is_the_kernel_job() -> None:
+    """``Job`` lives in ``_internal.job`` so Protocols can name it without a circle;
+    ``pipelines`` re-exports the same class, and ``without_job`` strips it."""
+    from shipyard._internal.job import Job as KernelJob
+    from shipyard._internal.ops import without_job
+    from shipyard.pipelines.models import Job
+    from shipyard.serving.models import ExportResult
+
+    assert Job is KernelJob
+    assert without_job(ExportResult | Job) is ExportResult

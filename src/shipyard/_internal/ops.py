@@ -106,7 +106,7 @@ def protocol_methods(protocol: type) -> dict[str, Callable[..., Any]]:
 def without_job(returns: Any) -> Any:
     """A long operation's result type: its return annotation without the ``| Job`` that
     ``submit=True`` returns (ADR 0016)."""
-    from shipyard.pipelines.models import Job
+    from shipyard._internal.job import Job
 
     kept = [a for a in get_args(returns) if a is not Job]
     if get_origin(returns) in (Union, UnionType) and len(kept) == 1:

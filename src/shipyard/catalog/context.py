@@ -15,9 +15,9 @@ from shipyard._internal.service import AuditWriter, Mutation, MutationObserver
 
 if TYPE_CHECKING:
     from shipyard._internal.db import Database
+    from shipyard._internal.job import Job
     from shipyard.catalog.store import SqlCatalogStore
     from shipyard.config import Settings
-    from shipyard.pipelines.models import Job
     from shipyard.security.models import Principal
 
 __all__ = ["Mutation", "Service", "ServiceContext"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 import pyarrow as pa
 
+from shipyard._internal.job import Job
 from shipyard._internal.paging import Page
 from shipyard.features.models import (
     MaterializeResult,
@@ -21,7 +22,6 @@ from shipyard.features.models import (
     TrainingSet,
 )
 from shipyard.features.registry import Plan
-from shipyard.pipelines.models import Job
 
 if TYPE_CHECKING:  # pandas costs ~0.6 s to import: only the calls that return frames load it
     import pandas as pd

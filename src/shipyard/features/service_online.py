@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from shipyard._internal import progress
 from shipyard._internal.clock import as_utc, utcnow
+from shipyard._internal.job import Job
 from shipyard._internal.progress import OnProgress
 from shipyard._internal.prom import ONLINE_READS
 from shipyard.errors import InvalidArgument, NotFound, QuotaExceeded
@@ -31,7 +32,6 @@ from shipyard.features.offline import connect as duck_connect
 from shipyard.features.push import push_schema, to_push_table
 from shipyard.features.registry import Definitions
 from shipyard.features.tables import feature_materializations
-from shipyard.pipelines.models import Job
 from shipyard.security.models import Permission
 
 PUSH_TARGETS = ("online", "offline", "online_and_offline")

@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol, overload
 
 import pyarrow as pa
 
+from shipyard._internal.job import Job
 from shipyard._internal.paging import Page
 from shipyard.lake.models import (
     MIN_RETENTION_HOURS,
@@ -23,7 +24,6 @@ from shipyard.lake.models import (
     TableDefinition,
     TableInfo,
 )
-from shipyard.pipelines.models import Job
 
 
 class LakeAPI(Protocol):

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from deltalake import DeltaTable
 
 from shipyard._internal.clock import utcnow
+from shipyard._internal.job import Job
 from shipyard._internal.paging import (
     Key,
     Keyset,
@@ -30,7 +31,6 @@ from shipyard.lake.models import (
     quarantine_name,
 )
 from shipyard.lake.tables import lake_definitions, lake_refreshes
-from shipyard.pipelines.models import Job
 from shipyard.security.models import Permission
 
 

@@ -7,15 +7,17 @@ import random
 import re
 import time
 from collections.abc import Callable
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shipyard._internal.job import KIND as KIND
+from shipyard._internal.job import TERMINAL as TERMINAL
+from shipyard._internal.job import Executor as Executor
+from shipyard._internal.job import Job as Job
+from shipyard._internal.job import JobState as JobState
 from shipyard.errors import InvalidArgument
 
-KIND = "job"
 #: Serialized ``args`` at most (jobs pass small values and references, not data).
 MAX_ARGS_BYTES = 64 * 1024
 #: Captured output kept in the job record (the tail, per job).
@@ -24,18 +26,6 @@ MAX_LOG_CHARS = 64 * 1024
 MAX_BACKOFF_SECONDS = 3600.0
 _TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _NAME = re.compile(r"^[A-Za-z0-9][\w.\-]{0,127}$")
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"  # waiting (new, or a retry whose backoff has not elapsed)
-    RUNNING = "running"  # claimed by a worker that holds its lease
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"  # a non-retryable error (refused function, bad arguments)
-    DEAD = "dead"  # out of attempts: the dead-letter state, with the last error
-    CANCELLED = "cancelled"
-
-
-TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.DEAD, JobState.CANCELLED})
 
 
 def wait_for(get: Callable[[str], Job], job_id: str, timeout: float) -> Job:
@@ -49,12 +39,6 @@ def wait_for(get: Callable[[str], Job], job_id: str, timeout: float) -> Job:
             return job
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 1.5, 0.5)
-
-
-class Executor(StrEnum):
-    INPROCESS = "inprocess"  # in the worker process: fastest, no isolation
-    SUBPROCESS = "subprocess"  # a child process: resource limits, a timeout kills it
-    RAY = "ray"  # a Ray task (``shipyard[ray]``): a local instance or ``jobs.ray_address``
 
 
 class JobSpec(BaseModel):
@@ -101,45 +85,6 @@ class JobSpec(BaseModel):
                 f"job args are {size} bytes; at most {MAX_ARGS_BYTES} (pass references, not data)"
             )
         return self.args
-
-
-class Job(BaseModel):
-    id: str
-    kind: str
-    target: str
-    args: dict[str, Any]
-    state: JobState
-    priority: int
-    pool: str
-    team: str
-    executor: Executor
-    attempts: int
-    max_attempts: int
-    timeout: float | None
-    memory_mb: int | None
-    retry_delay: float
-    idempotency_key: str | None
-    run_after: datetime
-    lease_until: datetime | None
-    worker_id: str | None
-    error: str | None
-    result: Any = None
-    logs: str | None = None
-    created_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    #: The pipeline run and step this job runs (None for a plain job).
-    run_id: str | None = None
-    step: str | None = None
-
-    @property
-    def asset(self) -> str:
-        return f"{KIND}:{self.id}"
-
-    @property
-    def done(self) -> bool:
-        return self.state in TERMINAL
 
 
 def backoff_seconds(attempt: int, base: float, rng: random.Random | None = None) -> float:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol, overload
 
+from shipyard._internal.job import Job
 from shipyard._internal.paging import Page
-from shipyard.pipelines.models import Job
 from shipyard.serving.batch import BatchScoreResult
 from shipyard.serving.models import (
     Deployment,

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from shipyard._internal import progress
+from shipyard._internal.job import Job
 from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.progress import OnProgress
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.catalog.models import Asset
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound, QuotaExceeded
-from shipyard.pipelines.models import Job
 from shipyard.security.models import ALL_TEAMS, Permission
 from shipyard.serving import guards, store
 from shipyard.serving.batch import BatchScoreResult, score_table
