@@ -19,12 +19,17 @@ def _alive(pid: int) -> bool:
 
 
 def readiness(
-    db: Any, worker_pids: list[int], online: Callable[[], Any] | None = None
+    db: Any,
+    worker_pids: list[int],
+    online: Callable[[], Any] | None = None,
+    not_loaded: int | None = None,
 ) -> tuple[bool, dict[str, str]]:
     """(ready, checks) for ``/v2/health/ready``; the checks name no asset (the probe is public).
 
     ``db``: the metadata database; ``worker_pids``: this process's inference workers;
-    ``online``: one read of the online store (a key that does not exist).
+    ``online``: one read of the online store (a key that does not exist);
+    ``not_loaded``: how many deployments this server should hold are not loaded (``None``:
+    the server preloads nothing, no ``models`` check).
     """
     checks: dict[str, str] = {}
     try:
@@ -39,6 +44,8 @@ def readiness(
             checks["online_store"] = "ok"
         except Exception as exc:  # Redis down, a locked file: not ready, never a 500
             checks["online_store"] = f"unavailable ({type(exc).__name__})"
+    if not_loaded is not None:
+        checks["models"] = f"{not_loaded} deployment(s) not loaded" if not_loaded else "ok"
     dead = [p for p in worker_pids if not _alive(p)]
     checks["workers"] = f"{len(worker_pids) - len(dead)} of {len(worker_pids)} alive"
     ok = all(v == "ok" for k, v in checks.items() if k != "workers")

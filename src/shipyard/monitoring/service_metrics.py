@@ -3,7 +3,7 @@ writes the text; ``monitoring/health.py`` runs the probe)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -51,15 +51,22 @@ class MetricsMixin(Service):
             ).all()
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
-    def readiness(self) -> tuple[bool, dict[str, str]]:
-        """(ready, checks): the metadata DB and the online store answer and no inference
-        worker of this process died. No authorization: the probe is public and its checks name no asset."""
+    def readiness(self, *, expected: Sequence[str] | None = None) -> tuple[bool, dict[str, str]]:
+        """(ready, checks): the metadata DB and the online store answer, no inference
+        worker of this process died, and each deployment of ``expected`` (those that
+        failed to load at the server's start) has loaded since. No authorization: the
+        probe is public and its checks name no asset."""
         from shipyard.monitoring.health import readiness
 
         def online() -> None:
             self._internal()._features().online_store.read_one("__readiness__", "probe")
 
-        return readiness(self._ctx.db, self._serving().runtimes.worker_pids(), online)
+        serving = self._serving()
+        not_loaded = None
+        if expected is not None:
+            cached = serving.runtime.cached() if expected else {}
+            not_loaded = sum(1 for name in expected if name not in cached)
+        return readiness(self._ctx.db, serving.runtimes.worker_pids(), online, not_loaded)
 
     def gauges(self) -> list[dict[str, Any]]:
         """Status and PSIs of every deployment's newest report (for /metrics), no

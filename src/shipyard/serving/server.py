@@ -96,17 +96,8 @@ async def live(_request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    platform = request.app.state.platform
-    ok, checks = platform.monitoring.readiness()
-    unloaded: list[str] = getattr(request.app.state, "unloaded", [])
-    if unloaded:  # deployments that failed to load at start: ready once each has loaded
-        cached = platform.serving.runtime.cached()
-        unloaded = request.app.state.unloaded = [n for n in unloaded if n not in cached]
-    if unloaded:
-        checks["models"] = f"{len(unloaded)} deployment(s) not loaded"  # names no asset
-        ok = False
-    elif hasattr(request.app.state, "unloaded"):
-        checks["models"] = "ok"
+    expected = getattr(request.app.state, "unloaded", None)  # set by ``settle``
+    ok, checks = request.app.state.platform.monitoring.readiness(expected=expected)
     return _json({"ready": ok, "checks": checks}, 200 if ok else 503)
 
 

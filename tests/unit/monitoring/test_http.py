@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from collections.abc import Iterator
@@ -222,6 +223,7 @@ def test_readiness_waits_for_deployments_that_failed_to_load_at_start(
         raise BackendUnavailable("model store unavailable")
 
     monkeypatch.setattr(runtime, "_load", store_down)
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # settle's freeze would pin this process
     app = create_serving_app(monitored)
     settle(app, monitored)
     assert app.state.unloaded == ["churn"]
