@@ -176,9 +176,14 @@ class ServingSettings(_Section):
     worker_call_timeout: float = Field(default=60.0, gt=0)
     #: OS user the workers run as when the server runs as root (default: the server's).
     worker_user: str | None = None
-    #: Seconds between inference-log writes: what ``kill -9`` may lose (a clean stop loses
-    #: nothing). 0 writes only on an explicit flush and at shutdown.
-    log_flush_seconds: float = Field(default=1.0, ge=0)
+    #: Seconds between a server process's writes of its buffered predictions to the
+    #: prediction spool (the metadata database): what ``kill -9`` may lose (a clean stop
+    #: loses nothing). 0 writes only on an explicit flush and at shutdown.
+    log_flush_seconds: float = Field(default=0.5, ge=0)
+    #: Seconds between the scheduled jobs that append the spooled predictions to the
+    #: inference log's Delta table (queued only when the spool holds rows; readers such
+    #: as deployment stats, canary checks and SLOs also flush first); 0: none (ADR 0052).
+    log_compact_seconds: float = Field(default=5.0, ge=0)
     #: Seconds between the scheduler's checks of each running canary ramp (a job per
     #: ramp that judges it on the inference log: advance, hold or roll back); 0: none.
     canary_check_seconds: float = Field(default=10.0, ge=0)

@@ -338,6 +338,7 @@ class Platform:
         from shipyard.monitoring.slo_jobs import slo_checks
         from shipyard.pipelines.pipeline_service import PipelineService
         from shipyard.serving.canary_jobs import canary_checks
+        from shipyard.serving.log_jobs import log_flushes
 
         settings = self._ctx.settings
         audit = self._ctx.audit
@@ -348,6 +349,7 @@ class Platform:
             periodic=[
                 canary_checks(self._root.context, settings.serving.canary_check_seconds),
                 slo_checks(self._root.context, settings.monitoring.slo_check_seconds),
+                log_flushes(self._root.context, settings.serving.log_compact_seconds),
             ],
             # each scheduler pass re-publishes lifecycle events left in the outbox
             relay=audit.lifecycle.relay.relay_pending
@@ -485,13 +487,17 @@ class Platform:
     def _serving_runtimes(self) -> ServingRuntimes:
         state = self._state
         if state.serving is None:
-            from shipyard.serving.context import ServingRuntimes
+            from shipyard.serving.context import RUNTIME_PRINCIPAL, ServingRuntimes
+            from shipyard.serving.spool import PredictionSpool
 
             with state.lock:
                 if state.serving is None:
                     root = self._root
                     state.serving = ServingRuntimes(
-                        root._build_serving_runtime, root._backends.inference_workers
+                        root._build_serving_runtime,
+                        root._backends.inference_workers,
+                        PredictionSpool(root._ctx.db),
+                        lambda: root.as_principal(RUNTIME_PRINCIPAL).lake,
                     )
         return state.serving
 
@@ -518,7 +524,7 @@ class Platform:
             models=models or RegistryModelSource(internal.registry, workers.get),
             features=features or FeatureStoreLookup(internal.features),
             neighbors=VectorNeighborLookup(lambda: internal.vectors, lambda: internal.lake),
-            lake=lambda: internal.lake,
+            spool=self._serving_runtimes.spool,
             changes=self._backends.changes.get(),
             log_interval=log_interval,
             options=options,

@@ -223,6 +223,18 @@ def check_canary(project: str, deployment: str) -> str:
 
 
 @job
+def flush_prediction_log(project: str) -> int:
+    """The scheduled flush of the prediction spool into the inference log (queued by the
+    scheduler only): every server process's spooled predictions, one Delta append per
+    200,000 rows. Returns the rows moved (ADR 0052)."""
+    with _LOCK:
+        root = _ROOTS.get(project)
+        if root is None:
+            root = _ROOTS[project] = Platform.open(project)
+    return root.serving.runtimes.flush_log(wait=30.0)
+
+
+@job
 def evaluate_slos(project: str, deployment: str) -> list[dict[str, Any]]:
     """The scheduled SLO evaluation of one deployment (queued by the scheduler only).
 

@@ -1,5 +1,6 @@
 """The inference log of a real server process: nothing acknowledged is lost on a clean
-stop, and ``kill -9`` loses at most ``serving.log_flush_seconds``.
+stop, and ``kill -9`` loses at most ``serving.log_flush_seconds`` (what the server had
+spooled reaches the log through the scheduled flush job, ADR 0052).
 
 The server is started as a user starts it (``shipyard serve`` / ``shipyard deployments
 serve``); the rows are counted in ``datasets.inference_log`` after it stopped, and the
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -28,7 +30,9 @@ FLUSH_SECONDS = 0.5
 
 
 def _deploy(project: Path) -> str:
-    (project / "shipyard.yaml").write_text(f"serving:\n  log_flush_seconds: {FLUSH_SECONDS}\n")
+    (project / "shipyard.yaml").write_text(
+        f"serving:\n  log_flush_seconds: {FLUSH_SECONDS}\n  log_compact_seconds: 1\n"
+    )
     with Platform.open(project) as p:
         build_served_model(p, n=50)
         p.serving.create_deployment(
@@ -69,6 +73,19 @@ def _predict(url: str, token: str, n: int) -> None:
             assert r.status_code == 200, r.text
 
 
+def _wait_for_scheduled_flush(project: Path, rows: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with Platform.open(project) as p:
+            jobs = p.jobs.list(limit=1000).items
+            done = [j for j in jobs if j.kind == "inference_log" and j.state == "succeeded"]
+            if p.lake.storage.exists("datasets.inference_log") and _logged(project) == rows:
+                assert done and sum(j.result for j in done) == rows
+                return
+        time.sleep(0.2)
+    raise AssertionError("the scheduled flush job did not move the spooled predictions")
+
+
 def _logged(project: Path) -> int:
     with Platform.open(project) as p:
         rows = p.lake.sql("SELECT count(*) AS n FROM datasets.inference_log").to_pylist()
@@ -90,6 +107,9 @@ def test_clean_stop_writes_every_acknowledged_prediction(
     proc, url = _start(project_dir, command)
     try:
         _predict(url, token, 7)  # well inside one flush window: only the drain writes them
+        if command == ["serve"]:
+            # its embedded scheduler queues the flush job, its embedded worker runs it
+            _wait_for_scheduled_flush(project_dir, 7)
         proc.send_signal(stop)
         proc.wait(timeout=60)
     finally:
@@ -124,7 +144,15 @@ def test_kill_9_loses_at_most_the_flush_window(project_dir: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert 20 <= _logged(project_dir) <= 23
+    # What the server spooled reaches the log through the scheduled flush job (ADR 0052):
+    # a scheduler pass queues it, a worker runs it.
+    with Platform.open(project_dir) as p:
+        queued = p.pipelines.scheduler().queue_periodic(datetime.now(UTC))
+        [flush] = [j for j in queued if p.jobs.get(j).kind == "inference_log"]
+        p.worker(poll_interval=0.01).run(max_jobs=1, idle_exit=0.5)
+        done = p.jobs.get(flush)
+        assert done.state == "succeeded", done.error
+    assert 20 <= done.result == _logged(project_dir) <= 23
 
 
 def test_sigterm_during_load_keeps_every_acknowledged_prediction(project_dir: Path) -> None:

@@ -227,7 +227,6 @@ def test_the_construction_check_finds_a_service_built_in_a_function() -> None:
     assert _constructions(modules) == ["shipyard.serving.batch:3 builds LakeService"]
 
 
-
 def test_the_pipelines_job_is_the_kernel_job() -> None:
     """``Job`` lives in ``_internal.job`` so Protocols can name it without a circle;
     ``pipelines`` re-exports the same class, and ``without_job`` strips it."""

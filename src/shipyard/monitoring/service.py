@@ -326,6 +326,7 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, MetricsMixin, Se
             created_at=utcnow(),
             created_by=self.principal.name,
         )
+        self._serving().runtimes.flush_log()  # the spooled predictions first (ADR 0052)
         lake = self._internal()._lake()
         try:
             dt = lake.storage.open(LOG_TABLE)
@@ -471,6 +472,7 @@ class MonitoringService(QualityMixin, ScorecardMixin, SLOMixin, MetricsMixin, Se
             raise InvalidArgument("bucket_seconds must be in (0, window_seconds], <= 1000 buckets")
         end = end or datetime.now(UTC)
         start = end - timedelta(seconds=window_seconds)
+        self._serving().runtimes.flush_log()  # the spooled predictions first (ADR 0052)
         storage = self._internal()._lake().storage
         try:
             log_dt = storage.open(LOG_TABLE)

@@ -202,6 +202,7 @@ class SLOMixin(Service):
         from shipyard.serving.predlog import LOG_TABLE
 
         empty = np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool)
+        self._serving().runtimes.flush_log()  # the spooled predictions first (ADR 0052)
         try:
             dt = self._internal()._lake().storage.open(LOG_TABLE)
         except NotFound:

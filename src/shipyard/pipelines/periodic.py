@@ -54,3 +54,42 @@ def per_deployment(
         ]
 
     return due
+
+
+def platform_wide(
+    ctx: ServiceContext,
+    every: float,
+    *,
+    target: str,
+    kind: str,
+    needed: Callable[[], bool],
+) -> PeriodicSource:
+    """One ``target`` job per period for the whole project, when ``needed()`` says so.
+
+    Owned by the default team (``security.default_team``), keyed ``<kind>@<period>``;
+    none when ``every`` is 0.
+    """
+    last = [-1]
+
+    def due(now: datetime) -> list[JobSpec]:
+        period = int(now.timestamp() // every) if every > 0 else -1
+        if period < 0 or period == last[0]:
+            return []
+        last[0] = period
+        if not needed():
+            return []
+        return [
+            JobSpec(
+                target=target,
+                args={"project": str(ctx.settings.project_dir)},
+                kind=kind,
+                team=ctx.settings.security.default_team,
+                executor=Executor.INPROCESS,
+                max_attempts=1,  # the next period's job does what this one did not
+                timeout=max(every * 6, 300.0),
+                priority=10,
+                idempotency_key=f"{kind}@{period}",
+            )
+        ]
+
+    return due

@@ -15,6 +15,7 @@ from shipyard.security.models import ALL_TEAMS, Principal, Role
 from shipyard.serving.ports import FeatureLookup, ModelSource, NeighborLookup
 from shipyard.serving.predlog import PredictionLogger, lake_writer
 from shipyard.serving.runtime import ServingRuntime
+from shipyard.serving.spool import PredictionSpool
 from shipyard.serving.store import CatalogDeployments
 from shipyard.serving.worker import WorkerPool
 
@@ -45,13 +46,13 @@ def build_runtime(
     models: ModelSource,
     features: FeatureLookup,
     neighbors: NeighborLookup | None = None,
-    lake: Callable[[], LakeService],
+    spool: PredictionSpool,
     changes: ChangeFeed,
     log_interval: float,
     options: dict[str, Any],
 ) -> tuple[ServingRuntime, PredictionLogger]:
-    """A runtime over these sources, logging predictions to the lake."""
-    logger = PredictionLogger(lake_writer(lake), interval=log_interval)
+    """A runtime over these sources, spooling its predictions for the inference log."""
+    logger = PredictionLogger(spool.put, interval=log_interval)
     options.setdefault("watch", lambda: changes.fingerprint(("deployment",)))
     runtime = ServingRuntime(
         fetch=deployments.fetch,
@@ -66,11 +67,21 @@ def build_runtime(
 
 
 class ServingRuntimes:
-    """This platform's serving runtime (built on first use) and inference worker pool."""
+    """This platform's serving runtime (built on first use), inference worker pool and
+    prediction spool."""
 
-    def __init__(self, build: RuntimeBuilder, workers: Shared[WorkerPool]) -> None:
+    def __init__(
+        self,
+        build: RuntimeBuilder,
+        workers: Shared[WorkerPool],
+        spool: PredictionSpool,
+        log_lake: Callable[[], LakeService],
+    ) -> None:
         self._build = build
         self._workers = workers
+        #: Where every server process of the project leaves its predictions (ADR 0052).
+        self.spool = spool
+        self._log_write = lake_writer(log_lake)
         self._lock = threading.Lock()
         self._runtime: ServingRuntime | None = None
         self._logger: PredictionLogger | None = None
@@ -109,6 +120,19 @@ class ServingRuntimes:
         (what ``/metrics`` and readiness read: they must not start one)."""
         runtime, logger = self._runtime, self._logger
         return (runtime, logger) if runtime is not None and logger is not None else None
+
+    def flush_log(self, *, wait: float = 2.0) -> int:
+        """Spool this process's buffer, then move every process's spooled predictions
+        into the inference log; returns the rows moved (ADR 0052).
+
+        What the scheduled flush job runs, and what readers of the log call first so
+        they see the latest rows. A flush that another holds for longer than ``wait``
+        seconds is left to it (0).
+        """
+        built = self.built()  # a process that never served starts no runtime here
+        if built is not None:
+            built[1].flush()
+        return self.spool.flush(self._log_write, wait=wait)
 
     def worker_pids(self) -> list[int]:
         """Process ids of the inference workers started so far (none started: ``[]``)."""

@@ -1,17 +1,19 @@
-"""The inference log: every prediction, written to a Delta table in the background.
+"""The inference log: every prediction, on its way to a Delta table.
 
 ``PredictionLogger`` is the runtime's record sink: appending is a ``deque.extend``
-(never blocks, never raises); a thread turns what accumulated into one Arrow
-table and one Delta append every ``interval`` seconds, so a crash loses at most
-that much. A failed write keeps its rows (up to ``max_buffer``, oldest dropped
-and counted) and retries with the same batch id, so a retry of a write that did
-land is skipped instead of duplicated.
+(never blocks, never raises); a thread turns what accumulated into one Arrow table
+every ``interval`` seconds and hands it to its writer -- in a server, the prediction
+spool in the metadata database (``serving/spool.py``), which the scheduled
+``flush_prediction_log`` job appends to the Delta table (ADR 0052). A failed write
+keeps its rows (up to ``max_buffer``, oldest dropped and counted) and retries with
+the same batch id, so a retry of a write that did land adds nothing.
 
 Durability (docs/monitoring.md): an acknowledged prediction is in the buffer before
 its answer is sent. A clean stop (SIGTERM/SIGINT: uvicorn finishes the requests in
 flight, then runs the app's lifespan shutdown) calls ``drain``, which writes
 everything left, retrying a failing write until its deadline. ``kill -9`` loses at
-most the last ``interval`` seconds (``serving.log_flush_seconds``).
+most the last ``interval`` seconds (``serving.log_flush_seconds``); what was spooled
+reaches the log with the next flush.
 """
 
 from __future__ import annotations

@@ -176,9 +176,7 @@ class CanaryOps:
 
     def _log_window(self, name: str, variant: str, since: datetime) -> dict[str, Any] | None:
         """The variant's requests, errors and latency in the inference log since ``since``."""
-        built = self.runtimes.built()  # a worker that never served starts no runtime here
-        if built is not None:
-            built[1].flush()  # this process's buffer; other processes flush on their own
+        self.runtimes.flush_log()  # this process's buffer, then every process's spool
         lake = self._log_lake()
         try:
             lake.get_table(LOG_TABLE)

@@ -132,9 +132,14 @@ async def drain_on_shutdown(app: Any) -> AsyncIterator[None]:
     SIGTERM/SIGINT) write everything this process holds for the inference log."""
     yield
     platform: Platform = app.state.platform
-    rows = platform.serving.runtimes.drain()  # one runtime per process, shared by every view
+    runtimes = platform.serving.runtimes  # one runtime per process, shared by every view
+    rows = runtimes.drain()
     if rows:
-        log.info("inference log: %d rows written at shutdown", rows)
+        log.info("inference log: %d rows spooled at shutdown", rows)
+    try:  # and into the Delta log, for a project that runs no scheduler (ADR 0052)
+        runtimes.flush_log(wait=5.0)
+    except Exception as exc:  # the spool keeps them for the next flush
+        log.warning("inference log: spooled rows left for the scheduled flush: %s", exc)
 
 
 def create_serving_app(platform: Platform, *, auth_cache_seconds: float | None = None) -> Starlette:

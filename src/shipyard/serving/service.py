@@ -390,7 +390,7 @@ class ServingService(CanaryOps, Service):
 
         ``variants`` covers every server process: it is read from the inference log over
         the last ``window_seconds`` (this process's buffer is written first; other
-        processes' rows arrive within ``serving.log_flush_seconds``). ``process`` is this
+        processes' within ``serving.log_flush_seconds``: ADR 0052). ``process`` is this
         process's in-memory book (canary checks read the shared log, like ``variants``).
         """
         from datetime import UTC, datetime, timedelta
@@ -400,7 +400,7 @@ class ServingService(CanaryOps, Service):
         if not 0 < window_seconds <= 366 * 86400:
             raise InvalidArgument("window_seconds must be in (0, 366 days]")
         dep = self.get_deployment(name)
-        self.runtimes.logger().flush()
+        self.runtimes.flush_log()  # every process's spooled rows, this one's buffer first
         lake = self._log_lake()  # the caller may read the deployment, not every team's log
         found: dict[str, dict[str, Any]] = {}
         if _table_exists(lake, LOG_TABLE):
@@ -423,7 +423,9 @@ class ServingService(CanaryOps, Service):
     # -- evidence -----------------------------------------------------------------------
 
     def flush_prediction_log(self) -> int:
-        """Write the buffered inference log now (it is also flushed every second).
+        """Write the inference log now: this process's buffer, then every process's
+        spooled predictions (the scheduled ``flush_prediction_log`` job does the same
+        every ``serving.log_compact_seconds``). Returns the rows appended to the log.
 
         Queued shadow requests are scored first (for up to 5 s), so their answers are in.
         The log holds every team's predictions, so this is an operator's action: it
@@ -431,7 +433,7 @@ class ServingService(CanaryOps, Service):
         """
         self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="serving.flush_prediction_log")
         self.runtime.drain_shadow(timeout=5.0)
-        return self.runtimes.logger().flush()
+        return self.runtimes.flush_log(wait=30.0)
 
     def log_ground_truth(self, name: str, outcomes: list[dict[str, Any]]) -> int:
         """Record what really happened, by request id (and row) or by entity.
@@ -463,9 +465,10 @@ class ServingService(CanaryOps, Service):
         """Per variant: requests, errors, latency percentiles, outcome and Brier score with
         95% confidence intervals, and Welch's t-test against the first live variant.
 
-        Reads the flushed inference log (call ``flush_prediction_log`` for the latest).
+        Reads the inference log, after a flush of the prediction spool.
         """
         dep = self.get_deployment(name)
+        self.runtimes.flush_log()
         control = next((v.name for v in dep.spec.variants if not v.shadow), None)
         lake = self._lake()
         if not _table_exists(lake, LOG_TABLE):
