@@ -42,11 +42,11 @@ class StepAccess:
 
     def wrote(self, action: str, assets: Sequence[str]) -> None:
         with self._lock:
-            self.wrote_refs += [a for a in assets if a not in self.wrote_refs]
+            self.wrote_refs += [a for a in dict.fromkeys(assets) if a not in self.wrote_refs]
 
     def read(self, action: str, assets: Sequence[str]) -> None:
         with self._lock:
-            self.read_refs += [a for a in assets if a not in self.read_refs]
+            self.read_refs += [a for a in dict.fromkeys(assets) if a not in self.read_refs]
 
     def __bool__(self) -> bool:
         return bool(self.wrote_refs or self.read_refs)
