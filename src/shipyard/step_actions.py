@@ -167,15 +167,15 @@ def _platform(project: str, principal: str) -> Platform:
 def job_platform() -> Platform:
     """What a project's own ``@shipyard.step`` functions use to call the platform: the
     project's platform acting for the principal who queued the running job (for a
-    pipeline step: who started the run), like an action. Only in a job the worker runs
-    in-process (a step's default executor).
+    pipeline step: who started the run), like an action. Inside a job a worker runs, on
+    any executor (a subprocess or Ray task opens the project at the worker's path).
 
     Raises:
-        InvalidArgument: not called inside an in-process job.
+        InvalidArgument: not called inside a job.
     """
     job = current_job()
     if job is None:
-        raise InvalidArgument("job_platform() works only inside a job run in-process")
+        raise InvalidArgument("job_platform() works only inside a job a worker runs")
     return _platform(job.project, job.principal)
 
 

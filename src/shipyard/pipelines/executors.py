@@ -1,6 +1,10 @@
 """Run one job's function: in the worker process, or in a child process with limits.
 
 Both capture stdout, stderr and ``logging`` output into one text (the job's logs).
+A child (and a Ray task) runs the function as the worker would in-process
+(``outside_worker``): as the job (``current_job``), listening to what its platform
+calls write and read, which it sends back with the result (``Outcome.access``) for the
+worker to record as the run's lineage (``run_lineage``).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from shipyard._internal.service import listening
 from shipyard.config import JobSettings
 from shipyard.errors import (
     AlreadyExists,
@@ -29,8 +35,9 @@ from shipyard.errors import (
     Unauthenticated,
 )
 from shipyard.pipelines.capture import captured
-from shipyard.pipelines.functions import call, resolve
+from shipyard.pipelines.functions import JobContext, call, current_job, resolve, running
 from shipyard.pipelines.models import Job, tail
+from shipyard.pipelines.run_lineage import StepAccess
 
 
 @dataclass
@@ -45,6 +52,9 @@ class Outcome:
     #: and the peak resident memory of the process it ran in. None when not measured.
     cpu_seconds: float | None = None
     peak_memory_bytes: int | None = None
+    #: What the function's platform calls wrote and read in a child process or a Ray
+    #: task, failed or not (an in-process job's are heard by the worker itself).
+    access: StepAccess | None = None
 
 
 def peak_rss_bytes() -> int:
@@ -86,6 +96,26 @@ def _json_safe(value: Any) -> Any:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def job_payload() -> dict[str, str] | None:
+    """The job running on this thread (``current_job``), for a child or a Ray task."""
+    job = current_job()
+    return asdict(job) if job is not None else None
+
+
+@contextlib.contextmanager
+def outside_worker(job: Any) -> Iterator[StepAccess]:
+    """Around a function that a child process or a Ray task runs: it runs as the job
+    ``job_payload`` named (so ``job_platform()`` works), and the access yielded hears
+    what its platform calls write and read, whether it returns or raises."""
+    access = StepAccess()
+    names = [f.name for f in fields(JobContext)]
+    with contextlib.ExitStack() as stack:
+        if isinstance(job, dict) and all(isinstance(job.get(n), str) for n in names):
+            stack.enter_context(running(JobContext(**{n: job[n] for n in names})))
+        stack.enter_context(listening(access))
+        yield access
 
 
 def run_inprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Outcome:
@@ -143,6 +173,7 @@ def run_subprocess(job: Job, settings: JobSettings, stop: threading.Event) -> Ou
             "result": str(result_path),
             "memory_mb": job.memory_mb,
             "cpu_seconds": job.timeout,
+            "job": job_payload(),
         }
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -210,6 +241,9 @@ def _read_result(path: Path, code: int, logs: str) -> Outcome:
         else:
             error = f"exited with code {code}: {(tail(logs) or '').strip().splitlines()[-1:]}"
         return Outcome(ok=False, error=error, logs=logs)
+    access = StepAccess.from_json(data.get("access"))
     if "error" in data:
-        return Outcome(ok=False, error=data["error"], logs=logs, retry=data.get("retry", True))
-    return Outcome(ok=True, result=data.get("result"), logs=logs)
+        return Outcome(
+            ok=False, error=data["error"], logs=logs, retry=data.get("retry", True), access=access
+        )
+    return Outcome(ok=True, result=data.get("result"), logs=logs, access=access)

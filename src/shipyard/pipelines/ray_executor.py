@@ -8,7 +8,10 @@ CPUs), which is what the tests do. ``memory_mb`` becomes the task's memory reque
 ``timeout`` cancels the task. Ray is an extra: ``pip install 'shipyard[ray]'``.
 
 The task resolves the target against the same allow-list before importing it, so a
-Ray cluster never imports an arbitrary callable either.
+Ray cluster never imports an arbitrary callable either. It runs as the job (so
+``job_platform()`` works where the project's path and catalog are reachable) and sends
+back, with the result, what the function's platform calls wrote and read: the worker
+records it as the run's lineage, as for an in-process step.
 """
 
 from __future__ import annotations
@@ -30,12 +33,19 @@ _LOCK = threading.Lock()
 _REMOTE: Any = None
 
 
-def _task(target: str, args: dict[str, Any], kind: str, settings: dict[str, Any]) -> Any:
-    """What runs on a Ray worker: resolve (allow-list), call, capture output."""
+def _task(
+    target: str,
+    args: dict[str, Any],
+    kind: str,
+    settings: dict[str, Any],
+    job: dict[str, str] | None = None,
+) -> Any:
+    """What runs on a Ray worker: resolve (allow-list), call as ``job``, capture output
+    and what the platform calls touched."""
     import json
 
     from shipyard.errors import PermissionDenied
-    from shipyard.pipelines.executors import retryable
+    from shipyard.pipelines.executors import outside_worker, retryable
     from shipyard.pipelines.functions import call, resolve
 
     buf = io.StringIO()
@@ -47,13 +57,17 @@ def _task(target: str, args: dict[str, Any], kind: str, settings: dict[str, Any]
             fn = resolve(target, JobSettings.model_validate(settings))
         except (PermissionDenied, LookupError) as exc:
             return {"error": f"{type(exc).__name__}: {exc}", "retry": False, "logs": ""}
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        done: dict[str, Any]
+        out, err = contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf)
+        with out, err, outside_worker(job) as access:
             try:
                 result = json.loads(json.dumps(call(fn, args, kind), default=str))
+                done = {"result": result}
             except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-                return {"error": error, "retry": retryable(exc), "logs": buf.getvalue()}
-        return {"result": result, "logs": buf.getvalue()}
+                done = {"error": f"{type(exc).__name__}: {exc}", "retry": retryable(exc)}
+        if access:  # failed or not, as for an in-process step
+            done["access"] = access.to_json()
+        return {**done, "logs": buf.getvalue()}
     finally:
         root.removeHandler(handler)
 
@@ -99,14 +113,15 @@ def run_ray(job: Job, settings: JobSettings, stop: threading.Event) -> Any:
     """Run ``job`` as a Ray task; a cancel, a lost lease or the timeout cancels it."""
     import ray
 
-    from shipyard.pipelines.executors import Outcome
+    from shipyard.pipelines.executors import Outcome, job_payload
+    from shipyard.pipelines.run_lineage import StepAccess
 
     remote = _remote(settings)
     options: dict[str, Any] = {"max_retries": 0}  # the queue retries, not Ray
     if job.memory_mb is not None:
         options["memory"] = job.memory_mb * 1024 * 1024
     ref = remote.options(**options).remote(
-        job.target, job.args, job.kind, settings.model_dump(mode="json")
+        job.target, job.args, job.kind, settings.model_dump(mode="json"), job_payload()
     )
     deadline = None if job.timeout is None else time.monotonic() + job.timeout
     while True:
@@ -125,8 +140,13 @@ def run_ray(job: Job, settings: JobSettings, stop: threading.Event) -> Any:
         data = ray.get(ref)
     except Exception as exc:  # the task's worker died (out of memory, killed)
         return Outcome(ok=False, error=f"ray task failed: {type(exc).__name__}: {exc}")
+    access = StepAccess.from_json(data.get("access"))
     if "error" in data:
         return Outcome(
-            ok=False, error=data["error"], logs=data.get("logs", ""), retry=data["retry"]
+            ok=False,
+            error=data["error"],
+            logs=data.get("logs", ""),
+            retry=data["retry"],
+            access=access,
         )
-    return Outcome(ok=True, result=data["result"], logs=data.get("logs", ""))
+    return Outcome(ok=True, result=data["result"], logs=data.get("logs", ""), access=access)

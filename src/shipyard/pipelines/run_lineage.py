@@ -42,14 +42,38 @@ class StepAccess:
 
     def wrote(self, action: str, assets: Sequence[str]) -> None:
         with self._lock:
-            self.wrote_refs += [a for a in assets if a not in self.wrote_refs]
+            self.wrote_refs += [a for a in dict.fromkeys(assets) if a not in self.wrote_refs]
 
     def read(self, action: str, assets: Sequence[str]) -> None:
         with self._lock:
-            self.read_refs += [a for a in assets if a not in self.read_refs]
+            self.read_refs += [a for a in dict.fromkeys(assets) if a not in self.read_refs]
 
     def __bool__(self) -> bool:
         return bool(self.wrote_refs or self.read_refs)
+
+    def update(self, other: StepAccess) -> None:
+        """Add what ``other`` saw (a step run in a child process or a Ray task)."""
+        self.wrote("", other.wrote_refs)
+        self.read("", other.read_refs)
+
+    def to_json(self) -> dict[str, list[str]]:
+        """What a child process or a Ray task sends back with the step's result."""
+        with self._lock:
+            return {"wrote": list(self.wrote_refs), "read": list(self.read_refs)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> StepAccess | None:
+        """The access ``to_json`` sent (None when absent: an older child, or malformed)."""
+        if not isinstance(data, dict):
+            return None
+        access = cls()
+        access.wrote("", _strings(data.get("wrote")))
+        access.read("", _strings(data.get("read")))
+        return access
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 def job_asset(ctx: ServiceContext, conn: Connection, row: Any) -> Any:

@@ -287,6 +287,8 @@ class Worker:
         access = StepAccess()  # what an in-process step's platform calls touch
         with running(JobContext(project, job.created_by, job.id, job.team)), listening(access):
             outcome: Outcome = run(job, self.settings, stop)
+        if outcome.access is not None:  # a child's or a Ray task's, sent with its result
+            access.update(outcome.access)
         self.processed += 1
         if job.run_id is not None and access:
             try:

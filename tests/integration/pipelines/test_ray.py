@@ -1,5 +1,6 @@
 """The same pipeline runs unchanged in-process, in a subprocess and on Ray (a local
-instance, ``ray.init`` with 2 CPUs); only ``jobs.executor`` differs."""
+instance, ``ray.init`` with 2 CPUs); only ``jobs.executor`` differs. Its run's lineage
+(what its failing step read and wrote through the platform) is the same too."""
 
 from __future__ import annotations
 
@@ -19,17 +20,26 @@ PIPELINE = {
     "steps": [
         {"name": "a", "function": f"{STEPS}:emit", "args": {"value": 2}},
         {"name": "b", "function": f"{STEPS}:add", "after": ["a"], "args": {"plus": 3}},
-        {"name": "boom", "function": f"{STEPS}:fail", "after": ["b"], "max_attempts": 1},
+        {
+            "name": "boom",
+            "function": f"{STEPS}:copy_then_fail",
+            "after": ["b"],
+            "args": {"source": "bronze.src", "target": "gold.out"},
+            "max_attempts": 1,
+        },
         {"name": "never", "function": f"{STEPS}:emit", "after": ["boom"]},
     ],
 }
 
 
-def _run(project: Path, executor: str) -> tuple[str, dict[str, dict[str, object]]]:
+def _run(project: Path, executor: str) -> tuple[str, dict[str, dict[str, object]], object]:
+    import pyarrow as pa
+
     project.mkdir()
     settings = {"jobs": {"modules": [STEPS], "executor": executor, "ray_num_cpus": 2}}
     (project / "shipyard.yaml").write_text(json.dumps(settings))
     with Platform.open(project) as p:
+        p.lake.write("bronze.src", pa.table({"x": [1, 2, 3]}))
         p.pipelines.apply([PIPELINE])
         run = p.pipelines.run("chain")
         Worker(p, poll_interval=0.005).run(idle_exit=1.0)
@@ -43,7 +53,10 @@ def _run(project: Path, executor: str) -> tuple[str, dict[str, dict[str, object]
                 "error": (job.error or "").split(":")[0] if job else None,
                 "logs": "failing on purpose" in (job.logs or "") if job else None,
             }
-        return done.state, out
+        up = p.catalog.lineage(run.asset, direction="upstream", depth=1).edges
+        down = p.catalog.lineage(run.asset, direction="downstream", depth=1).edges
+        lineage = ({e.source.name for e in up}, {e.target.name for e in down})
+        return done.state, out, lineage
 
 
 @pytest.mark.slow
@@ -54,10 +67,12 @@ def test_the_same_pipeline_runs_unchanged_on_every_executor(tmp_path: Path) -> N
         results = {ex: _run(tmp_path / ex, ex) for ex in ("inprocess", "subprocess", "ray")}
     finally:
         shutdown()
-    state, steps = results["inprocess"]
+    state, steps, lineage = results["inprocess"]
     assert state == "failed"
     assert steps["b"]["result"] == {"value": 5}
     assert steps["boom"]["state"] == "failed" and steps["boom"]["error"] == "RuntimeError"
     assert steps["boom"]["logs"] is True  # its output was captured
     assert steps["never"]["state"] == "skipped"
+    # what the failing step read and wrote before it failed: the run's lineage
+    assert lineage == ({"chain", "bronze.src"}, {"gold.out"})
     assert results["subprocess"] == results["ray"] == results["inprocess"]

@@ -44,3 +44,11 @@ def copy_table(source: str, target: str) -> dict[str, Any]:
     p = job_platform()
     info = p.lake.write(target, p.lake.sql(f"SELECT * FROM {source}"), mode="overwrite")
     return {"table": target, "version": info.version}
+
+
+@shipyard.step
+def copy_then_fail(source: str, target: str) -> None:
+    """``copy_table``, then fail: what it touched before failing is still the run's."""
+    copy_table(source, target)
+    print("failing on purpose")
+    raise RuntimeError("step failed on purpose")

@@ -58,3 +58,20 @@ def test_a_nan_result_is_stored_as_null() -> None:
         "auc": None,
         "x": [None, 1.5],
     }
+
+
+def test_what_a_child_sends_back_of_its_access_is_read_tolerantly() -> None:
+    """A child's or a Ray task's ``access`` answer: absent (an older child) is None,
+    anything not a list of strings is dropped, duplicates are merged."""
+    from shipyard.pipelines.run_lineage import StepAccess
+
+    assert StepAccess.from_json(None) is None and StepAccess.from_json([1]) is None
+    sent = StepAccess()
+    sent.wrote("lake.write", ["table:a", "table:a"])
+    sent.read("lake.sql", ["table:b"])
+    back = StepAccess.from_json({**sent.to_json(), "read": ["table:b", 3, None], "x": 1})
+    assert back is not None and back.to_json() == {"wrote": ["table:a"], "read": ["table:b"]}
+    assert StepAccess.from_json({"wrote": "table:a"}) is not None  # not a list: nothing
+    mine = StepAccess(read_refs=["table:b"])
+    mine.update(back)
+    assert mine.to_json() == {"wrote": ["table:a"], "read": ["table:b"]}

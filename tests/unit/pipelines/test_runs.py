@@ -269,3 +269,24 @@ def test_an_action_acts_with_the_principals_roles_as_they_are_when_it_runs(
     denied = pp.audit.list_records(principal="ed", outcome="denied", limit=100).items
     assert denied and all(r.action.startswith("lake.") for r in denied)
     assert pp.lake.sql("SELECT count(*) AS n FROM silver.orders").to_pylist() == [{"n": 0}]
+
+
+@pytest.mark.parametrize("executor", ["inprocess", "subprocess"])
+def test_a_step_functions_lineage_is_the_same_on_each_executor(pp: Platform, executor: str) -> None:
+    """What a step function's platform calls read and wrote is its run's lineage on a
+    subprocess as in-process, including what a failing step wrote before it failed
+    (``test_ray.py`` checks the Ray executor)."""
+    pp.lake.write("bronze.src", pd.DataFrame({"x": [1, 2, 3]}))
+    copy = _fn("silver", "copy_table", source="bronze.src", target="silver.mid")
+    fail = _fn("gold", "copy_then_fail", ["silver"], source="silver.mid", target="gold.out")
+    _apply(pp, [{**copy, "executor": executor}, {**fail, "executor": executor, "max_attempts": 1}])
+    run = pp.pipelines.run("p")
+    drain(pp)
+    done = pp.pipelines.get_run(run.id)
+    assert done.state == RunState.FAILED and "RuntimeError" in (done.error or "")
+    up = pp.catalog.lineage(run.asset, direction="upstream", depth=1).edges
+    down = pp.catalog.lineage(run.asset, direction="downstream", depth=1).edges
+    # read bronze.src; wrote silver.mid (then read it: not an input) and, before failing,
+    # gold.out
+    assert {e.source.name for e in up} == {"p", "bronze.src"}
+    assert {e.target.name for e in down} == {"silver.mid", "gold.out"}
