@@ -184,6 +184,22 @@ def log_families(logger: Any) -> list[Metric]:
     return [buffered, failures]
 
 
+def spool_families(rows: int, oldest_seconds: float) -> list[Metric]:
+    """The prediction spool of the project, waiting for the scheduled flush (ADR 0052)."""
+    return [
+        GaugeMetricFamily(
+            "shipyard_prediction_spool_rows",
+            "Predictions spooled by server processes, not yet in the inference log.",
+            value=rows,
+        ),
+        GaugeMetricFamily(
+            "shipyard_prediction_spool_oldest_seconds",
+            "Age of the oldest spooled prediction block (grows when flushes stop).",
+            value=oldest_seconds,
+        ),
+    ]
+
+
 class ScrapeCollector:
     """The families computed for one scrape (``generate_latest`` reads ``collect``)."""
 
@@ -199,11 +215,14 @@ def render(
     reports: list[dict[str, Any]],
     freshness: dict[str, float] | None = None,
     queue: dict[tuple[str, str], int] | None = None,
+    spool: tuple[int, float] = (0, 0.0),
 ) -> str:
     """The whole scrape: the recorded metrics (of every worker process), the newest drift
-    ``reports``, feature freshness, the job ``queue``'s depth and, when this process has
-    served (``served``: its runtime and inference log writer), its log buffer."""
+    ``reports``, feature freshness, the job ``queue``'s depth, the prediction ``spool``
+    (rows, oldest age) and, when this process has served (``served``: its runtime and
+    inference log writer), its log buffer."""
     families = [freshness_family(freshness or {}), queue_family(queue or {})]
+    families += spool_families(*spool)
     families += log_families(served[1] if served is not None else None)
     recorded = generate_latest(scrape_registry())
     return (recorded + drift_text(reports) + generate_latest(ScrapeCollector(families))).decode()

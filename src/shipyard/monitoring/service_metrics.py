@@ -4,6 +4,7 @@ writes the text; ``monitoring/health.py`` runs the probe)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -37,7 +38,26 @@ class MetricsMixin(Service):
         lags = {
             f.view: f.lag_seconds for f in self.feature_freshness() if f.lag_seconds is not None
         }
-        return render(self._serving().runtimes.built(), self.gauges(), lags, self._queue())
+        return render(
+            self._serving().runtimes.built(), self.gauges(), lags, self._queue(), self._spool()
+        )
+
+    def _spool(self) -> tuple[int, float]:
+        """(rows, age of the oldest in seconds) of the prediction spool: a flush that
+        stopped running shows as a growing age (one indexed read; no authorization)."""
+        from shipyard._internal.clock import utcnow
+        from shipyard.serving.tables import prediction_spool as spool
+
+        q = sa.select(
+            sa.func.coalesce(sa.func.sum(spool.c.rows), 0), sa.func.min(spool.c.created_at)
+        )
+        with self._ctx.db.connect() as conn:
+            rows, oldest = conn.execute(q).one()
+        if oldest is None:
+            return 0, 0.0
+        if oldest.tzinfo is None:  # SQLite hands back naive UTC
+            oldest = oldest.replace(tzinfo=UTC)
+        return int(rows), max(0.0, (utcnow() - oldest).total_seconds())
 
     def _queue(self) -> dict[tuple[str, str], int]:
         """Jobs queued and running per pool (one indexed count; no authorization)."""

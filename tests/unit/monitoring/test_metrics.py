@@ -75,3 +75,18 @@ def test_histogram_lines_and_label_escaping() -> None:
     assert got['shipyard_drift_detected{deployment="d"}'] == 1
     assert got['shipyard_drift_psi{deployment="d",feature="a\\nb"}'] == 0.25
     assert got['shipyard_drift_psi{deployment="d",feature="prediction"}'] == 0
+
+
+def test_the_prediction_spool_shows_its_rows_and_the_age_of_its_oldest_block(
+    platform: Platform,
+) -> None:
+    """A flush that stopped running shows as a growing age (ADR 0052)."""
+    from tests.unit.serving.test_spool import block
+
+    got = _samples(platform.monitoring.metrics_text())
+    assert got["shipyard_prediction_spool_rows"] == 0
+    assert got["shipyard_prediction_spool_oldest_seconds"] == 0
+    platform.serving.runtimes.spool.put(block(5), "b1")
+    got = _samples(platform.monitoring.metrics_text())
+    assert got["shipyard_prediction_spool_rows"] == 5
+    assert 0 <= got["shipyard_prediction_spool_oldest_seconds"] < 60
