@@ -15,7 +15,13 @@ numeric features each, what the serving runtime emits), it times:
 
 Each on the embedded SQLite catalog and, with ``--pg URL``, on PostgreSQL.
 
-Usage: ``python bench/prediction_spool.py [--blocks 200] [--rows 500] [--pg URL]``.
+4. **freshness** (``--serve SECONDS``): a real ``shipyard serve`` (default settings:
+   spool every 0.5 s, flush job every 5 s, its embedded scheduler and worker) answers
+   ~20 predictions/s over HTTP; this process polls the Delta table and reports, per
+   prediction, the time from its answer to its row being in ``datasets.inference_log``
+   (p50/p95/max), and the HTTP predict latency beside it.
+
+Usage: ``python bench/prediction_spool.py [--blocks 200] [--rows 500] [--pg URL] [--serve 30]``.
 Writes ``bench/results/prediction_spool.json``; print the load average beside it.
 """
 
@@ -117,11 +123,92 @@ def _summary(ms: list[float]) -> dict[str, float]:
     }
 
 
+def freshness(seconds: float) -> dict[str, Any]:
+    import sys
+    import threading
+
+    import httpx
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from tests.contract.serving.suite import build_served_model
+    from tests.servers import served_project
+
+    from shipyard.serving import Variant
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "serve"
+        project.mkdir()
+        (project / "shipyard.yaml").write_text("")
+        with Platform.open(project) as p:
+            build_served_model(p, n=50)
+            p.serving.create_deployment(
+                "churn",
+                variants=[Variant(name="a", model="churn@live")],
+                feature_service="churn",
+                entity_keys=["customer_id"],
+            )
+            p.security.create_principal("pat", role="predictor")
+            token = p.security.create_token(principal="pat").token
+        answered: dict[str, float] = {}
+        predict_ms: list[float] = []
+        lags: list[float] = []
+        stop = threading.Event()
+        with served_project(project) as url, Platform.open(project) as reader:
+
+            def client() -> None:
+                headers = {"Authorization": f"Bearer {token}"}
+                with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+                    i = 0
+                    while not stop.is_set():
+                        t = time.perf_counter()
+                        r = http.post(
+                            "/api/v1/deployments/churn/predict",
+                            json={"inputs": [{"customer_id": i % 50}]},
+                        )
+                        predict_ms.append((time.perf_counter() - t) * 1000)
+                        answered[r.json()["request_id"]] = time.monotonic()
+                        i += 1
+                        time.sleep(0.05)
+
+            thread = threading.Thread(target=client)
+            thread.start()
+            seen: set[str] = set()
+            end = time.monotonic() + seconds
+            while time.monotonic() < end + 12:  # then let the last flush land
+                if time.monotonic() > end:
+                    stop.set()
+                if reader.lake.storage.exists(LOG_TABLE):
+                    ids = reader.lake.storage.open(LOG_TABLE).to_pyarrow_table(
+                        columns=["request_id"]
+                    )
+                    now = time.monotonic()
+                    for rid in set(ids.column("request_id").to_pylist()) - seen:
+                        seen.add(rid)
+                        if rid in answered:
+                            lags.append(now - answered[rid])
+                if stop.is_set() and len(seen) >= len(answered):
+                    break
+                time.sleep(0.1)
+            thread.join()
+    return {
+        "predictions": len(answered),
+        "in_log": len(seen),
+        "answer_to_log_s": {
+            "p50": round(statistics.median(lags), 2),
+            "p95": round(pct(lags, 0.95), 2),
+            "max": round(max(lags), 2),
+        },
+        "http_predict_ms": {"p50": round(statistics.median(predict_ms), 2)},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--blocks", type=int, default=200)
     ap.add_argument("--rows", type=int, default=500)
     ap.add_argument("--pg", default=None, help="a PostgreSQL URL (an empty database)")
+    ap.add_argument("--serve", type=float, default=0, help="seconds of the freshness phase")
     args = ap.parse_args()
     data = blocks(args.blocks, args.rows)
     out: dict[str, Any] = {
@@ -132,6 +219,8 @@ def main() -> None:
     }
     if args.pg:
         out["postgresql"] = run(args.pg, data)
+    if args.serve:
+        out["freshness"] = freshness(args.serve)
     print(json.dumps(out, indent=2))
     dest = Path(__file__).parent / "results" / "prediction_spool.json"
     dest.parent.mkdir(exist_ok=True)
