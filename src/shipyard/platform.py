@@ -336,6 +336,7 @@ class Platform:
     def pipelines(self) -> PipelineService:
         from shipyard.events.lifecycle import LifecycleAudit
         from shipyard.monitoring.slo_jobs import slo_checks
+        from shipyard.pipelines.materialize_jobs import materializations
         from shipyard.pipelines.pipeline_service import PipelineService
         from shipyard.serving.canary_jobs import canary_checks
         from shipyard.serving.log_jobs import log_flushes
@@ -350,6 +351,7 @@ class Platform:
                 canary_checks(self._root.context, settings.serving.canary_check_seconds),
                 slo_checks(self._root.context, settings.monitoring.slo_check_seconds),
                 log_flushes(self._root.context, settings.serving.log_compact_seconds),
+                materializations(self._root.context),
             ],
             # each scheduler pass re-publishes lifecycle events left in the outbox
             relay=audit.lifecycle.relay.relay_pending

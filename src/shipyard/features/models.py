@@ -173,6 +173,11 @@ class FeatureView:
     description: str = ""
     owner: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: Materialize on this cron schedule (``"0 * * * *"``, ``"@daily"``), in
+    #: ``schedule_timezone``: the pipeline scheduler queues one materialization job per
+    #: tick after the view was applied (an online view only; docs/features.md).
+    schedule: str | None = None
+    schedule_timezone: str = "UTC"
 
     kind = "feature_view"
 
@@ -188,6 +193,18 @@ class FeatureView:
         if dupes:
             raise InvalidArgument(f"feature view '{self.name}' repeats {', '.join(dupes)}")
         _ttl_seconds(self.ttl)
+        if self.schedule is not None:
+            from shipyard._internal import cron
+
+            if not self.online:
+                raise InvalidArgument(
+                    f"feature view '{self.name}': a schedule materializes an online view; "
+                    "this one is offline (online=False)"
+                )
+            try:
+                cron.check(self.schedule, self.schedule_timezone)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"feature view '{self.name}': {exc}") from None
 
     @property
     def ttl_seconds(self) -> float | None:
@@ -218,6 +235,12 @@ class FeatureView:
             "ttl_seconds": self.ttl_seconds,
             "online": self.online,
             "description": self.description,
+            # only when set: the specs of views without one (and their plans) stay as they were
+            **(
+                {"schedule": self.schedule, "schedule_timezone": self.schedule_timezone}
+                if self.schedule
+                else {}
+            ),
         }
 
     @classmethod
@@ -237,6 +260,8 @@ class FeatureView:
             description=spec.get("description", ""),
             owner=owner,
             tags=tags,
+            schedule=spec.get("schedule"),
+            schedule_timezone=spec.get("schedule_timezone", "UTC"),
         )
 
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 
+from shipyard._internal import cron
 from shipyard._internal.ids import new_id
 from shipyard._internal.paging import Key, Keyset, Page, keyset_page, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
-from shipyard.pipelines import actions, cron
+from shipyard.pipelines import actions
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.run_lineage import downstream_pipelines

@@ -37,8 +37,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from shipyard._internal import cron
 from shipyard._internal.clock import utcnow
-from shipyard.pipelines import cron
 from shipyard.pipelines.definitions import KIND, Catchup, PipelineSpec
 from shipyard.pipelines.models import JobSpec, JobState
 from shipyard.pipelines.tables import jobs, pipeline_cursors, pipeline_ticks

@@ -1,4 +1,5 @@
-"""Cron schedules in a time zone (``cronsim``): validation and the ticks in a window.
+"""Cron schedules in a time zone (``cronsim``): validation and the ticks in a window
+(pipelines and feature views with a materialization schedule).
 
 Ticks are computed in the schedule's zone (so ``0 3 * * *`` in Europe/Paris is 03:00
 local, across DST changes) and answered in UTC.
@@ -67,3 +68,10 @@ def ticks(
 
 def next_tick(expr: str, tz: str, after: datetime) -> datetime:
     return next(iter(_cronsim(expr, after.astimezone(zone(tz))))).astimezone(UTC)
+
+
+def last_tick(expr: str, tz: str, at: datetime) -> datetime:
+    """The newest tick before ``at`` (UTC)."""
+    return next(iter(_module().CronSim(expr, at.astimezone(zone(tz)), reverse=True))).astimezone(
+        UTC
+    )

@@ -1,0 +1,85 @@
+"""Scheduled materialization: what the pipeline scheduler queues for feature views with
+a ``schedule``.
+
+Each pass (at most every ``every`` seconds) reads the feature views whose spec has a
+cron ``schedule`` and, for each whose newest tick came after the view was applied,
+queues one ``features.materialize`` action job for that view: owned by the view's
+team, run as the principal who applied the view (its roles as they are then, like a
+scheduled pipeline run), keyed ``materialize:<view>@<tick>``. The key is unique per
+team, so two schedulers queue a tick once, and a materialization still waiting or
+running blocks the next tick's (one pending, whatever the backlog: the watermark
+makes the next run catch up). A view applied between two ticks waits for the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from shipyard._internal import cron
+from shipyard.pipelines import actions
+from shipyard.pipelines.models import Executor, JobSpec
+from shipyard.pipelines.periodic import PeriodicSource
+
+if TYPE_CHECKING:
+    from shipyard.catalog.context import ServiceContext
+    from shipyard.catalog.models import Asset
+
+KIND = "materialize"
+VIEW_KIND = "feature_view"
+
+
+def scheduled_views(ctx: ServiceContext) -> list[Asset]:
+    """Feature views with a materialization schedule (every team's)."""
+    with ctx.db.connect() as conn:
+        views = ctx.catalog.search(conn, kind=VIEW_KIND, limit=100_000)
+    return [v for v in views if (v.properties.get("spec") or {}).get("schedule")]
+
+
+def materializations(
+    ctx: ServiceContext,
+    every: float = 10.0,
+    *,
+    views: Callable[[ServiceContext], list[Asset]] = scheduled_views,
+) -> PeriodicSource:
+    """The scheduler's source of scheduled materializations (none when ``every`` is 0)."""
+    last = [-1]
+
+    def due(now: datetime) -> list[JobSpec]:
+        period = int(now.timestamp() // every) if every > 0 else -1
+        if period < 0 or period == last[0]:
+            return []
+        last[0] = period
+        specs = []
+        for view in views(ctx):
+            spec = view.properties["spec"]
+            try:
+                tick = cron.last_tick(spec["schedule"], spec.get("schedule_timezone", "UTC"), now)
+            except Exception:  # checked at apply: a spec edited by hand is skipped
+                continue
+            if tick <= view.created_at:
+                continue  # no tick since the view was applied yet
+            specs.append(_job(ctx, view, tick))
+        return specs
+
+    return due
+
+
+def _job(ctx: ServiceContext, view: Asset, tick: datetime) -> JobSpec:
+    principal = view.properties.get("applied_by") or view.created_by
+    return JobSpec(
+        target=actions.TARGET,
+        args={
+            "action": "features.materialize",
+            "params": {"views": [view.name]},
+            "project": str(ctx.settings.project_dir),
+            "principal": principal,
+        },
+        kind=KIND,
+        team=view.owner,
+        executor=Executor.INPROCESS,
+        max_attempts=3,
+        priority=5,
+        idempotency_key=f"{KIND}:{view.name}@{tick.isoformat()}",
+    )
