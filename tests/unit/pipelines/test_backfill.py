@@ -63,4 +63,6 @@ def test_ten_thousand_partitions_are_enqueued_in_one_bulk_insert(pp: Platform) -
     took = time.perf_counter() - t0
     assert result.partitions == 10_000
     assert pp.jobs.list(state="queued", limit=1).items  # the roots are queued
-    assert took < 15  # the bench holds the 5 s target; here, slack for a loaded machine
+    assert (
+        took < 60
+    )  # the bench holds the 5 s target; here only a guard against a quadratic path (26 s seen at load 13)
