@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shipyard.features.service import FeatureService
     from shipyard.lake.service import LakeService
     from shipyard.registry.service import RegistryService
+    from shipyard.serving.service import ServingService
 
 
 class Platform(Protocol):
@@ -39,6 +40,9 @@ class Platform(Protocol):
 
     @property
     def registry(self) -> RegistryService: ...
+
+    @property
+    def serving(self) -> ServingService: ...
 
     @property
     def context(self) -> ServiceContext: ...
@@ -84,12 +88,18 @@ def _export(p: Platform, params: dict[str, Any]) -> str | None:
     return p.registry.get_registered_model(mv.name).owner or None
 
 
+def _export_deployment(p: Platform, params: dict[str, Any]) -> str | None:
+    """The owner of the model the deployment serves (the deployment must be readable)."""
+    return _export(p, {"model": p.serving.get_deployment(str(params["deployment"])).primary_model})
+
+
 #: Per action: the team it writes to (None: the default team).
 TEAMS: dict[str, Callable[[Platform, dict[str, Any]], str | None]] = {
     "lake.refresh": _refresh,
     "features.materialize": _materialize,
     "serving.score_table": _score,
     "serving.export_model": _export,
+    "serving.export_deployment": _export_deployment,
 }
 
 

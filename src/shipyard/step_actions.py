@@ -104,6 +104,10 @@ def _export(p: Platform, model: str, **kw: Any) -> Any:
     return p.serving.export_model(model, **kw).model_dump(mode="json")
 
 
+def _export_deployment(p: Platform, deployment: str, **kw: Any) -> Any:
+    return p.serving.export_deployment(deployment, **kw).model_dump(mode="json")
+
+
 def _report(p: Platform, deployment: str) -> Any:
     r = p.serving.get_report(deployment)
     return r.model_dump(mode="json") if hasattr(r, "model_dump") else str(r)
@@ -139,6 +143,7 @@ RUNNERS: dict[str, Callable[..., Any]] = {
     "registry.promote": _promote,
     "serving.score_table": _score,
     "serving.export_model": _export,
+    "serving.export_deployment": _export_deployment,
     "monitoring.report": _report,
     "monitoring.drift": _drift,
     "usage.meter": _meter,

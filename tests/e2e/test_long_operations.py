@@ -5,6 +5,7 @@ SDK's and the remote client's ``submit=True`` return the same queued job."""
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from collections.abc import Iterator
@@ -20,12 +21,14 @@ with warnings.catch_warnings():
 
 import shipyard
 from shipyard.api.app import create_app
+from shipyard.cli.main import run
 from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
 from shipyard.lake import TableDefinition
 from shipyard.pipelines.models import Job
 from shipyard.pipelines.worker import Worker
 from shipyard.platform import Platform
 from shipyard.security.store import load_principal
+from shipyard.serving.models import Variant
 from tests.contract.serving.suite import N, build_served_model
 from tests.servers import live_server
 
@@ -34,6 +37,7 @@ REFRESH = f"{V1}/lake/tables/gold.n/refresh"
 MATERIALIZE = f"{V1}/features/materialize"
 SCORE = f"{V1}/deployments/-/score-table"
 EXPORT = f"{V1}/deployments/-/export"
+EXPORT_DEP = f"{V1}/deployments/churn_dep/export"
 SCORE_BODY = {"model": "churn/1", "source": "gold.customer_features", "output": "datasets.s"}
 
 
@@ -58,6 +62,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     (project / "shipyard.yaml").write_text("")
     p = Platform.open(project)
     build_served_model(p)
+    p.serving.create_deployment("churn_dep", variants=[Variant(name="a", model="churn/1")])
     p.lake.define(
         TableDefinition(name="gold.n", sql="SELECT count(*) AS n FROM gold.customer_features")
     )
@@ -116,6 +121,8 @@ def test_wait_true_answers_the_result_in_the_request(world: World) -> None:
     assert r.status_code == 200 and r.json()["rows"] == N
     r = world.post("editor", f"{EXPORT}?wait=true", {"model": "churn/1"})
     assert r.status_code == 200 and r.json()["model_version"] == "churn/1", r.text
+    r = world.post("editor", f"{EXPORT_DEP}?wait=true")  # no body: the defaults
+    assert r.status_code == 200 and r.json()["model_version"] == "churn/1", r.text
 
 
 def test_export_is_a_job_whose_result_is_the_recorded_export(world: World) -> None:
@@ -157,6 +164,7 @@ def test_a_queued_operation_can_be_cancelled(world: World) -> None:
         (MATERIALIZE, {}),
         (SCORE, SCORE_BODY),
         (EXPORT, {"model": "churn/1"}),
+        (EXPORT_DEP, {}),
     ],
 )
 @pytest.mark.parametrize("wait", ["", "?wait=true"])
@@ -194,6 +202,15 @@ def test_callers_without_write_queue_nothing(
         (EXPORT, {"model": "churn/1", "holdout": [[1, 2]]}, 422),  # no DataFrames over HTTP
         (EXPORT, {"model": "churn/1", "output": "/etc/x.onnx"}, 422),  # nor server paths
         (EXPORT, {"model": "churn/1", "format": "pickle"}, 422),
+        (f"{V1}/deployments/nope/export", {}, 404),
+        (f"{V1}/deployments/%2e%2e/export", {}, 404),
+        (f"{V1}/deployments/{'x' * 5000}/export", {}, 404),
+        (EXPORT_DEP, {"tolerance": -1}, 422),
+        (EXPORT_DEP, {"tolerance": [1]}, 422),
+        (EXPORT_DEP, {"model": "churn/2"}, 422),  # the deployment says which model
+        (EXPORT_DEP, {"output": "/etc/x.onnx"}, 422),
+        (EXPORT_DEP, {"format": "pickle"}, 422),
+        (EXPORT_DEP, [1, 2], 422),
     ],
 )
 def test_junk_is_refused_before_anything_is_queued(
@@ -247,6 +264,7 @@ def _submit_all(skin: Any, output: str) -> list[Any]:
         skin.serving.score_table("churn/1", "gold.customer_features", output, submit=True),
         skin.serving.export_model("churn/1", submit=True),
         skin.lake.refresh_all(submit=True),
+        skin.serving.export_deployment("churn_dep", tolerance=0.01, submit=True),
     ]
 
 
@@ -258,6 +276,7 @@ def _check_queued(skin: Any, queued: list[Job]) -> None:
         "serving.score_table",
         "serving.export_model",
         "lake.refresh_all",
+        "serving.export_deployment",
     ]
     assert all(j.created_by == "editor" for j in queued)
     assert skin.jobs.wait(queued[0].id, timeout=0).state == "queued"  # not run yet
@@ -269,8 +288,8 @@ def test_submit_true_queues_the_call_a_worker_then_completes(world: World) -> No
     _check_queued(ed, queued)
     world.work()
     done = [ed.jobs.wait(j.id, timeout=5) for j in queued]
-    assert [j.state for j in done] == ["succeeded"] * 5, [j.error for j in done]
-    refresh, mat, score, export, everything = (j.result for j in done)
+    assert [j.state for j in done] == ["succeeded"] * 6, [j.error for j in done]
+    refresh, mat, score, export, everything, dep_export = (j.result for j in done)
     assert everything == [r.table for r in ed.lake.refresh_all()]
     # the same results as the synchronous calls
     assert refresh["table"] == ed.lake.refresh("gold.n").table
@@ -282,6 +301,12 @@ def test_submit_true_queues_the_call_a_worker_then_completes(world: World) -> No
     )
     sync = ed.serving.export_model("churn/1")
     assert export["model_version"] == sync.model_version and export["size_bytes"] == sync.size_bytes
+    assert dep_export["model_version"] == "churn/1" and dep_export["tolerance"] == 0.01
+    assert queued[5].args["params"] == {
+        "deployment": "churn_dep",
+        "format": "onnx",
+        "tolerance": 0.01,
+    }
 
 
 def test_submit_true_over_http_returns_the_job(world: World) -> None:
@@ -291,8 +316,9 @@ def test_submit_true_over_http_returns_the_job(world: World) -> None:
         assert remote.serving.export_model("churn/1").model_version == "churn/1"  # still sync
         world.work()
         done = [remote.jobs.wait(j.id, timeout=5) for j in queued]
-        assert [j.state for j in done] == ["succeeded"] * 5, [j.error for j in done]
+        assert [j.state for j in done] == ["succeeded"] * 6, [j.error for j in done]
         assert done[2].result["rows"] == N and done[3].result["model_version"] == "churn/1"
+        assert done[5].result["model_version"] == "churn/1"
         with shipyard.connect(url, world.tokens["viewer"]) as viewer:
             before = len(world.p.jobs.list(limit=1000).items)
             for call in _CALLS:
@@ -307,6 +333,7 @@ _CALLS = [
     lambda s: s.serving.score_table("churn/1", "gold.customer_features", "datasets.x", submit=True),
     lambda s: s.serving.export_model("churn/1", submit=True),
     lambda s: s.lake.refresh_all(submit=True),
+    lambda s: s.serving.export_deployment("churn_dep", submit=True),
 ]
 
 
@@ -327,3 +354,106 @@ def test_submit_true_is_refused_at_once_not_in_the_job(world: World, who: str, e
     assert len(world.p.jobs.list(limit=1000).items) == before
     with pytest.raises(InvalidArgument):  # a DataFrame or a path cannot travel to a job
         world.p.serving.export_model("churn/1", submit=True, output="/tmp/x.onnx")
+    with pytest.raises(InvalidArgument):
+        world.p.serving.export_deployment("churn_dep", submit=True, output="/tmp/x.onnx")
+    with pytest.raises(NotFound):  # read before anything is queued
+        world.p.serving.export_deployment("nope", submit=True)
+
+
+# -- the CLI: `--submit` prints the job id, `shipyard jobs wait` says how it ended ---------------
+
+
+def _cli(world: World, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = run(["-C", str(world.p.settings.project_dir), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _work_one(world: World) -> None:
+    world.p.worker(poll_interval=0.005).run(max_jobs=1, idle_exit=0.3)
+
+
+@pytest.mark.parametrize(
+    ("args", "action"),
+    [
+        (["lake", "refresh", "gold.n", "--full"], "lake.refresh"),
+        (["lake", "refresh", "--all"], "lake.refresh_all"),
+        (["materialize", "customer_features"], "features.materialize"),
+        (["models", "export", "churn@live", "--tolerance", "0.01"], "serving.export_model"),
+        (["deployments", "export", "churn_dep"], "serving.export_deployment"),
+    ],
+)
+def test_cli_submit_prints_the_job_id_and_a_worker_runs_it(
+    world: World, capsys: pytest.CaptureFixture[str], args: list[str], action: str
+) -> None:
+    code, out, err = _cli(world, capsys, *args, "--submit")
+    assert code == 0, err
+    job_id = out.strip()  # the id alone: JOB=$(shipyard ... --submit)
+    job = world.p.jobs.get(job_id)
+    assert job.state == "queued" and job.args["action"] == action
+    assert f"shipyard jobs wait {job_id}" in err  # how to follow it, on stderr
+    _work_one(world)
+    code, out, err = _cli(world, capsys, "jobs", "wait", job_id, "--timeout", "5")
+    assert code == 0, err
+    assert out.startswith(f"job {job_id}: succeeded\nresult: ")
+
+
+def test_cli_submit_json_prints_the_job_and_a_cancelled_one_waits_to_exit_1(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    score = ["deployments", "score-table", "churn/1", "gold.customer_features", "datasets.cli"]
+    code, out, err = _cli(world, capsys, *score, "--chunk-rows", "50", "--submit", "--json")
+    assert code == 0, err
+    job = json.loads(out)  # (a score-table job's run is tested above, through the SDK)
+    assert job["state"] == "queued" and job["args"]["action"] == "serving.score_table"
+    assert job["args"]["params"] == {
+        "model": "churn/1",
+        "source": "gold.customer_features",
+        "output": "datasets.cli",
+        "chunk_rows": 50,
+    }
+    code, out, err = _cli(world, capsys, "jobs", "wait", job["id"], "--timeout", "0")
+    assert code == 124 and err == f"job {job['id']} still queued after 0s\n"
+    assert _cli(world, capsys, "jobs", "cancel", job["id"])[0] == 0
+    code, out, err = _cli(world, capsys, "jobs", "wait", job["id"], "--json")
+    assert code == 1 and json.loads(out)["state"] == "cancelled"
+    assert err == f"job {job['id']} cancelled\n"
+
+
+def test_cli_jobs_wait_exits_1_with_the_reason_of_a_dead_job(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = world.p.jobs.submit(
+        "shipyard.pipelines.builtin:sleep", {"seconds": "x"}, max_attempts=1, executor="inprocess"
+    )
+    _work_one(world)
+    code, out, err = _cli(world, capsys, "jobs", "wait", dead.id)
+    assert code == 1 and out == f"job {dead.id}: dead\n"
+    assert err.startswith(f"job {dead.id} dead: ") and err.count("\n") == 1, err
+
+
+def test_cli_refused_submit_queues_nothing_and_says_why_in_one_line(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = len(world.p.jobs.list(limit=1000).items)
+    for args in (
+        ["deployments", "export", "nope", "--submit"],
+        ["models", "export", "churn/1", "--submit", "-o", "/tmp/x.onnx"],
+        ["deployments", "score-table", "churn/1", "gold.nope", "datasets.s", "--submit"],
+        ["lake", "refresh", "gold.nope", "--submit"],
+        ["materialize", "nope", "--submit"],
+    ):
+        code, out, err = _cli(world, capsys, *args)
+        assert code == 1 and out == "" and err.count("\n") == 1, (args, err)
+        assert err.startswith("error: ") and "Traceback" not in err
+    assert len(world.p.jobs.list(limit=1000).items) == before
+
+
+@pytest.mark.parametrize("job_id", ["nope", "../../etc/passwd", "x" * 5000, "' OR 1=1 --"])
+def test_cli_jobs_wait_on_a_bad_id_is_one_line_not_a_traceback(
+    world: World, capsys: pytest.CaptureFixture[str], job_id: str
+) -> None:
+    code, out, err = _cli(world, capsys, "jobs", "wait", job_id, "--timeout", "1")
+    assert code == 1 and out == "" and err.count("\n") == 1, err
+    assert err.startswith("error: no job ") and "Traceback" not in err

@@ -145,6 +145,7 @@ MUTATING_ROUTES: dict[str, Request] = {
         {"model": "ml_model/1", "source": "silver.ml_clean", "output": "silver.ml_scores"},
     ),
     "POST /api/v1/deployments/-/export": (f"{V1}/deployments/-/export", {"model": "ml_model/1"}),
+    "POST /api/v1/deployments/{name}/export": (f"{V1}/deployments/ml_dep/export", {}),
     "POST /api/v1/deployments/{name}/ground-truth": (
         f"{V1}/deployments/ml_dep/ground-truth",
         {"outcomes": [{"request_id": "r1", "label": 1}]},

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard._internal.job import Job
 from shipyard._internal.paging import Page, all_items
 from shipyard._internal.progress import OnProgress
 from shipyard.config import find_project
@@ -181,6 +182,34 @@ def list_command(
 
 
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress output.")
+SubmitOption = typer.Option(
+    False,
+    "--submit",
+    help="Queue it as a job, print the job id and return (see `shipyard jobs wait`).",
+)
+
+
+def print_submitted(job: Job, as_json: bool) -> None:
+    """What ``--submit`` prints: the job id alone on stdout (``JOB=$(... --submit)``), or
+    the job as JSON; how to follow it goes to stderr."""
+    if as_json:
+        print_json(job)
+    else:
+        typer.echo(job.id)
+    err_console.print(
+        f"queued job {job.id} ({job.args.get('action', job.target)}, team {job.team}); "
+        f"shipyard jobs wait {job.id}",
+        markup=False,
+        highlight=False,
+    )
+
+
+def first_line(exc: BaseException | str, limit: int = 300) -> str:
+    """Some libraries put whole data structures in their messages: one short line."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
 
 #: Seconds between progress lines when stderr is not a terminal.
 PIPE_PROGRESS_EVERY = 2.0

@@ -16,9 +16,11 @@ import typer
 from shipyard.cli._common import (
     JsonOption,
     QuietOption,
+    SubmitOption,
     console,
     platform,
     print_json,
+    print_submitted,
     print_table,
     progress,
 )
@@ -97,11 +99,17 @@ def materialize(
         None, help="Event time to start after (default: the watermark)."
     ),
     end: datetime = typer.Option(None, help="Event time to stop at (inclusive)."),
+    submit: bool = SubmitOption,
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Write the latest feature values into the online store."""
     features = platform().features
+    if submit:
+        print_submitted(
+            features.materialize(views or None, start=start, end=end, submit=True), as_json
+        )
+        return
     with progress("materialize", "entities", quiet=quiet) as on_progress:
         results = features.materialize(views or None, start=start, end=end, on_progress=on_progress)
     rows = [r.to_dict() for r in results]

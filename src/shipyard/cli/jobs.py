@@ -1,12 +1,22 @@
-"""`shipyard jobs list|show|logs|cancel|submit` and `shipyard worker`: thin over ``JobService``."""
+"""`shipyard jobs list|show|logs|wait|cancel|submit` and `shipyard worker`: thin over ``JobService``."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import typer
 
-from shipyard.cli._common import JsonOption, console, platform, print_json, print_table, state
+from shipyard._internal.job import TERMINAL, JobState
+from shipyard.cli._common import (
+    JsonOption,
+    console,
+    first_line,
+    platform,
+    print_json,
+    print_table,
+    state,
+)
 from shipyard.cli._paging import AllOption, LimitOption, fetch, say_if_more
 from shipyard.errors import InvalidArgument
 
@@ -94,6 +104,40 @@ def show(job_id: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
 def logs(job_id: str = typer.Argument(...)) -> None:
     """The captured stdout, stderr and logging of the job's last attempt."""
     typer.echo(platform().jobs.logs(job_id), nl=False)
+
+
+#: ``jobs wait``'s exit code when the job has not ended by ``--timeout`` (as ``timeout(1)``).
+TIMED_OUT = 124
+
+
+@jobs.command("wait")
+def wait(
+    job_id: str = typer.Argument(...),
+    timeout: float = typer.Option(
+        None, "--timeout", min=0, help="Seconds to wait at most (default: until it ends)."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """Wait for a job to end and print it.
+
+    Exit 0 if it succeeded, 1 if it failed, died or was cancelled (the reason on stderr),
+    124 if it was still queued or running at --timeout.
+    """
+    job = platform().jobs.wait(job_id, timeout=math.inf if timeout is None else timeout)
+    if as_json:
+        print_json(job)
+    else:
+        console.print(f"job {job.id}: {job.state.value}", markup=False, highlight=False)
+        if job.state is JobState.SUCCEEDED and job.result is not None:
+            console.print(f"result: {json.dumps(job.result)}", markup=False, highlight=False)
+    if job.state is JobState.SUCCEEDED:
+        return
+    if job.state in TERMINAL:
+        reason = f": {first_line(job.error)}" if job.error else ""
+        typer.echo(f"job {job.id} {job.state.value}{reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"job {job.id} still {job.state.value} after {timeout:g}s", err=True)
+    raise typer.Exit(TIMED_OUT)
 
 
 @jobs.command("cancel")

@@ -13,9 +13,11 @@ import typer
 from shipyard.cli._common import (
     JsonOption,
     QuietOption,
+    SubmitOption,
     console,
     platform,
     print_json,
+    print_submitted,
     print_table,
     progress,
 )
@@ -111,6 +113,7 @@ def refresh(
     table: str = typer.Argument(None, help="The table to refresh."),
     all_: bool = typer.Option(False, "--all", help="Every defined table, in dependency order."),
     full: bool = typer.Option(False, "--full", help="Recompute everything."),
+    submit: bool = SubmitOption,
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -118,6 +121,14 @@ def refresh(
     if bool(table) == all_:
         raise typer.BadParameter("give a table or --all")
     lake = platform().lake
+    if submit:
+        job = (
+            lake.refresh_all(full=full, submit=True)
+            if all_
+            else lake.refresh(table, full=full, submit=True)
+        )
+        print_submitted(job, as_json)
+        return
     with progress("refresh", "tables", quiet=quiet) as on_progress:
         if all_:
             results = lake.refresh_all(full=full, on_progress=on_progress)

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from shipyard.cli import _common
-from shipyard.cli._common import console, err_console
+from shipyard.cli._common import console, err_console, first_line
 from shipyard.errors import ShipyardError
 
 
@@ -171,13 +171,6 @@ for _module in REGISTRARS:
     importlib.import_module(_module).register(app)
 
 
-def _first_line(exc: BaseException, limit: int = 300) -> str:
-    """Some libraries put whole data structures in their messages: one short line."""
-    lines = str(exc).strip().splitlines()
-    line = lines[0] if lines else ""
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run one command; a mistake prints one line and exits non-zero."""
     sys.exit(run(argv))
@@ -203,7 +196,7 @@ def run(argv: list[str] | None = None) -> int:
         if _common.state.debug:
             raise
         err_console.print(
-            f"error: unexpected {type(exc).__name__}: {_first_line(exc)} (rerun with --debug)",
+            f"error: unexpected {type(exc).__name__}: {first_line(exc)} (rerun with --debug)",
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -11,9 +11,11 @@ import typer
 from shipyard.cli._common import (
     JsonOption,
     QuietOption,
+    SubmitOption,
     console,
     platform,
     print_json,
+    print_submitted,
     print_table,
     progress,
 )
@@ -298,11 +300,18 @@ def score_table(
     output: str = typer.Argument(..., help="Output table, e.g. datasets.churn_scores"),
     version: int = typer.Option(None, help="Score the input as of this version."),
     chunk_rows: int = typer.Option(250_000, help="Rows per chunk (bounds memory)."),
+    submit: bool = SubmitOption,
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Batch-score a lake table with a model version (idempotent: reruns write nothing)."""
     serving = platform().serving
+    if submit:
+        job = serving.score_table(
+            model, source, output, version=version, chunk_rows=chunk_rows, submit=True
+        )
+        print_submitted(job, as_json)
+        return
     with progress(f"score {source}", "rows", quiet=quiet) as on_progress:
         r = serving.score_table(
             model, source, output, version=version, chunk_rows=chunk_rows, on_progress=on_progress
@@ -363,15 +372,30 @@ def _print_export(r: Any, as_json: bool) -> None:
     )
 
 
+ExportSubmitOption: Any = typer.Option(
+    False,
+    "--submit",
+    help="Queue it as a job, print the job id and return: the file goes to the platform "
+    "home's exports/ (no --output), checked on the model's input example.",
+)
+
+
 def export(
     model: str = typer.Argument(..., help="churn@champion or churn/3"),
     format: str = FormatOption,
     output: Path = OutputOption,
     tolerance: float = ToleranceOption,
+    submit: bool = ExportSubmitOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Export a model version for the edge (ONNX), checked for parity on held-out rows."""
-    r = platform().serving.export_model(
+    serving = platform().serving
+    if submit:
+        _no_output(output)
+        job = serving.export_model(model, format=format, tolerance=tolerance, submit=True)
+        print_submitted(job, as_json)
+        return
+    r = serving.export_model(
         model, format=format, tolerance=tolerance, output=str(output) if output else None
     )
     _print_export(r, as_json)
@@ -383,13 +407,25 @@ def export_deployment(
     format: str = FormatOption,
     output: Path = OutputOption,
     tolerance: float = ToleranceOption,
+    submit: bool = ExportSubmitOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Export the model a deployment serves (its main variant) for the edge (ONNX)."""
-    r = platform().serving.export_deployment(
+    serving = platform().serving
+    if submit:
+        _no_output(output)
+        job = serving.export_deployment(name, format=format, tolerance=tolerance, submit=True)
+        print_submitted(job, as_json)
+        return
+    r = serving.export_deployment(
         name, format=format, tolerance=tolerance, output=str(output) if output else None
     )
     _print_export(r, as_json)
+
+
+def _no_output(output: Path | None) -> None:
+    if output is not None:
+        raise InvalidArgument("--submit takes no --output: a job writes to the exports/ folder")
 
 
 def register(app: typer.Typer) -> None:

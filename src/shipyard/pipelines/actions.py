@@ -58,6 +58,8 @@ ACTIONS: dict[str, Action] = {
     #: ONNX export of a model version, checked on its input example (the file is the
     #: version's run artifact ``exports/<name>.v<n>.onnx``).
     "serving.export_model": Action(("model",), ("format", "tolerance")),
+    #: The same, of the model the deployment serves most traffic with when the job runs.
+    "serving.export_deployment": Action(("deployment",), ("format", "tolerance")),
     "monitoring.report": Action(("deployment",)),
     #: A drift run of the deployment's window (a monitor's first step).
     "monitoring.drift": Action(("deployment",), ("window_seconds", "thresholds", "features")),

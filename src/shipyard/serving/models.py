@@ -141,6 +141,12 @@ class Deployment(BaseModel):
     def ref(self) -> str:
         return f"deployment:{self.name}@{self.version}"
 
+    @property
+    def primary_model(self) -> str:
+        """The model of the variant that serves the most traffic (what an export exports)."""
+        served = [v for v in self.variants if not v.shadow]
+        return max(served, key=lambda v: v.weight).model
+
 
 class PredictResponse(BaseModel):
     """One scored request: predictions in input order, who answered, the features' status."""

@@ -57,6 +57,15 @@ OPS = {
         types={"tolerance": Tolerance, "format": ExportFormat},
         job="serving.export_model",
     ),
+    # after ``export_model``: ``-`` is no deployment name (they start with a letter)
+    "export_deployment": Op(
+        "POST",
+        DEPLOYMENT + "/export",
+        types={"tolerance": Tolerance, "format": ExportFormat},
+        job="serving.export_deployment",
+        job_args={"name": "deployment"},
+        optional_body=True,
+    ),
     "log_ground_truth": Op("POST", DEPLOYMENT + "/ground-truth", unwrap="written"),
     "get_report": Op("GET", DEPLOYMENT + "/report"),
     "flush_prediction_log": Op("POST", "/deployments/-/flush-log", unwrap="written"),

@@ -204,3 +204,23 @@ class ServingAPI(Protocol):
         """Convert a model version to ONNX, check parity on its input example, record it
         (``submit=True``: queue it, return the job)."""
         ...
+
+    @overload
+    def export_deployment(
+        self,
+        name: str,
+        *,
+        format: str = "onnx",
+        tolerance: float = 1e-4,
+        submit: Literal[False] = False,
+    ) -> ExportResult: ...
+    @overload
+    def export_deployment(
+        self, name: str, *, format: str = "onnx", tolerance: float = 1e-4, submit: Literal[True]
+    ) -> Job: ...
+    def export_deployment(
+        self, name: str, *, format: str = "onnx", tolerance: float = 1e-4, submit: bool = False
+    ) -> ExportResult | Job:
+        """``export_model`` of the model version deployment ``name`` serves most traffic with
+        (``submit=True``: queue it, return the job; the job exports what it serves then)."""
+        ...

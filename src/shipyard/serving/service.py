@@ -698,16 +698,59 @@ class ServingService(CanaryOps, Service):
             output=output,
         )
 
-    def export_deployment(self, name: str, **options: Any) -> ExportResult:
+    @overload
+    def export_deployment(
+        self,
+        name: str,
+        *,
+        format: str = "onnx",
+        tolerance: float = 1e-4,
+        submit: Literal[False] = False,
+        holdout: Any = None,
+        output: str | None = None,
+    ) -> ExportResult: ...
+    @overload
+    def export_deployment(
+        self,
+        name: str,
+        *,
+        format: str = "onnx",
+        tolerance: float = 1e-4,
+        submit: Literal[True],
+        holdout: None = None,
+        output: None = None,
+    ) -> Job: ...
+    def export_deployment(
+        self,
+        name: str,
+        *,
+        format: str = "onnx",
+        tolerance: float = 1e-4,
+        submit: bool = False,
+        holdout: Any = None,
+        output: str | None = None,
+    ) -> ExportResult | Job:
         """``export_model`` of the model version deployment ``name`` serves most traffic with.
+
+        ``submit=True`` queues it for the caller (the deployment and its model are read
+        first); the job exports the model the deployment serves when it runs.
 
         Raises:
             NotFound: no such deployment. InvalidArgument: see ``export_model``.
         """
-        served = [v for v in self.get_deployment(name).variants if not v.shadow]
-        primary = max(served, key=lambda v: v.weight)
-        result: ExportResult = self.export_model(primary.model, **options)
-        return result
+        if submit:
+            if holdout is not None or output is not None:
+                raise InvalidArgument("submit=True takes no holdout or output (they stay here)")
+            return self._queue_action(
+                "serving.export_deployment", deployment=name, format=format, tolerance=tolerance
+            )
+        return self.export_model(
+            self.get_deployment(name).primary_model,
+            format=format,
+            tolerance=tolerance,
+            holdout=holdout,
+            output=output,
+        )
 
     # -- internals ----------------------------------------------------------------------
 

@@ -87,7 +87,6 @@ SERVICE_ONLY = {
         "apredict": "predict on the inference server's event loop; remote callers use predict",
         "check_canaries": "what the scheduled canary jobs run, for every ramp",
         "check_canary": "the scheduled canary job of one deployment (step_actions)",
-        "export_deployment": "writes a bundle on the server's disk",
         "run_stream": "a long-running consumer on the server",
     },
     "events": {
