@@ -161,6 +161,18 @@ def test_a_viewer_reads_but_cannot_write(world: World) -> None:
         ("POST", "/pipelines/plan", {"pipelines": [{"name": "x", "steps": [{"name": 3}]}]}),
         ("POST", "/pipelines/apply", {"pipelines": [{**SPEC, "steps": "x"}]}),
         ("POST", "/pipelines/apply", {"pipelines": [{**SPEC, "schedule": {"cron": "99 * * * *"}}]}),
+        # topic triggers and their filters (ADR 0057)
+        ("POST", "/pipelines/plan", {"pipelines": [{**SPEC, "triggers": {"topics": [5, {}]}}]}),
+        (
+            "POST",
+            "/pipelines/plan",
+            {"pipelines": [{**SPEC, "triggers": {"topics": [{"topic": "t", "where": {"a": {}}}]}}]},
+        ),
+        (
+            "POST",
+            "/pipelines/apply",
+            {"pipelines": [{**SPEC, "triggers": {"topics": [{"topic": ["t"], "where": []}]}}]},
+        ),
         ("POST", "/pipelines/ml_pipe/runs", {"partition": "not-a-day"}),
         ("POST", "/pipelines/ml_pipe/runs", {"partition": "x" * 1000}),
         ("POST", "/pipelines/ml_pipe/backfills", {"start": "yesterday", "end": "2026-01-01"}),

@@ -108,13 +108,21 @@ def show(name: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
     trig = spec.get("triggers") or {}
     for kind in ("tables", "topics"):
         if trig.get(kind):
-            console.print(f"on {kind}: {', '.join(trig[kind])}", markup=False)
+            shown = [_trigger(t) for t in trig[kind]]
+            console.print(f"on {kind}: {', '.join(shown)}", markup=False)
     for other, table in platform().pipelines.downstream(name):
         console.print(f"its runs start: {other} (on {table})", markup=False)
     for s in spec["steps"]:
         what = s.get("action") or s.get("function")
         after = f" after {', '.join(s['after'])}" if s["after"] else ""
         console.print(f"  {s['name']}: {what} {json.dumps(s['args'])}{after}", markup=False)
+
+
+def _trigger(t: Any) -> str:
+    """A trigger as stored: a name, or ``{"topic", "where"}`` (a filtered topic)."""
+    if isinstance(t, dict):
+        return f"{t.get('topic')} where {json.dumps(t.get('where'), sort_keys=True)}"
+    return str(t)
 
 
 def _print_run(run: Any) -> None:

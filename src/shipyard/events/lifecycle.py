@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 #: Topics of lifecycle events start with this; callers may not publish there.
 PREFIX = "shipyard."
 
-#: The fields each event adds to the envelope (documented in docs/pipelines.md).
+#: The fields every lifecycle record has (``Lifecycle.announce``, ``JobService.announce``).
+ENVELOPE = ("event", "at", "team", "principal", "asset")
+#: The fields each event adds to the envelope (documented in docs/pipelines.md; a
+#: topic trigger's ``where`` on a lifecycle topic may name these and ``ENVELOPE``).
 SCHEMAS: dict[str, tuple[str, ...]] = {
     "table.committed": ("table", "version", "operation", "rows"),
     "features.materialized": ("view", "rows", "entities", "source_version"),
@@ -61,6 +64,20 @@ Payload = dict[str, Any]
 
 def topic(team: str, event: str) -> str:
     return f"{PREFIX}{team}.{event}"
+
+
+def event_of(name: str) -> str | None:
+    """The event a ``shipyard.<team>.<event>`` topic carries (None: not a lifecycle topic)."""
+    if not name.startswith(PREFIX):
+        return None
+    rest = name[len(PREFIX) :]
+    return next((e for e in SCHEMAS if rest.endswith(f".{e}") and len(rest) > len(e) + 1), None)
+
+
+def event_fields(name: str) -> tuple[str, ...] | None:
+    """Every field of the records of lifecycle topic ``name`` (None: not one)."""
+    event = event_of(name)
+    return None if event is None else ENVELOPE + SCHEMAS[event]
 
 
 def _ref(asset: str | None) -> tuple[str, int | None]:
@@ -180,8 +197,8 @@ class Lifecycle:
         """Publish what one change did (its ``events``) as part of ``conn``'s transaction."""
         at = utcnow().isoformat()
         for event, payload in events:
-            envelope = {"event": event, "at": at, "team": team, "principal": principal}
-            self.publish(conn, team, event, [{**envelope, "asset": asset, **payload}])
+            envelope = dict(zip(ENVELOPE, (event, at, team, principal, asset), strict=True))
+            self.publish(conn, team, event, [{**envelope, **payload}])
 
     def publish(self, conn: Connection, team: str, event: str, records: list[Payload]) -> None:
         """Publish ready records of one event kind (one batch) on the team's topic."""

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shipyard.errors import InvalidArgument
 from shipyard.pipelines.functions import job
 from shipyard.pipelines.models import Executor
+from shipyard.pipelines.triggers import TopicTrigger, check_where
 
 KIND = "pipeline"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -52,12 +53,13 @@ class Schedule(BaseModel):
 
 
 class Triggers(BaseModel):
-    """Start a run when one of these lake tables commits, or a topic gets records."""
+    """Start a run when one of these lake tables commits, or a topic gets records (that
+    match the trigger's ``where``, if it has one: ``shipyard.pipelines.triggers``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     tables: list[str] = Field(default_factory=list)
-    topics: list[str] = Field(default_factory=list)
+    topics: list[TopicTrigger] = Field(default_factory=list)
 
 
 class StepSpec(BaseModel):
@@ -146,8 +148,27 @@ def parse_spec(data: Any) -> PipelineSpec:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = data.get("name") if isinstance(data, dict) else None
-        where = ".".join(str(p) for p in err["loc"]) or "spec"
+        loc = list(err["loc"])
+        trigger = _trigger_at(data, loc)
+        if trigger is not None:  # name the trigger, like the plan's other trigger errors
+            where = ".".join(str(p) for p in loc[3:]) or "trigger"
+            raise InvalidArgument(
+                f"pipeline '{name or '?'!s}', trigger {trigger}: {where}: {err['msg']}"
+            ) from None
+        where = ".".join(str(p) for p in loc) or "spec"
         raise InvalidArgument(f"pipeline {name or '?'!s}: {where}: {err['msg']}") from None
+
+
+def _trigger_at(data: Any, loc: list[Any]) -> str | None:
+    """The topic of the trigger an error is about (``triggers.topics.<i>...``), if any."""
+    if loc[:2] != ["triggers", "topics"] or len(loc) < 3 or not isinstance(loc[2], int):
+        return None
+    try:
+        raw = data["triggers"]["topics"][loc[2]]
+    except (KeyError, IndexError, TypeError):
+        return None
+    topic = raw.get("topic") if isinstance(raw, dict) else raw
+    return str(topic) if isinstance(topic, str) else f"#{loc[2] + 1}"
 
 
 def check_shape(spec: PipelineSpec) -> None:
@@ -178,6 +199,14 @@ def check_shape(spec: PipelineSpec) -> None:
     except graphlib.CycleError as exc:
         cycle = " -> ".join(reversed(exc.args[1]))
         raise InvalidArgument(f"{where}: steps form a cycle: {cycle}", pipeline=spec.name) from None
+    for t in spec.triggers.topics:
+        if t.where is not None:
+            try:
+                check_where(t.where)
+            except InvalidArgument as exc:
+                raise InvalidArgument(
+                    f"{where}, trigger {t.topic}: {exc.message}", pipeline=spec.name
+                ) from None
 
 
 class StepRef(str):
@@ -283,7 +312,7 @@ def pipeline(
     catchup: str = "run-once",
     partitioned: str | None = None,
     on_tables: Iterable[str] = (),
-    on_topics: Iterable[str] = (),
+    on_topics: Iterable[str | dict[str, Any]] = (),
     owner: str | None = None,
     description: str | None = None,
     tags: Iterable[str] = (),
@@ -295,7 +324,9 @@ def pipeline(
         catchup: ``skip``, ``run-once`` or ``all`` (ticks missed while down or paused).
         partitioned: ``"daily"`` for runs per day (``shipyard pipelines backfill``).
         on_tables: lake tables whose commits start a run.
-        on_topics: event-bus topics whose new records start a run.
+        on_topics: event-bus topics whose new records start a run: a name, or
+            ``{"topic": name, "where": {field: value or [values]}}`` to start one only
+            when a new record matches (``shipyard.pipelines.triggers``).
     """
 
     def wrap(f: Callable[[PipelineBuilder], Any]) -> Pipeline:
@@ -334,6 +365,7 @@ __all__ = [
     "Schedule",
     "StepRef",
     "StepSpec",
+    "TopicTrigger",
     "Triggers",
     "check_shape",
     "parse_spec",

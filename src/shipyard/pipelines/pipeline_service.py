@@ -21,6 +21,7 @@ from shipyard._internal.paging import Key, Keyset, Page, keyset_page, readable_t
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
+from shipyard.events.models import KIND as TOPIC
 from shipyard.pipelines import actions
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
@@ -28,7 +29,9 @@ from shipyard.pipelines.run_lineage import downstream_pipelines
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
 from shipyard.pipelines.scheduler import Periodic, Scheduler
 from shipyard.pipelines.tables import jobs, pipeline_runs
+from shipyard.pipelines.triggers import check_fields
 from shipyard.security.models import Permission
+from shipyard.security.store import load_principal
 
 if TYPE_CHECKING:
     from shipyard.events.service import EventService
@@ -113,6 +116,7 @@ class PipelineService(Service):
             self._ctx,
             engine=self._engine,
             topic_offset=self._topic_offset,
+            topic_records=self._topic_records,
             interval=interval,
             queue=self._queue.get,
             periodic=self._periodic,
@@ -130,6 +134,16 @@ class PipelineService(Service):
                 cron.check(spec.schedule.cron, spec.schedule.timezone)
             except InvalidArgument as exc:
                 raise InvalidArgument(f"{where}, schedule: {exc.message}") from None
+        # topics first: a step's table declared beside the pipeline defers the rest to apply
+        for trigger in spec.triggers.topics:
+            try:
+                self._events_topic(trigger.topic)
+            except ShipyardError as exc:
+                raise InvalidArgument(f"{where}, trigger: {exc.message}") from None
+            try:
+                check_fields(trigger)
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"{where}, trigger {trigger.topic}: {exc.message}") from None
         for s in spec.steps:
             try:
                 self._check_step(s.action, s.function, s.args)
@@ -148,11 +162,6 @@ class PipelineService(Service):
                     f"{where}, trigger: table {t} is written by step '{written[t]}' "
                     "(each run would start the next)"
                 )
-        for topic in spec.triggers.topics:
-            try:
-                self._events_topic(topic)
-            except ShipyardError as exc:
-                raise InvalidArgument(f"{where}, trigger: {exc.message}") from None
 
     def _check_step(self, action: str | None, function: str | None, args: dict[str, Any]) -> None:
         if function is not None:
@@ -183,6 +192,18 @@ class PipelineService(Service):
             return self._events_topic(topic)
         except Exception:  # deleted, or not readable any more: nothing to trigger
             return None
+
+    def _topic_records(self, principal: str, topic: str, offset: int, limit: int) -> Any:
+        """Up to ``limit`` records of ``topic`` from ``offset``, read as ``principal`` may
+        NOW (its roles read each pass, like a run's steps); None when it may not (or no
+        longer exists). Apply checked the same READ (``get_topic``); a refusal here is not
+        audited, or a revoked role would write a denial every pass."""
+        with self._ctx.db.connect() as conn:
+            acting = load_principal(conn, principal)
+            found = self._ctx.catalog.find(conn, TOPIC, topic)
+        if acting is None or found is None or not acting.can(Permission.READ, found.owner):
+            return None
+        return self._events().bus.read(topic, offset, limit)
 
     def plan(self, objects: Iterable[Any]) -> list[dict[str, Any]]:
         """``{"name", "action": create|update|unchanged, "diff"}`` per pipeline.

@@ -6,7 +6,10 @@ Each pass (``Scheduler.tick``), per pipeline that is not paused:
   start runs is the catch-up policy (``skip``: only a tick that is on time;
   ``run-once``: the latest; ``all``: every one, at most ``MAX_CATCHUP``).
 - **tables**: a table whose version grew since the cursor starts one run.
-- **topics**: a topic whose end offset grew since the cursor starts one run.
+- **topics**: a topic whose end offset grew since the cursor starts one run; with a
+  filter (``where``), only when one of the new records matches: the records are read
+  as the pipeline's principal may read them, at most ``MAX_SCAN`` per pass (the cursor
+  moves past what was read, to the end once a record matched).
 
 A tick is fired in one transaction that inserts its key into ``pipeline_ticks``
 (unique per pipeline), creates the run and moves the cursor: two schedulers racing
@@ -42,9 +45,11 @@ from shipyard._internal.clock import utcnow
 from shipyard.pipelines.definitions import KIND, Catchup, PipelineSpec
 from shipyard.pipelines.models import JobSpec, JobState
 from shipyard.pipelines.tables import jobs, pipeline_cursors, pipeline_ticks
+from shipyard.pipelines.triggers import MAX_SCAN, SCAN_PAGE, Where, by_topic, matches
 
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
+    from shipyard.events.models import Record
     from shipyard.pipelines.backends.base import JobQueue
     from shipyard.pipelines.runs import RunEngine
 
@@ -56,13 +61,17 @@ ON_TIME = timedelta(seconds=60)
 Periodic = Callable[[datetime], Sequence[JobSpec]]
 #: Who queued them (the jobs' ``created_by``).
 SCHEDULER = "scheduler"
+#: ``(principal, topic, offset, limit) -> records`` as that principal may read them
+#: (None: it may not).
+TopicRecords = Callable[[str, str, int, int], "Sequence[Record] | None"]
 
 
 class Scheduler:
     """One scheduler over a project (run as many as you like: ticks fire once).
 
     Built by ``PipelineService.scheduler()``: ``topic_offset`` answers a topic's end
-    offset (None when it cannot be read), ``engine`` starts and advances the runs.
+    offset (None when it cannot be read), ``topic_records`` reads a filtered trigger's
+    records as the pipeline's principal, ``engine`` starts and advances the runs.
     """
 
     def __init__(
@@ -71,6 +80,7 @@ class Scheduler:
         *,
         engine: RunEngine,
         topic_offset: Callable[[str], int | None],
+        topic_records: TopicRecords | None = None,
         interval: float = 1.0,
         queue: Callable[[], JobQueue] | None = None,
         periodic: Sequence[Periodic] = (),
@@ -82,6 +92,7 @@ class Scheduler:
         self._periodic = tuple(periodic) if queue is not None else ()
         self.engine = engine
         self._topic_offset = topic_offset
+        self._topic_records = topic_records
         self.interval = interval
         self.stopping = threading.Event()
         self._reconciled: datetime | None = None
@@ -129,8 +140,11 @@ class Scheduler:
             out += self._cron(asset, spec, now)
         for table in spec.triggers.tables:
             out += self._watch(asset, spec, f"table:{table}", self._table_version(table))
-        for topic in spec.triggers.topics:
-            out += self._watch(asset, spec, f"topic:{topic}", self._topic_offset(topic))
+        for topic, wheres in by_topic(spec.triggers.topics).items():
+            if wheres is None:  # any record
+                out += self._watch(asset, spec, f"topic:{topic}", self._topic_offset(topic))
+            else:
+                out += self._filtered(asset, spec, topic, wheres)
         return out
 
     # -- sources -------------------------------------------------------------------
@@ -189,6 +203,57 @@ class Scheduler:
             asset, spec, source, str(position), [(f"{source}@{position}", part)], trigger=trigger
         )
 
+    def _filtered(
+        self, asset: Any, spec: PipelineSpec, topic: str, wheres: list[Where]
+    ) -> list[str]:
+        """One run when a record since the cursor matches one of ``wheres``.
+
+        Reads at most ``MAX_SCAN`` records; the cursor moves past them, or to the end
+        once one matched (the run starts after every record up to the end, as a plain
+        trigger's does). The cursor moves only if it still is where this pass read it,
+        so a scheduler that read it before another moved it fires nothing.
+        """
+        source = f"topic:{topic}"
+        end = self._topic_offset(topic)
+        if end is None or self._topic_records is None:
+            return []
+        cursor = self._cursor(spec.name, source)
+        if cursor is None:
+            self._fire(asset, spec, source, str(end), [])
+            return []
+        start = int(cursor)
+        if end <= start:
+            return []
+        stop = min(end, start + MAX_SCAN)
+        hit = self._scan(_principal(asset), topic, start, stop, wheres)
+        if hit is None:  # the pipeline's principal may not read it (any more)
+            log.debug("pipeline %s: may not read topic %s", spec.name, topic)
+            return []
+        position = end if hit else stop
+        ticks = [(f"{source}@{position}", _partition(spec, utcnow().date()))] if hit else []
+        return self._fire(asset, spec, source, str(position), ticks, trigger="topic", expect=cursor)
+
+    def _scan(
+        self, principal: str, topic: str, start: int, stop: int, wheres: list[Where]
+    ) -> bool | None:
+        """Whether a record in [start, stop) matches one of ``wheres``, read a page at a
+        time up to the first match; None when ``principal`` may not read the topic."""
+        assert self._topic_records is not None
+        offset = start
+        while offset < stop:
+            records = self._topic_records(principal, topic, offset, min(SCAN_PAGE, stop - offset))
+            if records is None:
+                return None
+            if not records:
+                return False
+            for r in records:
+                if r.offset >= stop:
+                    return False
+                if any(matches(w, r.value) for w in wheres):
+                    return True
+            offset = records[-1].offset + 1
+        return False
+
     # -- firing --------------------------------------------------------------------
 
     def _fire(
@@ -200,11 +265,18 @@ class Scheduler:
         ticks: list[tuple[str, str | None]],
         *,
         trigger: str = "schedule",
+        expect: str | None = None,
     ) -> list[str]:
-        """Claim the ticks, start their runs and move the cursor, in one transaction."""
-        principal = asset.properties.get("applied_by") or asset.created_by
+        """Claim the ticks, start their runs and move the cursor, in one transaction.
+
+        ``expect``: move the cursor only from this position, else (another scheduler
+        moved it since it was read) do nothing.
+        """
+        principal = _principal(asset)
         started: list[str] = []
         with self._ctx.db.begin() as conn:
+            if expect is not None and not self._advance(conn, spec.name, source, expect, position):
+                return []
             for key, partition in ticks:
                 if not self._claim(conn, spec.name, key):
                     continue  # another scheduler fired it
@@ -233,7 +305,8 @@ class Scheduler:
                     details={"run": run_id, "trigger": trigger, "tick": key},
                 )
                 started.append(run_id)
-            self._move(conn, spec.name, source, position)
+            if expect is None:
+                self._move(conn, spec.name, source, position)
         return started
 
     def _dialect(self) -> Any:
@@ -262,6 +335,16 @@ class Scheduler:
                 set_={"position": ins.excluded.position, "updated_at": ins.excluded.updated_at},
             )
         )
+
+    def _advance(self, conn: Connection, pipeline: str, source: str, old: str, new: str) -> bool:
+        c = pipeline_cursors.c
+        stmt = (
+            pipeline_cursors.update()
+            .where(c.pipeline == pipeline, c.source == source, c.position == old)
+            .values(position=new, updated_at=utcnow())
+            .returning(c.position)
+        )
+        return conn.execute(stmt).first() is not None
 
     # -- periodic jobs ---------------------------------------------------------------
 
@@ -314,6 +397,11 @@ class Scheduler:
             except Exception as exc:
                 log.warning("pipeline run %s: cannot advance: %s", run_id, exc)
         return len(ids)
+
+
+def _principal(asset: Any) -> str:
+    """Who a pipeline's scheduled runs act for: who applied it."""
+    return str(asset.properties.get("applied_by") or asset.created_by)
 
 
 def _partition(spec: PipelineSpec, day: Any) -> str | None:
