@@ -24,6 +24,7 @@ log: ``kill -9`` loses only what was still in the process's memory (at most
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from shipyard._internal.db import Database
 
 
+log = logging.getLogger("shipyard.serving.spool")
+
 _LEASE = "inference_log"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IPC = pa.ipc.IpcWriteOptions(compression="zstd")
@@ -59,9 +62,17 @@ def encode(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def decode(payloads: Sequence[bytes]) -> pa.Table:
-    tables = [pa.ipc.open_stream(p).read_all() for p in payloads]
-    return pa.concat_tables(tables, promote_options="default")
+def decode(payloads: Sequence[bytes]) -> tuple[pa.Table | None, list[int]]:
+    """The blocks as one table, and the positions of those that do not read as Arrow
+    (left out: one unreadable block must not stop the log forever)."""
+    tables, bad = [], []
+    for i, payload in enumerate(payloads):
+        try:
+            tables.append(pa.ipc.open_stream(payload).read_all())
+        except (pa.ArrowInvalid, OSError):
+            bad.append(i)
+    table = pa.concat_tables(tables, promote_options="default") if tables else None
+    return table, bad
 
 
 class PredictionSpool:
@@ -169,21 +180,22 @@ class PredictionSpool:
     def _move(self, holder: str, write: LogWriter, batch_id: str) -> int:
         """Write the blocks of ``batch_id`` as one append under that id, then delete them."""
         q = (
-            sa.select(prediction_spool.c.payload)
+            sa.select(prediction_spool.c.id, prediction_spool.c.payload)
             .where(prediction_spool.c.batch_id == batch_id)
             .order_by(prediction_spool.c.created_at, prediction_spool.c.id)
         )
         with self._db.connect() as conn:
-            payloads = [r[0] for r in conn.execute(q)]
-        if not payloads:
-            return 0
-        table = decode(payloads)
-        with self._db.begin() as conn:
-            self._hold(conn, holder)  # renewed just before the write it guards
-        write(table, batch_id)
+            blocks = conn.execute(q).all()
+        table, bad = decode([b.payload for b in blocks])
+        for i in bad:
+            log.error("prediction spool: block %s is not Arrow IPC; dropped", blocks[i].id)
+        if table is not None:
+            with self._db.begin() as conn:
+                self._hold(conn, holder)  # renewed just before the write it guards
+            write(table, batch_id)
         with self._db.begin() as conn:
             conn.execute(prediction_spool.delete().where(prediction_spool.c.batch_id == batch_id))
-        return table.num_rows
+        return table.num_rows if table is not None else 0
 
     # -- the lease ----------------------------------------------------------------------
 

@@ -206,3 +206,24 @@ def test_the_scheduler_queues_one_flush_job_when_the_spool_has_rows(
 
 def _is_flush(p: Platform, job_id: str) -> bool:
     return p.jobs.get(job_id).kind == "inference_log"
+
+
+def test_an_unreadable_block_is_dropped_without_stopping_the_log(
+    p: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlalchemy as sa
+
+    from shipyard.serving.tables import prediction_spool
+
+    spool = PredictionSpool(p.context.db)
+    spool.put(block(2), "b1")
+    with p.context.db.begin() as conn:  # a block written by something else than a logger
+        conn.execute(
+            sa.insert(prediction_spool).values(
+                id="junk", created_at=datetime.now(UTC), rows=9, payload=b"not arrow"
+            )
+        )
+    spool.put(block(1, start=2), "b2")
+    assert spool.flush(lake_writer(lambda: p.lake)) == 3
+    assert logged(p) == ids(0, 3) and spool.pending() == (0, 0)
+    assert "block junk is not Arrow IPC" in caplog.text
