@@ -323,6 +323,7 @@ class Platform:
             operation_team=lambda action, params: operation_team(self, action, params),
             quotas=lambda: self.quotas,
             lifecycle=audit.lifecycle if isinstance(audit, LifecycleAudit) else None,
+            periodic_kinds=lambda: self.pipelines.periodic_kinds,
         )
 
     def worker(self, **options: Any) -> Worker:
@@ -337,6 +338,7 @@ class Platform:
         from shipyard.events.lifecycle import LifecycleAudit
         from shipyard.monitoring.slo_jobs import slo_checks
         from shipyard.pipelines.pipeline_service import PipelineService
+        from shipyard.pipelines.retention import prune_source
         from shipyard.serving.canary_jobs import canary_checks
         from shipyard.serving.log_jobs import log_flushes
 
@@ -350,6 +352,7 @@ class Platform:
                 canary_checks(self._root.context, settings.serving.canary_check_seconds),
                 slo_checks(self._root.context, settings.monitoring.slo_check_seconds),
                 log_flushes(self._root.context, settings.serving.log_compact_seconds),
+                prune_source(self._root.context, settings.jobs.prune_seconds),
             ],
             # each scheduler pass re-publishes lifecycle events left in the outbox
             relay=audit.lifecycle.relay.relay_pending
