@@ -115,6 +115,14 @@ class JobSettings(_Section):
     #: Workers publish ``job.finished``/``job.failed`` lifecycle events (off: a queue of
     #: many tiny jobs saves an event insert per job).
     events: bool = True
+    #: Days a finished job or finished pipeline run (with its step jobs) is kept before
+    #: the hourly ``jobs_prune`` job deletes it; 0 keeps job history forever.
+    retention_days: int = Field(default=30, ge=0, le=36500)
+    #: Hours a succeeded platform periodic job (canary, slo, inference_log, jobs_prune)
+    #: is kept; 0: such jobs are kept ``retention_days`` like the others.
+    periodic_retention_hours: float = Field(default=24.0, ge=0, le=876000)
+    #: Seconds between ``jobs_prune`` jobs the scheduler queues (ADR 0056); 0: none.
+    prune_seconds: float = Field(default=3600.0, ge=0)
 
 
 class VectorSettings(_Section):

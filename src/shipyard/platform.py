@@ -323,6 +323,7 @@ class Platform:
             operation_team=lambda action, params: operation_team(self, action, params),
             quotas=lambda: self.quotas,
             lifecycle=audit.lifecycle if isinstance(audit, LifecycleAudit) else None,
+            periodic_kinds=lambda: self.pipelines.periodic_kinds,
         )
 
     def worker(self, **options: Any) -> Worker:
@@ -338,6 +339,7 @@ class Platform:
         from shipyard.monitoring.slo_jobs import slo_checks
         from shipyard.pipelines.materialize_jobs import materializations
         from shipyard.pipelines.pipeline_service import PipelineService
+        from shipyard.pipelines.retention import prune_source
         from shipyard.serving.canary_jobs import canary_checks
         from shipyard.serving.log_jobs import log_flushes
 
@@ -352,6 +354,7 @@ class Platform:
                 slo_checks(self._root.context, settings.monitoring.slo_check_seconds),
                 log_flushes(self._root.context, settings.serving.log_compact_seconds),
                 materializations(self._root.context),
+                prune_source(self._root.context, settings.jobs.prune_seconds),
             ],
             # each scheduler pass re-publishes lifecycle events left in the outbox
             relay=audit.lifecycle.relay.relay_pending

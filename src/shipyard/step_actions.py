@@ -257,3 +257,18 @@ def evaluate_slos(project: str, deployment: str) -> list[dict[str, Any]]:
         {"slo": s.slo.name, "status": s.status, "incident": s.incident.id if s.incident else None}
         for s in statuses
     ]
+
+
+@job
+def prune_jobs(project: str) -> dict[str, Any]:
+    """The scheduled job-history prune (queued by the scheduler only, ADR 0056): deletes
+    what is past ``jobs.retention_days`` / ``jobs.periodic_retention_hours`` as the
+    retention service principal (admin on every team), audited as ``jobs.prune``."""
+    from shipyard.pipelines.retention import RETENTION_PRINCIPAL
+
+    with _LOCK:
+        root = _ROOTS.get(project)
+        if root is None:
+            root = _ROOTS[project] = Platform.open(project)
+    out = root.as_principal(RETENTION_PRINCIPAL).jobs.prune()
+    return out.model_dump(mode="json")

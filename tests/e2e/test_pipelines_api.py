@@ -50,6 +50,8 @@ def world(tmp_path: Path) -> Iterator[World]:
         ("ml_viewer", "ml", "viewer"),
         ("risk_editor", "risk", "editor"),
         ("nobody", "ml", "viewer"),
+        ("ml_admin", "ml", "admin"),
+        ("admin", "*", "admin"),
     ):
         p.security.create_principal(name, team=team, role=role)
         tokens[name] = p.security.create_token(principal=name).token
@@ -197,3 +199,63 @@ def test_malformed_input_is_a_4xx_never_a_500(
     r = world.call("ml_editor", method, path, body)
     assert 400 <= r.status_code < 500, (path, r.status_code, r.text)
     assert "Traceback" not in r.text
+
+
+def _old_job(world: World) -> str:
+    from datetime import timedelta
+
+    from shipyard._internal.clock import utcnow
+    from shipyard.pipelines.tables import jobs
+
+    job = world.p.jobs.submit(f"{STEPS}:emit", team="ml", executor="inprocess")
+    with world.p.context.db.begin() as conn:
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id == job.id)
+            .values(state="succeeded", finished_at=utcnow() - timedelta(days=40))
+        )
+    return job.id
+
+
+def test_only_an_admin_of_every_team_prunes_jobs_dry_or_for_real(world: World) -> None:
+    job_id = _old_job(world)
+    for who in ("ml_editor", "risk_editor", "nobody", "ml_admin"):
+        r = world.call(who, "POST", "/jobs/prune", {"dry_run": False})
+        assert r.status_code == 403, (who, r.text)
+        assert world.p.jobs.get(job_id).id == job_id
+    dry = world.call("admin", "POST", "/jobs/prune", {"dry_run": True})
+    assert dry.status_code == 200 and dry.json()["jobs"] == 1 and dry.json()["dry_run"]
+    assert world.p.jobs.get(job_id).id == job_id
+    done = world.http.post(  # no body: the configured retention
+        "/api/v1/jobs/prune", headers={"Authorization": f"Bearer {world.tokens['admin']}"}
+    )
+    assert done.status_code == 200 and done.json()["jobs"] == 1
+    assert world.call("admin", "GET", f"/jobs/{job_id}").status_code == 404
+
+
+def test_malformed_prune_input_is_a_4xx_never_a_500(world: World) -> None:
+    for body in [
+        {"older_than_days": 0},
+        {"older_than_days": -3},
+        {"older_than_days": 1e300},
+        {"older_than_days": "forty"},
+        {"older_than_days": [1]},
+        {"dry_run": "maybe"},
+        {"dry_run": None},
+        {"bogus": 1},
+        [1, 2],
+        "prune",
+    ]:
+        for who in ("admin", "ml_editor"):
+            r = world.call(who, "POST", "/jobs/prune", body)
+            assert 400 <= r.status_code < 500, (who, body, r.status_code, r.text)
+            assert "Traceback" not in r.text
+    raw = world.http.post(
+        "/api/v1/jobs/prune",
+        content=b"{not json",
+        headers={
+            "Authorization": f"Bearer {world.tokens['admin']}",
+            "Content-Type": "application/json",
+        },
+    )
+    assert raw.status_code == 422

@@ -237,3 +237,26 @@ def test_backfill_wait_shows_progress_until_every_run_ended(cli: Cli, project_di
             thread.join()
     assert "3 run(s) queued" in out and "succeeded: 3" in out
     assert "backfill: 3/3 runs" in out  # the progress (on stderr), to the end
+
+
+def test_jobs_prune_dry_run_then_for_real(cli: Cli, project_dir: Path) -> None:
+    from datetime import timedelta
+
+    from shipyard._internal.clock import utcnow
+    from shipyard.pipelines.tables import jobs
+
+    with Platform.open(project_dir) as p:
+        job = p.jobs.submit(f"{STEPS}:emit", executor="inprocess")
+        with p.context.db.begin() as conn:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job.id)
+                .values(state="failed", finished_at=utcnow() - timedelta(days=10))
+            )
+    assert "would delete 0 job(s)" in cli("jobs", "prune", "--dry-run")  # 30 days by default
+    out = cli("jobs", "prune", "--older-than", "7", "--dry-run", "--json")
+    assert json.loads(out)["jobs"] == 1
+    assert "deleted 1 job(s) (0 periodic)" in cli("jobs", "prune", "--older-than", "7")
+    assert f"no job {job.id}" in cli("jobs", "show", job.id, code=1)
+    err = cli("jobs", "prune", "--older-than", "0", code=1)
+    assert "older_than_days" in err and "Traceback" not in err

@@ -1,4 +1,4 @@
-"""`shipyard jobs list|show|logs|wait|cancel|submit` and `shipyard worker`: thin over ``JobService``."""
+"""`shipyard jobs list|show|logs|wait|cancel|submit|prune` and `shipyard worker`: thin over ``JobService``."""
 
 from __future__ import annotations
 
@@ -145,6 +145,29 @@ def cancel(job_id: str = typer.Argument(...)) -> None:
     """Cancel a queued or running job."""
     job = platform().jobs.cancel(job_id)
     console.print(f"job {job.id}: {job.state.value}")
+
+
+@jobs.command("prune")
+def prune(
+    older_than: float = typer.Option(
+        None, "--older-than", help="Days (default: jobs.retention_days)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count, delete nothing."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete finished jobs and pipeline runs past retention (admins of every team)."""
+    out = platform().jobs.prune(older_than_days=older_than, dry_run=dry_run)
+    if as_json:
+        print_json(out)
+        return
+    verb = "would delete" if out.dry_run else "deleted"
+    console.print(
+        f"{verb} {out.jobs} job(s) ({out.periodic_jobs} periodic), {out.runs} run(s) "
+        f"with {out.step_jobs} step job(s), {out.ticks} tick(s)"
+        + (f" in {out.seconds:g} s" if not out.dry_run else ""),
+        markup=False,
+        highlight=False,
+    )
 
 
 def worker(

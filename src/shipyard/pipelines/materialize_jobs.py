@@ -8,14 +8,18 @@ team, run as the principal who applied the view (its roles as they are then, lik
 scheduled pipeline run), keyed ``materialize:<view>@<tick>``. The key is unique per
 team, so two schedulers queue a tick once, and a materialization still waiting or
 running blocks the next tick's (one pending, whatever the backlog: the watermark
-makes the next run catch up). A view applied between two ticks waits for the next.
+makes the next run catch up). A view applied between two ticks waits for the next, and
+a tick after which the view was already materialized (by hand, or by the tick's own
+job, whose row retention may have deleted since) queues nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 
 from shipyard._internal import cron
 from shipyard.pipelines import actions
@@ -37,6 +41,25 @@ def scheduled_views(ctx: ServiceContext) -> list[Asset]:
     return [v for v in views if (v.properties.get("spec") or {}).get("schedule")]
 
 
+def last_started(ctx: ServiceContext, views: list[str]) -> dict[str, datetime]:
+    """When each view's newest materialization started (scheduled or not)."""
+    from shipyard.features.tables import feature_materializations as fm
+
+    if not views:
+        return {}
+    q = (
+        sa.select(fm.c.view, sa.func.max(fm.c.started_at))
+        .where(fm.c.view.in_(views))
+        .group_by(fm.c.view)
+    )
+    with ctx.db.connect() as conn:
+        return {r[0]: _utc(r[1]) for r in conn.execute(q)}
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t  # SQLite hands back naive UTC
+
+
 def materializations(
     ctx: ServiceContext,
     every: float = 10.0,
@@ -52,18 +75,21 @@ def materializations(
             return []
         last[0] = period
         specs = []
-        for view in views(ctx):
+        found = views(ctx)
+        started = last_started(ctx, [v.name for v in found])
+        for view in found:
             spec = view.properties["spec"]
             try:
                 tick = cron.last_tick(spec["schedule"], spec.get("schedule_timezone", "UTC"), now)
             except Exception:  # checked at apply: a spec edited by hand is skipped
                 continue
-            if tick <= view.created_at:
-                continue  # no tick since the view was applied yet
+            done = started.get(view.name)
+            if tick <= _utc(view.created_at) or (done is not None and done >= tick):
+                continue  # no tick since the apply, or a materialization since the tick
             specs.append(_job(ctx, view, tick))
         return specs
 
-    return due
+    return PeriodicSource(KIND, due)
 
 
 def _job(ctx: ServiceContext, view: Asset, tick: datetime) -> JobSpec:

@@ -5,11 +5,16 @@ pass: each ``every`` seconds, one in-process job per ``(deployment, team)`` the
 ``subjects`` query returns, owned by that team, with an idempotency key naming the
 period (``<kind>:<deployment>@<n>``). Two schedulers therefore queue one job per
 period, and a job still waiting blocks the next (ADR 0024).
+
+A source names the ``kind`` of the jobs it queues: job retention keeps the succeeded
+jobs of these kinds only ``jobs.periodic_retention_hours`` (ADR 0056), and takes the
+list from the sources the platform wires rather than from a second copy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,7 +23,17 @@ from shipyard.pipelines.models import Executor, JobSpec
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
 
-PeriodicSource = Callable[[datetime], list[JobSpec]]
+
+@dataclass(frozen=True)
+class PeriodicSource:
+    """What the scheduler asks each pass (``source(now)``: the specs due now), and the
+    ``kind`` of the jobs it queues."""
+
+    kind: str
+    due: Callable[[datetime], list[JobSpec]]
+
+    def __call__(self, now: datetime) -> list[JobSpec]:
+        return self.due(now)
 
 
 def per_deployment(
@@ -53,7 +68,7 @@ def per_deployment(
             for name, team in subjects(ctx)
         ]
 
-    return due
+    return PeriodicSource(kind, due)
 
 
 def platform_wide(
@@ -92,4 +107,4 @@ def platform_wide(
             )
         ]
 
-    return due
+    return PeriodicSource(kind, due)

@@ -25,6 +25,7 @@ from shipyard.events.models import KIND as TOPIC
 from shipyard.pipelines import actions
 from shipyard.pipelines.definitions import KIND, PipelineSpec, check_shape, parse_spec
 from shipyard.pipelines.functions import check_allowed
+from shipyard.pipelines.periodic import PeriodicSource
 from shipyard.pipelines.run_lineage import downstream_pipelines
 from shipyard.pipelines.runs import PipelineRun, RunEngine, RunState, run_from_row
 from shipyard.pipelines.scheduler import Periodic, Scheduler
@@ -104,6 +105,12 @@ class PipelineService(Service):
         self._queue = queue
         #: Jobs each scheduler pass queues besides runs (the canary checks).
         self._periodic = tuple(periodic)
+
+    @property
+    def periodic_kinds(self) -> tuple[str, ...]:
+        """The kinds of the jobs the periodic sources queue (job retention keeps the
+        succeeded ones ``jobs.periodic_retention_hours``)."""
+        return tuple(sorted({s.kind for s in self._periodic if isinstance(s, PeriodicSource)}))
 
     @property
     def engine(self) -> RunEngine:

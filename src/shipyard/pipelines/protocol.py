@@ -13,6 +13,7 @@ from typing import Protocol
 from shipyard._internal.paging import Page
 from shipyard.pipelines.models import Job, JobState
 from shipyard.pipelines.pipeline_service import BackfillResult, PipelineInfo
+from shipyard.pipelines.retention import PruneResult
 from shipyard.pipelines.runs import PipelineRun
 
 
@@ -45,6 +46,10 @@ class JobAPI(Protocol):
 
     def wait(self, job_id: str, *, timeout: float = 60.0) -> Job:
         """The job once it has ended, or as it is after ``timeout`` seconds."""
+        ...
+
+    def prune(self, *, older_than_days: float | None = None, dry_run: bool = False) -> PruneResult:
+        """Delete job history past retention (admins of every team; ``dry_run``: count)."""
         ...
 
 

@@ -16,11 +16,12 @@ from shipyard._internal.paging import Page, readable_teams, resolve_limit
 from shipyard._internal.shared import Shared
 from shipyard.catalog.context import Service, ServiceContext
 from shipyard.errors import InvalidArgument
-from shipyard.pipelines import actions
+from shipyard.pipelines import actions, retention
 from shipyard.pipelines.backends.base import JobQueue
 from shipyard.pipelines.functions import check_allowed
 from shipyard.pipelines.models import KIND, Executor, Job, JobSpec, JobState, wait_for
-from shipyard.security.models import Permission
+from shipyard.pipelines.retention import PruneResult
+from shipyard.security.models import ALL_TEAMS, Permission
 
 #: The ``kind`` of a job that runs one platform action for a caller (``submit_action``).
 OPERATION = "operation"
@@ -63,9 +64,12 @@ class JobService(Service):
         operation_team: OperationTeam | None = None,
         quotas: Callable[[], QuotaCheck] | None = None,
         lifecycle: Lifecycle | None = None,
+        periodic_kinds: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         super().__init__(ctx)
         self._queue = queue
+        #: The kinds of the scheduler's periodic jobs (kept ``periodic_retention_hours``).
+        self._periodic_kinds = periodic_kinds
         self._lifecycle = lifecycle  # job.finished / job.failed events, when set
         self._operation_team = operation_team
         self._quotas = quotas  # concurrent_jobs caps (issue #16)
@@ -232,6 +236,35 @@ class JobService(Service):
         return self.queue.list(
             state=wanted, pool=pool, teams=teams, limit=size, page_token=page_token
         )
+
+    def prune(self, *, older_than_days: float | None = None, dry_run: bool = False) -> PruneResult:
+        """Delete job history past retention (ADR 0056): jobs and pipeline runs (with their
+        step jobs) that ended more than ``older_than_days`` ago (default
+        ``jobs.retention_days``; none when that is 0), and succeeded platform periodic
+        jobs older than ``jobs.periodic_retention_hours``. Queued and running jobs are
+        never deleted. ``dry_run``: count only. Audited as ``jobs.prune``.
+
+        Raises:
+            InvalidArgument: ``older_than_days`` not above 0.
+            PermissionDenied: the caller is not an admin of every team.
+        """
+        if older_than_days is not None and not 0 < older_than_days <= 36_500:
+            raise InvalidArgument(f"older_than_days must be in (0, 36500], not {older_than_days}")
+        self._ctx.require(Permission.ADMIN, ALL_TEAMS, action="jobs.prune")
+        cfg = self._ctx.settings.jobs
+        days = cfg.retention_days if older_than_days is None else older_than_days
+        before, periodic_before = retention.cutoffs(days, cfg.periodic_retention_hours)
+        out = retention.prune(
+            self._ctx.db,
+            before=before,
+            periodic_before=periodic_before,
+            periodic_kinds=self._periodic_kinds(),
+            dry_run=dry_run,
+        )
+        with self._ctx.mutation("jobs.prune", team=ALL_TEAMS, permission=Permission.ADMIN) as m:
+            m.details = out.model_dump(mode="json", exclude={"seconds"})
+            m.noop = dry_run or not (out.jobs or out.runs or out.ticks)
+        return out
 
     def wait(self, job_id: str, *, timeout: float = 60.0) -> Job:
         """The job once it has ended (succeeded, failed, dead or cancelled), or as it is

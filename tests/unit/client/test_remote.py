@@ -175,3 +175,23 @@ def test_wire_codes_go_through_an_allow_list(
     assert type(info.value) is expected
     assert info.value.details["http_status"] == status
     transport.close()
+
+
+def test_jobs_prune_over_http(
+    platform: Platform, admin: shipyard.client.RemotePlatform, server_url: str
+) -> None:
+    from shipyard._internal.clock import utcnow
+    from shipyard.pipelines.retention import PruneResult
+    from shipyard.pipelines.tables import jobs
+
+    job = platform.jobs.submit("shipyard.pipelines.builtin:echo", executor="inprocess")
+    with platform.context.db.begin() as conn:
+        old = utcnow() - timedelta(days=40)
+        conn.execute(jobs.update().where(jobs.c.id == job.id).values(state="dead", finished_at=old))
+    dry = admin.jobs.prune(dry_run=True)
+    assert isinstance(dry, PruneResult) and (dry.dry_run, dry.jobs) == (True, 1)
+    assert admin.jobs.prune(older_than_days=35).jobs == 1
+    platform.security.create_principal("ed", team="default", role="editor")
+    token = platform.security.create_token(principal="ed").token
+    with shipyard.connect(server_url, token) as ed, pytest.raises(PermissionDenied):
+        ed.jobs.prune()

@@ -60,6 +60,10 @@ def test_a_scheduled_view_is_materialized_once_per_tick(
         ["customer_daily:f0"], entity_rows=[{"customer_id": 1}, {"customer_id": 2}]
     )
     assert rows.to_dict()["f0"] == [1 + 3.0, 2 + 1.0]  # each key's newest value
+    # the tick's job row gone (job retention): the materialization it made still counts
+    assert p.jobs.prune(older_than_days=1e-9).jobs >= 1
+    pruned = sched.queue_periodic(tick_time + timedelta(seconds=3))
+    assert not [j for j in pruned if p.jobs.get(j).kind == "materialize"]
     # the next tick queues the next materialization
     later = sched.queue_periodic(tick_time + timedelta(minutes=5, seconds=1))
     assert len([j for j in later if p.jobs.get(j).kind == "materialize"]) == 1

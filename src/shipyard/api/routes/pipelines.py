@@ -9,13 +9,17 @@ from pydantic import BaseModel, Field
 
 from shipyard._internal.paging import Page
 from shipyard.api.deps import Caller
+from shipyard.api.generated import mount
 from shipyard.api.params import Body, PageSize
 from shipyard.api.routing import CapabilityRouter
 from shipyard.pipelines.models import Job
+from shipyard.pipelines.ops import JOB_OPS
 from shipyard.pipelines.pipeline_service import BackfillResult, PipelineInfo
+from shipyard.pipelines.protocol import JobAPI
 from shipyard.pipelines.runs import PipelineRun
 
 router = CapabilityRouter(tags=["pipelines"])
+mount(router, "jobs", JobAPI, JOB_OPS)  # the served entries (prune); below, written out
 
 
 class SpecsIn(Body):
