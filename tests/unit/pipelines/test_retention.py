@@ -24,7 +24,13 @@ def _kinds(pp: Platform) -> dict[str, str]:
 
 
 def test_the_periodic_kinds_are_the_sources_kinds(pp: Platform) -> None:
-    assert pp.pipelines.periodic_kinds == ("canary", "inference_log", "jobs_prune", "slo")
+    assert pp.pipelines.periodic_kinds == (
+        "canary",
+        "inference_log",
+        "jobs_prune",
+        "materialize",
+        "slo",
+    )
 
 
 def _aged(pp: Platform, days: float) -> str:
