@@ -115,6 +115,12 @@ class JobSettings(_Section):
     #: Workers publish ``job.finished``/``job.failed`` lifecycle events (off: a queue of
     #: many tiny jobs saves an event insert per job).
     events: bool = True
+    #: PostgreSQL: a transaction that queues jobs sends ``NOTIFY shipyard_jobs``, and
+    #: each process with idle workers ``LISTEN``s on one connection of its own, so a job
+    #: queued by any process is claimed at once. Off behind a transaction-pooling
+    #: PgBouncer (which cannot ``LISTEN``): workers see other processes' jobs at their
+    #: next poll.
+    notify: bool = True
 
 
 class VectorSettings(_Section):
