@@ -102,6 +102,7 @@ class Listener:
         self._waker_r, self._waker_w = os.pipe()  # close() ends the wait at once
         self._conn: Any = None
         self._fd = -1
+        self._delay, self._connected_before = BACKOFF[0], False
         #: Set while connected and listening (tests and benches wait on it).
         self.listening = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -131,38 +132,48 @@ class Listener:
         return None if conn is None else conn.info.backend_pid
 
     def _run(self) -> None:
-        delay, connected_before = BACKOFF[0], False
+        self._delay, self._connected_before = BACKOFF[0], False
         with selectors.DefaultSelector() as sel:
             sel.register(self._waker_r, selectors.EVENT_READ)
             while not self._stop.is_set():
-                if self._conn is None:
-                    if not self._connect(sel):
-                        self._stop.wait(delay)
-                        delay = min(delay * 2, BACKOFF[1])
-                        continue
-                    delay = BACKOFF[0]
-                    if connected_before:
-                        self._call(None)  # notices sent while away are lost
-                    connected_before = True
-                ready = sel.select(max(0.0, self._timeout()))
-                if self._stop.is_set():
-                    break
-                ours = [key.fd for key, _ in ready]
-                if self._waker_r in ours:  # not a stop (a forked child's close): empty it
-                    with contextlib.suppress(OSError):
-                        os.read(self._waker_r, 512)
-                if self._fd not in ours:
-                    self._call([])  # timed out
-                    continue
                 try:
-                    payloads = drain(self._conn)
-                except Exception as exc:
-                    log.warning("lost the %s listener, reconnecting: %s", self._channel, exc)
-                    self._disconnect(sel)
-                    continue
-                self._call(payloads)
+                    self._step(sel)
+                except Exception:  # a bug here must not end the wake-ups for good
+                    log.exception("the %s listener failed, reconnecting", self._channel)
+                    if self._conn is not None:
+                        self._disconnect(sel)
+                    self._stop.wait(BACKOFF[1])
             if self._conn is not None:
                 self._disconnect(sel)
+
+    def _step(self, sel: selectors.BaseSelector) -> None:
+        """Connect if away, then wait for notices once."""
+        if self._conn is None:
+            if not self._connect(sel):
+                self._stop.wait(self._delay)
+                self._delay = min(self._delay * 2, BACKOFF[1])
+                return
+            self._delay = BACKOFF[0]
+            if self._connected_before:
+                self._call(None)  # notices sent while away are lost
+            self._connected_before = True
+        ready = sel.select(max(0.0, self._timeout()))
+        if self._stop.is_set():
+            return
+        fds = [key.fd for key, _ in ready]
+        if self._waker_r in fds:  # not a stop (a forked child's close): empty it
+            with contextlib.suppress(OSError):
+                os.read(self._waker_r, 512)
+        if self._fd not in fds:
+            self._call([])  # timed out
+            return
+        try:
+            payloads = drain(self._conn)
+        except Exception as exc:
+            log.warning("lost the %s listener, reconnecting: %s", self._channel, exc)
+            self._disconnect(sel)
+            return
+        self._call(payloads)
 
     def _connect(self, sel: selectors.BaseSelector) -> bool:
         try:
