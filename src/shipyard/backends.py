@@ -164,7 +164,9 @@ def _job_queue(settings: Settings, db: Database) -> JobQueue:
     from shipyard.pipelines.backends.sql import SqlJobQueue
 
     cfg = settings.jobs
-    return SqlJobQueue(db, pool_limits=cfg.pool_limits, team_limits=cfg.team_limits)
+    return SqlJobQueue(
+        db, pool_limits=cfg.pool_limits, team_limits=cfg.team_limits, notify=cfg.notify
+    )
 
 
 def _inference_workers(settings: Settings) -> WorkerPool:

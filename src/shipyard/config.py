@@ -123,6 +123,12 @@ class JobSettings(_Section):
     periodic_retention_hours: float = Field(default=24.0, ge=0, le=876000)
     #: Seconds between ``jobs_prune`` jobs the scheduler queues (ADR 0056); 0: none.
     prune_seconds: float = Field(default=3600.0, ge=0)
+    #: PostgreSQL: a transaction that queues jobs sends ``NOTIFY shipyard_jobs``, and
+    #: each process with idle workers ``LISTEN``s on one connection of its own, so a job
+    #: queued by any process is claimed at once. Off behind a transaction-pooling
+    #: PgBouncer (which cannot ``LISTEN``): workers see other processes' jobs at their
+    #: next poll.
+    notify: bool = True
 
 
 class VectorSettings(_Section):

@@ -22,7 +22,6 @@ call queries until it is back; if the catalog cannot be reached at all,
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 import threading
@@ -34,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from shipyard._internal.db import Database
+from shipyard._internal.pg_listen import close_quietly, drain, listen
 from shipyard.catalog.tables import assets
 
 log = logging.getLogger("shipyard.catalog.changes")
@@ -146,17 +146,11 @@ class _PostgresSignal:
         self._listen()
 
     def _listen(self) -> None:
-        import psycopg
-
         self._next_try = time.monotonic() + _RECONNECT_SECONDS
-        url = self._db.engine.url.set(drivername="postgresql")
         try:
-            conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-            conn.execute(f"LISTEN {CHANNEL}")
-        except psycopg.Error as exc:
+            self._listener = listen(self._db.engine.url, CHANNEL)
+        except Exception as exc:
             log.warning("cannot listen for catalog changes: %s", exc)
-            return
-        self._listener = conn
 
     def stamp(self, kinds: tuple[str, ...]) -> Hashable:
         if self._listener is None and time.monotonic() >= self._next_try:
@@ -164,11 +158,8 @@ class _PostgresSignal:
         if self._listener is None:
             self._epoch += 1
             return self._epoch
-        pg = self._listener.pgconn
         try:
-            pg.consume_input()
-            while (notice := pg.notifies()) is not None:
-                kind = notice.extra.decode()
+            for kind in drain(self._listener):
                 self._seen[kind] = self._seen.get(kind, 0) + 1
         except Exception as exc:  # the connection broke: query until it is back
             log.warning("lost the catalog change listener: %s", exc)
@@ -183,8 +174,7 @@ class _PostgresSignal:
 
     def _drop(self) -> None:
         if self._listener is not None:
-            with contextlib.suppress(Exception):  # it is already broken
-                self._listener.close()
+            close_quietly(self._listener)
             self._listener = None
 
     def close(self) -> None:

@@ -110,7 +110,8 @@ class Worker:
         self._held_lock = threading.Lock()
         self._last_requeue = 0.0
         self.processed = 0
-        #: Set when this process queues jobs (or on a drain): an idle worker claims at once.
+        #: Set when jobs of our pools are queued (by this process; on PostgreSQL by any)
+        #: or on a drain: an idle worker claims at once.
         self._wake = threading.Event()
         #: Jobs claimed in the transaction that recorded the last batch (the dependents
         #: it unblocked), run next without a claim of their own.
@@ -130,7 +131,7 @@ class Worker:
         beat = threading.Thread(target=self._heartbeats, name="job-heartbeat", daemon=True)
         beat.start()
         self._max_jobs = max_jobs
-        self.queue.watch(self._wake)
+        self.queue.watch(self._wake, self.pools)
         try:
             self._loop(max_jobs, idle_exit)
             self.draining.set()  # claim no more; run what the last completion claimed
@@ -163,7 +164,7 @@ class Worker:
             if not jobs:
                 if idle_exit is not None and time.monotonic() - idle_since > idle_exit:
                     return
-                self._wake.wait(wait)  # a job queued by this process ends the wait
+                self._wake.wait(wait)  # a job queued for our pools ends the wait
                 # idle for a while: poll slower (an idle worker then costs < 1% of a core)
                 slow = time.monotonic() - idle_since > IDLE_AFTER
                 wait = min(wait * 2, self.idle_poll_interval if slow else self.poll_interval)

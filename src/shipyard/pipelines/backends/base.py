@@ -52,9 +52,14 @@ class JobQueue(ABC):
         No job is handed to two claimers at once. ``conn``: claim in that transaction
         (a worker takes the step it just unblocked as it records the upstream)."""
 
-    def watch(self, wake: threading.Event) -> None:  # noqa: B027 - optional
-        """Set ``wake`` whenever jobs this process queued are committed (an idle worker
-        of this process then claims at once instead of at its next poll)."""
+    def watch(  # noqa: B027 - optional
+        self, wake: threading.Event, pools: Sequence[str] | None = None
+    ) -> None:
+        """Set ``wake`` whenever jobs of ``pools`` (``None``: any) become claimable: an
+        idle worker then claims at once instead of at its next poll. Every backend
+        wakes for the jobs its own process queued; one that can also hear other
+        processes (PostgreSQL's ``LISTEN``) wakes for theirs. Best effort: a worker
+        still polls."""
 
     def unwatch(self, wake: threading.Event) -> None:  # noqa: B027 - optional
         """Stop setting ``wake``."""

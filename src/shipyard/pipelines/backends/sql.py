@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import random
 import threading
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
@@ -29,6 +28,7 @@ from shipyard._internal.ids import new_id
 from shipyard._internal.paging import Key, Keyset, Page, keyset_page
 from shipyard.errors import Conflict, NotFound
 from shipyard.pipelines.backends.base import JobQueue
+from shipyard.pipelines.backends.wakeups import JobWakeups
 from shipyard.pipelines.models import Job, JobSpec, JobState, backoff_seconds, tail
 from shipyard.pipelines.tables import jobs
 
@@ -54,36 +54,29 @@ class SqlJobQueue(JobQueue):
         *,
         pool_limits: dict[str, int] | None = None,
         team_limits: dict[str, int] | None = None,
+        notify: bool = True,
     ) -> None:
+        """``notify``: on PostgreSQL, announce queued jobs with ``NOTIFY`` and wake
+        watching workers on another process's notices (``wakeups.py``)."""
         self._db = db
         self._pg = db.dialect == "postgresql"
         self.pool_limits = dict(pool_limits or {})
         self.team_limits = dict(team_limits or {})
         self._rng = random.Random()
-        # idle workers of this process, woken when a transaction that queued jobs commits
-        self._watchers: weakref.WeakSet[threading.Event] = weakref.WeakSet()
-        self._flag = f"shipyard.jobs.enqueued.{id(self)}"
-        sa.event.listen(db.engine, "commit", self._committed)
-        sa.event.listen(db.engine, "rollback", self._rolled_back)
+        self._wakeups = JobWakeups(db, notify=notify)
 
-    def watch(self, wake: threading.Event) -> None:
-        self._watchers.add(wake)
+    def watch(self, wake: threading.Event, pools: Sequence[str] | None = None) -> None:
+        self._wakeups.watch(wake, pools)
 
     def unwatch(self, wake: threading.Event) -> None:
-        self._watchers.discard(wake)
+        self._wakeups.unwatch(wake)
 
-    def _committed(self, conn: Connection) -> None:
-        if conn.info.pop(self._flag, False):
-            for wake in list(self._watchers):
-                wake.set()
-
-    def _rolled_back(self, conn: Connection) -> None:
-        conn.info.pop(self._flag, None)
+    @property
+    def wakeups(self) -> JobWakeups:
+        return self._wakeups
 
     def close(self) -> None:
-        for name, fn in (("commit", self._committed), ("rollback", self._rolled_back)):
-            if sa.event.contains(self._db.engine, name, fn):
-                sa.event.remove(self._db.engine, name, fn)
+        self._wakeups.close()
 
     @contextmanager
     def _tx(self, conn: Connection | None) -> Iterator[Connection]:
@@ -120,7 +113,7 @@ class SqlJobQueue(JobQueue):
         keyed = {r["idempotency_key"] for r in rows if r["idempotency_key"] is not None}
         found: dict[str, Job] = {}
         with self._tx(conn) as c:
-            c.info[self._flag] = True  # wake this process's idle workers at the commit
+            self._wakeups.queued(c, {r["pool"] for r in rows})  # idle workers, at the commit
             if keyed:
                 c.execute(self._insert(), rows)
                 for chunk in _chunks(sorted(keyed), 500):
@@ -298,9 +291,9 @@ class SqlJobQueue(JobQueue):
     ) -> Job:
         now = utcnow()
         with self._db.begin() as conn:
-            q = sa.select(jobs.c.attempts, jobs.c.max_attempts, jobs.c.retry_delay).where(
-                jobs.c.id == job_id, jobs.c.worker_id == worker_id, jobs.c.state == _RUNNING
-            )
+            q = sa.select(
+                jobs.c.attempts, jobs.c.max_attempts, jobs.c.retry_delay, jobs.c.pool
+            ).where(jobs.c.id == job_id, jobs.c.worker_id == worker_id, jobs.c.state == _RUNNING)
             cur = conn.execute(q.with_for_update() if self._pg else q).first()
             if cur is None:
                 raise self._lost(job_id, worker_id)
@@ -316,6 +309,8 @@ class SqlJobQueue(JobQueue):
                     "worker_id": None,
                     "run_after": now + timedelta(seconds=delay),
                 }
+                due = (now + timedelta(seconds=delay)).timestamp()
+                self._wakeups.queued(conn, [cur.pool], due=due if delay > 0 else None)
             else:
                 state = JobState.DEAD if retry else JobState.FAILED
                 values |= {"state": state.value, "finished_at": now}
@@ -350,9 +345,9 @@ class SqlJobQueue(JobQueue):
     def requeue_expired(self) -> int:
         now = utcnow()
         with self._db.begin() as conn:
-            q = sa.select(jobs.c.id, jobs.c.attempts, jobs.c.max_attempts, jobs.c.worker_id).where(
-                jobs.c.state == _RUNNING, jobs.c.lease_until < now
-            )
+            q = sa.select(
+                jobs.c.id, jobs.c.attempts, jobs.c.max_attempts, jobs.c.worker_id, jobs.c.pool
+            ).where(jobs.c.state == _RUNNING, jobs.c.lease_until < now)
             if self._pg:
                 q = q.with_for_update(skip_locked=True)
             expired = conn.execute(q).all()
@@ -368,6 +363,9 @@ class SqlJobQueue(JobQueue):
                     .where(jobs.c.id == r.id, jobs.c.state == _RUNNING)
                     .values(**values)
                 )
+            requeued = {r.pool for r in expired if r.attempts < r.max_attempts}
+            if requeued:
+                self._wakeups.queued(conn, requeued)
         return len(expired)
 
     # -- reading ---------------------------------------------------------------------
