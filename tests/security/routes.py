@@ -370,6 +370,7 @@ MUTATING_ROUTES: dict[str, Request] = {
         None,
     ),
     "POST /api/v1/jobs/{job_id}/cancel": (f"{V1}/jobs/{{pipe_job}}/cancel", None),
+    "POST /api/v1/jobs/prune": (f"{V1}/jobs/prune", {"dry_run": False}),  # admins of every team
     # -- vectors
     "POST /api/v1/vectors/plan": (
         f"{V1}/vectors/plan",
