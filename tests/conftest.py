@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,12 +27,33 @@ SHIPYARD_ENV_KEEP = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No SHIPYARD_* setting leaks into a test from the shell."""
+def clear_shipyard_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset every SHIPYARD_* setting of the shell but the test services' ones."""
     for key in list(os.environ):
         if key.startswith("SHIPYARD_") and key not in SHIPYARD_ENV_KEEP:
             monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No SHIPYARD_* setting leaks into a test from the shell."""
+    clear_shipyard_env(monkeypatch)
+
+
+@contextmanager
+def shared_project(factory: pytest.TempPathFactory, name: str) -> Iterator[Platform]:
+    """An empty project for a module- or session-scoped fixture, opened in a clean env.
+
+    For tests that only read, or whose writes are refused, so that they need not each
+    build the same world (the function-scoped ``_clean_env`` runs too late for it).
+    """
+    d = factory.mktemp(name) / "project"
+    d.mkdir()
+    (d / "shipyard.yaml").write_text("# a Shipyard project made by the tests\n")
+    with pytest.MonkeyPatch.context() as mp:
+        clear_shipyard_env(mp)
+        with Platform.open(d) as p:
+            yield p
 
 
 @pytest.fixture

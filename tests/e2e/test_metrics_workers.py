@@ -78,6 +78,12 @@ def test_one_scrape_reports_every_worker(project_dir: Path) -> None:
                 if len(per_worker) == 2 and all(per_worker.values()):
                     break
         sent += 1  # served_project's own readiness probe
+        # A request is counted just after its answer is sent (the middleware's `finally`):
+        # the last answers may be read before their counts are in the files.
+        settled = time.monotonic() + 5
+        while sum(per_worker.values()) < sent and time.monotonic() < settled:
+            time.sleep(0.02)
+            per_worker = _health_per_worker(folder)
         assert len(per_worker) == 2 and all(per_worker.values()), per_worker
         assert sum(per_worker.values()) == sent  # the files are the whole story
         seen = []

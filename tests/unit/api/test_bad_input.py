@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 import pytest
 from starlette.testclient import TestClient
 
-from shipyard.platform import Platform
+from shipyard.api.app import create_app
+from tests.conftest import shared_project
 from tests.unit.api.conftest import bearer
 
 V2 = "/api/2.0/mlflow"
 
 
-@pytest.fixture
-def seeded(platform: Platform) -> dict[str, str]:
-    """An experiment, a run, a table: the things the malformed calls point at."""
-    exp = platform.tracking.create_experiment("bad-input")
-    run = platform.tracking.create_run(experiment_id=exp.id)
-    platform.lake.write("bronze.events", pa.table({"id": [1, 2]}))
-    platform.registry.create_registered_model("m")
-    return {"run": run.id, "exp": exp.id}
+@dataclass(frozen=True)
+class Seeded:
+    client: TestClient
+    admin_token: str
+    ids: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """An experiment, a run, a table: the things the malformed calls point at.
+
+    One project per file: every call here is refused and writes nothing.
+    """
+    with shared_project(tmp_path_factory, "bad-input") as platform:
+        exp = platform.tracking.create_experiment("bad-input")
+        run = platform.tracking.create_run(experiment_id=exp.id)
+        platform.lake.write("bronze.events", pa.table({"id": [1, 2]}))
+        platform.registry.create_registered_model("m")
+        token = platform.security.create_token(name="admin").token
+        # Unexpected errors must come back as 500 responses, not raise in the test.
+        with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+            yield Seeded(client, token, {"run": run.id, "exp": exp.id})
 
 
 def _deep(depth: int) -> bytes:
@@ -102,17 +119,15 @@ def _fill(value: Any, ids: dict[str, str]) -> Any:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_malformed_input_is_a_4xx_with_one_line_json(
-    case: str, client: TestClient, admin_token: str, seeded: dict[str, str]
-) -> None:
+def test_malformed_input_is_a_4xx_with_one_line_json(case: str, seeded: Seeded) -> None:
     method, path, body, params = CASES[case]
-    kwargs: dict[str, Any] = {"headers": bearer(admin_token), "params": params}
+    kwargs: dict[str, Any] = {"headers": bearer(seeded.admin_token), "params": params}
     if isinstance(body, bytes):
         kwargs["content"] = body
         kwargs["headers"] = {**kwargs["headers"], "content-type": "application/json"}
     elif body is not None:
-        kwargs["json"] = _fill(body, seeded)
-    r = client.request(method, _fill(path, seeded), **kwargs)
+        kwargs["json"] = _fill(body, seeded.ids)
+    r = seeded.client.request(method, _fill(path, seeded.ids), **kwargs)
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])
     assert "\n" not in r.text
     payload = r.json()
@@ -130,14 +145,9 @@ def test_malformed_input_is_a_4xx_with_one_line_json(
     ],
 )
 def test_long_names_and_huge_numbers_are_4xx(
-    method: str,
-    path: str,
-    kwargs: dict[str, Any],
-    client: TestClient,
-    admin_token: str,
-    seeded: dict[str, str],
+    method: str, path: str, kwargs: dict[str, Any], seeded: Seeded
 ) -> None:
-    r = client.request(
-        method, _fill(path, seeded), headers=bearer(admin_token), content=b"x", **kwargs
+    r = seeded.client.request(
+        method, _fill(path, seeded.ids), headers=bearer(seeded.admin_token), content=b"x", **kwargs
     )
     assert 400 <= r.status_code < 500, (r.status_code, r.text[:300])

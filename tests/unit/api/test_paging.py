@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from shipyard.api.app import create_app
 from shipyard.platform import Platform
+from tests.conftest import shared_project
 from tests.unit.api.conftest import bearer
 
 #: Every list route (GET) that pages, with the path parameters filled for the seed below.
@@ -30,14 +33,36 @@ LIST_ROUTES = [
 ]
 
 
-@pytest.fixture
-def seeded(platform: Platform) -> Platform:
+def _seed(platform: Platform) -> Platform:
     for i in range(8):
         platform.catalog.register_asset(f"model:m{i}", owner="a" if i % 2 else "b")
     for i in range(8):
         platform.registry.create_registered_model(f"r{i}", owner="a" if i % 2 else "b")
         platform.tracking.create_experiment(f"e{i}", owner="a" if i % 2 else "b")
     return platform
+
+
+@pytest.fixture
+def seeded(platform: Platform) -> Platform:
+    return _seed(platform)
+
+
+@dataclass(frozen=True)
+class Shared:
+    platform: Platform
+    client: TestClient
+    admin_token: str
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    """One seeded project for the per-route cases (28): they only read, or are refused."""
+    with shared_project(tmp_path_factory, "paging") as platform:
+        _seed(platform)
+        token = platform.security.create_token(name="admin").token
+        # Unexpected errors must come back as 500 responses, not raise in the test.
+        with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+            yield Shared(platform, client, token)
 
 
 def _walk(client: TestClient, path: str, token: str, limit: int, **extra: str) -> list[list[Any]]:
@@ -72,9 +97,8 @@ def test_a_viewer_of_one_team_pages_through_exactly_its_rows(
 
 
 @pytest.mark.parametrize("path", LIST_ROUTES)
-def test_malformed_and_forged_tokens_are_4xx_never_500(
-    client: TestClient, seeded: Platform, admin_token: str, path: str
-) -> None:
+def test_malformed_and_forged_tokens_are_4xx_never_500(shared: Shared, path: str) -> None:
+    client, admin_token = shared.client, shared.admin_token
     forged = "eyJ2IjoxLCJzIjoiMDAwMCIsImsiOlsieCJdfQ"  # {"v":1,"s":"0000","k":["x"]}
     for token in ("garbage", "%00", forged, "A" * 5000):
         r = client.get(path, params={"page_token": token}, headers=bearer(admin_token))
@@ -83,9 +107,8 @@ def test_malformed_and_forged_tokens_are_4xx_never_500(
 
 
 @pytest.mark.parametrize("path", LIST_ROUTES)
-def test_limits_are_bounded_by_the_settings(
-    client: TestClient, seeded: Platform, admin_token: str, path: str
-) -> None:
+def test_limits_are_bounded_by_the_settings(shared: Shared, path: str) -> None:
+    client, admin_token, seeded = shared.client, shared.admin_token, shared.platform
     for bad in ("0", "-1", "x", str(2**70)):
         r = client.get(path, params={"limit": bad}, headers=bearer(admin_token))
         assert r.status_code == 422, (path, bad, r.text)

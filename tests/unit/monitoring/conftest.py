@@ -30,22 +30,27 @@ def write_features(p: Platform, shift: float = 0.0, seed: int = 1) -> None:
     p.features.materialize()
 
 
+def build_monitored(p: Platform) -> None:
+    """Deployment 'churn' serving 'churn@live', a version registered from a logged table."""
+    frame = build_served_model(p, n=N)
+    y = (frame.f0 > 0).astype(int)
+    with p.tracking.start_run(experiment="churn", run_name="profiled") as run:
+        run.log_input("table:gold.customer_features")
+        run.log_model(LogisticRegression().fit(frame[FEATURES], y), "model")
+    mv = p.registry.register_model("churn", source=f"runs:/{run.id}/model")
+    p.registry.set_alias("churn", "live", mv.version)
+    p.serving.create_deployment(
+        "churn",
+        variants=[Variant(name="a", model="churn@live")],
+        feature_service="churn",
+        entity_keys=["customer_id"],
+    )
+
+
 @pytest.fixture
 def monitored(project_dir: Path) -> Iterator[Platform]:
     with Platform.open(project_dir) as p:
-        frame = build_served_model(p, n=N)
-        y = (frame.f0 > 0).astype(int)
-        with p.tracking.start_run(experiment="churn", run_name="profiled") as run:
-            run.log_input("table:gold.customer_features")
-            run.log_model(LogisticRegression().fit(frame[FEATURES], y), "model")
-        mv = p.registry.register_model("churn", source=f"runs:/{run.id}/model")
-        p.registry.set_alias("churn", "live", mv.version)
-        p.serving.create_deployment(
-            "churn",
-            variants=[Variant(name="a", model="churn@live")],
-            feature_service="churn",
-            entity_keys=["customer_id"],
-        )
+        build_monitored(p)
         yield p
 
 

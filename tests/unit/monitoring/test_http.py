@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -14,22 +15,41 @@ from shipyard.errors import BackendUnavailable
 from shipyard.platform import Platform
 from shipyard.serving.context import workers_for
 from shipyard.serving.server import create_serving_app, settle
+from tests.conftest import shared_project
 from tests.servers import live_server
-from tests.unit.monitoring.conftest import serve, write_features
+from tests.unit.monitoring.conftest import build_monitored, serve, write_features
 
 
 def _auth(p: Platform, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {p.security.create_token(principal=name).token}"}
 
 
+@contextmanager
+def _served(p: Platform) -> Iterator[httpx.Client]:
+    """``p`` with principals ed (editor), eve (another team's editor), nobody (no role)."""
+    p.security.create_principal("ed", role="editor")
+    p.security.create_principal("eve", role="editor", team="other")
+    p.security.create_principal("nobody", role="viewer")
+    p.security.revoke_role("nobody", team=p.context.default_team)
+    with live_server(p) as url, httpx.Client(base_url=url, timeout=60) as c:
+        yield c
+
+
 @pytest.fixture
 def http(monitored: Platform) -> Iterator[httpx.Client]:
-    monitored.security.create_principal("ed", role="editor")
-    monitored.security.create_principal("eve", role="editor", team="other")
-    monitored.security.create_principal("nobody", role="viewer")
-    monitored.security.revoke_role("nobody", team=monitored.context.default_team)
-    with live_server(monitored) as url, httpx.Client(base_url=url, timeout=60) as c:
+    with _served(monitored) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, httpx.Client]]:
+    """One monitored project and server shared by the malformed-input cases: each is
+    refused with a 4xx and writes nothing, so they need not build a project apiece (the
+    build is 4-9 s on CI's busy cores; 28 cases)."""
+    with shared_project(tmp_path_factory, "monitoring-http") as p:
+        build_monitored(p)
+        with _served(p) as c:
+            yield p, c
 
 
 def _value(body: str, series: str) -> float:
@@ -168,8 +188,9 @@ def test_hostile_callers_get_4xx_and_change_nothing(
     ],
 )
 def test_malformed_input_is_4xx_never_500(
-    monitored: Platform, http: httpx.Client, method: str, url: str, body: object
+    refusing: tuple[Platform, httpx.Client], method: str, url: str, body: object
 ) -> None:
+    monitored, http = refusing
     r = http.request(method, url, json=body, headers=_auth(monitored, "local-admin"))
     assert 400 <= r.status_code < 500, f"{r.status_code} {r.text}"
 

@@ -38,8 +38,7 @@ def _logged(p: Platform, experiment: str, owner: str) -> tuple[str, str, str]:
     return exp.id, run.id, logged.id
 
 
-@pytest.fixture
-def teams(platform: Platform) -> Teams:
+def build_teams(platform: Platform) -> Teams:
     fin = _logged(platform, "fin-exp", "fin")
     platform.registry.register_model("finmodel", f"runs:/{fin[1]}/model", owner="fin")
     eve = platform.security.create_principal("eve", role="editor", team="ml")
@@ -47,3 +46,8 @@ def teams(platform: Platform) -> Teams:
     ml = _logged(as_eve, "ml-exp", "ml")
     as_eve.registry.create_registered_model("mine", owner="ml")
     return Teams(as_eve, *fin, *ml)
+
+
+@pytest.fixture
+def teams(platform: Platform) -> Teams:
+    return build_teams(platform)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ import sqlalchemy as sa
 from shipyard.errors import InvalidArgument, NotFound, PermissionDenied
 from shipyard.platform import Platform
 from shipyard.registry.tables import model_versions
-from tests.unit.registry.conftest import Teams
+from tests.conftest import shared_project
+from tests.unit.registry.conftest import Teams, build_teams
 
 
 def _no_version(p: Platform, name: str) -> None:
@@ -70,6 +72,13 @@ def test_a_lineage_run_id_must_be_readable_too(teams: Teams) -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Teams]:
+    """One two-team world for the refused sources (14 cases): a refusal registers nothing."""
+    with shared_project(tmp_path_factory, "sources") as p:
+        yield build_teams(p)
+
+
 @pytest.mark.parametrize(
     "source",
     [
@@ -89,7 +98,8 @@ def test_a_lineage_run_id_must_be_readable_too(teams: Teams) -> None:
         "http://example.com/model",
     ],
 )
-def test_sources_that_escape_or_mean_nothing_are_refused(teams: Teams, source: str) -> None:
+def test_sources_that_escape_or_mean_nothing_are_refused(refusing: Teams, source: str) -> None:
+    teams = refusing
     uri = source.format(**vars(teams))
     with pytest.raises((InvalidArgument, NotFound, PermissionDenied)) as err:
         teams.eve.registry.register_model("mine", uri)

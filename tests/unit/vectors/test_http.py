@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 
 from shipyard.platform import Platform
 from shipyard.security.models import Role
+from tests.conftest import shared_project
 from tests.servers import live_server
 from tests.unit.vectors.test_service import SPEC, D, _table
 
@@ -21,13 +23,27 @@ def _auth(p: Platform, principal: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {p.security.create_token(principal=principal).token}"}
 
 
-@pytest.fixture
-def served(platform: Platform) -> Iterator[tuple[Platform, httpx.Client]]:
+@contextmanager
+def _serve(platform: Platform) -> Iterator[tuple[Platform, httpx.Client]]:
     platform.lake.write("gold.items", _table(range(300)))
     platform.vectors.apply([SPEC])
     platform.vectors.build("items")
     with live_server(platform) as url, httpx.Client(base_url=url, timeout=30) as c:
         yield platform, c
+
+
+@pytest.fixture
+def served(platform: Platform) -> Iterator[tuple[Platform, httpx.Client]]:
+    with _serve(platform) as both:
+        yield both
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, httpx.Client]]:
+    """One served index for the malformed-input cases: each is refused and writes
+    nothing, so they need not each write, index and serve a table (27 cases)."""
+    with shared_project(tmp_path_factory, "vectors-http") as p, _serve(p) as both:
+        yield both
 
 
 def test_query_get_list_build_over_http(served: tuple[Platform, httpx.Client]) -> None:
@@ -100,9 +116,9 @@ def test_no_token_roleless_and_another_teams_editor_are_refused(
     ],
 )
 def test_malformed_queries_are_4xx_in_one_line(
-    served: tuple[Platform, httpx.Client], body: dict[str, Any], status: int
+    refusing: tuple[Platform, httpx.Client], body: dict[str, Any], status: int
 ) -> None:
-    p, http = served
+    p, http = refusing
     r = http.post(QUERY, json=body, headers=_auth(p, None))
     assert r.status_code == status, r.text
     assert "\n" not in r.text
@@ -120,9 +136,9 @@ def test_malformed_queries_are_4xx_in_one_line(
     ],
 )
 def test_malformed_requests_elsewhere_are_4xx(
-    served: tuple[Platform, httpx.Client], method: str, path: str, body: dict[str, Any] | None
+    refusing: tuple[Platform, httpx.Client], method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    p, http = served
+    p, http = refusing
     r = http.request(method, path, json=body, headers=_auth(p, None))
     assert 400 <= r.status_code < 500, f"{r.status_code} {r.text}"
 
