@@ -92,42 +92,69 @@ def job_asset(ctx: ServiceContext, conn: Connection, row: Any) -> Any:
 
 def record_step_access(ctx: ServiceContext, run_id: str, access: StepAccess) -> None:
     """Record what a step of run ``run_id`` wrote and read as the run's lineage."""
-    catalog = ctx.catalog
     with ctx.db.begin() as conn:
         row = conn.execute(sa.select(pipeline_runs).where(pipeline_runs.c.id == run_id)).first()
-        if row is None or catalog.find(conn, PIPELINE_KIND, row.pipeline) is None:
+        if row is None or ctx.catalog.find(conn, PIPELINE_KIND, row.pipeline) is None:
             return
-        job = job_asset(ctx, conn, row)
-        done = {e.target_id for e in catalog.edges(conn, [job.id], upstream=False)}
-        written: list[tuple[Any, int]] = []
-        for ref in access.wrote_refs:
-            found = _find(ctx, conn, ref)
-            if found is not None and found[0].id != job.id:
-                written.append(found)
-                done.add(found[0].id)
-        inputs: dict[str, tuple[Any, int]] = {}
-        for ref in access.read_refs:
-            found = _find(ctx, conn, ref)
-            if found is not None:
-                inputs.setdefault(found[0].id, found)
-        for asset, version in written:  # what each write was made from
-            for e in catalog.edges(conn, [asset.id], upstream=True):
-                if e.target_version == version and e.source_id not in inputs:
-                    with suppress(NotFound):
-                        source = catalog.get_by_id(conn, e.source_id)
-                        inputs[e.source_id] = (source, e.source_version)
-        for asset, version in written:
-            catalog.add_edge(
-                conn, job, asset, operation=STEP_EDGE, created_by=row.created_by,
-                target_version=version,
-            )  # fmt: skip
-        for source_id, (asset, version) in inputs.items():
-            if source_id in done or source_id == job.id or asset.kind == RUN_KIND:
-                continue
-            catalog.add_edge(
-                conn, asset, job, operation=STEP_EDGE, created_by=row.created_by,
-                source_version=version,
-            )  # fmt: skip
+        _record(ctx, conn, job_asset(ctx, conn, row), row.created_by, access)
+
+
+def record_job_access(
+    ctx: ServiceContext, job_id: str, team: str, created_by: str, target: str, access: StepAccess
+) -> None:
+    """Record what a job that is not a pipeline step (``jobs submit`` of a function)
+    wrote and read, as the lineage of its own ``job:<job id>`` asset (made here: only
+    jobs that touched an asset get one)."""
+    with ctx.db.begin() as conn:
+        job = ctx.catalog.upsert(
+            conn,
+            kind=RUN_KIND,
+            name=job_id,
+            owner=team,
+            created_by=created_by,
+            description=f"job {target}",
+            properties={"target": target},
+            new_version=False,
+        )
+        _record(ctx, conn, job, created_by, access)
+
+
+def _record(
+    ctx: ServiceContext, conn: Connection, job: Any, created_by: str, access: StepAccess
+) -> None:
+    """Edges ``job -> asset`` for what ``access`` wrote, ``asset -> job`` for what it read
+    (and what each write was made from), once each."""
+    catalog = ctx.catalog
+    done = {e.target_id for e in catalog.edges(conn, [job.id], upstream=False)}
+    written: list[tuple[Any, int]] = []
+    for ref in access.wrote_refs:
+        found = _find(ctx, conn, ref)
+        if found is not None and found[0].id != job.id:
+            written.append(found)
+            done.add(found[0].id)
+    inputs: dict[str, tuple[Any, int]] = {}
+    for ref in access.read_refs:
+        found = _find(ctx, conn, ref)
+        if found is not None:
+            inputs.setdefault(found[0].id, found)
+    for asset, version in written:  # what each write was made from
+        for e in catalog.edges(conn, [asset.id], upstream=True):
+            if e.target_version == version and e.source_id not in inputs:
+                with suppress(NotFound):
+                    source = catalog.get_by_id(conn, e.source_id)
+                    inputs[e.source_id] = (source, e.source_version)
+    for asset, version in written:
+        catalog.add_edge(
+            conn, job, asset, operation=STEP_EDGE, created_by=created_by,
+            target_version=version,
+        )  # fmt: skip
+    for source_id, (asset, version) in inputs.items():
+        if source_id in done or source_id == job.id or asset.kind == RUN_KIND:
+            continue
+        catalog.add_edge(
+            conn, asset, job, operation=STEP_EDGE, created_by=created_by,
+            source_version=version,
+        )  # fmt: skip
 
 
 def _find(ctx: ServiceContext, conn: Connection, ref: str) -> tuple[Any, int] | None:

@@ -33,6 +33,7 @@ from shipyard.pipelines.run_lineage import (
     STEP_EDGE,
     StepAccess,
     job_asset,
+    record_job_access,
     record_step_access,
 )
 from shipyard.pipelines.tables import jobs, pipeline_runs
@@ -336,10 +337,14 @@ class RunEngine:
                     conn, source, target, operation=STEP_EDGE, created_by=row.created_by
                 )
 
-    def record_access(self, run_id: str, access: StepAccess) -> None:
-        """What a step of run ``run_id`` wrote and read through the platform, as the
-        run's lineage (``run_lineage``; the worker calls it when the step ends)."""
-        record_step_access(self._ctx, run_id, access)
+    def record_access(self, job: Job, access: StepAccess) -> None:
+        """What ``job`` wrote and read through the platform, as lineage (``run_lineage``;
+        the worker calls it when the job ends): a pipeline step's is its run's; another
+        job's is its own ``job:<id>`` asset's."""
+        if job.run_id is not None:
+            record_step_access(self._ctx, job.run_id, access)
+        else:
+            record_job_access(self._ctx, job.id, job.team, job.created_by, job.target, access)
 
     # -- cancelling and reading ----------------------------------------------------
 

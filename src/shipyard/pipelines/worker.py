@@ -291,11 +291,11 @@ class Worker:
         if outcome.access is not None:  # a child's or a Ray task's, sent with its result
             access.update(outcome.access)
         self.processed += 1
-        if job.run_id is not None and access:
+        if access and (job.run_id is not None or job.kind == "function"):
             try:
-                self.platform.pipelines.engine.record_access(job.run_id, access)
-            except Exception as exc:  # lineage lost is logged; the step's outcome stands
-                log.warning("pipeline run %s: step lineage not recorded: %s", job.run_id, exc)
+                self.platform.pipelines.engine.record_access(job, access)
+            except Exception as exc:  # lineage lost is logged; the job's outcome stands
+                log.warning("job %s: lineage not recorded: %s", job.id, exc)
         if outcome.cpu_seconds is not None:
             self._usage.append(_usage_of(job, outcome))
         if observer is not None and seen is not None:

@@ -290,3 +290,24 @@ def test_a_step_functions_lineage_is_the_same_on_each_executor(pp: Platform, exe
     # gold.out
     assert {e.source.name for e in up} == {"p", "bronze.src"}
     assert {e.target.name for e in down} == {"silver.mid", "gold.out"}
+
+
+def test_a_submitted_function_jobs_lineage_is_its_own_job_asset(pp: Platform) -> None:
+    """A job that is no pipeline step gets a ``job:<id>`` asset with what it read and
+    wrote; a job that touched nothing gets none."""
+    pp.lake.write("bronze.src", pd.DataFrame({"x": [1, 2, 3]}))
+    job = pp.jobs.submit(
+        f"{STEPS}:copy_table", {"source": "bronze.src", "target": "silver.copy"},
+        executor="inprocess",
+    )  # fmt: skip
+    quiet = pp.jobs.submit(f"{STEPS}:emit", executor="inprocess")
+    drain(pp)
+    assert pp.jobs.get(job.id).state == JobState.SUCCEEDED
+    asset = pp.catalog.get_asset(f"job:{job.id}")
+    assert asset.owner == job.team and asset.properties["target"].endswith(":copy_table")
+    up = pp.catalog.lineage(asset.ref, direction="upstream", depth=1).edges
+    down = pp.catalog.lineage(asset.ref, direction="downstream", depth=1).edges
+    assert {e.source.name for e in up} == {"bronze.src"}
+    assert {e.target.name for e in down} == {"silver.copy"}
+    with pytest.raises(NotFound):
+        pp.catalog.get_asset(f"job:{quiet.id}")
