@@ -74,16 +74,22 @@ def _predict(url: str, token: str, n: int) -> None:
 
 
 def _wait_for_scheduled_flush(project: Path, rows: int) -> None:
+    """Until the log holds ``rows`` and the succeeded flush jobs say they moved them (a
+    job is recorded as succeeded only after its Delta commit: poll for both)."""
     deadline = time.monotonic() + 30
+    moved = logged = 0
     while time.monotonic() < deadline:
         with Platform.open(project) as p:
+            if p.lake.storage.exists("datasets.inference_log"):
+                logged = _logged(project)
             jobs = p.jobs.list(limit=1000).items
-            done = [j for j in jobs if j.kind == "inference_log" and j.state == "succeeded"]
-            if p.lake.storage.exists("datasets.inference_log") and _logged(project) == rows:
-                assert done and sum(j.result for j in done) == rows
-                return
+            moved = sum(
+                j.result for j in jobs if j.kind == "inference_log" and j.state == "succeeded"
+            )
+        if logged == rows and moved == rows:
+            return
         time.sleep(0.2)
-    raise AssertionError("the scheduled flush job did not move the spooled predictions")
+    raise AssertionError(f"the scheduled flush jobs moved {moved} rows; the log has {logged}")
 
 
 def _logged(project: Path) -> int:
