@@ -4,7 +4,6 @@ writes the text; ``monitoring/health.py`` runs the probe)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -45,7 +44,7 @@ class MetricsMixin(Service):
     def _spool(self) -> tuple[int, float]:
         """(rows, age of the oldest in seconds) of the prediction spool: a flush that
         stopped running shows as a growing age (one indexed read; no authorization)."""
-        from shipyard._internal.clock import utcnow
+        from shipyard._internal.clock import as_utc, utcnow
         from shipyard.serving.tables import prediction_spool as spool
 
         q = sa.select(
@@ -55,9 +54,7 @@ class MetricsMixin(Service):
             rows, oldest = conn.execute(q).one()
         if oldest is None:
             return 0, 0.0
-        if oldest.tzinfo is None:  # SQLite hands back naive UTC
-            oldest = oldest.replace(tzinfo=UTC)
-        return int(rows), max(0.0, (utcnow() - oldest).total_seconds())
+        return int(rows), max(0.0, (utcnow() - as_utc(oldest)).total_seconds())
 
     def _queue(self) -> dict[tuple[str, str], int]:
         """Jobs queued and running per pool (one indexed count; no authorization)."""

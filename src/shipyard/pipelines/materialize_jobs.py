@@ -16,15 +16,16 @@ job, whose row retention may have deleted since) queues nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from shipyard._internal import cron
+from shipyard._internal.clock import as_utc
 from shipyard.pipelines import actions
 from shipyard.pipelines.models import Executor, JobSpec
-from shipyard.pipelines.periodic import PeriodicSource
+from shipyard.pipelines.periodic import PeriodicSource, once_per_period
 
 if TYPE_CHECKING:
     from shipyard.catalog.context import ServiceContext
@@ -53,11 +54,7 @@ def last_started(ctx: ServiceContext, views: list[str]) -> dict[str, datetime]:
         .group_by(fm.c.view)
     )
     with ctx.db.connect() as conn:
-        return {r[0]: _utc(r[1]) for r in conn.execute(q)}
-
-
-def _utc(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t  # SQLite hands back naive UTC
+        return {r[0]: as_utc(r[1]) for r in conn.execute(q)}
 
 
 def materializations(
@@ -67,13 +64,8 @@ def materializations(
     views: Callable[[ServiceContext], list[Asset]] = scheduled_views,
 ) -> PeriodicSource:
     """The scheduler's source of scheduled materializations (none when ``every`` is 0)."""
-    last = [-1]
 
-    def due(now: datetime) -> list[JobSpec]:
-        period = int(now.timestamp() // every) if every > 0 else -1
-        if period < 0 or period == last[0]:
-            return []
-        last[0] = period
+    def jobs(now: datetime, period: int) -> list[JobSpec]:
         specs = []
         found = views(ctx)
         started = last_started(ctx, [v.name for v in found])
@@ -84,12 +76,12 @@ def materializations(
             except Exception:  # checked at apply: a spec edited by hand is skipped
                 continue
             done = started.get(view.name)
-            if tick <= _utc(view.created_at) or (done is not None and done >= tick):
+            if tick <= as_utc(view.created_at) or (done is not None and done >= tick):
                 continue  # no tick since the apply, or a materialization since the tick
             specs.append(_job(ctx, view, tick))
         return specs
 
-    return PeriodicSource(KIND, due)
+    return once_per_period(KIND, every, jobs)
 
 
 def _job(ctx: ServiceContext, view: Asset, tick: datetime) -> JobSpec:

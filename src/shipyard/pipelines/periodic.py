@@ -36,6 +36,24 @@ class PeriodicSource:
         return self.due(now)
 
 
+def once_per_period(
+    kind: str, every: float, jobs: Callable[[datetime, int], list[JobSpec]]
+) -> PeriodicSource:
+    """A source that asks ``jobs(now, period)`` once per ``every`` seconds (the period
+    number is ``floor(now / every)``): one read per period, not per scheduler pass.
+    ``every`` 0: never."""
+    last = [-1]  # the period already looked at
+
+    def due(now: datetime) -> list[JobSpec]:
+        period = int(now.timestamp() // every) if every > 0 else -1
+        if period < 0 or period == last[0]:
+            return []
+        last[0] = period
+        return jobs(now, period)
+
+    return PeriodicSource(kind, due)
+
+
 def per_deployment(
     ctx: ServiceContext,
     every: float,
@@ -46,13 +64,7 @@ def per_deployment(
 ) -> PeriodicSource:
     """The scheduler's source of ``target`` jobs (none when ``every`` is 0)."""
 
-    last = [-1]  # the period already looked at: one catalog read per period, not per pass
-
-    def due(now: datetime) -> list[JobSpec]:
-        period = int(now.timestamp() // every) if every > 0 else -1
-        if period < 0 or period == last[0]:
-            return []
-        last[0] = period
+    def jobs(now: datetime, period: int) -> list[JobSpec]:
         return [
             JobSpec(
                 target=target,
@@ -68,7 +80,7 @@ def per_deployment(
             for name, team in subjects(ctx)
         ]
 
-    return PeriodicSource(kind, due)
+    return once_per_period(kind, every, jobs)
 
 
 def platform_wide(
@@ -84,13 +96,8 @@ def platform_wide(
     Owned by the default team (``security.default_team``), keyed ``<kind>@<period>``;
     none when ``every`` is 0.
     """
-    last = [-1]
 
-    def due(now: datetime) -> list[JobSpec]:
-        period = int(now.timestamp() // every) if every > 0 else -1
-        if period < 0 or period == last[0]:
-            return []
-        last[0] = period
+    def jobs(now: datetime, period: int) -> list[JobSpec]:
         if not needed():
             return []
         return [
@@ -107,4 +114,4 @@ def platform_wide(
             )
         ]
 
-    return PeriodicSource(kind, due)
+    return once_per_period(kind, every, jobs)
